@@ -1,0 +1,126 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { ArchwayError } from "../errors.js";
+import { type LocatedDocument, type LocatedProblem, formatPath, formatProblem, parseYaml, zodProblems } from "./located-yaml.js";
+import { type Cloud, CloudInventoryFileSchema, type Config, ConfigSchema } from "./schema/index.js";
+import { resolveSecretReferences, SecretValues } from "./secrets.js";
+
+/** A configuration that passed every check, with where it came from. */
+export interface LoadedConfig {
+  config: Config;
+  /** Absolute path of the main config file. */
+  file: string;
+  /** Absolute path of the policies folder. */
+  policiesDir: string;
+  /** Secrets resolved while loading: pass to the logger so they are scrubbed. */
+  secrets: SecretValues;
+}
+
+/** Thrown by {@link loadConfig} with every problem found, not just the first. */
+export class ConfigError extends ArchwayError {
+  readonly problems: LocatedProblem[];
+  constructor(problems: LocatedProblem[]) {
+    super("config_invalid", problems.map(formatProblem).join("\n"), 500);
+    this.problems = problems;
+  }
+}
+
+interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Shown in problems instead of absolute paths (defaults to the current directory). */
+  cwd?: string;
+}
+
+/**
+ * Reads, resolves secrets in, and validates the config file plus its clouds inventory folder.
+ * Throws {@link ConfigError} listing every located problem.
+ */
+export function loadConfig(path: string, opts: LoadOptions = {}): LoadedConfig {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const file = resolve(cwd, path);
+  const shown = (f: string) => relative(cwd, f) || f;
+  const secrets = new SecretValues();
+  const problems: LocatedProblem[] = [];
+
+  const parsed = parseFile(file, shown(file), problems);
+  if (!parsed) throw new ConfigError(problems);
+  const baseDir = dirname(file);
+  for (const p of resolveSecretReferences(parsed.value, { env, baseDir, secrets })) {
+    problems.push({ file: shown(file), ...parsed.locate(p.path), path: formatPath(p.path), message: p.message });
+  }
+  const result = ConfigSchema.safeParse(parsed.value ?? {});
+  if (!result.success) {
+    problems.push(...zodProblems(result.error, shown(file), parsed));
+    throw new ConfigError(problems);
+  }
+  const config = result.data;
+  if (config.cloudsDir) {
+    config.clouds.push(...loadInventory(resolve(baseDir, config.cloudsDir), { env, secrets, shown, problems }));
+  }
+  checkUnique(config.clouds, "cloud", shown(file), parsed, problems);
+  checkUnique(config.identity.sources, "identity source", shown(file), parsed, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { config, file, policiesDir: resolve(baseDir, config.policiesDir), secrets };
+}
+
+function parseFile(file: string, shownName: string, problems: LocatedProblem[]): LocatedDocument | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
+    problems.push({ file: shownName, line: 1, column: 1, path: "", message: `cannot read file (${code})` });
+    return undefined;
+  }
+  const { documents, problems: syntax } = parseYaml(text, shownName);
+  problems.push(...syntax);
+  if (syntax.length > 0) return undefined;
+  if (documents.length > 1) {
+    problems.push({ file: shownName, line: 1, column: 1, path: "", message: "expected one YAML document" });
+    return undefined;
+  }
+  return documents[0] ?? { value: {}, locate: () => ({ line: 1, column: 1 }) };
+}
+
+function loadInventory(
+  dir: string,
+  ctx: { env: NodeJS.ProcessEnv; secrets: SecretValues; shown: (f: string) => string; problems: LocatedProblem[] },
+): Cloud[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => /\.ya?ml$/.test(n));
+  } catch {
+    ctx.problems.push({ file: ctx.shown(dir), line: 1, column: 1, path: "cloudsDir", message: "folder cannot be read" });
+    return [];
+  }
+  const clouds: Cloud[] = [];
+  for (const name of names.sort()) {
+    const file = join(dir, name);
+    const doc = parseFile(file, ctx.shown(file), ctx.problems);
+    if (!doc) continue;
+    for (const p of resolveSecretReferences(doc.value, { env: ctx.env, baseDir: dir, secrets: ctx.secrets })) {
+      ctx.problems.push({ file: ctx.shown(file), ...doc.locate(p.path), path: formatPath(p.path), message: p.message });
+    }
+    const result = CloudInventoryFileSchema.safeParse(doc.value ?? {});
+    if (!result.success) ctx.problems.push(...zodProblems(result.error, ctx.shown(file), doc));
+    else clouds.push(...result.data.clouds);
+  }
+  return clouds;
+}
+
+function checkUnique(
+  items: readonly { id: string }[],
+  what: string,
+  file: string,
+  doc: LocatedDocument,
+  problems: LocatedProblem[],
+): void {
+  const seen = new Set<string>();
+  for (const item of items) {
+    if (seen.has(item.id)) {
+      problems.push({ file, ...doc.locate([]), path: "", message: `${what} id '${item.id}' is defined more than once` });
+    }
+    seen.add(item.id);
+  }
+}

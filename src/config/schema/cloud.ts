@@ -1,0 +1,55 @@
+import { z } from "zod";
+import { IdSchema, SecretSchema } from "./common.js";
+
+const PasswordAdmin = z
+  .object({
+    username: z.string().min(1),
+    password: SecretSchema,
+    projectName: z.string().min(1).default("admin"),
+    userDomainName: z.string().min(1).default("Default"),
+    projectDomainName: z.string().min(1).default("Default"),
+  })
+  .strict();
+
+const AppCredentialAdmin = z
+  .object({ applicationCredentialId: z.string().min(1), applicationCredentialSecret: SecretSchema })
+  .strict();
+
+/** How Archway authenticates to a cloud's Keystone as an administrator. */
+export const CloudAdminSchema = z.union([PasswordAdmin, AppCredentialAdmin]);
+export type CloudAdmin = z.infer<typeof CloudAdminSchema>;
+
+/** One OpenStack cloud (its own Keystone, no shared database). */
+export const CloudSchema = z
+  .object({
+    id: IdSchema,
+    /** Human-readable name shown on pages; defaults to the id. */
+    name: z.string().optional(),
+    authUrl: z.url({ protocol: /^https?$/, error: "expected an http(s) URL of the cloud's Keystone /v3" }),
+    region: z.string().min(1).optional(),
+    labels: z.record(z.string(), z.string()).default({}),
+    mode: z.enum(["brokered", "federated"]).default("brokered"),
+    admin: CloudAdminSchema,
+    /** Keystone domain that holds Archway's shadow users, groups and projects in this cloud. */
+    domain: z.string().min(1).default("archway"),
+    /** Roles that exist in this cloud and policies may grant; empty means "use the global role list". */
+    roles: z.array(z.string().min(1)).default([]),
+    interface: z.enum(["public", "internal", "admin"]).default("public"),
+    caFile: z.string().optional(),
+    timeoutMs: z.number().int().positive().default(10_000),
+    maxConcurrency: z.number().int().positive().default(8),
+    federation: z
+      .object({
+        identityProviderId: z.string().min(1).default("archway"),
+        protocol: z.string().min(1).default("openid"),
+        audience: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type CloudInput = z.input<typeof CloudSchema>;
+export type Cloud = z.infer<typeof CloudSchema>;
+
+/** A file in the clouds inventory folder (`clouds.d/*.yaml`). */
+export const CloudInventoryFileSchema = z.object({ clouds: z.array(CloudSchema) }).strict();

@@ -1,0 +1,12 @@
+import { z } from "zod";
+
+/** Identifier used for clouds, sources and policies: lower-case, DNS-label-like, stable. */
+export const IdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "expected lower-case letters, digits and '-', starting with a letter or digit");
+
+/** A duration in seconds (positive integer). */
+export const SecondsSchema = z.number().int().positive();
+
+/** A secret value after `${env:...}` / `${file:...}` resolution; never logged. */
+export const SecretSchema = z.string().min(1, "expected a non-empty secret");

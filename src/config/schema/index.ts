@@ -1,0 +1,97 @@
+import { z } from "zod";
+import { CloudSchema } from "./cloud.js";
+import { SecretSchema } from "./common.js";
+import { IdentitySourceSchema } from "./identity.js";
+import { StoreConfigSchema } from "./store.js";
+
+export * from "./cloud.js";
+export * from "./common.js";
+export * from "./identity.js";
+export * from "./store.js";
+
+export const SigningConfigSchema = z
+  .object({
+    algorithm: z.enum(["ES256", "EdDSA"]).default("ES256"),
+    /** `store`: keys generated and rotated in the store; `files`: PEM/JWK files in `dir`. */
+    keys: z.enum(["store", "files"]).default("store"),
+    dir: z.string().optional(),
+    rotateAfterSeconds: z.number().int().positive().default(7 * 24 * 3600),
+    overlapSeconds: z.number().int().positive().default(24 * 3600),
+    accessTokenTtlSeconds: z.number().int().positive().default(900),
+  })
+  .strict();
+
+export const SyncConfigSchema = z
+  .object({
+    intervalSeconds: z.number().int().positive().default(900),
+    maxDeletesPerRun: z
+      .object({ perCloud: z.number().int().min(0).default(20), total: z.number().int().min(0).default(200) })
+      .strict()
+      .default({ perCloud: 20, total: 200 }),
+    disableGraceSeconds: z.number().int().min(0).default(7 * 24 * 3600),
+    concurrency: z.number().int().positive().default(16),
+    /** Version of `secrets.shadowPasswordKey`; bump it to rotate every shadow password. */
+    keyVersion: z.number().int().min(1).default(1),
+  })
+  .strict();
+
+export const ConfigSchema = z
+  .object({
+    listen: z
+      .object({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(8080) })
+      .strict()
+      .default({ host: "127.0.0.1", port: 8080 }),
+    publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+    store: StoreConfigSchema.default({ type: "memory" }),
+    signing: SigningConfigSchema.default({
+      algorithm: "ES256",
+      keys: "store",
+      rotateAfterSeconds: 7 * 24 * 3600,
+      overlapSeconds: 24 * 3600,
+      accessTokenTtlSeconds: 900,
+    }),
+    secrets: z
+      .object({
+        /** Key for HMAC-derived shadow-user passwords. */
+        shadowPasswordKey: SecretSchema.optional(),
+        /** Key that signs session cookies and CSRF tokens. */
+        sessionKey: SecretSchema.optional(),
+      })
+      .strict()
+      .default({}),
+    identity: z
+      .object({ sources: z.array(IdentitySourceSchema).default([]) })
+      .strict()
+      .default({ sources: [] }),
+    clouds: z.array(CloudSchema).default([]),
+    /** Folder of extra cloud inventory files (`*.yaml`, each `{ clouds: [...] }`), relative to the config file. */
+    cloudsDir: z.string().optional(),
+    /** Folder of policy files (`*.yaml`), relative to the config file. */
+    policiesDir: z.string().default("../policies"),
+    /** Roles any cloud may grant when it does not list its own. */
+    roles: z.array(z.string().min(1)).default(["member", "reader", "admin"]),
+    sync: SyncConfigSchema.default({
+      intervalSeconds: 900,
+      maxDeletesPerRun: { perCloud: 20, total: 200 },
+      disableGraceSeconds: 7 * 24 * 3600,
+      concurrency: 16,
+      keyVersion: 1,
+    }),
+    http: z
+      .object({
+        bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
+        /** Trust `X-Forwarded-For` from these proxy addresses when computing the client address. */
+        trustedProxies: z.array(z.string()).default([]),
+      })
+      .strict()
+      .default({ bodyLimitBytes: 1024 * 1024, trustedProxies: [] }),
+    log: z
+      .object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") })
+      .strict()
+      .default({ level: "info" }),
+  })
+  .strict();
+
+/** The whole configuration after defaults; clouds include those from `cloudsDir`. */
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;

@@ -1,0 +1,29 @@
+/**
+ * Identity sources: who a person is. One small interface per capability (password, lookup, enumerate,
+ * redirect), one file per source type. `createSources` builds them from configuration.
+ */
+import type { IdentitySourceConfig } from "../config/index.js";
+import { ArchwayError } from "../errors.js";
+import type { IdentitySource } from "./source.js";
+import { StaticSource } from "./static.js";
+
+export { type Identity, type IdentityInput, IdentitySchema, identityId } from "./identity.js";
+export { hashPassword, verifyPassword } from "./scrypt.js";
+export * from "./source.js";
+export { StaticSource } from "./static.js";
+
+/** Builds every configured source, in configuration order. */
+export function createSources(configs: readonly IdentitySourceConfig[]): IdentitySource[] {
+  return configs.map((config) => {
+    switch (config.type) {
+      case "static":
+        return new StaticSource(config);
+      default:
+        throw new ArchwayError(
+          "source_unsupported",
+          `identity source ${config.id}: type '${config.type}' is not built yet`,
+          500,
+        );
+    }
+  });
+}

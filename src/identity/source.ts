@@ -1,0 +1,80 @@
+import type { Identity } from "./identity.js";
+
+/**
+ * Every source: something that can say whether it is reachable. Each kind of capability below is a small
+ * separate interface (as Dex's connectors are), and a source implements the ones it can.
+ */
+export interface IdentitySource {
+  readonly id: string;
+  readonly type: "static" | "ldap" | "oidc";
+  /** Resolves when the source can answer now; rejects with a reason otherwise (used by `/readyz`). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Checks a username and password. */
+export interface PasswordSource extends IdentitySource {
+  /**
+   * Resolves the identity when the pair is right, `null` when it is wrong, the user is unknown or disabled
+   * (callers must not be able to tell which). Throws `ArchwayError("directory_unavailable", ..., 503)` when it
+   * cannot tell.
+   */
+  login(username: string, password: string): Promise<Identity | null>;
+}
+
+/** Looks a person up by username without a password (sync, operators' `identity lookup`). */
+export interface LookupSource extends IdentitySource {
+  lookup(username: string): Promise<Identity | null>;
+}
+
+/** Lists everyone, page by page, for sync. */
+export interface EnumerableSource extends IdentitySource {
+  /**
+   * Yields every identity; with `changedSince` (a mark from {@link EnumerableSource.mark}) only those changed
+   * after it. Pages internally with `pageSize`.
+   */
+  list(opts?: { pageSize?: number; changedSince?: string }): AsyncIterable<Identity>;
+  /** A mark for "now" in the source's own clock, to pass as `changedSince` next time. */
+  mark(): Promise<string>;
+}
+
+/** State that must survive the round trip to an upstream login page (kept server-side, keyed by `state`). */
+export interface RedirectStart {
+  /** Where to send the browser. */
+  url: string;
+  /** Opaque value the caller stores and hands back to `completeLogin` (contains state, nonce, PKCE verifier). */
+  pending: string;
+  state: string;
+}
+
+/** Tokens an upstream issued, kept so the session can be refreshed or logged out upstream. */
+export interface UpstreamTokens {
+  refreshToken?: string;
+  idToken?: string;
+  expiresAt?: number;
+}
+
+/** Sends the person to an upstream login page and completes the login on the callback. */
+export interface RedirectSource extends IdentitySource {
+  readonly displayName: string;
+  beginLogin(opts: { redirectUri: string; prompt?: string }): Promise<RedirectStart>;
+  /** Completes the login from the full callback URL; throws `ArchwayError` with code `login_failed` when refused. */
+  completeLogin(callbackUrl: URL, pending: string): Promise<{ identity: Identity; tokens: UpstreamTokens }>;
+  /** Refreshes an upstream session; resolves null when the upstream refused (the person must log in again). */
+  refresh(tokens: UpstreamTokens): Promise<{ identity: Identity; tokens: UpstreamTokens } | null>;
+  /** The upstream's RP-initiated logout URL, if it has one. */
+  logoutUrl(opts: { idToken?: string; postLogoutRedirectUri: string }): Promise<string | null>;
+}
+
+export function isPasswordSource(s: IdentitySource): s is PasswordSource {
+  return typeof (s as Partial<PasswordSource>).login === "function";
+}
+export function isLookupSource(s: IdentitySource): s is LookupSource {
+  return typeof (s as Partial<LookupSource>).lookup === "function";
+}
+export function isEnumerableSource(s: IdentitySource): s is EnumerableSource {
+  return typeof (s as Partial<EnumerableSource>).list === "function";
+}
+export function isRedirectSource(s: IdentitySource): s is RedirectSource {
+  return typeof (s as Partial<RedirectSource>).beginLogin === "function";
+}

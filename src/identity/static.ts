@@ -1,0 +1,63 @@
+import type { StaticSourceConfig, StaticUser } from "../config/index.js";
+import { type Identity, identityId } from "./identity.js";
+import { hashPassword, verifyPassword } from "./scrypt.js";
+import type { EnumerableSource, LookupSource, PasswordSource } from "./source.js";
+
+/**
+ * Users listed in the config file with scrypt hashes: the embedded default's demo users, and a break-glass
+ * account in production. The username is the immutable id (there is nothing else).
+ */
+export class StaticSource implements PasswordSource, LookupSource, EnumerableSource {
+  readonly type = "static" as const;
+  readonly id: string;
+  readonly #users: Map<string, StaticUser>;
+  // Verified against when the username is unknown, so both answers cost one scrypt.
+  readonly #decoy: Promise<string>;
+
+  constructor(config: StaticSourceConfig) {
+    this.id = config.id;
+    this.#users = new Map(config.users.map((u) => [u.username, u]));
+    this.#decoy = hashPassword("decoy-password-never-matches");
+  }
+
+  async login(username: string, password: string): Promise<Identity | null> {
+    if (password === "") return null;
+    const user = this.#users.get(username);
+    const ok = await verifyPassword(password, user?.passwordHash ?? (await this.#decoy));
+    if (!user || !ok || user.disabled) return null;
+    return this.#toIdentity(user);
+  }
+
+  async lookup(username: string): Promise<Identity | null> {
+    const user = this.#users.get(username);
+    return user && !user.disabled ? this.#toIdentity(user) : null;
+  }
+
+  async *list(): AsyncIterable<Identity> {
+    for (const user of this.#users.values()) if (!user.disabled) yield this.#toIdentity(user);
+  }
+
+  async mark(): Promise<string> {
+    return new Date().toISOString();
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  #toIdentity(user: StaticUser): Identity {
+    const attributes: Record<string, string[]> = {};
+    for (const [k, v] of Object.entries(user.attributes)) attributes[k] = Array.isArray(v) ? v : [v];
+    return {
+      id: identityId(this.id, user.username),
+      source: this.id,
+      username: user.username,
+      email: user.email,
+      displayName: user.displayName,
+      groups: [...user.groups],
+      groupDns: [],
+      sshKeys: [...user.sshKeys],
+      attributes,
+    };
+  }
+}
