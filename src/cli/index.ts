@@ -1,0 +1,11 @@
+/**
+ * The `archway` command line: one file per command group, each a {@link Command}. `main.ts` dispatches.
+ */
+import type { Command } from "./command.js";
+import { configCommand } from "./config.js";
+import { serveCommand } from "./serve.js";
+
+export { type CliIO, type Command, UsageError } from "./command.js";
+
+/** Every command, in the order `archway --help` lists them. */
+export const commands: readonly Command[] = [serveCommand, configCommand];
