@@ -1,0 +1,69 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { z } from "zod";
+
+/**
+ * What `npm run testenv -- up` writes to `.testenv/endpoints.json`: every real server the integration tests use,
+ * all on loopback. Tests read it through {@link loadEndpoints}; nothing else hard-codes a port.
+ */
+export const EndpointsSchema = z.object({
+  /** Throwaway CA that signed every TLS server certificate here (ldaps, oidc-provider, Archway in tests). */
+  ca: z.object({ certFile: z.string(), keyFile: z.string(), otherCaCertFile: z.string() }),
+  redis: z.object({ url: z.string(), port: z.number() }),
+  ldap: z.object({
+    url: z.string(),
+    ldapsUrl: z.string(),
+    baseDn: z.string(),
+    peopleDn: z.string(),
+    groupsDn: z.string(),
+    bulkDn: z.string(),
+    bulkUsers: z.number(),
+    bindDn: z.string(),
+    bindPassword: z.string(),
+    adminDn: z.string(),
+    adminPassword: z.string(),
+  }),
+  keystones: z.array(
+    z.object({
+      id: z.string(),
+      authUrl: z.string(),
+      region: z.string(),
+      adminUsername: z.string(),
+      adminPassword: z.string(),
+      adminProject: z.string(),
+    }),
+  ),
+  novas: z.array(z.object({ cloud: z.string(), url: z.string() })),
+  oidc: z.object({
+    issuer: z.string(),
+    caFile: z.string(),
+    clients: z.array(
+      z.object({ clientId: z.string(), clientSecret: z.string(), redirectUris: z.array(z.string()) }),
+    ),
+    users: z.array(
+      z.object({
+        username: z.string(),
+        password: z.string(),
+        email: z.string(),
+        name: z.string(),
+        groups: z.array(z.string()),
+      }),
+    ),
+  }),
+});
+export type Endpoints = z.infer<typeof EndpointsSchema>;
+
+/** Root of the repository (test/env/..). */
+export const repoRoot = resolve(import.meta.dirname, "../..");
+
+/** Reads `.testenv/endpoints.json`; throws a clear message when the environment is not up. */
+export function loadEndpoints(): Endpoints {
+  const file = resolve(repoRoot, ".testenv/endpoints.json");
+  let raw: string;
+  try {
+    raw = readFileSync(file, "utf8");
+  } catch {
+    throw new Error(`${file} is missing: run 'npm run testenv -- up' first`);
+  }
+  return EndpointsSchema.parse(JSON.parse(raw));
+}
