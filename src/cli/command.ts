@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 
 /** Where a command writes; tests pass buffers, `main.ts` passes the process streams. */
 export interface CliIO {
@@ -33,7 +33,12 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"
   allowPositionals = true,
 ) {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals, strict: true });
+    return parseArgs({
+      args: argv,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      allowPositionals,
+      strict: true,
+    });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

@@ -43,7 +43,9 @@ export const configCommand: Command = {
         return 0;
       }
       default:
-        throw new UsageError(sub ? `unknown subcommand '${sub}'` : "expected a subcommand: check, schema, hash-password");
+        throw new UsageError(
+          sub ? `unknown subcommand '${sub}'` : "expected a subcommand: check, schema, hash-password",
+        );
     }
   },
 };

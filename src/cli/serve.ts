@@ -1,12 +1,50 @@
-import type { Command } from "./command.js";
+import { createApp, startServer } from "../http/index.js";
+import { type Command, configOption, configPath, parseCommandArgs } from "./command.js";
+import { buildRuntime } from "./runtime.js";
 
-/** `archway serve`: placeholder until the HTTP server lands (replaced in the same change set). */
+const HELP = `Usage: archway serve [--config FILE] [--port N] [--host ADDR]
+
+Runs the gateway's HTTP server. Without a store in the config it runs on the embedded in-memory store.
+Stops gracefully on SIGTERM or SIGINT: stops accepting, drains in-flight requests, closes the store.
+
+Options:
+  -c, --config FILE   config file (default $ARCHWAY_CONFIG or config/archway.yaml)
+      --port N        override listen.port (0 picks a free port)
+      --host ADDR     override listen.host`;
+
+/** `archway serve`: runs the HTTP server until SIGTERM/SIGINT. */
 export const serveCommand: Command = {
   name: "serve",
   summary: "run the gateway's HTTP server",
-  help: "Usage: archway serve [--config FILE]",
-  async run(_argv, io) {
-    io.err("not built yet");
-    return 1;
+  help: HELP,
+  async run(argv, io) {
+    const { values } = parseCommandArgs(
+      argv,
+      { ...configOption, port: { type: "string" }, host: { type: "string" } },
+      false,
+    );
+    const runtime = buildRuntime(configPath(values.config, io), io);
+    const { config } = runtime.loaded;
+    const { app } = createApp({ config, log: runtime.log, store: runtime.store, sources: runtime.sources });
+    const server = await startServer(app, {
+      host: values.host ?? config.listen.host,
+      port: values.port !== undefined ? Number(values.port) : config.listen.port,
+      log: runtime.log,
+    });
+    runtime.log.info({ url: server.url, store: runtime.store.kind }, "archway listening");
+    io.out(`Archway listening on ${server.url} (store: ${runtime.store.kind}, config: ${runtime.loaded.file})`);
+    await new Promise<void>((resolve) => {
+      const stop = (signal: NodeJS.Signals) => {
+        runtime.log.info({ signal }, "shutting down");
+        process.off("SIGTERM", stop);
+        process.off("SIGINT", stop);
+        resolve();
+      };
+      process.on("SIGTERM", stop);
+      process.on("SIGINT", stop);
+    });
+    await server.close();
+    await runtime.close();
+    return 0;
   },
 };

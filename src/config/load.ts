@@ -1,7 +1,14 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { ArchwayError } from "../errors.js";
-import { type LocatedDocument, type LocatedProblem, formatPath, formatProblem, parseYaml, zodProblems } from "./located-yaml.js";
+import {
+  formatPath,
+  formatProblem,
+  type LocatedDocument,
+  type LocatedProblem,
+  parseYaml,
+  zodProblems,
+} from "./located-yaml.js";
 import { type Cloud, CloudInventoryFileSchema, type Config, ConfigSchema } from "./schema/index.js";
 import { resolveSecretReferences, SecretValues } from "./secrets.js";
 
@@ -91,7 +98,13 @@ function loadInventory(
   try {
     names = readdirSync(dir).filter((n) => /\.ya?ml$/.test(n));
   } catch {
-    ctx.problems.push({ file: ctx.shown(dir), line: 1, column: 1, path: "cloudsDir", message: "folder cannot be read" });
+    ctx.problems.push({
+      file: ctx.shown(dir),
+      line: 1,
+      column: 1,
+      path: "cloudsDir",
+      message: "folder cannot be read",
+    });
     return [];
   }
   const clouds: Cloud[] = [];
@@ -119,7 +132,12 @@ function checkUnique(
   const seen = new Set<string>();
   for (const item of items) {
     if (seen.has(item.id)) {
-      problems.push({ file, ...doc.locate([]), path: "", message: `${what} id '${item.id}' is defined more than once` });
+      problems.push({
+        file,
+        ...doc.locate([]),
+        path: "",
+        message: `${what} id '${item.id}' is defined more than once`,
+      });
     }
     seen.add(item.id);
   }

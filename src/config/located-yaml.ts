@@ -31,7 +31,13 @@ export function parseYaml(text: string, file: string): { documents: LocatedDocum
   for (const doc of list) {
     for (const err of doc.errors) {
       const pos = lineCounter.linePos(err.pos[0]);
-      problems.push({ file, line: pos.line, column: pos.col, path: "", message: err.message.split("\n")[0] ?? err.code });
+      problems.push({
+        file,
+        line: pos.line,
+        column: pos.col,
+        path: "",
+        message: err.message.split("\n")[0] ?? err.code,
+      });
     }
     if (doc.errors.length > 0) continue;
     const contents = doc.contents;

@@ -85,12 +85,22 @@ export const OidcSourceSchema = z
         from: z.enum(["id_token", "userinfo"]).default("id_token"),
       })
       .strict()
-      .default({ username: "preferred_username", email: "email", displayName: "name", groups: "groups", from: "id_token" }),
+      .default({
+        username: "preferred_username",
+        email: "email",
+        displayName: "name",
+        groups: "groups",
+        from: "id_token",
+      }),
   })
   .strict();
 
 /** One place people are authenticated against (and, for LDAP, enumerated from). */
-export const IdentitySourceSchema = z.discriminatedUnion("type", [StaticSourceSchema, LdapSourceSchema, OidcSourceSchema]);
+export const IdentitySourceSchema = z.discriminatedUnion("type", [
+  StaticSourceSchema,
+  LdapSourceSchema,
+  OidcSourceSchema,
+]);
 export type IdentitySourceConfig = z.infer<typeof IdentitySourceSchema>;
 export type StaticSourceConfig = z.infer<typeof StaticSourceSchema>;
 export type LdapSourceConfig = z.infer<typeof LdapSourceSchema>;

@@ -15,8 +15,16 @@ export const SigningConfigSchema = z
     /** `store`: keys generated and rotated in the store; `files`: PEM/JWK files in `dir`. */
     keys: z.enum(["store", "files"]).default("store"),
     dir: z.string().optional(),
-    rotateAfterSeconds: z.number().int().positive().default(7 * 24 * 3600),
-    overlapSeconds: z.number().int().positive().default(24 * 3600),
+    rotateAfterSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default(7 * 24 * 3600),
+    overlapSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default(24 * 3600),
     accessTokenTtlSeconds: z.number().int().positive().default(900),
   })
   .strict();
@@ -28,7 +36,11 @@ export const SyncConfigSchema = z
       .object({ perCloud: z.number().int().min(0).default(20), total: z.number().int().min(0).default(200) })
       .strict()
       .default({ perCloud: 20, total: 200 }),
-    disableGraceSeconds: z.number().int().min(0).default(7 * 24 * 3600),
+    disableGraceSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .default(7 * 24 * 3600),
     concurrency: z.number().int().positive().default(16),
     /** Version of `secrets.shadowPasswordKey`; bump it to rotate every shadow password. */
     keyVersion: z.number().int().min(1).default(1),
@@ -79,7 +91,11 @@ export const ConfigSchema = z
     }),
     http: z
       .object({
-        bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
+        bodyLimitBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(1024 * 1024),
         /** Trust `X-Forwarded-For` from these proxy addresses when computing the client address. */
         trustedProxies: z.array(z.string()).default([]),
       })

@@ -13,7 +13,11 @@ const RedisCommon = {
 export const MemoryStoreSchema = z.object({ type: z.literal("memory") }).strict();
 
 export const RedisStoreSchema = z
-  .object({ type: z.literal("redis"), url: z.string().regex(/^rediss?:\/\//, "expected a redis:// or rediss:// URL"), ...RedisCommon })
+  .object({
+    type: z.literal("redis"),
+    url: z.string().regex(/^rediss?:\/\//, "expected a redis:// or rediss:// URL"),
+    ...RedisCommon,
+  })
   .strict();
 
 const HostPort = z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict();

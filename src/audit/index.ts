@@ -1,0 +1,45 @@
+/**
+ * Audit events: who did what, where, and why (which policy). Each event goes to the structured log and to the
+ * store's append-only `audit` stream, which `/admin` and `archway audit` read back.
+ */
+import type { Logger } from "../log/index.js";
+import type { Store, StreamEntry } from "../store/index.js";
+
+/** The stream key in the store. */
+export const AUDIT_STREAM = "audit";
+
+/** One audit event. Never put a password, token or secret in it. */
+export interface AuditEvent {
+  /** What happened, dotted: `login.success`, `login.failure`, `token.issued`, `sync.applied`, ... */
+  type: string;
+  /** Who acted or was acted upon (username or identity id), when known. */
+  actor?: string;
+  /** Cloud id, when the event concerns one. */
+  cloud?: string;
+  /** Extra structured detail (policy names, client address, reason). */
+  [key: string]: unknown;
+}
+
+/** A function that records an audit event; passed to every component that needs one. */
+export type Audit = (event: AuditEvent) => Promise<void>;
+
+/** Builds the audit recorder. A store failure is logged, not thrown: auditing must not break a login. */
+export function createAudit(deps: { store: Store; log: Logger; now?: () => Date; maxLength?: number }): Audit {
+  const now = deps.now ?? (() => new Date());
+  return async (event) => {
+    const record = { ...event, at: now().toISOString() };
+    deps.log.info({ audit: record }, event.type);
+    try {
+      await deps.store.append(AUDIT_STREAM, record, { maxLength: deps.maxLength ?? 1_000_000 });
+    } catch (err) {
+      deps.log.error({ err: (err as Error).message, type: event.type }, "audit event not stored");
+    }
+  };
+}
+
+/** Reads audit events, newest last; `after` continues from a previous read. */
+export async function readAudit(store: Store, opts: { after?: string; limit?: number } = {}): Promise<StreamEntry[]> {
+  return opts.after
+    ? store.read(AUDIT_STREAM, opts)
+    : store.read(AUDIT_STREAM, { limit: opts.limit ?? 100, latest: true });
+}

@@ -1,0 +1,41 @@
+import { createMiddleware } from "hono/factory";
+import { routePath } from "hono/route";
+import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import type { AppEnv } from "../env.js";
+
+/** A metrics registry with process metrics and the HTTP request duration histogram. */
+export interface HttpMetrics {
+  registry: Registry;
+  requestDuration: Histogram<"method" | "route" | "status">;
+}
+
+/** Creates a fresh registry (one per app, so tests and several apps in one process do not collide). */
+export function createHttpMetrics(): HttpMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "archway_" });
+  const requestDuration = new Histogram({
+    name: "archway_http_request_duration_seconds",
+    help: "HTTP request duration by method, matched route and status",
+    labelNames: ["method", "route", "status"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  return { registry, requestDuration };
+}
+
+/**
+ * Observes every request. The route label is the matched pattern (`/clouds/:cloud/*`), never the raw path,
+ * so label cardinality stays bounded whatever clients send.
+ */
+export function metricsMiddleware(metrics: HttpMetrics) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const start = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const route = c.res.status === 404 && !c.finalized ? "unmatched" : routePath(c, -1) || "unmatched";
+      metrics.requestDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, seconds);
+    }
+  });
+}
