@@ -1,5 +1,6 @@
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { routePath } from "hono/route";
+import { matchedRoutes } from "hono/route";
 import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import type { AppEnv } from "../env.js";
 
@@ -34,8 +35,20 @@ export function metricsMiddleware(metrics: HttpMetrics) {
       await next();
     } finally {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const route = c.res.status === 404 && !c.finalized ? "unmatched" : routePath(c, -1) || "unmatched";
-      metrics.requestDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, seconds);
+      metrics.requestDuration.observe(
+        { method: c.req.method, route: handlerRoute(c), status: String(c.res.status) },
+        seconds,
+      );
     }
   });
+}
+
+/** The pattern of the handler that answered: the last matched route that is not a middleware (`use`). */
+function handlerRoute(c: Context): string {
+  const routes = matchedRoutes(c);
+  for (let i = routes.length - 1; i >= 0; i--) {
+    const r = routes[i];
+    if (r && r.method !== "ALL") return r.path;
+  }
+  return "unmatched";
 }

@@ -1,0 +1,143 @@
+import { Writable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { ConfigSchema } from "../../../src/config/index.js";
+import { ArchwayError } from "../../../src/errors.js";
+import { createApp } from "../../../src/http/index.js";
+import type { IdentitySource } from "../../../src/identity/index.js";
+import { createLogger } from "../../../src/log/index.js";
+import { MemoryStore } from "../../../src/store/index.js";
+
+function build(opts: { sources?: IdentitySource[]; bodyLimitBytes?: number } = {}) {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  const config = ConfigSchema.parse({ http: { bodyLimitBytes: opts.bodyLimitBytes ?? 1024 } });
+  const log = createLogger({ level: "debug", destination });
+  const { app } = createApp({ config, log, store: new MemoryStore(), sources: opts.sources ?? [] });
+  app.post("/echo", async (c) => c.json(await c.req.json()));
+  app.get("/boom", () => {
+    throw new Error("database password=hunter2 exploded");
+  });
+  app.get("/refuse", () => {
+    throw new ArchwayError("cloud_unavailable", "cloud cloud-2: Keystone did not answer in 5 s", 503);
+  });
+  return { app, lines };
+}
+
+const downSource: IdentitySource = {
+  id: "corp-ldap",
+  type: "ldap",
+  ping: async () => {
+    throw new Error("connect ECONNREFUSED 127.0.0.1:13389");
+  },
+  close: async () => {},
+};
+
+describe("HTTP foundation", () => {
+  it("answers /healthz", async () => {
+    const { app } = build();
+    const res = await app.request("/healthz");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "ok" });
+  });
+
+  it("reports readiness per dependency and 503 when one is down", async () => {
+    const ok = await build().app.request("/readyz");
+    expect(ok.status).toBe(200);
+    const down = await build({ sources: [downSource] }).app.request("/readyz");
+    expect(down.status).toBe(503);
+    const body = await down.json();
+    expect(body.status).toBe("not_ready");
+    expect(body.checks["store:memory"].ok).toBe(true);
+    expect(body.checks["source:corp-ldap"]).toMatchObject({
+      ok: false,
+      error: expect.stringContaining("ECONNREFUSED"),
+    });
+  });
+
+  it("exposes the request duration histogram by route and status on /metrics", async () => {
+    const { app } = build();
+    await app.request("/healthz");
+    await app.request("/no/such/route");
+    const text = await (await app.request("/metrics")).text();
+    expect(text).toMatch(
+      /archway_http_request_duration_seconds_bucket\{le="[^"]+",method="GET",route="\/healthz",status="200"\}/,
+    );
+    expect(text).toMatch(/route="unmatched",status="404"/);
+    expect(text).toMatch(/archway_process_cpu_user_seconds_total/);
+  });
+
+  it("gives every error one JSON shape with a code, a message and the request id", async () => {
+    const { app } = build();
+    const res = await app.request("/no/such/route", { headers: { "X-Request-Id": "abc-123" } });
+    expect(res.status).toBe(404);
+    expect(res.headers.get("x-request-id")).toBe("abc-123");
+    expect(await res.json()).toEqual({
+      error: { code: "not_found", message: "no route for GET /no/such/route", requestId: "abc-123" },
+    });
+    const refused = await app.request("/refuse");
+    expect(refused.status).toBe(503);
+    expect((await refused.json()).error.code).toBe("cloud_unavailable");
+  });
+
+  it("replaces an unsafe incoming request id", async () => {
+    const { app } = build();
+    const res = await app.request("/healthz", { headers: { "X-Request-Id": "evil id with spaces;<script>" } });
+    expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("refuses a body over the limit with 413, whether declared or streamed", async () => {
+    const { app } = build({ bodyLimitBytes: 1024 });
+    const declared = await app.request("/echo", {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": "5000" },
+      body: JSON.stringify({ x: "y".repeat(5000) }),
+    });
+    expect(declared.status).toBe(413);
+    expect((await declared.json()).error.code).toBe("body_too_large");
+    const stream = new ReadableStream({
+      start(c) {
+        c.enqueue(new TextEncoder().encode(`{"x":"${"y".repeat(4000)}"}`));
+        c.close();
+      },
+    });
+    const streamed = await app.request("/echo", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: stream,
+      // @ts-expect-error undici needs duplex for a streamed body
+      duplex: "half",
+    });
+    expect(streamed.status).toBe(413);
+  });
+
+  it("answers malformed JSON with 400 invalid_json, not a crash", async () => {
+    const { app } = build();
+    const res = await app.request("/echo", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{nope",
+    });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.code).toBe("invalid_json");
+  });
+
+  it("hides unexpected errors behind a generic 500 and logs them with the request id", async () => {
+    const { app, lines } = build();
+    const res = await app.request("/boom", { headers: { "X-Request-Id": "req-42" } });
+    expect(res.status).toBe(500);
+    const body = await res.json();
+    expect(body.error).toEqual({
+      code: "internal_error",
+      message: "internal error; see the server log",
+      requestId: "req-42",
+    });
+    expect(JSON.stringify(body)).not.toContain("hunter2");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(lines.join("")).toMatch(/"requestId":"req-42".*request failed/);
+  });
+});
