@@ -3,7 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ZodError } from "zod";
 import { isArchwayError } from "../errors.js";
-import type { AppEnv } from "./env.js";
+import { type AppEnv, requestLog } from "./env.js";
 
 /** The one JSON error shape of Archway's own APIs (the Keystone facade uses Keystone's shape instead). */
 export interface ErrorBody {
@@ -60,7 +60,7 @@ export function toErrorResponse(err: unknown, requestId?: string): { status: Con
 export function handleError(err: Error, c: Context<AppEnv>) {
   const { status, body } = toErrorResponse(err, c.var.requestId);
   if (status >= 500)
-    c.var.log?.error({ err: { message: err.message, name: err.name, stack: err.stack }, status }, "request failed");
+    requestLog(c).error({ err: { message: err.message, name: err.name, stack: err.stack }, status }, "request failed");
   return c.json(body, status);
 }
 

@@ -3,7 +3,7 @@
  * shutdown.
  */
 export { type AppDeps, createApp } from "./app.js";
-export type { AppEnv } from "./env.js";
+export { type AppEnv, requestLog } from "./env.js";
 export { type ErrorBody, toErrorResponse } from "./errors.js";
 export { createHttpMetrics, type HttpMetrics } from "./middleware/metrics.js";
 export { type RunningServer, startServer } from "./server.js";

@@ -1,0 +1,24 @@
+// `npm run bench [-- name ...]`: runs the named benchmarks (all registered ones by default). Each starts Archway
+// and a real peer side by side, drives them alternately in one run and appends the table to BENCHMARKS.md.
+import { execFileSync } from "node:child_process";
+import { resolve } from "node:path";
+import { benchHealthz } from "./healthz.js";
+
+const registry: Record<string, () => Promise<void>> = {
+  healthz: () => benchHealthz(),
+};
+
+const root = resolve(import.meta.dirname, "..");
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+const names = wanted.length > 0 ? wanted : Object.keys(registry);
+const unknown = names.filter((n) => !registry[n]);
+if (unknown.length > 0) {
+  console.error(`unknown benchmark(s): ${unknown.join(", ")}; known: ${Object.keys(registry).join(", ")}`);
+  process.exit(2);
+}
+// Benchmarks run the compiled gateway, as production does.
+execFileSync("npm", ["run", "build", "--silent"], { cwd: root, stdio: "inherit" });
+for (const name of names) {
+  console.log(`\n=== bench ${name}`);
+  await registry[name]!();
+}
