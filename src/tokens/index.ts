@@ -1,0 +1,6 @@
+/**
+ * Tokens: Archway's own JWTs (signing keys shared through the store, rotation with overlap, JWKS, revocation).
+ * The per-cloud Keystone token broker joins here once the OpenStack client lands.
+ */
+export { KeyRing, type SigningAlgorithm, type SigningKey, type VerificationKey } from "./keyring.js";
+export { ACCESS_TOKEN_TYPE, type ArchwayClaims, type IssuedToken, TokenService } from "./tokens.js";

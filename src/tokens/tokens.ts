@@ -1,0 +1,140 @@
+import { randomUUID } from "node:crypto";
+import { decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import type { Audit } from "../audit/index.js";
+import { ArchwayError } from "../errors.js";
+import type { Store } from "../store/index.js";
+import type { KeyRing } from "./keyring.js";
+
+/** Claims every Archway token carries, plus whatever the issuer adds. */
+export interface ArchwayClaims extends JWTPayload {
+  sub: string;
+  jti: string;
+  exp: number;
+  iat: number;
+  aud: string | string[];
+}
+
+/** What {@link TokenService.issue} returns. */
+export interface IssuedToken {
+  token: string;
+  jti: string;
+  /** Expiry, seconds since the epoch. */
+  expiresAt: number;
+}
+
+interface TokenServiceOptions {
+  store: Store;
+  keys: KeyRing;
+  issuer: string;
+  audit?: Audit;
+  now?: () => number;
+  /** Seconds of clock skew tolerated on exp/nbf. */
+  clockToleranceSeconds?: number;
+}
+
+const REVOKED = "tokens:revoked:";
+/** Header `typ` of access tokens (RFC 9068). */
+export const ACCESS_TOKEN_TYPE = "at+jwt";
+
+/**
+ * Issues and verifies Archway's own short-lived JWTs. Verification pins the algorithm to the key that signed
+ * (never `none`, never HMAC with a public key), requires the audience of the use at hand, and checks the `jti`
+ * revocation list in the store on every use.
+ */
+export class TokenService {
+  readonly #o: Required<Omit<TokenServiceOptions, "audit">> & { audit?: Audit };
+
+  constructor(opts: TokenServiceOptions) {
+    this.#o = { now: Date.now, clockToleranceSeconds: 5, ...opts };
+  }
+
+  get issuer(): string {
+    return this.#o.issuer;
+  }
+
+  /** Signs a token for `subject` valid for `audience` during `ttlSeconds`. */
+  async issue(opts: {
+    subject: string;
+    audience: string | string[];
+    ttlSeconds: number;
+    claims?: Record<string, unknown>;
+    type?: string;
+  }): Promise<IssuedToken> {
+    const key = await this.#o.keys.signingKey();
+    const iat = Math.floor(this.#o.now() / 1000);
+    const jti = randomUUID();
+    const expiresAt = iat + opts.ttlSeconds;
+    const token = await new SignJWT({ ...opts.claims })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: opts.type ?? ACCESS_TOKEN_TYPE })
+      .setIssuer(this.#o.issuer)
+      .setSubject(opts.subject)
+      .setAudience(opts.audience)
+      .setIssuedAt(iat)
+      .setNotBefore(iat)
+      .setExpirationTime(expiresAt)
+      .setJti(jti)
+      .sign(key.privateKey);
+    await this.#o.audit?.({ type: "token.issued", actor: opts.subject, audience: opts.audience, jti, expiresAt });
+    return { token, jti, expiresAt };
+  }
+
+  /**
+   * Verifies signature, issuer, audience, lifetime and revocation. Throws `ArchwayError` with code
+   * `token_invalid`, `token_expired` or `token_revoked` (status 401).
+   */
+  async verify(token: string, opts: { audience: string | string[]; type?: string }): Promise<ArchwayClaims> {
+    try {
+      const claims = await this.#verifySignature(token, opts);
+      if (await this.isRevoked(claims.jti)) throw new ArchwayError("token_revoked", "the token was revoked", 401);
+      return claims;
+    } catch (err) {
+      const refused = toTokenError(err);
+      await this.#o.audit?.({ type: "token.refused", reason: refused.code });
+      throw refused;
+    }
+  }
+
+  /** Revokes a token by id until it would have expired anyway. */
+  async revoke(jti: string, expiresAt: number, actor?: string): Promise<void> {
+    const ttlMs = Math.max(1_000, expiresAt * 1000 - this.#o.now() + this.#o.clockToleranceSeconds * 1000);
+    await this.#o.store.set(REVOKED + jti, "1", { ttlMs });
+    await this.#o.audit?.({ type: "token.revoked", actor, jti });
+  }
+
+  async isRevoked(jti: string): Promise<boolean> {
+    return (await this.#o.store.get(REVOKED + jti)) !== null;
+  }
+
+  async #verifySignature(token: string, opts: { audience: string | string[]; type?: string }): Promise<ArchwayClaims> {
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      throw new ArchwayError("token_invalid", "the token is not a JWT", 401);
+    }
+    const keys = await this.#o.keys.verificationKeys();
+    const key = keys.find((k) => k.kid === header.kid);
+    // Algorithm pinning: the header must name exactly the algorithm of the key with that kid.
+    if (!key || header.alg !== key.alg)
+      throw new ArchwayError("token_invalid", "the token was not signed by Archway", 401);
+    const { payload } = await jwtVerify(token, key.publicKey, {
+      algorithms: [key.alg],
+      issuer: this.#o.issuer,
+      audience: opts.audience,
+      typ: opts.type ?? ACCESS_TOKEN_TYPE,
+      clockTolerance: this.#o.clockToleranceSeconds,
+      currentDate: new Date(this.#o.now()),
+      requiredClaims: ["sub", "jti", "exp", "iat"],
+    });
+    return payload as ArchwayClaims;
+  }
+}
+
+function toTokenError(err: unknown): ArchwayError {
+  if (err instanceof ArchwayError) return err;
+  if (err instanceof joseErrors.JWTExpired) return new ArchwayError("token_expired", "the token has expired", 401);
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    return new ArchwayError("token_invalid", `the token's ${err.claim} claim is not acceptable here`, 401);
+  }
+  return new ArchwayError("token_invalid", "the token's signature or format is invalid", 401);
+}
