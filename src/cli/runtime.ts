@@ -1,7 +1,9 @@
+import { type Audit, createAudit } from "../audit/index.js";
 import { type LoadedConfig, loadConfig } from "../config/index.js";
 import { createSources, type IdentitySource } from "../identity/index.js";
 import { createLogger, type Logger } from "../log/index.js";
 import { createStore, type Store } from "../store/index.js";
+import { KeyRing, TokenService } from "../tokens/index.js";
 import type { CliIO } from "./command.js";
 
 /** The dependency graph every long-running command shares, built once from the configuration. */
@@ -10,6 +12,11 @@ export interface Runtime {
   log: Logger;
   store: Store;
   sources: IdentitySource[];
+  audit: Audit;
+  keys: KeyRing;
+  tokens: TokenService;
+  /** Externally visible base URL (config `publicUrl`, else the listen address); the token issuer. */
+  publicUrl: string;
   /** Closes what was opened, in reverse order. */
   close(): Promise<void>;
 }
@@ -20,11 +27,27 @@ export function buildRuntime(configFile: string, io: CliIO): Runtime {
   const log = createLogger({ level: loaded.config.log.level, secrets: loaded.secrets });
   const store = createStore(loaded.config.store);
   const sources = createSources(loaded.config.identity.sources);
+  const { config } = loaded;
+  const publicUrl = (config.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`).replace(/\/$/, "");
+  const audit = createAudit({ store, log });
+  const keys = new KeyRing({
+    store,
+    algorithm: config.signing.algorithm,
+    rotateAfterMs: config.signing.rotateAfterSeconds * 1000,
+    overlapMs: config.signing.overlapSeconds * 1000,
+    source: config.signing.keys,
+    dir: config.signing.dir,
+  });
+  const tokens = new TokenService({ store, keys, issuer: publicUrl, audit });
   return {
     loaded,
     log,
     store,
     sources,
+    audit,
+    keys,
+    tokens,
+    publicUrl,
     async close() {
       await Promise.allSettled(sources.map((s) => s.close()));
       await store.close();

@@ -25,7 +25,14 @@ export const serveCommand: Command = {
     );
     const runtime = buildRuntime(configPath(values.config, io), io);
     const { config } = runtime.loaded;
-    const { app } = createApp({ config, log: runtime.log, store: runtime.store, sources: runtime.sources });
+    const { app } = createApp({
+      config,
+      log: runtime.log,
+      store: runtime.store,
+      sources: runtime.sources,
+      keys: runtime.keys,
+      tokens: runtime.tokens,
+    });
     const server = await startServer(app, {
       host: values.host ?? config.listen.host,
       port: values.port !== undefined ? Number(values.port) : config.listen.port,

@@ -3,12 +3,14 @@ import type { Config } from "../config/index.js";
 import type { IdentitySource } from "../identity/index.js";
 import type { Logger } from "../log/index.js";
 import type { Store } from "../store/index.js";
+import type { KeyRing, TokenService } from "../tokens/index.js";
 import type { AppEnv } from "./env.js";
 import { handleError, handleNotFound } from "./errors.js";
 import { healthRoutes } from "./health.js";
 import { limitBody } from "./middleware/body-limit.js";
 import { createHttpMetrics, type HttpMetrics } from "./middleware/metrics.js";
 import { observe } from "./middleware/observe.js";
+import { wellKnownRoutes } from "./well-known.js";
 
 /** Everything the HTTP surfaces need, built once by the CLI (or a test) and passed in. */
 export interface AppDeps {
@@ -16,6 +18,8 @@ export interface AppDeps {
   log: Logger;
   store: Store;
   sources: readonly IdentitySource[];
+  keys: KeyRing;
+  tokens: TokenService;
   metrics?: HttpMetrics;
 }
 
@@ -38,5 +42,6 @@ export function createApp(deps: AppDeps): { app: Hono<AppEnv>; metrics: HttpMetr
   app.onError(handleError);
   app.notFound(handleNotFound);
   app.route("/", healthRoutes({ store: deps.store, sources: deps.sources, metrics }));
+  app.route("/", wellKnownRoutes({ keys: deps.keys }));
   return { app, metrics };
 }

@@ -6,6 +6,7 @@ import { createApp } from "../../../src/http/index.js";
 import type { IdentitySource } from "../../../src/identity/index.js";
 import { createLogger } from "../../../src/log/index.js";
 import { MemoryStore } from "../../../src/store/index.js";
+import { KeyRing, TokenService } from "../../../src/tokens/index.js";
 
 interface Json {
   status?: string;
@@ -24,7 +25,10 @@ function build(opts: { sources?: IdentitySource[]; bodyLimitBytes?: number } = {
   });
   const config = ConfigSchema.parse({ http: { bodyLimitBytes: opts.bodyLimitBytes ?? 1024 } });
   const log = createLogger({ level: "debug", destination });
-  const { app } = createApp({ config, log, store: new MemoryStore(), sources: opts.sources ?? [] });
+  const store = new MemoryStore();
+  const keys = new KeyRing({ store, algorithm: "ES256", rotateAfterMs: 86_400_000, overlapMs: 3_600_000 });
+  const tokens = new TokenService({ store, keys, issuer: "http://127.0.0.1:8080" });
+  const { app } = createApp({ config, log, store, sources: opts.sources ?? [], keys, tokens });
   app.post("/echo", async (c) => c.json(await c.req.json()));
   app.get("/boom", () => {
     throw new Error("database password=hunter2 exploded");
@@ -76,6 +80,16 @@ describe("HTTP foundation", () => {
     );
     expect(text).toMatch(/route="unmatched",status="404"/);
     expect(text).toMatch(/archway_process_cpu_user_seconds_total/);
+  });
+
+  it("publishes the signing keys as a JWKS", async () => {
+    const { app } = build();
+    const res = await app.request("/.well-known/jwks.json");
+    expect(res.status).toBe(200);
+    const jwks = (await res.json()) as { keys: { kid: string; kty: string; d?: string }[] };
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0]).toMatchObject({ kty: "EC", kid: expect.any(String) });
+    expect(jwks.keys[0]?.d).toBeUndefined();
   });
 
   it("gives every error one JSON shape with a code, a message and the request id", async () => {
