@@ -139,7 +139,7 @@ export class KeyRing {
 
   /** Drops keys whose overlap window is over: a key retires when its successor was created. */
   #prune(ring: StoredKey[], now: number): StoredKey[] {
-    return ring.filter((k, i) => i === 0 || now - (ring[i - 1]?.createdAt ?? now) < this.#opts.overlapMs);
+    return ring.filter((_key, i) => i === 0 || now - (ring[i - 1]?.createdAt ?? now) < this.#opts.overlapMs);
   }
 
   async #generate(): Promise<StoredKey> {

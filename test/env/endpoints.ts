@@ -37,9 +37,7 @@ export const EndpointsSchema = z.object({
   oidc: z.object({
     issuer: z.string(),
     caFile: z.string(),
-    clients: z.array(
-      z.object({ clientId: z.string(), clientSecret: z.string(), redirectUris: z.array(z.string()) }),
-    ),
+    clients: z.array(z.object({ clientId: z.string(), clientSecret: z.string(), redirectUris: z.array(z.string()) })),
     users: z.array(
       z.object({
         username: z.string(),
