@@ -1,0 +1,286 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { type Cloud, formatPath, type LocatedProblem, parseYaml, zodProblems } from "../config/index.js";
+import { globMatcher, isGlob } from "./glob.js";
+import {
+  type CloudSelector,
+  type Grant,
+  type GroupsFromAttribute,
+  type PolicyManifest,
+  PolicyManifestSchema,
+} from "./schema.js";
+import { compileSubjects, type SubjectCheck } from "./subjects.js";
+import { parseTemplate, type Template, TemplateError } from "./template.js";
+
+/** What the compiler checks references against. */
+export interface PolicyContext {
+  clouds: readonly Cloud[];
+  /** Ids of the configured identity sources. */
+  sources: readonly string[];
+  /** Roles any cloud may grant unless it lists its own. */
+  roles: readonly string[];
+}
+
+/** A grant with its templates parsed. */
+export interface CompiledGrant {
+  project?: Template;
+  domain?: string;
+  roles: string[];
+  create: boolean;
+  description?: Template;
+  tags: string[];
+  groups: string[];
+  groupsFromAttribute?: GroupsFromAttribute;
+}
+
+/** A policy ready to evaluate: subject check compiled, cloud selector resolved to cloud ids. */
+export interface CompiledPolicy {
+  name: string;
+  effect: "allow" | "deny";
+  /** `file:line` where it is defined, for explain and audit. */
+  origin: string;
+  subject: SubjectCheck;
+  /** Ids of the clouds it applies to, sorted. */
+  clouds: string[];
+  grants: CompiledGrant[];
+  keys: boolean;
+  /** Deny filters: undefined means everything in those clouds. */
+  denyProjects?: (name: string) => boolean;
+  denyRoles?: ReadonlySet<string>;
+  /** Groups of which at least one is required (anyOf): the index key. */
+  requiredAnyGroup?: string[];
+}
+
+/** Every compiled policy, indexed so evaluation visits only candidates. */
+export interface CompiledPolicySet {
+  policies: CompiledPolicy[];
+  /** Policies that need one of these groups, by group. */
+  byGroup: Map<string, CompiledPolicy[]>;
+  /** Policies without a group requirement: checked for everyone. */
+  unindexed: CompiledPolicy[];
+  clouds: Map<string, Cloud>;
+}
+
+/** Compiles every `*.yaml` file of a folder. Files are read in name order; the result does not depend on it. */
+export function loadPolicies(
+  dir: string,
+  ctx: PolicyContext,
+  cwd = process.cwd(),
+): { policies: CompiledPolicySet; problems: LocatedProblem[] } {
+  let names: string[] = [];
+  const problems: LocatedProblem[] = [];
+  try {
+    names = readdirSync(dir)
+      .filter((n) => /\.ya?ml$/.test(n))
+      .sort();
+  } catch {
+    problems.push({
+      file: relative(cwd, dir) || dir,
+      line: 1,
+      column: 1,
+      path: "",
+      message: "policies folder cannot be read",
+    });
+  }
+  const files = names.map((n) => ({
+    file: relative(cwd, join(dir, n)) || n,
+    text: readFileSync(join(dir, n), "utf8"),
+  }));
+  const result = compilePolicies(files, ctx);
+  return { policies: result.policies, problems: [...problems, ...result.problems] };
+}
+
+/** Compiles policy files given as text (what `loadPolicies` and the tests use). */
+export function compilePolicies(
+  files: readonly { file: string; text: string }[],
+  ctx: PolicyContext,
+): { policies: CompiledPolicySet; problems: LocatedProblem[] } {
+  const problems: LocatedProblem[] = [];
+  const compiled: CompiledPolicy[] = [];
+  const seen = new Map<string, string>();
+  for (const { file, text } of files) {
+    const parsed = parseYaml(text, file);
+    problems.push(...parsed.problems);
+    for (const doc of parsed.documents) {
+      if (doc.value === null || doc.value === undefined) continue;
+      const result = PolicyManifestSchema.safeParse(doc.value);
+      if (!result.success) {
+        problems.push(...zodProblems(result.error, file, doc));
+        continue;
+      }
+      const local: LocatedProblem[] = [];
+      const problem = (path: PropertyKey[], message: string) =>
+        local.push({ file, ...doc.locate(path), path: formatPath(path), message });
+      const policy = compileOne(result.data, ctx, problem, `${file}:${doc.locate([]).line}`);
+      const name = result.data.metadata.name;
+      if (seen.has(name)) problem(["metadata", "name"], `policy '${name}' is already defined at ${seen.get(name)}`);
+      seen.set(name, `${file}:${doc.locate(["metadata", "name"]).line}`);
+      problems.push(...local);
+      if (local.length === 0 && policy) compiled.push(policy);
+    }
+  }
+  return { policies: indexPolicies(compiled, ctx.clouds), problems };
+}
+
+/** Builds the evaluation index from compiled policies (sorted by name: evaluation never depends on order). */
+export function indexPolicies(policies: CompiledPolicy[], clouds: readonly Cloud[]): CompiledPolicySet {
+  const sorted = [...policies].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const byGroup = new Map<string, CompiledPolicy[]>();
+  const unindexed: CompiledPolicy[] = [];
+  for (const p of sorted) {
+    if (!p.requiredAnyGroup) {
+      unindexed.push(p);
+      continue;
+    }
+    for (const g of p.requiredAnyGroup) {
+      const list = byGroup.get(g) ?? [];
+      list.push(p);
+      byGroup.set(g, list);
+    }
+  }
+  return { policies: sorted, byGroup, unindexed, clouds: new Map(clouds.map((c) => [c.id, c])) };
+}
+
+type Problem = (path: PropertyKey[], message: string) => void;
+
+function compileOne(
+  m: PolicyManifest,
+  ctx: PolicyContext,
+  problem: Problem,
+  origin: string,
+): CompiledPolicy | undefined {
+  const spec = m.spec;
+  const effect = m.kind === "DenyPolicy" || (m.kind === "AccessPolicy" && m.spec.effect === "deny") ? "deny" : "allow";
+  spec.subjects.attributes?.forEach((a, i) => {
+    if (a.matches === undefined) return;
+    try {
+      new RegExp(a.matches, "u");
+    } catch (err) {
+      problem(
+        ["spec", "subjects", "attributes", i, "matches"],
+        `invalid regular expression: ${(err as Error).message}`,
+      );
+    }
+  });
+  for (const [i, source] of (spec.subjects.sources ?? []).entries()) {
+    if (!ctx.sources.includes(source)) {
+      problem(
+        ["spec", "subjects", "sources", i],
+        `unknown identity source '${source}' (configured: ${ctx.sources.join(", ") || "none"})`,
+      );
+    }
+  }
+  const clouds = selectClouds(spec.clouds, ctx.clouds, problem);
+  const grants: CompiledGrant[] = [];
+  if (m.kind === "AccessPolicy") {
+    m.spec.grants.forEach((g, i) => {
+      const compiled = compileGrant(g, i, problem);
+      if (compiled) grants.push(compiled);
+      checkRoles(g, i, clouds, ctx, problem);
+    });
+  }
+  let subject: SubjectCheck;
+  try {
+    subject = compileSubjects(spec.subjects);
+  } catch {
+    return undefined; // a bad regex, already reported
+  }
+  const anyOf = spec.subjects.groups?.anyOf;
+  return {
+    name: m.metadata.name,
+    effect,
+    origin,
+    subject,
+    clouds: clouds.map((c) => c.id).sort(),
+    grants,
+    keys: m.kind === "AccessPolicy" ? m.spec.keys : false,
+    denyProjects: m.kind === "DenyPolicy" && m.spec.projects ? globMatcher(m.spec.projects) : undefined,
+    denyRoles: m.kind === "DenyPolicy" && m.spec.roles ? new Set(m.spec.roles) : undefined,
+    // DN-style groups are matched against groupDns, so they cannot key the name index.
+    requiredAnyGroup: anyOf?.every((g) => !g.includes("=")) ? anyOf : undefined,
+  };
+}
+
+function compileGrant(g: Grant, i: number, problem: Problem): CompiledGrant | undefined {
+  const template = (value: string, field: string): Template | undefined => {
+    try {
+      return parseTemplate(value);
+    } catch (err) {
+      if (err instanceof TemplateError) problem(["spec", "grants", i, field], err.message);
+      else throw err;
+      return undefined;
+    }
+  };
+  const project = g.project === undefined ? undefined : template(g.project, "project");
+  const description = g.description === undefined ? undefined : template(g.description, "description");
+  for (const [t, tag] of g.tags.entries()) {
+    if (tag.includes(",") || tag.includes("/") || tag.length > 60) {
+      problem(
+        ["spec", "grants", i, "tags", t],
+        "a Keystone tag may not contain ',' or '/' and has at most 60 characters",
+      );
+    }
+  }
+  if ((g.project !== undefined && !project) || (g.description !== undefined && !description)) return undefined;
+  g.groupsFromAttribute?.whitelist?.concat(g.groupsFromAttribute.blacklist ?? []).forEach((pattern) => {
+    if (!g.groupsFromAttribute?.regex) return;
+    try {
+      new RegExp(pattern, "u");
+    } catch (err) {
+      problem(["spec", "grants", i, "groupsFromAttribute"], `invalid regular expression: ${(err as Error).message}`);
+    }
+  });
+  return {
+    project,
+    domain: g.domain,
+    roles: [...new Set(g.roles)].sort(),
+    create: g.create,
+    description,
+    tags: [...new Set(g.tags)].sort(),
+    groups: [...new Set(g.groups)].sort(),
+    groupsFromAttribute: g.groupsFromAttribute,
+  };
+}
+
+function checkRoles(g: Grant, i: number, clouds: readonly Cloud[], ctx: PolicyContext, problem: Problem): void {
+  g.roles.forEach((role, r) => {
+    const missing = clouds.filter((c) => !(c.roles.length > 0 ? c.roles : ctx.roles).includes(role)).map((c) => c.id);
+    if (missing.length > 0) {
+      const shown =
+        missing.length > 5 ? `${missing.slice(0, 5).join(", ")} and ${missing.length - 5} more` : missing.join(", ");
+      problem(["spec", "grants", i, "roles", r], `role '${role}' does not exist in ${shown}`);
+    }
+  });
+}
+
+/** Resolves a cloud selector against the inventory, reporting names, labels and exclusions that match nothing. */
+function selectClouds(sel: CloudSelector, clouds: readonly Cloud[], problem: Problem): Cloud[] {
+  const ids = new Set(clouds.map((c) => c.id));
+  const checkNames = (names: readonly string[], field: "names" | "exclude") =>
+    names.forEach((n, i) => {
+      if (isGlob(n) ? !clouds.some((c) => globMatcher([n])(c.id)) : !ids.has(n)) {
+        problem(["spec", "clouds", field, i], isGlob(n) ? `'${n}' matches no cloud` : `unknown cloud '${n}'`);
+      }
+    });
+  if (sel.names) checkNames(sel.names, "names");
+  if (sel.exclude) checkNames(sel.exclude, "exclude");
+  const labelTests: [string, (v: string) => boolean][] = [];
+  for (const [key, value] of Object.entries(sel.labels ?? {})) {
+    const values = Array.isArray(value) ? value : [value];
+    const test = globMatcher(values);
+    if (!clouds.some((c) => key in c.labels)) {
+      problem(["spec", "clouds", "labels", key], `no cloud has the label '${key}'`);
+    } else if (!clouds.some((c) => c.labels[key] !== undefined && test(c.labels[key]))) {
+      problem(["spec", "clouds", "labels", key], `no cloud has label ${key}=${values.join("|")}`);
+    }
+    labelTests.push([key, test]);
+  }
+  const named = sel.names ? globMatcher(sel.names) : () => true;
+  const excluded = sel.exclude ? globMatcher(sel.exclude) : () => false;
+  return clouds.filter(
+    (c) =>
+      named(c.id) &&
+      !excluded(c.id) &&
+      labelTests.every(([key, test]) => c.labels[key] !== undefined && test(c.labels[key])),
+  );
+}

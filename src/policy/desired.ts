@@ -1,0 +1,106 @@
+import type { Identity } from "../identity/index.js";
+import type { CompiledPolicySet } from "./compile.js";
+import {
+  type DesiredAssignment,
+  type DesiredKey,
+  type DesiredMembership,
+  type DesiredProject,
+  evaluate,
+} from "./evaluate.js";
+
+/** A person who should have a (shadow) user in a cloud. */
+export interface DesiredUser {
+  identityId: string;
+  username: string;
+  email?: string;
+  displayName?: string;
+  /** Keystone groups the user should be in. */
+  groups: string[];
+}
+
+/** Everything that should exist in one cloud. */
+export interface DesiredCloudState {
+  cloudId: string;
+  users: DesiredUser[];
+  projects: DesiredProject[];
+  assignments: DesiredAssignment[];
+  keys: DesiredKey[];
+  memberships: DesiredMembership[];
+}
+
+/**
+ * Identities x policies x clouds -> per cloud the users, projects, role assignments and keys that should exist.
+ * Each person is evaluated once against only the candidate policies of their groups, and only the clouds they get
+ * something in are touched: the cost grows with the matches, not with people x clouds x policies.
+ */
+export function desiredState(identities: Iterable<Identity>, set: CompiledPolicySet): Map<string, DesiredCloudState> {
+  const states = new Map<string, DesiredCloudState & { projectIndex: Map<string, DesiredProject> }>();
+  for (const identity of identities) {
+    for (const [cloudId, access] of evaluate(identity, set)) {
+      let state = states.get(cloudId);
+      if (!state) {
+        state = {
+          cloudId,
+          users: [],
+          projects: [],
+          assignments: [],
+          keys: [],
+          memberships: [],
+          projectIndex: new Map(),
+        };
+        states.set(cloudId, state);
+      }
+      if (access.assignments.length + access.keys.length + access.memberships.length > 0) {
+        state.users.push({
+          identityId: identity.id,
+          username: identity.username,
+          email: identity.email,
+          displayName: identity.displayName,
+          groups: access.memberships.map((m) => m.group),
+        });
+      }
+      for (const p of access.projects) mergeProject(state.projectIndex, p);
+      state.assignments.push(...access.assignments);
+      state.keys.push(...access.keys);
+      state.memberships.push(...access.memberships);
+    }
+  }
+  const out = new Map<string, DesiredCloudState>();
+  for (const cloudId of [...states.keys()].sort()) {
+    const { projectIndex, ...state } = states.get(cloudId)!;
+    state.projects = [...projectIndex.keys()].sort().map((k) => projectIndex.get(k)!);
+    state.users.sort((a, b) => cmp(a.identityId, b.identityId));
+    state.assignments.sort(
+      (a, b) =>
+        cmp(a.identityId, b.identityId) ||
+        cmp(a.projectDomain, b.projectDomain) ||
+        cmp(a.project, b.project) ||
+        cmp(a.role, b.role),
+    );
+    state.keys.sort((a, b) => cmp(a.identityId, b.identityId) || cmp(a.publicKey, b.publicKey));
+    state.memberships.sort((a, b) => cmp(a.identityId, b.identityId) || cmp(a.group, b.group));
+    out.set(cloudId, state);
+  }
+  return out;
+}
+
+function mergeProject(index: Map<string, DesiredProject>, p: DesiredProject): void {
+  const key = `${p.domain}/${p.name}`;
+  const existing = index.get(key);
+  if (!existing) {
+    index.set(key, { ...p, tags: [...p.tags], policies: [...p.policies] });
+    return;
+  }
+  existing.create ||= p.create;
+  existing.tags = [...new Set([...existing.tags, ...p.tags])].sort();
+  existing.policies = [...new Set([...existing.policies, ...p.policies])].sort();
+  // Two people may render different descriptions for one shared project: keep the smallest, so the result
+  // does not depend on the order people are enumerated in.
+  if (p.description !== undefined && (existing.description === undefined || p.description < existing.description)) {
+    existing.description = p.description;
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

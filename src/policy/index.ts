@@ -1,0 +1,25 @@
+/**
+ * The policy engine: `policies/*.yaml` compiled with located errors and reference checks, evaluated per person
+ * (login) or for everyone (sync), explained, and imported from Keystone federation mappings.
+ */
+export {
+  type CompiledPolicy,
+  type CompiledPolicySet,
+  compilePolicies,
+  loadPolicies,
+  type PolicyContext,
+} from "./compile.js";
+export { type DesiredCloudState, type DesiredUser, desiredState } from "./desired.js";
+export {
+  type CloudAccess,
+  type DesiredAccess,
+  type DesiredAssignment,
+  type DesiredKey,
+  type DesiredMembership,
+  type DesiredProject,
+  evaluate,
+  matchingPolicies,
+} from "./evaluate.js";
+export { type Explanation, explain, formatExplanation, type PolicyVerdict } from "./explain.js";
+export { type PolicyManifest, PolicyManifestSchema } from "./schema.js";
+export { keystoneName, parseTemplate, renderTemplate } from "./template.js";

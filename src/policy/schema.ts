@@ -1,0 +1,130 @@
+import { z } from "zod";
+
+const Name = z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, "expected a lower-case name (letters, digits, '.', '-')");
+
+/** A claim or attribute condition: exactly one of `equals`, `in`, `matches` (a regular expression). */
+export const AttributeMatcherSchema = z
+  .object({
+    name: z.string().min(1),
+    equals: z.string().optional(),
+    in: z.array(z.string()).min(1).optional(),
+    matches: z.string().optional(),
+    /** Invert the condition (no value of the attribute may satisfy it). */
+    not: z.boolean().default(false),
+  })
+  .strict()
+  .refine((m) => [m.equals, m.in, m.matches].filter((v) => v !== undefined).length === 1, {
+    message: "expected exactly one of equals, in, matches",
+  });
+export type AttributeMatcher = z.infer<typeof AttributeMatcherSchema>;
+
+/** Who a policy is about. Every condition given must hold; an empty subject matches everyone. */
+export const SubjectsSchema = z
+  .object({
+    sources: z.array(z.string().min(1)).min(1).optional(),
+    usernames: z.array(z.string().min(1)).min(1).optional(),
+    groups: z
+      .object({
+        anyOf: z.array(z.string().min(1)).min(1).optional(),
+        allOf: z.array(z.string().min(1)).min(1).optional(),
+        noneOf: z.array(z.string().min(1)).min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    attributes: z.array(AttributeMatcherSchema).min(1).optional(),
+  })
+  .strict();
+export type Subjects = z.infer<typeof SubjectsSchema>;
+
+/** Which clouds. Names and exclusions are globs (`*`, `?`); every label given must match (value globs too). */
+export const CloudSelectorSchema = z
+  .object({
+    names: z.array(z.string().min(1)).min(1).optional(),
+    labels: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).optional(),
+    exclude: z.array(z.string().min(1)).min(1).optional(),
+  })
+  .strict();
+export type CloudSelector = z.infer<typeof CloudSelectorSchema>;
+
+/** Keystone groups named by the values of a (multi-valued) attribute, optionally filtered. */
+export const GroupsFromAttributeSchema = z
+  .object({
+    name: z.string().min(1),
+    /** Keep only these values (or, with `regex`, values matching one of these patterns). */
+    whitelist: z.array(z.string()).optional(),
+    /** Drop these values. */
+    blacklist: z.array(z.string()).optional(),
+    regex: z.boolean().default(false),
+  })
+  .strict()
+  .refine((g) => !(g.whitelist && g.blacklist), { message: "expected whitelist or blacklist, not both" });
+export type GroupsFromAttribute = z.infer<typeof GroupsFromAttributeSchema>;
+
+/** One project (and its roles), and/or Keystone group memberships, that a policy grants. */
+export const GrantSchema = z
+  .object({
+    /** Project name; a template such as `u-{{ username }}`. Absent for a grant of group memberships only. */
+    project: z.string().min(1).optional(),
+    /** Keystone domain of the project; default the cloud's Archway domain. */
+    domain: z.string().min(1).optional(),
+    roles: z.array(z.string().min(1)).default([]),
+    /** Whether Archway creates (and owns) the project; otherwise it must already exist. */
+    create: z.boolean().default(true),
+    description: z.string().optional(),
+    tags: z.array(z.string().min(1)).default([]),
+    /** Keystone groups the person's user joins in that cloud (federated mappings grant through groups). */
+    groups: z.array(z.string().min(1)).default([]),
+    groupsFromAttribute: GroupsFromAttributeSchema.optional(),
+  })
+  .strict()
+  .refine((g) => g.project !== undefined || g.groups.length > 0 || g.groupsFromAttribute !== undefined, {
+    message: "expected a project, groups or groupsFromAttribute",
+  });
+export type Grant = z.infer<typeof GrantSchema>;
+
+const Metadata = z
+  .object({ name: Name, description: z.string().optional(), labels: z.record(z.string(), z.string()).optional() })
+  .strict();
+
+export const AccessPolicySchema = z
+  .object({
+    apiVersion: z.literal("archway.dev/v1"),
+    kind: z.literal("AccessPolicy"),
+    metadata: Metadata,
+    spec: z
+      .object({
+        /** `deny` turns this policy into a deny (same as kind DenyPolicy). */
+        effect: z.enum(["allow", "deny"]).default("allow"),
+        subjects: SubjectsSchema.default({}),
+        clouds: CloudSelectorSchema.default({}),
+        grants: z.array(GrantSchema).default([]),
+        /** Whether the person's SSH public keys are imported into those clouds. */
+        keys: z.boolean().default(false),
+      })
+      .strict(),
+  })
+  .strict();
+
+export const DenyPolicySchema = z
+  .object({
+    apiVersion: z.literal("archway.dev/v1"),
+    kind: z.literal("DenyPolicy"),
+    metadata: Metadata,
+    spec: z
+      .object({
+        subjects: SubjectsSchema.default({}),
+        clouds: CloudSelectorSchema.default({}),
+        /** Only deny these projects (globs, matched on the rendered name); default every project and key. */
+        projects: z.array(z.string().min(1)).min(1).optional(),
+        /** Only deny these roles; default every role. */
+        roles: z.array(z.string().min(1)).min(1).optional(),
+      })
+      .strict(),
+  })
+  .strict();
+
+/** One YAML document of a policy file. */
+export const PolicyManifestSchema = z.discriminatedUnion("kind", [AccessPolicySchema, DenyPolicySchema]);
+export type PolicyManifest = z.infer<typeof PolicyManifestSchema>;
+export type AccessPolicyManifest = z.infer<typeof AccessPolicySchema>;
+export type DenyPolicyManifest = z.infer<typeof DenyPolicySchema>;
