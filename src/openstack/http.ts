@@ -1,0 +1,241 @@
+import { Agent, type Dispatcher, fetch } from "undici";
+import type { z } from "zod";
+import { codeForStatus, OpenStackError, type OpenStackService, upstreamMessage } from "./errors.js";
+import type { Limiter } from "./limiter.js";
+
+/** What the request hook sees once per HTTP attempt (retries included): enough to count and time calls. */
+export interface RequestEvent {
+  cloudId: string;
+  service: OpenStackService;
+  operation: string;
+  method: string;
+  /** Path and query, without the host (never a token). */
+  path: string;
+  /** Upstream status, 0 when no reply came. */
+  status: number;
+  attempt: number;
+  ms: number;
+}
+
+/** How retries back off: `baseMs * 2^attempt`, capped at `maxMs`, with full jitter. */
+export interface RetryPolicy {
+  /** Attempts in total, the first included. */
+  attempts: number;
+  baseMs: number;
+  maxMs: number;
+}
+
+/** Everything a transport needs; one per (cloud, service), sharing the cloud's limiter and agent. */
+export interface TransportOptions {
+  cloudId: string;
+  service: OpenStackService;
+  limiter: Limiter;
+  timeoutMs: number;
+  retry?: Partial<RetryPolicy>;
+  /** Keep-alive connection pool; shared by a cloud's clients. */
+  dispatcher?: Dispatcher;
+  onRequest?: (event: RequestEvent) => void;
+  /** Injected for tests: [0, 1). */
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** One call: the transport adds the timeout, the retries, the limiter and the reply validation. */
+export interface CallSpec<S extends z.ZodType | undefined> {
+  operation: string;
+  method: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+  url: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** Schema of the JSON reply; omit for calls without a body (204). */
+  schema?: S;
+  /**
+   * Safe to send twice. Defaults to true for GET/HEAD/PUT/DELETE. A POST that is not marked is retried only
+   * when the connection was refused (the request never left).
+   */
+  idempotent?: boolean;
+}
+
+/** A validated reply. */
+export interface CallResult<T> {
+  status: number;
+  headers: Headers;
+  data: T;
+}
+
+const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseMs: 100, maxMs: 2_000 };
+const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
+/** Socket-level failures after which an idempotent request may be sent again. */
+const RESET_CODES = new Set([
+  "ECONNRESET",
+  "EPIPE",
+  "ECONNREFUSED",
+  "ETIMEDOUT",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+]);
+
+/** A keep-alive connection pool for one cloud (close it with the cloud's clients). */
+export function createAgent(): Agent {
+  // Short idle timeout: some Keystones (uwsgi --http-socket) drop idle sockets silently, and a reused dead
+  // socket costs a retry.
+  return new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 30_000, connections: 64 });
+}
+
+/**
+ * JSON over HTTP to one OpenStack service of one cloud: keep-alive, per-attempt timeout, bounded retries with
+ * backoff and jitter on resets, 5xx and 429 (idempotent calls only), the cloud's concurrency limit, and every
+ * reply validated by its zod schema. Failures are {@link OpenStackError}s naming the cloud and the operation.
+ */
+export class Transport {
+  private readonly retry: RetryPolicy;
+  private readonly random: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly opts: TransportOptions) {
+    this.retry = { ...DEFAULT_RETRY, ...opts.retry };
+    this.random = opts.random ?? Math.random;
+    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  get cloudId(): string {
+    return this.opts.cloudId;
+  }
+
+  /** Sends the call and returns the validated reply, or throws an {@link OpenStackError}. */
+  async call<S extends z.ZodType | undefined>(
+    spec: CallSpec<S>,
+  ): Promise<CallResult<S extends z.ZodType ? z.infer<S> : undefined>> {
+    const idempotent = spec.idempotent ?? spec.method !== "POST";
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.opts.limiter.run(() => this.attempt(spec, attempt));
+      const last = attempt >= this.retry.attempts;
+      if (outcome.kind === "reply") {
+        const { res, body } = outcome;
+        if (res.status < 400) return { status: res.status, headers: res.headers, data: this.validate(spec, body) };
+        if (!last && idempotent && RETRY_STATUS.has(res.status)) {
+          await this.sleep(this.backoff(attempt, res.headers.get("retry-after")));
+          continue;
+        }
+        throw this.statusError(spec, res.status, body);
+      }
+      const retryable = outcome.refused || (idempotent && outcome.reset);
+      if (!last && retryable) {
+        await this.sleep(this.backoff(attempt, null));
+        continue;
+      }
+      const { cloudId } = this.opts;
+      throw new OpenStackError(
+        "cloud_unavailable",
+        `cloud ${cloudId}: ${this.opts.service} did not answer ${spec.operation} (${outcome.reason}` +
+          `${attempt > 1 ? ` after ${attempt} attempts` : ""})`,
+        503,
+        { cloudId, operation: spec.operation, upstreamStatus: 0 },
+        { cause: outcome.error },
+      );
+    }
+  }
+
+  private async attempt(
+    spec: CallSpec<z.ZodType | undefined>,
+    attempt: number,
+  ): Promise<
+    | { kind: "reply"; res: Response | import("undici").Response; body: unknown }
+    | { kind: "failure"; reason: string; refused: boolean; reset: boolean; error: unknown }
+  > {
+    const started = performance.now();
+    const url = new URL(spec.url);
+    const emit = (status: number) =>
+      this.opts.onRequest?.({
+        cloudId: this.opts.cloudId,
+        service: this.opts.service,
+        operation: spec.operation,
+        method: spec.method,
+        path: url.pathname + url.search,
+        status,
+        attempt,
+        ms: performance.now() - started,
+      });
+    try {
+      const res = await fetch(url, {
+        method: spec.method,
+        headers: {
+          accept: "application/json",
+          ...(spec.body !== undefined ? { "content-type": "application/json" } : {}),
+          ...spec.headers,
+        },
+        body: spec.body !== undefined ? JSON.stringify(spec.body) : undefined,
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+        dispatcher: this.opts.dispatcher,
+      });
+      const text = await res.text();
+      emit(res.status);
+      let body: unknown;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        body = undefined;
+      }
+      return { kind: "reply", res, body };
+    } catch (err) {
+      emit(0);
+      const code = errorCode(err);
+      const timedOut = (err as Error)?.name === "TimeoutError" || (err as Error)?.name === "AbortError";
+      return {
+        kind: "failure",
+        reason: timedOut ? `no reply within ${this.opts.timeoutMs} ms` : (code ?? (err as Error)?.message ?? "error"),
+        refused: code === "ECONNREFUSED",
+        reset: timedOut || (code !== undefined && RESET_CODES.has(code)),
+        error: err,
+      };
+    }
+  }
+
+  private validate(spec: CallSpec<z.ZodType | undefined>, body: unknown) {
+    if (!spec.schema) return undefined as never;
+    const parsed = spec.schema.safeParse(body);
+    if (parsed.success) return parsed.data as never;
+    const issue = parsed.error.issues[0];
+    const where = issue ? `${issue.path.join(".") || "(root)"}: ${issue.message}` : "unexpected shape";
+    const { cloudId, service } = this.opts;
+    throw new OpenStackError(
+      `${service}_invalid_reply`,
+      `cloud ${cloudId}: ${service} answered ${spec.operation} with an unexpected reply (${where})`,
+      502,
+      { cloudId, operation: spec.operation, upstreamStatus: 200 },
+    );
+  }
+
+  private statusError(spec: CallSpec<z.ZodType | undefined>, status: number, body: unknown): OpenStackError {
+    const { cloudId, service } = this.opts;
+    const mapped = codeForStatus(service, status);
+    const detail = upstreamMessage(body);
+    return new OpenStackError(
+      mapped.code,
+      `cloud ${cloudId}: ${service} ${spec.operation} failed with HTTP ${status}${detail ? `: ${detail}` : ""}`,
+      mapped.status,
+      { cloudId, operation: spec.operation, upstreamStatus: status },
+    );
+  }
+
+  private backoff(attempt: number, retryAfter: string | null): number {
+    const seconds = retryAfter ? Number(retryAfter) : Number.NaN;
+    if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, this.retry.maxMs);
+    const ceiling = Math.min(this.retry.maxMs, this.retry.baseMs * 2 ** (attempt - 1));
+    return Math.floor(this.random() * ceiling);
+  }
+}
+
+function errorCode(err: unknown): string | undefined {
+  let e: unknown = err;
+  // undici wraps the socket error: TypeError("fetch failed") { cause: { code } }, sometimes twice.
+  for (let depth = 0; depth < 4 && e && typeof e === "object"; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

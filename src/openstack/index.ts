@@ -1,0 +1,100 @@
+/**
+ * OpenStack clients: a typed Keystone v3 admin client (auth, catalog, domains, projects with tags, users with
+ * extra attributes and options, groups, roles, role assignments, OS-FEDERATION) and a Nova keypairs client
+ * (microversion 2.10, `user_id`). `createCloudClients` builds them for one configured cloud.
+ */
+import type { Agent } from "undici";
+import type { Cloud } from "../config/index.js";
+import { FederationClient } from "./federation.js";
+import { createAgent, type RequestEvent, type RetryPolicy, Transport } from "./http.js";
+import { KeystoneClient } from "./keystone.js";
+import { Limiter } from "./limiter.js";
+import { NovaClient } from "./nova.js";
+import { adminAuth, type KeystoneAuth, KeystoneSession } from "./session.js";
+
+export { endpointFor } from "./catalog.js";
+export { codeForStatus, isUpstreamStatus, OpenStackError, type OpenStackService } from "./errors.js";
+export { FederationClient } from "./federation.js";
+export { createAgent, type RequestEvent, type RetryPolicy, Transport, type TransportOptions } from "./http.js";
+export { type AssignmentFilter, KeystoneClient, type ProjectWrite, type UserWrite } from "./keystone.js";
+export type {
+  CatalogEntry,
+  Domain,
+  Group,
+  IdentityProvider,
+  Mapping,
+  Project,
+  Protocol,
+  Role,
+  RoleAssignment,
+  User,
+} from "./keystone-schemas.js";
+export { Limiter, mapLimit } from "./limiter.js";
+export { KEYPAIR_MICROVERSION, type Keypair, NovaClient } from "./nova.js";
+export { adminAuth, authBody, type IssuedToken, issueToken, type KeystoneAuth, KeystoneSession } from "./session.js";
+
+/** The clients of one cloud, sharing one admin session, one connection pool and one concurrency limit. */
+export interface CloudClients {
+  readonly cloud: Cloud;
+  readonly keystone: KeystoneClient;
+  /** Nova keypairs; the compute URL is looked up in the catalog on first use. */
+  nova(): NovaClient;
+  federation(): FederationClient;
+  readonly limiter: Limiter;
+  /** Closes the connection pool. */
+  close(): Promise<void>;
+}
+
+/** Options shared by every cloud's clients. */
+export interface CloudClientOptions {
+  /** Called once per HTTP attempt: count and time requests (tests, benchmarks, metrics). */
+  onRequest?: (event: RequestEvent) => void;
+  retry?: Partial<RetryPolicy>;
+  /** Override the admin auth (e.g. a token); defaults to the cloud's `admin` configuration. */
+  auth?: KeystoneAuth;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** Builds the clients of `cloud`. Nothing is sent until the first call. */
+export function createCloudClients(cloud: Cloud, opts: CloudClientOptions = {}): CloudClients {
+  const agent: Agent = createAgent();
+  const limiter = new Limiter(cloud.maxConcurrency);
+  const base = {
+    cloudId: cloud.id,
+    limiter,
+    timeoutMs: cloud.timeoutMs,
+    dispatcher: agent,
+    onRequest: opts.onRequest,
+    retry: opts.retry,
+    random: opts.random,
+  };
+  const keystoneTransport = new Transport({ ...base, service: "keystone" });
+  const authUrl = cloud.authUrl.replace(/\/+$/, "");
+  const session = new KeystoneSession(keystoneTransport, authUrl, opts.auth ?? adminAuth(cloud.admin), opts.now);
+  const keystone = new KeystoneClient(keystoneTransport, authUrl, session);
+  let nova: NovaClient | undefined;
+  let federation: FederationClient | undefined;
+  let computeUrl: Promise<string> | undefined;
+  return {
+    cloud,
+    keystone,
+    limiter,
+    nova() {
+      nova ??= new NovaClient(keystone, new Transport({ ...base, service: "nova" }), () => {
+        computeUrl ??= keystone.endpoint("compute", { interface: cloud.interface, region: cloud.region });
+        // A failed lookup (cloud down) must not stick: the next call tries again.
+        computeUrl.catch(() => {
+          computeUrl = undefined;
+        });
+        return computeUrl;
+      });
+      return nova;
+    },
+    federation() {
+      federation ??= new FederationClient(keystone);
+      return federation;
+    },
+    close: () => agent.close(),
+  };
+}

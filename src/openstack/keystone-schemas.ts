@@ -1,0 +1,123 @@
+import { z } from "zod";
+
+/**
+ * Zod schemas of the Keystone v3 replies Archway reads. Objects are loose: Keystone returns extra attributes
+ * (Archway's ownership markers among them) at the top level, and newer releases add fields.
+ */
+
+const Links = z.looseObject({ next: z.string().nullish() }).optional();
+
+/** A catalog entry of a token. */
+export const CatalogEntrySchema = z.looseObject({
+  type: z.string(),
+  name: z.string().optional(),
+  endpoints: z.array(
+    z.looseObject({
+      interface: z.string(),
+      url: z.string(),
+      region: z.string().nullish(),
+      region_id: z.string().nullish(),
+    }),
+  ),
+});
+export type CatalogEntry = z.infer<typeof CatalogEntrySchema>;
+
+export const TokenReplySchema = z.object({
+  token: z.looseObject({
+    expires_at: z.string(),
+    catalog: z.array(CatalogEntrySchema).optional(),
+    user: z.looseObject({ id: z.string(), name: z.string().optional() }),
+    project: z.looseObject({ id: z.string(), name: z.string() }).optional(),
+  }),
+});
+
+export const DomainSchema = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  enabled: z.boolean(),
+  description: z.string().nullish(),
+  tags: z.array(z.string()).optional(),
+});
+export type Domain = z.infer<typeof DomainSchema>;
+
+export const ProjectSchema = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  domain_id: z.string(),
+  enabled: z.boolean(),
+  description: z.string().nullish(),
+  tags: z.array(z.string()).default([]),
+  is_domain: z.boolean().optional(),
+});
+export type Project = z.infer<typeof ProjectSchema>;
+
+/** Keystone user options Archway sets on shadow users. */
+export const UserOptionsSchema = z.looseObject({
+  ignore_password_expiry: z.boolean().optional(),
+  ignore_lockout_failure_attempts: z.boolean().optional(),
+  ignore_change_password_upon_first_use: z.boolean().optional(),
+});
+
+export const UserSchema = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  domain_id: z.string(),
+  enabled: z.boolean(),
+  email: z.string().nullish(),
+  description: z.string().nullish(),
+  options: UserOptionsSchema.default({}),
+});
+export type User = z.infer<typeof UserSchema>;
+
+export const GroupSchema = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  domain_id: z.string(),
+  description: z.string().nullish(),
+});
+export type Group = z.infer<typeof GroupSchema>;
+
+export const RoleSchema = z.looseObject({ id: z.string(), name: z.string(), domain_id: z.string().nullish() });
+export type Role = z.infer<typeof RoleSchema>;
+
+const Ref = z.looseObject({ id: z.string(), name: z.string().optional() });
+export const RoleAssignmentSchema = z.looseObject({
+  role: Ref,
+  user: Ref.extend({ domain: Ref.optional() }).optional(),
+  group: Ref.extend({ domain: Ref.optional() }).optional(),
+  scope: z
+    .looseObject({
+      project: Ref.extend({ domain: Ref.optional() }).optional(),
+      domain: Ref.optional(),
+      system: z.unknown().optional(),
+    })
+    .optional(),
+});
+export type RoleAssignment = z.infer<typeof RoleAssignmentSchema>;
+
+export const IdentityProviderSchema = z.looseObject({
+  id: z.string(),
+  enabled: z.boolean(),
+  description: z.string().nullish(),
+  remote_ids: z.array(z.string()).default([]),
+  domain_id: z.string().nullish(),
+});
+export type IdentityProvider = z.infer<typeof IdentityProviderSchema>;
+
+export const MappingSchema = z.looseObject({ id: z.string(), rules: z.array(z.unknown()) });
+export type Mapping = z.infer<typeof MappingSchema>;
+
+export const ProtocolSchema = z.looseObject({ id: z.string(), mapping_id: z.string() });
+export type Protocol = z.infer<typeof ProtocolSchema>;
+
+/** `{ <key>: [...], links, truncated? }`: one list reply of Keystone. */
+export function listOf<T extends z.ZodType>(key: string, item: T) {
+  return z
+    .looseObject({ [key]: z.array(item), links: Links, truncated: z.boolean().optional() })
+    .transform((v) => ({ items: v[key] as z.infer<T>[], truncated: v.truncated === true }));
+}
+
+/** `{ <key>: {...} }`: one object reply of Keystone. */
+export function oneOf<T extends z.ZodType>(key: string, item: T) {
+  return z.looseObject({ [key]: item }).transform((v) => v[key] as z.infer<T>);
+}
