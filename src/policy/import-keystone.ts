@@ -68,9 +68,19 @@ export function importKeystoneMapping(
   const refused: string[] = [];
   const policies: AccessPolicyManifest[] = [];
   let usernameAttribute: string | undefined;
+  let projectRule: number | undefined;
   rules.forEach((rule, r) => {
     const where = `rule ${r}`;
     try {
+      if (rule.local.some((l) => l.projects)) {
+        // Keystone keeps only the projects of the last matching rule; Archway grants the union of all policies.
+        if (projectRule !== undefined) {
+          throw new Refusal(
+            `rule ${projectRule} also grants projects, and Keystone keeps only the last match's projects`,
+          );
+        }
+        projectRule = r;
+      }
       const { attributes, slots } = convertRemote(rule.remote);
       const grants: Grant[] = [];
       let ruleDomain = rule.local.find((l) => l.domain && !l.groups)?.domain;
