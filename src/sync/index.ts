@@ -1,0 +1,26 @@
+/**
+ * Sync: desired state (from the policy engine) vs observed state (only what Archway owns, read with few list
+ * calls) -> a typed plan -> apply, per cloud, with ownership marks, bounded deletions, per-cloud status and
+ * metrics, and queues (BullMQ on Redis, in-process otherwise) that keep one down cloud from blocking others.
+ */
+export { type ApplyDeps, type ApplyResult, applyPlan, type FailedOperation } from "./apply.js";
+export { type CloudRunOptions, type CloudRunResult, emptyDesired, SyncEngine, type SyncEngineDeps } from "./engine.js";
+export { type ObservedCloud, type ObserveOptions, observeCloud, projectKey } from "./observe.js";
+export { type Action, actionOf, describe, isDestructive, type Operation, type UserChanges } from "./operations.js";
+export {
+  DISABLED_AT_ATTR,
+  IDENTITY_ATTR,
+  KEY_VERSION_ATTR,
+  KEYS_ATTR,
+  keypairNames,
+  type OwnedUser,
+  ownedUser,
+  type ParsedKey,
+  PROJECT_TAG,
+  parsePublicKey,
+  SHADOW_USER_OPTIONS,
+  shadowPassword,
+  USER_MARK,
+} from "./ownership.js";
+export { type CloudPlan, type PlanOptions, planCloud } from "./plan.js";
+export { type CloudSyncStatus, readStatus, registerSyncMetrics, writeStatus } from "./status.js";
