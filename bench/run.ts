@@ -3,9 +3,12 @@
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
 import { benchHealthz } from "./healthz.js";
+import { benchDesiredState, benchVsKeystone } from "./policy.js";
 
 const registry: Record<string, () => Promise<void>> = {
   healthz: () => benchHealthz(),
+  "policy-desired": () => benchDesiredState(),
+  "policy-vs-keystone": () => benchVsKeystone(),
 };
 
 const root = resolve(import.meta.dirname, "..");

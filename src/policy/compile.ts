@@ -30,7 +30,8 @@ export interface CompiledGrant {
   description?: Template;
   tags: string[];
   groups: string[];
-  groupsFromAttribute?: GroupsFromAttribute;
+  /** Keystone groups named by an attribute's values, with the whitelist/blacklist compiled. */
+  groupsFromAttribute?: { name: string; filter: (values: string[]) => string[] };
 }
 
 /** A policy ready to evaluate: subject check compiled, cloud selector resolved to cloud ids. */
@@ -49,6 +50,10 @@ export interface CompiledPolicy {
   denyRoles?: ReadonlySet<string>;
   /** Groups of which at least one is required (anyOf): the index key. */
   requiredAnyGroup?: string[];
+  /** True when a template uses `{{ cloud }}`: its grants then differ per cloud. */
+  usesCloud: boolean;
+  /** Position in the name-sorted set, assigned by {@link indexPolicies}. */
+  index: number;
 }
 
 /** Every compiled policy, indexed so evaluation visits only candidates. */
@@ -125,6 +130,9 @@ export function compilePolicies(
 /** Builds the evaluation index from compiled policies (sorted by name: evaluation never depends on order). */
 export function indexPolicies(policies: CompiledPolicy[], clouds: readonly Cloud[]): CompiledPolicySet {
   const sorted = [...policies].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  sorted.forEach((p, i) => {
+    p.index = i;
+  });
   const byGroup = new Map<string, CompiledPolicy[]>();
   const unindexed: CompiledPolicy[] = [];
   for (const p of sorted) {
@@ -198,6 +206,10 @@ function compileOne(
     denyRoles: m.kind === "DenyPolicy" && m.spec.roles ? new Set(m.spec.roles) : undefined,
     // DN-style groups are matched against groupDns, so they cannot key the name index.
     requiredAnyGroup: anyOf?.every((g) => !g.includes("=")) ? anyOf : undefined,
+    usesCloud: grants.some((g) =>
+      [g.project, g.description].some((t) => t?.parts.some((x) => "field" in x && x.field === "cloud")),
+    ),
+    index: 0,
   };
 }
 
@@ -238,8 +250,26 @@ function compileGrant(g: Grant, i: number, problem: Problem): CompiledGrant | un
     description,
     tags: [...new Set(g.tags)].sort(),
     groups: [...new Set(g.groups)].sort(),
-    groupsFromAttribute: g.groupsFromAttribute,
+    groupsFromAttribute: g.groupsFromAttribute && {
+      name: g.groupsFromAttribute.name,
+      filter: valueFilter(g.groupsFromAttribute),
+    },
   };
+}
+
+/** Compiles a whitelist/blacklist (exact values, or regular expressions searched) into a filter. */
+function valueFilter(spec: GroupsFromAttribute): (values: string[]) => string[] {
+  const patterns = spec.whitelist ?? spec.blacklist;
+  if (!patterns) return (values) => values;
+  let test: (v: string) => boolean;
+  if (spec.regex) {
+    const res = patterns.map((x) => new RegExp(x, "u"));
+    test = (v) => res.some((r) => r.test(v));
+  } else {
+    const set = new Set(patterns);
+    test = (v) => set.has(v);
+  }
+  return spec.whitelist ? (values) => values.filter(test) : (values) => values.filter((v) => !test(v));
 }
 
 function checkRoles(g: Grant, i: number, clouds: readonly Cloud[], ctx: PolicyContext, problem: Problem): void {

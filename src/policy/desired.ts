@@ -1,6 +1,7 @@
 import type { Identity } from "../identity/index.js";
 import type { CompiledPolicySet } from "./compile.js";
 import {
+  type CloudAccess,
   type DesiredAssignment,
   type DesiredKey,
   type DesiredMembership,
@@ -34,8 +35,12 @@ export interface DesiredCloudState {
  * something in are touched: the cost grows with the matches, not with people x clouds x policies.
  */
 export function desiredState(identities: Iterable<Identity>, set: CompiledPolicySet): Map<string, DesiredCloudState> {
+  // People in id order: each person's grants come out sorted, so the per-cloud lists need no final sort.
+  const people = [...identities].sort((a, b) => cmp(a.id, b.id));
   const states = new Map<string, DesiredCloudState & { projectIndex: Map<string, DesiredProject> }>();
-  for (const identity of identities) {
+  for (const identity of people) {
+    // Clouds that share one evaluation result share one user record too.
+    const users = new Map<CloudAccess, DesiredUser | null>();
     for (const [cloudId, access] of evaluate(identity, set)) {
       let state = states.get(cloudId);
       if (!state) {
@@ -50,35 +55,31 @@ export function desiredState(identities: Iterable<Identity>, set: CompiledPolicy
         };
         states.set(cloudId, state);
       }
-      if (access.assignments.length + access.keys.length + access.memberships.length > 0) {
-        state.users.push({
-          identityId: identity.id,
-          username: identity.username,
-          email: identity.email,
-          displayName: identity.displayName,
-          groups: access.memberships.map((m) => m.group),
-        });
+      let user = users.get(access);
+      if (user === undefined) {
+        user =
+          access.assignments.length + access.keys.length + access.memberships.length > 0
+            ? {
+                identityId: identity.id,
+                username: identity.username,
+                email: identity.email,
+                displayName: identity.displayName,
+                groups: access.memberships.map((m) => m.group),
+              }
+            : null;
+        users.set(access, user);
       }
+      if (user) state.users.push(user);
       for (const p of access.projects) mergeProject(state.projectIndex, p);
-      state.assignments.push(...access.assignments);
-      state.keys.push(...access.keys);
-      state.memberships.push(...access.memberships);
+      for (const x of access.assignments) state.assignments.push(x);
+      for (const x of access.keys) state.keys.push(x);
+      for (const x of access.memberships) state.memberships.push(x);
     }
   }
   const out = new Map<string, DesiredCloudState>();
   for (const cloudId of [...states.keys()].sort()) {
     const { projectIndex, ...state } = states.get(cloudId)!;
     state.projects = [...projectIndex.keys()].sort().map((k) => projectIndex.get(k)!);
-    state.users.sort((a, b) => cmp(a.identityId, b.identityId));
-    state.assignments.sort(
-      (a, b) =>
-        cmp(a.identityId, b.identityId) ||
-        cmp(a.projectDomain, b.projectDomain) ||
-        cmp(a.project, b.project) ||
-        cmp(a.role, b.role),
-    );
-    state.keys.sort((a, b) => cmp(a.identityId, b.identityId) || cmp(a.publicKey, b.publicKey));
-    state.memberships.sort((a, b) => cmp(a.identityId, b.identityId) || cmp(a.group, b.group));
     out.set(cloudId, state);
   }
   return out;

@@ -1,7 +1,6 @@
 import type { Cloud } from "../config/index.js";
 import type { Identity } from "../identity/index.js";
 import type { CompiledPolicy, CompiledPolicySet } from "./compile.js";
-import type { GroupsFromAttribute } from "./schema.js";
 import { attributeValues } from "./subjects.js";
 import { keystoneName, renderTemplate } from "./template.js";
 
@@ -55,6 +54,7 @@ export type DesiredAccess = Map<string, CloudAccess>;
 
 /** The policies whose subjects this person matches (allow and deny), in name order. */
 export function matchingPolicies(identity: Identity, set: CompiledPolicySet): CompiledPolicy[] {
+  if (set.byGroup.size === 0) return set.policies.filter((p) => p.subject(identity) === null);
   const candidates = new Set<CompiledPolicy>(set.unindexed);
   for (const g of identity.groups) for (const p of set.byGroup.get(g) ?? []) candidates.add(p);
   return set.policies.filter((p) => candidates.has(p) && p.subject(identity) === null);
@@ -63,67 +63,67 @@ export function matchingPolicies(identity: Identity, set: CompiledPolicySet): Co
 /**
  * Everything one person should have, per cloud: the union of every matching allow policy, minus every matching
  * deny policy (a deny always wins). Deterministic: lists are sorted and merged whatever the policy order.
+ * Clouds where the same policies apply (and no template names the cloud) share one computed result, so a
+ * policy over a thousand clouds costs one evaluation, not a thousand. Treat the results as read-only.
  */
 export function evaluate(identity: Identity, set: CompiledPolicySet): DesiredAccess {
-  const matched = matchingPolicies(identity, set);
-  const acc = new Map<string, Accumulator>();
-  for (const p of matched) {
-    if (p.effect !== "allow") continue;
-    for (const cloudId of p.clouds) {
-      const cloud = set.clouds.get(cloudId);
-      if (cloud) grant(accumulatorFor(acc, cloudId), p, identity, cloud);
-    }
-  }
-  for (const p of matched) {
-    if (p.effect !== "deny") continue;
-    for (const cloudId of p.clouds) {
-      const a = acc.get(cloudId);
-      if (a) deny(a, p);
-    }
-  }
   const out: DesiredAccess = new Map();
-  for (const cloudId of [...acc.keys()].sort()) {
-    const access = finish(acc.get(cloudId)!);
-    if (access.assignments.length + access.keys.length + access.memberships.length + access.projects.length > 0) {
-      out.set(cloudId, access);
+  const matched = matchingPolicies(identity, set);
+  if (matched.length === 0) return out;
+  const byCloud = new Map<string, CompiledPolicy[]>();
+  for (const p of matched) {
+    if (p.effect !== "allow") continue; // a deny alone never creates access in a cloud
+    for (const cloudId of p.clouds) {
+      const list = byCloud.get(cloudId);
+      if (list) list.push(p);
+      else byCloud.set(cloudId, [p]);
     }
+  }
+  const denies = matched.filter((p) => p.effect === "deny");
+  for (const p of denies) for (const cloudId of p.clouds) byCloud.get(cloudId)?.push(p);
+  const memo = new Map<string, CloudAccess | null>();
+  for (const cloudId of [...byCloud.keys()].sort()) {
+    const policies = byCloud.get(cloudId)!;
+    const cloud = set.clouds.get(cloudId);
+    if (!cloud) continue;
+    const key = policies.some((p) => p.usesCloud)
+      ? `@${cloudId}`
+      : `${cloud.domain}\0${policies.map((p) => p.index).join(",")}`;
+    let access = memo.get(key);
+    if (access === undefined) {
+      access = computeAccess(identity, policies, cloud);
+      memo.set(key, access);
+    }
+    if (access) out.set(cloudId, access);
   }
   return out;
 }
 
+/** Grants of `policies` (allows in name order, then denies) for one person in one cloud; null when empty. */
+function computeAccess(identity: Identity, policies: readonly CompiledPolicy[], cloud: Cloud): CloudAccess | null {
+  const a: Accumulator = { projects: new Map(), assignments: new Map(), keys: new Map(), memberships: new Map() };
+  for (const p of policies) if (p.effect === "allow") grant(a, p, identity, cloud);
+  for (const p of policies) if (p.effect === "deny") deny(a, p);
+  const access = finish(a, identity.id);
+  return access.assignments.length + access.keys.length + access.memberships.length + access.projects.length > 0
+    ? access
+    : null;
+}
+
 interface Accumulator {
-  identityId: string;
   projects: Map<string, { p: DesiredProject; policies: Set<string> }>;
   assignments: Map<string, { a: DesiredAssignment; policies: Set<string> }>;
   keys: Map<string, Set<string>>;
   memberships: Map<string, Set<string>>;
-  publicKeys: readonly string[];
-}
-
-function accumulatorFor(acc: Map<string, Accumulator>, cloudId: string): Accumulator {
-  let a = acc.get(cloudId);
-  if (!a) {
-    a = {
-      identityId: "",
-      projects: new Map(),
-      assignments: new Map(),
-      keys: new Map(),
-      memberships: new Map(),
-      publicKeys: [],
-    };
-    acc.set(cloudId, a);
-  }
-  return a;
 }
 
 function grant(a: Accumulator, p: CompiledPolicy, identity: Identity, cloud: Cloud): void {
-  a.identityId = identity.id;
   for (const g of p.grants) {
     const groupDomain = g.domain ?? cloud.domain;
     for (const group of g.groups) addTo(a.memberships, `${groupDomain}/${group}`, p.name);
     if (g.groupsFromAttribute) {
-      for (const group of groupsFrom(g.groupsFromAttribute, identity))
-        addTo(a.memberships, `${groupDomain}/${group}`, p.name);
+      const values = g.groupsFromAttribute.filter(attributeValues(identity, g.groupsFromAttribute.name));
+      for (const group of values) addTo(a.memberships, `${groupDomain}/${group}`, p.name);
     }
     if (!g.project) continue;
     const name = keystoneName(renderTemplate(g.project, identity, cloud.id));
@@ -139,7 +139,7 @@ function grant(a: Accumulator, p: CompiledPolicy, identity: Identity, cloud: Clo
     project.p.create ||= g.create;
     if (g.description && project.p.description === undefined)
       project.p.description = renderTemplate(g.description, identity, cloud.id);
-    project.p.tags = [...new Set([...project.p.tags, ...g.tags])].sort();
+    if (g.tags.length > 0) project.p.tags = [...new Set([...project.p.tags, ...g.tags])].sort();
     for (const role of g.roles) {
       const akey = `${key}/${role}`;
       let assignment = a.assignments.get(akey);
@@ -154,25 +154,6 @@ function grant(a: Accumulator, p: CompiledPolicy, identity: Identity, cloud: Clo
     }
   }
   if (p.keys) for (const k of identity.sshKeys) addTo(a.keys, k, p.name);
-}
-
-/** Values of an attribute kept by a whitelist or blacklist (exact, or regular expressions searched). */
-function groupsFrom(spec: GroupsFromAttribute, identity: Identity): string[] {
-  const values = attributeValues(identity, spec.name);
-  const test = (patterns: readonly string[]) => {
-    if (!spec.regex) {
-      const set = new Set(patterns);
-      return (v: string) => set.has(v);
-    }
-    const res = patterns.map((x) => new RegExp(x, "u"));
-    return (v: string) => res.some((r) => r.test(v));
-  };
-  if (spec.whitelist) return values.filter(test(spec.whitelist));
-  if (spec.blacklist) {
-    const blocked = test(spec.blacklist);
-    return values.filter((v) => !blocked(v));
-  }
-  return values;
 }
 
 function addTo(map: Map<string, Set<string>>, key: string, policy: string): void {
@@ -199,20 +180,25 @@ function deny(a: Accumulator, p: CompiledPolicy): void {
   }
 }
 
-function finish(a: Accumulator): CloudAccess {
-  const byKey = <T>(m: Map<string, T>) => [...m.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+function finish(a: Accumulator, identityId: string): CloudAccess {
+  const byKey = <T>(m: Map<string, T>): [string, T][] =>
+    m.size === 0
+      ? []
+      : m.size === 1
+        ? [...m.entries()]
+        : [...m.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
   return {
     projects: byKey(a.projects).map(([, { p, policies }]) => ({ ...p, policies: [...policies].sort() })),
     assignments: byKey(a.assignments).map(([, { a: x, policies }]) => ({ ...x, policies: [...policies].sort() })),
     keys: byKey(a.keys).map(([publicKey, policies]) => ({
-      identityId: a.identityId,
+      identityId,
       publicKey,
       policies: [...policies].sort(),
     })),
     memberships: byKey(a.memberships).map(([key, policies]) => {
       const slash = key.indexOf("/");
       return {
-        identityId: a.identityId,
+        identityId,
         domain: key.slice(0, slash),
         group: key.slice(slash + 1),
         policies: [...policies].sort(),

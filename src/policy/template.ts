@@ -83,7 +83,10 @@ export const KEYSTONE_NAME_MAX = 64;
  * runs collapse, and a name over 64 characters is cut and suffixed with a hash of the whole, so two long names
  * stay distinct. Returns null when nothing usable is left.
  */
+const ALREADY_SAFE = /^[A-Za-z0-9_@][A-Za-z0-9_.@-]{0,62}[A-Za-z0-9_@]$|^[A-Za-z0-9_@]$/;
+
 export function keystoneName(raw: string): string | null {
+  if (ALREADY_SAFE.test(raw)) return raw; // the common case, without Unicode normalization
   const cleaned = raw
     .normalize("NFKC")
     .replace(/[^\p{L}\p{N}_.@-]+/gu, "-")

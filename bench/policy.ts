@@ -1,0 +1,234 @@
+// Policy engine benchmarks.
+// (1) Desired state for 10,000 people x 1,000 clouds x 50 policies: time and memory (targets <= 2 s, <= 1 GiB).
+// (2) Per-identity evaluation vs Keystone's own mapping engine on equivalent rules, same run (target >= 50x).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { type Cloud, CloudSchema } from "../src/config/index.js";
+import type { Identity } from "../src/identity/index.js";
+import type * as ImportModule from "../src/policy/import-keystone.js";
+import type * as PolicyModule from "../src/policy/index.js";
+import { appendBenchmark, markdownTable } from "./lib/report.js";
+
+const root = resolve(import.meta.dirname, "..");
+// The compiled engine, as production runs it (the TypeScript loader adds per-closure overhead to hot loops).
+const distPolicy = "../dist/policy/index.js";
+const distImport = "../dist/policy/import-keystone.js";
+const { compilePolicies, desiredState, evaluate } = (await import(distPolicy)) as typeof PolicyModule;
+const { importKeystoneMapping } = (await import(distImport)) as typeof ImportModule;
+
+function syntheticClouds(n: number): Cloud[] {
+  return Array.from({ length: n }, (_, i) =>
+    CloudSchema.parse({
+      id: `site-${String(i).padStart(4, "0")}`,
+      authUrl: `http://127.0.0.1:5000/v3`,
+      labels: { kind: i < 20 ? "region" : "edge", region: `r${i % 10}`, country: ["de", "fr", "it", "es"][i % 4] },
+      admin: { username: "a", password: "b" },
+    }),
+  );
+}
+
+function syntheticPeople(n: number): Identity[] {
+  return Array.from({ length: n }, (_, i) => {
+    const username = `user${String(i).padStart(5, "0")}`;
+    const groups = [
+      `team-${i % 100}`,
+      `dept-${i % 10}`,
+      ...(i % 100 === 0 ? ["admins"] : []),
+      ...(i % 50 === 7 ? ["contractors"] : []),
+    ];
+    return {
+      id: `corp:${username}`,
+      source: "corp",
+      username,
+      email: `${username}@example.org`,
+      displayName: `User ${i}`,
+      groups,
+      groupDns: [],
+      sshKeys:
+        i % 3 === 0 ? [`ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${String(i).padStart(8, "0")} ${username}@laptop`] : [],
+      attributes: { costCentre: [`cc-${i % 20}`] },
+    };
+  });
+}
+
+function syntheticPolicies(): string {
+  const docs: string[] = [];
+  const head = (kind: string, name: string) =>
+    `apiVersion: archway.dev/v1\nkind: ${kind}\nmetadata: { name: ${name} }\nspec:\n`;
+  // 40 team policies: each gives two teams a shared project in the edge sites of one region (~98 clouds).
+  for (let p = 0; p < 40; p++) {
+    docs.push(
+      `${head("AccessPolicy", `team-${p}`)}  subjects: { groups: { anyOf: [team-${p}, team-${p + 50}] } }\n  clouds: { labels: { kind: edge, region: r${p % 10} } }\n  grants: [{ project: "team-${p}", roles: [member] }]\n  keys: true\n`,
+    );
+  }
+  // 5 department policies: personal projects in the regional clouds.
+  for (let p = 0; p < 5; p++) {
+    docs.push(
+      `${head("AccessPolicy", `dept-${p}`)}  subjects: { groups: { anyOf: [dept-${p}] } }\n  clouds: { labels: { kind: region } }\n  grants: [{ project: "u-{{ username }}", roles: [member], description: "{{ displayName }}" }]\n`,
+    );
+  }
+  // Admins everywhere, readers by attribute, and three denies.
+  docs.push(
+    `${head("AccessPolicy", "admins")}  subjects: { groups: { anyOf: [admins] } }\n  clouds: { names: ["*"] }\n  grants: [{ project: ops, roles: [admin] }]\n`,
+  );
+  docs.push(
+    `${head("AccessPolicy", "finance-readers")}  subjects: { attributes: [{ name: costCentre, in: [cc-1, cc-2] }] }\n  clouds: { labels: { country: de, kind: region } }\n  grants: [{ project: finance, roles: [reader] }]\n`,
+  );
+  docs.push(
+    `${head("DenyPolicy", "no-contractors-edge")}  subjects: { groups: { anyOf: [contractors] } }\n  clouds: { labels: { kind: edge } }\n`,
+  );
+  docs.push(
+    `${head("DenyPolicy", "no-admin-in-it")}  subjects: { groups: { anyOf: [admins] } }\n  clouds: { labels: { country: it } }\n  roles: [admin]\n`,
+  );
+  docs.push(`${head("DenyPolicy", "freeze-site-0999")}  clouds: { names: [site-0999] }\n`);
+  return docs.join("---\n");
+}
+
+/** (1) Desired state at scale. */
+export async function benchDesiredState(): Promise<void> {
+  const clouds = syntheticClouds(1000);
+  const people = syntheticPeople(10_000);
+  const { policies, problems } = compilePolicies([{ file: "bench.yaml", text: syntheticPolicies() }], {
+    clouds,
+    sources: ["corp"],
+    roles: ["member", "reader", "admin"],
+  });
+  if (problems.length > 0) throw new Error(JSON.stringify(problems));
+  global.gc?.();
+  const rssBefore = process.memoryUsage().rss;
+  let peak = rssBefore;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 5);
+  const runs: number[] = [];
+  let counts = { clouds: 0, users: 0, assignments: 0, keys: 0 };
+  for (let run = 0; run < 3; run++) {
+    const start = performance.now();
+    const state = desiredState(people, policies);
+    runs.push(performance.now() - start);
+    peak = Math.max(peak, process.memoryUsage().rss);
+    counts = { clouds: state.size, users: 0, assignments: 0, keys: 0 };
+    for (const s of state.values()) {
+      counts.users += s.users.length;
+      counts.assignments += s.assignments.length;
+      counts.keys += s.keys.length;
+    }
+  }
+  clearInterval(sampler);
+  runs.sort((a, b) => a - b);
+  appendBenchmark({
+    title: "Policy: desired state, 10,000 people x 1,000 clouds x 50 policies",
+    command: "npm run bench -- policy-desired",
+    markdown: markdownTable([
+      ["runs", "best s", "median s", "peak RSS MiB", "clouds with grants", "users", "role assignments", "keys"],
+      [
+        runs.length,
+        (runs[0]! / 1000).toFixed(2),
+        (runs[1]! / 1000).toFixed(2),
+        (peak / 2 ** 20).toFixed(0),
+        counts.clouds,
+        counts.users,
+        counts.assignments,
+        counts.keys,
+      ],
+    ]),
+    notes:
+      "Targets: <= 2 s and <= 1 GiB. Peak RSS is the whole benchmark process (inputs included), sampled every 5 ms.",
+  });
+}
+
+/** (2) Per-identity evaluation vs Keystone's RuleProcessor on the same mapping. */
+export async function benchVsKeystone(): Promise<void> {
+  const mapping = {
+    rules: [
+      {
+        local: [{ user: { name: "{0}" } }, { groups: "{1}", domain: { name: "fed" } }],
+        remote: [{ type: "REMOTE_USER" }, { type: "OIDC_CLAIM_groups", whitelist: ["devs", "ops", "admins"] }],
+      },
+      {
+        local: [{ user: { name: "{0}" } }, { projects: [{ name: "p-{0}", roles: [{ name: "member" }] }] }],
+        remote: [
+          { type: "REMOTE_USER" },
+          { type: "OIDC_CLAIM_groups", any_one_of: ["devs", "ops"] },
+          { type: "OIDC_CLAIM_groups", not_any_of: ["contractors"] },
+        ],
+      },
+      {
+        local: [{ user: { name: "{0}" } }, { group: { name: "engineering", domain: { name: "fed" } } }],
+        remote: [
+          { type: "REMOTE_USER" },
+          { type: "OIDC_CLAIM_email", any_one_of: [".*@eng\\.example\\.org$"], regex: true },
+        ],
+      },
+    ],
+  };
+  const assertions = Array.from({ length: 100 }, (_, i) => ({
+    REMOTE_USER: `user${i}`,
+    OIDC_CLAIM_groups: ["devs;ops", "admins", "devs;contractors", "finance"][i % 4]!,
+    OIDC_CLAIM_email: `user${i}@${i % 2 ? "eng" : "sales"}.example.org`,
+  }));
+  const dir = mkdtempSync(join(tmpdir(), "archway-bench-"));
+  try {
+    writeFileSync(join(dir, "rules.json"), JSON.stringify(mapping));
+    writeFileSync(join(dir, "assertions.json"), JSON.stringify(assertions));
+    const keystone = JSON.parse(
+      execFileSync(
+        "/usr/bin/python3",
+        [join(root, "bench/peers/keystone-mapping.py"), join(dir, "rules.json"), join(dir, "assertions.json"), "50"],
+        {
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "ignore"],
+        },
+      ),
+    ) as { evaluations: number; seconds: number };
+
+    const imported = importKeystoneMapping(mapping);
+    const cloud = CloudSchema.parse({
+      id: "fed",
+      authUrl: "http://127.0.0.1:5000/v3",
+      domain: "fed",
+      admin: { username: "a", password: "b" },
+    });
+    const { policies } = compilePolicies([{ file: "m.yaml", text: imported.yaml }], {
+      clouds: [cloud],
+      sources: ["sso"],
+      roles: ["member"],
+    });
+    const identities: Identity[] = assertions.map((a) => ({
+      id: `sso:${a.REMOTE_USER}`,
+      source: "sso",
+      username: a.REMOTE_USER,
+      groups: [],
+      groupDns: [],
+      sshKeys: [],
+      attributes: Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v.split(";")])),
+    }));
+    for (const id of identities) evaluate(id, policies); // warm up
+    const iterations = 2000;
+    const start = performance.now();
+    for (let i = 0; i < iterations; i++) for (const id of identities) evaluate(id, policies);
+    const archwaySeconds = (performance.now() - start) / 1000;
+    const archwayPer = (archwaySeconds / (iterations * identities.length)) * 1e6;
+    const keystonePer = (keystone.seconds / keystone.evaluations) * 1e6;
+    appendBenchmark({
+      title: "Policy: per-identity evaluation vs Keystone's mapping engine",
+      command: "npm run bench -- policy-vs-keystone",
+      markdown: markdownTable([
+        ["engine", "evaluations", "µs per evaluation", "speed-up"],
+        [
+          "Archway evaluate (imported mapping)",
+          iterations * identities.length,
+          archwayPer.toFixed(2),
+          (keystonePer / archwayPer).toFixed(1),
+        ],
+        ["Keystone RuleProcessor.process (python3-keystone)", keystone.evaluations, keystonePer.toFixed(2), "1.0"],
+      ]),
+      notes:
+        "Same 3-rule mapping (whitelist, any_one_of + not_any_of with a project, regex), same 100 assertions, same machine, same run. Target: >= 50x.",
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
