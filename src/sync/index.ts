@@ -4,6 +4,8 @@
  * metrics, and queues (BullMQ on Redis, in-process otherwise) that keep one down cloud from blocking others.
  */
 export { type ApplyDeps, type ApplyResult, applyPlan, type FailedOperation } from "./apply.js";
+export { createSync, passwordSecret, type SyncBuildDeps, type SyncParts } from "./build.js";
+export { type BullConnection, BullSyncQueue, bullConnection, SYNC_QUEUE, startSyncWorker } from "./bullmq.js";
 export { type CloudRunOptions, type CloudRunResult, emptyDesired, SyncEngine, type SyncEngineDeps } from "./engine.js";
 export { type ObservedCloud, type ObserveOptions, observeCloud, projectKey } from "./observe.js";
 export { type Action, actionOf, describe, isDestructive, type Operation, type UserChanges } from "./operations.js";
@@ -23,4 +25,14 @@ export {
   USER_MARK,
 } from "./ownership.js";
 export { type CloudPlan, type PlanOptions, planCloud } from "./plan.js";
+export {
+  InProcessQueue,
+  type JobHandler,
+  type JobResult,
+  jobId,
+  type QueueRetry,
+  type SyncJob,
+  type SyncQueue,
+} from "./queue.js";
+export { engineHandler, SyncService, type SyncServiceDeps } from "./service.js";
 export { type CloudSyncStatus, readStatus, registerSyncMetrics, writeStatus } from "./status.js";

@@ -1,0 +1,144 @@
+import { formatProblem } from "../config/index.js";
+import { loadPolicies } from "../policy/index.js";
+import { actionOf, type CloudPlan, createSync, describe, type JobResult, type SyncParts } from "../sync/index.js";
+import { type CliIO, type Command, configOption, configPath, parseCommandArgs, UsageError } from "./command.js";
+import { buildRuntime, type Runtime } from "./runtime.js";
+
+const HELP = `Usage:
+  archway sync plan [--cloud ID] [--json] [--config FILE]
+      read every cloud (or one) and print what a sync would change, per cloud:
+      + create, ~ update, - revoke, ! disable, x delete, each with the policy that caused it
+  archway sync apply [--cloud ID] [--deep-keys] [--queue] [--config FILE]
+      apply it (a progress bar on a terminal). Plans with more deletions than sync.maxDeletesPerRun are refused.
+      --queue hands the jobs to 'archway worker' processes through Redis instead of running them here.
+      --deep-keys also reads every person's Nova keypairs (catches keys deleted by hand).
+
+Exit codes: 0 done, 1 a cloud failed or a plan was refused, 2 bad input.`;
+
+const MARK = { create: "+", update: "~", revoke: "-", disable: "!", delete: "x" } as const;
+
+/** `archway sync plan|apply`. */
+export const syncCommand: Command = {
+  name: "sync",
+  summary: "plan or apply users, projects, roles and SSH keys in every cloud",
+  help: HELP,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs(argv, {
+      ...configOption,
+      cloud: { type: "string" },
+      json: { type: "boolean" },
+      queue: { type: "boolean" },
+      "deep-keys": { type: "boolean" },
+    });
+    const [sub] = positionals;
+    if (sub !== "plan" && sub !== "apply") {
+      throw new UsageError(sub ? `unknown subcommand '${sub}'` : "expected a subcommand: plan, apply");
+    }
+    const runtime = buildRuntime(configPath(values.config, io), io);
+    try {
+      const sync = buildSync(runtime, io, values.queue ? "shared" : "inline");
+      if (typeof sync === "number") return sync;
+      try {
+        return sub === "plan"
+          ? await plan(sync, io, values.cloud, values.json ?? false)
+          : await apply(sync, io, values.cloud, values["deep-keys"] ?? false, runtime.loaded.config.clouds.length);
+      } finally {
+        await sync.close();
+      }
+    } finally {
+      await runtime.close();
+    }
+  },
+};
+
+/** Compiles the policies and builds the sync parts; prints policy problems and returns 2 when there are any. */
+export function buildSync(
+  runtime: Runtime,
+  io: CliIO,
+  queue: "inline" | "shared",
+  onProgress?: (cloudId: string, done: number, total: number) => void,
+): SyncParts | number {
+  const { config } = runtime.loaded;
+  const ctx = { clouds: config.clouds, sources: config.identity.sources.map((s) => s.id), roles: config.roles };
+  const { policies, problems } = loadPolicies(runtime.loaded.policiesDir, ctx, io.cwd);
+  for (const p of problems) io.err(formatProblem(p));
+  if (problems.length > 0) return 2;
+  return createSync({
+    config,
+    store: runtime.store,
+    audit: runtime.audit,
+    sources: runtime.sources,
+    policies: () => policies,
+    queue,
+    onProgress,
+  });
+}
+
+async function plan(sync: SyncParts, io: CliIO, cloudId: string | undefined, json: boolean): Promise<number> {
+  const plans = await sync.service.plan({ cloudId });
+  if (json) {
+    io.out(JSON.stringify(plans, null, 2));
+    return plans.some((p) => !("operations" in p)) ? 1 : 0;
+  }
+  let failed = false;
+  for (const p of plans) {
+    if (!("operations" in p)) {
+      failed = true;
+      io.out(`${p.cloudId}: UNAVAILABLE: ${p.reason}`);
+      continue;
+    }
+    io.out(formatPlan(p));
+  }
+  return failed ? 1 : 0;
+}
+
+/** A plan as people read it: a summary line, then one line per operation with its policies, then problems. */
+export function formatPlan(p: CloudPlan): string {
+  const c = p.counts;
+  const lines = [
+    `${p.cloudId}: ${c.create} create, ${c.update} update, ${c.revoke} revoke, ${c.disable} disable, ${c.delete} delete` +
+      (p.operations.length === 0 ? " (in sync)" : ""),
+  ];
+  for (const op of p.operations) {
+    const why = op.policies.length ? `  [${op.policies.join(", ")}]` : actionOf(op) === "create" ? "" : "  [no policy]";
+    lines.push(`  ${MARK[actionOf(op)]} ${describe(op)}${why}`);
+  }
+  for (const problem of p.problems) lines.push(`  ? ${problem}`);
+  return lines.join("\n");
+}
+
+async function apply(
+  sync: SyncParts,
+  io: CliIO,
+  cloudId: string | undefined,
+  deepKeys: boolean,
+  cloudCount: number,
+): Promise<number> {
+  const total = cloudId ? 1 : cloudCount;
+  let done = 0;
+  const onResult = (r: JobResult) => {
+    done++;
+    if (io.isTTY) process.stderr.write(`\r${bar(done, Math.max(total, done))} ${r.cloudId}`.padEnd(60));
+    io.out(`${io.isTTY ? "\n" : ""}${formatResult(r)}`);
+  };
+  const { runId, results } = await sync.service.full({ cloudId, deepKeys, onResult });
+  const bad = results.filter((r) => r.outcome !== "converged");
+  io.out(`run ${runId}: ${results.length - bad.length} of ${results.length} clouds converged`);
+  return bad.length > 0 ? 1 : 0;
+}
+
+function formatResult(r: JobResult): string {
+  const counts = r.counts
+    ? Object.entries(r.counts)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(", ")
+    : "";
+  const detail = r.outcome === "converged" ? counts : `${r.reason ?? ""}`;
+  return `${r.cloudId}: ${r.outcome}${detail ? ` (${detail})` : ""}`;
+}
+
+function bar(done: number, total: number): string {
+  const width = 30;
+  const filled = Math.round((done / Math.max(total, 1)) * width);
+  return `[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total}`;
+}

@@ -1,0 +1,69 @@
+import { ArchwayError } from "../errors.js";
+import { bullConnection, engineHandler, startSyncWorker } from "../sync/index.js";
+import { type Command, configOption, configPath, parseCommandArgs } from "./command.js";
+import { buildRuntime } from "./runtime.js";
+import { buildSync } from "./sync.js";
+
+const HELP = `Usage:
+  archway worker [--concurrency N] [--no-schedule] [--config FILE]
+      run sync jobs from the shared Redis queue (BullMQ); start as many as you like, they split the work.
+      Every worker also schedules the periodic full sync (sync.intervalSeconds); a lock in the store makes
+      exactly one of them start each run. --no-schedule only runs jobs. Stops cleanly on SIGTERM/SIGINT.`;
+
+/** `archway worker`: a BullMQ worker for sync jobs plus the lock-guarded periodic full sync. */
+export const workerCommand: Command = {
+  name: "worker",
+  summary: "run sync jobs from the shared queue and schedule periodic syncs",
+  help: HELP,
+  async run(argv, io) {
+    const { values } = parseCommandArgs(
+      argv,
+      { ...configOption, concurrency: { type: "string" }, "no-schedule": { type: "boolean" } },
+      false,
+    );
+    const runtime = buildRuntime(configPath(values.config, io), io);
+    const { config } = runtime.loaded;
+    if (config.store.type === "memory") {
+      await runtime.close();
+      throw new ArchwayError(
+        "queue_unsupported",
+        "archway worker needs a Redis store (store.type: redis); without Redis, 'archway sync apply' runs the jobs itself",
+        500,
+      );
+    }
+    const sync = buildSync(runtime, io, "shared");
+    if (typeof sync === "number") {
+      await runtime.close();
+      return sync;
+    }
+    const concurrency = values.concurrency ? Number(values.concurrency) : config.sync.concurrency;
+    const worker = startSyncWorker(bullConnection(config.store), engineHandler(sync.engine), {
+      concurrency,
+      lockDurationMs: Number(io.env.ARCHWAY_WORKER_LOCK_MS ?? 30_000),
+      onJob: (r) =>
+        runtime.log.info({ job: r.jobId, cloud: r.cloudId, outcome: r.outcome, attempts: r.attempts }, "sync job done"),
+    });
+    const intervalMs = config.sync.intervalSeconds * 1000;
+    const timer = values["no-schedule"]
+      ? undefined
+      : setInterval(async () => {
+          // One full run per interval across every worker: the lock expires just before the next tick.
+          const lock = await runtime.store
+            .acquireLock("sync:schedule:full", Math.max(1_000, intervalMs - 1_000))
+            .catch(() => null);
+          if (!lock) return;
+          sync.service.full().catch((err: Error) => runtime.log.error({ err: err.message }, "periodic sync failed"));
+        }, intervalMs);
+    await worker.waitUntilReady();
+    io.out(`archway worker: ready (concurrency ${concurrency})`);
+    await new Promise<void>((resolve) => {
+      process.once("SIGTERM", resolve);
+      process.once("SIGINT", resolve);
+    });
+    if (timer) clearInterval(timer);
+    await worker.close();
+    await sync.close();
+    await runtime.close();
+    return 0;
+  },
+};

@@ -1,0 +1,100 @@
+import type { AuditEvent } from "../audit/index.js";
+import type { Cloud, Config } from "../config/index.js";
+import { ArchwayError } from "../errors.js";
+import { type EnumerableSource, type IdentitySource, isEnumerableSource } from "../identity/index.js";
+import { type CloudClientOptions, type CloudClients, createCloudClients } from "../openstack/index.js";
+import type { CompiledPolicySet } from "../policy/index.js";
+import type { Store } from "../store/index.js";
+import { BullSyncQueue, bullConnection } from "./bullmq.js";
+import { SyncEngine } from "./engine.js";
+import { InProcessQueue, type SyncQueue } from "./queue.js";
+import { engineHandler, SyncService } from "./service.js";
+
+/** What {@link createSync} builds. */
+export interface SyncParts {
+  engine: SyncEngine;
+  service: SyncService;
+  queue: SyncQueue;
+  clients: (cloud: Cloud) => CloudClients;
+  close(): Promise<void>;
+}
+
+/** Inputs of {@link createSync}: the configuration and the shared services of the runtime. */
+export interface SyncBuildDeps {
+  config: Config;
+  store: Store;
+  audit: (event: AuditEvent) => Promise<void> | void;
+  sources: readonly IdentitySource[];
+  policies: () => CompiledPolicySet;
+  /** `inline`: run jobs in this process; `shared`: submit them to BullMQ for `archway worker` processes. */
+  queue: "inline" | "shared";
+  clientOptions?: CloudClientOptions;
+  onProgress?: (cloudId: string, done: number, total: number) => void;
+  now?: () => Date;
+}
+
+/** The shadow password key, or an actionable error when sync cannot run without it. */
+export function passwordSecret(config: Config): string {
+  const secret = config.secrets.shadowPasswordKey;
+  if (!secret) {
+    throw new ArchwayError(
+      "config_missing_secret",
+      "sync needs secrets.shadowPasswordKey (e.g. ${env:ARCHWAY_SHADOW_KEY}) to derive shadow user passwords",
+      500,
+    );
+  }
+  return secret;
+}
+
+/** Builds clients (one per cloud, cached), the engine, the queue and the triggers from the configuration. */
+export function createSync(deps: SyncBuildDeps): SyncParts {
+  const { config } = deps;
+  const cache = new Map<string, CloudClients>();
+  const clients = (cloud: Cloud) => {
+    let c = cache.get(cloud.id);
+    if (!c) {
+      c = createCloudClients(cloud, deps.clientOptions);
+      cache.set(cloud.id, c);
+    }
+    return c;
+  };
+  const engine = new SyncEngine({
+    clouds: config.clouds,
+    clients,
+    store: deps.store,
+    audit: deps.audit,
+    passwordSecret: passwordSecret(config),
+    keyVersion: config.sync.keyVersion,
+    graceMs: config.sync.disableGraceSeconds * 1000,
+    maxDeletes: config.sync.maxDeletesPerRun,
+    now: deps.now,
+  });
+  const retry = { attempts: 3, backoffMs: 2_000 };
+  const queue: SyncQueue =
+    deps.queue === "shared"
+      ? new BullSyncQueue(bullConnection(config.store), { retry })
+      : new InProcessQueue(engineHandler(engine, { onProgress: deps.onProgress }), {
+          concurrency: config.sync.concurrency,
+          retry,
+        });
+  const sources = deps.sources.filter((s): s is EnumerableSource => isEnumerableSource(s));
+  const service = new SyncService({
+    engine,
+    queue,
+    clouds: config.clouds,
+    policies: deps.policies,
+    sources,
+    store: deps.store,
+    concurrency: config.sync.concurrency,
+  });
+  return {
+    engine,
+    service,
+    queue,
+    clients,
+    async close() {
+      await queue.close();
+      await Promise.all([...cache.values()].map((c) => c.close()));
+    },
+  };
+}

@@ -1,0 +1,154 @@
+import { randomUUID } from "node:crypto";
+import type { Cloud } from "../config/index.js";
+import { ArchwayError } from "../errors.js";
+import type { EnumerableSource, Identity } from "../identity/index.js";
+import { mapLimit } from "../openstack/index.js";
+import { type CompiledPolicySet, type DesiredCloudState, desiredState } from "../policy/index.js";
+import type { Store } from "../store/index.js";
+import { type CloudRunResult, emptyDesired, type SyncEngine } from "./engine.js";
+import type { CloudPlan } from "./plan.js";
+import type { JobResult, SyncJob, SyncQueue } from "./queue.js";
+
+/** What the triggers need. */
+export interface SyncServiceDeps {
+  engine: SyncEngine;
+  queue: SyncQueue;
+  clouds: readonly Cloud[];
+  /** The current compiled policies (a function, so a reload is picked up by the next run). */
+  policies: () => CompiledPolicySet;
+  sources: readonly EnumerableSource[];
+  store: Store;
+  newRunId?: () => string;
+  /** How many clouds `plan` observes at once. */
+  concurrency?: number;
+}
+
+/**
+ * The triggers of sync, wiring identity sources and policies to the engine through the queue: a full run (every
+ * person, every cloud), an incremental run (people changed since the last mark, their grants only), and a
+ * just-in-time run for one person at login (their grants only, in the clouds they get something in).
+ */
+export class SyncService {
+  private readonly newRunId: () => string;
+
+  constructor(private readonly deps: SyncServiceDeps) {
+    this.newRunId =
+      deps.newRunId ?? (() => `${new Date().toISOString().replace(/[-:.]/g, "")}-${randomUUID().slice(0, 8)}`);
+  }
+
+  /** Everyone, from every enumerable source. A source that fails aborts: a partial list would look like departures. */
+  async identities(changedSince?: Map<string, string>): Promise<Identity[]> {
+    const out: Identity[] = [];
+    for (const source of this.deps.sources) {
+      try {
+        for await (const identity of source.list({ pageSize: 500, changedSince: changedSince?.get(source.id) }))
+          out.push(identity);
+      } catch (err) {
+        throw new ArchwayError(
+          "source_unavailable",
+          `identity source ${source.id} could not be listed (${(err as Error).message}); sync not started, so nobody loses access by mistake`,
+          503,
+          { cause: err },
+        );
+      }
+    }
+    return out;
+  }
+
+  /** Desired state per configured cloud (clouds where nobody gets anything get an empty state). */
+  desired(
+    identities: Iterable<Identity>,
+    cloudIds = this.deps.clouds.map((c) => c.id),
+  ): Map<string, DesiredCloudState> {
+    const computed = desiredState(identities, this.deps.policies());
+    return new Map(cloudIds.map((id) => [id, computed.get(id) ?? emptyDesired(id)]));
+  }
+
+  private cloudIds(cloudId?: string): string[] {
+    if (!cloudId) return this.deps.clouds.map((c) => c.id);
+    this.deps.engine.cloud(cloudId);
+    return [cloudId];
+  }
+
+  /** Plans every cloud (or one) without writing; a cloud that cannot be read is reported, not thrown. */
+  async plan(opts: { cloudId?: string } = {}): Promise<(CloudPlan | CloudRunResult)[]> {
+    const desired = this.desired(await this.identities(), this.cloudIds(opts.cloudId));
+    return mapLimit([...desired.values()], this.deps.concurrency ?? 16, async (state) => {
+      try {
+        return (await this.deps.engine.plan(state.cloudId, state)).plan;
+      } catch (err) {
+        return {
+          cloudId: state.cloudId,
+          outcome: "failed",
+          reason: `cannot read the cloud: ${(err as Error).message}`,
+        };
+      }
+    });
+  }
+
+  /** A full run: every person, every cloud (or one), one job per cloud. */
+  async full(opts: { cloudId?: string; runId?: string; deepKeys?: boolean; onResult?: (r: JobResult) => void } = {}) {
+    const runId = opts.runId ?? this.newRunId();
+    const desired = this.desired(await this.identities(), this.cloudIds(opts.cloudId));
+    const jobs: SyncJob[] = [...desired.values()].map((state) => ({
+      runId,
+      cloudId: state.cloudId,
+      kind: "full",
+      desired: state,
+      deepKeys: opts.deepKeys,
+    }));
+    return { runId, results: await this.deps.queue.submit(jobs, { onResult: opts.onResult }) };
+  }
+
+  /** The people changed since the last incremental run (per source mark in the store), their grants only. */
+  async incremental(): Promise<{ runId: string; people: number; results: JobResult[] }> {
+    const marks = new Map<string, string>();
+    const next = new Map<string, string>();
+    for (const source of this.deps.sources) {
+      const mark = await this.deps.store.get(`sync:mark:${source.id}`);
+      if (mark) marks.set(source.id, mark);
+      next.set(source.id, await source.mark());
+    }
+    const changed = await this.identities(marks);
+    const runId = this.newRunId();
+    // Every cloud: a changed person may have lost everything somewhere, and that cloud must revoke.
+    const results = changed.length > 0 ? await this.people(changed, runId, "incremental", true) : [];
+    if (results.every((r) => r.outcome !== "failed")) {
+      for (const [id, mark] of next) await this.deps.store.set(`sync:mark:${id}`, mark);
+    }
+    return { runId, people: changed.length, results };
+  }
+
+  /** Just-in-time: one person (at login), only their grants, only the clouds they get something in. */
+  async person(identity: Identity): Promise<JobResult[]> {
+    return this.people([identity], this.newRunId(), "person", false);
+  }
+
+  private async people(
+    identities: Identity[],
+    runId: string,
+    kind: SyncJob["kind"],
+    allClouds: boolean,
+  ): Promise<JobResult[]> {
+    const computed = allClouds ? this.desired(identities) : desiredState(identities, this.deps.policies());
+    const ids = identities.map((i) => i.id);
+    const jobs: SyncJob[] = [...computed.values()]
+      .filter((state) => this.deps.clouds.some((c) => c.id === state.cloudId))
+      .map((state) => ({ runId, cloudId: state.cloudId, kind, desired: state, people: ids }));
+    return this.deps.queue.submit(jobs);
+  }
+}
+
+/** The handler both queues run: one cloud of one job through the engine. */
+export function engineHandler(
+  engine: SyncEngine,
+  opts: { onProgress?: (cloudId: string, done: number, total: number) => void } = {},
+) {
+  return (job: SyncJob) =>
+    engine.run(job.cloudId, job.desired, {
+      runId: job.runId,
+      people: job.people ? new Set(job.people) : undefined,
+      deepKeys: job.deepKeys,
+      onProgress: opts.onProgress ? (d, t) => opts.onProgress?.(job.cloudId, d, t) : undefined,
+    });
+}
