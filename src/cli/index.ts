@@ -5,8 +5,10 @@ import type { Command } from "./command.js";
 import { configCommand } from "./config.js";
 import { policyCommand } from "./policy.js";
 import { serveCommand } from "./serve.js";
+import { syncCommand } from "./sync.js";
+import { workerCommand } from "./worker.js";
 
 export { type CliIO, type Command, UsageError } from "./command.js";
 
 /** Every command, in the order `archway --help` lists them. */
-export const commands: readonly Command[] = [serveCommand, configCommand, policyCommand];
+export const commands: readonly Command[] = [serveCommand, configCommand, policyCommand, syncCommand, workerCommand];
