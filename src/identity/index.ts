@@ -4,10 +4,12 @@
  */
 import type { IdentitySourceConfig } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
+import { LdapSource } from "./ldap/index.js";
 import type { IdentitySource } from "./source.js";
 import { StaticSource } from "./static.js";
 
 export { type Identity, type IdentityInput, IdentitySchema, identityId } from "./identity.js";
+export { LdapSource } from "./ldap/index.js";
 export { hashPassword, verifyPassword } from "./scrypt.js";
 export * from "./source.js";
 export { StaticSource } from "./static.js";
@@ -18,6 +20,8 @@ export function createSources(configs: readonly IdentitySourceConfig[]): Identit
     switch (config.type) {
       case "static":
         return new StaticSource(config);
+      case "ldap":
+        return new LdapSource(config);
       default:
         throw new ArchwayError(
           "source_unsupported",

@@ -1,0 +1,175 @@
+import type { Entry } from "ldapts";
+import type { LdapSourceConfig } from "../../config/index.js";
+import { type Identity, identityId } from "../identity.js";
+import type { EnumerableSource, LookupSource, PasswordSource } from "../source.js";
+import { Directory } from "./directory.js";
+import { equals, type GroupRef, GroupResolver } from "./groups.js";
+import { type LdapSettings, ldapSettings } from "./presets.js";
+
+/**
+ * An LDAP or Active Directory source: password check by binding as the person, lookup and paged enumeration
+ * through a reused service connection, groups (nested where configured), SSH keys and selected attributes.
+ * Every value that comes from a user is escaped per RFC 4515 before it reaches a filter.
+ */
+export class LdapSource implements PasswordSource, LookupSource, EnumerableSource {
+  readonly type = "ldap" as const;
+  readonly id: string;
+  readonly #s: LdapSettings;
+  readonly #dir: Directory;
+  readonly #groups: GroupResolver;
+  readonly #pageSize: number;
+
+  constructor(config: LdapSourceConfig) {
+    this.id = config.id;
+    this.#s = ldapSettings(config);
+    this.#pageSize = config.pageSize;
+    this.#dir = new Directory({
+      sourceId: config.id,
+      urls: config.urls,
+      startTls: config.startTls,
+      caFile: config.caFile,
+      insecureSkipVerify: config.insecureSkipVerify,
+      bindDn: config.bindDn,
+      bindPassword: config.bindPassword,
+      timeoutMs: config.timeoutMs,
+    });
+    this.#groups = new GroupResolver(this.#dir, this.#s);
+  }
+
+  async login(username: string, password: string): Promise<Identity | null> {
+    // An empty password would be an anonymous ("unauthenticated") bind that many servers accept: refuse first.
+    if (password === "" || username === "") return null;
+    const entry = await this.#findUser(username);
+    // Unknown or disabled: bind a DN that does not exist, so the answer costs the same round trip.
+    const ok = await this.#dir.checkPassword(entry?.dn ?? `cn=archway-no-such-user,${this.#s.userBaseDn}`, password);
+    if (!entry || !ok) return null;
+    return this.#toIdentity(entry);
+  }
+
+  async lookup(username: string): Promise<Identity | null> {
+    if (username === "") return null;
+    const entry = await this.#findUser(username);
+    return entry ? this.#toIdentity(entry) : null;
+  }
+
+  async *list(opts: { pageSize?: number; changedSince?: string } = {}): AsyncIterable<Identity> {
+    const s = this.#s;
+    const changed = opts.changedSince ? `(${s.changedAttribute}>=${toGeneralizedTime(opts.changedSince)})` : "";
+    const filter = `(&${s.userFilter}${this.#notDisabled()}${changed})`;
+    const parents = new Map<string, Promise<GroupRef[]>>();
+    for await (const page of this.#dir.searchPaged(
+      s.userBaseDn,
+      { scope: "sub", filter, attributes: this.#attributes() },
+      opts.pageSize ?? this.#pageSize,
+    )) {
+      for (const entry of page) {
+        if (this.#locked(entry)) continue;
+        yield await this.#toIdentity(entry, parents);
+      }
+    }
+  }
+
+  async mark(): Promise<string> {
+    // A second of margin for clock skew between Archway and the directory; re-reading an entry is harmless.
+    return new Date(Date.now() - 1_000).toISOString();
+  }
+
+  async ping(): Promise<void> {
+    await this.#dir.ping();
+  }
+
+  async close(): Promise<void> {
+    await this.#dir.close();
+  }
+
+  /** The one enabled entry for `username`, or null (none, several, disabled or locked). */
+  async #findUser(username: string): Promise<Entry | null> {
+    const s = this.#s;
+    const filter = `(&${s.userFilter}${equals(s.usernameAttribute, username)}${this.#notDisabled()})`;
+    const entries = await this.#dir.search(s.userBaseDn, {
+      scope: "sub",
+      filter,
+      attributes: this.#attributes(),
+      sizeLimit: 2,
+    });
+    if (entries.length !== 1) return null;
+    const entry = entries[0]!;
+    return this.#locked(entry) ? null : entry;
+  }
+
+  #notDisabled(): string {
+    return this.#s.disabledFilter ? `(!${this.#s.disabledFilter})` : "";
+  }
+
+  #locked(entry: Entry): boolean {
+    const attr = this.#s.lockedAttribute;
+    return attr !== undefined && values(entry, attr).length > 0;
+  }
+
+  #attributes(): string[] {
+    const s = this.#s;
+    return [
+      s.usernameAttribute,
+      s.idAttribute,
+      s.emailAttribute,
+      s.displayNameAttribute,
+      s.sshKeyAttribute,
+      "memberOf",
+      ...(s.lockedAttribute ? [s.lockedAttribute] : []),
+      ...s.extraAttributes,
+    ];
+  }
+
+  async #toIdentity(entry: Entry, parents?: Map<string, Promise<GroupRef[]>>): Promise<Identity> {
+    const s = this.#s;
+    const username = values(entry, s.usernameAttribute)[0] ?? "";
+    const immutable = immutableId(entry, s.idAttribute) ?? entry.dn;
+    const groups = await this.#groups.resolve({ dn: entry.dn, username, memberOf: values(entry, "memberOf") }, parents);
+    const attributes: Record<string, string[]> = {};
+    for (const a of s.extraAttributes) attributes[a] = values(entry, a);
+    return {
+      id: identityId(this.id, immutable),
+      source: this.id,
+      username,
+      email: values(entry, s.emailAttribute)[0],
+      displayName: values(entry, s.displayNameAttribute)[0],
+      groups: [...new Set(groups.map((g) => g.name))],
+      groupDns: groups.map((g) => g.dn),
+      sshKeys: values(entry, s.sshKeyAttribute)
+        .map((k) => k.trim())
+        .filter(Boolean),
+      attributes,
+    };
+  }
+}
+
+/** An attribute's values as strings, whatever the case the server used for its name. */
+function values(entry: Entry, name: string): string[] {
+  const key = Object.keys(entry).find((k) => k.toLowerCase() === name.toLowerCase());
+  const raw = key === undefined ? undefined : entry[key];
+  if (raw === undefined) return [];
+  const list = Array.isArray(raw) ? raw : [raw];
+  return list.map((v) => (Buffer.isBuffer(v) ? v.toString("utf8") : String(v)));
+}
+
+/** The immutable id, with Active Directory's binary objectGUID in its usual text form. */
+function immutableId(entry: Entry, attribute: string): string | undefined {
+  const key = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase());
+  const raw = key === undefined ? undefined : entry[key];
+  const first = Array.isArray(raw) ? raw[0] : raw;
+  if (Buffer.isBuffer(first) && first.length === 16) {
+    const h = first.toString("hex");
+    // objectGUID's first three fields are little-endian.
+    const le = (s: string) => s.match(/../g)!.reverse().join("");
+    return `${le(h.slice(0, 8))}-${le(h.slice(8, 12))}-${le(h.slice(12, 16))}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+  return first === undefined ? undefined : String(first);
+}
+
+/** ISO time or an LDAP generalized time -> generalized time (`YYYYMMDDHHmmssZ`). */
+function toGeneralizedTime(mark: string): string {
+  if (/^\d{14}(\.\d+)?Z$/.test(mark)) return mark;
+  const d = new Date(mark);
+  if (Number.isNaN(d.getTime())) return "19700101000000Z";
+  return `${d.toISOString().replace(/[-:T]/g, "").slice(0, 14)}Z`;
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import type { PasswordSource } from "../../src/identity/index.js";
+import { isEnumerableSource, isLookupSource } from "../../src/identity/index.js";
+
+/** What a conformance run needs: a source and people it knows. */
+export interface IdentityFixture {
+  source: PasswordSource;
+  user: { username: string; password: string; groups: string[] };
+  other: { username: string; password: string };
+  disabled?: { username: string; password: string };
+}
+
+/** The one suite every password identity source must pass (static, LDAP, ...). */
+export function describeIdentityConformance(
+  name: string,
+  fixture: () => Promise<IdentityFixture> | IdentityFixture,
+): void {
+  describe(`identity source conformance: ${name}`, () => {
+    it("returns the identity for the right password, with a stable source-scoped id", async () => {
+      const { source, user } = await fixture();
+      const a = await source.login(user.username, user.password);
+      const b = await source.login(user.username, user.password);
+      expect(a).toMatchObject({ source: source.id, username: user.username });
+      expect(a?.id).toMatch(new RegExp(`^${source.id}:.+`));
+      expect(b?.id).toBe(a?.id);
+      expect(a?.groups).toEqual(expect.arrayContaining(user.groups));
+    });
+
+    it("answers null, not an error, for a wrong password, an unknown user and an empty password", async () => {
+      const { source, user } = await fixture();
+      expect(await source.login(user.username, `${user.password}x`)).toBeNull();
+      expect(await source.login("no-such-person-anywhere", user.password)).toBeNull();
+      expect(await source.login(user.username, "")).toBeNull();
+    });
+
+    it("never lets one person's password open another's account", async () => {
+      const { source, user, other } = await fixture();
+      expect(await source.login(user.username, other.password)).toBeNull();
+      expect((await source.login(other.username, other.password))?.username).toBe(other.username);
+    });
+
+    it("refuses a disabled account even with the right password", async () => {
+      const { source, disabled } = await fixture();
+      if (!disabled) return;
+      expect(await source.login(disabled.username, disabled.password)).toBeNull();
+    });
+
+    it("looks people up without a password when it can, and agrees with login", async () => {
+      const { source, user } = await fixture();
+      if (!isLookupSource(source)) return;
+      const looked = await source.lookup(user.username);
+      expect(looked).toEqual(await source.login(user.username, user.password));
+      expect(await source.lookup("no-such-person-anywhere")).toBeNull();
+    });
+
+    it("enumerates people with the same ids as login", async () => {
+      const { source, user } = await fixture();
+      if (!isEnumerableSource(source)) return;
+      const seen = new Map<string, string>();
+      for await (const identity of source.list({ pageSize: 100 })) seen.set(identity.username, identity.id);
+      expect(seen.get(user.username)).toBe((await source.login(user.username, user.password))?.id);
+    });
+  });
+}
