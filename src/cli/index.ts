@@ -3,6 +3,7 @@
  */
 import type { Command } from "./command.js";
 import { configCommand } from "./config.js";
+import { identityCommand } from "./identity.js";
 import { policyCommand } from "./policy.js";
 import { serveCommand } from "./serve.js";
 import { syncCommand } from "./sync.js";
@@ -11,4 +12,11 @@ import { workerCommand } from "./worker.js";
 export { type CliIO, type Command, UsageError } from "./command.js";
 
 /** Every command, in the order `archway --help` lists them. */
-export const commands: readonly Command[] = [serveCommand, configCommand, policyCommand, syncCommand, workerCommand];
+export const commands: readonly Command[] = [
+  serveCommand,
+  configCommand,
+  policyCommand,
+  identityCommand,
+  syncCommand,
+  workerCommand,
+];

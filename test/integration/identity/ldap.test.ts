@@ -165,3 +165,43 @@ describe("LDAP source against slapd", () => {
     });
   });
 });
+
+describe("archway identity lookup", () => {
+  it("prints what the LDAP source sees for a person", async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const { runCli } = await import("../../../src/main.js");
+    const { captureIO } = await import("../../helpers/io.js");
+    const dir = mkdtempSync(join(tmpdir(), "archway-lookup-"));
+    try {
+      writeFileSync(
+        join(dir, "archway.yaml"),
+        [
+          "identity:",
+          "  sources:",
+          "    - id: corp",
+          "      type: ldap",
+          `      urls: ["${env.ldap.url}"]`,
+          `      baseDn: "${env.ldap.baseDn}"`,
+          `      bindDn: "${env.ldap.bindDn}"`,
+          "      bindPassword: ${env:LDAP_BIND_PW}",
+          "",
+        ].join("\n"),
+      );
+      const io = captureIO({ LDAP_BIND_PW: env.ldap.bindPassword });
+      expect(await runCli(["identity", "lookup", "corp", "user0003", "--config", join(dir, "archway.yaml")], io)).toBe(
+        0,
+      );
+      expect(io.stdout()).toMatch(/username: +user0003/);
+      expect(io.stdout()).toMatch(/groups: +everyone, group03/);
+      expect(io.stdout()).toMatch(/ssh-ed25519 AAAA/);
+      const missing = captureIO({ LDAP_BIND_PW: env.ldap.bindPassword });
+      expect(
+        await runCli(["identity", "lookup", "corp", "user0998", "--config", join(dir, "archway.yaml")], missing),
+      ).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,62 @@
+import { ConfigError, formatProblem, loadConfig } from "../config/index.js";
+import { createSources, isLookupSource } from "../identity/index.js";
+import { type Command, configOption, configPath, parseCommandArgs, UsageError } from "./command.js";
+
+const HELP = `Usage: archway identity lookup <source> <username> [--json] [--config FILE]
+
+Prints what Archway sees for a person in one identity source: the stable id, username, email, display name,
+groups (names and DNs, nested included), SSH public keys and the selected attributes. For operators debugging
+their directory; it needs no password (the source's service account reads the entry).`;
+
+/** `archway identity lookup`: what a source returns for one username. */
+export const identityCommand: Command = {
+  name: "identity",
+  summary: "show what an identity source returns for a person",
+  help: HELP,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs(argv, { ...configOption, json: { type: "boolean" } });
+    const [sub, sourceId, username] = positionals;
+    if (sub !== "lookup")
+      throw new UsageError(sub ? `unknown subcommand '${sub}'` : "expected: lookup <source> <username>");
+    if (!sourceId || !username) throw new UsageError("expected: lookup <source> <username>");
+    let loaded: ReturnType<typeof loadConfig>;
+    try {
+      loaded = loadConfig(configPath(values.config, io), { env: io.env, cwd: io.cwd });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      for (const p of err.problems) io.err(formatProblem(p));
+      return 2;
+    }
+    const config = loaded.config.identity.sources.find((s) => s.id === sourceId);
+    if (!config)
+      throw new UsageError(
+        `unknown identity source '${sourceId}' (configured: ${loaded.config.identity.sources.map((s) => s.id).join(", ")})`,
+      );
+    const [source] = createSources([config]);
+    try {
+      if (!source || !isLookupSource(source))
+        throw new UsageError(`source '${sourceId}' cannot look people up (type ${config.type})`);
+      const identity = await source.lookup(username);
+      if (!identity) {
+        io.err(`${sourceId}: no enabled person '${username}'`);
+        return 1;
+      }
+      if (values.json) {
+        io.out(JSON.stringify(identity, null, 2));
+        return 0;
+      }
+      io.out(`id:           ${identity.id}`);
+      io.out(`username:     ${identity.username}`);
+      io.out(`email:        ${identity.email ?? "-"}`);
+      io.out(`display name: ${identity.displayName ?? "-"}`);
+      io.out(`groups:       ${identity.groups.join(", ") || "-"}`);
+      for (const dn of identity.groupDns) io.out(`  ${dn}`);
+      io.out(`ssh keys:     ${identity.sshKeys.length}`);
+      for (const key of identity.sshKeys) io.out(`  ${key}`);
+      for (const [name, vals] of Object.entries(identity.attributes)) io.out(`${name}: ${vals.join(", ")}`);
+      return 0;
+    } finally {
+      await source?.close();
+    }
+  },
+};
