@@ -198,7 +198,7 @@ describe("archway identity lookup", () => {
       expect(io.stdout()).toMatch(/ssh-ed25519 AAAA/);
       const missing = captureIO({ LDAP_BIND_PW: env.ldap.bindPassword });
       expect(
-        await runCli(["identity", "lookup", "corp", "user0998", "--config", join(dir, "archway.yaml")], missing),
+        await runCli(["identity", "lookup", "corp", "user0999", "--config", join(dir, "archway.yaml")], missing),
       ).toBe(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
