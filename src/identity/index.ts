@@ -3,14 +3,15 @@
  * redirect), one file per source type. `createSources` builds them from configuration.
  */
 import type { IdentitySourceConfig } from "../config/index.js";
-import { ArchwayError } from "../errors.js";
 import { LdapSource } from "./ldap/index.js";
+import { OidcSource } from "./oidc.js";
 import type { IdentitySource } from "./source.js";
 import { StaticSource } from "./static.js";
 
 export { type Identity, type IdentityInput, IdentitySchema, identityId } from "./identity.js";
 export { LdapSource } from "./ldap/index.js";
 export { DEFAULT_LOGIN_LIMITS, LoginGuard, type LoginLimits } from "./login-guard.js";
+export { claimAt, OidcSource } from "./oidc.js";
 export { hashPassword, verifyPassword } from "./scrypt.js";
 export * from "./source.js";
 export { StaticSource } from "./static.js";
@@ -23,12 +24,8 @@ export function createSources(configs: readonly IdentitySourceConfig[]): Identit
         return new StaticSource(config);
       case "ldap":
         return new LdapSource(config);
-      default:
-        throw new ArchwayError(
-          "source_unsupported",
-          `identity source ${config.id}: type '${config.type}' is not built yet`,
-          500,
-        );
+      case "oidc":
+        return new OidcSource(config);
     }
   });
 }
