@@ -18,14 +18,9 @@ export { StaticSource } from "./static.js";
 
 /** Builds every configured source, in configuration order. */
 export function createSources(configs: readonly IdentitySourceConfig[]): IdentitySource[] {
-  return configs.map((config) => {
-    switch (config.type) {
-      case "static":
-        return new StaticSource(config);
-      case "ldap":
-        return new LdapSource(config);
-      case "oidc":
-        return new OidcSource(config);
-    }
+  return configs.map((config): IdentitySource => {
+    if (config.type === "static") return new StaticSource(config);
+    if (config.type === "ldap") return new LdapSource(config);
+    return new OidcSource(config);
   });
 }

@@ -33,8 +33,15 @@ async function setup() {
 describe("LoginGuard", () => {
   it("gives an unknown user and a wrong password the same answer", async () => {
     const { source, guard } = await setup();
-    const unknown = await guard.login(source, "nobody", "right", "10.0.0.1").catch((e: ArchwayError) => e);
-    const wrong = await guard.login(source, "alice", "wrong", "10.0.0.2").catch((e: ArchwayError) => e);
+    const refusal = (p: Promise<unknown>) =>
+      p.then(
+        () => {
+          throw new Error("expected a refusal");
+        },
+        (e: ArchwayError) => e,
+      );
+    const unknown = await refusal(guard.login(source, "nobody", "right", "10.0.0.1"));
+    const wrong = await refusal(guard.login(source, "alice", "wrong", "10.0.0.2"));
     expect(unknown).toBeInstanceOf(ArchwayError);
     expect([unknown.code, unknown.status, unknown.message]).toEqual([wrong.code, wrong.status, wrong.message]);
     expect(wrong).toMatchObject({ code: "login_failed", status: 401, message: "invalid username or password" });
