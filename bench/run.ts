@@ -3,10 +3,12 @@
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
 import { benchHealthz } from "./healthz.js";
+import { benchLdapLogin } from "./ldap-login.js";
 import { benchDesiredState, benchVsKeystone } from "./policy.js";
 
 const registry: Record<string, () => Promise<void>> = {
   healthz: () => benchHealthz(),
+  "ldap-login": () => benchLdapLogin(),
   "policy-desired": () => benchDesiredState(),
   "policy-vs-keystone": () => benchVsKeystone(),
 };

@@ -13,6 +13,8 @@ export interface DirectoryOptions {
   bindDn?: string;
   bindPassword?: string;
   timeoutMs: number;
+  /** Connections kept for password checks. */
+  poolSize: number;
 }
 
 /**
@@ -24,6 +26,8 @@ export class Directory {
   readonly #o: DirectoryOptions;
   readonly #tls: ConnectionOptions;
   #service: Promise<Client> | undefined;
+  readonly #bindPool: Client[] = [];
+  #closed = false;
   #preferred = 0;
 
   constructor(opts: DirectoryOptions) {
@@ -53,16 +57,30 @@ export class Directory {
 
   /** Checks a password by binding as `dn`; resolves false for wrong credentials. Never called with "". */
   async checkPassword(dn: string, password: string): Promise<boolean> {
-    const client = await this.#connect();
-    try {
-      await client.bind(dn, password);
-      return true;
-    } catch (err) {
-      if (err instanceof InvalidCredentialsError) return false;
-      throw this.#unavailable(err);
-    } finally {
-      await client.unbind().catch(() => undefined);
+    // Bind connections are reused: each check rebinds, so the previous person's binding never carries over.
+    for (;;) {
+      const pooled = this.#bindPool.pop();
+      const client = pooled ?? (await this.#connect());
+      try {
+        await client.bind(dn, password);
+        this.#release(client);
+        return true;
+      } catch (err) {
+        if (err instanceof InvalidCredentialsError) {
+          this.#release(client);
+          return false;
+        }
+        await client.unbind().catch(() => undefined);
+        // A pooled connection the server dropped meanwhile: try again on a fresh one.
+        if (pooled && isConnectionError(err)) continue;
+        throw this.#unavailable(err);
+      }
     }
+  }
+
+  #release(client: Client): void {
+    if (this.#bindPool.length < this.#o.poolSize && !this.#closed) this.#bindPool.push(client);
+    else client.unbind().catch(() => undefined);
   }
 
   /** Resolves when the directory answers a service bind and a root DSE read. */
@@ -71,6 +89,8 @@ export class Directory {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#bindPool.splice(0).map((c) => c.unbind().catch(() => undefined)));
     const service = this.#service;
     this.#service = undefined;
     if (service) await (await service.catch(() => undefined))?.unbind().catch(() => undefined);
@@ -117,6 +137,7 @@ export class Directory {
   }
 
   #dropService(): void {
+    for (const c of this.#bindPool.splice(0)) c.unbind().catch(() => undefined);
     const old = this.#service;
     this.#service = undefined;
     old?.then((c) => c.unbind()).catch(() => undefined);

@@ -32,6 +32,9 @@ export function rdnValue(dn: string): string {
 export class GroupResolver {
   readonly #dir: Directory;
   readonly #s: LdapSettings;
+  // Which groups contain a group changes rarely; a minute of caching saves a search per group per login.
+  readonly #shared = new Map<string, { expires: number; value: Promise<GroupRef[]> }>();
+  static readonly PARENTS_TTL_MS = 60_000;
 
   constructor(dir: Directory, settings: LdapSettings) {
     this.#dir = dir;
@@ -73,16 +76,29 @@ export class GroupResolver {
     return sortGroups([...seen.values()]);
   }
 
-  #parents(dn: string, cache: Map<string, Promise<GroupRef[]>>): Promise<GroupRef[]> {
+  #parents(dn: string, cache?: Map<string, Promise<GroupRef[]>>): Promise<GroupRef[]> {
     const key = dn.toLowerCase();
-    let found = cache.get(key);
-    if (!found) {
-      const s = this.#s;
-      // posixGroup memberUid lists usernames, not groups: nesting only exists through DN-valued members.
-      found = s.memberIsUid ? Promise.resolve([]) : this.#groups(`(&${s.groupFilter}${equals(s.memberAttribute, dn)})`);
-      cache.set(key, found);
+    const now = Date.now();
+    const cached = cache ? cache.get(key) : this.#fresh(key, now);
+    if (cached) return cached;
+    const s = this.#s;
+    // posixGroup memberUid lists usernames, not groups: nesting only exists through DN-valued members.
+    const found = s.memberIsUid
+      ? Promise.resolve([])
+      : this.#groups(`(&${s.groupFilter}${equals(s.memberAttribute, dn)})`);
+    if (cache) cache.set(key, found);
+    else {
+      this.#shared.set(key, { expires: now + GroupResolver.PARENTS_TTL_MS, value: found });
+      found.catch(() => this.#shared.delete(key));
     }
     return found;
+  }
+
+  #fresh(key: string, now: number): Promise<GroupRef[]> | undefined {
+    const hit = this.#shared.get(key);
+    if (hit && hit.expires > now) return hit.value;
+    if (hit) this.#shared.delete(key);
+    return undefined;
   }
 
   async #groups(filter: string): Promise<GroupRef[]> {

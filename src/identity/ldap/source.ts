@@ -32,6 +32,7 @@ export class LdapSource implements PasswordSource, LookupSource, EnumerableSourc
       bindDn: config.bindDn,
       bindPassword: config.bindPassword,
       timeoutMs: config.timeoutMs,
+      poolSize: config.poolSize,
     });
     this.#groups = new GroupResolver(this.#dir, this.#s);
   }
