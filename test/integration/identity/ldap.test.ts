@@ -154,14 +154,35 @@ describe("LDAP source against slapd", () => {
     afterAll(() => startService("slapd"));
 
     it("answers directory_unavailable (503), does not crash, and recovers when it returns", async () => {
+      const { ConfigSchema } = await import("../../../src/config/index.js");
+      const { createApp } = await import("../../../src/http/index.js");
+      const { createLogger } = await import("../../../src/log/index.js");
+      const { MemoryStore } = await import("../../../src/store/index.js");
+      const { KeyRing, TokenService } = await import("../../../src/tokens/index.js");
+      const store = new MemoryStore();
+      const keys = new KeyRing({ store, algorithm: "ES256", rotateAfterMs: 3_600_000, overlapMs: 600_000 });
+      const { app } = createApp({
+        config: ConfigSchema.parse({}),
+        log: createLogger({ level: "silent" }),
+        store,
+        sources: [s],
+        keys,
+        tokens: new TokenService({ store, keys, issuer: "http://127.0.0.1" }),
+      });
       stopService("slapd");
       await expect(s.login("user0001", "pass-user0001")).rejects.toMatchObject({
         code: "directory_unavailable",
         status: 503,
       });
       await expect(s.ping()).rejects.toMatchObject({ code: "directory_unavailable" });
+      const ready = await app.request("/readyz");
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({
+        checks: { "source:corp": { ok: false, error: expect.stringMatching(/directory unavailable/) } },
+      });
       startService("slapd");
       expect((await s.login("user0001", "pass-user0001"))?.username).toBe("user0001");
+      expect((await app.request("/readyz")).status).toBe(200);
     });
   });
 });
