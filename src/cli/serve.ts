@@ -1,5 +1,6 @@
 import { createApp, startServer } from "../http/index.js";
 import { type Command, configOption, configPath, parseCommandArgs } from "./command.js";
+import { buildGateway } from "./gateway.js";
 import { buildRuntime } from "./runtime.js";
 
 const HELP = `Usage: archway serve [--config FILE] [--port N] [--host ADDR]
@@ -25,6 +26,7 @@ export const serveCommand: Command = {
     );
     const runtime = buildRuntime(configPath(values.config, io), io);
     const { config } = runtime.loaded;
+    const gateway = buildGateway(runtime);
     const { app } = createApp({
       config,
       log: runtime.log,
@@ -32,6 +34,7 @@ export const serveCommand: Command = {
       sources: runtime.sources,
       keys: runtime.keys,
       tokens: runtime.tokens,
+      gateway: gateway.facade,
     });
     const server = await startServer(app, {
       host: values.host ?? config.listen.host,
@@ -51,6 +54,7 @@ export const serveCommand: Command = {
       process.on("SIGINT", stop);
     });
     await server.close();
+    await gateway.close();
     await runtime.close();
     return 0;
   },

@@ -7,9 +7,11 @@ import type { KeyRing, TokenService } from "../tokens/index.js";
 import type { AppEnv } from "./env.js";
 import { handleError, handleNotFound } from "./errors.js";
 import { healthRoutes } from "./health.js";
+import { type FacadeDeps, keystoneFacade } from "./keystone/facade.js";
 import { limitBody } from "./middleware/body-limit.js";
 import { createHttpMetrics, type HttpMetrics } from "./middleware/metrics.js";
 import { observe } from "./middleware/observe.js";
+import { cloudProxy, type ProxyDeps } from "./proxy.js";
 import { wellKnownRoutes } from "./well-known.js";
 
 /** Everything the HTTP surfaces need, built once by the CLI (or a test) and passed in. */
@@ -21,6 +23,8 @@ export interface AppDeps {
   keys: KeyRing;
   tokens: TokenService;
   metrics?: HttpMetrics;
+  /** The Keystone-compatible facade and the cloud proxy; absent in tests of the bare app. */
+  gateway?: FacadeDeps & ProxyDeps;
 }
 
 /**
@@ -43,5 +47,9 @@ export function createApp(deps: AppDeps): { app: Hono<AppEnv>; metrics: HttpMetr
   app.notFound(handleNotFound);
   app.route("/", healthRoutes({ store: deps.store, sources: deps.sources, metrics }));
   app.route("/", wellKnownRoutes({ keys: deps.keys }));
+  if (deps.gateway) {
+    app.route("/", keystoneFacade(deps.gateway));
+    app.route("/", cloudProxy(deps.gateway));
+  }
   return { app, metrics };
 }

@@ -5,5 +5,8 @@
 export { type AppDeps, createApp } from "./app.js";
 export { type AppEnv, requestLog } from "./env.js";
 export { type ErrorBody, toErrorResponse } from "./errors.js";
+export { CloudCatalogs } from "./keystone/catalog.js";
+export { FACADE_AUDIENCE, type FacadeDeps, keystoneFacade } from "./keystone/facade.js";
 export { createHttpMetrics, type HttpMetrics } from "./middleware/metrics.js";
+export { cloudProxy, type ProxyDeps, safeTarget } from "./proxy.js";
 export { type RunningServer, startServer } from "./server.js";

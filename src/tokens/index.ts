@@ -2,5 +2,15 @@
  * Tokens: Archway's own JWTs (signing keys shared through the store, rotation with overlap, JWKS, revocation).
  * The per-cloud Keystone token broker joins here once the OpenStack client lands.
  */
+
+export { type BrokeredToken, TokenBroker } from "./broker.js";
+export {
+  entitledProjects,
+  FACADE_DOMAIN,
+  type FacadeProject,
+  facadeProjectId,
+  projectForCloud,
+} from "./entitlements.js";
 export { KeyRing, type SigningAlgorithm, type SigningKey, type VerificationKey } from "./keyring.js";
+export { IdentitySessions } from "./sessions.js";
 export { ACCESS_TOKEN_TYPE, type ArchwayClaims, type IssuedToken, TokenService } from "./tokens.js";

@@ -1,0 +1,74 @@
+import { formatProblem } from "../config/index.js";
+import { ArchwayError } from "../errors.js";
+import type { FacadeDeps, ProxyDeps } from "../http/index.js";
+import { CloudCatalogs } from "../http/index.js";
+import { isPasswordSource, LoginGuard } from "../identity/index.js";
+import { type CompiledPolicySet, loadPolicies } from "../policy/index.js";
+import { createSync, type SyncParts, shadowPassword } from "../sync/index.js";
+import { IdentitySessions, TokenBroker } from "../tokens/index.js";
+import type { Runtime } from "./runtime.js";
+
+/** The facade, proxy and sync pieces `serve` mounts, built from the runtime. */
+export interface Gateway {
+  facade: FacadeDeps & ProxyDeps;
+  sync: SyncParts;
+  close(): Promise<void>;
+}
+
+/** Compiles the policies (refusing to start on a bad file) and builds the token broker, catalogs and sync. */
+export function buildGateway(runtime: Runtime): Gateway {
+  const { config, policiesDir } = runtime.loaded;
+  const compiled = loadPolicies(policiesDir, {
+    clouds: config.clouds,
+    sources: config.identity.sources.map((s) => s.id),
+    roles: config.roles,
+  });
+  if (compiled.problems.length > 0) {
+    throw new ArchwayError(
+      "policies_invalid",
+      `policies have problems (run archway policy check):\n${compiled.problems.map(formatProblem).join("\n")}`,
+      500,
+    );
+  }
+  const policies: () => CompiledPolicySet = () => compiled.policies;
+  const sync = createSync({
+    config,
+    store: runtime.store,
+    audit: runtime.audit,
+    sources: runtime.sources,
+    policies,
+    queue: "inline",
+  });
+  const secret = config.secrets.shadowPasswordKey;
+  const broker = new TokenBroker({
+    store: runtime.store,
+    clouds: config.clouds,
+    shadowPassword: (cloudId, identityId) => {
+      if (!secret)
+        throw new ArchwayError("config_missing_secret", "brokered clouds need secrets.shadowPasswordKey", 500);
+      return shadowPassword(secret, cloudId, identityId, config.sync.keyVersion);
+    },
+    ensureUser: async (identity) => {
+      await sync.service.person(identity);
+    },
+  });
+  const catalogs = new CloudCatalogs(config.clouds, { clients: sync.clients });
+  return {
+    facade: {
+      publicUrl: runtime.publicUrl,
+      tokens: runtime.tokens,
+      sessions: new IdentitySessions({ store: runtime.store, ttlMs: 12 * 3600_000 }),
+      guard: new LoginGuard({ store: runtime.store, audit: runtime.audit }),
+      sources: runtime.sources.filter(isPasswordSource),
+      policies,
+      catalogs,
+      ttlSeconds: config.signing.accessTokenTtlSeconds,
+      audit: runtime.audit,
+      broker,
+    },
+    sync,
+    async close() {
+      await sync.close();
+    },
+  };
+}

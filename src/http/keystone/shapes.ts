@@ -1,0 +1,98 @@
+import { createHash } from "node:crypto";
+import type { Identity } from "../../identity/index.js";
+import { FACADE_DOMAIN, type FacadeProject } from "../../tokens/index.js";
+
+/** Keystone's error shape: `{"error": {"code": 401, "title": "Unauthorized", "message": "..."}}`. */
+export function keystoneError(status: number, message: string) {
+  const titles: Record<number, string> = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    413: "Request Entity Too Large",
+    429: "Too Many Requests",
+    503: "Service Unavailable",
+  };
+  return { error: { code: status, title: titles[status] ?? "Error", message } };
+}
+
+/** Keystone-style timestamps (microseconds, Z). */
+export function keystoneTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
+/** The facade's user id for a person: stable and opaque. */
+export function facadeUserId(identity: Identity): string {
+  return createHash("sha256").update(identity.id).digest("hex").slice(0, 32);
+}
+
+/** `GET /v3` version document. */
+export function versionDocument(publicUrl: string) {
+  return {
+    version: {
+      id: "v3.14",
+      status: "stable",
+      updated: "2020-04-07T00:00:00Z",
+      links: [{ rel: "self", href: `${publicUrl}/v3/` }],
+      "media-types": [{ base: "application/json", type: "application/vnd.openstack.identity-v3+json" }],
+    },
+  };
+}
+
+/** One catalog service entry. */
+export interface CatalogService {
+  id: string;
+  type: string;
+  name: string;
+  endpoints: { id: string; interface: string; region: string; region_id: string; url: string }[];
+}
+
+/** A token body as keystoneauth and openstacksdk read it. */
+export function tokenBody(opts: {
+  identity: Identity;
+  methods: string[];
+  auditId: string;
+  issuedAt: number;
+  expiresAt: number;
+  project?: FacadeProject;
+  catalog?: CatalogService[];
+}) {
+  const { identity, project } = opts;
+  return {
+    token: {
+      methods: opts.methods,
+      user: {
+        id: facadeUserId(identity),
+        name: identity.username,
+        domain: FACADE_DOMAIN,
+        password_expires_at: null,
+      },
+      audit_ids: [opts.auditId],
+      issued_at: keystoneTime(opts.issuedAt),
+      expires_at: keystoneTime(opts.expiresAt),
+      ...(project
+        ? {
+            project: { id: project.id, name: project.name, domain: FACADE_DOMAIN },
+            is_domain: false,
+            roles: project.roles.map((r) => ({ id: r, name: r })),
+          }
+        : {}),
+      ...(opts.catalog ? { catalog: opts.catalog } : {}),
+    },
+  };
+}
+
+/** A project as `/v3/auth/projects` lists it. */
+export function projectBody(p: FacadeProject, publicUrl: string) {
+  return {
+    id: p.id,
+    name: p.name,
+    domain_id: FACADE_DOMAIN.id,
+    description: `${p.keystoneDomain}/${p.keystoneName} in cloud ${p.cloudId}`,
+    enabled: true,
+    is_domain: false,
+    parent_id: FACADE_DOMAIN.id,
+    tags: [],
+    links: { self: `${publicUrl}/v3/projects/${p.id}` },
+  };
+}

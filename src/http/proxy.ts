@@ -1,0 +1,194 @@
+import { Readable } from "node:stream";
+import type { ReadableStream as NodeWebStream } from "node:stream/web";
+import { Hono } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { Agent, request } from "undici";
+import { isArchwayError } from "../errors.js";
+import { projectForCloud, type TokenBroker } from "../tokens/index.js";
+import type { AppEnv } from "./env.js";
+import type { CloudCatalogs } from "./keystone/catalog.js";
+import { type FacadeDeps, facadeCaller } from "./keystone/facade.js";
+import { keystoneError } from "./keystone/shapes.js";
+
+// RFC 9110 hop-by-hop headers, and the tokens that must never travel on to a cloud or back to a client.
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "content-length",
+]);
+const NEVER_FORWARD = new Set([
+  "x-auth-token",
+  "x-subject-token",
+  "authorization",
+  "cookie",
+  "x-service-token",
+  "forwarded",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+]);
+const REWRITE_LIMIT = 1024 * 1024;
+
+/** What the proxy needs. */
+export interface ProxyDeps extends Pick<FacadeDeps, "tokens" | "sessions" | "policies" | "publicUrl" | "audit"> {
+  catalogs: CloudCatalogs;
+  broker: TokenBroker;
+  timeoutMs?: number;
+}
+
+/**
+ * `/clouds/{cloud}/{service-type}/{path}` -> that cloud's endpoint from its catalog. The Archway token is swapped
+ * for the person's Keystone token of the right project; bodies stream; hop-by-hop headers and incoming tokens
+ * are dropped; no path leaves the service; only catalog hosts are reachable; links and `Location` in replies
+ * point back through the proxy; failures name the cloud.
+ */
+export function cloudProxy(deps: ProxyDeps) {
+  const app = new Hono<AppEnv>();
+  const agent = new Agent({ keepAliveTimeout: 4_000, connections: 128 });
+  const timeoutMs = deps.timeoutMs ?? 60_000;
+  const fail = (status: ContentfulStatusCode, message: string) =>
+    new Response(JSON.stringify(keystoneError(status, message)), {
+      status,
+      headers: { "content-type": "application/json" },
+    });
+
+  app.all("/clouds/:cloud/:service/*", async (c) => {
+    const cloudId = c.req.param("cloud");
+    const service = c.req.param("service");
+    let caller: Awaited<ReturnType<typeof facadeCaller>>;
+    try {
+      caller = await facadeCaller(deps, c.req.header("x-auth-token"));
+    } catch (err) {
+      return fail(401, (err as Error).message);
+    }
+    const cloud = deps.catalogs.cloud(cloudId);
+    const project = cloud && projectForCloud(caller.projects, cloudId, caller.scoped);
+    if (!cloud || !project) return fail(403, `you have no project in cloud ${cloudId}`);
+    const real = (await deps.catalogs.services(cloudId)).get(service);
+    if (!real) return fail(503, `cloud ${cloudId}: no ${service} endpoint available (the cloud may be down)`);
+
+    const prefix = `/clouds/${cloudId}/${service}`;
+    const rawPath = new URL(c.req.url).pathname;
+    const rest = rawPath.slice(rawPath.indexOf(prefix) + prefix.length) || "/";
+    const target = safeTarget(real, rest);
+    if (!target) return fail(400, "the path leaves the service");
+    target.search = new URL(c.req.url).search;
+
+    let keystoneToken: string;
+    try {
+      keystoneToken = (await deps.broker.projectToken(caller.identity, project)).token;
+    } catch (err) {
+      const status = (isArchwayError(err) ? err.status : 503) as ContentfulStatusCode;
+      return fail(status, isArchwayError(err) ? err.message : `cloud ${cloudId}: Keystone did not answer`);
+    }
+
+    const headers: Record<string, string> = {};
+    c.req.raw.headers.forEach((value, name) => {
+      if (!HOP_BY_HOP.has(name) && !NEVER_FORWARD.has(name)) headers[name] = value;
+    });
+    headers["x-auth-token"] = keystoneToken;
+    const hasBody = !["GET", "HEAD"].includes(c.req.method) && c.req.raw.body !== null;
+    let upstream: Awaited<ReturnType<typeof request>>;
+    try {
+      upstream = await request(target, {
+        method: c.req.method as "GET",
+        headers,
+        body: hasBody && c.req.raw.body ? Readable.fromWeb(c.req.raw.body as NodeWebStream<Uint8Array>) : undefined,
+        dispatcher: agent,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? "";
+      if (code.includes("TIMEOUT"))
+        return fail(504, `cloud ${cloudId}: ${service} did not answer in ${Math.round(timeoutMs / 1000)} s`);
+      return fail(502, `cloud ${cloudId}: ${service} is unreachable (${code || (err as Error).message})`);
+    }
+
+    const realOrigin = new URL(real).origin;
+    const proxiedBase = `${deps.publicUrl}/clouds/${cloudId}/${service}`;
+    const out = new Headers();
+    for (const [name, value] of Object.entries(upstream.headers)) {
+      if (value === undefined || HOP_BY_HOP.has(name) || NEVER_FORWARD.has(name) || name === "set-cookie") continue;
+      for (const v of Array.isArray(value) ? value : [value]) out.append(name, v);
+    }
+    const location = out.get("location");
+    if (location) {
+      const rewritten = rewriteLocation(location, target, realOrigin, proxiedBase);
+      if (rewritten) out.set("location", rewritten);
+      else out.delete("location"); // pointing off the catalog: never hand the client a redirect elsewhere
+    }
+    const type = out.get("content-type") ?? "";
+    const length = Number(upstream.headers["content-length"] ?? Number.NaN);
+    if (type.includes("json") && Number.isFinite(length) && length <= REWRITE_LIMIT) {
+      const text = (await upstream.body.text()).split(realOrigin).join(proxiedBase);
+      return new Response(upstream.statusCode === 204 || upstream.statusCode === 304 ? null : text, {
+        status: upstream.statusCode,
+        headers: out,
+      });
+    }
+    if ([204, 304].includes(upstream.statusCode) || c.req.method === "HEAD") {
+      await upstream.body.dump();
+      return new Response(null, { status: upstream.statusCode, headers: out });
+    }
+    return new Response(streamOf(upstream.body), { status: upstream.statusCode, headers: out });
+  });
+  return app;
+}
+
+/**
+ * The real URL for a proxied remainder, or null when it would leave the service: `..` segments in any encoding,
+ * encoded slashes or backslashes, or a path outside the endpoint's first path segment (the root `/` stays allowed
+ * for version discovery).
+ */
+export function safeTarget(endpoint: string, rest: string): URL | null {
+  if (/%2f|%5c|\\/i.test(rest)) return null;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rest);
+  } catch {
+    return null;
+  }
+  const segments = decoded.split("/");
+  if (segments.some((s) => s === ".." || s === ".")) return null;
+  const base = new URL(endpoint);
+  const first = base.pathname.split("/").filter(Boolean)[0];
+  const restFirst = rest.split("/").filter(Boolean)[0];
+  if (restFirst !== undefined && first !== undefined && restFirst !== first) return null;
+  const target = new URL(base.origin);
+  target.pathname = rest;
+  return target.origin === base.origin ? target : null;
+}
+
+function rewriteLocation(location: string, target: URL, realOrigin: string, proxiedBase: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(location, target);
+  } catch {
+    return null;
+  }
+  if (url.origin !== realOrigin) return null;
+  return `${proxiedBase}${url.pathname}${url.search}`;
+}
+
+function streamOf(body: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const iterator = body[Symbol.asyncIterator]();
+  return new ReadableStream({
+    async pull(controller) {
+      const { value, done } = await iterator.next();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
+  });
+}

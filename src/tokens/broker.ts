@@ -1,0 +1,129 @@
+import { z } from "zod";
+import type { Cloud } from "../config/index.js";
+import { ArchwayError } from "../errors.js";
+import type { Identity } from "../identity/index.js";
+import { createAgent, issueToken, Limiter, OpenStackError, Transport } from "../openstack/index.js";
+import { getJson, type Store, setJson } from "../store/index.js";
+import type { FacadeProject } from "./entitlements.js";
+
+const CachedSchema = z.object({
+  token: z.string(),
+  expiresAt: z.number(),
+  userId: z.string(),
+  projectId: z.string().optional(),
+});
+/** A project-scoped Keystone token of one cloud. */
+export type BrokeredToken = z.infer<typeof CachedSchema>;
+
+interface BrokerOptions {
+  store: Store;
+  clouds: readonly Cloud[];
+  /** The shadow user's password in a cloud (HMAC of the cloud, the identity and the key version). */
+  shadowPassword: (cloudId: string, identityId: string) => string;
+  /** Just-in-time sync of one person into one cloud, when their shadow user is missing. */
+  ensureUser?: (identity: Identity, cloudId: string) => Promise<void>;
+  /** Tokens are dropped from the cache this long before Keystone would expire them. */
+  marginMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Per-cloud Keystone tokens for (person, cloud, project): brokered clouds by logging in as the person's shadow
+ * user with the derived password. Tokens are cached in the store until shortly before they expire, with one
+ * fetch in flight per key across every Archway process (a store lock), and dropped when the person is
+ * deprovisioned or signs out (a per-person generation number).
+ */
+export class TokenBroker {
+  readonly #o: Required<Omit<BrokerOptions, "ensureUser">> & Pick<BrokerOptions, "ensureUser">;
+  readonly #clouds: Map<string, { cloud: Cloud; transport: Transport }>;
+
+  constructor(opts: BrokerOptions) {
+    this.#o = { marginMs: 120_000, now: Date.now, ...opts };
+    const agent = createAgent();
+    this.#clouds = new Map(
+      opts.clouds.map((cloud) => [
+        cloud.id,
+        {
+          cloud,
+          transport: new Transport({
+            cloudId: cloud.id,
+            service: "keystone",
+            limiter: new Limiter(cloud.maxConcurrency),
+            timeoutMs: cloud.timeoutMs,
+            dispatcher: agent,
+          }),
+        },
+      ]),
+    );
+  }
+
+  /** A Keystone token scoped to `project` in its cloud for `identity`. */
+  async projectToken(identity: Identity, project: FacadeProject): Promise<BrokeredToken> {
+    const key = `broker:${await this.#generation(identity.id)}:${identity.id}:${project.cloudId}:${project.keystoneDomain}/${project.keystoneName}`;
+    const cached = await getJson(this.#o.store, key, CachedSchema);
+    if (cached && cached.expiresAt - this.#o.marginMs > this.#o.now()) return cached;
+    const lock = await this.#o.store.acquireLock(`${key}:lock`, 15_000);
+    if (!lock) {
+      // Another process is fetching this very token: wait for it rather than logging in twice.
+      for (let i = 0; i < 100; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const fresh = await getJson(this.#o.store, key, CachedSchema);
+        if (fresh) return fresh;
+      }
+    }
+    try {
+      const issued = await this.#login(identity, project, true);
+      const ttlMs = issued.expiresAt - this.#o.marginMs - this.#o.now();
+      if (ttlMs > 0) await setJson(this.#o.store, key, issued, { ttlMs });
+      return issued;
+    } finally {
+      await lock?.release();
+    }
+  }
+
+  /** Forgets every cached token of a person (deprovisioned, signed out, revoked). */
+  async drop(identityId: string): Promise<void> {
+    await this.#o.store.increment(`broker:gen:${identityId}`, { ttlMs: 30 * 24 * 3600_000 });
+  }
+
+  async #generation(identityId: string): Promise<string> {
+    return (await this.#o.store.get(`broker:gen:${identityId}`)) ?? "0";
+  }
+
+  async #login(identity: Identity, project: FacadeProject, mayProvision: boolean): Promise<BrokeredToken> {
+    const entry = this.#clouds.get(project.cloudId);
+    if (!entry) throw new ArchwayError("cloud_unknown", `cloud ${project.cloudId} is not configured`, 404);
+    const { cloud, transport } = entry;
+    try {
+      const issued = await issueToken(transport, cloud.authUrl.replace(/\/+$/, ""), {
+        method: "password",
+        username: identity.username,
+        password: this.#o.shadowPassword(cloud.id, identity.id),
+        userDomainName: cloud.domain,
+        projectName: project.keystoneName,
+        projectDomainName: project.keystoneDomain,
+      });
+      return {
+        token: issued.token,
+        expiresAt: issued.expiresAt.getTime(),
+        userId: issued.userId,
+        projectId: issued.projectId,
+      };
+    } catch (err) {
+      // 401: no shadow user yet (or not yet in the project): provision this person now, then try once more.
+      if (mayProvision && this.#o.ensureUser && err instanceof OpenStackError && err.upstreamStatus === 401) {
+        await this.#o.ensureUser(identity, cloud.id);
+        return this.#login(identity, project, false);
+      }
+      if (err instanceof OpenStackError && err.upstreamStatus === 401) {
+        throw new ArchwayError(
+          "cloud_access_pending",
+          `cloud ${cloud.id}: your account there is not ready yet; try again after the next sync`,
+          403,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+  }
+}
