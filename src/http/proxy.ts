@@ -22,7 +22,6 @@ const HOP_BY_HOP = new Set([
   "transfer-encoding",
   "upgrade",
   "host",
-  "content-length",
 ]);
 const NEVER_FORWARD = new Set([
   "x-auth-token",
@@ -130,6 +129,7 @@ export function cloudProxy(deps: ProxyDeps) {
     const length = Number(upstream.headers["content-length"] ?? Number.NaN);
     if (type.includes("json") && Number.isFinite(length) && length <= REWRITE_LIMIT) {
       const text = (await upstream.body.text()).split(realOrigin).join(proxiedBase);
+      out.delete("content-length"); // the rewritten body has its own length
       return new Response(upstream.statusCode === 204 || upstream.statusCode === 304 ? null : text, {
         status: upstream.statusCode,
         headers: out,

@@ -1,0 +1,93 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildGateway } from "../../../src/cli/gateway.js";
+import { buildRuntime } from "../../../src/cli/runtime.js";
+import { createApp, type RunningServer, startServer } from "../../../src/http/index.js";
+import { hashPassword } from "../../../src/identity/index.js";
+import { keystoneAdminToken } from "../../env/control.js";
+import { type Endpoints, loadEndpoints } from "../../env/endpoints.js";
+import { captureIO } from "../../helpers/io.js";
+
+/** A running Archway with the facade and proxy in front of the test environment's three clouds. */
+export interface FacadeHarness {
+  env: Endpoints;
+  url: string;
+  domain: string;
+  password: string;
+  server: RunningServer;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts Archway on `port` with a static user `alice` (groups devs) and a policy giving devs `u-<username>`
+ * (member) in every cloud. Shadow users and projects go to a domain unique to this run, deleted on close.
+ */
+export async function startFacade(port: number): Promise<FacadeHarness> {
+  const env = loadEndpoints();
+  const dir = mkdtempSync(join(tmpdir(), "archway-facade-"));
+  const domain = `facade-${randomBytes(4).toString("hex")}`;
+  const password = "alice-facade-pw";
+  const clouds = env.keystones
+    .map(
+      (k) =>
+        `  - id: ${k.id}\n    authUrl: "${k.authUrl}"\n    region: ${k.region}\n    domain: ${domain}\n    labels: { kind: region }\n    admin: { username: ${k.adminUsername}, password: "${k.adminPassword}", projectName: ${k.adminProject} }\n`,
+    )
+    .join("");
+  writeFileSync(
+    join(dir, "archway.yaml"),
+    `listen: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\nsecrets: { shadowPasswordKey: "${randomBytes(16).toString("hex")}" }\n` +
+      `identity:\n  sources:\n    - id: demo\n      type: static\n      users:\n        - { username: alice, passwordHash: "${await hashPassword(password, { N: 1024 })}", groups: [devs] }\n` +
+      `policiesDir: policies\nlog: { level: warn }\nclouds:\n${clouds}`,
+  );
+  const policies = join(dir, "policies");
+  (await import("node:fs")).mkdirSync(policies);
+  writeFileSync(
+    join(policies, "devs.yaml"),
+    `apiVersion: archway.dev/v1\nkind: AccessPolicy\nmetadata: { name: devs }\nspec:\n  subjects: { groups: { anyOf: [devs] } }\n  grants: [{ project: "u-{{ username }}", roles: [member] }]\n  keys: false\n`,
+  );
+  const runtime = buildRuntime(join(dir, "archway.yaml"), captureIO(process.env));
+  const gateway = buildGateway(runtime);
+  const { app } = createApp({
+    config: runtime.loaded.config,
+    log: runtime.log,
+    store: runtime.store,
+    sources: runtime.sources,
+    keys: runtime.keys,
+    tokens: runtime.tokens,
+    gateway: gateway.facade,
+  });
+  const server = await startServer(app, { host: "127.0.0.1", port, log: runtime.log });
+  return {
+    env,
+    url: server.url,
+    domain,
+    password,
+    server,
+    async close() {
+      await server.close(1_000);
+      await gateway.close();
+      await runtime.close();
+      await Promise.all(env.keystones.map((k) => deleteDomain(k.id, k.authUrl, domain)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function deleteDomain(cloudId: string, authUrl: string, name: string): Promise<void> {
+  const token = await keystoneAdminToken(cloudId).catch(() => undefined);
+  if (!token) return;
+  const headers = { "x-auth-token": token, "content-type": "application/json" };
+  const found = (await (await fetch(`${authUrl}/domains?name=${name}`, { headers })).json()) as {
+    domains?: { id: string }[];
+  };
+  for (const d of found.domains ?? []) {
+    await fetch(`${authUrl}/domains/${d.id}`, {
+      method: "PATCH",
+      headers,
+      body: JSON.stringify({ domain: { enabled: false } }),
+    });
+    await fetch(`${authUrl}/domains/${d.id}`, { method: "DELETE", headers });
+  }
+}

@@ -1,0 +1,107 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { keystoneAdminToken } from "../../env/control.js";
+import { type FacadeHarness, startFacade } from "./harness.js";
+
+// The real `openstack` CLI (Debian python3-openstackclient) against Archway's /v3, through the proxy to the
+// test environment's real nova-api.
+const run = promisify(execFile);
+let h: FacadeHarness;
+const home = mkdtempSync(join(tmpdir(), "archway-cli-home-"));
+
+async function openstack(args: string[], region = "cloud-1"): Promise<unknown> {
+  const env = {
+    PATH: "/usr/bin:/bin",
+    HOME: home,
+    OS_AUTH_URL: `${h.url}/v3`,
+    OS_IDENTITY_API_VERSION: "3",
+    OS_USERNAME: "alice",
+    OS_PASSWORD: h.password,
+    OS_USER_DOMAIN_NAME: "Default",
+    OS_PROJECT_NAME: "cloud-1:u-alice",
+    OS_PROJECT_DOMAIN_NAME: "archway",
+    OS_REGION_NAME: region,
+    OS_INTERFACE: "public",
+  };
+  const { stdout } = await run("/usr/bin/openstack", [...args, "-f", "json"], { env, timeout: 60_000 });
+  return JSON.parse(stdout);
+}
+
+beforeAll(async () => {
+  h = await startFacade(18095);
+}, 120_000);
+afterAll(async () => {
+  await h?.close();
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe("the openstack CLI against Archway's /v3", () => {
+  it("token issue: a project-scoped token for the facade project", async () => {
+    const token = (await openstack(["token", "issue"])) as { project_id: string; user_id: string; expires: string };
+    expect(token.project_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(token.user_id).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it("project list: one project per cloud, named so that clouds can be told apart", async () => {
+    const projects = (await openstack(["project", "list"])) as { Name: string }[];
+    expect(projects.map((p) => p.Name).sort()).toEqual(["cloud-1:u-alice", "cloud-2:u-alice", "cloud-3:u-alice"]);
+  });
+
+  it("catalog list: the three clouds as regions, endpoints through Archway", async () => {
+    const catalog = (await openstack(["catalog", "list"])) as {
+      Type: string;
+      Endpoints: string | { region: string; url: string }[];
+    }[];
+    const compute = catalog.find((s) => s.Type === "compute");
+    const text = JSON.stringify(compute?.Endpoints);
+    for (const region of ["cloud-1", "cloud-2", "cloud-3"]) expect(text).toContain(`${h.url}/clouds/${region}/compute`);
+  });
+
+  it("keypair create and list in cloud-2 go through the proxy to that cloud's real nova-api", async () => {
+    const keyFile = join(home, "id.pub");
+    writeFileSync(
+      keyFile,
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFk2K5pD4v5xHqY5j1xZr3YtY1dM5rH2q8Zk0s9U8mQw alice@laptop\n",
+    );
+    await openstack(["keypair", "create", "--public-key", keyFile, "archway-cli-test"], "cloud-2");
+    const listed = (await openstack(["keypair", "list"], "cloud-2")) as { Name: string }[];
+    expect(listed.map((k) => k.Name)).toContain("archway-cli-test");
+    // It is really in cloud-2's nova, owned by alice's shadow user, and not in cloud-3's.
+    const nova2 = h.env.novas.find((n) => n.cloud === "cloud-2")!;
+    const admin = await keystoneAdminToken("cloud-2");
+    const ks = h.env.keystones[1]!.authUrl;
+    const get = async <T>(path: string) =>
+      (await (await fetch(`${ks}${path}`, { headers: { "x-auth-token": admin } })).json()) as T;
+    const { domains } = await get<{ domains: { id: string }[] }>(`/domains?name=${h.domain}`);
+    const users = await get<{ users: { id: string }[] }>(`/users?name=alice&domain_id=${domains[0]?.id}`);
+    const shadow = users.users[0];
+    expect(shadow).toBeDefined();
+    const keypairs = (await (
+      await fetch(`${nova2.url}/os-keypairs?user_id=${shadow!.id}`, {
+        headers: { "x-auth-token": admin, "openstack-api-version": "compute 2.10" },
+      })
+    ).json()) as { keypairs: { keypair: { name: string } }[] };
+    expect(keypairs.keypairs.map((k) => k.keypair.name)).toContain("archway-cli-test");
+    expect(((await openstack(["keypair", "list"], "cloud-3")) as { Name: string }[]).map((k) => k.Name)).not.toContain(
+      "archway-cli-test",
+    );
+    await run("/usr/bin/openstack", ["keypair", "delete", "archway-cli-test"], {
+      env: {
+        PATH: "/usr/bin:/bin",
+        HOME: home,
+        OS_AUTH_URL: `${h.url}/v3`,
+        OS_IDENTITY_API_VERSION: "3",
+        OS_USERNAME: "alice",
+        OS_PASSWORD: h.password,
+        OS_USER_DOMAIN_NAME: "Default",
+        OS_PROJECT_NAME: "cloud-1:u-alice",
+        OS_PROJECT_DOMAIN_NAME: "archway",
+        OS_REGION_NAME: "cloud-2",
+      },
+    });
+  }, 120_000);
+});
