@@ -38,8 +38,8 @@ const REWRITE_LIMIT = 1024 * 1024;
 
 /** What the proxy needs. */
 export interface ProxyDeps extends Pick<FacadeDeps, "tokens" | "sessions" | "policies" | "publicUrl" | "audit"> {
-  catalogs: CloudCatalogs;
-  broker: TokenBroker;
+  catalogs: Pick<CloudCatalogs, "cloud" | "services">;
+  broker: Pick<TokenBroker, "projectToken">;
   timeoutMs?: number;
 }
 
@@ -71,8 +71,11 @@ export function cloudProxy(deps: ProxyDeps) {
     const cloud = deps.catalogs.cloud(cloudId);
     const project = cloud && projectForCloud(caller.projects, cloudId, caller.scoped);
     if (!cloud || !project) return fail(403, `you have no project in cloud ${cloudId}`);
-    const real = (await deps.catalogs.services(cloudId)).get(service);
-    if (!real) return fail(503, `cloud ${cloudId}: no ${service} endpoint available (the cloud may be down)`);
+    const services = await deps.catalogs.services(cloudId);
+    const real = services.get(service);
+    if (!real && services.size === 0)
+      return fail(503, `cloud ${cloudId} is unavailable: its catalog could not be read`);
+    if (!real) return fail(404, `cloud ${cloudId} has no ${service} service`);
 
     const prefix = `/clouds/${cloudId}/${service}`;
     const rawPath = new URL(c.req.url).pathname;
@@ -125,19 +128,21 @@ export function cloudProxy(deps: ProxyDeps) {
       if (rewritten) out.set("location", rewritten);
       else out.delete("location"); // pointing off the catalog: never hand the client a redirect elsewhere
     }
-    const type = out.get("content-type") ?? "";
-    const length = Number(upstream.headers["content-length"] ?? Number.NaN);
-    if (type.includes("json") && Number.isFinite(length) && length <= REWRITE_LIMIT) {
-      const text = (await upstream.body.text()).split(realOrigin).join(proxiedBase);
-      out.delete("content-length"); // the rewritten body has its own length
-      return new Response(upstream.statusCode === 204 || upstream.statusCode === 304 ? null : text, {
-        status: upstream.statusCode,
-        headers: out,
-      });
-    }
     if ([204, 304].includes(upstream.statusCode) || c.req.method === "HEAD") {
       await upstream.body.dump();
       return new Response(null, { status: upstream.statusCode, headers: out });
+    }
+    if ((out.get("content-type") ?? "").includes("json")) {
+      // JSON small enough is rewritten so that links point back through the proxy; anything larger streams as is.
+      const { head, rest } = await readUpTo(upstream.body, REWRITE_LIMIT);
+      if (!rest) {
+        out.delete("content-length"); // the rewritten body has its own length
+        return new Response(Buffer.concat(head).toString("utf8").split(realOrigin).join(proxiedBase), {
+          status: upstream.statusCode,
+          headers: out,
+        });
+      }
+      return new Response(streamOf(prepend(head, rest)), { status: upstream.statusCode, headers: out });
     }
     return new Response(streamOf(upstream.body), { status: upstream.statusCode, headers: out });
   });
@@ -177,6 +182,32 @@ function rewriteLocation(location: string, target: URL, realOrigin: string, prox
   }
   if (url.origin !== realOrigin) return null;
   return `${proxiedBase}${url.pathname}${url.search}`;
+}
+
+/** Reads up to `limit` bytes; `rest` is the unread remainder when the body is longer. */
+async function readUpTo(
+  body: AsyncIterable<Uint8Array>,
+  limit: number,
+): Promise<{ head: Buffer[]; rest?: AsyncIterator<Uint8Array> }> {
+  const iterator = body[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let size = 0;
+  for (;;) {
+    const { value, done } = await iterator.next();
+    if (done) return { head };
+    head.push(Buffer.from(value));
+    size += value.length;
+    if (size > limit) return { head, rest: iterator };
+  }
+}
+
+async function* prepend(head: Buffer[], rest: AsyncIterator<Uint8Array>): AsyncIterable<Uint8Array> {
+  yield* head;
+  for (;;) {
+    const { value, done } = await rest.next();
+    if (done) return;
+    yield value;
+  }
 }
 
 function streamOf(body: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {

@@ -28,7 +28,7 @@ export interface FacadeDeps {
   guard: LoginGuard;
   sources: readonly PasswordSource[];
   policies: () => CompiledPolicySet;
-  catalogs: CloudCatalogs;
+  catalogs: Pick<CloudCatalogs, "cloud" | "services">;
   ttlSeconds: number;
   audit: Audit;
 }

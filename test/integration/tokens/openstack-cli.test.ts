@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { keystoneAdminToken } from "../../env/control.js";
+import { keystoneAdminToken, startService, stopService } from "../../env/control.js";
 import { type FacadeHarness, startFacade } from "./harness.js";
 
 // The real `openstack` CLI (Debian python3-openstackclient) against Archway's /v3, through the proxy to the
@@ -104,4 +104,99 @@ describe("the openstack CLI against Archway's /v3", () => {
       },
     });
   }, 120_000);
+});
+
+describe("tokens through the facade and the proxy", () => {
+  async function login(project?: string): Promise<string> {
+    const res = await fetch(`${h.url}/v3/auth/tokens`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        auth: {
+          identity: {
+            methods: ["password"],
+            password: { user: { name: "alice", domain: { name: "Default" }, password: h.password } },
+          },
+          ...(project ? { scope: { project: { name: project, domain: { name: "archway" } } } } : {}),
+        },
+      }),
+    });
+    expect(res.status).toBe(201);
+    return res.headers.get("x-subject-token")!;
+  }
+  const keypairs = (token: string, cloud: string) =>
+    fetch(`${h.url}/clouds/${cloud}/compute/v2.1/os-keypairs`, { headers: { "x-auth-token": token } });
+
+  it("refuses a wrong password in Keystone's error shape", async () => {
+    const res = await fetch(`${h.url}/v3/auth/tokens`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        auth: {
+          identity: {
+            methods: ["password"],
+            password: { user: { name: "alice", domain: { name: "Default" }, password: "nope" } },
+          },
+        },
+      }),
+    });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ error: { code: 401, title: "Unauthorized" } });
+  });
+
+  it("re-scopes with the token method to a project in another cloud", async () => {
+    const unscoped = await login();
+    const res = await fetch(`${h.url}/v3/auth/tokens`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        auth: {
+          identity: { methods: ["token"], token: { id: unscoped } },
+          scope: { project: { name: "cloud-3:u-alice", domain: { name: "archway" } } },
+        },
+      }),
+    });
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as { token: { project: { name: string } } }).token.project.name).toBe("cloud-3:u-alice");
+  });
+
+  it("refuses a revoked token everywhere: validation, re-scoping and the proxy", async () => {
+    const token = await login("cloud-1:u-alice");
+    const other = await login("cloud-1:u-alice");
+    expect((await keypairs(token, "cloud-1")).status).toBe(200);
+    const revoke = await fetch(`${h.url}/v3/auth/tokens`, {
+      method: "DELETE",
+      headers: { "x-auth-token": other, "x-subject-token": token },
+    });
+    expect(revoke.status).toBe(204);
+    expect(
+      (await fetch(`${h.url}/v3/auth/tokens`, { headers: { "x-auth-token": other, "x-subject-token": token } })).status,
+    ).toBe(404);
+    expect((await keypairs(token, "cloud-1")).status).toBe(401);
+    expect((await fetch(`${h.url}/v3/auth/projects`, { headers: { "x-auth-token": token } })).status).toBe(401);
+  });
+
+  it("refuses a forged token", async () => {
+    const token = await login("cloud-1:u-alice");
+    const [head, body] = token.split(".");
+    const claims = JSON.parse(Buffer.from(body!, "base64url").toString());
+    const forged = `${head}.${Buffer.from(JSON.stringify({ ...claims, sub: "demo:root" })).toString("base64url")}.${token.split(".")[2]}`;
+    expect((await keypairs(forged, "cloud-1")).status).toBe(401);
+    expect((await fetch(`${h.url}/v3/auth/catalog`, { headers: { "x-auth-token": forged } })).status).toBe(401);
+  });
+
+  it("answers 503 naming the cloud for a stopped cloud while the others keep working", async () => {
+    const token = await login("cloud-1:u-alice");
+    stopService("nova-3");
+    stopService("keystone-3");
+    try {
+      const down = await keypairs(token, "cloud-3");
+      expect(down.status).toBe(503);
+      expect(JSON.stringify(await down.json())).toMatch(/cloud-3/);
+      expect((await keypairs(token, "cloud-2")).status).toBe(200);
+    } finally {
+      startService("keystone-3");
+      startService("nova-3");
+    }
+  }, 60_000);
 });

@@ -1,0 +1,192 @@
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Cloud, CloudSchema, ConfigSchema } from "../../../src/config/index.js";
+import { createApp, FACADE_AUDIENCE, safeTarget } from "../../../src/http/index.js";
+import { LoginGuard } from "../../../src/identity/index.js";
+import { createLogger } from "../../../src/log/index.js";
+import { compilePolicies } from "../../../src/policy/index.js";
+import { MemoryStore } from "../../../src/store/index.js";
+import { IdentitySessions, KeyRing, TokenService } from "../../../src/tokens/index.js";
+
+// The proxy against a local echo server standing in for a cloud's service (the real Nova path is covered by the
+// openstack CLI integration test): what reaches the upstream, and what comes back.
+let upstream: Server;
+let upstreamUrl: string;
+const seen: { url?: string; headers?: IncomingHttpHeaders; body?: string } = {};
+
+beforeAll(async () => {
+  upstream = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      Object.assign(seen, { url: req.url, headers: req.headers, body });
+      if (req.url?.startsWith("/v2.1/redirect-off")) {
+        res.writeHead(302, { location: "https://evil.example/steal" });
+        return res.end();
+      }
+      if (req.url?.startsWith("/v2.1/redirect-in")) {
+        res.writeHead(302, { location: `${upstreamUrl}/v2.1/servers/1` });
+        return res.end();
+      }
+      res.writeHead(200, { "content-type": "application/json", "x-subject-token": "leak", connection: "keep-alive" });
+      res.end(JSON.stringify({ links: [{ href: `${upstreamUrl}/v2.1/flavors` }], echo: body.length }));
+    });
+  });
+  await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
+  upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => upstream.close(() => r())));
+
+async function setup() {
+  const store = new MemoryStore();
+  const keys = new KeyRing({ store, algorithm: "ES256", rotateAfterMs: 3_600_000, overlapMs: 600_000 });
+  const tokens = new TokenService({ store, keys, issuer: "http://archway.test" });
+  const sessions = new IdentitySessions({ store, ttlMs: 3_600_000 });
+  const cloud: Cloud = CloudSchema.parse({
+    id: "c1",
+    authUrl: "http://127.0.0.1:1/v3",
+    admin: { username: "a", password: "b" },
+  });
+  const { policies } = compilePolicies(
+    [
+      {
+        file: "p.yaml",
+        text: "apiVersion: archway.dev/v1\nkind: AccessPolicy\nmetadata: { name: p }\nspec:\n  grants: [{ project: proj, roles: [member] }]\n",
+      },
+    ],
+    { clouds: [cloud], sources: ["demo"], roles: ["member"] },
+  );
+  const brokered: string[] = [];
+  const gateway = {
+    publicUrl: "http://archway.test",
+    tokens,
+    sessions,
+    guard: new LoginGuard({ store, audit: async () => {} }),
+    sources: [],
+    policies: () => policies,
+    catalogs: {
+      cloud: (id: string) => (id === "c1" ? cloud : undefined),
+      services: async () => new Map([["compute", `${upstreamUrl}/v2.1`]]),
+    },
+    broker: {
+      projectToken: async () => {
+        brokered.push("c1");
+        return { token: "keystone-token-for-c1", expiresAt: Date.now() + 3_600_000, userId: "u" };
+      },
+    },
+    ttlSeconds: 600,
+    audit: async () => {},
+  };
+  const config = ConfigSchema.parse({ http: { bodyLimitBytes: 4096 } });
+  const { app } = createApp({
+    config,
+    log: createLogger({ level: "silent" }),
+    store,
+    sources: [],
+    keys,
+    tokens,
+    gateway,
+  });
+  const sid = await sessions.create({
+    id: "demo:alice",
+    source: "demo",
+    username: "alice",
+    groups: [],
+    groupDns: [],
+    sshKeys: [],
+    attributes: {},
+  });
+  const issued = await tokens.issue({
+    subject: "demo:alice",
+    audience: FACADE_AUDIENCE,
+    ttlSeconds: 600,
+    claims: { sid },
+  });
+  return { app, token: issued.token, issued, tokens, brokered };
+}
+
+describe("cloud proxy", () => {
+  it("swaps the Archway token for the Keystone token and never passes incoming tokens or hop-by-hop headers on", async () => {
+    const { app, token } = await setup();
+    const res = await app.request("/clouds/c1/compute/v2.1/os-keypairs?limit=5", {
+      headers: {
+        "x-auth-token": token,
+        "x-subject-token": "smuggled",
+        authorization: "Bearer smuggled",
+        connection: "x-custom",
+        "x-custom": "1",
+        "keep-alive": "timeout=5",
+        cookie: "s=1",
+      },
+    });
+    expect(res.status).toBe(200);
+    expect(seen.url).toBe("/v2.1/os-keypairs?limit=5");
+    expect(seen.headers?.["x-auth-token"]).toBe("keystone-token-for-c1");
+    for (const h of ["x-subject-token", "authorization", "keep-alive", "cookie"])
+      expect(seen.headers?.[h]).toBeUndefined();
+    expect(res.headers.get("x-subject-token")).toBeNull();
+  });
+
+  it("rewrites links in JSON replies and same-origin Location headers back through the proxy", async () => {
+    const { app, token } = await setup();
+    const res = await app.request("/clouds/c1/compute/v2.1/flavors", { headers: { "x-auth-token": token } });
+    expect(JSON.stringify(await res.json())).toContain("http://archway.test/clouds/c1/compute/v2.1/flavors");
+    const moved = await app.request("/clouds/c1/compute/v2.1/redirect-in", { headers: { "x-auth-token": token } });
+    expect(moved.headers.get("location")).toBe("http://archway.test/clouds/c1/compute/v2.1/servers/1");
+  });
+
+  it("drops a Location that points off the catalog", async () => {
+    const { app, token } = await setup();
+    const res = await app.request("/clouds/c1/compute/v2.1/redirect-off", { headers: { "x-auth-token": token } });
+    expect(res.status).toBe(302);
+    expect(res.headers.get("location")).toBeNull();
+  });
+
+  it.each([
+    "/clouds/c1/compute/v2.1/../../etc/passwd",
+    "/clouds/c1/compute/v2.1/%2e%2e/%2e%2e/etc/passwd",
+    "/clouds/c1/compute/v2.1/..%2f..%2fsecret",
+    "/clouds/c1/compute/v2.1/%2E%2E/admin",
+    "/clouds/c1/compute/v2.1/a%5c..%5cb",
+    "/clouds/c1/compute/other-service/path",
+  ])("refuses a path that leaves the service: %s", async (path) => {
+    const { app, token } = await setup();
+    seen.url = undefined;
+    const res = await app.request(path, { headers: { "x-auth-token": token } });
+    expect([400, 404]).toContain(res.status);
+    expect(seen.url).toBeUndefined();
+  });
+
+  it("refuses an oversized body with 413 before contacting the cloud", async () => {
+    const { app, token, brokered } = await setup();
+    const res = await app.request("/clouds/c1/compute/v2.1/os-keypairs", {
+      method: "POST",
+      headers: { "x-auth-token": token, "content-type": "application/json", "content-length": "100000" },
+      body: "x".repeat(100_000),
+    });
+    expect(res.status).toBe(413);
+    expect(brokered).toEqual([]);
+  });
+
+  it("refuses a missing, forged, expired or revoked token, and a cloud the person has no project in", async () => {
+    const { app, token, issued, tokens } = await setup();
+    expect((await app.request("/clouds/c1/compute/v2.1/x")).status).toBe(401);
+    expect(
+      (await app.request("/clouds/c1/compute/v2.1/x", { headers: { "x-auth-token": `${token.slice(0, -4)}AAAA` } }))
+        .status,
+    ).toBe(401);
+    expect((await app.request("/clouds/c9/compute/v2.1/x", { headers: { "x-auth-token": token } })).status).toBe(403);
+    await tokens.revoke(issued.jti, issued.expiresAt);
+    const revoked = await app.request("/clouds/c1/compute/v2.1/x", { headers: { "x-auth-token": token } });
+    expect(revoked.status).toBe(401);
+    expect(await revoked.json()).toMatchObject({ error: { code: 401, message: "the token was revoked" } });
+  });
+
+  it("keeps only the path under the endpoint, and the root for version discovery", () => {
+    expect(safeTarget("http://10.0.0.1:8774/v2.1", "/v2.1/servers")?.href).toBe("http://10.0.0.1:8774/v2.1/servers");
+    expect(safeTarget("http://10.0.0.1:8774/v2.1", "/")?.href).toBe("http://10.0.0.1:8774/");
+    expect(safeTarget("http://10.0.0.1:8774/v2.1", "//evil.example/x")).toBeNull();
+    expect(safeTarget("http://10.0.0.1:8774/v2.1", "/v2.1/../admin")).toBeNull();
+  });
+});
