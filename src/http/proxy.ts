@@ -35,6 +35,7 @@ const NEVER_FORWARD = new Set([
   "x-forwarded-proto",
 ]);
 const REWRITE_LIMIT = 1024 * 1024;
+const STALE_SOCKET = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
 
 /** What the proxy needs. */
 export interface ProxyDeps extends Pick<FacadeDeps, "tokens" | "sessions" | "policies" | "publicUrl" | "audit"> {
@@ -98,9 +99,8 @@ export function cloudProxy(deps: ProxyDeps) {
     });
     headers["x-auth-token"] = keystoneToken;
     const hasBody = !["GET", "HEAD"].includes(c.req.method) && c.req.raw.body !== null;
-    let upstream: Awaited<ReturnType<typeof request>>;
-    try {
-      upstream = await request(target, {
+    const send = () =>
+      request(target, {
         method: c.req.method as "GET",
         headers,
         body: hasBody && c.req.raw.body ? Readable.fromWeb(c.req.raw.body as NodeWebStream<Uint8Array>) : undefined,
@@ -108,11 +108,23 @@ export function cloudProxy(deps: ProxyDeps) {
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
+    let upstream: Awaited<ReturnType<typeof request>>;
+    try {
+      try {
+        upstream = await send();
+      } catch (err) {
+        // A pooled keep-alive socket the cloud closed meanwhile: a bodyless request can go again on a new one.
+        if (hasBody || !STALE_SOCKET.has((err as { code?: string }).code ?? "")) throw err;
+        upstream = await send();
+      }
     } catch (err) {
       const code = (err as { code?: string }).code ?? "";
       if (code.includes("TIMEOUT"))
         return fail(504, `cloud ${cloudId}: ${service} did not answer in ${Math.round(timeoutMs / 1000)} s`);
-      return fail(502, `cloud ${cloudId}: ${service} is unreachable (${code || (err as Error).message})`);
+      // Nothing listening, or the connection dropped: the cloud (or this service of it) is down, which is temporary.
+      if (code === "ECONNREFUSED" || STALE_SOCKET.has(code))
+        return fail(503, `cloud ${cloudId} is unavailable: ${service} did not accept the connection (${code})`);
+      return fail(502, `cloud ${cloudId}: ${service} failed (${code || (err as Error).message})`);
     }
 
     const realOrigin = new URL(real).origin;
