@@ -5,12 +5,14 @@ import { resolve } from "node:path";
 import { benchHealthz } from "./healthz.js";
 import { benchLdapLogin } from "./ldap-login.js";
 import { benchDesiredState, benchVsKeystone } from "./policy.js";
+import { benchTokenValidation } from "./token-validation.js";
 
 const registry: Record<string, () => Promise<void>> = {
   healthz: () => benchHealthz(),
   "ldap-login": () => benchLdapLogin(),
   "policy-desired": () => benchDesiredState(),
   "policy-vs-keystone": () => benchVsKeystone(),
+  "token-validation": () => benchTokenValidation(),
 };
 
 const root = resolve(import.meta.dirname, "..");

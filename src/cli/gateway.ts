@@ -11,7 +11,8 @@ import type { Runtime } from "./runtime.js";
 /** The facade, proxy and sync pieces `serve` mounts, built from the runtime. */
 export interface Gateway {
   facade: FacadeDeps & ProxyDeps;
-  sync: SyncParts;
+  /** Absent without `secrets.shadowPasswordKey`. */
+  sync?: SyncParts;
   close(): Promise<void>;
 }
 
@@ -31,15 +32,18 @@ export function buildGateway(runtime: Runtime): Gateway {
     );
   }
   const policies: () => CompiledPolicySet = () => compiled.policies;
-  const sync = createSync({
-    config,
-    store: runtime.store,
-    audit: runtime.audit,
-    sources: runtime.sources,
-    policies,
-    queue: "inline",
-  });
   const secret = config.secrets.shadowPasswordKey;
+  // Without the shadow-password key there is no brokering and no just-in-time sync; the facade still serves.
+  const sync = secret
+    ? createSync({
+        config,
+        store: runtime.store,
+        audit: runtime.audit,
+        sources: runtime.sources,
+        policies,
+        queue: "inline",
+      })
+    : undefined;
   const broker = new TokenBroker({
     store: runtime.store,
     clouds: config.clouds,
@@ -48,11 +52,13 @@ export function buildGateway(runtime: Runtime): Gateway {
         throw new ArchwayError("config_missing_secret", "brokered clouds need secrets.shadowPasswordKey", 500);
       return shadowPassword(secret, cloudId, identityId, config.sync.keyVersion);
     },
-    ensureUser: async (identity) => {
-      await sync.service.person(identity);
-    },
+    ensureUser: sync
+      ? async (identity) => {
+          await sync.service.person(identity);
+        }
+      : undefined,
   });
-  const catalogs = new CloudCatalogs(config.clouds, { clients: sync.clients });
+  const catalogs = new CloudCatalogs(config.clouds, sync ? { clients: sync.clients } : {});
   return {
     facade: {
       publicUrl: runtime.publicUrl,
@@ -68,7 +74,8 @@ export function buildGateway(runtime: Runtime): Gateway {
     },
     sync,
     async close() {
-      await sync.close();
+      await catalogs.close();
+      await sync?.close();
     },
   };
 }

@@ -9,6 +9,10 @@ import { getJson, type Store, setJson } from "../store/index.js";
 export class IdentitySessions {
   readonly #store: Store;
   readonly #ttlMs: number;
+  // A few seconds of local memory spare the store a read and a parse per request; sign-out is enforced by
+  // token revocation, which is checked in the store on every use.
+  readonly #recent = new Map<string, { until: number; identity: Identity }>();
+  static readonly LOCAL_MS = 5_000;
 
   constructor(opts: { store: Store; ttlMs: number }) {
     this.#store = opts.store;
@@ -22,10 +26,19 @@ export class IdentitySessions {
   }
 
   async get(sid: string): Promise<Identity | null> {
-    return getJson(this.#store, `session:${sid}`, IdentitySchema);
+    const now = Date.now();
+    const hit = this.#recent.get(sid);
+    if (hit && hit.until > now) return hit.identity;
+    const identity = await getJson(this.#store, `session:${sid}`, IdentitySchema);
+    if (identity) {
+      if (this.#recent.size >= 10_000) this.#recent.clear();
+      this.#recent.set(sid, { until: now + IdentitySessions.LOCAL_MS, identity });
+    } else this.#recent.delete(sid);
+    return identity;
   }
 
   async end(sid: string): Promise<void> {
+    this.#recent.delete(sid);
     await this.#store.delete(`session:${sid}`);
   }
 }

@@ -33,6 +33,7 @@ interface TokenServiceOptions {
 }
 
 const REVOKED = "tokens:revoked:";
+const VERIFIED_CACHE_MAX = 10_000;
 /** Header `typ` of access tokens (RFC 9068). */
 export const ACCESS_TOKEN_TYPE = "at+jwt";
 
@@ -43,6 +44,7 @@ export const ACCESS_TOKEN_TYPE = "at+jwt";
  */
 export class TokenService {
   readonly #o: Required<Omit<TokenServiceOptions, "audit">> & { audit?: Audit };
+  readonly #verified = new Map<string, { claims: ArchwayClaims; kid: string }>();
 
   constructor(opts: TokenServiceOptions) {
     this.#o = { now: Date.now, clockToleranceSeconds: 5, ...opts };
@@ -84,7 +86,7 @@ export class TokenService {
    */
   async verify(token: string, opts: { audience: string | string[]; type?: string }): Promise<ArchwayClaims> {
     try {
-      const claims = await this.#verifySignature(token, opts);
+      const claims = await this.#verifiedClaims(token, opts);
       if (await this.isRevoked(claims.jti)) throw new ArchwayError("token_revoked", "the token was revoked", 401);
       return claims;
     } catch (err) {
@@ -103,6 +105,30 @@ export class TokenService {
 
   async isRevoked(jti: string): Promise<boolean> {
     return (await this.#o.store.get(REVOKED + jti)) !== null;
+  }
+
+  /**
+   * Signature, issuer, audience and type checks are pure functions of the token: remember their result for the
+   * token's lifetime (bounded), so a busy client pays the ES256 verification once. Expiry and revocation are
+   * still checked on every use.
+   */
+  async #verifiedClaims(token: string, opts: { audience: string | string[]; type?: string }): Promise<ArchwayClaims> {
+    const key = `${String(opts.audience)}\0${opts.type ?? ""}\0${token}`;
+    const hit = this.#verified.get(key);
+    if (hit) {
+      if (hit.claims.exp + this.#o.clockToleranceSeconds <= this.#o.now() / 1000) {
+        this.#verified.delete(key);
+        throw new ArchwayError("token_expired", "the token has expired", 401);
+      }
+      // The signing key may have been retired since (rotation): then the token is no longer Archway's.
+      if ((await this.#o.keys.verificationKeys()).some((k) => k.kid === hit.kid)) return hit.claims;
+      this.#verified.delete(key);
+      throw new ArchwayError("token_invalid", "the token was not signed by Archway", 401);
+    }
+    const claims = await this.#verifySignature(token, opts);
+    if (this.#verified.size >= VERIFIED_CACHE_MAX) this.#verified.delete(this.#verified.keys().next().value as string);
+    this.#verified.set(key, { claims, kid: String(decodeProtectedHeader(token).kid) });
+    return claims;
   }
 
   async #verifySignature(token: string, opts: { audience: string | string[]; type?: string }): Promise<ArchwayClaims> {

@@ -41,6 +41,24 @@ export interface FacadeCaller {
   scoped?: FacadeProject;
 }
 
+// Entitlements per session for a few seconds: evaluation is cheap, but a validation storm should not repeat it.
+const recentProjects = new WeakMap<CompiledPolicySet, Map<string, { until: number; projects: FacadeProject[] }>>();
+
+function projectsOf(identity: Identity, policies: CompiledPolicySet, sid: string): FacadeProject[] {
+  let bySession = recentProjects.get(policies);
+  if (!bySession) {
+    bySession = new Map();
+    recentProjects.set(policies, bySession);
+  }
+  const now = Date.now();
+  const hit = bySession.get(sid);
+  if (hit && hit.until > now) return hit.projects;
+  const projects = entitledProjects(identity, policies);
+  if (bySession.size >= 10_000) bySession.clear();
+  bySession.set(sid, { until: now + 5_000, projects });
+  return projects;
+}
+
 /** Keystone errors carry Keystone's shape; every other failure of the facade is mapped to it. */
 class KeystoneHttpError extends Error {
   constructor(
@@ -68,7 +86,7 @@ export async function facadeCaller(
   }
   const identity = typeof claims.sid === "string" ? await deps.sessions.get(claims.sid) : null;
   if (!identity) throw new KeystoneHttpError(401, "the session behind this token has ended");
-  const projects = entitledProjects(identity, deps.policies());
+  const projects = projectsOf(identity, deps.policies(), String(claims.sid));
   const scoped = typeof claims.prj === "string" ? projects.find((p) => p.id === claims.prj) : undefined;
   if (typeof claims.prj === "string" && !scoped)
     throw new KeystoneHttpError(401, "the project of this token is no longer granted to you");
@@ -161,10 +179,15 @@ export function keystoneFacade(deps: FacadeDeps) {
   });
 
   app.on(["GET", "HEAD"], "/v3/auth/tokens", async (c) => {
-    await facadeCaller(deps, c.req.header("x-auth-token"));
-    const subject = await facadeCaller(deps, c.req.header("x-subject-token")).catch(() => {
-      throw new KeystoneHttpError(404, "Could not find token.");
-    });
+    const authToken = c.req.header("x-auth-token");
+    const caller = await facadeCaller(deps, authToken);
+    // A client validating its own token (the common case) is checked once.
+    const subject =
+      c.req.header("x-subject-token") === authToken
+        ? caller
+        : await facadeCaller(deps, c.req.header("x-subject-token")).catch(() => {
+            throw new KeystoneHttpError(404, "Could not find token.");
+          });
     if (c.req.method === "HEAD") return c.body(null, 200);
     const catalog =
       c.req.query("nocatalog") !== undefined || !subject.scoped
