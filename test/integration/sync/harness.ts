@@ -109,7 +109,8 @@ export function desiredFor(cloudId: string, domain: string, people: Person[]): D
       });
     }
     for (const k of p.keys ?? []) state.keys.push({ identityId: p.id, publicKey: k, policies: ["test-keys"] });
-    for (const g of p.groups ?? []) state.memberships.push({ identityId: p.id, group: g, domain, policies: ["test-groups"] });
+    for (const g of p.groups ?? [])
+      state.memberships.push({ identityId: p.id, group: g, domain, policies: ["test-groups"] });
   }
   for (const name of [...projects].sort()) {
     state.projects.push({
