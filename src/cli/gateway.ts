@@ -74,8 +74,8 @@ export function buildGateway(runtime: Runtime): Gateway {
     },
     sync,
     async close() {
-      await catalogs.close();
-      await sync?.close();
+      // Shutdown must finish whatever one part reports: a half-closed pool is not worth an error exit.
+      await Promise.allSettled([catalogs.close(), sync?.close()]);
     },
   };
 }

@@ -26,9 +26,12 @@ export class CloudCatalogs {
   readonly #clients = new Map<string, CloudClients>();
   readonly #cache = new Map<string, { expires: number; value: Promise<Map<string, string>> }>();
   readonly #clouds: Map<string, Cloud>;
+  /** Only clients this object created are closed by it; shared ones belong to their maker. */
+  readonly #owned: boolean;
 
   constructor(clouds: readonly Cloud[], opts: { clients?: (cloud: Cloud) => CloudClients } = {}) {
     this.#clouds = new Map(clouds.map((c) => [c.id, c]));
+    this.#owned = opts.clients === undefined;
     const make = opts.clients ?? ((cloud: Cloud) => createCloudClients(cloud));
     for (const cloud of clouds) this.#clients.set(cloud.id, make(cloud));
   }
@@ -52,6 +55,7 @@ export class CloudCatalogs {
   }
 
   async close(): Promise<void> {
+    if (!this.#owned) return;
     await Promise.allSettled([...this.#clients.values()].map((c) => c.close()));
   }
 
