@@ -2,16 +2,22 @@
 // and a real peer side by side, drives them alternately in one run and appends the table to BENCHMARKS.md.
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
+import { benchFacadeLogin } from "./facade-login.js";
+import { benchFacadeRescope } from "./facade-rescope.js";
 import { benchHealthz } from "./healthz.js";
 import { benchLdapLogin } from "./ldap-login.js";
 import { benchDesiredState, benchVsKeystone } from "./policy.js";
+import { benchProxy } from "./proxy.js";
 import { benchTokenValidation } from "./token-validation.js";
 
 const registry: Record<string, () => Promise<void>> = {
+  "facade-login": () => benchFacadeLogin(),
+  "facade-rescope": () => benchFacadeRescope(),
   healthz: () => benchHealthz(),
   "ldap-login": () => benchLdapLogin(),
   "policy-desired": () => benchDesiredState(),
   "policy-vs-keystone": () => benchVsKeystone(),
+  proxy: () => benchProxy(),
   "token-validation": () => benchTokenValidation(),
 };
 
