@@ -2,6 +2,7 @@ import { formatProblem } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import type { FacadeDeps, ProxyDeps } from "../http/index.js";
 import { CloudCatalogs } from "../http/index.js";
+import { createWebDeps, ssoOrigins, type WebDeps } from "../http/web/index.js";
 import { isPasswordSource, LoginGuard } from "../identity/index.js";
 import { type CompiledPolicySet, loadPolicies } from "../policy/index.js";
 import { createSync, type SyncParts, shadowPassword } from "../sync/index.js";
@@ -13,6 +14,8 @@ export interface Gateway {
   facade: FacadeDeps & ProxyDeps;
   /** Absent without `secrets.shadowPasswordKey`. */
   sync?: SyncParts;
+  /** The web pages and `/api/v1/` (sessions, keys, admin), with the origins their forms may redirect to. */
+  web: { deps: WebDeps; formTargets: string[] };
   close(): Promise<void>;
 }
 
@@ -59,12 +62,29 @@ export function buildGateway(runtime: Runtime): Gateway {
       : undefined,
   });
   const catalogs = new CloudCatalogs(config.clouds, sync ? { clients: sync.clients } : {});
+  const sessions = new IdentitySessions({ store: runtime.store, ttlMs: 12 * 3600_000 });
+  const guard = new LoginGuard({ store: runtime.store, audit: runtime.audit });
+  const web = createWebDeps({
+    config,
+    publicUrl: runtime.publicUrl,
+    log: runtime.log,
+    store: runtime.store,
+    audit: runtime.audit,
+    sources: runtime.sources,
+    guard,
+    policies,
+    tokens: runtime.tokens,
+    tokenSessions: sessions,
+    sync,
+    broker,
+  });
   return {
+    web: { deps: web, formTargets: ssoOrigins(config) },
     facade: {
       publicUrl: runtime.publicUrl,
       tokens: runtime.tokens,
-      sessions: new IdentitySessions({ store: runtime.store, ttlMs: 12 * 3600_000 }),
-      guard: new LoginGuard({ store: runtime.store, audit: runtime.audit }),
+      sessions,
+      guard,
       sources: runtime.sources.filter(isPasswordSource),
       policies,
       catalogs,

@@ -35,6 +35,7 @@ export const serveCommand: Command = {
       keys: runtime.keys,
       tokens: runtime.tokens,
       gateway: gateway.facade,
+      web: gateway.web,
     });
     const server = await startServer(app, {
       host: values.host ?? config.listen.host,

@@ -12,6 +12,7 @@ import { limitBody } from "./middleware/body-limit.js";
 import { createHttpMetrics, type HttpMetrics } from "./middleware/metrics.js";
 import { observe } from "./middleware/observe.js";
 import { cloudProxy, type ProxyDeps } from "./proxy.js";
+import { type WebDeps, webRoutes } from "./web/index.js";
 import { wellKnownRoutes } from "./well-known.js";
 
 /** Everything the HTTP surfaces need, built once by the CLI (or a test) and passed in. */
@@ -25,6 +26,8 @@ export interface AppDeps {
   metrics?: HttpMetrics;
   /** The Keystone-compatible facade and the cloud proxy; absent in tests of the bare app. */
   gateway?: FacadeDeps & ProxyDeps;
+  /** The web pages and `/api/v1/`; `formTargets` are the SSO origins sign-in forms redirect to. */
+  web?: { deps: WebDeps; formTargets?: readonly string[] };
 }
 
 /**
@@ -51,5 +54,6 @@ export function createApp(deps: AppDeps): { app: Hono<AppEnv>; metrics: HttpMetr
     app.route("/", keystoneFacade(deps.gateway));
     app.route("/", cloudProxy(deps.gateway));
   }
+  if (deps.web) app.route("/", webRoutes(deps.web.deps, { formTargets: deps.web.formTargets }));
   return { app, metrics };
 }

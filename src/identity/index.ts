@@ -15,6 +15,13 @@ export { claimAt, OidcSource } from "./oidc.js";
 export { hashPassword, verifyPassword } from "./scrypt.js";
 export * from "./source.js";
 export { StaticSource } from "./static.js";
+export {
+  MAX_STORED_KEYS,
+  parseOpenSshKey,
+  type StoredKey,
+  StoredKeySchema,
+  StoredKeys,
+} from "./stored-keys.js";
 
 /** Builds every configured source, in configuration order. */
 export function createSources(configs: readonly IdentitySourceConfig[]): IdentitySource[] {

@@ -22,4 +22,5 @@ export {
 } from "./evaluate.js";
 export { type Explanation, explain, formatExplanation, type PolicyVerdict } from "./explain.js";
 export { type PolicyManifest, PolicyManifestSchema } from "./schema.js";
+export { compileSubjects, type SubjectCheck } from "./subjects.js";
 export { keystoneName, parseTemplate, renderTemplate } from "./template.js";

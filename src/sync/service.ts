@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Cloud } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
-import type { EnumerableSource, Identity } from "../identity/index.js";
+import { type EnumerableSource, type Identity, StoredKeys } from "../identity/index.js";
 import { mapLimit } from "../openstack/index.js";
 import { type CompiledPolicySet, type DesiredCloudState, desiredState } from "../policy/index.js";
 import type { Store } from "../store/index.js";
@@ -21,6 +21,8 @@ export interface SyncServiceDeps {
   newRunId?: () => string;
   /** How many clouds `plan` observes at once. */
   concurrency?: number;
+  /** Keys people added on the web pages, merged into each identity's `sshKeys`; default: read from `store`. */
+  storedKeys?: Pick<StoredKeys, "merge">;
 }
 
 /**
@@ -30,8 +32,10 @@ export interface SyncServiceDeps {
  */
 export class SyncService {
   private readonly newRunId: () => string;
+  private readonly storedKeys: Pick<StoredKeys, "merge">;
 
   constructor(private readonly deps: SyncServiceDeps) {
+    this.storedKeys = deps.storedKeys ?? new StoredKeys({ store: deps.store });
     this.newRunId =
       deps.newRunId ?? (() => `${new Date().toISOString().replace(/[-:.]/g, "")}-${randomUUID().slice(0, 8)}`);
   }
@@ -52,7 +56,8 @@ export class SyncService {
         );
       }
     }
-    return out;
+    // Stored keys join the directory's, so a full run does not remove keys a person added on the web pages.
+    return mapLimit(out, this.deps.concurrency ?? 16, (identity) => this.storedKeys.merge(identity));
   }
 
   /** Desired state per configured cloud (clouds where nobody gets anything get an empty state). */
@@ -121,7 +126,7 @@ export class SyncService {
 
   /** Just-in-time: one person (at login), only their grants, only the clouds they get something in. */
   async person(identity: Identity): Promise<JobResult[]> {
-    return this.people([identity], this.newRunId(), "person", false);
+    return this.people([await this.storedKeys.merge(identity)], this.newRunId(), "person", false);
   }
 
   private async people(

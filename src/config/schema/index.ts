@@ -3,11 +3,13 @@ import { CloudSchema } from "./cloud.js";
 import { SecretSchema } from "./common.js";
 import { IdentitySourceSchema } from "./identity.js";
 import { StoreConfigSchema } from "./store.js";
+import { WebConfigSchema } from "./web.js";
 
 export * from "./cloud.js";
 export * from "./common.js";
 export * from "./identity.js";
 export * from "./store.js";
+export * from "./web.js";
 
 export const SigningConfigSchema = z
   .object({
@@ -101,6 +103,8 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ bodyLimitBytes: 1024 * 1024, trustedProxies: [] }),
+    /** The web pages (`/login`, `/`, `/admin`) and `/api/v1/`. */
+    web: WebConfigSchema.default({ sessionTtlSeconds: 8 * 3600, admins: {} }),
     log: z
       .object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") })
       .strict()

@@ -1,0 +1,36 @@
+import { z } from "zod";
+
+/**
+ * Who may use `/admin` and `/api/v1/admin/...`: the same subject matchers as a policy's `subjects` (source,
+ * usernames, groups by name or DN). Every condition given must hold; unlike a policy, an empty block matches
+ * nobody, so a fresh install has no administrators until someone is named.
+ */
+export const WebAdminsSchema = z
+  .object({
+    sources: z.array(z.string().min(1)).min(1).optional(),
+    usernames: z.array(z.string().min(1)).min(1).optional(),
+    groups: z
+      .object({
+        anyOf: z.array(z.string().min(1)).min(1).optional(),
+        allOf: z.array(z.string().min(1)).min(1).optional(),
+        noneOf: z.array(z.string().min(1)).min(1).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type WebAdmins = z.infer<typeof WebAdminsSchema>;
+
+/** The web pages: session lifetime and the operators who see `/admin`. */
+export const WebConfigSchema = z
+  .object({
+    /** How long a browser session lasts after sign-in. */
+    sessionTtlSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default(8 * 3600),
+    admins: WebAdminsSchema.default({}),
+  })
+  .strict();
+export type WebConfig = z.infer<typeof WebConfigSchema>;

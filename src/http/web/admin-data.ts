@@ -1,0 +1,130 @@
+import { readFileSync } from "node:fs";
+import { Agent } from "undici";
+import { readAudit } from "../../audit/index.js";
+import type { Cloud } from "../../config/index.js";
+import { ArchwayError } from "../../errors.js";
+import { type Explanation, explain } from "../../policy/index.js";
+import {
+  actionOf,
+  type CloudPlan,
+  type CloudRunResult,
+  type CloudSyncStatus,
+  describe,
+  readStatus,
+} from "../../sync/index.js";
+import type { WebDeps } from "./deps.js";
+
+/** One cloud on the dashboard: live Keystone reachability and the stored sync status. */
+export interface CloudHealth {
+  cloudId: string;
+  name: string;
+  mode: Cloud["mode"];
+  reachable: boolean;
+  detail?: string;
+  status: CloudSyncStatus | null;
+}
+
+/** Probes every cloud's Keystone (one GET of its `/v3`, 3 s at most) and reads its sync status. */
+export async function cloudHealth(deps: Pick<WebDeps, "clouds" | "store">): Promise<CloudHealth[]> {
+  return Promise.all(
+    deps.clouds.map(async (cloud): Promise<CloudHealth> => {
+      const status = await readStatus(deps.store, cloud.id);
+      const base = { cloudId: cloud.id, name: cloud.name ?? cloud.id, mode: cloud.mode, status };
+      const dispatcher = cloud.caFile ? new Agent({ connect: { ca: readFileSync(cloud.caFile) } }) : undefined;
+      try {
+        const res = await fetch(cloud.authUrl, {
+          signal: AbortSignal.timeout(3_000),
+          ...(dispatcher ? { dispatcher } : {}),
+        } as RequestInit);
+        await res.body?.cancel();
+        return res.status < 500
+          ? { ...base, reachable: true }
+          : { ...base, reachable: false, detail: `HTTP ${res.status}` };
+      } catch (err) {
+        return { ...base, reachable: false, detail: (err as Error).message };
+      } finally {
+        await dispatcher?.close();
+      }
+    }),
+  );
+}
+
+/** A plan in the shape pages and `/api/v1/admin/plan` show. */
+export interface PlanView {
+  clouds: {
+    cloudId: string;
+    error?: string;
+    counts: Record<string, number>;
+    problems: string[];
+    operations: { action: string; text: string; policies: string[] }[];
+  }[];
+  total: number;
+}
+
+/** The current sync plan (everyone, every cloud; nothing is written). */
+export async function currentPlan(deps: Pick<WebDeps, "sync">): Promise<PlanView> {
+  if (!deps.sync) throw new ArchwayError("sync_unavailable", "sync needs secrets.shadowPasswordKey", 503);
+  const plans = await deps.sync.service.plan();
+  const clouds = plans.map((p: CloudPlan | CloudRunResult) =>
+    "operations" in p
+      ? {
+          cloudId: p.cloudId,
+          counts: { ...p.counts },
+          problems: p.problems,
+          operations: p.operations.map((op) => ({
+            action: actionOf(op),
+            text: describe(op),
+            policies: op.policies,
+          })),
+        }
+      : { cloudId: p.cloudId, error: p.reason ?? p.outcome, counts: {}, problems: [], operations: [] },
+  );
+  return { clouds, total: clouds.reduce((n, c) => n + c.operations.length, 0) };
+}
+
+/** Filters of the audit log. */
+export interface AuditFilter {
+  type?: string;
+  actor?: string;
+  cloud?: string;
+  /** Any text in the event (policy names, projects, reasons). */
+  text?: string;
+  limit?: number;
+}
+
+/** The newest audit events matching `filter`, newest first (looks at the last 2,000 events). */
+export async function auditEvents(
+  deps: Pick<WebDeps, "store">,
+  filter: AuditFilter,
+): Promise<{ id: string; data: Record<string, unknown> }[]> {
+  const entries = await readAudit(deps.store, { limit: 2_000 });
+  const has = (v: unknown, want?: string) =>
+    !want ||
+    String(v ?? "")
+      .toLowerCase()
+      .includes(want.toLowerCase());
+  return entries
+    .filter(
+      (e) =>
+        has(e.data.type, filter.type) &&
+        has(e.data.actor, filter.actor) &&
+        has(e.data.cloud, filter.cloud) &&
+        has(JSON.stringify(e.data), filter.text),
+    )
+    .reverse()
+    .slice(0, filter.limit ?? 200);
+}
+
+/** Looks a person up (in `source`, or the first lookup source that knows them) and explains their access. */
+export async function explainPerson(
+  deps: Pick<WebDeps, "lookupSources" | "policies" | "keys">,
+  username: string,
+  opts: { source?: string; cloudId?: string } = {},
+): Promise<Explanation | null> {
+  const sources = opts.source ? deps.lookupSources.filter((s) => s.id === opts.source) : deps.lookupSources;
+  for (const source of sources) {
+    const identity = await source.lookup(username);
+    if (identity) return explain(await deps.keys.merge(identity), deps.policies(), { cloudId: opts.cloudId });
+  }
+  return null;
+}

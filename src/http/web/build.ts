@@ -1,0 +1,70 @@
+import { randomBytes } from "node:crypto";
+import type { Audit } from "../../audit/index.js";
+import type { Config } from "../../config/index.js";
+import {
+  type IdentitySource,
+  isLookupSource,
+  isPasswordSource,
+  isRedirectSource,
+  type LoginGuard,
+  StoredKeys,
+} from "../../identity/index.js";
+import type { Logger } from "../../log/index.js";
+import { type CompiledPolicySet, compileSubjects } from "../../policy/index.js";
+import type { Store } from "../../store/index.js";
+import type { SyncParts } from "../../sync/index.js";
+import type { IdentitySessions, TokenBroker, TokenService } from "../../tokens/index.js";
+import { adminCheck, type WebDeps } from "./deps.js";
+import { WebSessions } from "./session.js";
+
+/** Builds the web pages' dependencies from the gateway's parts. */
+export function createWebDeps(opts: {
+  config: Config;
+  publicUrl: string;
+  log: Logger;
+  store: Store;
+  audit: Audit;
+  sources: readonly IdentitySource[];
+  guard: LoginGuard;
+  policies: () => CompiledPolicySet;
+  tokens: TokenService;
+  tokenSessions: IdentitySessions;
+  sync?: Pick<SyncParts, "service" | "clients">;
+  broker?: TokenBroker;
+}): WebDeps {
+  const { config } = opts;
+  let key = config.secrets.sessionKey;
+  if (!key) {
+    // One process can sign its own cookies; several behind a balancer need the shared secrets.sessionKey.
+    key = randomBytes(32).toString("hex");
+    opts.log.warn("secrets.sessionKey is not set: web sessions only work with one Archway process");
+  }
+  const url = new URL(opts.publicUrl);
+  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+  // Browsers keep Secure cookies over http only on loopback; elsewhere plain http would lose every session.
+  const secure = url.protocol === "https:" || loopback;
+  if (!secure) opts.log.warn({ publicUrl: opts.publicUrl }, "publicUrl is plain http: session cookies are not Secure");
+  return {
+    publicUrl: opts.publicUrl,
+    store: opts.store,
+    audit: opts.audit,
+    sessions: new WebSessions({ store: opts.store, key, ttlMs: config.web.sessionTtlSeconds * 1000, secure }),
+    guard: opts.guard,
+    passwordSources: opts.sources.filter(isPasswordSource),
+    redirectSources: opts.sources.filter(isRedirectSource),
+    lookupSources: opts.sources.filter(isLookupSource),
+    policies: opts.policies,
+    clouds: config.clouds,
+    keys: new StoredKeys({ store: opts.store }),
+    tokens: opts.tokens,
+    tokenSessions: opts.tokenSessions,
+    sync: opts.sync,
+    broker: opts.broker,
+    isAdmin: adminCheck(config.web.admins, compileSubjects),
+  };
+}
+
+/** Origins of the upstream SSO providers, which sign-in and sign-out forms redirect to. */
+export function ssoOrigins(config: Config): string[] {
+  return config.identity.sources.flatMap((s) => (s.type === "oidc" ? [new URL(s.issuer).origin] : []));
+}

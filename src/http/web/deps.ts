@@ -1,0 +1,57 @@
+import type { Audit } from "../../audit/index.js";
+import type { Cloud, WebAdmins } from "../../config/index.js";
+import type {
+  Identity,
+  LoginGuard,
+  LookupSource,
+  PasswordSource,
+  RedirectSource,
+  StoredKeys,
+} from "../../identity/index.js";
+import type { CompiledPolicySet } from "../../policy/index.js";
+import type { Store } from "../../store/index.js";
+import type { SyncParts } from "../../sync/index.js";
+import type { IdentitySessions, TokenBroker, TokenService } from "../../tokens/index.js";
+import type { WebSessions } from "./session.js";
+
+/** What the pages and `/api/v1/` need, built once by `cli/gateway.ts` (or a test). */
+export interface WebDeps {
+  /** Externally visible base URL: clouds.yaml points at `<publicUrl>/v3`, SSO callbacks come back here. */
+  publicUrl: string;
+  store: Store;
+  audit: Audit;
+  sessions: WebSessions;
+  guard: LoginGuard;
+  passwordSources: readonly PasswordSource[];
+  redirectSources: readonly RedirectSource[];
+  /** Sources that can find a person by username (the admin explain form). */
+  lookupSources: readonly LookupSource[];
+  policies: () => CompiledPolicySet;
+  clouds: readonly Cloud[];
+  keys: StoredKeys;
+  /** Verifies Archway bearer tokens for `/api/v1/` (facade tokens, resolved through their session). */
+  tokens: TokenService;
+  tokenSessions: IdentitySessions;
+  /** Absent without `secrets.shadowPasswordKey`: no key sync, no plan, no apply. */
+  sync?: Pick<SyncParts, "service" | "clients">;
+  broker?: TokenBroker;
+  /** True when the person may use `/admin`. */
+  isAdmin: (identity: Identity) => boolean;
+}
+
+/** Hono variables the web routes set for their handlers. */
+export interface WebVariables {
+  person: { identity: Identity; sessionId?: string; via: "session" | "bearer" };
+  cspNonce: string;
+}
+
+/** Compiles `web.admins` into a check; an empty block names nobody. */
+export function adminCheck(
+  admins: WebAdmins,
+  compile: (subjects: WebAdmins) => (identity: Identity) => string | null,
+): (identity: Identity) => boolean {
+  const named = admins.sources || admins.usernames || admins.groups?.anyOf || admins.groups?.allOf;
+  if (!named) return () => false;
+  const check = compile(admins);
+  return (identity) => check(identity) === null;
+}

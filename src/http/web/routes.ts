@@ -1,0 +1,32 @@
+import { Hono } from "hono";
+import { adminRoutes } from "./admin.js";
+import { adminAuditRoutes } from "./admin-audit.js";
+import { apiRoutes } from "./api.js";
+import type { WebDeps } from "./deps.js";
+import { webError } from "./errors.js";
+import { homeRoutes } from "./home.js";
+import { loginRoutes } from "./login.js";
+import { pageHeaders, type WebEnv } from "./security.js";
+import { styleRoutes } from "./style.js";
+
+/** Paths the web routes own (their security headers apply here only). */
+export const WEB_PATHS = ["/", "/login", "/login/*", "/logout", "/keys", "/keys/*", "/admin", "/admin/*", "/api/v1/*"];
+
+/**
+ * Every web route: the stylesheet, `/login` and `/logout`, `/` and its key forms, `/admin/...`, and `/api/v1/...`.
+ * `formTargets` are the origins of upstream SSO providers (the CSP lets forms redirect there).
+ */
+export function webRoutes(deps: WebDeps, opts: { formTargets?: readonly string[] } = {}) {
+  const app = new Hono<WebEnv>();
+  app.onError(webError);
+  app.route("/", styleRoutes());
+  // Only the web paths: a `*` here would also wrap the facade and the proxy mounted beside these routes.
+  const headers = pageHeaders(opts.formTargets ?? []);
+  for (const path of WEB_PATHS) app.use(path, headers);
+  app.route("/", loginRoutes(deps));
+  app.route("/", homeRoutes(deps));
+  app.route("/", adminRoutes(deps));
+  app.route("/", adminAuditRoutes(deps));
+  app.route("/", apiRoutes(deps));
+  return app;
+}

@@ -1,0 +1,58 @@
+import { createHash } from "node:crypto";
+import { Hono } from "hono";
+
+// One small stylesheet: system fonts, readable line length, visible focus, WCAG AA contrast, and a layout that
+// folds to one column on a phone. Served by Archway so the CSP can stay at style-src 'self'.
+const CSS = `
+:root{--fg:#1b1f24;--muted:#4d5661;--bg:#fff;--panel:#f4f6f8;--line:#d0d7de;--accent:#0b5cad;--ok:#1a7f37;--warn:#9a6700;--bad:#c0262d}
+*{box-sizing:border-box}
+body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+a{color:var(--accent)}
+:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
+.skip{position:absolute;left:-999px}.skip:focus{left:8px;top:8px;background:var(--bg);padding:4px 8px;z-index:2}
+.top{display:flex;flex-wrap:wrap;gap:12px;align-items:center;justify-content:space-between;padding:10px 20px;background:#0d2b4f;color:#fff}
+.top a{color:#fff}.brand{font-weight:700;font-size:1.15rem}
+.top nav{display:flex;flex-wrap:wrap;gap:16px;align-items:center}
+.top a[aria-current=page]{font-weight:700;text-decoration-thickness:3px}
+.who{color:#dbe6f3}
+main{max-width:1100px;margin:0 auto;padding:12px 20px 40px}
+h1{font-size:1.6rem;margin:.6em 0}h2{font-size:1.25rem;margin:1.4em 0 .5em;border-bottom:1px solid var(--line);padding-bottom:4px}
+.card{background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:14px 16px;margin:12px 0}
+.grid{display:grid;gap:12px;grid-template-columns:repeat(auto-fill,minmax(300px,1fr))}
+table{border-collapse:collapse;width:100%;margin:8px 0}
+th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}
+th{font-weight:600;background:var(--panel)}
+.scroll{overflow-x:auto}
+code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em;word-break:break-all}
+label{display:block;font-weight:600;margin:.6em 0 .2em}
+input[type=text],input[type=password],textarea,select{width:100%;max-width:40rem;padding:8px;border:1px solid #8c959f;border-radius:6px;font:inherit}
+textarea{min-height:5rem}
+button,.button{display:inline-block;margin-top:10px;padding:8px 14px;border:1px solid var(--accent);border-radius:6px;background:var(--accent);color:#fff;font:inherit;cursor:pointer;text-decoration:none}
+button.secondary{background:var(--bg);color:var(--accent)}
+button.danger{background:var(--bad);border-color:var(--bad)}
+button.link{background:none;border:none;color:#fff;text-decoration:underline;padding:0;margin:0}
+form.inline{display:inline}
+.notice{padding:10px 12px;border-radius:6px;border:1px solid}
+.notice-ok{border-color:var(--ok);background:#e6f4ea}.notice-error{border-color:var(--bad);background:#fdecea}
+.state-ok{color:var(--ok);font-weight:600}.state-warn{color:var(--warn);font-weight:600}.state-bad{color:var(--bad);font-weight:600}
+.muted{color:var(--muted)}
+.pill{display:inline-block;padding:0 8px;border-radius:10px;background:#dde4ec;margin:0 4px 4px 0;font-size:.9em}
+.filters{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-end}.filters label{margin:0}.filters input{width:12rem}
+@media (max-width:600px){main{padding:8px 12px 32px}th,td{padding:4px}}
+`;
+
+/** Where the stylesheet is served; the hash in the query lets browsers cache it for good. */
+export const STYLESHEET_PATH = `/assets/archway.css?v=${createHash("sha256").update(CSS).digest("hex").slice(0, 12)}`;
+
+/** Serves the stylesheet. */
+export function styleRoutes() {
+  const app = new Hono();
+  app.get("/assets/archway.css", (c) =>
+    c.body(CSS, 200, {
+      "content-type": "text/css; charset=utf-8",
+      "cache-control": "public, max-age=31536000, immutable",
+      "x-content-type-options": "nosniff",
+    }),
+  );
+  return app;
+}
