@@ -1,5 +1,5 @@
 import type { AuditEvent } from "../audit/index.js";
-import type { Cloud, Config } from "../config/index.js";
+import { type Cloud, type Config, publicUrlOf } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import { type EnumerableSource, type IdentitySource, isEnumerableSource } from "../identity/index.js";
 import { type CloudClientOptions, type CloudClients, createCloudClients } from "../openstack/index.js";
@@ -30,6 +30,8 @@ export interface SyncBuildDeps {
   queue: "inline" | "shared";
   clientOptions?: CloudClientOptions;
   onProgress?: (cloudId: string, done: number, total: number) => void;
+  /** Shared queue only: how long a submitter waits for a job's result before reporting it failed (15 min). */
+  queueWaitMs?: number;
   now?: () => Date;
 }
 
@@ -67,12 +69,13 @@ export function createSync(deps: SyncBuildDeps): SyncParts {
     keyVersion: config.sync.keyVersion,
     graceMs: config.sync.disableGraceSeconds * 1000,
     maxDeletes: config.sync.maxDeletesPerRun,
+    issuer: publicUrlOf(config),
     now: deps.now,
   });
   const retry = { attempts: 3, backoffMs: 2_000 };
   const queue: SyncQueue =
     deps.queue === "shared"
-      ? new BullSyncQueue(bullConnection(config.store), { retry })
+      ? new BullSyncQueue(bullConnection(config.store), { retry, waitMs: deps.queueWaitMs })
       : new InProcessQueue(engineHandler(engine, { onProgress: deps.onProgress }), {
           concurrency: config.sync.concurrency,
           retry,
