@@ -108,7 +108,9 @@ export function adminAuditRoutes(deps: WebDeps) {
             <tbody>
               {events.map((e) => (
                 <tr>
-                  <td class="mono">{String(e.data.at ?? "")}</td>
+                  <td class="nowrap">
+                    {typeof e.data.at === "string" ? e.data.at.slice(0, 19).replace("T", " ") : ""}
+                  </td>
                   <td>{String(e.data.type ?? "")}</td>
                   <td>{String(e.data.actor ?? "")}</td>
                   <td>{String(e.data.cloud ?? "")}</td>

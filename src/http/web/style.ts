@@ -35,7 +35,7 @@ form.inline{display:inline}
 .notice{padding:10px 12px;border-radius:6px;border:1px solid}
 .notice-ok{border-color:var(--ok);background:#e6f4ea}.notice-error{border-color:var(--bad);background:#fdecea}
 .state-ok{color:var(--ok);font-weight:600}.state-warn{color:var(--warn);font-weight:600}.state-bad{color:var(--bad);font-weight:600}
-.muted{color:var(--muted)}
+.muted{color:var(--muted)}.nowrap{white-space:nowrap}
 .pill{display:inline-block;padding:0 8px;border-radius:10px;background:#dde4ec;margin:0 4px 4px 0;font-size:.9em}
 .filters{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-end}.filters label{margin:0}.filters input{width:12rem}
 @media (max-width:600px){main{padding:8px 12px 32px}th,td{padding:4px}}
