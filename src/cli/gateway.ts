@@ -1,12 +1,13 @@
 import { formatProblem } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
-import type { FacadeDeps, ProxyDeps } from "../http/index.js";
+import type { FacadeDeps, OidcProviderDeps, ProxyDeps } from "../http/index.js";
 import { CloudCatalogs } from "../http/index.js";
 import { createWebDeps, ssoOrigins, type WebDeps } from "../http/web/index.js";
 import { isPasswordSource, LoginGuard } from "../identity/index.js";
 import { type CompiledPolicySet, loadPolicies } from "../policy/index.js";
 import { createSync, type SyncParts, shadowPassword } from "../sync/index.js";
 import { IdentitySessions, TokenBroker } from "../tokens/index.js";
+import { buildOidcProvider } from "./oidc-provider.js";
 import type { Runtime } from "./runtime.js";
 
 /** The facade, proxy and sync pieces `serve` mounts, built from the runtime. */
@@ -16,6 +17,8 @@ export interface Gateway {
   sync?: SyncParts;
   /** The web pages and `/api/v1/` (sessions, keys, admin), with the origins their forms may redirect to. */
   web: { deps: WebDeps; formTargets: string[] };
+  /** Archway as an OpenID Provider (Keystone federation and other relying parties). */
+  idp: OidcProviderDeps;
   close(): Promise<void>;
 }
 
@@ -80,6 +83,7 @@ export function buildGateway(runtime: Runtime): Gateway {
   });
   return {
     web: { deps: web, formTargets: ssoOrigins(config) },
+    idp: buildOidcProvider(runtime, { policies, guard, web: web.sessions }),
     facade: {
       publicUrl: runtime.publicUrl,
       tokens: runtime.tokens,

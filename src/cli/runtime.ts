@@ -1,5 +1,5 @@
 import { type Audit, createAudit } from "../audit/index.js";
-import { type LoadedConfig, loadConfig } from "../config/index.js";
+import { type LoadedConfig, loadConfig, publicUrlOf } from "../config/index.js";
 import { createSources, type IdentitySource } from "../identity/index.js";
 import { createLogger, type Logger } from "../log/index.js";
 import { createStore, type Store } from "../store/index.js";
@@ -28,7 +28,7 @@ export function buildRuntime(configFile: string, io: CliIO): Runtime {
   const store = createStore(loaded.config.store);
   const sources = createSources(loaded.config.identity.sources);
   const { config } = loaded;
-  const publicUrl = (config.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`).replace(/\/$/, "");
+  const publicUrl = publicUrlOf(config);
   const audit = createAudit({ store, log });
   const keys = new KeyRing({
     store,

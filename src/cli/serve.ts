@@ -36,11 +36,13 @@ export const serveCommand: Command = {
       tokens: runtime.tokens,
       gateway: gateway.facade,
       web: gateway.web,
+      idp: gateway.idp,
     });
     const server = await startServer(app, {
       host: values.host ?? config.listen.host,
       port: values.port !== undefined ? Number(values.port) : config.listen.port,
       log: runtime.log,
+      tls: config.listen.tls,
     });
     runtime.log.info({ url: server.url, store: runtime.store.kind }, "archway listening");
     io.out(`Archway listening on ${server.url} (store: ${runtime.store.kind}, config: ${runtime.loaded.file})`);

@@ -13,6 +13,7 @@ import { createHttpMetrics, type HttpMetrics } from "./middleware/metrics.js";
 import { observe } from "./middleware/observe.js";
 import { cloudProxy, type ProxyDeps } from "./proxy.js";
 import { type WebDeps, webRoutes } from "./web/index.js";
+import { type OidcProviderDeps, oidcProvider } from "./oidc-provider.js";
 import { wellKnownRoutes } from "./well-known.js";
 
 /** Everything the HTTP surfaces need, built once by the CLI (or a test) and passed in. */
@@ -28,6 +29,8 @@ export interface AppDeps {
   gateway?: FacadeDeps & ProxyDeps;
   /** The web pages and `/api/v1/`; `formTargets` are the SSO origins sign-in forms redirect to. */
   web?: { deps: WebDeps; formTargets?: readonly string[] };
+  /** Archway as an OpenID Provider. */
+  idp?: OidcProviderDeps;
 }
 
 /**
@@ -54,6 +57,7 @@ export function createApp(deps: AppDeps): { app: Hono<AppEnv>; metrics: HttpMetr
     app.route("/", keystoneFacade(deps.gateway));
     app.route("/", cloudProxy(deps.gateway));
   }
+  if (deps.idp) app.route("/", oidcProvider(deps.idp));
   if (deps.web) app.route("/", webRoutes(deps.web.deps, { formTargets: deps.web.formTargets }));
   return { app, metrics };
 }

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import type { Hono } from "hono";
@@ -6,7 +8,7 @@ import type { AppEnv } from "./env.js";
 
 /** A listening server. */
 export interface RunningServer {
-  /** `http://host:port` actually bound (port 0 resolves to the real one). */
+  /** `http(s)://host:port` actually bound (port 0 resolves to the real one). */
   url: string;
   port: number;
   /**
@@ -19,17 +21,23 @@ export interface RunningServer {
 /** Starts the app on `host:port`. */
 export async function startServer(
   app: Hono<AppEnv>,
-  opts: { host: string; port: number; log: Logger },
+  opts: { host: string; port: number; log: Logger; tls?: { certFile: string; keyFile: string } },
 ): Promise<RunningServer> {
+  const tls = opts.tls
+    ? {
+        createServer: createHttpsServer,
+        serverOptions: { cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) },
+      }
+    : {};
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: opts.host, port: opts.port }, () => resolve(s));
+    const s = serve({ fetch: app.fetch, hostname: opts.host, port: opts.port, ...tls }, () => resolve(s));
     s.once("error", reject);
   });
   const { port } = server.address() as AddressInfo;
   const host = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${host}:${port}`,
+    url: `${opts.tls ? "https" : "http"}://${host}:${port}`,
     port,
     close(drainMs = 10_000) {
       closing ??= new Promise<void>((resolve) => {

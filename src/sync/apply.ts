@@ -2,6 +2,7 @@ import type { AuditEvent } from "../audit/index.js";
 import type { Cloud } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import { type CloudClients, isUpstreamStatus, mapLimit, type UserWrite } from "../openstack/index.js";
+import { IDP_MARK } from "./federated.js";
 import type { ObservedCloud } from "./observe.js";
 import { describe, type Operation } from "./operations.js";
 import {
@@ -47,9 +48,17 @@ export interface ApplyResult {
 /** Apply phases: later phases depend on objects earlier ones create; operations within a phase run in parallel. */
 const PHASES: Operation["kind"][][] = [
   ["ensureDomain"],
-  ["createProject", "updateProject", "createGroup", "createUser", "updateUser"],
-  ["grant", "addMember", "importKey"],
-  ["recordKeys", "revoke", "removeMember", "deleteKey"],
+  [
+    "createProject",
+    "updateProject",
+    "createGroup",
+    "createUser",
+    "updateUser",
+    "ensureIdentityProvider",
+    "ensureMapping",
+  ],
+  ["grant", "addMember", "importKey", "grantGroup", "ensureProtocol"],
+  ["recordKeys", "revoke", "removeMember", "deleteKey", "revokeGroup"],
   ["disableUser"],
   ["deleteUser"],
 ];
@@ -223,6 +232,35 @@ class ApplyContext {
       case "recordKeys":
         await this.ks.updateUser(this.user(op.identityId), { [KEYS_ATTR]: op.keys });
         return;
+      case "grantGroup":
+        await this.ks.grantProjectRole(
+          { groupId: this.resolve(this.groupIds, op.group, "group") },
+          this.resolve(this.projectIds, op.project, "project"),
+          this.resolve(this.observed.roles, op.role, "role"),
+        );
+        return;
+      case "revokeGroup":
+        await ignoreNotFound(() => this.ks.revokeProjectRole({ groupId: op.groupId }, op.projectId, op.roleId));
+        return;
+      case "ensureIdentityProvider": {
+        const fed = this.deps.clients.federation();
+        const body = { remote_ids: op.remoteIds, enabled: true, description: IDP_MARK };
+        if (op.create) await fed.createIdentityProvider(op.id, { ...body, domain_id: this.requireDomain() });
+        else await fed.updateIdentityProvider(op.id, body);
+        return;
+      }
+      case "ensureMapping": {
+        const fed = this.deps.clients.federation();
+        if (op.create) await fed.createMapping(op.id, op.rules);
+        else await fed.updateMapping(op.id, op.rules);
+        return;
+      }
+      case "ensureProtocol": {
+        const fed = this.deps.clients.federation();
+        if (op.create) await fed.createProtocol(op.idp, op.id, op.mappingId);
+        else await fed.updateProtocol(op.idp, op.id, op.mappingId);
+        return;
+      }
     }
   }
 

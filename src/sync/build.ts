@@ -1,5 +1,5 @@
 import type { AuditEvent } from "../audit/index.js";
-import type { Cloud, Config } from "../config/index.js";
+import { type Cloud, type Config, publicUrlOf } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import { type EnumerableSource, type IdentitySource, isEnumerableSource } from "../identity/index.js";
 import { type CloudClientOptions, type CloudClients, createCloudClients } from "../openstack/index.js";
@@ -69,6 +69,7 @@ export function createSync(deps: SyncBuildDeps): SyncParts {
     keyVersion: config.sync.keyVersion,
     graceMs: config.sync.disableGraceSeconds * 1000,
     maxDeletes: config.sync.maxDeletesPerRun,
+    issuer: publicUrlOf(config),
     now: deps.now,
   });
   const retry = { attempts: 3, backoffMs: 2_000 };

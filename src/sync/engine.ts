@@ -6,7 +6,8 @@ import type { DesiredCloudState } from "../policy/index.js";
 import type { Store } from "../store/index.js";
 import { type ApplyResult, applyPlan } from "./apply.js";
 import { type ObservedCloud, observeCloud } from "./observe.js";
-import { type CloudPlan, planCloud } from "./plan.js";
+import { federationDesired, observeFederation, planFederation } from "./federated.js";
+import { type CloudPlan, finishPlan, planCloud } from "./plan.js";
 import { type CloudSyncStatus, driftOf, writeStatus } from "./status.js";
 
 /** Everything the engine needs, passed in once. */
@@ -21,6 +22,8 @@ export interface SyncEngineDeps {
   keyVersion: number;
   graceMs: number;
   maxDeletes: { perCloud: number; total: number };
+  /** Archway's issuer URL: the `remote_ids` of the identity provider in federated clouds. */
+  issuer?: string;
   now?: () => Date;
 }
 
@@ -78,14 +81,41 @@ export class SyncEngine {
     opts: Pick<CloudRunOptions, "people" | "deepKeys"> = {},
   ): Promise<{ plan: CloudPlan; observed: ObservedCloud }> {
     const cloud = this.cloud(cloudId);
-    const observed = await observeCloud(this.deps.clients(cloud), desired, opts);
-    const plan = planCloud(cloud, desired, observed, {
+    const planOpts = {
       keyVersion: this.deps.keyVersion,
       graceMs: this.deps.graceMs,
       now: this.now(),
       people: opts.people,
-    });
-    return { plan, observed };
+    };
+    if (cloud.mode === "federated") {
+      if (!this.deps.issuer) throw new ArchwayError("config_invalid", "federated clouds need Archway's publicUrl", 500);
+      if (opts.people)
+        throw new ArchwayError(
+          "sync_scope",
+          `cloud ${cloudId} is federated: only full runs plan its shared groups`,
+          400,
+        );
+      const clients = this.deps.clients(cloud);
+      const { base, federation } = federationDesired(cloud, desired, this.deps.issuer);
+      const [observed, fed] = await Promise.all([observeCloud(clients, base), observeFederation(clients, federation)]);
+      const plan = planCloud(cloud, base, observed, { ...planOpts, people: undefined });
+      const ready = new Set([
+        ...observed.projects.keys(),
+        ...plan.operations.flatMap((o) => (o.kind === "createProject" ? [o.key] : [])),
+      ]);
+      const extra = planFederation(
+        federation,
+        observed,
+        { ...fed, groupAssignments: observed.groupAssignments },
+        ready,
+      );
+      return {
+        plan: finishPlan(cloudId, [...plan.operations, ...extra.operations], [...plan.problems, ...extra.problems]),
+        observed,
+      };
+    }
+    const observed = await observeCloud(this.deps.clients(cloud), desired, opts);
+    return { plan: planCloud(cloud, desired, observed, planOpts), observed };
   }
 
   /** Plans and applies one cloud, records its status, and never throws for a cloud-side failure. */

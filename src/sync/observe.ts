@@ -37,6 +37,8 @@ export interface ObservedCloud {
   assignments: ObservedAssignment[];
   /** Owned groups by name, with member user ids. */
   groups: Map<string, { id: string; members: Set<string> }>;
+  /** Role assignments of owned groups on projects (federated clouds grant through groups). */
+  groupAssignments: { groupId: string; projectId: string; roleId: string }[];
   /** Keypairs read from Nova, by user id: only for users whose recorded keys differ from the desired ones. */
   keypairs: Map<string, Keypair[]>;
 }
@@ -85,6 +87,7 @@ export async function observeCloud(
     roles: new Map(roleList.map((r) => [r.name, r.id])),
     assignments: [],
     groups: new Map(),
+    groupAssignments: [],
     keypairs: new Map(),
   };
   const observeProject = (p: (typeof tagged)[number]) => {
@@ -132,6 +135,15 @@ export async function observeCloud(
     if (userId && projectId && ownedIds.has(userId)) obs.assignments.push({ userId, projectId, roleId: a.role.id });
   }
   await observeGroups(clients, obs, domainId, desired);
+  if (!opts.people) {
+    const ownedGroups = new Set([...obs.groups.values()].map((g) => g.id));
+    for (const a of assignments) {
+      const groupId = a.group?.id;
+      const projectId = a.scope?.project?.id;
+      if (groupId && projectId && ownedGroups.has(groupId))
+        obs.groupAssignments.push({ groupId, projectId, roleId: a.role.id });
+    }
+  }
   await observeKeypairs(clients, obs, desired, opts);
   return obs;
 }

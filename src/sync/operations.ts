@@ -74,7 +74,22 @@ export type Operation =
       policies: string[];
     }
   | { kind: "deleteKey"; identityId: string; userId: string; username: string; name: string; policies: string[] }
-  | { kind: "recordKeys"; identityId: string; username: string; keys: Record<string, string>; policies: string[] };
+  | { kind: "recordKeys"; identityId: string; username: string; keys: Record<string, string>; policies: string[] }
+  // Federated clouds: roles go to groups, and Keystone trusts Archway through these three objects.
+  | { kind: "grantGroup"; group: string; project: string; role: string; policies: string[] }
+  | {
+      kind: "revokeGroup";
+      group: string;
+      groupId: string;
+      projectId: string;
+      project: string;
+      roleId: string;
+      role: string;
+      policies: string[];
+    }
+  | { kind: "ensureIdentityProvider"; id: string; remoteIds: string[]; create: boolean; policies: string[] }
+  | { kind: "ensureMapping"; id: string; rules: unknown[]; create: boolean; policies: string[] }
+  | { kind: "ensureProtocol"; idp: string; id: string; mappingId: string; create: boolean; policies: string[] };
 
 /** What an `updateUser` changes; `password` means "derive with the current key version". */
 export interface UserChanges {
@@ -98,7 +113,12 @@ export function actionOf(op: Operation): Action {
     case "grant":
     case "createGroup":
     case "addMember":
+    case "grantGroup":
       return "create";
+    case "ensureIdentityProvider":
+    case "ensureMapping":
+    case "ensureProtocol":
+      return op.create ? "create" : "update";
     case "importKey":
       return op.replace ? "update" : "create";
     case "updateProject":
@@ -107,6 +127,7 @@ export function actionOf(op: Operation): Action {
       return "update";
     case "revoke":
     case "removeMember":
+    case "revokeGroup":
       return "revoke";
     case "disableUser":
       return "disable";
@@ -168,5 +189,15 @@ export function describe(op: Operation): string {
       return `delete keypair '${op.name}' of ${op.username}`;
     case "recordKeys":
       return `record keypairs of ${op.username}`;
+    case "grantGroup":
+      return `grant ${op.role} on ${op.project} to group ${op.group}`;
+    case "revokeGroup":
+      return `revoke ${op.role} on ${op.project} from group ${op.group}`;
+    case "ensureIdentityProvider":
+      return `${op.create ? "create" : "update"} identity provider ${op.id} (remote_ids ${op.remoteIds.join(", ")})`;
+    case "ensureMapping":
+      return `${op.create ? "create" : "update"} mapping ${op.id} (${op.rules.length} rule${op.rules.length === 1 ? "" : "s"})`;
+    case "ensureProtocol":
+      return `${op.create ? "create" : "update"} protocol ${op.id} of ${op.idp} -> mapping ${op.mappingId}`;
   }
 }

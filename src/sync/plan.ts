@@ -144,9 +144,14 @@ export function planCloud(
   planGroups(desired, observed, usable, inScope, ops);
   planKeys(desired, observed, usable, ops, problems);
 
+  return finishPlan(cloud.id, ops, problems);
+}
+
+/** A plan from its operations: counts per verb and the number of destructive operations. */
+export function finishPlan(cloudId: string, ops: Operation[], problems: string[]): CloudPlan {
   const counts: Record<Action, number> = { create: 0, update: 0, revoke: 0, disable: 0, delete: 0 };
   for (const op of ops) counts[actionOf(op)]++;
-  return { cloudId: cloud.id, operations: ops, problems, counts, destructive: ops.filter(isDestructive).length };
+  return { cloudId, operations: ops, problems, counts, destructive: ops.filter(isDestructive).length };
 }
 
 function planAssignments(

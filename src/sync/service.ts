@@ -137,8 +137,10 @@ export class SyncService {
   ): Promise<JobResult[]> {
     const computed = allClouds ? this.desired(identities) : desiredState(identities, this.deps.policies());
     const ids = identities.map((i) => i.id);
+    // Federated clouds are left to full runs: their groups are shared by everyone who holds the same project role,
+    // so a plan from a few people's grants would revoke everybody else's; Keystone makes the users at login anyway.
     const jobs: SyncJob[] = [...computed.values()]
-      .filter((state) => this.deps.clouds.some((c) => c.id === state.cloudId))
+      .filter((state) => this.deps.clouds.some((c) => c.id === state.cloudId && c.mode !== "federated"))
       .map((state) => ({ runId, cloudId: state.cloudId, kind, desired: state, people: ids }));
     return this.deps.queue.submit(jobs);
   }

@@ -12,5 +12,18 @@ export {
   projectForCloud,
 } from "./entitlements.js";
 export { KeyRing, type SigningAlgorithm, type SigningKey, type VerificationKey } from "./keyring.js";
+export {
+  AuthorizationCodes,
+  type ClientGrant,
+  type CodeGrant,
+  DeviceCodes,
+  type DevicePoll,
+  type DeviceRequest,
+  type Grant,
+  normalizeUserCode,
+  OAuthClients,
+  OidcTokenIssuer,
+  RefreshTokens,
+} from "./oauth/index.js";
 export { IdentitySessions } from "./sessions.js";
 export { ACCESS_TOKEN_TYPE, type ArchwayClaims, type IssuedToken, TokenService } from "./tokens.js";

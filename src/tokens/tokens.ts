@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { decodeJwt, decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import type { Audit } from "../audit/index.js";
 import { ArchwayError } from "../errors.js";
 import type { Store } from "../store/index.js";
@@ -96,6 +96,21 @@ export class TokenService {
     }
   }
 
+  /**
+   * Signature, issuer, audience and type only, as of the token's own issue time: for hints such as
+   * `id_token_hint`, which may have expired and still identify their client. Never for granting access.
+   */
+  async verifyIgnoringExpiry(token: string, opts: { audience: string; type: string }): Promise<ArchwayClaims | null> {
+    let iat: number;
+    try {
+      iat = Number(decodeJwt(token).iat);
+    } catch {
+      return null;
+    }
+    if (!Number.isFinite(iat)) return null;
+    return this.#verifySignature(token, opts, new Date(iat * 1000)).catch(() => null);
+  }
+
   /** Revokes a token by id until it would have expired anyway. */
   async revoke(jti: string, expiresAt: number, actor?: string): Promise<void> {
     const ttlMs = Math.max(1_000, expiresAt * 1000 - this.#o.now() + this.#o.clockToleranceSeconds * 1000);
@@ -131,7 +146,11 @@ export class TokenService {
     return claims;
   }
 
-  async #verifySignature(token: string, opts: { audience: string | string[]; type?: string }): Promise<ArchwayClaims> {
+  async #verifySignature(
+    token: string,
+    opts: { audience: string | string[]; type?: string },
+    at?: Date,
+  ): Promise<ArchwayClaims> {
     let header: ReturnType<typeof decodeProtectedHeader>;
     try {
       header = decodeProtectedHeader(token);
@@ -149,7 +168,7 @@ export class TokenService {
       audience: opts.audience,
       typ: opts.type ?? ACCESS_TOKEN_TYPE,
       clockTolerance: this.#o.clockToleranceSeconds,
-      currentDate: new Date(this.#o.now()),
+      currentDate: at ?? new Date(this.#o.now()),
       requiredClaims: ["sub", "jti", "exp", "iat"],
     });
     return payload as ArchwayClaims;

@@ -34,6 +34,22 @@ export const EndpointsSchema = z.object({
     }),
   ),
   novas: z.array(z.object({ cloud: z.string(), url: z.string() })),
+  /** Keystones in federated mode behind Apache + mod_auth_openidc, trusting Archway run on `idpUrl` by the tests. */
+  federation: z.object({
+    idpUrl: z.string(),
+    idpPort: z.number(),
+    tls: z.object({ certFile: z.string(), keyFile: z.string() }),
+    keystones: z.array(
+      z.object({
+        id: z.string(),
+        authUrl: z.string(),
+        region: z.string(),
+        adminUsername: z.string(),
+        adminPassword: z.string(),
+        adminProject: z.string(),
+      }),
+    ),
+  }),
   oidc: z.object({
     issuer: z.string(),
     caFile: z.string(),

@@ -5,7 +5,7 @@
 #   testenv.sh up                 install if needed, start everything (reusing what is up), write endpoints
 #   testenv.sh down [--purge]     stop everything this script started; --purge also deletes .testenv/
 #   testenv.sh status             one line per service
-#   testenv.sh stop|start NAME    one service: redis slapd oidc keystone-N nova-N (for failure tests)
+#   testenv.sh stop|start NAME    one service: redis slapd oidc keystone-N nova-N keystone-fed (for failure tests)
 #
 # State, logs, PID files and .testenv/endpoints.json live under .testenv/ (git-ignored).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -34,7 +34,10 @@ install() {
 }
 
 write_endpoints() {
-  local i keystones="" novas=""
+  local i keystones="" novas="" feds=""
+  for ((i = 1; i <= FED_CLOUDS; i++)); do
+    feds+="${feds:+,}{\"id\":\"fed-$i\",\"authUrl\":\"$(fed_url "$i")\",\"region\":\"fed-$i\",\"adminUsername\":\"admin\",\"adminPassword\":\"$KEYSTONE_ADMIN_PASSWORD\",\"adminProject\":\"admin\"}"
+  done
   for ((i = 1; i <= CLOUDS; i++)); do
     keystones+="${keystones:+,}{\"id\":\"cloud-$i\",\"authUrl\":\"$(ks_url "$i")\",\"region\":\"cloud-$i\",\"adminUsername\":\"admin\",\"adminPassword\":\"$KEYSTONE_ADMIN_PASSWORD\",\"adminProject\":\"admin\"}"
     novas+="${novas:+,}{\"cloud\":\"cloud-$i\",\"url\":\"$(nova_url "$i")\"}"
@@ -49,6 +52,8 @@ write_endpoints() {
     "adminDn": "cn=admin,dc=example,dc=org", "adminPassword": "adminpw"},
   "keystones": [$keystones],
   "novas": [$novas],
+  "federation": {"idpUrl": "https://127.0.0.1:$ARCHWAY_IDP_PORT", "idpPort": $ARCHWAY_IDP_PORT,
+    "tls": {"certFile": "$STATE/ca/server.crt", "keyFile": "$STATE/ca/server.key"}, "keystones": [$feds]},
   "oidc": {"issuer": "https://127.0.0.1:$OIDC_PORT", "caFile": "$STATE/ca/ca.crt",
     "clients": [
       {"clientId": "archway", "clientSecret": "archway-secret", "redirectUris": ["http://127.0.0.1:18080/callback", "http://127.0.0.1:18081/auth/oidc/corp/callback"]},
@@ -80,6 +85,7 @@ up() {
   slapd_up
   oidc_up
   keystones_up
+  keystone_fed_up
   novas_up
   write_endpoints
   log "environment up in $((SECONDS - t0)) s; endpoints in $STATE/endpoints.json"
@@ -88,6 +94,7 @@ up() {
 down() {
   local i
   for ((i = 1; i <= CLOUDS; i++)); do nova_down "$i"; keystone_down "$i"; done
+  keystone_fed_down
   oidc_down; slapd_down; redis_down
   if [[ ${1:-} == --purge ]]; then rm -rf "$STATE"; log "state deleted"; fi
 }
@@ -96,6 +103,7 @@ status() {
   local i
   redis_status; slapd_status; oidc_status
   for ((i = 1; i <= CLOUDS; i++)); do keystone_status "$i"; done
+  keystone_fed_status
   for ((i = 1; i <= CLOUDS; i++)); do nova_status "$i"; done
 }
 
@@ -103,9 +111,10 @@ one() { # start|stop NAME
   local action=$1 name=${2:?service name}
   case $name in
     redis | slapd | oidc) "${name}_$([[ $action == start ]] && echo up || echo down)" ;;
+    keystone-fed) "keystone_fed_$([[ $action == start ]] && echo up || echo down)" ;;
     keystone-[0-9]*) "keystone_$([[ $action == start ]] && echo up || echo down)" "${name#keystone-}" ;;
     nova-[0-9]*) "nova_$([[ $action == start ]] && echo up || echo down)" "${name#nova-}" ;;
-    *) die "unknown service '$name' (redis slapd oidc keystone-N nova-N)" ;;
+    *) die "unknown service '$name' (redis slapd oidc keystone-N nova-N keystone-fed)" ;;
   esac
 }
 

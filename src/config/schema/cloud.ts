@@ -51,5 +51,10 @@ export const CloudSchema = z
 export type CloudInput = z.input<typeof CloudSchema>;
 export type Cloud = z.infer<typeof CloudSchema>;
 
+/** The audience a federated cloud's mapping accepts in Archway's tokens: configured, else the cloud's auth URL. */
+export function federationAudience(cloud: Cloud): string {
+  return cloud.federation?.audience ?? cloud.authUrl;
+}
+
 /** A file in the clouds inventory folder (`clouds.d/*.yaml`). */
 export const CloudInventoryFileSchema = z.object({ clouds: z.array(CloudSchema) }).strict();

@@ -2,12 +2,14 @@ import { z } from "zod";
 import { CloudSchema } from "./cloud.js";
 import { SecretSchema } from "./common.js";
 import { IdentitySourceSchema } from "./identity.js";
+import { IdpConfigSchema } from "./idp.js";
 import { StoreConfigSchema } from "./store.js";
 import { WebConfigSchema } from "./web.js";
 
 export * from "./cloud.js";
 export * from "./common.js";
 export * from "./identity.js";
+export * from "./idp.js";
 export * from "./store.js";
 export * from "./web.js";
 
@@ -52,7 +54,15 @@ export const SyncConfigSchema = z
 export const ConfigSchema = z
   .object({
     listen: z
-      .object({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(8080) })
+      .object({
+        host: z.string().default("127.0.0.1"),
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** Serve https directly (PEM files), e.g. when relying parties such as mod_auth_openidc need https. */
+        tls: z
+          .object({ certFile: z.string().min(1), keyFile: z.string().min(1) })
+          .strict()
+          .optional(),
+      })
       .strict()
       .default({ host: "127.0.0.1", port: 8080 }),
     publicUrl: z.url({ protocol: /^https?$/ }).optional(),
@@ -78,6 +88,15 @@ export const ConfigSchema = z
       .strict()
       .default({ sources: [] }),
     clouds: z.array(CloudSchema).default([]),
+    /** Archway as an OpenID Provider: its relying parties (clients) and token lifetimes. */
+    idp: IdpConfigSchema.default({
+      clients: [],
+      codeTtlSeconds: 60,
+      idTokenTtlSeconds: 3600,
+      refreshTokenTtlSeconds: 30 * 24 * 3600,
+      deviceCodeTtlSeconds: 600,
+      devicePollSeconds: 5,
+    }),
     /** Folder of extra cloud inventory files (`*.yaml`, each `{ clouds: [...] }`), relative to the config file. */
     cloudsDir: z.string().optional(),
     /** Folder of policy files (`*.yaml`), relative to the config file. */
@@ -111,6 +130,15 @@ export const ConfigSchema = z
       .default({ level: "info" }),
   })
   .strict();
+
+/**
+ * Externally visible base URL, without a trailing slash: `publicUrl`, else the listen address. It is the issuer of
+ * Archway's tokens and the `remote_ids` federated clouds trust.
+ */
+export function publicUrlOf(config: Pick<Config, "publicUrl" | "listen">): string {
+  const scheme = config.listen.tls ? "https" : "http";
+  return (config.publicUrl ?? `${scheme}://${config.listen.host}:${config.listen.port}`).replace(/\/$/, "");
+}
 
 /** The whole configuration after defaults; clouds include those from `cloudsDir`. */
 export type Config = z.infer<typeof ConfigSchema>;

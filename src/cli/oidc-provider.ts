@@ -1,0 +1,43 @@
+import type { OidcProviderDeps } from "../http/index.js";
+import type { WebSessions } from "../http/web/index.js";
+import { isLookupSource, isPasswordSource, type LoginGuard } from "../identity/index.js";
+import type { CompiledPolicySet } from "../policy/index.js";
+import { AuthorizationCodes, DeviceCodes, OAuthClients, OidcTokenIssuer, RefreshTokens } from "../tokens/index.js";
+import type { Runtime } from "./runtime.js";
+
+/** Builds the OpenID Provider's dependencies from the runtime: clients, grant stores, the token issuer. */
+export function buildOidcProvider(
+  runtime: Runtime,
+  shared: { policies: () => CompiledPolicySet; guard: LoginGuard; web: WebSessions },
+): OidcProviderDeps {
+  const { config } = runtime.loaded;
+  const idp = config.idp;
+  return {
+    issuer: runtime.publicUrl,
+    config: idp,
+    clients: new OAuthClients(idp.clients),
+    issue: new OidcTokenIssuer({
+      tokens: runtime.tokens,
+      clouds: config.clouds,
+      policies: shared.policies,
+      accessTokenTtlSeconds: config.signing.accessTokenTtlSeconds,
+      idTokenTtlSeconds: idp.idTokenTtlSeconds,
+    }),
+    tokens: runtime.tokens,
+    codes: new AuthorizationCodes(runtime.store, idp.codeTtlSeconds * 1000),
+    refresh: new RefreshTokens(runtime.store, idp.refreshTokenTtlSeconds * 1000),
+    devices: new DeviceCodes(runtime.store, idp.deviceCodeTtlSeconds * 1000, idp.devicePollSeconds * 1000),
+    algorithm: config.signing.algorithm,
+    guard: shared.guard,
+    passwordSources: runtime.sources.filter(isPasswordSource),
+    async relookup(identity) {
+      const source = runtime.sources.find((s) => s.id === identity.source);
+      if (!source || !isLookupSource(source)) return undefined;
+      const fresh = await source.lookup(identity.username);
+      // A username now held by someone else is not the same person.
+      return fresh && fresh.id === identity.id ? fresh : null;
+    },
+    web: shared.web,
+    audit: runtime.audit,
+  };
+}

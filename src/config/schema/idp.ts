@@ -1,0 +1,80 @@
+import { z } from "zod";
+import { IdSchema, SecretSchema } from "./common.js";
+
+/** OAuth grants a client may use at Archway's token endpoint. */
+export const GrantTypeSchema = z.enum([
+  "authorization_code",
+  "refresh_token",
+  "password",
+  "client_credentials",
+  "urn:ietf:params:oauth:grant-type:device_code",
+]);
+export type GrantType = z.infer<typeof GrantTypeSchema>;
+
+const ClientIdSchema = z.string().regex(/^[A-Za-z0-9._~-]{1,128}$/, "expected 1-128 letters, digits or . _ ~ -");
+
+/**
+ * A relying party of Archway's OpenID Provider. Confidential clients carry a scrypt hash of their secret
+ * (`archway config hash-password`) or the secret itself by reference (`${file:...}`); public clients have neither
+ * and must use PKCE.
+ */
+export const IdpClientSchema = z
+  .object({
+    id: ClientIdSchema,
+    name: z.string().optional(),
+    public: z.boolean().default(false),
+    secretHash: z.string().startsWith("scrypt$", "expected a hash from 'archway config hash-password'").optional(),
+    secret: SecretSchema.optional(),
+    redirectUris: z.array(z.url({ protocol: /^https?$/ })).default([]),
+    postLogoutRedirectUris: z.array(z.url({ protocol: /^https?$/ })).default([]),
+    grants: z.array(GrantTypeSchema).min(1).default(["authorization_code", "refresh_token"]),
+    /**
+     * Clouds whose federation audience this client may ask for (`resource` parameter); the first is the default.
+     * Access tokens then carry that cloud's groups. Empty: tokens for Archway itself (userinfo).
+     */
+    clouds: z.array(IdSchema).default([]),
+    /** Scopes the client may receive; requested scopes outside it are dropped. */
+    scopes: z.array(z.string().min(1)).default(["openid", "profile", "email", "groups", "offline_access"]),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.public && (c.secret || c.secretHash))
+      ctx.addIssue({ code: "custom", message: "a public client has no secret", path: ["public"] });
+    if (!c.public && !c.secret && !c.secretHash)
+      ctx.addIssue({
+        code: "custom",
+        message: "a confidential client needs secretHash or secret",
+        path: ["secretHash"],
+      });
+    if (c.public && (c.grants.includes("client_credentials") || c.grants.includes("password")))
+      ctx.addIssue({
+        code: "custom",
+        message: "a public client cannot use client_credentials or password",
+        path: ["grants"],
+      });
+    if (c.grants.includes("authorization_code") && c.redirectUris.length === 0)
+      ctx.addIssue({
+        code: "custom",
+        message: "authorization_code needs at least one redirect URI",
+        path: ["redirectUris"],
+      });
+  });
+export type IdpClient = z.infer<typeof IdpClientSchema>;
+
+/** Archway as an OpenID Provider (for Keystone federation and any relying party). */
+export const IdpConfigSchema = z
+  .object({
+    clients: z.array(IdpClientSchema).default([]),
+    codeTtlSeconds: z.number().int().positive().max(600).default(60),
+    idTokenTtlSeconds: z.number().int().positive().default(3600),
+    refreshTokenTtlSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default(30 * 24 * 3600),
+    deviceCodeTtlSeconds: z.number().int().positive().default(600),
+    /** Seconds a device must wait between polls (RFC 8628 `interval`). */
+    devicePollSeconds: z.number().int().positive().default(5),
+  })
+  .strict();
+export type IdpConfig = z.infer<typeof IdpConfigSchema>;

@@ -1,0 +1,146 @@
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../env.js";
+import { CsrfField, Layout, Notice, renderPage } from "../web/layout.js";
+import { pageHeaders } from "../web/security.js";
+import { OIDC_PATHS, type OidcProviderDeps } from "./deps.js";
+import { OAuthError, oauthEndpoint } from "./errors.js";
+import { authenticateClient, grantedScope, readParams } from "./params.js";
+import { resourceCloud } from "./token.js";
+
+const Decision = z.object({
+  csrf: z.string().max(200).optional(),
+  user_code: z.string().trim().min(1).max(20),
+  decision: z.enum(["approve", "deny"]),
+});
+
+/**
+ * The device authorization grant (RFC 8628): `POST /oauth2/device_authorization` starts it for a client such as a
+ * CLI on a machine without a browser; the person opens `/device`, signs in, checks the code and approves or denies.
+ */
+export function deviceRoutes(deps: OidcProviderDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.post(
+    OIDC_PATHS.deviceAuthorization,
+    oauthEndpoint(async (c: Context<AppEnv>) => {
+      const params = await readParams(c);
+      const client = await authenticateClient(c, params, deps.clients);
+      if (!client.grants.includes("urn:ietf:params:oauth:grant-type:device_code"))
+        throw new OAuthError("unauthorized_client", `client ${client.id} may not use the device flow`);
+      const started = await deps.devices.start({
+        clientId: client.id,
+        scope: grantedScope(params.scope, client),
+        cloudId: resourceCloud(deps, client, params.resource),
+      });
+      const verification = `${deps.issuer}${OIDC_PATHS.device}`;
+      c.header("cache-control", "no-store");
+      return c.json({
+        device_code: started.deviceCode,
+        user_code: started.userCode,
+        verification_uri: verification,
+        verification_uri_complete: `${verification}?user_code=${encodeURIComponent(started.userCode)}`,
+        expires_in: started.expiresInSeconds,
+        interval: deps.config.devicePollSeconds,
+      });
+    }),
+  );
+
+  app.use(OIDC_PATHS.device, pageHeaders([]));
+
+  app.get(OIDC_PATHS.device, async (c) => {
+    const session = await deps.web.read(c);
+    const userCode = new URL(c.req.url).searchParams.get("user_code")?.slice(0, 20) ?? "";
+    if (!session) return toLogin(c, userCode);
+    const csrf = deps.web.csrfToken(session);
+    const found = userCode ? await deps.devices.find(userCode) : null;
+    const user = { username: session.identity.username, isAdmin: false, csrf };
+    if (!found) {
+      return renderPage(
+        c,
+        <Layout title="Connect a device" user={user}>
+          <Notice kind="error" text={userCode ? "That code is unknown or has expired." : undefined} />
+          <form method="get" action={OIDC_PATHS.device} class="card">
+            <h1>Connect a device</h1>
+            <label for="user_code">Code shown on the device</label>
+            <input id="user_code" name="user_code" autocomplete="off" required value={userCode} />
+            <button type="submit">Continue</button>
+          </form>
+        </Layout>,
+        userCode ? 404 : 200,
+      );
+    }
+    const client = deps.clients.get(found.request.clientId);
+    return renderPage(
+      c,
+      <Layout title="Connect a device" user={user}>
+        <form method="post" action={OIDC_PATHS.device} class="card">
+          <h1>Connect a device</h1>
+          <p>
+            <strong>{client?.name ?? found.request.clientId}</strong> asks to act as{" "}
+            <strong>{session.identity.username}</strong>
+            {found.request.cloudId ? ` in cloud ${found.request.cloudId}` : ""}.
+          </p>
+          <p>
+            Code: <strong>{found.request.userCode.replace(/^(.{4})/, "$1-")}</strong>. Approve only if the device shows
+            the same code.
+          </p>
+          <CsrfField token={csrf} />
+          <input type="hidden" name="user_code" value={userCode} />
+          <button type="submit" name="decision" value="approve">
+            Approve
+          </button>{" "}
+          <button type="submit" name="decision" value="deny" class="secondary">
+            Deny
+          </button>
+        </form>
+      </Layout>,
+    );
+  });
+
+  app.post(OIDC_PATHS.device, async (c) => {
+    const session = await deps.web.read(c);
+    if (!session) return toLogin(c, "");
+    const parsed = Decision.safeParse(await c.req.parseBody());
+    if (!parsed.success || !deps.web.checkCsrf(session, parsed.data.csrf))
+      return c.text("This form has expired or did not come from Archway; go back and try again.", 403);
+    const { user_code, decision } = parsed.data;
+    const found = await deps.devices.find(user_code);
+    const user = { username: session.identity.username, isAdmin: false, csrf: deps.web.csrfToken(session) };
+    const done = (text: string, status: 200 | 404 = 200) =>
+      renderPage(
+        c,
+        <Layout title="Connect a device" user={user}>
+          <Notice kind={status === 200 ? "ok" : "error"} text={text} />
+        </Layout>,
+        status,
+      );
+    if (!found) return done("That code is unknown or has expired.", 404);
+    const grant =
+      decision === "approve"
+        ? {
+            approve: {
+              clientId: found.request.clientId,
+              identity: session.identity,
+              scope: found.request.scope,
+              cloudId: found.request.cloudId,
+              authTime: session.authTime,
+            },
+          }
+        : { deny: true as const };
+    await deps.devices.decide(user_code, grant);
+    await deps.audit({
+      type: decision === "approve" ? "oauth.device_approved" : "oauth.device_denied",
+      actor: session.identity.id,
+      client: found.request.clientId,
+    });
+    return done(decision === "approve" ? "Device connected. You can close this page." : "Request denied.");
+  });
+
+  return app;
+}
+
+function toLogin(c: Context, userCode: string): Response {
+  const back = userCode ? `${OIDC_PATHS.device}?user_code=${encodeURIComponent(userCode)}` : OIDC_PATHS.device;
+  return c.redirect(`/login?return_to=${encodeURIComponent(back)}`, 303);
+}

@@ -1,0 +1,49 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../env.js";
+import type { OidcProviderDeps } from "./deps.js";
+import { OAuthError, oauthEndpoint } from "./errors.js";
+import { authenticateClient, readParams } from "./params.js";
+
+/**
+ * `POST /oauth2/introspect` (RFC 7662) for confidential clients: whether a token is active and what it grants.
+ * Anything invalid, expired, revoked or unknown is `{ "active": false }` and nothing more.
+ */
+export function introspectionEndpoint(deps: OidcProviderDeps) {
+  return oauthEndpoint(async (c: Context<AppEnv>) => {
+    const params = await readParams(c);
+    const client = await authenticateClient(c, params, deps.clients);
+    if (client.public) throw new OAuthError("invalid_client", "public clients cannot introspect tokens", 401);
+    const token = params.token ?? "";
+    c.header("cache-control", "no-store");
+    if (token.includes(".")) {
+      const claims = await deps.tokens.verify(token, { audience: deps.issue.audiences() }).catch(() => null);
+      if (!claims) return c.json({ active: false });
+      return c.json({
+        active: true,
+        token_type: "Bearer",
+        iss: claims.iss,
+        sub: claims.sub,
+        aud: claims.aud,
+        client_id: claims.client_id,
+        scope: claims.scope,
+        username: claims.preferred_username,
+        exp: claims.exp,
+        iat: claims.iat,
+        nbf: claims.nbf,
+        jti: claims.jti,
+      });
+    }
+    const refresh = token ? await deps.refresh.inspect(token) : null;
+    if (!refresh?.active) return c.json({ active: false });
+    return c.json({
+      active: true,
+      token_type: "refresh_token",
+      iss: deps.issuer,
+      sub: refresh.identity.id,
+      client_id: refresh.clientId,
+      scope: refresh.scope.join(" "),
+      username: refresh.identity.username,
+      exp: Math.floor(refresh.expiresAt / 1000),
+    });
+  });
+}

@@ -1,0 +1,30 @@
+import type { Context } from "hono";
+import { isArchwayError } from "../../errors.js";
+import type { AppEnv } from "../env.js";
+import type { OidcProviderDeps } from "./deps.js";
+import { OAuthError, oauthEndpoint } from "./errors.js";
+
+const PROFILE_CLAIMS = ["preferred_username", "name", "email", "groups"] as const;
+
+/**
+ * `GET|POST /oauth2/userinfo` (OpenID Connect Core 5.3): the claims of a person's access token, for any audience
+ * Archway issues. Stateless apart from the revocation check: the token already carries what policy computed.
+ */
+export function userinfoEndpoint(deps: OidcProviderDeps) {
+  return oauthEndpoint(async (c: Context<AppEnv>) => {
+    const token = c.req.header("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1];
+    if (!token) throw new OAuthError("invalid_token", "a Bearer access token is required", 401);
+    let claims: Awaited<ReturnType<typeof deps.tokens.verify>>;
+    try {
+      claims = await deps.tokens.verify(token, { audience: deps.issue.audiences() });
+    } catch (err) {
+      if (isArchwayError(err)) throw new OAuthError("invalid_token", err.message, 401);
+      throw err;
+    }
+    if (claims.sub === claims.client_id) throw new OAuthError("invalid_token", "a client's own token has no user", 401);
+    const out: Record<string, unknown> = { sub: claims.sub };
+    for (const k of PROFILE_CLAIMS) if (claims[k] !== undefined) out[k] = claims[k];
+    c.header("cache-control", "no-store");
+    return c.json(out);
+  });
+}

@@ -1,0 +1,38 @@
+import { createHash, randomBytes } from "node:crypto";
+import { z } from "zod";
+import { IdentitySchema } from "../../identity/index.js";
+import { getJson, type Store, setJson } from "../../store/index.js";
+
+/** A random, URL-safe secret handed to a client (codes, refresh tokens, device codes). */
+export function randomToken(bytes = 32): string {
+  return randomBytes(bytes).toString("base64url");
+}
+
+/** Store keys hold a digest, never the secret itself: a store dump hands out no usable code or token. */
+export function digestOf(secret: string): string {
+  return createHash("sha256").update(secret).digest("base64url");
+}
+
+/** What a person granted a client: the common part of codes, refresh tokens and approved device codes. */
+export const GrantSchema = z.object({
+  clientId: z.string(),
+  identity: IdentitySchema,
+  /** Scopes granted (already limited to what the client may receive). */
+  scope: z.array(z.string()),
+  /** The cloud whose audience and groups the access tokens carry; absent for Archway's own audience. */
+  cloudId: z.string().optional(),
+  /** When the person authenticated, seconds since the epoch. */
+  authTime: z.number().int(),
+  nonce: z.string().optional(),
+});
+export type Grant = z.infer<typeof GrantSchema>;
+
+/** Reads and writes grant records; every class here is a thin typed layer over the store. */
+export async function readRecord<S extends z.ZodType>(store: Store, key: string, schema: S) {
+  return getJson(store, key, schema);
+}
+
+/** Writes a record with a lifetime. */
+export async function writeRecord(store: Store, key: string, value: unknown, ttlMs: number): Promise<void> {
+  await setJson(store, key, value, { ttlMs });
+}

@@ -1,0 +1,115 @@
+import { type Cloud, federationAudience } from "../../config/index.js";
+import type { Identity } from "../../identity/index.js";
+import { type CompiledPolicySet, evaluate, federationGroups } from "../../policy/index.js";
+import type { IssuedToken, TokenService } from "../tokens.js";
+import type { Grant } from "./grants.js";
+
+/** What {@link OidcTokenIssuer} needs. */
+export interface OidcIssuerOptions {
+  tokens: TokenService;
+  clouds: readonly Cloud[];
+  policies: () => CompiledPolicySet;
+  accessTokenTtlSeconds: number;
+  idTokenTtlSeconds: number;
+}
+
+/** The person-independent part of a token request. */
+export interface ClientGrant {
+  clientId: string;
+  scope: string[];
+  cloudId?: string;
+}
+
+/**
+ * Mints the OpenID Provider's tokens. Access tokens are RFC 9068 JWTs (`typ: at+jwt`) whose audience is one
+ * federated cloud (or Archway itself), and whose `groups` are computed from policy for that cloud at issue time:
+ * exactly the groups its Keystone mapping turns into project roles. ID tokens are for the client (`aud` = client id).
+ */
+export class OidcTokenIssuer {
+  readonly #o: OidcIssuerOptions;
+  readonly #clouds: Map<string, Cloud>;
+
+  constructor(opts: OidcIssuerOptions) {
+    this.#o = opts;
+    this.#clouds = new Map(opts.clouds.map((c) => [c.id, c]));
+  }
+
+  get issuer(): string {
+    return this.#o.tokens.issuer;
+  }
+
+  get accessTokenTtlSeconds(): number {
+    return this.#o.accessTokenTtlSeconds;
+  }
+
+  /** The audience of access tokens for `cloudId` (Archway's own issuer URL without one). */
+  audience(cloudId?: string): string {
+    const cloud = cloudId ? this.#clouds.get(cloudId) : undefined;
+    return cloud ? federationAudience(cloud) : this.issuer;
+  }
+
+  /** Every audience Archway's access tokens may carry (for userinfo and introspection). */
+  audiences(): string[] {
+    return [this.issuer, ...[...this.#clouds.values()].filter((c) => c.mode === "federated").map(federationAudience)];
+  }
+
+  /** The cloud whose audience is `resource` among `allowed` (RFC 8707), if any. */
+  cloudForResource(resource: string, allowed: readonly string[]): string | undefined {
+    return allowed.find((id) => {
+      const cloud = this.#clouds.get(id);
+      return cloud && (federationAudience(cloud) === resource || cloud.id === resource);
+    });
+  }
+
+  /** An access token for a person (`grant`) or for the client itself (client credentials). */
+  async accessToken(grant: Grant | ClientGrant): Promise<IssuedToken> {
+    const person = "identity" in grant ? grant : undefined;
+    return this.#o.tokens.issue({
+      subject: person ? person.identity.id : grant.clientId,
+      audience: this.audience(grant.cloudId),
+      ttlSeconds: this.#o.accessTokenTtlSeconds,
+      claims: {
+        client_id: grant.clientId,
+        scope: grant.scope.join(" "),
+        ...(person ? { auth_time: person.authTime, ...this.#personClaims(person.identity, grant.cloudId) } : {}),
+      },
+    });
+  }
+
+  /** An OpenID Connect ID token for the client. */
+  async idToken(grant: Grant): Promise<IssuedToken> {
+    const scope = new Set(grant.scope);
+    const id = grant.identity;
+    return this.#o.tokens.issue({
+      subject: id.id,
+      audience: grant.clientId,
+      ttlSeconds: this.#o.idTokenTtlSeconds,
+      type: "JWT",
+      claims: {
+        azp: grant.clientId,
+        auth_time: grant.authTime,
+        ...(grant.nonce ? { nonce: grant.nonce } : {}),
+        ...(scope.has("profile") ? { preferred_username: id.username, name: id.displayName } : {}),
+        ...(scope.has("email") && id.email ? { email: id.email } : {}),
+        ...(scope.has("groups") ? { groups: id.groups } : {}),
+      },
+    });
+  }
+
+  /**
+   * Claims about the person. For a cloud: the username Keystone's mapping names the user by and the groups policy
+   * gives them there. For Archway itself: the directory's groups.
+   */
+  #personClaims(identity: Identity, cloudId: string | undefined): Record<string, unknown> {
+    const cloud = cloudId ? this.#clouds.get(cloudId) : undefined;
+    const groups = cloud
+      ? federationGroups(evaluate(identity, this.#o.policies()).get(cloud.id), cloud.domain)
+      : identity.groups;
+    return {
+      preferred_username: identity.username,
+      ...(identity.displayName ? { name: identity.displayName } : {}),
+      ...(identity.email ? { email: identity.email } : {}),
+      groups,
+    };
+  }
+}

@@ -1,0 +1,73 @@
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import type { Store } from "../../store/index.js";
+import { digestOf, type Grant, GrantSchema, randomToken, readRecord, writeRecord } from "./grants.js";
+
+const RefreshSchema = GrantSchema.extend({ family: z.string(), expiresAt: z.number() });
+/** A refresh token's record. */
+export type RefreshGrant = z.infer<typeof RefreshSchema>;
+
+/** The outcome of using a refresh token. */
+export type Rotated =
+  | { kind: "ok"; grant: RefreshGrant; token: string }
+  | { kind: "reused"; family: string }
+  | { kind: "invalid"; reason: string };
+
+/**
+ * Refresh tokens with rotation and reuse detection: each use returns a new token of the same family and spends the
+ * old one; presenting a spent token again means it leaked, so the whole family is revoked (the thief's and the
+ * owner's tokens alike), as OAuth 2.0 Security BCP section 4.14 recommends.
+ */
+export class RefreshTokens {
+  constructor(
+    private readonly store: Store,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Starts a new family. */
+  async issue(grant: Grant): Promise<{ token: string; family: string }> {
+    const family = randomUUID();
+    const token = await this.#write({ ...grant, family, expiresAt: this.now() + this.ttlMs });
+    return { token, family };
+  }
+
+  /** Spends `token` and returns its successor, or says why not. */
+  async rotate(token: string, clientId: string): Promise<Rotated> {
+    const digest = digestOf(token);
+    const grant = await readRecord(this.store, `oauth:rt:${digest}`, RefreshSchema);
+    if (!grant || grant.expiresAt <= this.now()) return { kind: "invalid", reason: "unknown or expired refresh token" };
+    if (grant.clientId !== clientId) return { kind: "invalid", reason: "the refresh token belongs to another client" };
+    if (await this.isRevoked(grant.family)) return { kind: "invalid", reason: "the refresh token was revoked" };
+    if (!(await this.store.setIfAbsent(`oauth:rt-used:${digest}`, "1", { ttlMs: this.ttlMs }))) {
+      await this.revokeFamily(grant.family);
+      return { kind: "reused", family: grant.family };
+    }
+    const next = await this.#write({ ...grant, expiresAt: grant.expiresAt });
+    return { kind: "ok", grant, token: next };
+  }
+
+  /** The record behind a token without spending it (introspection, revocation). */
+  async inspect(token: string): Promise<(RefreshGrant & { active: boolean }) | null> {
+    const digest = digestOf(token);
+    const grant = await readRecord(this.store, `oauth:rt:${digest}`, RefreshSchema);
+    if (!grant) return null;
+    const spent = (await this.store.get(`oauth:rt-used:${digest}`)) !== null;
+    const active = !spent && grant.expiresAt > this.now() && !(await this.isRevoked(grant.family));
+    return { ...grant, active };
+  }
+
+  async revokeFamily(family: string): Promise<void> {
+    await this.store.set(`oauth:rtf-revoked:${family}`, "1", { ttlMs: this.ttlMs });
+  }
+
+  async isRevoked(family: string): Promise<boolean> {
+    return (await this.store.get(`oauth:rtf-revoked:${family}`)) !== null;
+  }
+
+  async #write(grant: RefreshGrant): Promise<string> {
+    const token = randomToken();
+    await writeRecord(this.store, `oauth:rt:${digestOf(token)}`, grant, Math.max(1_000, grant.expiresAt - this.now()));
+    return token;
+  }
+}
