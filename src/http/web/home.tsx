@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { isArchwayError } from "../../errors.js";
+import { requestLog } from "../env.js";
 import type { WebDeps } from "./deps.js";
 import { CsrfField, Layout, Notice, type PageUser, renderPage, when } from "./layout.js";
 import { type MyCloud, type MyKey, myClouds, myKeys, syncMyKeys } from "./overview.js";
@@ -134,6 +135,12 @@ export function homeRoutes(deps: WebDeps) {
   app.use("/", requirePage(deps));
   app.use("/keys/*", requirePage(deps));
 
+  // The key change is stored either way; a cloud that is down gets it on the next run, and the page says so.
+  const resync = (c: WebContext) =>
+    syncMyKeys(deps, person(c).identity).catch((err: Error) => {
+      requestLog(c).warn({ err: err.message }, "key sync after a change failed");
+    });
+
   const page = async (c: WebContext, opts: { error?: string; ok?: string; keyText?: string; status?: 200 | 400 }) => {
     const user = pageUser(deps, c);
     const identity = person(c).identity;
@@ -193,7 +200,7 @@ export function homeRoutes(deps: WebDeps) {
       if (!isArchwayError(err) || err.status >= 500) throw err;
       return page(c, { error: err.message, keyText: form.publicKey, status: 400 });
     }
-    await syncMyKeys(deps, identity);
+    await resync(c);
     return c.redirect("/?ok=key_added#keys", 303);
   });
 
@@ -202,7 +209,7 @@ export function homeRoutes(deps: WebDeps) {
     const { identity } = person(c);
     if (await deps.keys.remove(identity.id, form.fingerprint)) {
       await deps.audit({ type: "keys.removed", actor: identity.username, fingerprint: form.fingerprint });
-      await syncMyKeys(deps, identity);
+      await resync(c);
     }
     return c.redirect("/?ok=key_removed#keys", 303);
   });
