@@ -17,7 +17,7 @@ export function startService(name: ServiceName): void {
 
 /** A project-scoped admin token of one test Keystone (plain REST, no Archway code involved). */
 export async function keystoneAdminToken(cloudId: string, endpoints: Endpoints = loadEndpoints()): Promise<string> {
-  const ks = endpoints.keystones.find((k) => k.id === cloudId);
+  const ks = [...endpoints.keystones, ...endpoints.federation.keystones].find((k) => k.id === cloudId);
   if (!ks) throw new Error(`no keystone ${cloudId} in the test environment`);
   const res = await fetch(`${ks.authUrl}/auth/tokens`, {
     method: "POST",
