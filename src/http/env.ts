@@ -28,3 +28,27 @@ export function requestLog(c: Context<AppEnv>): Logger {
   }
   return log;
 }
+
+/**
+ * One request header, read from Node's already parsed headers when the request came through the Node server:
+ * `c.req.header()` would first copy every header into a WHATWG `Headers` (validated one by one), a measurable
+ * share of a fast route. Duplicates are joined with ", " as `Headers.get` does; elsewhere (tests calling
+ * `app.request`) it falls back to `c.req.header()`.
+ */
+export function requestHeader(c: Context<AppEnv>, name: Lowercase<string>): string | undefined {
+  const headers = (c.env as Partial<HttpBindings> | undefined)?.incoming?.headers;
+  if (!headers) return c.req.header(name);
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
+}
+
+/**
+ * Sets a response header on the Node response directly when there is one: a route answering with a single
+ * Content-Type then keeps @hono/node-server on its fast path (no WHATWG `Headers` built and copied per
+ * response). Elsewhere (tests calling `app.request`) it is `c.header()`.
+ */
+export function setResponseHeader(c: Context<AppEnv>, name: string, value: string): void {
+  const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
+  if (outgoing) outgoing.setHeader(name, value);
+  else c.header(name, value);
+}

@@ -5,7 +5,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { Agent, request } from "undici";
 import { isArchwayError } from "../errors.js";
 import { projectForCloud, type TokenBroker } from "../tokens/index.js";
-import type { AppEnv } from "./env.js";
+import { type AppEnv, requestHeader } from "./env.js";
 import type { CloudCatalogs } from "./keystone/catalog.js";
 import { type FacadeDeps, facadeCaller } from "./keystone/facade.js";
 import { keystoneError } from "./keystone/shapes.js";
@@ -65,7 +65,7 @@ export function cloudProxy(deps: ProxyDeps) {
     const service = c.req.param("service");
     let caller: Awaited<ReturnType<typeof facadeCaller>>;
     try {
-      caller = await facadeCaller(deps, c.req.header("x-auth-token"));
+      caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
     } catch (err) {
       return fail(401, (err as Error).message);
     }

@@ -12,7 +12,7 @@ import {
   type IdentitySessions,
   type TokenService,
 } from "../../tokens/index.js";
-import type { AppEnv } from "../env.js";
+import { type AppEnv, requestHeader, setResponseHeader } from "../env.js";
 import { AuthRequestSchema } from "./auth-request.js";
 import type { CloudCatalogs } from "./catalog.js";
 import { type CatalogService, keystoneError, projectBody, tokenBody, versionDocument } from "./shapes.js";
@@ -179,13 +179,13 @@ export function keystoneFacade(deps: FacadeDeps) {
   });
 
   app.on(["GET", "HEAD"], "/v3/auth/tokens", async (c) => {
-    const authToken = c.req.header("x-auth-token");
+    const authToken = requestHeader(c, "x-auth-token");
     const caller = await facadeCaller(deps, authToken);
     // A client validating its own token (the common case) is checked once.
     const subject =
-      c.req.header("x-subject-token") === authToken
+      requestHeader(c, "x-subject-token") === authToken
         ? caller
-        : await facadeCaller(deps, c.req.header("x-subject-token")).catch(() => {
+        : await facadeCaller(deps, requestHeader(c, "x-subject-token")).catch(() => {
             throw new KeystoneHttpError(404, "Could not find token.");
           });
     if (c.req.method === "HEAD") return c.body(null, 200);
@@ -194,6 +194,7 @@ export function keystoneFacade(deps: FacadeDeps) {
         ? undefined
         : await buildCatalog(deps, subject.projects);
     const methods = Array.isArray(subject.claims.amr) ? subject.claims.amr.map(String) : ["password"];
+    setResponseHeader(c, "X-Subject-Token", requestHeader(c, "x-subject-token") ?? "");
     return c.json(
       tokenBody({
         identity: subject.identity,
@@ -205,13 +206,12 @@ export function keystoneFacade(deps: FacadeDeps) {
         catalog,
       }),
       200,
-      { "X-Subject-Token": c.req.header("x-subject-token") ?? "" },
     );
   });
 
   app.delete("/v3/auth/tokens", async (c) => {
-    const caller = await facadeCaller(deps, c.req.header("x-auth-token"));
-    const subject = await facadeCaller(deps, c.req.header("x-subject-token")).catch(() => {
+    const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
+    const subject = await facadeCaller(deps, requestHeader(c, "x-subject-token")).catch(() => {
       throw new KeystoneHttpError(404, "Could not find token.");
     });
     if (subject.identity.id !== caller.identity.id)
@@ -221,7 +221,7 @@ export function keystoneFacade(deps: FacadeDeps) {
   });
 
   const listProjects = async (c: import("hono").Context<AppEnv>) => {
-    const caller = await facadeCaller(deps, c.req.header("x-auth-token"));
+    const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
     const name = c.req.query("name");
     const projects = caller.projects.filter((p) => !name || p.name === name);
     return c.json({
@@ -233,20 +233,20 @@ export function keystoneFacade(deps: FacadeDeps) {
   app.get("/v3/projects", listProjects);
   app.get("/v3/users/:userId/projects", listProjects);
   app.get("/v3/projects/:id", async (c) => {
-    const caller = await facadeCaller(deps, c.req.header("x-auth-token"));
+    const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
     const project = caller.projects.find((p) => p.id === c.req.param("id"));
     if (!project) throw new KeystoneHttpError(404, `Could not find project: ${c.req.param("id")}.`);
     return c.json({ project: projectBody(project, deps.publicUrl) });
   });
   app.get("/v3/auth/domains", async (c) => {
-    await facadeCaller(deps, c.req.header("x-auth-token"));
+    await facadeCaller(deps, requestHeader(c, "x-auth-token"));
     return c.json({
       domains: [{ ...FACADE_DOMAIN, enabled: true, description: "Archway" }],
       links: { self: `${deps.publicUrl}/v3/auth/domains`, next: null, previous: null },
     });
   });
   app.get("/v3/auth/catalog", async (c) => {
-    const caller = await facadeCaller(deps, c.req.header("x-auth-token"));
+    const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
     return c.json({
       catalog: await buildCatalog(deps, caller.projects),
       links: { self: `${deps.publicUrl}/v3/auth/catalog` },

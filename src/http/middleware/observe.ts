@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Logger } from "../../log/index.js";
-import type { AppEnv } from "../env.js";
+import { type AppEnv, requestHeader, setResponseHeader } from "../env.js";
 import { type HttpMetrics, observeRequest } from "./metrics.js";
 
 // An incoming id is kept only when it is short and plain, so it cannot inject into logs or headers.
@@ -28,21 +28,19 @@ export function observe(deps: ObserveDeps) {
   const trusted = new Set(deps.trustedProxies);
   return createMiddleware<AppEnv>(async (c, next) => {
     const start = performance.now();
-    const incoming = c.req.header("x-request-id");
+    const incoming = requestHeader(c, "x-request-id");
     const requestId = incoming && SAFE_ID.test(incoming) ? incoming : randomUUID();
     const peer = c.env?.incoming?.socket?.remoteAddress ?? "unknown";
-    const clientIp = trusted.has(peer) ? (lastHop(c.req.header("x-forwarded-for")) ?? peer) : peer;
+    const clientIp = trusted.has(peer) ? (lastHop(requestHeader(c, "x-forwarded-for")) ?? peer) : peer;
     c.set("requestId", requestId);
     c.set("clientIp", clientIp);
     c.set("rootLog", deps.log);
-    // Set on the Node response directly when there is one: it keeps @hono/node-server on its fast path.
-    if (c.env?.outgoing) c.env.outgoing.setHeader("X-Request-Id", requestId);
-    else c.header("X-Request-Id", requestId);
+    setResponseHeader(c, "X-Request-Id", requestId);
     try {
       const mayHaveBody =
         !BODYLESS.has(c.req.method) ||
-        c.req.header("content-length") !== undefined ||
-        c.req.header("transfer-encoding") !== undefined;
+        requestHeader(c, "content-length") !== undefined ||
+        requestHeader(c, "transfer-encoding") !== undefined;
       await (mayHaveBody ? deps.limitBody(c, next) : next());
     } finally {
       const ms = performance.now() - start;
