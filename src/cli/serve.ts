@@ -1,7 +1,9 @@
-import { createApp, startServer } from "../http/index.js";
+import { createApp, createHttpMetrics, startServer } from "../http/index.js";
+import { registerSyncMetrics } from "../sync/index.js";
 import { type Command, configOption, configPath, parseCommandArgs } from "./command.js";
 import { buildGateway } from "./gateway.js";
 import { buildRuntime } from "./runtime.js";
+import { scheduleSyncRuns } from "./schedule.js";
 
 const HELP = `Usage: archway serve [--config FILE] [--port N] [--host ADDR]
 
@@ -27,7 +29,11 @@ export const serveCommand: Command = {
     const runtime = buildRuntime(configPath(values.config, io), io);
     const { config } = runtime.loaded;
     const gateway = buildGateway(runtime);
+    // Per-cloud sync status (degraded, drift, last success) comes from the store, whichever process ran the sync.
+    const metrics = createHttpMetrics();
+    registerSyncMetrics(metrics.registry, { store: runtime.store, cloudIds: () => config.clouds.map((c) => c.id) });
     const { app } = createApp({
+      metrics,
       config,
       log: runtime.log,
       store: runtime.store,
@@ -44,6 +50,9 @@ export const serveCommand: Command = {
       log: runtime.log,
       tls: config.listen.tls,
     });
+    // On the embedded default no worker can exist (it needs Redis), so the server runs the periodic syncs itself.
+    const stopSchedule =
+      gateway.sync && config.store.type === "memory" ? scheduleSyncRuns(runtime, gateway.sync) : () => {};
     runtime.log.info({ url: server.url, store: runtime.store.kind }, "archway listening");
     io.out(`Archway listening on ${server.url} (store: ${runtime.store.kind}, config: ${runtime.loaded.file})`);
     await new Promise<void>((resolve) => {
@@ -56,6 +65,7 @@ export const serveCommand: Command = {
       process.on("SIGTERM", stop);
       process.on("SIGINT", stop);
     });
+    stopSchedule();
     await server.close();
     await gateway.close();
     await runtime.close();

@@ -2,15 +2,17 @@ import { ArchwayError } from "../errors.js";
 import { bullConnection, engineHandler, startSyncWorker } from "../sync/index.js";
 import { type Command, configOption, configPath, parseCommandArgs } from "./command.js";
 import { buildRuntime } from "./runtime.js";
+import { scheduleSyncRuns } from "./schedule.js";
 import { buildSync } from "./sync.js";
 
 const HELP = `Usage:
   archway worker [--concurrency N] [--no-schedule] [--config FILE]
       run sync jobs from the shared Redis queue (BullMQ); start as many as you like, they split the work.
-      Every worker also schedules the periodic full sync (sync.intervalSeconds); a lock in the store makes
-      exactly one of them start each run. --no-schedule only runs jobs. Stops cleanly on SIGTERM/SIGINT.`;
+      Every worker also schedules the periodic full sync (sync.intervalSeconds) and the incremental sync of the
+      people the directory changed (sync.incrementalSeconds); a lock in the store makes exactly one of them start
+      each run. --no-schedule only runs jobs. Stops cleanly on SIGTERM/SIGINT.`;
 
-/** `archway worker`: a BullMQ worker for sync jobs plus the lock-guarded periodic full sync. */
+/** `archway worker`: a BullMQ worker for sync jobs plus the lock-guarded periodic full and incremental syncs. */
 export const workerCommand: Command = {
   name: "worker",
   summary: "run sync jobs from the shared queue and schedule periodic syncs",
@@ -43,24 +45,14 @@ export const workerCommand: Command = {
       onJob: (r) =>
         runtime.log.info({ job: r.jobId, cloud: r.cloudId, outcome: r.outcome, attempts: r.attempts }, "sync job done"),
     });
-    const intervalMs = config.sync.intervalSeconds * 1000;
-    const timer = values["no-schedule"]
-      ? undefined
-      : setInterval(async () => {
-          // One full run per interval across every worker: the lock expires just before the next tick.
-          const lock = await runtime.store
-            .acquireLock("sync:schedule:full", Math.max(1_000, intervalMs - 1_000))
-            .catch(() => null);
-          if (!lock) return;
-          sync.service.full().catch((err: Error) => runtime.log.error({ err: err.message }, "periodic sync failed"));
-        }, intervalMs);
+    const stopSchedule = values["no-schedule"] ? () => {} : scheduleSyncRuns(runtime, sync);
     await worker.waitUntilReady();
     io.out(`archway worker: ready (concurrency ${concurrency})`);
     await new Promise<void>((resolve) => {
       process.once("SIGTERM", resolve);
       process.once("SIGINT", resolve);
     });
-    if (timer) clearInterval(timer);
+    stopSchedule();
     await worker.close();
     await sync.close();
     await runtime.close();

@@ -36,6 +36,8 @@ export const SigningConfigSchema = z
 export const SyncConfigSchema = z
   .object({
     intervalSeconds: z.number().int().positive().default(900),
+    /** How often workers sync the people the directory changed since the last look (0: never). */
+    incrementalSeconds: z.number().int().min(0).default(60),
     maxDeletesPerRun: z
       .object({ perCloud: z.number().int().min(0).default(20), total: z.number().int().min(0).default(200) })
       .strict()
@@ -105,6 +107,7 @@ export const ConfigSchema = z
     roles: z.array(z.string().min(1)).default(["member", "reader", "admin"]),
     sync: SyncConfigSchema.default({
       intervalSeconds: 900,
+      incrementalSeconds: 60,
       maxDeletesPerRun: { perCloud: 20, total: 200 },
       disableGraceSeconds: 7 * 24 * 3600,
       concurrency: 16,
