@@ -3,6 +3,7 @@
  */
 import type { Command } from "./command.js";
 import { configCommand } from "./config.js";
+import { federationCommand } from "./federation.js";
 import { identityCommand } from "./identity.js";
 import { policyCommand } from "./policy.js";
 import { serveCommand } from "./serve.js";
@@ -19,4 +20,5 @@ export const commands: readonly Command[] = [
   identityCommand,
   syncCommand,
   workerCommand,
+  federationCommand,
 ];
