@@ -8,6 +8,9 @@ import { benchHealthz } from "./healthz.js";
 import { benchLdapLogin } from "./ldap-login.js";
 import { benchDesiredState, benchVsKeystone } from "./policy.js";
 import { benchProxy } from "./proxy.js";
+import { benchSyncConverge } from "./sync-converge.js";
+import { benchSyncNoop } from "./sync-noop.js";
+import { benchSyncScale } from "./sync-scale.js";
 import { benchTokenValidation } from "./token-validation.js";
 
 const registry: Record<string, () => Promise<void>> = {
@@ -18,6 +21,9 @@ const registry: Record<string, () => Promise<void>> = {
   "policy-desired": () => benchDesiredState(),
   "policy-vs-keystone": () => benchVsKeystone(),
   proxy: () => benchProxy(),
+  "sync-converge": () => benchSyncConverge(),
+  "sync-noop": () => benchSyncNoop(),
+  "sync-scale": () => benchSyncScale(),
   "token-validation": () => benchTokenValidation(),
 };
 
