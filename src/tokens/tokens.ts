@@ -44,7 +44,8 @@ export const ACCESS_TOKEN_TYPE = "at+jwt";
  */
 export class TokenService {
   readonly #o: Required<Omit<TokenServiceOptions, "audit">> & { audit?: Audit };
-  readonly #verified = new Map<string, { claims: ArchwayClaims; kid: string }>();
+  /** Token -> (audience and type it was verified for) -> what that verification found. */
+  readonly #verified = new Map<string, Map<string, { claims: ArchwayClaims; kid: string }>>();
 
   constructor(opts: TokenServiceOptions) {
     this.#o = { now: Date.now, clockToleranceSeconds: 5, ...opts };
@@ -128,21 +129,29 @@ export class TokenService {
    * still checked on every use.
    */
   async #verifiedClaims(token: string, opts: { audience: string | string[]; type?: string }): Promise<ArchwayClaims> {
-    const key = `${String(opts.audience)}\0${opts.type ?? ""}\0${token}`;
-    const hit = this.#verified.get(key);
+    // Keyed by the token as received, then by the short scope string: concatenating both into one key meant
+    // building and hashing a fresh ~600-character string on every request.
+    const scope = `${String(opts.audience)}\0${opts.type ?? ""}`;
+    const scopes = this.#verified.get(token);
+    const hit = scopes?.get(scope);
     if (hit) {
       if (hit.claims.exp + this.#o.clockToleranceSeconds <= this.#o.now() / 1000) {
-        this.#verified.delete(key);
+        this.#verified.delete(token);
         throw new ArchwayError("token_expired", "the token has expired", 401);
       }
       // The signing key may have been retired since (rotation): then the token is no longer Archway's.
       if ((await this.#o.keys.verificationKeys()).some((k) => k.kid === hit.kid)) return hit.claims;
-      this.#verified.delete(key);
+      this.#verified.delete(token);
       throw new ArchwayError("token_invalid", "the token was not signed by Archway", 401);
     }
     const claims = await this.#verifySignature(token, opts);
-    if (this.#verified.size >= VERIFIED_CACHE_MAX) this.#verified.delete(this.#verified.keys().next().value as string);
-    this.#verified.set(key, { claims, kid: String(decodeProtectedHeader(token).kid) });
+    const entry = { claims, kid: String(decodeProtectedHeader(token).kid) };
+    if (scopes) scopes.set(scope, entry);
+    else {
+      if (this.#verified.size >= VERIFIED_CACHE_MAX)
+        this.#verified.delete(this.#verified.keys().next().value as string);
+      this.#verified.set(token, new Map([[scope, entry]]));
+    }
     return claims;
   }
 

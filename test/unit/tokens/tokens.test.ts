@@ -74,6 +74,22 @@ describe("Archway tokens", () => {
     expect(t.events.at(-1)).toMatchObject({ type: "token.refused", reason: "token_invalid" });
   });
 
+  it("remembers a verification only for the audience and type it was made for", async () => {
+    const issued = await t.tokens.issue({ subject: "s", audience: "cloud-1", ttlSeconds: 60 });
+    await expect(t.tokens.verify(issued.token, { audience: "cloud-1" })).resolves.toMatchObject({ sub: "s" });
+    await expect(t.tokens.verify(issued.token, { audience: "cloud-2" })).rejects.toMatchObject({
+      code: "token_invalid",
+    });
+    await expect(t.tokens.verify(issued.token, { audience: "cloud-1", type: "JWT" })).rejects.toMatchObject({
+      code: "token_invalid",
+    });
+    await expect(t.tokens.verify(issued.token, { audience: "cloud-1" })).resolves.toMatchObject({ sub: "s" });
+    t.clock.advance(61_000 + 5_000);
+    await expect(t.tokens.verify(issued.token, { audience: "cloud-1" })).rejects.toMatchObject({
+      code: "token_expired",
+    });
+  });
+
   it("refuses an expired token and a token that is not yet valid", async () => {
     const issued = await t.tokens.issue({ subject: "s", audience: "a", ttlSeconds: 60 });
     t.clock.advance(66_000);
