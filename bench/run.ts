@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import { benchFacadeLogin } from "./facade-login.js";
 import { benchFacadeRescope } from "./facade-rescope.js";
 import { benchHealthz } from "./healthz.js";
+import { benchIdpToken } from "./idp-token.js";
 import { benchLdapLogin } from "./ldap-login.js";
 import { benchDesiredState, benchVsKeystone } from "./policy.js";
 import { benchProxy } from "./proxy.js";
@@ -17,6 +18,7 @@ const registry: Record<string, () => Promise<void>> = {
   "facade-login": () => benchFacadeLogin(),
   "facade-rescope": () => benchFacadeRescope(),
   healthz: () => benchHealthz(),
+  "idp-token": () => benchIdpToken(),
   "ldap-login": () => benchLdapLogin(),
   "policy-desired": () => benchDesiredState(),
   "policy-vs-keystone": () => benchVsKeystone(),

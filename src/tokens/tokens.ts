@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { decodeJwt, decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { decodeJwt, decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify } from "jose";
 import type { Audit } from "../audit/index.js";
 import { ArchwayError } from "../errors.js";
 import type { Store } from "../store/index.js";
 import type { KeyRing } from "./keyring.js";
+import { signJwt } from "./sign.js";
 
 /** Claims every Archway token carries, plus whatever the issuer adds. */
 export interface ArchwayClaims extends JWTPayload {
@@ -67,16 +68,20 @@ export class TokenService {
     const iat = Math.floor(this.#o.now() / 1000);
     const jti = randomUUID();
     const expiresAt = iat + opts.ttlSeconds;
-    const token = await new SignJWT({ ...opts.claims })
-      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: opts.type ?? ACCESS_TOKEN_TYPE })
-      .setIssuer(this.#o.issuer)
-      .setSubject(opts.subject)
-      .setAudience(opts.audience)
-      .setIssuedAt(iat)
-      .setNotBefore(iat)
-      .setExpirationTime(expiresAt)
-      .setJti(jti)
-      .sign(key.privateKey);
+    const token = signJwt(
+      { alg: key.alg, kid: key.kid, typ: opts.type ?? ACCESS_TOKEN_TYPE },
+      {
+        ...opts.claims,
+        iss: this.#o.issuer,
+        sub: opts.subject,
+        aud: opts.audience,
+        iat,
+        nbf: iat,
+        exp: expiresAt,
+        jti,
+      },
+      key,
+    );
     await this.#o.audit?.({ type: "token.issued", actor: opts.subject, audience: opts.audience, jti, expiresAt });
     return { token, jti, expiresAt };
   }
