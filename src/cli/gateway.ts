@@ -7,7 +7,7 @@ import { isPasswordSource, LoginGuard } from "../identity/index.js";
 import { type CompiledPolicySet, loadPolicies } from "../policy/index.js";
 import { createSync, type SyncParts, shadowPassword } from "../sync/index.js";
 import { IdentitySessions, TokenBroker } from "../tokens/index.js";
-import { buildOidcProvider } from "./oidc-provider.js";
+import { buildOidcProvider, oidcTokenIssuer } from "./oidc-provider.js";
 import type { Runtime } from "./runtime.js";
 
 /** The facade, proxy and sync pieces `serve` mounts, built from the runtime. */
@@ -50,7 +50,18 @@ export function buildGateway(runtime: Runtime): Gateway {
         queue: "inline",
       })
     : undefined;
+  const issue = oidcTokenIssuer(runtime, policies);
   const broker = new TokenBroker({
+    federatedAccessToken: async (identity, cloudId) =>
+      (
+        await issue.accessToken({
+          clientId: "archway",
+          identity,
+          scope: ["openid"],
+          cloudId,
+          authTime: Math.floor(Date.now() / 1000),
+        })
+      ).token,
     store: runtime.store,
     clouds: config.clouds,
     shadowPassword: (cloudId, identityId) => {
@@ -83,7 +94,7 @@ export function buildGateway(runtime: Runtime): Gateway {
   });
   return {
     web: { deps: web, formTargets: ssoOrigins(config) },
-    idp: buildOidcProvider(runtime, { policies, guard, web: web.sessions }),
+    idp: buildOidcProvider(runtime, { issue, guard, web: web.sessions }),
     facade: {
       publicUrl: runtime.publicUrl,
       tokens: runtime.tokens,

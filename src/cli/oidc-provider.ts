@@ -5,10 +5,22 @@ import type { CompiledPolicySet } from "../policy/index.js";
 import { AuthorizationCodes, DeviceCodes, OAuthClients, OidcTokenIssuer, RefreshTokens } from "../tokens/index.js";
 import type { Runtime } from "./runtime.js";
 
-/** Builds the OpenID Provider's dependencies from the runtime: clients, grant stores, the token issuer. */
+/** The issuer of the OpenID Provider's tokens (also what the broker shows federated clouds). */
+export function oidcTokenIssuer(runtime: Runtime, policies: () => CompiledPolicySet): OidcTokenIssuer {
+  const { config } = runtime.loaded;
+  return new OidcTokenIssuer({
+    tokens: runtime.tokens,
+    clouds: config.clouds,
+    policies,
+    accessTokenTtlSeconds: config.signing.accessTokenTtlSeconds,
+    idTokenTtlSeconds: config.idp.idTokenTtlSeconds,
+  });
+}
+
+/** Builds the OpenID Provider's dependencies from the runtime: clients and grant stores around the issuer. */
 export function buildOidcProvider(
   runtime: Runtime,
-  shared: { policies: () => CompiledPolicySet; guard: LoginGuard; web: WebSessions },
+  shared: { issue: OidcTokenIssuer; guard: LoginGuard; web: WebSessions },
 ): OidcProviderDeps {
   const { config } = runtime.loaded;
   const idp = config.idp;
@@ -16,13 +28,7 @@ export function buildOidcProvider(
     issuer: runtime.publicUrl,
     config: idp,
     clients: new OAuthClients(idp.clients),
-    issue: new OidcTokenIssuer({
-      tokens: runtime.tokens,
-      clouds: config.clouds,
-      policies: shared.policies,
-      accessTokenTtlSeconds: config.signing.accessTokenTtlSeconds,
-      idTokenTtlSeconds: idp.idTokenTtlSeconds,
-    }),
+    issue: shared.issue,
     tokens: runtime.tokens,
     codes: new AuthorizationCodes(runtime.store, idp.codeTtlSeconds * 1000),
     refresh: new RefreshTokens(runtime.store, idp.refreshTokenTtlSeconds * 1000),

@@ -31,7 +31,15 @@ export type {
 } from "./keystone-schemas.js";
 export { Limiter, mapLimit } from "./limiter.js";
 export { KEYPAIR_MICROVERSION, type Keypair, NovaClient } from "./nova.js";
-export { adminAuth, authBody, type IssuedToken, issueToken, type KeystoneAuth, KeystoneSession } from "./session.js";
+export {
+  adminAuth,
+  authBody,
+  federatedToken,
+  type IssuedToken,
+  issueToken,
+  type KeystoneAuth,
+  KeystoneSession,
+} from "./session.js";
 
 /** The clients of one cloud, sharing one admin session, one connection pool and one concurrency limit. */
 export interface CloudClients {

@@ -102,6 +102,42 @@ export async function issueToken(transport: Transport, authUrl: string, auth: Ke
 }
 
 /**
+ * Exchanges an OpenID Connect access token for an unscoped Keystone token at a federated cloud's
+ * `OS-FEDERATION/identity_providers/{idp}/protocols/{protocol}/auth` (Apache's mod_auth_openidc checks the Bearer
+ * token, Keystone's mapping turns its claims into a user and groups).
+ */
+export async function federatedToken(
+  transport: Transport,
+  authUrl: string,
+  opts: { identityProvider: string; protocol: string; accessToken: string },
+): Promise<IssuedToken> {
+  const reply = await transport.call({
+    operation: "keystone.federation.auth",
+    method: "POST",
+    url: `${authUrl}/OS-FEDERATION/identity_providers/${encodeURIComponent(opts.identityProvider)}/protocols/${encodeURIComponent(opts.protocol)}/auth`,
+    headers: { authorization: `Bearer ${opts.accessToken}` },
+    schema: TokenReplySchema,
+    idempotent: true,
+  });
+  const token = reply.headers.get("x-subject-token");
+  if (!token) {
+    throw new ArchwayError(
+      "keystone_invalid_reply",
+      `cloud ${transport.cloudId}: federated login had no X-Subject-Token`,
+      502,
+    );
+  }
+  const t = reply.data.token;
+  return {
+    token,
+    expiresAt: new Date(t.expires_at),
+    userId: t.user.id,
+    projectId: t.project?.id,
+    catalog: t.catalog ?? [],
+  };
+}
+
+/**
  * The admin session of one cloud: one token shared by every call, re-issued shortly before it expires (or after
  * a 401), with one login in flight at a time however many calls wait for it.
  */

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Cloud } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import type { Identity } from "../identity/index.js";
-import { createAgent, issueToken, Limiter, OpenStackError, Transport } from "../openstack/index.js";
+import { createAgent, federatedToken, issueToken, Limiter, OpenStackError, Transport } from "../openstack/index.js";
 import { getJson, type Store, setJson } from "../store/index.js";
 import type { FacadeProject } from "./entitlements.js";
 
@@ -20,6 +20,8 @@ interface BrokerOptions {
   clouds: readonly Cloud[];
   /** The shadow user's password in a cloud (HMAC of the cloud, the identity and the key version). */
   shadowPassword: (cloudId: string, identityId: string) => string;
+  /** An Archway access token for a person and a federated cloud (its audience and groups). */
+  federatedAccessToken?: (identity: Identity, cloudId: string) => Promise<string>;
   /** Just-in-time sync of one person into one cloud, when their shadow user is missing. */
   ensureUser?: (identity: Identity, cloudId: string) => Promise<void>;
   /** Tokens are dropped from the cache this long before Keystone would expire them. */
@@ -29,12 +31,14 @@ interface BrokerOptions {
 
 /**
  * Per-cloud Keystone tokens for (person, cloud, project): brokered clouds by logging in as the person's shadow
- * user with the derived password. Tokens are cached in the store until shortly before they expire, with one
+ * user with the derived password; federated clouds by exchanging an Archway access token for that cloud at its
+ * OS-FEDERATION endpoint, then scoping the result with the token method. Tokens are cached in the store until shortly before they expire, with one
  * fetch in flight per key across every Archway process (a store lock), and dropped when the person is
  * deprovisioned or signs out (a per-person generation number).
  */
 export class TokenBroker {
-  readonly #o: Required<Omit<BrokerOptions, "ensureUser">> & Pick<BrokerOptions, "ensureUser">;
+  readonly #o: Required<Omit<BrokerOptions, "ensureUser" | "federatedAccessToken">> &
+    Pick<BrokerOptions, "ensureUser" | "federatedAccessToken">;
   readonly #clouds: Map<string, { cloud: Cloud; transport: Transport }>;
 
   constructor(opts: BrokerOptions) {
@@ -90,10 +94,52 @@ export class TokenBroker {
     return (await this.#o.store.get(`broker:gen:${identityId}`)) ?? "0";
   }
 
+  async #federatedLogin(
+    identity: Identity,
+    project: FacadeProject,
+    cloud: Cloud,
+    transport: Transport,
+  ): Promise<BrokeredToken> {
+    if (!this.#o.federatedAccessToken)
+      throw new ArchwayError("config_invalid", `cloud ${cloud.id} is federated but Archway's IdP is not wired`, 500);
+    const authUrl = cloud.authUrl.replace(/\/+$/, "");
+    try {
+      const unscoped = await federatedToken(transport, authUrl, {
+        identityProvider: cloud.federation?.identityProviderId ?? "archway",
+        protocol: cloud.federation?.protocol ?? "openid",
+        accessToken: await this.#o.federatedAccessToken(identity, cloud.id),
+      });
+      const scoped = await issueToken(transport, authUrl, {
+        method: "token",
+        token: unscoped.token,
+        projectName: project.keystoneName,
+        projectDomainName: project.keystoneDomain,
+      });
+      return {
+        token: scoped.token,
+        expiresAt: scoped.expiresAt.getTime(),
+        userId: scoped.userId,
+        projectId: scoped.projectId,
+      };
+    } catch (err) {
+      // The cloud has not got this person's groups or the project yet: the next full sync makes them.
+      if (err instanceof OpenStackError && (err.upstreamStatus === 401 || err.upstreamStatus === 403)) {
+        throw new ArchwayError(
+          "cloud_access_pending",
+          `cloud ${cloud.id}: your access there is not ready yet; try again after the next sync`,
+          403,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+  }
+
   async #login(identity: Identity, project: FacadeProject, mayProvision: boolean): Promise<BrokeredToken> {
     const entry = this.#clouds.get(project.cloudId);
     if (!entry) throw new ArchwayError("cloud_unknown", `cloud ${project.cloudId} is not configured`, 404);
     const { cloud, transport } = entry;
+    if (cloud.mode === "federated") return this.#federatedLogin(identity, project, cloud, transport);
     try {
       const issued = await issueToken(transport, cloud.authUrl.replace(/\/+$/, ""), {
         method: "password",

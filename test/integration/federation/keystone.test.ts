@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isPasswordSource } from "../../../src/identity/index.js";
+import { entitledProjects } from "../../../src/tokens/index.js";
 import { keystoneAdminToken } from "../../env/control.js";
 import { loadEndpoints } from "../../env/endpoints.js";
 import { CLIENTS, cleanFederatedCloud, type IdpHarness, PEOPLE, runDomain, startIdp } from "./harness.js";
@@ -194,6 +196,22 @@ describe("Keystone federation trusting Archway", () => {
       });
     expect((await auth(fed2)).status).toBe(401);
     expect((await auth(fed1)).status).toBe(201);
+  }, 60_000);
+
+  it("the token broker exchanges an Archway access token at a federated cloud and scopes it", async () => {
+    const source = h.runtime.sources.find(isPasswordSource);
+    const identity = await source?.login("alice", PEOPLE.alice.password);
+    if (!identity) throw new Error("alice cannot sign in");
+    const project = entitledProjects(identity, h.gateway.facade.policies()).find((p) => p.cloudId === "fed-2");
+    if (!project) throw new Error("alice has no project in fed-2");
+    const brokered = await h.gateway.facade.broker.projectToken(identity, project);
+    expect(await describeToken(fed2, brokered.token)).toEqual({
+      project: "shared",
+      user: "alice",
+      roles: ["member", "reader"],
+    });
+    // Cached: the same token comes back without another login.
+    expect((await h.gateway.facade.broker.projectToken(identity, project)).token).toBe(brokered.token);
   }, 60_000);
 
   it("after a policy change and a sync, the next login reflects it", async () => {
