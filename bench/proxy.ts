@@ -92,9 +92,10 @@ export async function benchProxy(): Promise<void> {
         name: "archway /clouds/…/dns/v2/",
         url: `${archway.url}/clouds/${ks.id}/${SERVICE_TYPE}/v2/`,
         headers: { "x-auth-token": token },
+        pid: archway.pid,
       },
-      { name: "nginx proxy_pass", url: `${nginx.url}/v2/` },
-      { name: "direct", url: `${upstreamOrigin}/v2/` },
+      { name: "nginx proxy_pass", url: `${nginx.url}/v2/`, pid: nginx.workerPid },
+      { name: "direct", url: `${upstreamOrigin}/v2/`, pid: upstream.workerPid },
     ];
     // The first proxied call provisions alice's shadow user just in time and fills the broker's cache.
     const first = await fetch(targets[0]!.url, { headers: targets[0]!.headers });
@@ -126,6 +127,7 @@ export async function benchProxy(): Promise<void> {
         f.errors + f.non2xx,
         (l.p50 * 1000).toFixed(0),
         i === 2 ? "-" : ((l.p50 - direct) * 1000).toFixed(0),
+        f.cpuUs === undefined ? "-" : f.cpuUs.toFixed(1),
       ];
     });
     const [a, n, d] = throughput;
@@ -141,6 +143,7 @@ export async function benchProxy(): Promise<void> {
           "errors + non-2xx",
           "p50 µs (c=1)",
           "added p50 µs (c=1)",
+          "CPU µs/req (the proxy; direct: the upstream)",
         ],
         ...rows,
       ]),

@@ -8,6 +8,8 @@ import { join } from "node:path";
 export interface BenchNginx {
   url: string;
   pid: number;
+  /** The one worker process (it does the work the master only supervises); the master's PID if unknown. */
+  workerPid: number;
   stop(): Promise<void>;
 }
 
@@ -65,9 +67,16 @@ export async function startNginx(name: string, port: number, http: string): Prom
     await new Promise((r) => setTimeout(r, 100));
   }
   const pid = Number(readFileSync(pidFile, "utf8").trim());
+  let workerPid = pid;
+  try {
+    workerPid = Number(readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/)[0]) || pid;
+  } catch {
+    // No /proc children list here: CPU figures then show the master's (near zero) time.
+  }
   return {
     url,
     pid,
+    workerPid,
     async stop() {
       if (child.exitCode === null) {
         // The master's PID from its own PID file (the process we spawned): SIGQUIT would wait for idle
