@@ -67,6 +67,8 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadedConfig {
   }
   checkUnique(config.clouds, "cloud", shown(file), parsed, problems);
   checkUnique(config.identity.sources, "identity source", shown(file), parsed, problems);
+  checkUnique(config.idp.clients, "idp client", shown(file), parsed, problems);
+  checkClientClouds(config, shown(file), parsed, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return { config, file, policiesDir: resolve(baseDir, config.policiesDir), secrets };
 }
@@ -120,6 +122,24 @@ function loadInventory(
     else clouds.push(...result.data.clouds);
   }
   return clouds;
+}
+
+/** Every cloud an IdP client may get tokens for must exist and be federated (its audience means nothing otherwise). */
+function checkClientClouds(config: Config, file: string, doc: LocatedDocument, problems: LocatedProblem[]): void {
+  const clouds = new Map(config.clouds.map((c) => [c.id, c]));
+  config.idp.clients.forEach((client, i) => {
+    client.clouds.forEach((id, j) => {
+      const cloud = clouds.get(id);
+      if (cloud?.mode === "federated") return;
+      const path = ["idp", "clients", i, "clouds", j];
+      problems.push({
+        file,
+        ...doc.locate(path),
+        path: formatPath(path),
+        message: cloud ? `cloud '${id}' is not in federated mode` : `unknown cloud '${id}'`,
+      });
+    });
+  });
 }
 
 function checkUnique(

@@ -152,6 +152,19 @@ describe("archway federation snippet", () => {
     expect(out).toContain("OS_CLIENT_ID=cli");
   });
 
+  it("config check: a client's clouds must exist and be federated", async () => {
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(
+      bad,
+      "policiesDir: .\nclouds:\n  - { id: c-1, authUrl: 'http://127.0.0.1:15001/v3', admin: { username: a, password: b } }\n" +
+        "idp:\n  clients:\n    - { id: cli, secret: s, grants: [password], clouds: [c-1, nope] }\n",
+    );
+    const io = captureIO();
+    expect(await runCli(["config", "check", "--config", bad], io)).toBe(2);
+    expect(io.stderr()).toMatch(/idp\.clients\[0\]\.clouds\[0\]: cloud 'c-1' is not in federated mode/);
+    expect(io.stderr()).toMatch(/idp\.clients\[0\]\.clouds\[1\]: unknown cloud 'nope'/);
+  });
+
   it("refuses a brokered cloud with a clear line", async () => {
     const io = captureIO();
     expect(await runCli(["federation", "snippet", "c-1", "--config", file], io)).toBe(2);
