@@ -2,17 +2,15 @@
 // configured the same way (ES256 JWT access tokens, rotating refresh tokens, ID tokens on refresh, secrets compared
 // in constant time), one run, alternating rounds. Target: Archway >= 2x.
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
 import { Agent } from "undici";
 import { hashPassword } from "../src/identity/index.js";
 import { TestBrowser } from "../test/helpers/browser.js";
+import { startArchway } from "./lib/archway.js";
 import { compareHttp, httpTable } from "./lib/http-compare.js";
 import { type BenchServer, spawnServer } from "./lib/process.js";
 import { appendBenchmark, markdownTable } from "./lib/report.js";
 
-const root = resolve(import.meta.dirname, "..");
+const root = new URL("..", import.meta.url).pathname;
 const REDIRECT = "http://127.0.0.1:18999/cb";
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString("base64")}`;
 const FORM = "application/x-www-form-urlencoded";
@@ -78,22 +76,12 @@ async function refreshLoad(url: string, auth: string, tokens: string[], seconds:
 }
 
 export async function benchIdpToken(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "archway-bench-idp-"));
-  const port = 18194;
-  writeFileSync(
-    join(dir, "archway.yaml"),
-    `listen: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\nlog: { level: warn }\npoliciesDir: policies\n` +
+  const archway = await startArchway(
+    "policiesDir: policies\n" +
       `identity:\n  sources:\n    - id: demo\n      type: static\n      users:\n        - { username: alice, passwordHash: "${await hashPassword("pw", { N: 1024 })}", groups: [devs] }\n` +
       "idp:\n  clients:\n    - { id: svc, secret: svc-secret, grants: [client_credentials] }\n" +
       "    - { id: rt, secret: rt-secret, grants: [password, refresh_token] }\n",
-  );
-  mkdirSync(join(dir, "policies"));
-  const archway = await spawnServer(
-    "archway",
-    process.execPath,
-    ["dist/main.js", "serve", "--config", join(dir, "archway.yaml")],
-    /Archway listening on (http:\/\/\S+)/,
-    { cwd: root },
+    {},
   );
   const peer = await spawnServer(
     "oidc-provider",
@@ -171,6 +159,5 @@ export async function benchIdpToken(): Promise<void> {
     await dispatcher.close();
     await archway.stop();
     await peer.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }

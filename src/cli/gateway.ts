@@ -1,7 +1,7 @@
 import { formatProblem } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import type { FacadeDeps, OidcProviderDeps, ProxyDeps } from "../http/index.js";
-import { CloudCatalogs } from "../http/index.js";
+import { CloudCatalogs, createApp, type HttpMetrics } from "../http/index.js";
 import { createWebDeps, ssoOrigins, type WebDeps } from "../http/web/index.js";
 import { isPasswordSource, LoginGuard } from "../identity/index.js";
 import { type CompiledPolicySet, loadPolicies } from "../policy/index.js";
@@ -113,4 +113,20 @@ export function buildGateway(runtime: Runtime): Gateway {
       await Promise.allSettled([catalogs.close(), sync?.close()]);
     },
   };
+}
+
+/** The Hono app with every surface of the gateway mounted: health, JWKS, facade, proxy, pages and the IdP. */
+export function gatewayApp(runtime: Runtime, gateway: Gateway, metrics?: HttpMetrics) {
+  return createApp({
+    config: runtime.loaded.config,
+    log: runtime.log,
+    store: runtime.store,
+    sources: runtime.sources,
+    keys: runtime.keys,
+    tokens: runtime.tokens,
+    metrics,
+    gateway: gateway.facade,
+    web: gateway.web,
+    idp: gateway.idp,
+  });
 }

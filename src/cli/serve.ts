@@ -1,7 +1,7 @@
-import { createApp, createHttpMetrics, startServer } from "../http/index.js";
+import { createHttpMetrics, startServer } from "../http/index.js";
 import { registerSyncMetrics } from "../sync/index.js";
 import { type Command, configOption, configPath, parseCommandArgs } from "./command.js";
-import { buildGateway } from "./gateway.js";
+import { buildGateway, gatewayApp } from "./gateway.js";
 import { buildRuntime } from "./runtime.js";
 import { scheduleSyncRuns } from "./schedule.js";
 
@@ -32,18 +32,7 @@ export const serveCommand: Command = {
     // Per-cloud sync status (degraded, drift, last success) comes from the store, whichever process ran the sync.
     const metrics = createHttpMetrics();
     registerSyncMetrics(metrics.registry, { store: runtime.store, cloudIds: () => config.clouds.map((c) => c.id) });
-    const { app } = createApp({
-      metrics,
-      config,
-      log: runtime.log,
-      store: runtime.store,
-      sources: runtime.sources,
-      keys: runtime.keys,
-      tokens: runtime.tokens,
-      gateway: gateway.facade,
-      web: gateway.web,
-      idp: gateway.idp,
-    });
+    const { app } = gatewayApp(runtime, gateway, metrics);
     const server = await startServer(app, {
       host: values.host ?? config.listen.host,
       port: values.port !== undefined ? Number(values.port) : config.listen.port,

@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import type { CloudAdmin } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import type { Transport } from "./http.js";
@@ -83,22 +84,7 @@ export async function issueToken(transport: Transport, authUrl: string, auth: Ke
     // Issuing a token changes nothing Archway cares about: safe to retry on a reset.
     idempotent: true,
   });
-  const token = reply.headers.get("x-subject-token");
-  if (!token) {
-    throw new ArchwayError(
-      "keystone_invalid_reply",
-      `cloud ${transport.cloudId}: token reply had no X-Subject-Token`,
-      502,
-    );
-  }
-  const t = reply.data.token;
-  return {
-    token,
-    expiresAt: new Date(t.expires_at),
-    userId: t.user.id,
-    projectId: t.project?.id,
-    catalog: t.catalog ?? [],
-  };
+  return issuedFrom(transport.cloudId, reply);
 }
 
 /**
@@ -119,13 +105,14 @@ export async function federatedToken(
     schema: TokenReplySchema,
     idempotent: true,
   });
+  return issuedFrom(transport.cloudId, reply);
+}
+
+/** The token of a `POST .../auth/tokens`-like reply: the `X-Subject-Token` header and what the body says of it. */
+function issuedFrom(cloudId: string, reply: { headers: Headers; data: z.infer<typeof TokenReplySchema> }): IssuedToken {
   const token = reply.headers.get("x-subject-token");
   if (!token) {
-    throw new ArchwayError(
-      "keystone_invalid_reply",
-      `cloud ${transport.cloudId}: federated login had no X-Subject-Token`,
-      502,
-    );
+    throw new ArchwayError("keystone_invalid_reply", `cloud ${cloudId}: token reply had no X-Subject-Token`, 502);
   }
   const t = reply.data.token;
   return {

@@ -2,6 +2,16 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
 
+/** One Keystone of the test environment and its admin account. */
+const KeystoneEndpointSchema = z.object({
+  id: z.string(),
+  authUrl: z.string(),
+  region: z.string(),
+  adminUsername: z.string(),
+  adminPassword: z.string(),
+  adminProject: z.string(),
+});
+
 /**
  * What `npm run testenv -- up` writes to `.testenv/endpoints.json`: every real server the integration tests use,
  * all on loopback. Tests read it through {@link loadEndpoints}; nothing else hard-codes a port.
@@ -23,32 +33,14 @@ export const EndpointsSchema = z.object({
     adminDn: z.string(),
     adminPassword: z.string(),
   }),
-  keystones: z.array(
-    z.object({
-      id: z.string(),
-      authUrl: z.string(),
-      region: z.string(),
-      adminUsername: z.string(),
-      adminPassword: z.string(),
-      adminProject: z.string(),
-    }),
-  ),
+  keystones: z.array(KeystoneEndpointSchema),
   novas: z.array(z.object({ cloud: z.string(), url: z.string() })),
   /** Keystones in federated mode behind Apache + mod_auth_openidc, trusting Archway run on `idpUrl` by the tests. */
   federation: z.object({
     idpUrl: z.string(),
     idpPort: z.number(),
     tls: z.object({ certFile: z.string(), keyFile: z.string() }),
-    keystones: z.array(
-      z.object({
-        id: z.string(),
-        authUrl: z.string(),
-        region: z.string(),
-        adminUsername: z.string(),
-        adminPassword: z.string(),
-        adminProject: z.string(),
-      }),
-    ),
+    keystones: z.array(KeystoneEndpointSchema),
   }),
   oidc: z.object({
     issuer: z.string(),

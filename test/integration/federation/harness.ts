@@ -3,9 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent } from "undici";
-import { buildGateway, type Gateway } from "../../../src/cli/gateway.js";
+import { buildGateway, type Gateway, gatewayApp } from "../../../src/cli/gateway.js";
 import { buildRuntime, type Runtime } from "../../../src/cli/runtime.js";
-import { createApp, type RunningServer, startServer } from "../../../src/http/index.js";
+import { type RunningServer, startServer } from "../../../src/http/index.js";
 import { hashPassword } from "../../../src/identity/index.js";
 import { keystoneAdminToken } from "../../env/control.js";
 import { type Endpoints, loadEndpoints } from "../../env/endpoints.js";
@@ -81,17 +81,7 @@ export async function startIdp(opts: { domain: string; policies: Record<string, 
   for (const [file, yaml] of Object.entries(opts.policies)) writeFileSync(join(dir, "policies", file), yaml);
   const runtime = buildRuntime(join(dir, "archway.yaml"), captureIO(process.env));
   const gateway = buildGateway(runtime);
-  const { app } = createApp({
-    config: runtime.loaded.config,
-    log: runtime.log,
-    store: runtime.store,
-    sources: runtime.sources,
-    keys: runtime.keys,
-    tokens: runtime.tokens,
-    gateway: gateway.facade,
-    web: gateway.web,
-    idp: gateway.idp,
-  });
+  const { app } = gatewayApp(runtime, gateway);
   const server: RunningServer = await startServer(app, {
     host: "127.0.0.1",
     port: fed.idpPort,

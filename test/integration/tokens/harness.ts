@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildGateway } from "../../../src/cli/gateway.js";
+import { buildGateway, gatewayApp } from "../../../src/cli/gateway.js";
 import { buildRuntime } from "../../../src/cli/runtime.js";
-import { createApp, type RunningServer, startServer } from "../../../src/http/index.js";
+import { type RunningServer, startServer } from "../../../src/http/index.js";
 import { hashPassword } from "../../../src/identity/index.js";
 import { keystoneAdminToken } from "../../env/control.js";
 import { type Endpoints, loadEndpoints } from "../../env/endpoints.js";
@@ -49,15 +49,7 @@ export async function startFacade(port: number): Promise<FacadeHarness> {
   );
   const runtime = buildRuntime(join(dir, "archway.yaml"), captureIO(process.env));
   const gateway = buildGateway(runtime);
-  const { app } = createApp({
-    config: runtime.loaded.config,
-    log: runtime.log,
-    store: runtime.store,
-    sources: runtime.sources,
-    keys: runtime.keys,
-    tokens: runtime.tokens,
-    gateway: gateway.facade,
-  });
+  const { app } = gatewayApp(runtime, gateway);
   const server = await startServer(app, { host: "127.0.0.1", port, log: runtime.log });
   return {
     env,
