@@ -96,7 +96,7 @@ down() {
   for ((i = 1; i <= CLOUDS; i++)); do nova_down "$i"; keystone_down "$i"; done
   keystone_fed_down
   oidc_down; slapd_down; redis_down
-  if [[ ${1:-} == --purge ]]; then rm -rf "$STATE"; log "state deleted"; fi
+  if [[ ${1:-} == --purge ]]; then rm -rf "$STATE" "$FED_ROOT"; log "state deleted"; fi
 }
 
 status() {

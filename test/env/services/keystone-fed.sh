@@ -11,10 +11,13 @@ FED_CLOUDS=2
 FED_BASE_PORT=15010       # fed-N listens on 15010+N
 ARCHWAY_IDP_PORT=18443    # where the federation tests run Archway as the identity provider
 
-fed_dir() { echo "$STATE/keystone-fed/fed-$1"; }
+# Apache's daemons run as www-data, which must reach every file they use: a checkout under /root (mode 700) would
+# hide .testenv from them, so the federated clouds keep their state under /tmp, one folder per checkout.
+FED_ROOT=${ARCHWAY_FED_DIR:-/tmp/archway-fed-$(printf '%s' "$STATE" | sha256sum | cut -c1-12)}
+fed_dir() { echo "$FED_ROOT/fed-$1"; }
 fed_port() { echo $((FED_BASE_PORT + $1)); }
 fed_url() { echo "http://127.0.0.1:$(fed_port "$1")/v3"; }
-fed_apache_dir() { echo "$STATE/keystone-fed/apache"; }
+fed_apache_dir() { echo "$FED_ROOT/apache"; }
 
 fed_conf() {
   local d; d=$(fed_dir "$1")
@@ -108,7 +111,7 @@ WSGIApplicationGroup %{GLOBAL}
 WSGIPassAuthorization On
 
 OIDCOAuthVerifyJwksUri https://127.0.0.1:$ARCHWAY_IDP_PORT/.well-known/jwks.json
-OIDCCABundlePath $STATE/ca/ca.crt
+OIDCCABundlePath $FED_ROOT/ca.crt
 OIDCOAuthRemoteUserClaim sub
 OIDCClaimPrefix OIDC_CLAIM_
 OIDCClaimDelimiter ;
@@ -152,13 +155,14 @@ keystone_fed_up() {
   local i template pids=()
   if fed_alive; then return 0; fi
   for ((i = 1; i <= FED_CLOUDS; i++)); do port_busy "$(fed_port "$i")" && die "port $(fed_port "$i") is busy but not ours"; done
-  mkdir -p "$STATE/keystone"
+  mkdir -p "$STATE/keystone" "$FED_ROOT"
+  chmod 755 "$FED_ROOT"
+  cp "$STATE/ca/ca.crt" "$FED_ROOT/ca.crt"
   template=$(ks_template)
   for ((i = 1; i <= FED_CLOUDS; i++)); do fed_setup "$i" "$template" & pids+=($!); done
   for p in "${pids[@]}"; do wait "$p" || die "federated keystone setup failed"; done
-  # Apache's daemons run as www-data: they write the databases and read the keys. Every folder above must be
-  # traversable by others (it is, under /work and /tmp).
-  chown -R www-data:www-data "$STATE/keystone-fed"
+  # Apache's daemons run as www-data: they write the databases and read the keys and the CA.
+  chown -R www-data:www-data "$FED_ROOT"
   fed_apache_conf
   /usr/sbin/apache2 -f "$(fed_apache_dir)/httpd.conf" -t >"$LOGS/apache-fed-configtest.log" 2>&1 \
     || die "apache config test failed; see $LOGS/apache-fed-configtest.log"
