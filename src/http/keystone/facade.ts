@@ -12,7 +12,7 @@ import {
   type IdentitySessions,
   type TokenService,
 } from "../../tokens/index.js";
-import { type AppEnv, requestHeader, setResponseHeader } from "../env.js";
+import { type AppEnv, requestHeader, requestJson, setResponseHeader } from "../env.js";
 import { AuthRequestSchema } from "./auth-request.js";
 import type { CloudCatalogs } from "./catalog.js";
 import { type CatalogService, keystoneError, projectBody, tokenBody, versionDocument } from "./shapes.js";
@@ -110,7 +110,7 @@ export function keystoneFacade(deps: FacadeDeps) {
   app.get("/v3/", (c) => c.json(versionDocument(deps.publicUrl)));
 
   app.post("/v3/auth/tokens", async (c) => {
-    const parsed = AuthRequestSchema.safeParse(await c.req.json());
+    const parsed = AuthRequestSchema.safeParse(await requestJson(c));
     if (!parsed.success)
       throw new KeystoneHttpError(
         400,
@@ -120,6 +120,7 @@ export function keystoneFacade(deps: FacadeDeps) {
     let identity: Identity;
     let sid: string;
     let methods: string[];
+    let projects: FacadeProject[] | undefined;
     if (auth.methods.includes("password") && auth.password) {
       const user = auth.password.user;
       if (!user.name) throw new KeystoneHttpError(400, "password authentication needs a user name");
@@ -137,10 +138,12 @@ export function keystoneFacade(deps: FacadeDeps) {
       identity = caller.identity;
       sid = String(caller.claims.sid);
       methods = ["token"];
+      // The same evaluation of the same session's identity that validated the token: no second one per re-scope.
+      projects = caller.projects;
     } else {
       throw new KeystoneHttpError(401, `unsupported authentication method(s): ${auth.methods.join(", ")}`);
     }
-    const projects = entitledProjects(identity, deps.policies());
+    projects ??= entitledProjects(identity, deps.policies());
     let project: FacadeProject | undefined;
     const wanted = scope && scope !== "unscoped" ? scope.project : undefined;
     if (scope && scope !== "unscoped" && (scope.domain || scope.system))
