@@ -11,9 +11,9 @@ import { type FacadeDeps, keystoneFacade } from "./keystone/facade.js";
 import { limitBody } from "./middleware/body-limit.js";
 import { createHttpMetrics, type HttpMetrics } from "./middleware/metrics.js";
 import { observe } from "./middleware/observe.js";
+import { type OidcProviderDeps, oidcProvider } from "./oidc-provider.js";
 import { cloudProxy, type ProxyDeps } from "./proxy.js";
 import { type WebDeps, webRoutes } from "./web/index.js";
-import { type OidcProviderDeps, oidcProvider } from "./oidc-provider.js";
 import { wellKnownRoutes } from "./well-known.js";
 
 /** Everything the HTTP surfaces need, built once by the CLI (or a test) and passed in. */

@@ -7,7 +7,7 @@ export { type AppEnv, requestLog } from "./env.js";
 export { type ErrorBody, toErrorResponse } from "./errors.js";
 export { CloudCatalogs } from "./keystone/catalog.js";
 export { FACADE_AUDIENCE, type FacadeDeps, keystoneFacade } from "./keystone/facade.js";
-export { OIDC_PATHS, type OidcProviderDeps, oidcProvider } from "./oidc-provider.js";
 export { createHttpMetrics, type HttpMetrics } from "./middleware/metrics.js";
+export { OIDC_PATHS, type OidcProviderDeps, oidcProvider } from "./oidc-provider.js";
 export { cloudProxy, type ProxyDeps, safeTarget } from "./proxy.js";
 export { type RunningServer, startServer } from "./server.js";

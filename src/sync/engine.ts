@@ -5,8 +5,8 @@ import type { CloudClients } from "../openstack/index.js";
 import type { DesiredCloudState } from "../policy/index.js";
 import type { Store } from "../store/index.js";
 import { type ApplyResult, applyPlan } from "./apply.js";
-import { type ObservedCloud, observeCloud } from "./observe.js";
 import { federationDesired, observeFederation, planFederation } from "./federated.js";
+import { type ObservedCloud, observeCloud } from "./observe.js";
 import { type CloudPlan, finishPlan, planCloud } from "./plan.js";
 import { type CloudSyncStatus, driftOf, writeStatus } from "./status.js";
 

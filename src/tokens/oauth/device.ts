@@ -59,7 +59,7 @@ export class DeviceCodes {
     );
     if (!ref) return null;
     const request = await readRecord(this.store, `oauth:device:${ref.digest}`, PendingSchema);
-    if (!request || request.status !== "pending" || request.expiresAt <= this.now()) return null;
+    if (request?.status !== "pending" || request.expiresAt <= this.now()) return null;
     return { digest: ref.digest, request };
   }
 
