@@ -85,6 +85,13 @@ export class TokenBroker {
     }
   }
 
+  /** The Keystone of a cloud, for calls made with a brokered token (application credentials). */
+  keystone(cloudId: string): { cloud: Cloud; transport: Transport; authUrl: string } {
+    const entry = this.#clouds.get(cloudId);
+    if (!entry) throw new ArchwayError("cloud_unknown", `cloud ${cloudId} is not configured`, 404);
+    return { ...entry, authUrl: entry.cloud.authUrl.replace(/\/+$/, "") };
+  }
+
   /** Forgets every cached token of a person (deprovisioned, signed out, revoked). */
   async drop(identityId: string): Promise<void> {
     await this.#o.store.increment(`broker:gen:${identityId}`, { ttlMs: 30 * 24 * 3600_000 });

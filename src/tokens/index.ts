@@ -3,6 +3,11 @@
  * The per-cloud Keystone token broker joins here once the OpenStack client lands.
  */
 
+export {
+  type AppCredentialRecord,
+  ApplicationCredentials,
+  type CreatedAppCredential,
+} from "./app-credentials.js";
 export { type BrokeredToken, TokenBroker } from "./broker.js";
 export {
   entitledProjects,

@@ -13,7 +13,12 @@ import type { Logger } from "../../log/index.js";
 import { type CompiledPolicySet, compileSubjects } from "../../policy/index.js";
 import type { Store } from "../../store/index.js";
 import type { SyncParts } from "../../sync/index.js";
-import type { IdentitySessions, TokenBroker, TokenService } from "../../tokens/index.js";
+import {
+  ApplicationCredentials,
+  type IdentitySessions,
+  type TokenBroker,
+  type TokenService,
+} from "../../tokens/index.js";
 import { adminCheck, type WebDeps } from "./deps.js";
 import { WebSessions } from "./session.js";
 
@@ -60,6 +65,7 @@ export function createWebDeps(opts: {
     tokenSessions: opts.tokenSessions,
     sync: opts.sync,
     broker: opts.broker,
+    appCredentials: opts.broker ? new ApplicationCredentials({ broker: opts.broker, store: opts.store }) : undefined,
     isAdmin: adminCheck(config.web.admins, compileSubjects),
   };
 }

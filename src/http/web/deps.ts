@@ -11,7 +11,7 @@ import type {
 import type { CompiledPolicySet } from "../../policy/index.js";
 import type { Store } from "../../store/index.js";
 import type { SyncParts } from "../../sync/index.js";
-import type { IdentitySessions, TokenBroker, TokenService } from "../../tokens/index.js";
+import type { ApplicationCredentials, IdentitySessions, TokenBroker, TokenService } from "../../tokens/index.js";
 import type { WebSessions } from "./session.js";
 
 /** What the pages and `/api/v1/` need, built once by `cli/gateway.ts` (or a test). */
@@ -35,6 +35,8 @@ export interface WebDeps {
   /** Absent without `secrets.shadowPasswordKey`: no key sync, no plan, no apply. */
   sync?: Pick<SyncParts, "service" | "clients">;
   broker?: TokenBroker;
+  /** Per-cloud application credentials made on request (absent without a broker). */
+  appCredentials?: ApplicationCredentials;
   /** True when the person may use `/admin`. */
   isAdmin: (identity: Identity) => boolean;
 }

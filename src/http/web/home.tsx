@@ -164,7 +164,8 @@ export function homeRoutes(deps: WebDeps) {
         </p>
         <a class="button" href="/api/v1/me/clouds.yaml" download="clouds.yaml">
           Download clouds.yaml
-        </a>
+        </a>{" "}
+        <a href="/app-credentials">Application credentials</a> for tools that must reach a cloud directly.
         <h2 id="keys">SSH keys</h2>
         <p class="muted">
           Keys you add here are imported as keypairs into the clouds whose policies import keys.

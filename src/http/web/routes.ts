@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { adminRoutes } from "./admin.js";
 import { adminAuditRoutes } from "./admin-audit.js";
 import { apiRoutes } from "./api.js";
+import { APP_CREDENTIAL_PATHS, appCredentialRoutes } from "./app-credentials.js";
 import type { WebDeps } from "./deps.js";
 import { webError } from "./errors.js";
 import { homeRoutes } from "./home.js";
@@ -10,7 +11,18 @@ import { pageHeaders, type WebEnv } from "./security.js";
 import { styleRoutes } from "./style.js";
 
 /** Paths the web routes own (their security headers apply here only). */
-export const WEB_PATHS = ["/", "/login", "/login/*", "/logout", "/keys", "/keys/*", "/admin", "/admin/*", "/api/v1/*"];
+export const WEB_PATHS = [
+  "/",
+  "/login",
+  "/login/*",
+  "/logout",
+  "/keys",
+  "/keys/*",
+  "/admin",
+  "/admin/*",
+  "/api/v1/*",
+  ...APP_CREDENTIAL_PATHS,
+];
 
 /**
  * Every web route: the stylesheet, `/login` and `/logout`, `/` and its key forms, `/admin/...`, and `/api/v1/...`.
@@ -27,6 +39,7 @@ export function webRoutes(deps: WebDeps, opts: { formTargets?: readonly string[]
   app.route("/", homeRoutes(deps));
   app.route("/", adminRoutes(deps));
   app.route("/", adminAuditRoutes(deps));
+  app.route("/", appCredentialRoutes(deps));
   app.route("/", apiRoutes(deps));
   return app;
 }

@@ -1,0 +1,161 @@
+import { Hono } from "hono";
+import { stringify } from "yaml";
+import { z } from "zod";
+import { ArchwayError } from "../../errors.js";
+import type { Identity } from "../../identity/index.js";
+import { type CreatedAppCredential, entitledProjects } from "../../tokens/index.js";
+import type { WebDeps } from "./deps.js";
+import { pageUser } from "./home.js";
+import { CsrfField, Layout, renderPage, when } from "./layout.js";
+import { parseFields, person, readForm, requireApi, requirePage, type WebContext, type WebEnv } from "./security.js";
+
+const Create = z.object({ project: z.string().min(1).max(200) });
+const Revoke = z.object({ id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/) });
+
+/** Paths of the application credential routes (the page forms; the API lives under /api/v1). */
+export const APP_CREDENTIAL_PATHS = ["/app-credentials", "/app-credentials/*"];
+
+/** A clouds.yaml with one entry for a new application credential: straight to the cloud, Archway not in the path. */
+export function appCredentialYaml(created: CreatedAppCredential): string {
+  const name = `${created.record.project.replace(":", "-")}-appcred`;
+  const entry = {
+    auth_type: "v3applicationcredential",
+    auth: {
+      auth_url: created.authUrl,
+      application_credential_id: created.record.id,
+      application_credential_secret: created.secret,
+    },
+    ...(created.region ? { region_name: created.region } : {}),
+    interface: "public",
+    identity_api_version: 3,
+  };
+  return `# Application credential ${created.record.name}: the secret is shown once; keep this file private.\n${stringify({ clouds: { [name]: entry } }, { lineWidth: 0 })}`;
+}
+
+/**
+ * Per-cloud application credentials on request: `POST|GET /api/v1/me/application-credentials`,
+ * `DELETE /api/v1/me/application-credentials/{id}`, and the page forms behind "My clouds".
+ */
+export function appCredentialRoutes(deps: WebDeps) {
+  const app = new Hono<WebEnv>();
+  const service = () => {
+    if (!deps.appCredentials)
+      throw new ArchwayError("not_supported", "application credentials need the token broker", 501);
+    return deps.appCredentials;
+  };
+  const create = async (identity: Identity, projectName: string) => {
+    const project = entitledProjects(identity, deps.policies()).find((p) => p.name === projectName);
+    if (!project) throw new ArchwayError("project_unknown", `no project '${projectName}' is granted to you`, 404);
+    const created = await service().create(identity, project);
+    await deps.audit({
+      type: "appcred.created",
+      actor: identity.username,
+      cloud: project.cloudId,
+      project: project.name,
+      id: created.record.id,
+    });
+    return created;
+  };
+  const revoke = async (identity: Identity, id: string) => {
+    const done = await service().revoke(identity, id, entitledProjects(identity, deps.policies()));
+    if (done) await deps.audit({ type: "appcred.revoked", actor: identity.username, id });
+    return done;
+  };
+
+  app.use("/api/v1/me/application-credentials", requireApi(deps));
+  app.use("/api/v1/me/application-credentials/*", requireApi(deps));
+  app.get("/api/v1/me/application-credentials", async (c) =>
+    c.json({ applicationCredentials: await service().list(person(c).identity.id) }),
+  );
+  app.post("/api/v1/me/application-credentials", async (c) => {
+    const body = parseFields(await c.req.json().catch(() => ({})), Create);
+    const created = await create(person(c).identity, body.project);
+    c.header("cache-control", "no-store");
+    return c.json({ applicationCredential: created.record, cloudsYaml: appCredentialYaml(created) }, 201);
+  });
+  app.delete("/api/v1/me/application-credentials/:id", async (c) => {
+    const { id } = parseFields({ id: c.req.param("id") }, Revoke);
+    if (!(await revoke(person(c).identity, id)))
+      throw new ArchwayError("not_found", "no such application credential of yours", 404);
+    return c.body(null, 204);
+  });
+
+  for (const path of APP_CREDENTIAL_PATHS) app.use(path, requirePage(deps));
+  app.get("/app-credentials", (c) => page(c, deps));
+  app.post("/app-credentials", async (c) => {
+    const form = await readForm(c, deps, Create);
+    const created = await create(person(c).identity, form.project);
+    return page(c, deps, appCredentialYaml(created));
+  });
+  app.post("/app-credentials/revoke", async (c) => {
+    const form = await readForm(c, deps, Revoke);
+    await revoke(person(c).identity, form.id);
+    return c.redirect("/app-credentials", 303);
+  });
+  return app;
+}
+
+async function page(c: WebContext, deps: WebDeps, yaml?: string) {
+  const user = pageUser(deps, c);
+  const { identity } = person(c);
+  const projects = entitledProjects(identity, deps.policies()).filter(
+    (p) => deps.clouds.find((cl) => cl.id === p.cloudId)?.mode === "brokered",
+  );
+  const records = deps.appCredentials ? await deps.appCredentials.list(identity.id) : [];
+  return renderPage(
+    c,
+    <Layout title="Application credentials" user={user} current="home">
+      <h1>Application credentials</h1>
+      <p>
+        For tools that must reach a cloud directly, without Archway in the path. Each is bound to one project in one
+        cloud; revoke it here when it is no longer needed.
+      </p>
+      {yaml ? (
+        <section class="card" aria-label="New credential">
+          <h2>New credential: copy it now</h2>
+          <p>The secret is shown only once. Add this entry to your clouds.yaml.</p>
+          <pre>{yaml}</pre>
+        </section>
+      ) : null}
+      <table>
+        <caption>Your credentials</caption>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Project</th>
+            <th scope="col">Created</th>
+            <th scope="col">Revoke</th>
+          </tr>
+        </thead>
+        <tbody>
+          {records.map((r) => (
+            <tr>
+              <td>{r.name}</td>
+              <td>{r.project}</td>
+              <td>{when(r.createdAt)}</td>
+              <td>
+                <form method="post" action="/app-credentials/revoke">
+                  <CsrfField token={user.csrf} />
+                  <input type="hidden" name="id" value={r.id} />
+                  <button type="submit" class="secondary">
+                    Revoke
+                  </button>
+                </form>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <form method="post" action="/app-credentials" class="card">
+        <CsrfField token={user.csrf} />
+        <label for="project">Project</label>
+        <select id="project" name="project" required>
+          {projects.map((p) => (
+            <option value={p.name}>{p.name}</option>
+          ))}
+        </select>
+        <button type="submit">Create application credential</button>
+      </form>
+    </Layout>,
+  );
+}

@@ -1,0 +1,48 @@
+import { z } from "zod";
+import type { Transport } from "./http.js";
+
+const AppCredentialSchema = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  project_id: z.string(),
+  secret: z.string().optional(),
+  expires_at: z.string().nullish(),
+});
+/** A Keystone application credential (the secret only in the reply that created it). */
+export type AppCredential = z.infer<typeof AppCredentialSchema>;
+
+/**
+ * Creates an application credential for `userId` with that user's own project-scoped token: Keystone lets only the
+ * user create one, bound to the token's project and roles.
+ */
+export async function createAppCredential(
+  transport: Transport,
+  authUrl: string,
+  auth: { token: string; userId: string },
+  body: { name: string; description: string; expires_at?: string },
+): Promise<AppCredential & { secret: string }> {
+  const reply = await transport.call({
+    operation: "keystone.application_credentials.create",
+    method: "POST",
+    url: `${authUrl}/users/${encodeURIComponent(auth.userId)}/application_credentials`,
+    headers: { "x-auth-token": auth.token },
+    body: { application_credential: body },
+    schema: z.object({ application_credential: AppCredentialSchema.extend({ secret: z.string() }) }),
+  });
+  return reply.data.application_credential;
+}
+
+/** Deletes one of the user's application credentials (404 counts as done). */
+export async function deleteAppCredential(
+  transport: Transport,
+  authUrl: string,
+  auth: { token: string; userId: string },
+  id: string,
+): Promise<void> {
+  await transport.call({
+    operation: "keystone.application_credentials.delete",
+    method: "DELETE",
+    url: `${authUrl}/users/${encodeURIComponent(auth.userId)}/application_credentials/${encodeURIComponent(id)}`,
+    headers: { "x-auth-token": auth.token },
+  });
+}

@@ -1,0 +1,83 @@
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FacadeHarness, startFacade } from "./harness.js";
+
+// Application credentials made on request through /api/v1, used by the real openstack CLI straight against the
+// cloud's Keystone, then revoked.
+const run = promisify(execFile);
+let h: FacadeHarness;
+let token: string;
+const home = mkdtempSync(join(tmpdir(), "archway-appcred-"));
+
+async function api(method: string, path: string, body?: unknown) {
+  const res = await fetch(`${h.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+}
+
+function tokenIssue(cloud: string) {
+  return run("/usr/bin/openstack", ["--os-cloud", cloud, "token", "issue", "-f", "json"], {
+    env: { PATH: "/usr/bin:/bin", HOME: home },
+    timeout: 60_000,
+  });
+}
+
+beforeAll(async () => {
+  h = await startFacade(18097);
+  const login = await fetch(`${h.url}/v3/auth/tokens?nocatalog`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      auth: {
+        identity: { methods: ["password"], password: { user: { name: "alice", password: h.password } } },
+        scope: { project: { name: "cloud-2:u-alice", domain: { name: "archway" } } },
+      },
+    }),
+  });
+  expect(login.status).toBe(201);
+  token = login.headers.get("x-subject-token") ?? "";
+}, 120_000);
+
+afterAll(async () => {
+  await h?.close();
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe("application credentials on request", () => {
+  it("made for one project, used by the openstack CLI without Archway, revoked", async () => {
+    const created = await api("POST", "/api/v1/me/application-credentials", { project: "cloud-2:u-alice" });
+    expect(created.status).toBe(201);
+    const yaml = created.body.cloudsYaml as string;
+    expect(yaml).toContain("auth_type: v3applicationcredential");
+    expect(yaml).toContain(h.env.keystones[1]?.authUrl);
+    mkdirSync(join(home, ".config/openstack"), { recursive: true });
+    writeFileSync(join(home, ".config/openstack/clouds.yaml"), yaml);
+
+    const issued = JSON.parse((await tokenIssue("cloud-2-u-alice-appcred")).stdout) as { project_id: string };
+    expect(issued.project_id).toMatch(/^[0-9a-f]{32}$/);
+    const listed = await api("GET", "/api/v1/me/application-credentials");
+    const records = listed.body.applicationCredentials as { id: string; project: string }[];
+    expect(records.map((r) => r.project)).toEqual(["cloud-2:u-alice"]);
+    expect(JSON.stringify(listed.body)).not.toContain("secret");
+
+    expect((await api("DELETE", `/api/v1/me/application-credentials/${records[0]?.id}`)).status).toBe(204);
+    await expect(tokenIssue("cloud-2-u-alice-appcred")).rejects.toThrow();
+    expect((await api("DELETE", `/api/v1/me/application-credentials/${records[0]?.id}`)).status).toBe(404);
+  }, 120_000);
+
+  it("refuses a project that is not granted, and anyone without a token", async () => {
+    expect((await api("POST", "/api/v1/me/application-credentials", { project: "cloud-2:someone-else" })).status).toBe(
+      404,
+    );
+    const anonymous = await fetch(`${h.url}/api/v1/me/application-credentials`);
+    expect(anonymous.status).toBe(401);
+  });
+});
