@@ -41,7 +41,7 @@ interface Options {
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
-function cpuSeconds(pid: number): number | undefined {
+export function cpuSeconds(pid: number): number | undefined {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ");
     // utime and stime, in USER_HZ ticks (100 per second on Linux whatever the kernel's HZ).

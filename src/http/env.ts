@@ -54,17 +54,22 @@ export function setResponseHeader(c: Context<AppEnv>, name: string, value: strin
 }
 
 /**
- * The request body parsed as JSON. Through the Node server, while nothing has read the body yet, it is read
- * straight from Node's stream: `c.req.json()` would first build a WHATWG Request and a web stream over it, a
- * large share of a small POST. Throws `SyntaxError` on invalid JSON, as `c.req.json()` does. Size limits are the
- * body-limit middleware's (a declared Content-Length is checked before any handler runs).
+ * The request body as text. Through the Node server, while nothing has read the body yet, it is read straight
+ * from Node's stream: `c.req.text()` would first build a WHATWG Request, an AbortController and a web stream over
+ * it, a large share of a small POST. Size limits are the body-limit middleware's (a declared Content-Length is
+ * checked before any handler runs). Read the body once: what is read from Node's stream is not cached.
  */
-export async function requestJson(c: Context<AppEnv>): Promise<unknown> {
+export async function requestText(c: Context<AppEnv>): Promise<string> {
   const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
   // `readableFlowing === null`: no one has attached to the stream (a streamed body checked by the body limit was
-  // consumed into a new Request, which `c.req.json()` then reads).
-  if (!incoming || incoming.readableFlowing !== null || incoming.readableEnded) return c.req.json();
+  // consumed into a new Request, which `c.req.text()` then reads).
+  if (!incoming || incoming.readableFlowing !== null || incoming.readableEnded) return c.req.text();
   const chunks: Buffer[] = [];
   for await (const chunk of incoming) chunks.push(chunk as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** The request body parsed as JSON, read as {@link requestText} does; throws `SyntaxError` as `c.req.json()` does. */
+export async function requestJson(c: Context<AppEnv>): Promise<unknown> {
+  return JSON.parse(await requestText(c));
 }

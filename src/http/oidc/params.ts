@@ -1,18 +1,19 @@
 import type { Context } from "hono";
 import type { IdpClient } from "../../config/index.js";
 import type { OAuthClients } from "../../tokens/index.js";
+import { type AppEnv, requestHeader, requestText } from "../env.js";
 import { OAuthError } from "./errors.js";
 
 /** Request parameters as single strings; a repeated parameter is refused (RFC 6749 section 3.1). */
 export type Params = Record<string, string>;
 
 /** The form body of a POST (`application/x-www-form-urlencoded` only, as RFC 6749 requires) or a GET's query. */
-export async function readParams(c: Context): Promise<Params> {
+export async function readParams(c: Context<AppEnv>): Promise<Params> {
   if (c.req.method === "GET") return single(new URL(c.req.url).searchParams);
-  const type = c.req.header("content-type") ?? "";
+  const type = requestHeader(c, "content-type") ?? "";
   if (!type.toLowerCase().startsWith("application/x-www-form-urlencoded"))
     throw new OAuthError("invalid_request", "the body must be application/x-www-form-urlencoded");
-  return single(new URLSearchParams(await c.req.text()));
+  return single(new URLSearchParams(await requestText(c)));
 }
 
 function single(search: URLSearchParams): Params {
@@ -29,8 +30,12 @@ function single(search: URLSearchParams): Params {
  * 2.3.1), or `client_id` and `client_secret` in the body (`client_secret_post`), or `client_id` alone for a
  * public client. Using both methods at once is refused.
  */
-export async function authenticateClient(c: Context, params: Params, clients: OAuthClients): Promise<IdpClient> {
-  const header = c.req.header("authorization");
+export async function authenticateClient(
+  c: Context<AppEnv>,
+  params: Params,
+  clients: OAuthClients,
+): Promise<IdpClient> {
+  const header = requestHeader(c, "authorization");
   let id: string | undefined;
   let secret: string | undefined;
   if (header) {

@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { IdpClient } from "../../config/index.js";
 import { isArchwayError } from "../../errors.js";
 import type { Grant } from "../../tokens/index.js";
-import type { AppEnv } from "../env.js";
+import { type AppEnv, setResponseHeader } from "../env.js";
 import type { OidcProviderDeps } from "./deps.js";
 import { OAuthError, oauthEndpoint } from "./errors.js";
 import { authenticateClient, grantedScope, type Params, readParams } from "./params.js";
@@ -53,8 +53,9 @@ export function tokenEndpoint(deps: OidcProviderDeps) {
       default:
         throw new OAuthError("unsupported_grant_type", `grant_type ${grantType} is not supported`);
     }
-    c.header("cache-control", "no-store");
-    c.header("pragma", "no-cache");
+    // On Node's response directly: with only Content-Type left, Hono's reply stays on the server's fast path.
+    setResponseHeader(c, "cache-control", "no-store");
+    setResponseHeader(c, "pragma", "no-cache");
     return c.json(body);
   });
 }

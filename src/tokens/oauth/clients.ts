@@ -11,10 +11,12 @@ const sha256 = (s: string) => createHash("sha256").update(s).digest();
  */
 export class OAuthClients {
   readonly #byId: Map<string, IdpClient>;
+  /** Digests of secrets that passed: plain secrets from the configuration, and hashed ones once verified. */
   readonly #verified = new Map<string, Buffer>();
 
   constructor(clients: readonly IdpClient[]) {
     this.#byId = new Map(clients.map((c) => [c.id, c]));
+    for (const c of clients) if (c.secret !== undefined) this.#verified.set(c.id, sha256(c.secret));
   }
 
   /** The client with this id, if configured. */
@@ -31,10 +33,11 @@ export class OAuthClients {
     if (!client) return null;
     if (client.public) return secret === undefined ? client : null;
     if (secret === undefined) return null;
+    // Equal-length digests compared in constant time: neither the secret nor its length leaks through timing.
     const digest = sha256(secret);
-    if (client.secret !== undefined) return timingSafeEqual(digest, sha256(client.secret)) ? client : null;
     const known = this.#verified.get(id);
     if (known && timingSafeEqual(known, digest)) return client;
+    if (client.secret !== undefined) return null;
     if (!client.secretHash || !(await verifyPassword(secret, client.secretHash))) return null;
     this.#verified.set(id, digest);
     return client;
