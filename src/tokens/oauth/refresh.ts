@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { Store } from "../../store/index.js";
-import { digestOf, type Grant, GrantSchema, randomToken, readRecord, writeRecord } from "./grants.js";
+import { digestOf, type Grant, GrantSchema, RandomTokens, readRecord, writeRecord } from "./grants.js";
 
 const RefreshSchema = GrantSchema.extend({ family: z.string(), expiresAt: z.number() });
 /** A refresh token's record. */
@@ -19,6 +19,8 @@ export type Rotated =
  * owner's tokens alike), as OAuth 2.0 Security BCP section 4.14 recommends.
  */
 export class RefreshTokens {
+  readonly #random = new RandomTokens();
+
   constructor(
     private readonly store: Store,
     private readonly ttlMs: number,
@@ -66,7 +68,7 @@ export class RefreshTokens {
   }
 
   async #write(grant: RefreshGrant): Promise<string> {
-    const token = randomToken();
+    const token = this.#random.next();
     await writeRecord(this.store, `oauth:rt:${digestOf(token)}`, grant, Math.max(1_000, grant.expiresAt - this.now()));
     return token;
   }

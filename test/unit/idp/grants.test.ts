@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MemoryStore } from "../../../src/store/memory.js";
 import { AuthorizationCodes, DeviceCodes, type Grant, RefreshTokens } from "../../../src/tokens/index.js";
+import { RandomTokens } from "../../../src/tokens/oauth/grants.js";
 
 const grant: Grant = {
   clientId: "web",
@@ -54,6 +55,23 @@ describe("refresh tokens", () => {
     expect(await refresh.rotate(token, "other")).toMatchObject({ kind: "invalid" });
     now = 2_000;
     expect(await refresh.rotate(token, "web")).toMatchObject({ kind: "invalid" });
+  });
+
+  it("a long chain of rotations: every token distinct, 32 random bytes each, across pool refills", async () => {
+    const refresh = new RefreshTokens(new MemoryStore(), 3_600_000);
+    let { token } = await refresh.issue(grant);
+    const seen = new Set([token]);
+    for (let i = 0; i < 300; i++) {
+      const next = await refresh.rotate(token, "web");
+      if (next.kind !== "ok") throw new Error(`rotation ${i}: ${next.kind}`);
+      token = next.token;
+      seen.add(token);
+    }
+    expect(seen.size).toBe(301);
+    const random = new RandomTokens();
+    const drawn = Array.from({ length: 300 }, () => random.next());
+    expect(new Set(drawn).size).toBe(300);
+    for (const t of drawn) expect(Buffer.from(t, "base64url")).toHaveLength(32);
   });
 });
 
