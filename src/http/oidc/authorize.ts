@@ -6,9 +6,6 @@ import { OAuthError } from "./errors.js";
 import { grantedScope, type Params, readParams } from "./params.js";
 import { resourceCloud } from "./token.js";
 
-/** Parameter Archway adds when it sends the browser to sign in for `prompt=login`: the sign-in must be newer. */
-const LOGIN_AFTER = "archway_login_after";
-
 /**
  * `GET|POST /oauth2/authorize`: the authorization code flow. Until the client and its redirect URI are known to be
  * right, errors are shown here and never redirected (no open redirect); after that they go back to the client with
@@ -64,19 +61,18 @@ async function authorize(
   if (prompts.has("none") && prompts.size > 1) throw new OAuthError("invalid_request", "prompt=none stands alone");
 
   const session = await deps.web.read(c);
-  const now = Math.floor(Date.now() / 1000);
   const maxAge = p.max_age !== undefined ? Number(p.max_age) : undefined;
   if (maxAge !== undefined && !(Number.isInteger(maxAge) && maxAge >= 0))
     throw new OAuthError("invalid_request", "max_age must be a non-negative integer");
-  const loginAfter = Number(p[LOGIN_AFTER] ?? 0);
-  const fresh = session && session.authTime >= loginAfter && (maxAge === undefined || now - session.authTime <= maxAge);
-  if (!session || !fresh || prompts.has("login")) {
+  const stale = maxAge !== undefined && !!session && Math.floor(Date.now() / 1000) - session.authTime > maxAge;
+  if (!session || stale || prompts.has("login")) {
     if (prompts.has("none")) throw new OAuthError("login_required", "the person is not signed in");
-    // Back here after sign-in, without prompt=login (or it would loop) but requiring a sign-in from now on.
+    // Re-authentication means a new sign-in: the old session ends, so the login page asks again.
+    if (session) await deps.web.end(c);
+    // Back here after sign-in, without prompt=login (or it would loop).
     const again = new URL(c.req.url);
     again.search = "";
-    for (const [k, v] of Object.entries(p)) if (k !== "prompt" && k !== LOGIN_AFTER) again.searchParams.set(k, v);
-    if (prompts.has("login") || (session && !fresh)) again.searchParams.set(LOGIN_AFTER, String(now));
+    for (const [k, v] of Object.entries(p)) if (k !== "prompt") again.searchParams.set(k, v);
     return c.redirect(`/login?return_to=${encodeURIComponent(again.pathname + again.search)}`, 303);
   }
   const code = await deps.codes.issue({

@@ -126,6 +126,18 @@ describe("openid-client as a relying party", () => {
     // Sign-in persists in the browser: a second authorization needs no password.
     const again = await browser.follow(url.href, web.redirectUri);
     expect(again.location).toContain("code=");
+    // prompt=login asks for the password again even so, then comes back with a code.
+    const forced = new URL(url.href);
+    forced.searchParams.set("prompt", "login");
+    const relogin = await browser.follow(forced.href, web.redirectUri);
+    expect(new URL(relogin.url).pathname).toBe("/login");
+    const after = await browser.submit(
+      relogin,
+      /\/login\/password/,
+      { username: "alice", password: PEOPLE.alice.password },
+      web.redirectUri,
+    );
+    expect(after.location).toContain("code=");
   });
 
   it("a refresh token reused after rotation revokes the whole family", async () => {
