@@ -2,31 +2,21 @@
 // and a real peer side by side, drives them alternately in one run and appends the table to BENCHMARKS.md.
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
-import { benchFacadeLogin } from "./facade-login.js";
-import { benchFacadeRescope } from "./facade-rescope.js";
-import { benchHealthz } from "./healthz.js";
-import { benchIdpToken } from "./idp-token.js";
-import { benchLdapLogin } from "./ldap-login.js";
-import { benchDesiredState, benchVsKeystone } from "./policy.js";
-import { benchProxy } from "./proxy.js";
-import { benchSyncConverge } from "./sync-converge.js";
-import { benchSyncNoop } from "./sync-noop.js";
-import { benchSyncScale } from "./sync-scale.js";
-import { benchTokenValidation } from "./token-validation.js";
 
+// Loaded on demand: some benchmarks import the compiled gateway (dist/), which the build below makes first.
 const registry: Record<string, () => Promise<void>> = {
-  "facade-login": () => benchFacadeLogin(),
-  "facade-rescope": () => benchFacadeRescope(),
-  healthz: () => benchHealthz(),
-  "idp-token": () => benchIdpToken(),
-  "ldap-login": () => benchLdapLogin(),
-  "policy-desired": () => benchDesiredState(),
-  "policy-vs-keystone": () => benchVsKeystone(),
-  proxy: () => benchProxy(),
-  "sync-converge": () => benchSyncConverge(),
-  "sync-noop": () => benchSyncNoop(),
-  "sync-scale": () => benchSyncScale(),
-  "token-validation": () => benchTokenValidation(),
+  "facade-login": async () => (await import("./facade-login.js")).benchFacadeLogin(),
+  "facade-rescope": async () => (await import("./facade-rescope.js")).benchFacadeRescope(),
+  healthz: async () => (await import("./healthz.js")).benchHealthz(),
+  "idp-token": async () => (await import("./idp-token.js")).benchIdpToken(),
+  "ldap-login": async () => (await import("./ldap-login.js")).benchLdapLogin(),
+  "policy-desired": async () => (await import("./policy.js")).benchDesiredState(),
+  "policy-vs-keystone": async () => (await import("./policy.js")).benchVsKeystone(),
+  proxy: async () => (await import("./proxy.js")).benchProxy(),
+  "sync-converge": async () => (await import("./sync-converge.js")).benchSyncConverge(),
+  "sync-noop": async () => (await import("./sync-noop.js")).benchSyncNoop(),
+  "sync-scale": async () => (await import("./sync-scale.js")).benchSyncScale(),
+  "token-validation": async () => (await import("./token-validation.js")).benchTokenValidation(),
 };
 
 const root = resolve(import.meta.dirname, "..");
