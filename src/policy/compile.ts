@@ -9,7 +9,8 @@ import {
   type PolicyManifest,
   PolicyManifestSchema,
 } from "./schema.js";
-import { compileSubjects, type SubjectCheck } from "./subjects.js";
+import { searchPattern } from "./search-pattern.js";
+import { compileSubjectMatcher, compileSubjects, type SubjectCheck, type SubjectMatcher } from "./subjects.js";
 import { parseTemplate, type Template, TemplateError } from "./template.js";
 
 /** What the compiler checks references against. */
@@ -30,8 +31,8 @@ export interface CompiledGrant {
   description?: Template;
   tags: string[];
   groups: string[];
-  /** Keystone groups named by an attribute's values, with the whitelist/blacklist compiled. */
-  groupsFromAttribute?: { name: string; filter: (values: string[]) => string[] };
+  /** Keystone groups named by an attribute's values; `keep` is the whitelist/blacklist, compiled. */
+  groupsFromAttribute?: { name: string; keep: (value: string) => boolean };
 }
 
 /** A policy ready to evaluate: subject check compiled, cloud selector resolved to cloud ids. */
@@ -40,8 +41,11 @@ export interface CompiledPolicy {
   effect: "allow" | "deny";
   /** `file:line` where it is defined, for explain and audit. */
   origin: string;
+  /** Why the person does not match (explain). */
   subject: SubjectCheck;
-  /** Ids of the clouds it applies to, sorted. */
+  /** Whether the person matches: the same verdict as `subject`, built for evaluation's hot path. */
+  matches: SubjectMatcher;
+  /** Ids of the clouds it applies to, sorted; policies with the same clouds share one array (see indexPolicies). */
   clouds: string[];
   grants: CompiledGrant[];
   keys: boolean;
@@ -130,8 +134,14 @@ export function compilePolicies(
 /** Builds the evaluation index from compiled policies (sorted by name: evaluation never depends on order). */
 export function indexPolicies(policies: CompiledPolicy[], clouds: readonly Cloud[]): CompiledPolicySet {
   const sorted = [...policies].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // Equal cloud lists become one array, so evaluation can tell "these policies cover the same clouds" by reference.
+  const cloudLists = new Map<string, string[]>();
   sorted.forEach((p, i) => {
     p.index = i;
+    const key = p.clouds.join("\0");
+    const shared = cloudLists.get(key);
+    if (shared) p.clouds = shared;
+    else cloudLists.set(key, p.clouds);
   });
   const byGroup = new Map<string, CompiledPolicy[]>();
   const unindexed: CompiledPolicy[] = [];
@@ -188,8 +198,10 @@ function compileOne(
     });
   }
   let subject: SubjectCheck;
+  let matches: SubjectMatcher;
   try {
     subject = compileSubjects(spec.subjects);
+    matches = compileSubjectMatcher(spec.subjects);
   } catch {
     return undefined; // a bad regex, already reported
   }
@@ -199,6 +211,7 @@ function compileOne(
     effect,
     origin,
     subject,
+    matches,
     clouds: clouds.map((c) => c.id).sort(),
     grants,
     keys: m.kind === "AccessPolicy" ? m.spec.keys : false,
@@ -252,24 +265,24 @@ function compileGrant(g: Grant, i: number, problem: Problem): CompiledGrant | un
     groups: [...new Set(g.groups)].sort(),
     groupsFromAttribute: g.groupsFromAttribute && {
       name: g.groupsFromAttribute.name,
-      filter: valueFilter(g.groupsFromAttribute),
+      keep: valueKeep(g.groupsFromAttribute),
     },
   };
 }
 
-/** Compiles a whitelist/blacklist (exact values, or regular expressions searched) into a filter. */
-function valueFilter(spec: GroupsFromAttribute): (values: string[]) => string[] {
+/** Compiles a whitelist/blacklist (exact values, or regular expressions searched) into a test per value. */
+function valueKeep(spec: GroupsFromAttribute): (value: string) => boolean {
   const patterns = spec.whitelist ?? spec.blacklist;
-  if (!patterns) return (values) => values;
+  if (!patterns) return () => true;
   let test: (v: string) => boolean;
   if (spec.regex) {
-    const res = patterns.map((x) => new RegExp(x, "u"));
+    const res = patterns.map((x) => new RegExp(searchPattern(x), "u"));
     test = (v) => res.some((r) => r.test(v));
   } else {
     const set = new Set(patterns);
     test = (v) => set.has(v);
   }
-  return spec.whitelist ? (values) => values.filter(test) : (values) => values.filter((v) => !test(v));
+  return spec.whitelist ? test : (v) => !test(v);
 }
 
 function checkRoles(g: Grant, i: number, clouds: readonly Cloud[], ctx: PolicyContext, problem: Problem): void {

@@ -1,98 +1,180 @@
 import type { Identity } from "../identity/index.js";
 import type { AttributeMatcher, Subjects } from "./schema.js";
+import { searchPattern } from "./search-pattern.js";
 
 /** Checks a person against a policy's subjects: null when every condition holds, else the first that failed. */
 export type SubjectCheck = (identity: Identity) => string | null;
 
-// Fields every identity has, usable in attribute matchers as if they were attributes.
-const VIRTUAL: Record<string, (i: Identity) => string[]> = {
-  username: (i) => [i.username],
-  email: (i) => (i.email ? [i.email] : []),
-  displayName: (i) => (i.displayName ? [i.displayName] : []),
-  source: (i) => [i.source],
-};
+/** Whether a person satisfies a policy's subjects: the same verdict as {@link SubjectCheck}, with no message built. */
+export type SubjectMatcher = (identity: Identity) => boolean;
+
+/**
+ * One compiled condition. `holds` runs for every person at every evaluation, so it allocates nothing; `failure`
+ * builds the message only when explain asks why.
+ */
+interface Condition {
+  holds: SubjectMatcher;
+  failure: (identity: Identity) => string;
+}
+
+// Fields every identity has, usable in attribute matchers as if they were attributes (an attribute of the same
+// name wins). One value or none, so matching them needs no array.
+const VIRTUAL: ReadonlyMap<string, (i: Identity) => string | undefined> = new Map([
+  ["username", (i: Identity) => i.username],
+  ["email", (i: Identity) => i.email || undefined],
+  ["displayName", (i: Identity) => i.displayName || undefined],
+  ["source", (i: Identity) => i.source],
+]);
+
+/** The attribute's own values, if the identity has the attribute (names such as `constructor` included). */
+function ownValues(identity: Identity, name: string): readonly string[] | undefined {
+  return Object.hasOwn(identity.attributes, name) ? identity.attributes[name] : undefined;
+}
 
 /** Values of an attribute (or a virtual field such as `email`) for matching. */
-export function attributeValues(identity: Identity, name: string): string[] {
-  return identity.attributes[name] ?? VIRTUAL[name]?.(identity) ?? [];
+export function attributeValues(identity: Identity, name: string): readonly string[] {
+  const own = ownValues(identity, name);
+  if (own) return own;
+  const value = VIRTUAL.get(name)?.(identity);
+  return value === undefined ? [] : [value];
+}
+
+/** Compiles "some value of attribute `name` passes `test`" for that one name, without allocating per call. */
+function someValue(name: string, test: (v: string) => boolean): SubjectMatcher {
+  const virtual = VIRTUAL.get(name);
+  // Plain property access is the fast path; names an Object has anyway (`constructor`) need the own-property test.
+  const values: (i: Identity) => readonly string[] | undefined =
+    name in Object.prototype ? (i) => ownValues(i, name) : (i) => i.attributes[name];
+  return (identity) => {
+    const own = values(identity);
+    if (own !== undefined) {
+      for (const v of own) if (test(v)) return true;
+      return false;
+    }
+    const value = virtual?.(identity);
+    return value !== undefined && test(value);
+  };
 }
 
 /** True when the person is in `group`: a name, or a DN (contains `=`) compared case-insensitively. */
-function inGroup(identity: Identity, group: string): boolean {
-  if (!group.includes("=")) return identity.groups.includes(group);
+function groupTest(group: string): SubjectMatcher {
+  if (!group.includes("=")) return (identity) => identity.groups.includes(group);
   const dn = group.toLowerCase();
-  return identity.groupDns.some((g) => g.toLowerCase() === dn);
+  return (identity) => identity.groupDns.some((g) => g.toLowerCase() === dn);
 }
 
 const list = (xs: readonly string[]) => `[${xs.join(", ")}]`;
 
-/** Compiles one attribute matcher; `regexes` holds the compiled `matches` patterns by source text. */
-export function attributeCheck(m: AttributeMatcher, index: number): SubjectCheck {
-  const where = `subjects.attributes[${index}] (${m.name})`;
-  let test: (v: string) => boolean;
-  let wanted: string;
+/** The value test of an attribute matcher and the words explain uses for it. */
+function valueTest(m: AttributeMatcher): { test: ((v: string) => boolean) | "any"; wanted: string } {
   if (m.equals !== undefined) {
     const expected = m.equals;
-    test = (v) => v === expected;
-    wanted = `equal to '${expected}'`;
-  } else if (m.in !== undefined) {
-    const allowed = new Set(m.in);
-    test = (v) => allowed.has(v);
-    wanted = `one of ${list(m.in)}`;
-  } else {
-    // Unanchored, as Keystone's mapping regexes are: write ^...$ for a whole-value match.
-    const re = new RegExp(m.matches ?? "", "u");
-    test = (v) => re.test(v);
-    wanted = `matching /${m.matches}/`;
+    return { test: (v) => v === expected, wanted: `equal to '${expected}'` };
   }
-  return (identity) => {
-    const values = attributeValues(identity, m.name);
-    const hit = values.some(test);
-    if (m.not ? !hit : hit) return null;
-    return m.not ? `${where}: a value is ${wanted}` : `${where}: no value ${wanted}`;
+  if (m.in !== undefined) {
+    const wanted = `one of ${list(m.in)}`;
+    const [only] = m.in;
+    if (m.in.length === 1 && only !== undefined) return { test: (v) => v === only, wanted };
+    const allowed = new Set(m.in);
+    return { test: (v) => allowed.has(v), wanted };
+  }
+  const wanted = `matching /${m.matches}/`;
+  // An empty pattern is found in every value: the condition is only that the attribute has one (Keystone's
+  // "remote attribute present", which every imported rule has).
+  if (!m.matches) return { test: "any", wanted };
+  // Unanchored, as Keystone's mapping regexes are: write ^...$ for a whole-value match.
+  const re = new RegExp(searchPattern(m.matches), "u");
+  return { test: (v) => re.test(v), wanted };
+}
+
+/** Compiles one attribute matcher (`index` is its position, for the message). */
+function attributeCondition(m: AttributeMatcher, index: number): Condition {
+  const where = `subjects.attributes[${index}] (${m.name})`;
+  const { test, wanted } = valueTest(m);
+  const hit = someValue(m.name, test === "any" ? () => true : test);
+  return {
+    holds: m.not ? (i) => !hit(i) : hit,
+    failure: () => (m.not ? `${where}: a value is ${wanted}` : `${where}: no value ${wanted}`),
   };
+}
+
+/** Compiles one attribute matcher into a check that reports why it failed. */
+export function attributeCheck(m: AttributeMatcher, index: number): SubjectCheck {
+  const c = attributeCondition(m, index);
+  return (identity) => (c.holds(identity) ? null : c.failure(identity));
+}
+
+function groupConditions(g: NonNullable<Subjects["groups"]>): Condition[] {
+  const out: Condition[] = [];
+  if (g.anyOf) {
+    const anyOf = g.anyOf;
+    const tests = anyOf.map(groupTest);
+    out.push({
+      holds: (i) => tests.some((t) => t(i)),
+      failure: () => `subjects.groups.anyOf: in none of ${list(anyOf)}`,
+    });
+  }
+  if (g.allOf) {
+    const allOf = g.allOf;
+    const tests = allOf.map(groupTest);
+    out.push({
+      holds: (i) => tests.every((t) => t(i)),
+      failure: (i) => `subjects.groups.allOf: not in ${list(allOf.filter((_, k) => !tests[k]?.(i)))}`,
+    });
+  }
+  if (g.noneOf) {
+    const noneOf = g.noneOf;
+    const tests = noneOf.map(groupTest);
+    out.push({
+      holds: (i) => !tests.some((t) => t(i)),
+      failure: (i) => `subjects.groups.noneOf: in ${list(noneOf.filter((_, k) => tests[k]?.(i)))}`,
+    });
+  }
+  return out;
+}
+
+/** Every condition of a subjects block, in the order explain reports the first failure. */
+function conditions(s: Subjects): Condition[] {
+  const out: Condition[] = [];
+  if (s.sources) {
+    const sources = new Set(s.sources);
+    const listed = list(s.sources);
+    out.push({
+      holds: (i) => sources.has(i.source),
+      failure: (i) => `subjects.sources: source '${i.source}' not in ${listed}`,
+    });
+  }
+  if (s.usernames) {
+    const names = new Set(s.usernames);
+    out.push({ holds: (i) => names.has(i.username), failure: (i) => `subjects.usernames: '${i.username}' not listed` });
+  }
+  if (s.groups) out.push(...groupConditions(s.groups));
+  s.attributes?.forEach((m, index) => {
+    out.push(attributeCondition(m, index));
+  });
+  return out;
 }
 
 /** Compiles the subjects block into one check that reports the first failing condition. */
 export function compileSubjects(s: Subjects): SubjectCheck {
-  const checks: SubjectCheck[] = [];
-  if (s.sources) {
-    const sources = new Set(s.sources);
-    checks.push((i) =>
-      sources.has(i.source) ? null : `subjects.sources: source '${i.source}' not in ${list(s.sources ?? [])}`,
-    );
-  }
-  if (s.usernames) {
-    const names = new Set(s.usernames);
-    checks.push((i) => (names.has(i.username) ? null : `subjects.usernames: '${i.username}' not listed`));
-  }
-  const g = s.groups;
-  if (g?.anyOf) {
-    const anyOf = g.anyOf;
-    checks.push((i) => (anyOf.some((x) => inGroup(i, x)) ? null : `subjects.groups.anyOf: in none of ${list(anyOf)}`));
-  }
-  if (g?.allOf) {
-    const allOf = g.allOf;
-    checks.push((i) => {
-      const missing = allOf.filter((x) => !inGroup(i, x));
-      return missing.length === 0 ? null : `subjects.groups.allOf: not in ${list(missing)}`;
-    });
-  }
-  if (g?.noneOf) {
-    const noneOf = g.noneOf;
-    checks.push((i) => {
-      const present = noneOf.filter((x) => inGroup(i, x));
-      return present.length === 0 ? null : `subjects.groups.noneOf: in ${list(present)}`;
-    });
-  }
-  s.attributes?.forEach((m, index) => {
-    checks.push(attributeCheck(m, index));
-  });
+  const checks = conditions(s);
   return (identity) => {
-    for (const check of checks) {
-      const failed = check(identity);
-      if (failed) return failed;
-    }
+    for (const c of checks) if (!c.holds(identity)) return c.failure(identity);
     return null;
+  };
+}
+
+/** Compiles the subjects block into a yes/no matcher for evaluation (same verdict as {@link compileSubjects}). */
+export function compileSubjectMatcher(s: Subjects): SubjectMatcher {
+  const tests = conditions(s).map((c) => c.holds);
+  // Unrolled for the common sizes: a closure calling closures directly is cheaper than a loop over an array.
+  const [a, b, c] = tests;
+  if (a === undefined) return () => true;
+  if (b === undefined) return a;
+  if (c === undefined) return (i) => a(i) && b(i);
+  if (tests.length === 3) return (i) => a(i) && b(i) && c(i);
+  return (i) => {
+    for (const t of tests) if (!t(i)) return false;
+    return true;
   };
 }

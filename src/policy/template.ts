@@ -13,6 +13,8 @@ export interface Template {
   readonly parts: readonly Part[];
   /** True when the template has no fields (the same for everyone). */
   readonly constant: boolean;
+  /** Renders for one person in one cloud (compiled once, so a login pays no parsing or field lookup). */
+  readonly render: (identity: Identity, cloudId: string) => string;
 }
 
 /** Thrown by {@link parseTemplate} with a message that names the bad field. */
@@ -40,7 +42,29 @@ export function parseTemplate(source: string): Template {
   if (literals.some((l) => l.includes("{{") || l.includes("}}"))) {
     throw new TemplateError(`unbalanced '{{' or '}}' in template '${source}'`);
   }
-  return { source, parts, constant: parts.every((p) => "literal" in p) };
+  const constant = parts.every((p) => "literal" in p);
+  return { source, parts, constant, render: constant ? () => source : compileRender(parts) };
+}
+
+type Getter = (identity: Identity, cloudId: string) => string;
+
+/** One function per template: the field getters are chosen here, not on every render. */
+function compileRender(parts: readonly Part[]): Getter {
+  const getters = parts.map((part): Getter => {
+    if ("literal" in part) {
+      const literal = part.literal;
+      return () => literal;
+    }
+    return fieldGetter(part.field);
+  });
+  const [a, b] = getters;
+  if (a && getters.length === 1) return a;
+  if (a && b && getters.length === 2) return (identity, cloudId) => a(identity, cloudId) + b(identity, cloudId);
+  return (identity, cloudId) => {
+    let out = "";
+    for (const get of getters) out += get(identity, cloudId);
+    return out;
+  };
 }
 
 function isField(name: string): name is Field {
@@ -49,29 +73,30 @@ function isField(name: string): name is Field {
 
 /** Renders a template for one person in one cloud; a missing field renders empty. */
 export function renderTemplate(t: Template, identity: Identity, cloudId: string): string {
-  if (t.constant) return t.source;
-  let out = "";
-  for (const part of t.parts) {
-    if ("literal" in part) out += part.literal;
-    else out += fieldValue(part.field, identity, cloudId);
-  }
-  return out;
+  return t.render(identity, cloudId);
 }
 
-function fieldValue(field: Field, identity: Identity, cloudId: string): string {
+function fieldGetter(field: Field): Getter {
   switch (field) {
     case "username":
-      return identity.username;
+      return (identity) => identity.username;
     case "email":
-      return identity.email ?? "";
+      return (identity) => identity.email ?? "";
     case "displayName":
-      return identity.displayName ?? "";
+      return (identity) => identity.displayName ?? "";
     case "source":
-      return identity.source;
+      return (identity) => identity.source;
     case "cloud":
-      return cloudId;
-    default:
-      return identity.attributes[field.slice("attributes.".length)]?.[0] ?? "";
+      return (_identity, cloudId) => cloudId;
+    default: {
+      const name = field.slice("attributes.".length);
+      // `attributes.constructor` names an attribute, not Object's constructor: only such names pay for hasOwn.
+      if (name in Object.prototype) {
+        return (identity) =>
+          (Object.hasOwn(identity.attributes, name) ? identity.attributes[name]?.[0] : undefined) ?? "";
+      }
+      return (identity) => identity.attributes[name]?.[0] ?? "";
+    }
   }
 }
 
