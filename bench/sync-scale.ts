@@ -148,7 +148,14 @@ export async function benchSyncScale(): Promise<void> {
       title: `Sync scale SIMULATION: ${CLOUDS.toLocaleString("en")} clouds x ${PEOPLE.toLocaleString("en")} people (stand-in Keystone, 5-20 ms per reply)`,
       command: "npm run bench -- sync-scale",
       markdown: markdownTable([
-        ["phase", "seconds", "requests", "writes", "operations (planned / applied / assignments)", "peak heap MiB (garbage included)"],
+        [
+          "phase",
+          "seconds",
+          "requests",
+          "writes",
+          "operations (planned / applied / assignments)",
+          "peak heap MiB (garbage included)",
+        ],
         ...phases.map((p) => [p.name, p.seconds.toFixed(2), p.requests, p.writes, p.operations, p.heapMiB.toFixed(0)]),
       ]),
       notes:
