@@ -2,7 +2,15 @@ import { z } from "zod";
 import type { Cloud } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import type { Identity } from "../identity/index.js";
-import { createAgent, federatedToken, issueToken, Limiter, OpenStackError, Transport } from "../openstack/index.js";
+import {
+  createAgent,
+  federatedToken,
+  type IssuedToken,
+  issueToken,
+  Limiter,
+  OpenStackError,
+  Transport,
+} from "../openstack/index.js";
 import { getJson, type Store, setJson } from "../store/index.js";
 import type { FacadeProject } from "./entitlements.js";
 
@@ -122,12 +130,7 @@ export class TokenBroker {
         projectName: project.keystoneName,
         projectDomainName: project.keystoneDomain,
       });
-      return {
-        token: scoped.token,
-        expiresAt: scoped.expiresAt.getTime(),
-        userId: scoped.userId,
-        projectId: scoped.projectId,
-      };
+      return brokered(scoped);
     } catch (err) {
       // The cloud has not got this person's groups or the project yet: the next full sync makes them.
       if (err instanceof OpenStackError && (err.upstreamStatus === 401 || err.upstreamStatus === 403)) {
@@ -156,12 +159,7 @@ export class TokenBroker {
         projectName: project.keystoneName,
         projectDomainName: project.keystoneDomain,
       });
-      return {
-        token: issued.token,
-        expiresAt: issued.expiresAt.getTime(),
-        userId: issued.userId,
-        projectId: issued.projectId,
-      };
+      return brokered(issued);
     } catch (err) {
       // 401: no shadow user yet (or not yet in the project): provision this person now, then try once more.
       if (mayProvision && this.#o.ensureUser && err instanceof OpenStackError && err.upstreamStatus === 401) {
@@ -179,4 +177,14 @@ export class TokenBroker {
       throw err;
     }
   }
+}
+
+/** What the broker caches of a Keystone token. */
+function brokered(issued: IssuedToken): BrokeredToken {
+  return {
+    token: issued.token,
+    expiresAt: issued.expiresAt.getTime(),
+    userId: issued.userId,
+    projectId: issued.projectId,
+  };
 }

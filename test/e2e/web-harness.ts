@@ -6,7 +6,7 @@ import { type Browser, chromium } from "playwright-core";
 import { buildGateway, gatewayApp } from "../../src/cli/gateway.js";
 import { buildRuntime } from "../../src/cli/runtime.js";
 import { type RunningServer, startServer } from "../../src/http/index.js";
-import { keystoneAdminToken } from "../env/control.js";
+import { deleteKeystoneDomain, keystoneAdminToken } from "../env/control.js";
 import { type Endpoints, loadEndpoints, repoRoot } from "../env/endpoints.js";
 import { captureIO } from "../helpers/io.js";
 
@@ -73,7 +73,7 @@ export async function startWeb(port: number): Promise<WebHarness> {
       await server.close(1_000);
       await gateway.close();
       await runtime.close();
-      await Promise.all(env.keystones.map((k) => deleteDomain(k.authUrl, k.id, domain)));
+      await Promise.all(env.keystones.map((k) => deleteKeystoneDomain(k.id, k.authUrl, domain)));
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -118,23 +118,4 @@ export async function novaKeypairs(
     { "openstack-api-version": "compute 2.10" },
   );
   return keypairs.map((k) => k.keypair);
-}
-
-async function deleteDomain(authUrl: string, cloudId: string, name: string): Promise<void> {
-  const token = await keystoneAdminToken(cloudId).catch(() => undefined);
-  if (!token) return;
-  const headers = { "x-auth-token": token, "content-type": "application/json" };
-  const found = (await (await fetch(`${authUrl}/domains?name=${name}`, { headers })).json()) as {
-    domains?: { id: string }[];
-  };
-  for (const d of found.domains ?? []) {
-    // Projects and users go with the domain in Keystone; Nova keypairs of deleted users are orphans the test
-    // environment tolerates.
-    await fetch(`${authUrl}/domains/${d.id}`, {
-      method: "PATCH",
-      headers,
-      body: JSON.stringify({ domain: { enabled: false } }),
-    });
-    await fetch(`${authUrl}/domains/${d.id}`, { method: "DELETE", headers });
-  }
 }

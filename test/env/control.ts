@@ -43,3 +43,24 @@ export async function ldapAdmin(endpoints: Endpoints = loadEndpoints()): Promise
   await client.bind(endpoints.ldap.adminDn, endpoints.ldap.adminPassword);
   return client;
 }
+
+/**
+ * Deletes a test run's Keystone domain by name in one cloud (disabled first, as Keystone requires); its projects,
+ * users and groups go with it. Nova keypairs of deleted users are orphans the test environment tolerates.
+ */
+export async function deleteKeystoneDomain(cloudId: string, authUrl: string, name: string): Promise<void> {
+  const token = await keystoneAdminToken(cloudId).catch(() => undefined);
+  if (!token) return;
+  const headers = { "x-auth-token": token, "content-type": "application/json" };
+  const found = (await (await fetch(`${authUrl}/domains?name=${name}`, { headers })).json()) as {
+    domains?: { id: string }[];
+  };
+  for (const d of found.domains ?? []) {
+    await fetch(`${authUrl}/domains/${d.id}`, {
+      method: "PATCH",
+      headers,
+      body: JSON.stringify({ domain: { enabled: false } }),
+    });
+    await fetch(`${authUrl}/domains/${d.id}`, { method: "DELETE", headers });
+  }
+}

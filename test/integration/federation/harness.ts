@@ -7,7 +7,7 @@ import { buildGateway, type Gateway, gatewayApp } from "../../../src/cli/gateway
 import { buildRuntime, type Runtime } from "../../../src/cli/runtime.js";
 import { type RunningServer, startServer } from "../../../src/http/index.js";
 import { hashPassword } from "../../../src/identity/index.js";
-import { keystoneAdminToken } from "../../env/control.js";
+import { deleteKeystoneDomain, keystoneAdminToken } from "../../env/control.js";
 import { type Endpoints, loadEndpoints } from "../../env/endpoints.js";
 import { captureIO } from "../../helpers/io.js";
 
@@ -121,16 +121,5 @@ export async function cleanFederatedCloud(cloudId: string, authUrl: string, doma
   const headers = { "x-auth-token": token, "content-type": "application/json" };
   await fetch(`${authUrl}/OS-FEDERATION/identity_providers/archway`, { method: "DELETE", headers });
   await fetch(`${authUrl}/OS-FEDERATION/mappings/archway-mapping`, { method: "DELETE", headers });
-  if (!domain) return;
-  const found = (await (await fetch(`${authUrl}/domains?name=${domain}`, { headers })).json()) as {
-    domains?: { id: string }[];
-  };
-  for (const d of found.domains ?? []) {
-    await fetch(`${authUrl}/domains/${d.id}`, {
-      method: "PATCH",
-      headers,
-      body: JSON.stringify({ domain: { enabled: false } }),
-    });
-    await fetch(`${authUrl}/domains/${d.id}`, { method: "DELETE", headers });
-  }
+  if (domain) await deleteKeystoneDomain(cloudId, authUrl, domain);
 }

@@ -6,7 +6,7 @@ import { buildGateway, gatewayApp } from "../../../src/cli/gateway.js";
 import { buildRuntime } from "../../../src/cli/runtime.js";
 import { type RunningServer, startServer } from "../../../src/http/index.js";
 import { hashPassword } from "../../../src/identity/index.js";
-import { keystoneAdminToken } from "../../env/control.js";
+import { deleteKeystoneDomain } from "../../env/control.js";
 import { type Endpoints, loadEndpoints } from "../../env/endpoints.js";
 import { captureIO } from "../../helpers/io.js";
 
@@ -61,25 +61,8 @@ export async function startFacade(port: number): Promise<FacadeHarness> {
       await server.close(1_000);
       await gateway.close();
       await runtime.close();
-      await Promise.all(env.keystones.map((k) => deleteDomain(k.id, k.authUrl, domain)));
+      await Promise.all(env.keystones.map((k) => deleteKeystoneDomain(k.id, k.authUrl, domain)));
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-async function deleteDomain(cloudId: string, authUrl: string, name: string): Promise<void> {
-  const token = await keystoneAdminToken(cloudId).catch(() => undefined);
-  if (!token) return;
-  const headers = { "x-auth-token": token, "content-type": "application/json" };
-  const found = (await (await fetch(`${authUrl}/domains?name=${name}`, { headers })).json()) as {
-    domains?: { id: string }[];
-  };
-  for (const d of found.domains ?? []) {
-    await fetch(`${authUrl}/domains/${d.id}`, {
-      method: "PATCH",
-      headers,
-      body: JSON.stringify({ domain: { enabled: false } }),
-    });
-    await fetch(`${authUrl}/domains/${d.id}`, { method: "DELETE", headers });
-  }
 }
