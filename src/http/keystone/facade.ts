@@ -196,21 +196,25 @@ export function keystoneFacade(deps: FacadeDeps) {
       c.req.query("nocatalog") !== undefined || !subject.scoped
         ? undefined
         : await buildCatalog(deps, subject.projects);
-    const methods = Array.isArray(subject.claims.amr) ? subject.claims.amr.map(String) : ["password"];
     setResponseHeader(c, "X-Subject-Token", requestHeader(c, "x-subject-token") ?? "");
-    return c.json(
-      tokenBody({
-        identity: subject.identity,
-        methods,
-        auditId: subject.claims.jti,
-        issuedAt: subject.claims.iat * 1000,
-        expiresAt: subject.claims.exp * 1000,
-        project: subject.scoped,
-        catalog,
-      }),
-      200,
-    );
+    if (catalog) return c.json(validationBody(subject, catalog), 200);
+    // Every check above ran for this request; only the serialization of an unchanged answer is reused.
+    return c.body(validationJson(subject), 200, { "Content-Type": "application/json" });
   });
+
+  /**
+   * The catalog-less answer serialized once per verified token, while the session's identity and the scoped
+   * project are the very objects it was built from: the session and entitlement caches hand out the same objects
+   * until they refresh, and the claims object is the token service's cached verification of that token.
+   */
+  const validationJsons = new WeakMap<ArchwayClaims, { identity: Identity; scoped?: FacadeProject; json: string }>();
+  const validationJson = (subject: FacadeCaller): string => {
+    const hit = validationJsons.get(subject.claims);
+    if (hit && hit.identity === subject.identity && hit.scoped === subject.scoped) return hit.json;
+    const json = JSON.stringify(validationBody(subject, undefined));
+    validationJsons.set(subject.claims, { identity: subject.identity, scoped: subject.scoped, json });
+    return json;
+  };
 
   app.delete("/v3/auth/tokens", async (c) => {
     const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
@@ -256,6 +260,19 @@ export function keystoneFacade(deps: FacadeDeps) {
     });
   });
   return app;
+}
+
+/** The token document answering a validation of `subject`'s token. */
+function validationBody(subject: FacadeCaller, catalog: CatalogService[] | undefined) {
+  return tokenBody({
+    identity: subject.identity,
+    methods: Array.isArray(subject.claims.amr) ? subject.claims.amr.map(String) : ["password"],
+    auditId: subject.claims.jti,
+    issuedAt: subject.claims.iat * 1000,
+    expiresAt: subject.claims.exp * 1000,
+    project: subject.scoped,
+    catalog,
+  });
 }
 
 function pickSource(sources: readonly PasswordSource[], domain: string | undefined): PasswordSource | undefined {
