@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Audit } from "../../audit/index.js";
 import { isArchwayError } from "../../errors.js";
@@ -93,114 +93,143 @@ export async function facadeCaller(
   return { claims, identity, projects, scoped };
 }
 
+type FacadeHandler = (c: Context<AppEnv>) => Response | Promise<Response>;
+
+/**
+ * Answers failures of `handler` in Keystone's shape; anything else goes on to the app's error handler. A wrapper
+ * per route rather than the sub-app's `onError`: Hono's `route()` runs a sub-app's error handler through an
+ * extra `compose` on every request.
+ */
+function keystoneErrors(handler: FacadeHandler): FacadeHandler {
+  return async (c) => {
+    try {
+      return await handler(c);
+    } catch (err) {
+      if (err instanceof KeystoneHttpError) return c.json(keystoneError(err.status, err.message), err.status);
+      if (isArchwayError(err))
+        return c.json(keystoneError(err.status, err.message), err.status as ContentfulStatusCode);
+      if (err instanceof SyntaxError) return c.json(keystoneError(400, "request body is not valid JSON"), 400);
+      throw err;
+    }
+  };
+}
+
 /**
  * The Keystone v3 subset keystoneauth1, openstacksdk and the `openstack` CLI use: every entitled cloud shows up as
  * a region of one catalog whose endpoints point at Archway's proxy.
  */
 export function keystoneFacade(deps: FacadeDeps) {
   const app = new Hono<AppEnv>();
-  app.onError((err, c) => {
-    if (err instanceof KeystoneHttpError) return c.json(keystoneError(err.status, err.message), err.status);
-    if (isArchwayError(err)) return c.json(keystoneError(err.status, err.message), err.status as ContentfulStatusCode);
-    if (err instanceof SyntaxError) return c.json(keystoneError(400, "request body is not valid JSON"), 400);
-    throw err;
-  });
 
-  app.get("/v3", (c) => c.json(versionDocument(deps.publicUrl)));
-  app.get("/v3/", (c) => c.json(versionDocument(deps.publicUrl)));
+  app.get(
+    "/v3",
+    keystoneErrors((c) => c.json(versionDocument(deps.publicUrl))),
+  );
+  app.get(
+    "/v3/",
+    keystoneErrors((c) => c.json(versionDocument(deps.publicUrl))),
+  );
 
-  app.post("/v3/auth/tokens", async (c) => {
-    const parsed = AuthRequestSchema.safeParse(await requestJson(c));
-    if (!parsed.success)
-      throw new KeystoneHttpError(
-        400,
-        `invalid auth request: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`,
-      );
-    const { identity: auth, scope } = parsed.data.auth;
-    let identity: Identity;
-    let sid: string;
-    let methods: string[];
-    let projects: FacadeProject[] | undefined;
-    if (auth.methods.includes("password") && auth.password) {
-      const user = auth.password.user;
-      if (!user.name) throw new KeystoneHttpError(400, "password authentication needs a user name");
-      const source = pickSource(deps.sources, user.domain?.name ?? user.domain?.id);
-      if (!source) throw new KeystoneHttpError(401, "unknown user domain");
-      identity = await deps.guard.login(source, user.name, user.password, c.var.clientIp).catch((err) => {
-        if (isArchwayError(err) && err.code === "login_failed")
-          throw new KeystoneHttpError(401, "The request you have made requires authentication.");
-        throw err;
-      });
-      sid = await deps.sessions.create(identity);
-      methods = ["password"];
-    } else if (auth.methods.includes("token") && auth.token) {
-      const caller = await facadeCaller(deps, auth.token.id);
-      identity = caller.identity;
-      sid = String(caller.claims.sid);
-      methods = ["token"];
-      // The same evaluation of the same session's identity that validated the token: no second one per re-scope.
-      projects = caller.projects;
-    } else {
-      throw new KeystoneHttpError(401, `unsupported authentication method(s): ${auth.methods.join(", ")}`);
-    }
-    projects ??= entitledProjects(identity, deps.policies());
-    let project: FacadeProject | undefined;
-    const wanted = scope && scope !== "unscoped" ? scope.project : undefined;
-    if (scope && scope !== "unscoped" && (scope.domain || scope.system))
-      throw new KeystoneHttpError(401, "only project scope is available through Archway");
-    if (wanted) {
-      project = projects.find((p) =>
-        wanted.id ? p.id === wanted.id : p.name === wanted.name && domainMatches(wanted.domain),
-      );
-      if (!project) {
-        await deps.audit({
-          type: "token.refused",
-          actor: identity.username,
-          reason: "project_not_granted",
-          project: wanted.id ?? wanted.name,
+  app.post(
+    "/v3/auth/tokens",
+    keystoneErrors(async (c) => {
+      const parsed = AuthRequestSchema.safeParse(await requestJson(c));
+      if (!parsed.success)
+        throw new KeystoneHttpError(
+          400,
+          `invalid auth request: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`,
+        );
+      const { identity: auth, scope } = parsed.data.auth;
+      let identity: Identity;
+      let sid: string;
+      let methods: string[];
+      let projects: FacadeProject[] | undefined;
+      if (auth.methods.includes("password") && auth.password) {
+        const user = auth.password.user;
+        if (!user.name) throw new KeystoneHttpError(400, "password authentication needs a user name");
+        const source = pickSource(deps.sources, user.domain?.name ?? user.domain?.id);
+        if (!source) throw new KeystoneHttpError(401, "unknown user domain");
+        identity = await deps.guard.login(source, user.name, user.password, c.var.clientIp).catch((err) => {
+          if (isArchwayError(err) && err.code === "login_failed")
+            throw new KeystoneHttpError(401, "The request you have made requires authentication.");
+          throw err;
         });
-        throw new KeystoneHttpError(401, `you have no role on project ${wanted.id ?? wanted.name}`);
+        sid = await deps.sessions.create(identity);
+        methods = ["password"];
+      } else if (auth.methods.includes("token") && auth.token) {
+        const caller = await facadeCaller(deps, auth.token.id);
+        identity = caller.identity;
+        sid = String(caller.claims.sid);
+        methods = ["token"];
+        // The same evaluation of the same session's identity that validated the token: no second one per re-scope.
+        projects = caller.projects;
+      } else {
+        throw new KeystoneHttpError(401, `unsupported authentication method(s): ${auth.methods.join(", ")}`);
       }
-    }
-    const issued = await deps.tokens.issue({
-      subject: identity.id,
-      audience: FACADE_AUDIENCE,
-      ttlSeconds: deps.ttlSeconds,
-      claims: { sid, amr: methods, ...(project ? { prj: project.id } : {}) },
-    });
-    const catalog = project && c.req.query("nocatalog") === undefined ? await buildCatalog(deps, projects) : undefined;
-    const body = tokenBody({
-      identity,
-      methods,
-      auditId: issued.jti,
-      issuedAt: Date.now(),
-      expiresAt: issued.expiresAt * 1000,
-      project,
-      catalog,
-    });
-    return c.json(body, 201, { "X-Subject-Token": issued.token });
-  });
-
-  app.on(["GET", "HEAD"], "/v3/auth/tokens", async (c) => {
-    const authToken = requestHeader(c, "x-auth-token");
-    const caller = await facadeCaller(deps, authToken);
-    // A client validating its own token (the common case) is checked once.
-    const subject =
-      requestHeader(c, "x-subject-token") === authToken
-        ? caller
-        : await facadeCaller(deps, requestHeader(c, "x-subject-token")).catch(() => {
-            throw new KeystoneHttpError(404, "Could not find token.");
+      projects ??= entitledProjects(identity, deps.policies());
+      let project: FacadeProject | undefined;
+      const wanted = scope && scope !== "unscoped" ? scope.project : undefined;
+      if (scope && scope !== "unscoped" && (scope.domain || scope.system))
+        throw new KeystoneHttpError(401, "only project scope is available through Archway");
+      if (wanted) {
+        project = projects.find((p) =>
+          wanted.id ? p.id === wanted.id : p.name === wanted.name && domainMatches(wanted.domain),
+        );
+        if (!project) {
+          await deps.audit({
+            type: "token.refused",
+            actor: identity.username,
+            reason: "project_not_granted",
+            project: wanted.id ?? wanted.name,
           });
-    if (c.req.method === "HEAD") return c.body(null, 200);
-    const catalog =
-      c.req.query("nocatalog") !== undefined || !subject.scoped
-        ? undefined
-        : await buildCatalog(deps, subject.projects);
-    setResponseHeader(c, "X-Subject-Token", requestHeader(c, "x-subject-token") ?? "");
-    if (catalog) return c.json(validationBody(subject, catalog), 200);
-    // Every check above ran for this request; only the serialization of an unchanged answer is reused.
-    return c.body(validationJson(subject), 200, { "Content-Type": "application/json" });
-  });
+          throw new KeystoneHttpError(401, `you have no role on project ${wanted.id ?? wanted.name}`);
+        }
+      }
+      const issued = await deps.tokens.issue({
+        subject: identity.id,
+        audience: FACADE_AUDIENCE,
+        ttlSeconds: deps.ttlSeconds,
+        claims: { sid, amr: methods, ...(project ? { prj: project.id } : {}) },
+      });
+      const catalog =
+        project && c.req.query("nocatalog") === undefined ? await buildCatalog(deps, projects) : undefined;
+      const body = tokenBody({
+        identity,
+        methods,
+        auditId: issued.jti,
+        issuedAt: Date.now(),
+        expiresAt: issued.expiresAt * 1000,
+        project,
+        catalog,
+      });
+      return c.json(body, 201, { "X-Subject-Token": issued.token });
+    }),
+  );
+
+  app.on(
+    ["GET", "HEAD"],
+    "/v3/auth/tokens",
+    keystoneErrors(async (c) => {
+      const authToken = requestHeader(c, "x-auth-token");
+      const caller = await facadeCaller(deps, authToken);
+      // A client validating its own token (the common case) is checked once.
+      const subject =
+        requestHeader(c, "x-subject-token") === authToken
+          ? caller
+          : await facadeCaller(deps, requestHeader(c, "x-subject-token")).catch(() => {
+              throw new KeystoneHttpError(404, "Could not find token.");
+            });
+      if (c.req.method === "HEAD") return c.body(null, 200);
+      const catalog =
+        c.req.query("nocatalog") !== undefined || !subject.scoped
+          ? undefined
+          : await buildCatalog(deps, subject.projects);
+      setResponseHeader(c, "X-Subject-Token", requestHeader(c, "x-subject-token") ?? "");
+      if (catalog) return c.json(validationBody(subject, catalog), 200);
+      // Every check above ran for this request; only the serialization of an unchanged answer is reused.
+      return c.body(validationJson(subject), 200, { "Content-Type": "application/json" });
+    }),
+  );
 
   /**
    * The catalog-less answer serialized once per verified token, while the session's identity and the scoped
@@ -216,18 +245,21 @@ export function keystoneFacade(deps: FacadeDeps) {
     return json;
   };
 
-  app.delete("/v3/auth/tokens", async (c) => {
-    const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
-    const subject = await facadeCaller(deps, requestHeader(c, "x-subject-token")).catch(() => {
-      throw new KeystoneHttpError(404, "Could not find token.");
-    });
-    if (subject.identity.id !== caller.identity.id)
-      throw new KeystoneHttpError(403, "you may only revoke your own tokens");
-    await deps.tokens.revoke(subject.claims.jti, subject.claims.exp, subject.identity.username);
-    return c.body(null, 204);
-  });
+  app.delete(
+    "/v3/auth/tokens",
+    keystoneErrors(async (c) => {
+      const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
+      const subject = await facadeCaller(deps, requestHeader(c, "x-subject-token")).catch(() => {
+        throw new KeystoneHttpError(404, "Could not find token.");
+      });
+      if (subject.identity.id !== caller.identity.id)
+        throw new KeystoneHttpError(403, "you may only revoke your own tokens");
+      await deps.tokens.revoke(subject.claims.jti, subject.claims.exp, subject.identity.username);
+      return c.body(null, 204);
+    }),
+  );
 
-  const listProjects = async (c: import("hono").Context<AppEnv>) => {
+  const listProjects = keystoneErrors(async (c) => {
     const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
     const name = c.req.query("name");
     const projects = caller.projects.filter((p) => !name || p.name === name);
@@ -235,30 +267,39 @@ export function keystoneFacade(deps: FacadeDeps) {
       projects: projects.map((p) => projectBody(p, deps.publicUrl)),
       links: { self: `${deps.publicUrl}${c.req.path}`, next: null, previous: null },
     });
-  };
+  });
   app.get("/v3/auth/projects", listProjects);
   app.get("/v3/projects", listProjects);
   app.get("/v3/users/:userId/projects", listProjects);
-  app.get("/v3/projects/:id", async (c) => {
-    const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
-    const project = caller.projects.find((p) => p.id === c.req.param("id"));
-    if (!project) throw new KeystoneHttpError(404, `Could not find project: ${c.req.param("id")}.`);
-    return c.json({ project: projectBody(project, deps.publicUrl) });
-  });
-  app.get("/v3/auth/domains", async (c) => {
-    await facadeCaller(deps, requestHeader(c, "x-auth-token"));
-    return c.json({
-      domains: [{ ...FACADE_DOMAIN, enabled: true, description: "Archway" }],
-      links: { self: `${deps.publicUrl}/v3/auth/domains`, next: null, previous: null },
-    });
-  });
-  app.get("/v3/auth/catalog", async (c) => {
-    const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
-    return c.json({
-      catalog: await buildCatalog(deps, caller.projects),
-      links: { self: `${deps.publicUrl}/v3/auth/catalog` },
-    });
-  });
+  app.get(
+    "/v3/projects/:id",
+    keystoneErrors(async (c) => {
+      const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
+      const project = caller.projects.find((p) => p.id === c.req.param("id"));
+      if (!project) throw new KeystoneHttpError(404, `Could not find project: ${c.req.param("id")}.`);
+      return c.json({ project: projectBody(project, deps.publicUrl) });
+    }),
+  );
+  app.get(
+    "/v3/auth/domains",
+    keystoneErrors(async (c) => {
+      await facadeCaller(deps, requestHeader(c, "x-auth-token"));
+      return c.json({
+        domains: [{ ...FACADE_DOMAIN, enabled: true, description: "Archway" }],
+        links: { self: `${deps.publicUrl}/v3/auth/domains`, next: null, previous: null },
+      });
+    }),
+  );
+  app.get(
+    "/v3/auth/catalog",
+    keystoneErrors(async (c) => {
+      const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
+      return c.json({
+        catalog: await buildCatalog(deps, caller.projects),
+        links: { self: `${deps.publicUrl}/v3/auth/catalog` },
+      });
+    }),
+  );
   return app;
 }
 
