@@ -19,6 +19,11 @@ export interface Gateway {
   web: { deps: WebDeps; formTargets: string[] };
   /** Archway as an OpenID Provider (Keystone federation and other relying parties). */
   idp: OidcProviderDeps;
+  /**
+   * Compiles the policy files again and, when they have no problem, serves them from now on (every part reads
+   * policies through one function). With problems, the policies in use stay and the problems are returned.
+   */
+  reloadPolicies(): string[];
   close(): Promise<void>;
 }
 
@@ -37,7 +42,8 @@ export function buildGateway(runtime: Runtime): Gateway {
       500,
     );
   }
-  const policies: () => CompiledPolicySet = () => compiled.policies;
+  let current = compiled.policies;
+  const policies: () => CompiledPolicySet = () => current;
   const secret = config.secrets.shadowPasswordKey;
   // Without the shadow-password key there is no brokering and no just-in-time sync; the facade still serves.
   const sync = secret
@@ -108,6 +114,15 @@ export function buildGateway(runtime: Runtime): Gateway {
       broker,
     },
     sync,
+    reloadPolicies() {
+      const next = loadPolicies(policiesDir, {
+        clouds: config.clouds,
+        sources: config.identity.sources.map((s) => s.id),
+        roles: config.roles,
+      });
+      if (next.problems.length === 0) current = next.policies;
+      return next.problems.map(formatProblem);
+    },
     async close() {
       // Shutdown must finish whatever one part reports: a half-closed pool is not worth an error exit.
       await Promise.allSettled([catalogs.close(), sync?.close()]);

@@ -9,6 +9,7 @@ const HELP = `Usage: archway serve [--config FILE] [--port N] [--host ADDR]
 
 Runs the gateway's HTTP server. Without a store in the config it runs on the embedded in-memory store.
 Stops gracefully on SIGTERM or SIGINT: stops accepting, drains in-flight requests, closes the store.
+Reloads the policy files on SIGHUP (a file with problems keeps the policies in use, and the problems are logged).
 
 Options:
   -c, --config FILE   config file (default $ARCHWAY_CONFIG or config/archway.yaml)
@@ -44,6 +45,13 @@ export const serveCommand: Command = {
       gateway.sync && config.store.type === "memory" ? scheduleSyncRuns(runtime, gateway.sync) : () => {};
     runtime.log.info({ url: server.url, store: runtime.store.kind }, "archway listening");
     io.out(`Archway listening on ${server.url} (store: ${runtime.store.kind}, config: ${runtime.loaded.file})`);
+    // SIGHUP: policies changed on disk (a deploy, a reviewed merge). A bad file keeps the policies in use.
+    const reload = () => {
+      const problems = gateway.reloadPolicies();
+      if (problems.length === 0) runtime.log.info("policies reloaded");
+      else runtime.log.error({ problems }, "policies not reloaded: the files have problems; the previous ones stay");
+    };
+    process.on("SIGHUP", reload);
     await new Promise<void>((resolve) => {
       const stop = (signal: NodeJS.Signals) => {
         runtime.log.info({ signal }, "shutting down");
@@ -54,6 +62,7 @@ export const serveCommand: Command = {
       process.on("SIGTERM", stop);
       process.on("SIGINT", stop);
     });
+    process.off("SIGHUP", reload);
     stopSchedule();
     await server.close();
     await gateway.close();

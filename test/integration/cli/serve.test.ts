@@ -1,6 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { hashPassword } from "../../../src/identity/index.js";
 
 // The README's first command: `npm start` on a fresh checkout runs the embedded default.
 const children: ChildProcess[] = [];
@@ -65,5 +69,63 @@ describe("archway serve", () => {
     expect(code).toBe(0);
     expect(output()).toMatch(/"signal":"SIGTERM".*shutting down/);
     await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+  }, 60_000);
+
+  it("reloads the policy files on SIGHUP, and keeps the policies in use when the files have problems", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "archway-reload-"));
+    try {
+      mkdirSync(join(dir, "policies"));
+      const policy = (project: string) =>
+        `apiVersion: archway.dev/v1\nkind: AccessPolicy\nmetadata: { name: devs }\nspec:\n  subjects: { groups: { anyOf: [devs] } }\n  grants: [{ project: ${project}, roles: [member] }]\n`;
+      writeFileSync(join(dir, "policies", "devs.yaml"), policy("first"));
+      writeFileSync(
+        join(dir, "archway.yaml"),
+        `listen: { host: 127.0.0.1, port: 0 }\npoliciesDir: policies\nlog: { level: info }\n` +
+          `identity:\n  sources:\n    - id: demo\n      type: static\n      users:\n        - { username: alice, passwordHash: "${await hashPassword("pw", { N: 1024 })}", groups: [devs] }\n` +
+          `clouds:\n  - { id: c-1, authUrl: "http://127.0.0.1:9/v3", admin: { username: a, password: b } }\n`,
+      );
+      const { child, url, output } = start(process.execPath, [
+        "dist/main.js",
+        "serve",
+        "--config",
+        join(dir, "archway.yaml"),
+      ]);
+      const base = await url;
+      const projects = async () => {
+        const login = await fetch(`${base}/v3/auth/tokens?nocatalog`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            auth: { identity: { methods: ["password"], password: { user: { name: "alice", password: "pw" } } } },
+          }),
+        });
+        const token = login.headers.get("x-subject-token") ?? "";
+        const list = (await (
+          await fetch(`${base}/v3/auth/projects`, { headers: { "x-auth-token": token } })
+        ).json()) as {
+          projects: { name: string }[];
+        };
+        return list.projects.map((p) => p.name);
+      };
+      const waitFor = async (text: RegExp) => {
+        for (let i = 0; i < 100 && !text.test(output()); i++) await new Promise((r) => setTimeout(r, 50));
+        expect(output()).toMatch(text);
+      };
+      expect(await projects()).toEqual(["c-1:first"]);
+
+      writeFileSync(join(dir, "policies", "devs.yaml"), policy("second"));
+      child.kill("SIGHUP");
+      await waitFor(/policies reloaded/);
+      expect(await projects()).toEqual(["c-1:second"]);
+
+      writeFileSync(join(dir, "policies", "devs.yaml"), "apiVersion: archway.dev/v1\nkind: AccessPolicy\nspec: [\n");
+      child.kill("SIGHUP");
+      await waitFor(/policies not reloaded/);
+      expect(await projects()).toEqual(["c-1:second"]);
+      child.kill("SIGTERM");
+      await once(child, "exit");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });
