@@ -1,6 +1,6 @@
 import { z } from "zod";
-import type { Store } from "../../store/index.js";
-import { digestOf, GrantSchema, randomToken, readRecord, writeRecord } from "./grants.js";
+import { getJson, type Store, setJson } from "../../store/index.js";
+import { digestOf, GrantSchema, randomToken } from "./grants.js";
 
 const CodeSchema = GrantSchema.extend({
   redirectUri: z.string(),
@@ -31,17 +31,17 @@ export class AuthorizationCodes {
 
   async issue(grant: CodeGrant): Promise<string> {
     const code = randomToken();
-    await writeRecord(this.store, `oauth:code:${digestOf(code)}`, grant, this.ttlMs);
+    await setJson(this.store, `oauth:code:${digestOf(code)}`, grant, { ttlMs: this.ttlMs });
     return code;
   }
 
   async redeem(code: string): Promise<Redeemed> {
     const digest = digestOf(code);
-    const grant = await readRecord(this.store, `oauth:code:${digest}`, CodeSchema);
+    const grant = await getJson(this.store, `oauth:code:${digest}`, CodeSchema);
     if (!grant) return { kind: "unknown" };
     // The used mark outlives the code, so a late replay is still recognised as one.
     if (!(await this.store.setIfAbsent(`oauth:code-used:${digest}`, "1", { ttlMs: this.ttlMs * 10 }))) {
-      const issued = await readRecord(this.store, `oauth:code-issued:${digest}`, IssuedSchema);
+      const issued = await getJson(this.store, `oauth:code-issued:${digest}`, IssuedSchema);
       return { kind: "replayed", issued };
     }
     return { kind: "ok", grant, digest };
@@ -49,6 +49,6 @@ export class AuthorizationCodes {
 
   /** Remembers what a redeemed code produced. */
   async recordIssued(digest: string, issued: IssuedForCode): Promise<void> {
-    await writeRecord(this.store, `oauth:code-issued:${digest}`, issued, this.ttlMs * 10);
+    await setJson(this.store, `oauth:code-issued:${digest}`, issued, { ttlMs: this.ttlMs * 10 });
   }
 }

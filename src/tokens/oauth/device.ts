@@ -1,7 +1,7 @@
 import { randomInt } from "node:crypto";
 import { z } from "zod";
-import type { Store } from "../../store/index.js";
-import { digestOf, type Grant, GrantSchema, randomToken, readRecord, writeRecord } from "./grants.js";
+import { getJson, type Store, setJson } from "../../store/index.js";
+import { digestOf, type Grant, GrantSchema, randomToken } from "./grants.js";
 
 /** RFC 8628 section 6.1: consonants only (no vowels: no words), no look-alikes. */
 const USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ";
@@ -45,20 +45,20 @@ export class DeviceCodes {
     const raw = Array.from({ length: 8 }, () => USER_CODE_ALPHABET[randomInt(USER_CODE_ALPHABET.length)]).join("");
     const record: DeviceRequest = { ...req, userCode: raw, expiresAt: this.now() + this.ttlMs, status: "pending" };
     const digest = digestOf(deviceCode);
-    await writeRecord(this.store, `oauth:device:${digest}`, record, this.ttlMs);
-    await writeRecord(this.store, `oauth:user-code:${raw}`, { digest }, this.ttlMs);
+    await setJson(this.store, `oauth:device:${digest}`, record, { ttlMs: this.ttlMs });
+    await setJson(this.store, `oauth:user-code:${raw}`, { digest }, { ttlMs: this.ttlMs });
     return { deviceCode, userCode: `${raw.slice(0, 4)}-${raw.slice(4)}`, expiresInSeconds: this.ttlMs / 1000 };
   }
 
   /** The pending request a user code names, for the approval page. */
   async find(userCode: string): Promise<{ digest: string; request: DeviceRequest } | null> {
-    const ref = await readRecord(
+    const ref = await getJson(
       this.store,
       `oauth:user-code:${normalizeUserCode(userCode)}`,
       z.object({ digest: z.string() }),
     );
     if (!ref) return null;
-    const request = await readRecord(this.store, `oauth:device:${ref.digest}`, PendingSchema);
+    const request = await getJson(this.store, `oauth:device:${ref.digest}`, PendingSchema);
     if (request?.status !== "pending" || request.expiresAt <= this.now()) return null;
     return { digest: ref.digest, request };
   }
@@ -72,14 +72,16 @@ export class DeviceCodes {
       "approve" in decision
         ? { ...found.request, status: "approved", grant: decision.approve }
         : { ...found.request, status: "denied" };
-    await writeRecord(this.store, `oauth:device:${found.digest}`, next, Math.max(1_000, next.expiresAt - this.now()));
+    await setJson(this.store, `oauth:device:${found.digest}`, next, {
+      ttlMs: Math.max(1_000, next.expiresAt - this.now()),
+    });
     return true;
   }
 
   /** One poll of the token endpoint. */
   async poll(deviceCode: string, clientId: string): Promise<DevicePoll> {
     const digest = digestOf(deviceCode);
-    const request = await readRecord(this.store, `oauth:device:${digest}`, PendingSchema);
+    const request = await getJson(this.store, `oauth:device:${digest}`, PendingSchema);
     if (!request || request.clientId !== clientId) return { kind: "invalid_grant" };
     if (request.expiresAt <= this.now()) return { kind: "expired_token" };
     if (request.status === "denied") return { kind: "access_denied" };

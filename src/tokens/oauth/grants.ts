@@ -1,7 +1,6 @@
 import { createHash, randomBytes, randomFillSync } from "node:crypto";
 import { z } from "zod";
 import { IdentitySchema } from "../../identity/index.js";
-import { getJson, type Store, setJson } from "../../store/index.js";
 
 /** A random, URL-safe secret handed to a client (codes, refresh tokens, device codes). */
 export function randomToken(bytes = 32): string {
@@ -52,13 +51,3 @@ export const GrantSchema = z.object({
   nonce: z.string().optional(),
 });
 export type Grant = z.infer<typeof GrantSchema>;
-
-/** Reads and writes grant records; every class here is a thin typed layer over the store. */
-export async function readRecord<S extends z.ZodType>(store: Store, key: string, schema: S) {
-  return getJson(store, key, schema);
-}
-
-/** Writes a record with a lifetime. */
-export async function writeRecord(store: Store, key: string, value: unknown, ttlMs: number): Promise<void> {
-  await setJson(store, key, value, { ttlMs });
-}

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import type { Store } from "../../store/index.js";
-import { digestOf, type Grant, GrantSchema, RandomTokens, readRecord, writeRecord } from "./grants.js";
+import { getJson, type Store, setJson } from "../../store/index.js";
+import { digestOf, type Grant, GrantSchema, RandomTokens } from "./grants.js";
 
 const RefreshSchema = GrantSchema.extend({ family: z.string(), expiresAt: z.number() });
 /** A refresh token's record. */
@@ -37,7 +37,7 @@ export class RefreshTokens {
   /** Spends `token` and returns its successor, or says why not. */
   async rotate(token: string, clientId: string): Promise<Rotated> {
     const digest = digestOf(token);
-    const grant = await readRecord(this.store, `oauth:rt:${digest}`, RefreshSchema);
+    const grant = await getJson(this.store, `oauth:rt:${digest}`, RefreshSchema);
     if (!grant || grant.expiresAt <= this.now()) return { kind: "invalid", reason: "unknown or expired refresh token" };
     if (grant.clientId !== clientId) return { kind: "invalid", reason: "the refresh token belongs to another client" };
     if (await this.isRevoked(grant.family)) return { kind: "invalid", reason: "the refresh token was revoked" };
@@ -52,7 +52,7 @@ export class RefreshTokens {
   /** The record behind a token without spending it (introspection, revocation). */
   async inspect(token: string): Promise<(RefreshGrant & { active: boolean }) | null> {
     const digest = digestOf(token);
-    const grant = await readRecord(this.store, `oauth:rt:${digest}`, RefreshSchema);
+    const grant = await getJson(this.store, `oauth:rt:${digest}`, RefreshSchema);
     if (!grant) return null;
     const spent = (await this.store.get(`oauth:rt-used:${digest}`)) !== null;
     const active = !spent && grant.expiresAt > this.now() && !(await this.isRevoked(grant.family));
@@ -69,7 +69,9 @@ export class RefreshTokens {
 
   async #write(grant: RefreshGrant): Promise<string> {
     const token = this.#random.next();
-    await writeRecord(this.store, `oauth:rt:${digestOf(token)}`, grant, Math.max(1_000, grant.expiresAt - this.now()));
+    await setJson(this.store, `oauth:rt:${digestOf(token)}`, grant, {
+      ttlMs: Math.max(1_000, grant.expiresAt - this.now()),
+    });
     return token;
   }
 }
