@@ -1,9 +1,10 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { Context } from "hono";
 import type { IdpClient } from "../../config/index.js";
 import { isArchwayError } from "../../errors.js";
 import type { Grant } from "../../tokens/index.js";
 import { type AppEnv, setResponseHeader } from "../env.js";
+import { safeEqual } from "../safe-equal.js";
 import type { OidcProviderDeps } from "./deps.js";
 import { OAuthError, oauthEndpoint } from "./errors.js";
 import { authenticateClient, grantedScope, type Params, readParams } from "./params.js";
@@ -208,10 +209,4 @@ async function relookup(deps: OidcProviderDeps, identity: Grant["identity"]) {
     const message = isArchwayError(err) ? err.message : "the directory did not answer";
     throw new OAuthError("temporarily_unavailable", message, 503);
   }
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }

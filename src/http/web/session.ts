@@ -1,9 +1,10 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
 import { type Identity, IdentitySchema } from "../../identity/index.js";
 import { getJson, type Store, setJson } from "../../store/index.js";
+import { safeEqual } from "../safe-equal.js";
 
 /** The signed-in person behind a browser session, as pages and the IdP read it. */
 export interface WebSession {
@@ -155,12 +156,6 @@ export class WebSessions {
     const value = raw.slice(0, dot);
     return safeEqual(raw.slice(dot + 1), this.#mac(`cookie|${value}`)) ? value : undefined;
   }
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /**
