@@ -115,6 +115,7 @@ export function planFederation(
   const ops: Operation[] = [];
   const problems: string[] = [];
   const keep = new Set<string>();
+  const have = new Set(fed.groupAssignments.map((a) => `${a.groupId}|${a.projectId}|${a.roleId}`));
   const unknownRoles = new Set<string>();
   for (const [name, grants] of desired.groups) {
     const group = observed.groups.get(name);
@@ -130,7 +131,7 @@ export function planFederation(
       if (group && projectId) {
         const id = `${group.id}|${projectId}|${roleId}`;
         keep.add(id);
-        if (fed.groupAssignments.some((a) => `${a.groupId}|${a.projectId}|${a.roleId}` === id)) continue;
+        if (have.has(id)) continue;
       }
       ops.push({ kind: "grantGroup", group: name, project: g.project, role: g.role, policies: g.policies });
     }

@@ -28,10 +28,16 @@ export interface ClientGrant {
 export class OidcTokenIssuer {
   readonly #o: OidcIssuerOptions;
   readonly #clouds: Map<string, Cloud>;
+  /** Fixed for the process (clouds come from the configuration): userinfo and introspection read it per request. */
+  readonly #audiences: string[];
 
   constructor(opts: OidcIssuerOptions) {
     this.#o = opts;
     this.#clouds = new Map(opts.clouds.map((c) => [c.id, c]));
+    this.#audiences = [
+      opts.tokens.issuer,
+      ...opts.clouds.filter((c) => c.mode === "federated").map(federationAudience),
+    ];
   }
 
   get issuer(): string {
@@ -50,7 +56,7 @@ export class OidcTokenIssuer {
 
   /** Every audience Archway's access tokens may carry (for userinfo and introspection). */
   audiences(): string[] {
-    return [this.issuer, ...[...this.#clouds.values()].filter((c) => c.mode === "federated").map(federationAudience)];
+    return this.#audiences;
   }
 
   /** The cloud whose audience is `resource` among `allowed` (RFC 8707), if any. */
