@@ -21,37 +21,13 @@ fed_apache_dir() { echo "$FED_ROOT/apache"; }
 
 fed_conf() {
   local d; d=$(fed_dir "$1")
-  cat >"$d/keystone.conf" <<CONF
-[DEFAULT]
-log_file = $d/keystone.log
-[database]
-connection = sqlite:///$d/keystone.db
-[token]
-provider = fernet
-expiration = 3600
-[fernet_tokens]
-key_repository = $d/fernet-keys
-max_active_keys = 3
-[fernet_receipts]
-key_repository = $d/fernet-keys
-[credential]
-key_repository = $d/credential-keys
-[identity]
-password_hash_rounds = 4
-[auth]
+  keystone_conf "$d" "[auth]
 methods = password,token,openid,mapped,application_credential
 [federation]
 trusted_dashboard = http://127.0.0.1:$(fed_port "$1")/dashboard/auth/websso/
 [openid]
 # mod_auth_openidc passes claims as environment variables prefixed OIDC_CLAIM_.
-remote_id_attribute = OIDC_CLAIM_iss
-[cache]
-enabled = true
-backend = dogpile.cache.memory
-[oslo_policy]
-enforce_scope = false
-enforce_new_defaults = false
-CONF
+remote_id_attribute = OIDC_CLAIM_iss"
   cat >"$d/keystone.wsgi" <<WSGI
 import os
 os.environ['OS_KEYSTONE_CONFIG_DIR'] = '$d'
@@ -61,24 +37,7 @@ application = initialize_public_application()
 WSGI
 }
 
-fed_setup() { # $1 = number, $2 = template db; idempotent
-  local i=$1 template=$2 d url
-  d=$(fed_dir "$i"); url=$(fed_url "$i")
-  if [[ -f $d/.bootstrapped ]]; then fed_conf "$i"; return 0; fi
-  rm -rf "$d"; mkdir -p "$d/fernet-keys" "$d/credential-keys"
-  chmod 700 "$d/fernet-keys" "$d/credential-keys"
-  fed_conf "$i"
-  cp "$template" "$d/keystone.db"
-  local k
-  for k in fernet-keys credential-keys; do (umask 077; fernet_key >"$d/$k/0"; fernet_key >"$d/$k/1"); done
-  km --config-file "$d/keystone.conf" bootstrap --bootstrap-username admin \
-    --bootstrap-password "$KEYSTONE_ADMIN_PASSWORD" --bootstrap-project-name admin --bootstrap-role-name admin \
-    --bootstrap-service-name keystone --bootstrap-region-id "fed-$i" \
-    --bootstrap-admin-url "$url" --bootstrap-internal-url "$url" --bootstrap-public-url "$url" \
-    || die "keystone bootstrap of fed-$i failed; see $d/keystone.log"
-  $PY -c 'import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA journal_mode=WAL").fetchone()' "$d/keystone.db"
-  touch "$d/.bootstrapped"
-}
+fed_setup() { keystone_setup "$(fed_dir "$1")" "$(fed_url "$1")" "fed-$1" "$2" fed_conf "$1"; } # $1 = number, $2 = template
 
 fed_apache_conf() {
   local a i d port

@@ -8,8 +8,9 @@ ks_url() { echo "http://127.0.0.1:$(ks_port "$1")/v3"; }
 # keystone-manage prints a harmless eventlet traceback at exit; keep real errors, drop that noise.
 km() { /usr/bin/keystone-manage "$@" 2> >(grep -v -E 'getcurrent|_removeHandlerRef|^Exception ignored|^Traceback|^  File|^    |^TypeError' >&2); }
 
-ks_conf() {
-  local d; d=$(ks_dir "$1")
+# keystone_conf DIR [EXTRA]: the keystone.conf every test Keystone shares, plus EXTRA sections (federation).
+keystone_conf() {
+  local d=$1
   cat >"$d/keystone.conf" <<CONF
 [DEFAULT]
 log_file = $d/keystone.log
@@ -36,7 +37,9 @@ backend = dogpile.cache.memory
 enforce_scope = false
 enforce_new_defaults = false
 CONF
+  [[ -z ${2:-} ]] || printf '%s\n' "$2" >>"$d/keystone.conf"
 }
+ks_conf() { keystone_conf "$(ks_dir "$1")"; }
 
 ks_template() {
   local t=$STATE/keystone/.template
@@ -52,25 +55,26 @@ ks_template() {
 
 fernet_key() { head -c 32 /dev/urandom | base64 | tr '+/' '-_'; }
 
-ks_setup() { # $1 = cloud number; idempotent
-  local i=$1 d url template=$2
-  d=$(ks_dir "$i"); url=$(ks_url "$i")
-  if [[ -f $d/.bootstrapped ]]; then ks_conf "$i"; return 0; fi
+# keystone_setup DIR URL REGION TEMPLATE CONF_FN ARG: a Keystone's folder, config (CONF_FN ARG), database from the
+# template, keys and bootstrap; idempotent (a bootstrapped one only gets its config rewritten).
+keystone_setup() {
+  local d=$1 url=$2 region=$3 template=$4 conf=$5 arg=$6 k
+  if [[ -f $d/.bootstrapped ]]; then "$conf" "$arg"; return 0; fi
   rm -rf "$d"; mkdir -p "$d/fernet-keys" "$d/credential-keys"
   chmod 700 "$d/fernet-keys" "$d/credential-keys"
-  ks_conf "$i"
+  "$conf" "$arg"
   cp "$template" "$d/keystone.db"
-  local k
   for k in fernet-keys credential-keys; do (umask 077; fernet_key >"$d/$k/0"; fernet_key >"$d/$k/1"); done
   km --config-file "$d/keystone.conf" bootstrap --bootstrap-username admin \
     --bootstrap-password "$KEYSTONE_ADMIN_PASSWORD" --bootstrap-project-name admin --bootstrap-role-name admin \
-    --bootstrap-service-name keystone --bootstrap-region-id "cloud-$i" \
+    --bootstrap-service-name keystone --bootstrap-region-id "$region" \
     --bootstrap-admin-url "$url" --bootstrap-internal-url "$url" --bootstrap-public-url "$url" \
-    || die "keystone bootstrap of cloud-$i failed; see $d/keystone.log"
+    || die "keystone bootstrap of $region failed; see $d/keystone.log"
   # WAL: otherwise a leaked read cursor makes the next write fail with "database is locked".
   $PY -c 'import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA journal_mode=WAL").fetchone()' "$d/keystone.db"
   touch "$d/.bootstrapped"
 }
+ks_setup() { keystone_setup "$(ks_dir "$1")" "$(ks_url "$1")" "cloud-$1" "$2" ks_conf "$1"; } # $1 = number, $2 = template
 
 ks_launch() {
   local i=$1 d port
