@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SubjectCoreSchema } from "../config/index.js";
 
 const Name = z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, "expected a lower-case name (letters, digits, '.', '-')");
 
@@ -19,21 +20,9 @@ export const AttributeMatcherSchema = z
 export type AttributeMatcher = z.infer<typeof AttributeMatcherSchema>;
 
 /** Who a policy is about. Every condition given must hold; an empty subject matches everyone. */
-export const SubjectsSchema = z
-  .object({
-    sources: z.array(z.string().min(1)).min(1).optional(),
-    usernames: z.array(z.string().min(1)).min(1).optional(),
-    groups: z
-      .object({
-        anyOf: z.array(z.string().min(1)).min(1).optional(),
-        allOf: z.array(z.string().min(1)).min(1).optional(),
-        noneOf: z.array(z.string().min(1)).min(1).optional(),
-      })
-      .strict()
-      .optional(),
-    attributes: z.array(AttributeMatcherSchema).min(1).optional(),
-  })
-  .strict();
+export const SubjectsSchema = SubjectCoreSchema.extend({
+  attributes: z.array(AttributeMatcherSchema).min(1).optional(),
+}).strict();
 export type Subjects = z.infer<typeof SubjectsSchema>;
 
 /** Which clouds. Names and exclusions are globs (`*`, `?`); every label given must match (value globs too). */

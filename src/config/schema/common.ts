@@ -10,3 +10,22 @@ export const SecondsSchema = z.number().int().positive();
 
 /** A secret value after `${env:...}` / `${file:...}` resolution; never logged. */
 export const SecretSchema = z.string().min(1, "expected a non-empty secret");
+
+/**
+ * Who something is about, by source, username and group (names or DNs): the core of a policy's `subjects` and of
+ * `web.admins`. Every condition given must hold.
+ */
+export const SubjectCoreSchema = z
+  .object({
+    sources: z.array(z.string().min(1)).min(1).optional(),
+    usernames: z.array(z.string().min(1)).min(1).optional(),
+    groups: z
+      .object({
+        anyOf: z.array(z.string().min(1)).min(1).optional(),
+        allOf: z.array(z.string().min(1)).min(1).optional(),
+        noneOf: z.array(z.string().min(1)).min(1).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();

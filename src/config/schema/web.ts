@@ -1,24 +1,12 @@
 import { z } from "zod";
+import { SubjectCoreSchema } from "./common.js";
 
 /**
  * Who may use `/admin` and `/api/v1/admin/...`: the same subject matchers as a policy's `subjects` (source,
  * usernames, groups by name or DN). Every condition given must hold; unlike a policy, an empty block matches
  * nobody, so a fresh install has no administrators until someone is named.
  */
-export const WebAdminsSchema = z
-  .object({
-    sources: z.array(z.string().min(1)).min(1).optional(),
-    usernames: z.array(z.string().min(1)).min(1).optional(),
-    groups: z
-      .object({
-        anyOf: z.array(z.string().min(1)).min(1).optional(),
-        allOf: z.array(z.string().min(1)).min(1).optional(),
-        noneOf: z.array(z.string().min(1)).min(1).optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
+export const WebAdminsSchema = SubjectCoreSchema;
 export type WebAdmins = z.infer<typeof WebAdminsSchema>;
 
 /** The web pages: session lifetime and the operators who see `/admin`. */
