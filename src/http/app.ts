@@ -8,9 +8,8 @@ import type { AppEnv } from "./env.js";
 import { handleError, handleNotFound } from "./errors.js";
 import { healthRoutes } from "./health.js";
 import { type FacadeDeps, keystoneFacade } from "./keystone/facade.js";
-import { limitBody } from "./middleware/body-limit.js";
 import { createHttpMetrics, type HttpMetrics } from "./middleware/metrics.js";
-import { observe } from "./middleware/observe.js";
+import { observeFetch } from "./middleware/observe.js";
 import { type OidcProviderDeps, oidcProvider } from "./oidc-provider.js";
 import { cloudProxy, type ProxyDeps } from "./proxy.js";
 import { type WebDeps, webRoutes } from "./web/index.js";
@@ -34,21 +33,13 @@ export interface AppDeps {
 }
 
 /**
- * Assembles the gateway's Hono app: one observing middleware (request id, metrics, access log, body limit),
- * one error shape, then
- * each surface (health now; facade, proxy, IdP and pages as they land).
+ * Assembles the gateway's Hono app: one error shape, each surface (health, JWKS, facade, proxy, IdP, pages), and
+ * in front of them all one observing layer around `app.fetch` (request id, client address, body limit, metrics,
+ * access log).
  */
 export function createApp(deps: AppDeps): { app: Hono<AppEnv>; metrics: HttpMetrics } {
   const metrics = deps.metrics ?? createHttpMetrics();
   const app = new Hono<AppEnv>();
-  app.use(
-    observe({
-      log: deps.log,
-      metrics,
-      trustedProxies: deps.config.http.trustedProxies,
-      limitBody: limitBody(deps.config.http.bodyLimitBytes),
-    }),
-  );
   app.onError(handleError);
   app.notFound(handleNotFound);
   app.route("/", healthRoutes({ store: deps.store, sources: deps.sources, metrics }));
@@ -59,5 +50,11 @@ export function createApp(deps: AppDeps): { app: Hono<AppEnv>; metrics: HttpMetr
   }
   if (deps.idp) app.route("/", oidcProvider(deps.idp));
   if (deps.web) app.route("/", webRoutes(deps.web.deps, { formTargets: deps.web.formTargets }));
+  observeFetch(app, {
+    log: deps.log,
+    metrics,
+    trustedProxies: deps.config.http.trustedProxies,
+    bodyLimitBytes: deps.config.http.bodyLimitBytes,
+  });
   return { app, metrics };
 }

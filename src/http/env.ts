@@ -1,32 +1,58 @@
 import type { HttpBindings } from "@hono/node-server";
 import type { Context } from "hono";
+import { pino } from "pino";
 import type { Logger } from "../log/index.js";
+import { GatewayResponse } from "./response.js";
 
-/** Hono environment shared by every route: node bindings plus per-request variables set by middleware. */
+/** What the observing layer in front of every route (`middleware/observe.ts`) learned about a request. */
+export interface RequestInfo {
+  /** The request id: a safe incoming `X-Request-Id`, else a new UUID. */
+  readonly id: string;
+  /** The client's address (from the socket, or X-Forwarded-For when the peer is a trusted proxy). */
+  readonly clientIp: string;
+  /** The process logger; use {@link requestLog} to get one bound to the request id. */
+  readonly rootLog: Logger;
+  /** Memoized by {@link requestLog}. */
+  log?: Logger;
+}
+
+/**
+ * Hono environment shared by every route: Node's request and response, plus what the observing layer learned
+ * (absent only in a Hono app built without `createApp`).
+ */
 export interface AppEnv {
-  Bindings: HttpBindings;
-  Variables: {
-    requestId: string;
-    /** The client's address (from the socket, or X-Forwarded-For when the peer is a trusted proxy). */
-    clientIp: string;
-    /** The process logger; use {@link requestLog} to get one bound to the request id. */
-    rootLog: Logger;
-    /** Memoized by {@link requestLog}. */
-    log?: Logger;
-  };
+  Bindings: HttpBindings & { requestInfo?: RequestInfo };
+}
+
+/** Logs nothing: for an app that runs without the observing layer (a bare sub-app in a test). */
+const SILENT: Logger = pino({ level: "silent" }, { write() {} });
+
+/** Any route's context (the web pages add variables of their own): only its bindings are read. */
+type AnyContext = Pick<Context, "env">;
+
+function infoOf(c: AnyContext): RequestInfo | undefined {
+  return (c.env as Partial<AppEnv["Bindings"]> | undefined)?.requestInfo;
+}
+
+/** The request id, when the observing layer saw the request. */
+export function requestId(c: AnyContext): string | undefined {
+  return infoOf(c)?.id;
+}
+
+/** The client's address (see {@link RequestInfo.clientIp}); "unknown" without the observing layer. */
+export function clientIp(c: AnyContext): string {
+  return infoOf(c)?.clientIp ?? "unknown";
 }
 
 /**
  * The logger for this request, with its id bound. Created on first use: most requests never log beyond the
  * access line, and a pino child per request is a measurable share of a fast route.
  */
-export function requestLog(c: Context<AppEnv>): Logger {
-  let log = c.get("log");
-  if (!log) {
-    log = c.get("rootLog").child({ requestId: c.get("requestId") });
-    c.set("log", log);
-  }
-  return log;
+export function requestLog(c: AnyContext): Logger {
+  const info = infoOf(c);
+  if (!info) return SILENT;
+  info.log ??= info.rootLog.child({ requestId: info.id });
+  return info.log;
 }
 
 /**
@@ -45,11 +71,13 @@ export function requestHeader(c: Context<AppEnv>, name: Lowercase<string>): stri
 /**
  * Sets a response header on the Node response directly when there is one: a route answering with a single
  * Content-Type then keeps @hono/node-server on its fast path (no WHATWG `Headers` built and copied per
- * response). Elsewhere (tests calling `app.request`) it is `c.header()`.
+ * response), and a {@link GatewayResponse} keeps Node on its own fast path too. Elsewhere (tests calling
+ * `app.request`) it is `c.header()`.
  */
-export function setResponseHeader(c: Context<AppEnv>, name: string, value: string): void {
+export function setResponseHeader(c: Context<AppEnv>, name: Lowercase<string>, value: string): void {
   const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
-  if (outgoing) outgoing.setHeader(name, value);
+  if (outgoing instanceof GatewayResponse) outgoing.presetHeader(name, value);
+  else if (outgoing) outgoing.setHeader(name, value);
   else c.header(name, value);
 }
 
@@ -61,9 +89,17 @@ export function setResponseHeader(c: Context<AppEnv>, name: string, value: strin
  */
 export async function requestText(c: Context<AppEnv>): Promise<string> {
   const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
-  // `readableFlowing === null`: no one has attached to the stream (a streamed body checked by the body limit was
-  // consumed into a new Request, which `c.req.text()` then reads).
-  if (!incoming || incoming.readableFlowing !== null || incoming.readableEnded) return c.req.text();
+  // Only a body of declared length, which the body limit has checked, is read from Node; a streamed one was read
+  // up to the limit into a new Request, which `c.req.text()` then reads. `readableFlowing === null`: no one has
+  // attached to the stream yet.
+  if (
+    !incoming ||
+    incoming.headers["content-length"] === undefined ||
+    incoming.headers["transfer-encoding"] !== undefined ||
+    incoming.readableFlowing !== null ||
+    incoming.readableEnded
+  )
+    return c.req.text();
   const chunks: Buffer[] = [];
   for await (const chunk of incoming) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");

@@ -3,7 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ZodError } from "zod";
 import { isArchwayError } from "../errors.js";
-import { type AppEnv, requestLog } from "./env.js";
+import { type AppEnv, requestId, requestLog } from "./env.js";
 
 /** The one JSON error shape of Archway's own APIs (the Keystone facade uses Keystone's shape instead). */
 export interface ErrorBody {
@@ -58,7 +58,7 @@ export function toErrorResponse(err: unknown, requestId?: string): { status: Con
 
 /** Hono `onError` handler: logs server errors with the request id and answers with {@link ErrorBody}. */
 export function handleError(err: Error, c: Context<AppEnv>) {
-  const { status, body } = toErrorResponse(err, c.var.requestId);
+  const { status, body } = toErrorResponse(err, requestId(c));
   if (status >= 500)
     requestLog(c).error({ err: { message: err.message, name: err.name, stack: err.stack }, status }, "request failed");
   return c.json(body, status);
@@ -67,7 +67,7 @@ export function handleError(err: Error, c: Context<AppEnv>) {
 /** Hono `notFound` handler. */
 export function handleNotFound(c: Context<AppEnv>) {
   return c.json<ErrorBody>(
-    { error: { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}`, requestId: c.var.requestId } },
+    { error: { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}`, requestId: requestId(c) } },
     404,
   );
 }

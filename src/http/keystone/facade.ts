@@ -12,7 +12,7 @@ import {
   type IdentitySessions,
   type TokenService,
 } from "../../tokens/index.js";
-import { type AppEnv, requestHeader, requestJson, setResponseHeader } from "../env.js";
+import { type AppEnv, clientIp, requestHeader, requestJson, setResponseHeader } from "../env.js";
 import { AuthRequestSchema } from "./auth-request.js";
 import type { CloudCatalogs } from "./catalog.js";
 import { type CatalogService, keystoneError, projectBody, tokenBody, versionDocument } from "./shapes.js";
@@ -149,7 +149,7 @@ export function keystoneFacade(deps: FacadeDeps) {
         if (!user.name) throw new KeystoneHttpError(400, "password authentication needs a user name");
         const source = pickSource(deps.sources, user.domain?.name ?? user.domain?.id);
         if (!source) throw new KeystoneHttpError(401, "unknown user domain");
-        identity = await deps.guard.login(source, user.name, user.password, c.var.clientIp).catch((err) => {
+        identity = await deps.guard.login(source, user.name, user.password, clientIp(c)).catch((err) => {
           if (isArchwayError(err) && err.code === "login_failed")
             throw new KeystoneHttpError(401, "The request you have made requires authentication.");
           throw err;
@@ -224,7 +224,7 @@ export function keystoneFacade(deps: FacadeDeps) {
         c.req.query("nocatalog") !== undefined || !subject.scoped
           ? undefined
           : await buildCatalog(deps, subject.projects);
-      setResponseHeader(c, "X-Subject-Token", requestHeader(c, "x-subject-token") ?? "");
+      setResponseHeader(c, "x-subject-token", requestHeader(c, "x-subject-token") ?? "");
       if (catalog) return c.json(validationBody(subject, catalog), 200);
       // Every check above ran for this request; only the serialization of an unchanged answer is reused.
       return c.body(validationJson(subject), 200, { "Content-Type": "application/json" });

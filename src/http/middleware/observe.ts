@@ -1,60 +1,132 @@
 import { randomUUID } from "node:crypto";
-import type { MiddlewareHandler } from "hono";
-import { createMiddleware } from "hono/factory";
+import type { Hono } from "hono";
+import { isArchwayError } from "../../errors.js";
 import type { Logger } from "../../log/index.js";
-import { type AppEnv, requestHeader, setResponseHeader } from "../env.js";
-import { type HttpMetrics, observeRequest } from "./metrics.js";
+import type { AppEnv, RequestInfo } from "../env.js";
+import { toErrorResponse } from "../errors.js";
+import { GatewayResponse } from "../response.js";
+import { type HeaderReader, limitBody } from "./body-limit.js";
+import type { HttpMetrics } from "./metrics.js";
 
 // An incoming id is kept only when it is short and plain, so it cannot inject into logs or headers.
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 // Probes are polled every few seconds by orchestrators; logging each at info would drown real traffic.
 const QUIET = new Set(["/healthz", "/readyz", "/metrics"]);
-const BODYLESS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 interface ObserveDeps {
   log: Logger;
   metrics: HttpMetrics;
   trustedProxies: readonly string[];
-  /** The body-size guard, run only for requests that may carry a body. */
-  limitBody: MiddlewareHandler<AppEnv>;
+  bodyLimitBytes: number;
 }
 
+type Bindings = Partial<AppEnv["Bindings"]>;
+
 /**
- * The one middleware in front of every route: request id (honouring a safe incoming `X-Request-Id`), client
- * address, body limit, the duration histogram and one access-log line. One layer rather than four because
- * each Hono layer costs a few microseconds, which is most of a health probe.
+ * Puts the one observing layer in front of every route by wrapping `app.fetch` (so `app.request` in tests goes
+ * through it too): request id (a safe incoming `X-Request-Id` is kept), client address, body limit, the duration
+ * histogram and one access-log line. What routes need of it they read from `c.env.requestInfo` (see
+ * {@link RequestInfo}). It wraps the app rather than being a Hono middleware because a middleware turns every
+ * request into a composed chain of promises, which costs more than everything else a health probe does.
  */
-export function observe(deps: ObserveDeps) {
+export function observeFetch(app: Hono<AppEnv>, deps: ObserveDeps): void {
+  const routed = app.fetch;
   const trusted = new Set(deps.trustedProxies);
-  return createMiddleware<AppEnv>(async (c, next) => {
+  const routeOf = routeLabeler(app);
+  app.fetch = (request, env?: Bindings, executionCtx?) => {
     const start = performance.now();
-    const incoming = requestHeader(c, "x-request-id");
-    const requestId = incoming && SAFE_ID.test(incoming) ? incoming : randomUUID();
-    const peer = c.env?.incoming?.socket?.remoteAddress ?? "unknown";
-    const clientIp = trusted.has(peer) ? (lastHop(requestHeader(c, "x-forwarded-for")) ?? peer) : peer;
-    c.set("requestId", requestId);
-    c.set("clientIp", clientIp);
-    c.set("rootLog", deps.log);
-    setResponseHeader(c, "X-Request-Id", requestId);
-    try {
-      const mayHaveBody =
-        !BODYLESS.has(c.req.method) ||
-        requestHeader(c, "content-length") !== undefined ||
-        requestHeader(c, "transfer-encoding") !== undefined;
-      await (mayHaveBody ? deps.limitBody(c, next) : next());
-    } finally {
+    const bindings: Bindings = env ?? {};
+    const incoming = bindings.incoming;
+    const header: HeaderReader = incoming
+      ? (name) => {
+          const value = incoming.headers[name];
+          return Array.isArray(value) ? value.join(", ") : value;
+        }
+      : (name) => request.headers.get(name) ?? undefined;
+    const offered = header("x-request-id");
+    const id = offered && SAFE_ID.test(offered) ? offered : randomUUID();
+    const peer = incoming?.socket?.remoteAddress ?? "unknown";
+    const clientIp = trusted.has(peer) ? (lastHop(header("x-forwarded-for")) ?? peer) : peer;
+    const info: RequestInfo = { id, clientIp, rootLog: deps.log };
+    bindings.requestInfo = info;
+    const outgoing = bindings.outgoing;
+    // On the Node response directly: a route answering with one Content-Type then keeps @hono/node-server on
+    // its fast path. Without Node (tests), the header is added to the returned Response.
+    if (outgoing instanceof GatewayResponse) outgoing.presetHeader("x-request-id", id);
+    else outgoing?.setHeader("X-Request-Id", id);
+
+    const finish = (res: Response): Response => {
       const ms = performance.now() - start;
-      observeRequest(deps.metrics, c, ms / 1000);
-      const path = c.req.path;
+      const path = app.getPath(request, { env: bindings as AppEnv["Bindings"] });
+      deps.metrics.requestDuration.observe(request.method, routeOf(request.method, path), res.status, ms / 1000);
       const level = QUIET.has(path) ? "debug" : "info";
       if (deps.log.isLevelEnabled(level)) {
         deps.log[level](
-          { requestId, method: c.req.method, path, status: c.res.status, ms: Math.round(ms * 10) / 10, ip: clientIp },
+          {
+            requestId: id,
+            method: request.method,
+            path,
+            status: res.status,
+            ms: Math.round(ms * 10) / 10,
+            ip: clientIp,
+          },
           "request",
         );
       }
+      return outgoing ? res : withHeader(res, "X-Request-Id", id);
+    };
+    const refuse = (err: unknown): Response => {
+      const { status, body } = toErrorResponse(err, id);
+      if (!isArchwayError(err)) deps.log.error({ requestId: id, err: (err as Error).message }, "request failed");
+      return finish(
+        new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=UTF-8" } }),
+      );
+    };
+
+    let checked: Request | Promise<Request>;
+    try {
+      checked = limitBody(request, header, deps.bodyLimitBytes, incoming !== undefined);
+    } catch (err) {
+      return refuse(err);
     }
-  });
+    if (checked !== request) {
+      return (checked as Promise<Request>)
+        .then((buffered) => routed(buffered, bindings, executionCtx))
+        .then(finish, refuse);
+    }
+    const res = routed(request, bindings, executionCtx);
+    return res instanceof Promise ? res.then(finish, refuse) : finish(res);
+  };
+}
+
+/**
+ * The metrics label of a request: the pattern of the route that answers (`/clouds/:cloud/:service/*`), never
+ * the raw path, so label cardinality stays bounded whatever clients send. Matched again after the answer (one
+ * regular-expression match) because only a middleware inside Hono could see the route it took.
+ */
+function routeLabeler(app: Hono<AppEnv>): (method: string, path: string) => string {
+  return (method, path) => {
+    const [matched] = app.router.match(method === "HEAD" ? "GET" : method, path);
+    // Middleware (`use`) comes first and the handler that answers last; a path only middleware covers is still
+    // labelled by that middleware's pattern, which is just as bounded.
+    let label = "unmatched";
+    for (const [[, route]] of matched) {
+      if (route.method !== "ALL" || label === "unmatched") label = route.path;
+    }
+    return label;
+  };
+}
+
+function withHeader(res: Response, name: string, value: string): Response {
+  try {
+    res.headers.set(name, value);
+    return res;
+  } catch {
+    // Immutable headers (a fetched or redirect Response): answer with a copy.
+    const copy = new Response(res.body, res);
+    copy.headers.set(name, value);
+    return copy;
+  }
 }
 
 function lastHop(header: string | undefined): string | undefined {

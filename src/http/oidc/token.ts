@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { IdpClient } from "../../config/index.js";
 import { isArchwayError } from "../../errors.js";
 import type { Grant } from "../../tokens/index.js";
-import { type AppEnv, setResponseHeader } from "../env.js";
+import { type AppEnv, clientIp, setResponseHeader } from "../env.js";
 import { safeEqual } from "../safe-equal.js";
 import type { OidcProviderDeps } from "./deps.js";
 import { OAuthError, oauthEndpoint } from "./errors.js";
@@ -43,7 +43,7 @@ export function tokenEndpoint(deps: OidcProviderDeps) {
         body = await refreshToken(deps, client, params);
         break;
       case "password":
-        body = await password(deps, client, params, c.get("clientIp"));
+        body = await password(deps, client, params, clientIp(c));
         break;
       case "client_credentials":
         body = await clientCredentials(deps, client, params);

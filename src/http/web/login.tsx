@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { ArchwayError, isArchwayError } from "../../errors.js";
 import { getJson, setJson } from "../../store/index.js";
+import { clientIp } from "../env.js";
 import type { WebDeps } from "./deps.js";
 import { CsrfField, Layout, Notice, renderPage } from "./layout.js";
 import { parseFields, type WebContext, type WebEnv } from "./security.js";
@@ -102,7 +103,7 @@ export function loginRoutes(deps: WebDeps) {
     try {
       // An unknown source gets the same answer as a wrong password.
       if (!source) throw new ArchwayError("login_failed", "unknown source", 401);
-      const identity = await deps.guard.login(source, form.username, form.password, c.var.clientIp);
+      const identity = await deps.guard.login(source, form.username, form.password, clientIp(c));
       await deps.sessions.start(c, identity);
       await deps.audit({ type: "web.signin", actor: identity.username, identity: identity.id, method: "password" });
       return c.redirect(returnTo, 303);

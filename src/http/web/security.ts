@@ -9,7 +9,7 @@ import type { WebDeps, WebVariables } from "./deps.js";
 /** The Hono environment of the web routes: the app's plus the signed-in person. */
 export interface WebEnv {
   Bindings: AppEnv["Bindings"];
-  Variables: AppEnv["Variables"] & Partial<WebVariables>;
+  Variables: Partial<WebVariables>;
 }
 export type WebContext = Context<WebEnv>;
 

@@ -73,8 +73,14 @@ describe("HTTP foundation", () => {
   it("exposes the request duration histogram by route and status on /metrics", async () => {
     const { app } = build();
     await app.request("/healthz");
+    await app.request("/healthz?probe=2");
     await app.request("/no/such/route");
     const text = await (await app.request("/metrics")).text();
+    const series = 'method="GET",route="/healthz",status="200"';
+    expect(text).toContain(`archway_http_request_duration_seconds_bucket{le="+Inf",${series}} 2`);
+    expect(text).toContain(`archway_http_request_duration_seconds_count{${series}} 2`);
+    expect(text).toMatch(new RegExp(`archway_http_request_duration_seconds_sum\\{${series}\\} [0-9.e-]+\n`));
+    expect(text).toContain("# TYPE archway_http_request_duration_seconds histogram");
     expect(text).toMatch(
       /archway_http_request_duration_seconds_bucket\{le="[^"]+",method="GET",route="\/healthz",status="200"\}/,
     );

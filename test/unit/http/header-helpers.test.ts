@@ -8,7 +8,7 @@ import { type AppEnv, requestHeader, setResponseHeader } from "../../../src/http
 // `c.req.header()` / `c.header()`, through a real server and through `app.request` alike.
 const app = new Hono<AppEnv>();
 app.get("/echo", (c) => {
-  setResponseHeader(c, "X-Subject-Token", requestHeader(c, "x-subject-token") ?? "none");
+  setResponseHeader(c, "x-subject-token", requestHeader(c, "x-subject-token") ?? "none");
   return c.json({ token: requestHeader(c, "x-auth-token") ?? null, same: c.req.header("x-auth-token") ?? null });
 });
 

@@ -126,6 +126,10 @@ describe("cloud proxy", () => {
     for (const h of ["x-subject-token", "authorization", "keep-alive", "cookie"])
       expect(seen.headers?.[h]).toBeUndefined();
     expect(res.headers.get("x-subject-token")).toBeNull();
+    // Metrics label a proxied call by the proxy's route pattern, never by the path a client chose.
+    const metrics = await (await app.request("/metrics")).text();
+    expect(metrics).toContain('route="/clouds/:cloud/:service/*",status="200"');
+    expect(metrics).not.toContain("os-keypairs");
   });
 
   it("rewrites links in JSON replies and same-origin Location headers back through the proxy", async () => {

@@ -5,9 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IdpClientSchema } from "../../../src/config/index.js";
 import { isArchwayError } from "../../../src/errors.js";
 import type { AppEnv } from "../../../src/http/env.js";
-import { limitBody } from "../../../src/http/middleware/body-limit.js";
+import { createHttpMetrics } from "../../../src/http/index.js";
+import { observeFetch } from "../../../src/http/middleware/observe.js";
 import { oauthEndpoint } from "../../../src/http/oidc/errors.js";
 import { authenticateClient, readParams } from "../../../src/http/oidc/params.js";
+import { createLogger } from "../../../src/log/index.js";
 import { OAuthClients } from "../../../src/tokens/index.js";
 
 // Through a real Node server, the token endpoint's parameters are read straight from Node's stream and its
@@ -18,7 +20,6 @@ const clients = new OAuthClients([
 ]);
 const app = new Hono<AppEnv>();
 app.onError((err, c) => (isArchwayError(err) ? c.json({ code: err.code }, 413) : c.json({ code: "internal" }, 500)));
-app.use(limitBody(1024));
 app.post(
   "/token",
   oauthEndpoint(async (c) => {
@@ -27,6 +28,12 @@ app.post(
     return c.json({ client: client.id, params });
   }),
 );
+observeFetch(app, {
+  log: createLogger({ level: "silent" }),
+  metrics: createHttpMetrics(),
+  trustedProxies: [],
+  bodyLimitBytes: 1024,
+});
 
 let server: ServerType;
 let url: string;
@@ -81,7 +88,7 @@ describe("token request parameters through the Node server", () => {
     });
     expect(await post(`grant_type=client_credentials&x=${"y".repeat(2000)}`)).toMatchObject({
       status: 413,
-      body: { code: "body_too_large" },
+      body: { error: { code: "body_too_large" } },
     });
   });
 
