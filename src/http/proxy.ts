@@ -6,8 +6,8 @@ import { Agent, request } from "undici";
 import { isArchwayError } from "../errors.js";
 import { projectForCloud, type TokenBroker } from "../tokens/index.js";
 import { type AppEnv, requestHeader } from "./env.js";
+import { type FacadeDeps, facadeCaller } from "./keystone/caller.js";
 import type { CloudCatalogs } from "./keystone/catalog.js";
-import { type FacadeDeps, facadeCaller } from "./keystone/facade.js";
 import { keystoneError } from "./keystone/shapes.js";
 
 // RFC 9110 hop-by-hop headers, and the tokens that must never travel on to a cloud or back to a client.

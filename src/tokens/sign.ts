@@ -16,17 +16,29 @@ function keyObjectOf(key: SigningKey): KeyObject {
 }
 
 /**
- * Signs a compact JWS (RFC 7515) with node:crypto, synchronously. The same bytes jose would produce, without
+ * Signs a compact JWS (RFC 7515) with node:crypto, synchronously; `encodedHeader` is {@link encodeJwsHeader}'s. The same bytes jose would produce, without
  * WebCrypto's asynchronous job per signature, which is most of the cost of a token endpoint. ES256 signatures are
  * the raw `r || s` form JWS requires (IEEE P1363), EdDSA is Ed25519.
  */
-export function signJwt(header: Record<string, unknown>, payload: Record<string, unknown>, key: SigningKey): string {
-  const input = `${b64(header)}.${b64(payload)}`;
+export function signJwt(encodedHeader: string, payload: Record<string, unknown>, key: SigningKey): string {
+  const input = `${encodedHeader}.${b64(payload)}`;
   const data = Buffer.from(input);
   const object = keyObjectOf(key);
   const signature =
     key.alg === "ES256" ? sign("sha256", data, { key: object, dsaEncoding: "ieee-p1363" }) : sign(null, data, object);
   return `${input}.${signature.toString("base64url")}`;
+}
+
+/** The protected header of an Archway JWS: always these three fields, in this order. */
+export interface JwsHeader {
+  alg: string;
+  kid: string;
+  typ: string;
+}
+
+/** The base64url JSON of a protected header: every token of one kind and key has the same, worth encoding once. */
+export function encodeJwsHeader(header: JwsHeader): string {
+  return b64({ alg: header.alg, kid: header.kid, typ: header.typ });
 }
 
 function b64(value: Record<string, unknown>): string {

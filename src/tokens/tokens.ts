@@ -4,7 +4,7 @@ import type { Audit } from "../audit/index.js";
 import { ArchwayError } from "../errors.js";
 import type { Store } from "../store/index.js";
 import type { KeyRing } from "./keyring.js";
-import { signJwt } from "./sign.js";
+import { encodeJwsHeader, signJwt } from "./sign.js";
 
 /** Claims every Archway token carries, plus whatever the issuer adds. */
 export interface ArchwayClaims extends JWTPayload {
@@ -47,6 +47,8 @@ export class TokenService {
   readonly #o: Required<Omit<TokenServiceOptions, "audit">> & { audit?: Audit };
   /** Token -> (audience and type it was verified for) -> what that verification found. */
   readonly #verified = new Map<string, Map<string, { claims: ArchwayClaims; kid: string }>>();
+  /** Encoded JWS headers by kid and type. */
+  readonly #headers = new Map<string, string>();
 
   constructor(opts: TokenServiceOptions) {
     this.#o = { now: Date.now, clockToleranceSeconds: 5, ...opts };
@@ -69,7 +71,7 @@ export class TokenService {
     const jti = randomUUID();
     const expiresAt = iat + opts.ttlSeconds;
     const token = signJwt(
-      { alg: key.alg, kid: key.kid, typ: opts.type ?? ACCESS_TOKEN_TYPE },
+      this.#encodedHeader(key.alg, key.kid, opts.type ?? ACCESS_TOKEN_TYPE),
       {
         ...opts.claims,
         iss: this.#o.issuer,
@@ -84,6 +86,19 @@ export class TokenService {
     );
     await this.#o.audit?.({ type: "token.issued", actor: opts.subject, audience: opts.audience, jti, expiresAt });
     return { token, jti, expiresAt };
+  }
+
+  /** The encoded JWS header for a key and token type, made once: it is the same for every such token. */
+  #encodedHeader(alg: string, kid: string, typ: string): string {
+    const key = `${kid} ${typ}`;
+    let encoded = this.#headers.get(key);
+    if (encoded === undefined) {
+      encoded = encodeJwsHeader({ alg, kid, typ });
+      // Keys rotate: forget the headers of old ones now and then rather than keep every one.
+      if (this.#headers.size >= 32) this.#headers.clear();
+      this.#headers.set(key, encoded);
+    }
+    return encoded;
   }
 
   /**

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ArchwayError } from "../../errors.js";
 import type { Identity } from "../../identity/index.js";
 import type { AppEnv } from "../env.js";
-import { FACADE_AUDIENCE } from "../keystone/facade.js";
+import { FACADE_AUDIENCE } from "../keystone/caller.js";
 import type { WebDeps, WebVariables } from "./deps.js";
 
 /** The Hono environment of the web routes: the app's plus the signed-in person. */

@@ -1,0 +1,119 @@
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { Audit } from "../../audit/index.js";
+import { isArchwayError } from "../../errors.js";
+import type { Identity, LoginGuard, PasswordSource } from "../../identity/index.js";
+import type { CompiledPolicySet } from "../../policy/index.js";
+import {
+  type ArchwayClaims,
+  entitledProjects,
+  type FacadeProject,
+  type IdentitySessions,
+  type TokenService,
+} from "../../tokens/index.js";
+import type { AppEnv } from "../env.js";
+import type { CloudCatalogs } from "./catalog.js";
+import { keystoneError } from "./shapes.js";
+
+/** The audience of tokens the facade issues; the proxy accepts the same. */
+export const FACADE_AUDIENCE = "archway:keystone";
+
+/** What the facade needs. */
+export interface FacadeDeps {
+  publicUrl: string;
+  tokens: TokenService;
+  sessions: IdentitySessions;
+  guard: LoginGuard;
+  sources: readonly PasswordSource[];
+  policies: () => CompiledPolicySet;
+  catalogs: Pick<CloudCatalogs, "cloud" | "services">;
+  ttlSeconds: number;
+  audit: Audit;
+}
+
+/** A caller authenticated by an Archway facade token. */
+export interface FacadeCaller {
+  claims: ArchwayClaims;
+  identity: Identity;
+  projects: FacadeProject[];
+  scoped?: FacadeProject;
+}
+
+// Entitlements per session for a few seconds: evaluation is cheap, but a validation storm should not repeat it.
+const recentProjects = new WeakMap<CompiledPolicySet, Map<string, { until: number; projects: FacadeProject[] }>>();
+
+function projectsOf(identity: Identity, policies: CompiledPolicySet, sid: string): FacadeProject[] {
+  let bySession = recentProjects.get(policies);
+  if (!bySession) {
+    bySession = new Map();
+    recentProjects.set(policies, bySession);
+  }
+  const now = Date.now();
+  const hit = bySession.get(sid);
+  if (hit && hit.until > now) return hit.projects;
+  const projects = entitledProjects(identity, policies);
+  if (bySession.size >= 10_000) bySession.clear();
+  bySession.set(sid, { until: now + 5_000, projects });
+  return projects;
+}
+
+/** A failure the facade answers in Keystone's shape. */
+export class KeystoneHttpError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Resolves an `X-Auth-Token` into the caller, or throws a 401 in Keystone's shape. */
+export async function facadeCaller(
+  deps: Pick<FacadeDeps, "tokens" | "sessions" | "policies">,
+  token: string | undefined,
+): Promise<FacadeCaller> {
+  if (!token) throw new KeystoneHttpError(401, "The request you have made requires authentication.");
+  let claims: ArchwayClaims;
+  try {
+    claims = await deps.tokens.verify(token, { audience: FACADE_AUDIENCE });
+  } catch (err) {
+    throw new KeystoneHttpError(
+      401,
+      isArchwayError(err) ? err.message : "The request you have made requires authentication.",
+    );
+  }
+  const identity = typeof claims.sid === "string" ? await deps.sessions.get(claims.sid) : null;
+  if (!identity) throw new KeystoneHttpError(401, "the session behind this token has ended");
+  const projects = projectsOf(identity, deps.policies(), String(claims.sid));
+  const scoped = typeof claims.prj === "string" ? projects.find((p) => p.id === claims.prj) : undefined;
+  if (typeof claims.prj === "string" && !scoped)
+    throw new KeystoneHttpError(401, "the project of this token is no longer granted to you");
+  return { claims, identity, projects, scoped };
+}
+
+/** A facade route handler. */
+export type FacadeHandler = (c: Context<AppEnv>) => Response | Promise<Response>;
+
+/**
+ * Answers failures of `handler` in Keystone's shape; anything else goes on to the app's error handler. A wrapper
+ * per route rather than the sub-app's `onError`: Hono's `route()` runs a sub-app's error handler through an
+ * extra `compose` on every request.
+ */
+export function keystoneErrors(handler: FacadeHandler): FacadeHandler {
+  return async (c) => {
+    try {
+      return await handler(c);
+    } catch (err) {
+      if (err instanceof KeystoneHttpError) return c.json(keystoneError(err.status, err.message), err.status);
+      if (isArchwayError(err))
+        return c.json(keystoneError(err.status, err.message), err.status as ContentfulStatusCode);
+      if (err instanceof SyntaxError) return c.json(keystoneError(400, "request body is not valid JSON"), 400);
+      throw err;
+    }
+  };
+}
+
+/** A JSON answer that keeps the fast path of the Node server (one header, the content type). */
+export function jsonText(c: Context<AppEnv>, json: string, status: ContentfulStatusCode): Response {
+  return c.body(json, status, { "Content-Type": "application/json" });
+}

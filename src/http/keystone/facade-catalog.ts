@@ -1,0 +1,79 @@
+import type { FacadeProject } from "../../tokens/index.js";
+import type { CloudCatalogs } from "./catalog.js";
+import type { CatalogService } from "./shapes.js";
+
+/** A facade catalog and its JSON text. */
+export interface BuiltCatalog {
+  catalog: CatalogService[];
+  json: string;
+}
+
+interface Built extends BuiltCatalog {
+  /** The service lists it was built from, one per cloud: while each cloud hands out the same one, it holds. */
+  from: Promise<Map<string, string>>[];
+}
+
+const MAX_CLOUD_SETS = 1_000;
+
+/**
+ * The catalog of the facade: one region per entitled cloud, every endpoint pointing at Archway (the proxy, or the
+ * facade itself for identity). Every project-scoped token and many validations carry one, and people with the same
+ * clouds get the same one, so each set of clouds is built and serialized once, and again only when a cloud's
+ * service list was read anew (`CloudCatalogs` refreshes it every few minutes, sooner while the cloud is down).
+ */
+export class FacadeCatalogs {
+  readonly #catalogs: Pick<CloudCatalogs, "services">;
+  readonly #publicUrl: string;
+  /** By the cloud ids, sorted and joined. */
+  readonly #built = new Map<string, Built>();
+  /** The cloud-set key of an entitlement list (the facade hands out the same list while it is fresh). */
+  readonly #keys = new WeakMap<readonly FacadeProject[], { key: string; clouds: string[] }>();
+
+  constructor(deps: { catalogs: Pick<CloudCatalogs, "services">; publicUrl: string }) {
+    this.#catalogs = deps.catalogs;
+    this.#publicUrl = deps.publicUrl;
+  }
+
+  /** The catalog for the clouds of `projects`. */
+  async of(projects: readonly FacadeProject[]): Promise<BuiltCatalog> {
+    const { key, clouds } = this.#cloudsOf(projects);
+    const from = clouds.map((cloudId) => this.#catalogs.services(cloudId));
+    const hit = this.#built.get(key);
+    if (hit?.from.every((source, i) => source === from[i])) return hit;
+    const catalog = this.#build(clouds, await Promise.all(from));
+    const built = { catalog, json: JSON.stringify(catalog), from };
+    if (this.#built.size >= MAX_CLOUD_SETS) this.#built.clear();
+    this.#built.set(key, built);
+    return built;
+  }
+
+  #cloudsOf(projects: readonly FacadeProject[]): { key: string; clouds: string[] } {
+    let known = this.#keys.get(projects);
+    if (!known) {
+      const clouds = [...new Set(projects.map((p) => p.cloudId))].sort();
+      known = { key: clouds.join("\n"), clouds };
+      this.#keys.set(projects, known);
+    }
+    return known;
+  }
+
+  #build(clouds: readonly string[], services: readonly Map<string, string>[]): CatalogService[] {
+    const byType = new Map<string, CatalogService>();
+    const add = (type: string, cloudId: string, url: string) => {
+      let entry = byType.get(type);
+      if (!entry) {
+        entry = { id: type, type, name: type, endpoints: [] };
+        byType.set(type, entry);
+      }
+      entry.endpoints.push({ id: `${cloudId}-${type}`, interface: "public", region: cloudId, region_id: cloudId, url });
+    };
+    clouds.forEach((cloudId, i) => {
+      add("identity", cloudId, `${this.#publicUrl}/v3`);
+      for (const [type, real] of services[i] ?? []) {
+        const path = new URL(real).pathname.replace(/\/+$/, "");
+        add(type, cloudId, `${this.#publicUrl}/clouds/${cloudId}/${type}${path}`);
+      }
+    });
+    return [...byType.values()].sort((a, b) => (a.type < b.type ? -1 : 1));
+  }
+}

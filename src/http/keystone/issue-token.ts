@@ -1,0 +1,107 @@
+import { isArchwayError } from "../../errors.js";
+import type { Identity, PasswordSource } from "../../identity/index.js";
+import { entitledProjects, FACADE_DOMAIN, type FacadeProject } from "../../tokens/index.js";
+import { clientIp, requestJson, setResponseHeader } from "../env.js";
+import { AuthRequestSchema } from "./auth-request.js";
+import {
+  FACADE_AUDIENCE,
+  type FacadeDeps,
+  type FacadeHandler,
+  facadeCaller,
+  jsonText,
+  KeystoneHttpError,
+} from "./caller.js";
+import type { FacadeCatalogs } from "./facade-catalog.js";
+import { tokenJson } from "./shapes.js";
+
+/**
+ * `POST /v3/auth/tokens`: a password checked against the identity sources, or an Archway token (re-scoping);
+ * unscoped or scoped to one facade project (by id, or by name and domain); the catalog unless `nocatalog`.
+ */
+export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHandler {
+  return async (c) => {
+    const parsed = AuthRequestSchema.safeParse(await requestJson(c));
+    if (!parsed.success)
+      throw new KeystoneHttpError(
+        400,
+        `invalid auth request: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`,
+      );
+    const { identity: auth, scope } = parsed.data.auth;
+    let identity: Identity;
+    let sid: string;
+    let methods: string[];
+    let projects: FacadeProject[] | undefined;
+    if (auth.methods.includes("password") && auth.password) {
+      const user = auth.password.user;
+      if (!user.name) throw new KeystoneHttpError(400, "password authentication needs a user name");
+      const source = pickSource(deps.sources, user.domain?.name ?? user.domain?.id);
+      if (!source) throw new KeystoneHttpError(401, "unknown user domain");
+      identity = await deps.guard.login(source, user.name, user.password, clientIp(c)).catch((err) => {
+        if (isArchwayError(err) && err.code === "login_failed")
+          throw new KeystoneHttpError(401, "The request you have made requires authentication.");
+        throw err;
+      });
+      sid = await deps.sessions.create(identity);
+      methods = ["password"];
+    } else if (auth.methods.includes("token") && auth.token) {
+      const caller = await facadeCaller(deps, auth.token.id);
+      identity = caller.identity;
+      sid = String(caller.claims.sid);
+      methods = ["token"];
+      // The same evaluation of the same session's identity that validated the token: no second one per re-scope.
+      projects = caller.projects;
+    } else {
+      throw new KeystoneHttpError(401, `unsupported authentication method(s): ${auth.methods.join(", ")}`);
+    }
+    projects ??= entitledProjects(identity, deps.policies());
+    let project: FacadeProject | undefined;
+    const wanted = scope && scope !== "unscoped" ? scope.project : undefined;
+    if (scope && scope !== "unscoped" && (scope.domain || scope.system))
+      throw new KeystoneHttpError(401, "only project scope is available through Archway");
+    if (wanted) {
+      project = projects.find((p) =>
+        wanted.id ? p.id === wanted.id : p.name === wanted.name && domainMatches(wanted.domain),
+      );
+      if (!project) {
+        await deps.audit({
+          type: "token.refused",
+          actor: identity.username,
+          reason: "project_not_granted",
+          project: wanted.id ?? wanted.name,
+        });
+        throw new KeystoneHttpError(401, `you have no role on project ${wanted.id ?? wanted.name}`);
+      }
+    }
+    const issued = await deps.tokens.issue({
+      subject: identity.id,
+      audience: FACADE_AUDIENCE,
+      ttlSeconds: deps.ttlSeconds,
+      claims: { sid, amr: methods, ...(project ? { prj: project.id } : {}) },
+    });
+    const catalog = project && c.req.query("nocatalog") === undefined ? await catalogs.of(projects) : undefined;
+    const body = tokenJson(
+      {
+        identity,
+        methods,
+        auditId: issued.jti,
+        issuedAt: Date.now(),
+        expiresAt: issued.expiresAt * 1000,
+        project,
+      },
+      catalog?.json,
+    );
+    setResponseHeader(c, "x-subject-token", issued.token);
+    return jsonText(c, body, 201);
+  };
+}
+
+function pickSource(sources: readonly PasswordSource[], domain: string | undefined): PasswordSource | undefined {
+  if (!domain || domain.toLowerCase() === "default" || domain === FACADE_DOMAIN.name) return sources[0];
+  return sources.find((s) => s.id === domain);
+}
+
+function domainMatches(domain: { id?: string; name?: string } | undefined): boolean {
+  if (!domain) return true;
+  const v = domain.id ?? domain.name;
+  return v === undefined || v === FACADE_DOMAIN.id || v.toLowerCase() === "default";
+}
