@@ -40,8 +40,11 @@ export class CloudCatalogs {
     return this.#clouds.get(cloudId);
   }
 
-  /** Service type -> real endpoint URL (no trailing slash) for one cloud; empty while the cloud is down. */
-  async services(cloudId: string): Promise<Map<string, string>> {
+  /**
+   * Service type -> real endpoint URL (no trailing slash) for one cloud; empty while the cloud is down. While the
+   * cached list lasts, the very same promise is returned (callers may tell a refresh by its identity).
+   */
+  services(cloudId: string): Promise<Map<string, string>> {
     const now = Date.now();
     const hit = this.#cache.get(cloudId);
     if (hit && hit.expires > now) return hit.value;

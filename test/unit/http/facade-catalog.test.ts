@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { FacadeCatalogs } from "../../../src/http/keystone/facade-catalog.js";
+import { tokenBody, tokenJson } from "../../../src/http/keystone/shapes.js";
+import type { FacadeProject } from "../../../src/tokens/index.js";
+
+const project = (cloudId: string, name = "u-alice"): FacadeProject => ({
+  id: `${cloudId}-${name}`,
+  name: `${cloudId}:${name}`,
+  cloudId,
+  keystoneName: name,
+  keystoneDomain: "archway",
+  roles: ["member"],
+});
+
+/** A stand-in for CloudCatalogs: the same promise per cloud until `refresh`. */
+function cloudServices(lists: Record<string, Record<string, string>>) {
+  const cached = new Map<string, Promise<Map<string, string>>>();
+  let reads = 0;
+  return {
+    services(cloudId: string) {
+      let hit = cached.get(cloudId);
+      if (!hit) {
+        reads++;
+        hit = Promise.resolve(new Map(Object.entries(lists[cloudId] ?? {})));
+        cached.set(cloudId, hit);
+      }
+      return hit;
+    },
+    refresh(cloudId: string, list: Record<string, string>) {
+      lists[cloudId] = list;
+      cached.delete(cloudId);
+    },
+    reads: () => reads,
+  };
+}
+
+describe("facade catalog", () => {
+  const lists = () => ({
+    "cloud-1": { compute: "http://10.0.0.1:8774/v2.1/", dns: "http://10.0.0.1:9001" },
+    "cloud-2": { compute: "http://10.0.0.2:8774/v2.1" },
+  });
+
+  it("lists one region per cloud, every endpoint through Archway, services sorted by type", async () => {
+    const catalogs = new FacadeCatalogs({ catalogs: cloudServices(lists()), publicUrl: "https://archway.test" });
+    const { catalog, json } = await catalogs.of([project("cloud-2"), project("cloud-1"), project("cloud-1", "ops")]);
+    expect(catalog.map((s) => s.type)).toEqual(["compute", "dns", "identity"]);
+    expect(catalog[0]?.endpoints.map((e) => [e.region, e.url])).toEqual([
+      ["cloud-1", "https://archway.test/clouds/cloud-1/compute/v2.1"],
+      ["cloud-2", "https://archway.test/clouds/cloud-2/compute/v2.1"],
+    ]);
+    expect(catalog[2]?.endpoints.map((e) => e.url)).toEqual(["https://archway.test/v3", "https://archway.test/v3"]);
+    expect(JSON.parse(json)).toEqual(catalog);
+  });
+
+  it("builds a set of clouds once, and again when one of its clouds' service lists is read anew", async () => {
+    const services = cloudServices(lists());
+    const catalogs = new FacadeCatalogs({ catalogs: services, publicUrl: "https://archway.test" });
+    const first = await catalogs.of([project("cloud-1"), project("cloud-2")]);
+    // Another person with the same clouds, in another order: the same catalog object.
+    expect(await catalogs.of([project("cloud-2", "u-bob"), project("cloud-1", "u-bob")])).toBe(first);
+    services.refresh("cloud-2", { compute: "http://10.0.0.2:8774/v2.1", network: "http://10.0.0.2:9696" });
+    const second = await catalogs.of([project("cloud-1"), project("cloud-2")]);
+    expect(second).not.toBe(first);
+    expect(second.catalog.map((s) => s.type)).toEqual(["compute", "dns", "identity", "network"]);
+    expect(services.reads()).toBe(3);
+  });
+
+  it("joins the serialized catalog into the token document exactly where the object would put it", async () => {
+    const catalogs = new FacadeCatalogs({ catalogs: cloudServices(lists()), publicUrl: "https://archway.test" });
+    const projects = [project("cloud-1")];
+    const { catalog, json } = await catalogs.of(projects);
+    const facts = {
+      identity: {
+        id: "demo:alice",
+        source: "demo",
+        username: "alice",
+        groups: [],
+        groupDns: [],
+        sshKeys: [],
+        attributes: {},
+      },
+      methods: ["token"],
+      auditId: "a1",
+      issuedAt: 0,
+      expiresAt: 1_000,
+      project: projects[0],
+    };
+    expect(tokenJson(facts, json)).toBe(JSON.stringify(tokenBody({ ...facts, catalog })));
+    expect(tokenJson(facts)).toBe(JSON.stringify(tokenBody(facts)));
+  });
+});
