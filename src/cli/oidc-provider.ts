@@ -44,6 +44,7 @@ export function buildOidcProvider(
       return fresh && fresh.id === identity.id ? fresh : null;
     },
     web: shared.web,
+    store: runtime.store,
     audit: runtime.audit,
   };
 }

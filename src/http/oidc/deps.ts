@@ -1,6 +1,7 @@
 import type { Audit } from "../../audit/index.js";
 import type { IdpConfig } from "../../config/index.js";
 import type { Identity, LoginGuard, PasswordSource } from "../../identity/index.js";
+import type { Store } from "../../store/index.js";
 import type {
   AuthorizationCodes,
   DeviceCodes,
@@ -35,6 +36,8 @@ export interface OidcProviderDeps {
   relookup(identity: Identity): Promise<Identity | null | undefined>;
   /** The browser's sign-in (the `/login` page). */
   web: WebSessions;
+  /** Shared state for the endpoints' own counters (failed `/device` lookups), so every Archway process agrees. */
+  store: Store;
   audit: Audit;
 }
 

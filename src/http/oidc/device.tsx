@@ -1,9 +1,11 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../env.js";
-import { CsrfField, Layout, Notice, renderPage } from "../web/layout.js";
+import { type AppEnv, clientIp } from "../env.js";
+import { CsrfField, Layout, Notice, type PageUser, renderPage } from "../web/layout.js";
 import { pageHeaders } from "../web/security.js";
+import type { WebSession } from "../web/session.js";
 import { OIDC_PATHS, type OidcProviderDeps } from "./deps.js";
+import { DeviceCodeLimiter } from "./device-limit.js";
 import { OAuthError, oauthEndpoint } from "./errors.js";
 import { authenticateClient, grantedScope, readParams } from "./params.js";
 import { resourceCloud } from "./token.js";
@@ -17,9 +19,36 @@ const Decision = z.object({
 /**
  * The device authorization grant (RFC 8628): `POST /oauth2/device_authorization` starts it for a client such as a
  * CLI on a machine without a browser; the person opens `/device`, signs in, checks the code and approves or denies.
+ * Failed user-code lookups are limited per person and per client address (see `device-limit.ts`); past a limit the
+ * page answers 429 for every code, and an unknown code looks exactly like an expired one.
  */
 export function deviceRoutes(deps: OidcProviderDeps) {
   const app = new Hono<AppEnv>();
+  const limiter = new DeviceCodeLimiter(deps.store);
+
+  /** The pending request `userCode` names, through the limiter; a Response when the caller is refused. */
+  const findLimited = async (c: Context<AppEnv>, session: WebSession, user: PageUser, userCode: string) => {
+    const caller = { personId: session.identity.id, clientIp: clientIp(c) };
+    const result = await limiter.lookup(caller, () => deps.devices.find(userCode));
+    if (!result.limited) return result.found;
+    await deps.audit({
+      type: "oauth.device_code_limited",
+      actor: caller.personId,
+      clientIp: caller.clientIp,
+      limit: result.by,
+    });
+    c.header("retry-after", String(limiter.retryMinutes * 60));
+    return renderPage(
+      c,
+      <Layout title="Connect a device" user={user}>
+        <Notice
+          kind="error"
+          text={`Too many codes did not match. Wait ${limiter.retryMinutes} minutes, then enter the code again (or start again on the device for a new one).`}
+        />
+      </Layout>,
+      429,
+    );
+  };
 
   app.post(
     OIDC_PATHS.deviceAuthorization,
@@ -53,8 +82,9 @@ export function deviceRoutes(deps: OidcProviderDeps) {
     const userCode = new URL(c.req.url).searchParams.get("user_code")?.slice(0, 20) ?? "";
     if (!session) return toLogin(c, userCode);
     const csrf = deps.web.csrfToken(session);
-    const found = userCode ? await deps.devices.find(userCode) : null;
     const user = { username: session.identity.username, isAdmin: false, csrf };
+    const found = userCode ? await findLimited(c, session, user, userCode) : null;
+    if (found instanceof Response) return found;
     if (!found) {
       return renderPage(
         c,
@@ -105,8 +135,9 @@ export function deviceRoutes(deps: OidcProviderDeps) {
     if (!parsed.success || !deps.web.checkCsrf(session, parsed.data.csrf))
       return c.text("This form has expired or did not come from Archway; go back and try again.", 403);
     const { user_code, decision } = parsed.data;
-    const found = await deps.devices.find(user_code);
     const user = { username: session.identity.username, isAdmin: false, csrf: deps.web.csrfToken(session) };
+    const found = await findLimited(c, session, user, user_code);
+    if (found instanceof Response) return found;
     const done = (text: string, status: 200 | 404 = 200) =>
       renderPage(
         c,

@@ -16,6 +16,7 @@ export { CsrfField, Layout, type LayoutProps, Notice, type PageUser, renderPage 
 export { WEB_PATHS, webRoutes } from "./routes.js";
 export {
   pageHeaders,
+  pageHeaderValues,
   parseFields,
   person,
   readForm,

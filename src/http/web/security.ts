@@ -19,6 +19,20 @@ export type WebContext = Context<WebEnv>;
  * show personal data.
  */
 export function pageHeaders(formTargets: readonly string[]): MiddlewareHandler<WebEnv> {
+  const headers = pageHeaderValues(formTargets);
+  return async (c, next) => {
+    await next();
+    for (const [name, value] of headers) c.header(name, value);
+  };
+}
+
+/**
+ * The headers {@link pageHeaders} sets, for a page answered by a handler that the middleware is not in front of
+ * (the IdP's logout endpoint also answers in JSON and with redirects, and its form's origins vary per request).
+ * `formTargets` are origins a form may be sent to, including where its answer redirects (browsers hold redirects
+ * after a form submission to `form-action`).
+ */
+export function pageHeaderValues(formTargets: readonly string[]): readonly (readonly [string, string])[] {
   const formAction = ["'self'", ...formTargets].join(" ");
   const csp = [
     "default-src 'none'",
@@ -28,14 +42,13 @@ export function pageHeaders(formTargets: readonly string[]): MiddlewareHandler<W
     "frame-ancestors 'none'",
     "base-uri 'none'",
   ].join("; ");
-  return async (c, next) => {
-    await next();
-    c.header("content-security-policy", csp);
-    c.header("x-frame-options", "DENY");
-    c.header("x-content-type-options", "nosniff");
-    c.header("referrer-policy", "same-origin");
-    c.header("cache-control", "no-store");
-  };
+  return [
+    ["content-security-policy", csp],
+    ["x-frame-options", "DENY"],
+    ["x-content-type-options", "nosniff"],
+    ["referrer-policy", "same-origin"],
+    ["cache-control", "no-store"],
+  ];
 }
 
 /** Pages: the signed-in person, or a redirect to `/login?return_to=<this page>`. */

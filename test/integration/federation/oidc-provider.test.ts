@@ -380,6 +380,78 @@ describe("other grants and endpoints", () => {
     expect((await poll()).body.error).toBe("invalid_grant");
   }, 30_000);
 
+  it("device authorization: after 10 wrong user codes even the right one is refused, for that person only", async () => {
+    const started = await post("/oauth2/device_authorization", { client_id: CLIENTS.device.id, scope: "openid" });
+    const code = started.body.user_code as string;
+    const bob = new TestBrowser(h.dispatcher);
+    const login = await bob.follow(`${h.url}/device`);
+    const form = await bob.submit(login, /\/login\/password/, { username: "bob", password: PEOPLE.bob.password });
+    expect(form.status).toBe(200);
+    // Ten wrong codes: the real one with its last letter changed. They answer like an expired code.
+    const others = [..."BCDFGHJKLMNP"].filter((letter) => letter !== code.at(-1)).slice(0, 10);
+    for (const letter of others) {
+      const wrong = await bob.request(`${h.url}/device?user_code=${code.slice(0, -1)}${letter}`);
+      expect(wrong.status).toBe(404);
+      expect(wrong.html).toContain("That code is unknown or has expired.");
+    }
+    const refused = await bob.request(`${h.url}/device?user_code=${encodeURIComponent(code)}`);
+    expect(refused.status).toBe(429);
+    expect(refused.html).toContain("Too many codes did not match");
+    const audit = await h.runtime.store.read("audit", { latest: true, limit: 20 });
+    expect(audit.map((e) => e.data)).toContainEqual(
+      expect.objectContaining({ type: "oauth.device_code_limited", limit: "person" }),
+    );
+    // Another person (here from the same loopback address, whose limit is higher) still connects the device.
+    const alice = new TestBrowser(h.dispatcher);
+    const aliceLogin = await alice.follow(started.body.verification_uri_complete as string);
+    const confirm = await alice.submit(aliceLogin, /\/login\/password/, {
+      username: "alice",
+      password: PEOPLE.alice.password,
+    });
+    expect(confirm.status).toBe(200);
+    expect(confirm.html).toContain(code);
+    const done = await alice.submit(confirm, /^\/device$/, { decision: "approve" });
+    expect(done.html).toContain("Device connected");
+  });
+
+  it("end session without an id_token_hint asks first: a cross-site GET ends nothing, confirming does", async () => {
+    const { verifier, challenge } = pkce();
+    const { browser, callback } = await authorize({
+      client_id: web.id,
+      redirect_uri: web.redirectUri,
+      response_type: "code",
+      scope: "openid",
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+    });
+    await redeemFor(callback, verifier);
+    const silent = `${h.url}/oauth2/authorize?client_id=${web.id}&response_type=code&prompt=none&code_challenge=${challenge}&code_challenge_method=S256&redirect_uri=${encodeURIComponent(web.redirectUri)}`;
+    // What an <img src> or a link on any other site makes the browser do.
+    const ask = await browser.request(
+      `${h.url}/oauth2/logout?client_id=${web.id}&state=bye&post_logout_redirect_uri=${encodeURIComponent(web.redirectUri)}`,
+    );
+    expect(ask.status).toBe(200);
+    expect(ask.location).toBeUndefined();
+    expect(ask.html).toContain("Sign out of Archway?");
+    expect((await browser.request(silent)).location).toContain("code=");
+    // A POST without the form's CSRF token ends nothing either.
+    expect((await browser.request(`${h.url}/oauth2/logout`, { client_id: web.id })).html).toContain(
+      "Sign out of Archway?",
+    );
+    expect((await browser.request(silent)).location).toContain("code=");
+
+    const out = await browser.submit(ask, /\/oauth2\/logout$/, {}, web.redirectUri);
+    expect(out.status).toBe(303);
+    expect(out.location).toBe(`${web.redirectUri}?state=bye`);
+    expect(new URL((await browser.request(silent)).location as string).searchParams.get("error")).toBe(
+      "login_required",
+    );
+    // Signed out, a second request has nothing to end and says so.
+    const again = await browser.request(`${h.url}/oauth2/logout`);
+    expect(again.status).toBe(200);
+    expect(again.html).toContain("You are not signed in to Archway");
+  });
+
   it("end session: signs the browser out and returns only to a registered URI", async () => {
     const { verifier, challenge } = pkce();
     const { browser, callback } = await authorize({
@@ -395,6 +467,8 @@ describe("other grants and endpoints", () => {
       `${h.url}/oauth2/logout?id_token_hint=${tokens.id_token}&post_logout_redirect_uri=${encodeURIComponent("https://evil.example/")}`,
     );
     expect(bad.status).toBe(400);
+    expect(bad.location).toBeUndefined();
+    // A valid hint for the person signed in here needs no confirmation.
     const out = await browser.request(
       `${h.url}/oauth2/logout?id_token_hint=${tokens.id_token}&state=bye&post_logout_redirect_uri=${encodeURIComponent(web.redirectUri)}`,
     );
