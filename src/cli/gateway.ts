@@ -4,10 +4,10 @@ import type { FacadeDeps, OidcProviderDeps, ProxyDeps } from "../http/index.js";
 import { CloudCatalogs, createApp, type HttpMetrics } from "../http/index.js";
 import { createWebDeps, ssoOrigins, type WebDeps } from "../http/web/index.js";
 import { isPasswordSource, LoginGuard } from "../identity/index.js";
-import { type CompiledPolicySet, loadPolicies } from "../policy/index.js";
 import { createSync, type SyncParts, shadowPassword } from "../sync/index.js";
 import { IdentitySessions, TokenBroker } from "../tokens/index.js";
 import { buildOidcProvider, oidcTokenIssuer } from "./oidc-provider.js";
+import { livePolicies } from "./policies.js";
 import type { Runtime } from "./runtime.js";
 
 /** The facade, proxy and sync pieces `serve` mounts, built from the runtime. */
@@ -29,21 +29,16 @@ export interface Gateway {
 
 /** Compiles the policies (refusing to start on a bad file) and builds the token broker, catalogs and sync. */
 export function buildGateway(runtime: Runtime): Gateway {
-  const { config, policiesDir } = runtime.loaded;
-  const compiled = loadPolicies(policiesDir, {
-    clouds: config.clouds,
-    sources: config.identity.sources.map((s) => s.id),
-    roles: config.roles,
-  });
-  if (compiled.problems.length > 0) {
+  const { config } = runtime.loaded;
+  const live = livePolicies(runtime);
+  if (live.problems.length > 0) {
     throw new ArchwayError(
       "policies_invalid",
-      `policies have problems (run archway policy check):\n${compiled.problems.map(formatProblem).join("\n")}`,
+      `policies have problems (run archway policy check):\n${live.problems.map(formatProblem).join("\n")}`,
       500,
     );
   }
-  let current = compiled.policies;
-  const policies: () => CompiledPolicySet = () => current;
+  const policies = live.current;
   const secret = config.secrets.shadowPasswordKey;
   // Without the shadow-password key there is no brokering and no just-in-time sync; the facade still serves.
   const sync = secret
@@ -114,15 +109,7 @@ export function buildGateway(runtime: Runtime): Gateway {
       broker,
     },
     sync,
-    reloadPolicies() {
-      const next = loadPolicies(policiesDir, {
-        clouds: config.clouds,
-        sources: config.identity.sources.map((s) => s.id),
-        roles: config.roles,
-      });
-      if (next.problems.length === 0) current = next.policies;
-      return next.problems.map(formatProblem);
-    },
+    reloadPolicies: () => live.reload().map(formatProblem),
     async close() {
       // Shutdown must finish whatever one part reports: a half-closed pool is not worth an error exit.
       await Promise.allSettled([catalogs.close(), sync?.close()]);

@@ -1,7 +1,7 @@
 import { formatProblem } from "../config/index.js";
-import { loadPolicies } from "../policy/index.js";
 import { actionOf, type CloudPlan, createSync, describe, type JobResult, type SyncParts } from "../sync/index.js";
 import { type CliIO, type Command, configOption, configPath, parseCommandArgs, UsageError } from "./command.js";
+import { livePolicies } from "./policies.js";
 import { buildRuntime, type Runtime } from "./runtime.js";
 
 const HELP = `Usage:
@@ -51,27 +51,29 @@ export const syncCommand: Command = {
   },
 };
 
+/** Sync parts whose policies can be compiled again while the process runs (a worker's SIGHUP). */
+export type LiveSync = SyncParts & { reloadPolicies(): string[] };
+
 /** Compiles the policies and builds the sync parts; prints policy problems and returns 2 when there are any. */
 export function buildSync(
   runtime: Runtime,
   io: CliIO,
   queue: "inline" | "shared",
   onProgress?: (cloudId: string, done: number, total: number) => void,
-): SyncParts | number {
-  const { config } = runtime.loaded;
-  const ctx = { clouds: config.clouds, sources: config.identity.sources.map((s) => s.id), roles: config.roles };
-  const { policies, problems } = loadPolicies(runtime.loaded.policiesDir, ctx, io.cwd);
-  for (const p of problems) io.err(formatProblem(p));
-  if (problems.length > 0) return 2;
-  return createSync({
-    config,
+): LiveSync | number {
+  const live = livePolicies(runtime, io.cwd);
+  for (const p of live.problems) io.err(formatProblem(p));
+  if (live.problems.length > 0) return 2;
+  const parts = createSync({
+    config: runtime.loaded.config,
     store: runtime.store,
     audit: runtime.audit,
     sources: runtime.sources,
-    policies: () => policies,
+    policies: live.current,
     queue,
     onProgress,
   });
+  return { ...parts, reloadPolicies: () => live.reload().map(formatProblem) };
 }
 
 async function plan(sync: SyncParts, io: CliIO, cloudId: string | undefined, json: boolean): Promise<number> {

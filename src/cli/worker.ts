@@ -10,7 +10,8 @@ const HELP = `Usage:
       run sync jobs from the shared Redis queue (BullMQ); start as many as you like, they split the work.
       Every worker also schedules the periodic full sync (sync.intervalSeconds) and the incremental sync of the
       people the directory changed (sync.incrementalSeconds); a lock in the store makes exactly one of them start
-      each run. --no-schedule only runs jobs. Stops cleanly on SIGTERM/SIGINT.`;
+      each run. --no-schedule only runs jobs. Reloads the policy files on SIGHUP (a file with problems keeps the
+      policies in use). Stops cleanly on SIGTERM/SIGINT.`;
 
 /** `archway worker`: a BullMQ worker for sync jobs plus the lock-guarded periodic full and incremental syncs. */
 export const workerCommand: Command = {
@@ -46,12 +47,21 @@ export const workerCommand: Command = {
         runtime.log.info({ job: r.jobId, cloud: r.cloudId, outcome: r.outcome, attempts: r.attempts }, "sync job done"),
     });
     const stopSchedule = values["no-schedule"] ? () => {} : scheduleSyncRuns(runtime, sync);
+    // SIGHUP: policies changed on disk. They decide what this worker's scheduled runs want; a bad file keeps the
+    // policies in use. (Jobs carry their desired state, so queued jobs run as their submitter planned them.)
+    const reload = () => {
+      const problems = sync.reloadPolicies();
+      if (problems.length === 0) runtime.log.info("policies reloaded");
+      else runtime.log.error({ problems }, "policies not reloaded: the files have problems; the previous ones stay");
+    };
+    process.on("SIGHUP", reload);
     await worker.waitUntilReady();
     io.out(`archway worker: ready (concurrency ${concurrency})`);
     await new Promise<void>((resolve) => {
       process.once("SIGTERM", resolve);
       process.once("SIGINT", resolve);
     });
+    process.off("SIGHUP", reload);
     stopSchedule();
     await worker.close();
     await sync.close();

@@ -26,7 +26,12 @@ export interface Deployment {
  * shadow key into a temp folder. The domain and the key prefix are unique, so concurrent test files and other
  * users of the shared Keystones and Redis never see this deployment's objects or jobs.
  */
-export async function writeDeployment(opts: { people: number; maxDeletes?: number }): Promise<Deployment> {
+export async function writeDeployment(opts: {
+  people: number;
+  maxDeletes?: number;
+  /** `sync.intervalSeconds` (the periodic full run a scheduling worker starts). */
+  intervalSeconds?: number;
+}): Promise<Deployment> {
   const endpoints = loadEndpoints();
   const name = uniqueName("archway-workers");
   const keyPrefix = `${name}:`;
@@ -54,7 +59,11 @@ export async function writeDeployment(opts: { people: number; maxDeletes?: numbe
     })),
     policiesDir: "policies",
     log: { level: "info" },
-    sync: { maxDeletesPerRun: { perCloud: opts.maxDeletes ?? 500, total: 5000 }, concurrency: 3 },
+    sync: {
+      maxDeletesPerRun: { perCloud: opts.maxDeletes ?? 500, total: 5000 },
+      concurrency: 3,
+      ...(opts.intervalSeconds ? { intervalSeconds: opts.intervalSeconds, incrementalSeconds: 0 } : {}),
+    },
   };
   writeFileSync(join(dir, "archway.yaml"), stringify(config));
   writeFileSync(
@@ -123,6 +132,8 @@ export interface WorkerProcess {
   crash(): Promise<void>;
   /** SIGTERM (graceful: finishes its jobs), then SIGKILL if it is still there after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGHUP: the worker reloads its policy files. */
+  hangup(): void;
 }
 
 /** Every worker started by this test process that may still run; the exit hook kills them. */
@@ -146,7 +157,7 @@ function installExitHook() {
  */
 export function startWorker(
   configFile: string,
-  opts: { concurrency: number; lockMs: number; readyTimeoutMs?: number },
+  opts: { concurrency: number; lockMs: number; readyTimeoutMs?: number; schedule?: boolean },
 ): WorkerProcess {
   installExitHook();
   const node = [
@@ -157,7 +168,7 @@ export function startWorker(
     "worker",
     "--config",
     configFile,
-    "--no-schedule",
+    ...(opts.schedule ? [] : ["--no-schedule"]),
     "--concurrency",
     String(opts.concurrency),
   ];
@@ -213,6 +224,9 @@ export function startWorker(
     running,
     async crash() {
       if (!(await signal("SIGKILL", 10_000))) throw new Error(`worker ${child.pid} survived SIGKILL`);
+    },
+    hangup() {
+      if (running()) child.kill("SIGHUP");
     },
     async stop(graceMs = 15_000) {
       if (await signal("SIGTERM", graceMs)) return;

@@ -1,8 +1,13 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
 import { buildRuntime, type Runtime } from "../../../src/cli/runtime.js";
+import { createCloudClients } from "../../../src/openstack/index.js";
 import { loadPolicies } from "../../../src/policy/index.js";
 import { createSync, type SyncParts } from "../../../src/sync/index.js";
 import { captureIO } from "../../helpers/io.js";
+import { testClouds } from "../openstack/clouds.js";
 import { type Deployment, startWorker, type WorkerProcess, writeDeployment } from "./deployment.js";
 
 // Real `archway worker` processes on the test environment's Redis, against the 3 real Keystones. The deployment
@@ -172,4 +177,60 @@ describe("archway worker processes on one Redis", () => {
       expect(assignments.length).toBe(PEOPLE);
     }
   });
+
+  it("reloads its policy files on SIGHUP: its next scheduled run grants what the new files say", async () => {
+    // A deployment of its own whose workers schedule a full run every 2 s.
+    const own = await writeDeployment({ people: 3, intervalSeconds: 2 });
+    const scheduler = startWorker(own.configFile, { concurrency: 3, lockMs: 10_000, schedule: true });
+    workers.push(scheduler);
+    const clouds = testClouds({ domain: own.domain });
+    const roles = async (role: string) => {
+      const cloud = clouds[0]!;
+      const c = createCloudClients(cloud);
+      try {
+        const [domain] = await c.keystone.listDomains({ name: own.domain });
+        const [project] = domain ? await c.keystone.listProjects({ domainId: domain.id, name: "shared" }) : [];
+        const [roleRef] = await c.keystone.listRoles({ name: role });
+        if (!project || !roleRef) return 0;
+        return (await c.keystone.listRoleAssignments({ projectId: project.id })).filter((a) => a.role.id === roleRef.id)
+          .length;
+      } finally {
+        await c.close();
+      }
+    };
+    const policy = (granted: string[]) =>
+      stringify({
+        apiVersion: "archway.dev/v1",
+        kind: "AccessPolicy",
+        metadata: { name: "team-shared" },
+        spec: {
+          subjects: { groups: { anyOf: ["team"] } },
+          clouds: { names: ["*"] },
+          grants: [{ project: "shared", roles: granted, create: true, description: "team" }],
+        },
+      });
+    try {
+      await scheduler.ready;
+      await waitFor("the scheduled runs to grant member", async () => (await roles("member")) === 3, 90_000);
+      expect(await roles("reader")).toBe(0);
+
+      writeFileSync(join(own.dir, "policies", "team.yaml"), policy(["member", "reader"]));
+      scheduler.hangup();
+      await waitFor("the reload in the log", async () => scheduler.output().includes("policies reloaded"), 10_000);
+      await waitFor("a scheduled run to grant reader", async () => (await roles("reader")) === 3, 90_000);
+
+      // A broken file is refused and the policies in use stay.
+      writeFileSync(
+        join(own.dir, "policies", "team.yaml"),
+        "apiVersion: archway.dev/v1\nkind: AccessPolicy\nspec: [\n",
+      );
+      scheduler.hangup();
+      await waitFor("the refusal in the log", async () => scheduler.output().includes("policies not reloaded"), 10_000);
+      expect(scheduler.running()).toBe(true);
+      expect(await roles("reader")).toBe(3);
+    } finally {
+      await scheduler.stop(10_000);
+      await own.remove();
+    }
+  }, 240_000);
 });
