@@ -26,7 +26,9 @@ export class DurationHistogram {
   readonly type = "histogram";
   readonly aggregator = "sum";
   readonly #bounds: Float64Array;
-  readonly #series = new Map<string, Series>();
+  /** By route, then method, then status: the route and method strings are the same objects on every request
+   * (the router's pattern, Node's method name), so each lookup hashes nothing new and nothing is concatenated. */
+  readonly #series = new Map<string, Map<string, Map<number, Series>>>();
 
   constructor(
     readonly name: string,
@@ -46,8 +48,17 @@ export class DurationHistogram {
 
   /** Records one request of `seconds`. */
   observe(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${status} ${route}`;
-    let series = this.#series.get(key);
+    let byMethod = this.#series.get(route);
+    if (!byMethod) {
+      byMethod = new Map();
+      this.#series.set(route, byMethod);
+    }
+    let byStatus = byMethod.get(method);
+    if (!byStatus) {
+      byStatus = new Map();
+      byMethod.set(method, byStatus);
+    }
+    let series = byStatus.get(status);
     if (!series) {
       series = {
         labels: { method, route, status: String(status) },
@@ -55,7 +66,7 @@ export class DurationHistogram {
         sum: 0,
         count: 0,
       };
-      this.#series.set(key, series);
+      byStatus.set(status, series);
     }
     const bounds = this.#bounds;
     let bucket = 0;
@@ -68,7 +79,7 @@ export class DurationHistogram {
   /** The values in prom-client's shape: cumulative buckets with `le`, then `_sum` and `_count` per label set. */
   async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: RenderedValue[] }> {
     const values: RenderedValue[] = [];
-    for (const { labels, counts, sum, count } of this.#series.values()) {
+    for (const { labels, counts, sum, count } of this.#all()) {
       let cumulative = 0;
       for (let i = 0; i <= this.#bounds.length; i++) {
         cumulative += counts[i] as number;
@@ -79,6 +90,10 @@ export class DurationHistogram {
       values.push({ labels, value: count, metricName: `${this.name}_count` });
     }
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  *#all(): Iterable<Series> {
+    for (const byMethod of this.#series.values()) for (const byStatus of byMethod.values()) yield* byStatus.values();
   }
 
   /** Forgets every observation (prom-client's `registry.resetMetrics()`). */
