@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { IncomingHttpHeaders } from "node:http";
 import type { Hono } from "hono";
 import { isArchwayError } from "../../errors.js";
 import type { Logger } from "../../log/index.js";
@@ -38,10 +39,7 @@ export function observeFetch(app: Hono<AppEnv>, deps: ObserveDeps): void {
     const bindings: Bindings = env ?? {};
     const incoming = bindings.incoming;
     const header: HeaderReader = incoming
-      ? (name) => {
-          const value = incoming.headers[name];
-          return Array.isArray(value) ? value.join(", ") : value;
-        }
+      ? nodeHeaderReader(incoming.headers)
       : (name) => request.headers.get(name) ?? undefined;
     const offered = header("x-request-id");
     const id = offered && SAFE_ID.test(offered) ? offered : randomUUID();
@@ -57,7 +55,7 @@ export function observeFetch(app: Hono<AppEnv>, deps: ObserveDeps): void {
 
     const finish = (res: Response): Response => {
       const ms = performance.now() - start;
-      const path = app.getPath(request, { env: bindings as AppEnv["Bindings"] });
+      const path = pathOf(incoming?.url) ?? app.getPath(request, { env: bindings as AppEnv["Bindings"] });
       deps.metrics.requestDuration.observe(request.method, routeOf(request.method, path), res.status, ms / 1000);
       const level = QUIET.has(path) ? "debug" : "info";
       if (deps.log.isLevelEnabled(level)) {
@@ -115,6 +113,24 @@ function routeLabeler(app: Hono<AppEnv>): (method: string, path: string) => stri
     }
     return label;
   };
+}
+
+function nodeHeaderReader(headers: IncomingHttpHeaders): HeaderReader {
+  return (name) => {
+    const value = headers[name];
+    return Array.isArray(value) ? value.join(", ") : value;
+  };
+}
+
+/**
+ * The path of a Node request target that neither URL parsing nor decoding would change (no `%`, no dot segment,
+ * no backslash): what Hono's `getPath` returns, without reading the request's full URL. Undefined otherwise
+ * (Hono's own function then decides).
+ */
+function pathOf(url: string | undefined): string | undefined {
+  if (url === undefined || url[0] !== "/" || /%|\/\.|\\/.test(url)) return undefined;
+  const end = url.search(/[?#]/);
+  return end < 0 ? url : url.slice(0, end);
 }
 
 function withHeader(res: Response, name: string, value: string): Response {
