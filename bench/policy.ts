@@ -200,7 +200,11 @@ export async function benchVsKeystone(): Promise<void> {
     // same work inside the timed loop (assertion -> Identity), so both measure assertion in, grants out.
     const toIdentity = (a: Record<string, string>): Identity => {
       const attributes: Record<string, string[]> = {};
-      for (const name in a) attributes[name] = a[name]?.split(";") ?? [];
+      for (const name in a) {
+        const value = a[name];
+        // `[value]` is what split returns for a value without ";" (most are), without split's call into the runtime.
+        attributes[name] = value === undefined ? [] : value.includes(";") ? value.split(";") : [value];
+      }
       const username = a.REMOTE_USER ?? "";
       return { id: `sso:${username}`, source: "sso", username, groups: [], groupDns: [], sshKeys: [], attributes };
     };

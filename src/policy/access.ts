@@ -1,42 +1,88 @@
 import type { Cloud } from "../config/index.js";
 import type { Identity } from "../identity/index.js";
 import type { CompiledPolicy } from "./compile.js";
+import {
+  type Entries,
+  type EntryKind,
+  findEntry,
+  removeEntries,
+  sortedEntries,
+  tupleKey,
+  withEntry,
+} from "./entries.js";
 import type { CloudAccess, DesiredAssignment, DesiredKey, DesiredMembership, DesiredProject } from "./evaluate.js";
-import { attributeValues } from "./subjects.js";
+import { comparePair, compareStrings, compareTriple } from "./order.js";
 import { keystoneName } from "./template.js";
+
+/** Every empty list of every result: most results lack most kinds, and results are read-only anyway. */
+const NONE: never[] = Object.freeze([]) as never[];
+
+// How each kind of entry is identified and ordered (see order.ts for why the order is that of joined fields).
+const PROJECT: EntryKind<DesiredProject> = {
+  is: (p, domain, name) => p.name === name && p.domain === domain,
+  key: (p) => tupleKey(p.domain, p.name, ""),
+  compare: (x, y) => comparePair(x.domain, x.name, y.domain, y.name),
+};
+const ASSIGNMENT: EntryKind<DesiredAssignment> = {
+  is: (x, domain, project, role) => x.role === role && x.project === project && x.projectDomain === domain,
+  key: (x) => tupleKey(x.projectDomain, x.project, x.role),
+  compare: (x, y) => compareTriple(x.projectDomain, x.project, x.role, y.projectDomain, y.project, y.role),
+};
+const MEMBERSHIP: EntryKind<DesiredMembership> = {
+  is: (m, domain, group) => m.group === group && m.domain === domain,
+  key: (m) => tupleKey(m.domain, m.group, ""),
+  compare: (x, y) => comparePair(x.domain, x.group, y.domain, y.group),
+};
+const KEY: EntryKind<DesiredKey> = {
+  is: (k, publicKey) => k.publicKey === publicKey,
+  key: (k) => tupleKey(k.publicKey, "", ""),
+  compare: (x, y) => compareStrings(x.publicKey, y.publicKey),
+};
 
 /**
  * What one person gets in one cloud while the policies are applied. The entries are the final objects, so
- * finishing only sorts them; each map is created on first use because most grants fill one or two of them.
+ * finishing only sorts them; each list is created on first use because most grants fill one or two of them.
  * Allows are applied in name order, so every `policies` list grows sorted and a repeat can only be its last entry.
  */
 interface Accumulator {
   identityId: string;
-  projects?: Map<string, DesiredProject>;
-  assignments?: Map<string, DesiredAssignment>;
-  keys?: Map<string, DesiredKey>;
-  memberships?: Map<string, DesiredMembership>;
+  projects: Entries<DesiredProject> | undefined;
+  assignments: Entries<DesiredAssignment> | undefined;
+  keys: Entries<DesiredKey> | undefined;
+  memberships: Entries<DesiredMembership> | undefined;
 }
 
 /**
  * Grants of `policies` for one person in one cloud: every allow (in name order), then every deny, which always
- * wins. Null when nothing is left.
+ * wins. Null when nothing is left. Empty lists are one shared frozen array.
  */
 export function computeAccess(
   identity: Identity,
   policies: readonly CompiledPolicy[],
   cloud: Cloud,
 ): CloudAccess | null {
-  const a: Accumulator = { identityId: identity.id };
+  const a: Accumulator = {
+    identityId: identity.id,
+    projects: undefined,
+    assignments: undefined,
+    keys: undefined,
+    memberships: undefined,
+  };
   for (const p of policies) if (p.effect === "allow") grant(a, p, identity, cloud);
   for (const p of policies) if (p.effect === "deny") deny(a, p);
-  if (!a.projects?.size && !a.assignments?.size && !a.keys?.size && !a.memberships?.size) return null;
+  if (!a.projects?.list.length && !a.assignments?.list.length && !a.keys?.list.length && !a.memberships?.list.length) {
+    return null;
+  }
   return {
-    projects: byKey(a.projects),
-    assignments: byKey(a.assignments),
-    keys: byKey(a.keys),
-    memberships: byKey(a.memberships),
+    projects: sorted(a.projects),
+    assignments: sorted(a.assignments),
+    keys: sorted(a.keys),
+    memberships: sorted(a.memberships),
   };
+}
+
+function sorted<T>(entries: Entries<T> | undefined): T[] {
+  return entries && entries.list.length > 0 ? sortedEntries(entries) : NONE;
 }
 
 function addPolicy(policies: string[], name: string): void {
@@ -48,91 +94,65 @@ function grant(a: Accumulator, p: CompiledPolicy, identity: Identity, cloud: Clo
     const domain = g.domain ?? cloud.domain;
     for (const group of g.groups) addMembership(a, domain, group, p.name);
     if (g.groupsFromAttribute) {
-      const { name, keep } = g.groupsFromAttribute;
-      for (const group of attributeValues(identity, name)) if (keep(group)) addMembership(a, domain, group, p.name);
+      const { values, keep } = g.groupsFromAttribute;
+      for (const group of values(identity)) if (keep(group)) addMembership(a, domain, group, p.name);
     }
     if (!g.project) continue;
     const name = keystoneName(g.project.render(identity, cloud.id));
     if (!name) continue; // a template that renders empty for this person grants nothing
-    const key = `${domain}/${name}`;
-    a.projects ??= new Map();
-    let project = a.projects.get(key);
+    let project = a.projects && findEntry(a.projects, domain, name, "");
     if (!project) {
-      // A one-element literal: an empty array would get a backing store for 17 on its first push.
-      project = { name, domain, tags: [], create: false, policies: [p.name] };
-      a.projects.set(key, project);
+      project = { name, domain, tags: NONE, create: false, policies: [p.name] };
+      a.projects = withEntry(a.projects, PROJECT, project);
     } else addPolicy(project.policies, p.name);
     project.create ||= g.create;
     if (g.description && project.description === undefined) {
       project.description = g.description.render(identity, cloud.id);
     }
     if (g.tags.length > 0) project.tags = [...new Set([...project.tags, ...g.tags])].sort();
-    for (const role of g.roles) addAssignment(a, key, name, domain, role, p.name);
+    for (const role of g.roles) addAssignment(a, domain, name, role, p.name);
   }
   if (p.keys) for (const publicKey of identity.sshKeys) addKey(a, publicKey, p.name);
 }
 
-function addAssignment(
-  a: Accumulator,
-  projectKey: string,
-  project: string,
-  domain: string,
-  role: string,
-  policy: string,
-) {
-  const key = `${projectKey}/${role}`;
-  a.assignments ??= new Map();
-  let assignment = a.assignments.get(key);
-  if (!assignment) {
-    assignment = { identityId: a.identityId, project, projectDomain: domain, role, policies: [policy] };
-    a.assignments.set(key, assignment);
-  } else addPolicy(assignment.policies, policy);
+function addAssignment(a: Accumulator, domain: string, project: string, role: string, policy: string): void {
+  const found = a.assignments && findEntry(a.assignments, domain, project, role);
+  if (found) addPolicy(found.policies, policy);
+  else {
+    const assignment = { identityId: a.identityId, project, projectDomain: domain, role, policies: [policy] };
+    a.assignments = withEntry(a.assignments, ASSIGNMENT, assignment);
+  }
 }
 
 function addMembership(a: Accumulator, domain: string, group: string, policy: string): void {
-  const key = `${domain}/${group}`;
-  a.memberships ??= new Map();
-  let membership = a.memberships.get(key);
-  if (!membership) {
-    membership = { identityId: a.identityId, domain, group, policies: [policy] };
-    a.memberships.set(key, membership);
-  } else addPolicy(membership.policies, policy);
+  const found = a.memberships && findEntry(a.memberships, domain, group, "");
+  if (found) addPolicy(found.policies, policy);
+  else
+    a.memberships = withEntry(a.memberships, MEMBERSHIP, {
+      identityId: a.identityId,
+      domain,
+      group,
+      policies: [policy],
+    });
 }
 
 function addKey(a: Accumulator, publicKey: string, policy: string): void {
-  a.keys ??= new Map();
-  let key = a.keys.get(publicKey);
-  if (!key) {
-    key = { identityId: a.identityId, publicKey, policies: [policy] };
-    a.keys.set(publicKey, key);
-  } else addPolicy(key.policies, policy);
+  const found = a.keys && findEntry(a.keys, publicKey, "", "");
+  if (found) addPolicy(found.policies, policy);
+  else a.keys = withEntry(a.keys, KEY, { identityId: a.identityId, publicKey, policies: [policy] });
 }
 
 function deny(a: Accumulator, p: CompiledPolicy): void {
-  if (!p.denyProjects && !p.denyRoles) {
-    a.projects?.clear();
-    a.assignments?.clear();
-    a.keys?.clear();
-    a.memberships?.clear();
+  const { denyProjects, denyRoles } = p;
+  if (!denyProjects && !denyRoles) {
+    a.projects = a.assignments = a.keys = a.memberships = undefined;
     return;
   }
   if (a.assignments) {
-    for (const [key, assignment] of a.assignments) {
-      const projectHit = !p.denyProjects || p.denyProjects(assignment.project);
-      const roleHit = !p.denyRoles || p.denyRoles.has(assignment.role);
-      if (projectHit && roleHit) a.assignments.delete(key);
-    }
+    removeEntries(
+      a.assignments,
+      (x) => (!denyProjects || denyProjects(x.project)) && (!denyRoles || denyRoles.has(x.role)),
+    );
   }
-  if (!p.denyRoles && p.denyProjects && a.projects) {
-    for (const [key, project] of a.projects) if (p.denyProjects(project.name)) a.projects.delete(key);
-  }
-}
-
-/** The values in key order (code units, as `Array.prototype.sort`): the result never depends on policy order. */
-function byKey<T>(m: Map<string, T> | undefined): T[] {
-  if (!m || m.size === 0) return [];
-  if (m.size === 1) {
-    for (const only of m.values()) return [only];
-  }
-  return [...m.keys()].sort().map((k) => m.get(k) as T);
+  if (!denyRoles && denyProjects && a.projects) removeEntries(a.projects, (x) => denyProjects(x.name));
 }

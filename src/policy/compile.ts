@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { type Cloud, formatPath, type LocatedProblem, parseYaml, zodProblems } from "../config/index.js";
+import type { Identity } from "../identity/index.js";
 import { globMatcher, isGlob } from "./glob.js";
 import {
   type CloudSelector,
@@ -9,8 +10,14 @@ import {
   type PolicyManifest,
   PolicyManifestSchema,
 } from "./schema.js";
-import { searchPattern } from "./search-pattern.js";
-import { compileSubjectMatcher, compileSubjects, type SubjectCheck, type SubjectMatcher } from "./subjects.js";
+import { compileSearch } from "./search-pattern.js";
+import {
+  attributeValuesOf,
+  compileSubjectMatcher,
+  compileSubjects,
+  type SubjectCheck,
+  type SubjectMatcher,
+} from "./subjects.js";
 import { parseTemplate, type Template, TemplateError } from "./template.js";
 
 /** What the compiler checks references against. */
@@ -31,8 +38,12 @@ export interface CompiledGrant {
   description?: Template;
   tags: string[];
   groups: string[];
-  /** Keystone groups named by an attribute's values; `keep` is the whitelist/blacklist, compiled. */
-  groupsFromAttribute?: { name: string; keep: (value: string) => boolean };
+  /** Keystone groups named by an attribute's values (`values` reads them); `keep` is the whitelist/blacklist. */
+  groupsFromAttribute?: {
+    name: string;
+    values: (identity: Identity) => readonly string[];
+    keep: (value: string) => boolean;
+  };
 }
 
 /** A policy ready to evaluate: subject check compiled, cloud selector resolved to cloud ids. */
@@ -247,14 +258,17 @@ function compileGrant(g: Grant, i: number, problem: Problem): CompiledGrant | un
     }
   }
   if ((g.project !== undefined && !project) || (g.description !== undefined && !description)) return undefined;
-  g.groupsFromAttribute?.whitelist?.concat(g.groupsFromAttribute.blacklist ?? []).forEach((pattern) => {
-    if (!g.groupsFromAttribute?.regex) return;
+  let badPattern = false;
+  const gfa = g.groupsFromAttribute;
+  for (const pattern of gfa?.regex ? [...(gfa.whitelist ?? []), ...(gfa.blacklist ?? [])] : []) {
     try {
       new RegExp(pattern, "u");
     } catch (err) {
       problem(["spec", "grants", i, "groupsFromAttribute"], `invalid regular expression: ${(err as Error).message}`);
+      badPattern = true;
     }
-  });
+  }
+  if (badPattern) return undefined; // reported; compiling the list would throw
   return {
     project,
     domain: g.domain,
@@ -265,6 +279,7 @@ function compileGrant(g: Grant, i: number, problem: Problem): CompiledGrant | un
     groups: [...new Set(g.groups)].sort(),
     groupsFromAttribute: g.groupsFromAttribute && {
       name: g.groupsFromAttribute.name,
+      values: attributeValuesOf(g.groupsFromAttribute.name),
       keep: valueKeep(g.groupsFromAttribute),
     },
   };
@@ -276,8 +291,8 @@ function valueKeep(spec: GroupsFromAttribute): (value: string) => boolean {
   if (!patterns) return () => true;
   let test: (v: string) => boolean;
   if (spec.regex) {
-    const res = patterns.map((x) => new RegExp(searchPattern(x), "u"));
-    test = (v) => res.some((r) => r.test(v));
+    const searches = patterns.map(compileSearch);
+    test = (v) => searches.some((search) => search(v));
   } else {
     const set = new Set(patterns);
     test = (v) => set.has(v);

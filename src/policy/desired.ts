@@ -8,6 +8,7 @@ import {
   type DesiredProject,
   evaluate,
 } from "./evaluate.js";
+import { comparePair } from "./order.js";
 
 /** A person who should have a (shadow) user in a cloud. */
 export interface DesiredUser {
@@ -37,7 +38,7 @@ export interface DesiredCloudState {
 export function desiredState(identities: Iterable<Identity>, set: CompiledPolicySet): Map<string, DesiredCloudState> {
   // People in id order: each person's grants come out sorted, so the per-cloud lists need no final sort.
   const people = [...identities].sort((a, b) => cmp(a.id, b.id));
-  const states = new Map<string, DesiredCloudState & { projectIndex: Map<string, DesiredProject> }>();
+  const states = new Map<string, DesiredCloudState & { projectIndex: ProjectIndex }>();
   for (const identity of people) {
     // Clouds that share one evaluation result share one user record too.
     const users = new Map<CloudAccess, DesiredUser | null>();
@@ -79,17 +80,25 @@ export function desiredState(identities: Iterable<Identity>, set: CompiledPolicy
   const out = new Map<string, DesiredCloudState>();
   for (const cloudId of [...states.keys()].sort()) {
     const { projectIndex, ...state } = states.get(cloudId)!;
-    state.projects = [...projectIndex.keys()].sort().map((k) => projectIndex.get(k)!);
+    for (const byName of projectIndex.values()) for (const p of byName.values()) state.projects.push(p);
+    state.projects.sort((x, y) => comparePair(x.domain, x.name, y.domain, y.name));
     out.set(cloudId, state);
   }
   return out;
 }
 
-function mergeProject(index: Map<string, DesiredProject>, p: DesiredProject): void {
-  const key = `${p.domain}/${p.name}`;
-  const existing = index.get(key);
+/** A cloud's projects by domain, then name: no key string to build, and no two (domain, name) pairs can collide. */
+type ProjectIndex = Map<string, Map<string, DesiredProject>>;
+
+function mergeProject(index: ProjectIndex, p: DesiredProject): void {
+  let byName = index.get(p.domain);
+  if (!byName) {
+    byName = new Map();
+    index.set(p.domain, byName);
+  }
+  const existing = byName.get(p.name);
   if (!existing) {
-    index.set(key, { ...p, tags: [...p.tags], policies: [...p.policies] });
+    byName.set(p.name, { ...p, tags: [...p.tags], policies: [...p.policies] });
     return;
   }
   existing.create ||= p.create;

@@ -39,7 +39,7 @@ export interface DesiredMembership {
   policies: string[];
 }
 
-/** One person's grants in one cloud. */
+/** One person's grants in one cloud (read-only: shared between clouds, and empty lists are one frozen array). */
 export interface CloudAccess {
   projects: DesiredProject[];
   assignments: DesiredAssignment[];
@@ -79,7 +79,8 @@ function candidates(identity: Identity, set: CompiledPolicySet): CompiledPolicy[
  * Everything one person should have, per cloud: the union of every matching allow policy, minus every matching
  * deny policy (a deny always wins). Deterministic: lists are sorted and merged whatever the policy order.
  * Clouds where the same policies apply (and no template names the cloud) share one computed result, so a
- * policy over a thousand clouds costs one evaluation, not a thousand. Treat the results as read-only.
+ * policy over a thousand clouds costs one evaluation, not a thousand. Treat the results as read-only: clouds share
+ * result objects, and every empty list is one frozen array.
  */
 export function evaluate(identity: Identity, set: CompiledPolicySet): DesiredAccess {
   const out: DesiredAccess = new Map();
@@ -87,26 +88,42 @@ export function evaluate(identity: Identity, set: CompiledPolicySet): DesiredAcc
   const first = matched[0];
   if (!first) return out;
   // Compiled policies with equal cloud lists share the array: then every cloud gets the same policies.
-  if (matched.every((p) => p.clouds === first.clouds)) sameClouds(identity, matched, set, out);
+  let sameClouds = true;
+  for (const p of matched) if (p.clouds !== first.clouds) sameClouds = false;
+  if (sameClouds) everyCloud(identity, matched, set, out);
   else perCloud(identity, matched, set, out);
   return out;
 }
 
 /** The common login case (every matching policy covers the same clouds): no per-cloud grouping to build. */
-function sameClouds(identity: Identity, matched: CompiledPolicy[], set: CompiledPolicySet, out: DesiredAccess): void {
-  if (!matched.some((p) => p.effect === "allow")) return; // a deny alone never creates access in a cloud
-  const namesCloud = matched.some((p) => p.usesCloud);
-  // Without `{{ cloud }}` the result differs only by the cloud's Archway domain.
-  let memo: Map<string, CloudAccess | null> | undefined;
+function everyCloud(identity: Identity, matched: CompiledPolicy[], set: CompiledPolicySet, out: DesiredAccess): void {
+  let allows = false;
+  let namesCloud = false;
+  for (const p of matched) {
+    if (p.effect === "allow") allows = true;
+    if (p.usesCloud) namesCloud = true;
+  }
+  if (!allows) return; // a deny alone never creates access in a cloud
+  // Without `{{ cloud }}` the result differs only by the cloud's Archway domain, and most inventories use one:
+  // the first domain's result is kept at hand, a Map holds any others.
+  let firstDomain: string | undefined;
+  let firstAccess: CloudAccess | null = null;
+  let others: Map<string, CloudAccess | null> | undefined;
   for (const cloudId of matched[0]?.clouds ?? []) {
     const cloud = set.clouds.get(cloudId);
     if (!cloud) continue;
-    let access = namesCloud ? undefined : memo?.get(cloud.domain);
-    if (access === undefined) {
-      access = computeAccess(identity, matched, cloud);
-      if (!namesCloud) {
-        memo ??= new Map();
-        memo.set(cloud.domain, access);
+    let access: CloudAccess | null | undefined;
+    if (namesCloud) access = computeAccess(identity, matched, cloud);
+    else if (cloud.domain === firstDomain) access = firstAccess;
+    else if (firstDomain === undefined) {
+      firstDomain = cloud.domain;
+      access = firstAccess = computeAccess(identity, matched, cloud);
+    } else {
+      others ??= new Map();
+      access = others.get(cloud.domain);
+      if (access === undefined) {
+        access = computeAccess(identity, matched, cloud);
+        others.set(cloud.domain, access);
       }
     }
     if (access) out.set(cloudId, access);

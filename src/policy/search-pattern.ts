@@ -77,3 +77,59 @@ function classEnd(source: string, open: number): number {
   }
   return source.length;
 }
+
+/**
+ * Compiles a pattern (valid with the `u` flag) into a yes/no search, as `new RegExp(source, "u").test` finds it:
+ * plain text becomes a string search (see {@link literalSearch}), anything else a regular expression without its
+ * leading `.*` (see {@link searchPattern}).
+ */
+export function compileSearch(source: string): (value: string) => boolean {
+  const pattern = searchPattern(source);
+  const literal = literalSearch(pattern);
+  if (literal) return literal;
+  const re = new RegExp(pattern, "u");
+  return (v) => re.test(v);
+}
+
+// Characters with a meaning in a pattern; escaped (`\.`) they stand for themselves, as does `\/` (with the `u`
+// flag no other character may be escaped that way).
+const SYNTAX = new Set("^$\\.*+?()[]{}|");
+const ESCAPABLE = new Set([...SYNTAX, "/"]);
+
+/**
+ * A string test that finds a `u`-flag pattern in exactly the values `RegExp.test` does, when the pattern is plain
+ * text with at most a leading `^` and a trailing `$` (and maybe wrapped whole in `(?:` `)`, as imports write it):
+ * `@eng\.example\.org$` becomes an `endsWith`. Undefined for any other pattern. Imported Keystone rules are
+ * mostly of this kind, and a string search costs a fraction of a regular expression's.
+ */
+export function literalSearch(source: string): ((value: string) => boolean) | undefined {
+  let body = source;
+  while (body.startsWith("(?:") && closingParen(body, 0) === body.length - 1) body = body.slice(3, -1);
+  const start = body.startsWith("^");
+  const end = body.endsWith("$") && !body.endsWith("\\$");
+  const text = literalText(body.slice(start ? 1 : 0, end ? -1 : undefined));
+  if (text === undefined) return undefined;
+  if (start && end) return (v) => v === text;
+  if (start) return (v) => v.startsWith(text);
+  if (end) return (v) => v.endsWith(text);
+  return (v) => v.includes(text);
+}
+
+/** The text a pattern without operators stands for, or undefined when it has one (or a surrogate, see below). */
+function literalText(pattern: string): string | undefined {
+  let text = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    const code = c.charCodeAt(0);
+    // With the `u` flag a lone surrogate never matches half of a pair, which a string search would.
+    if (code >= 0xd800 && code <= 0xdfff) return undefined;
+    if (c === "\\") {
+      const next = pattern[i + 1];
+      if (next === undefined || !ESCAPABLE.has(next)) return undefined; // \d, \b, \u0041 ...: not plain text
+      text += next;
+      i++;
+    } else if (SYNTAX.has(c)) return undefined;
+    else text += c;
+  }
+  return text;
+}

@@ -1,6 +1,6 @@
 import type { Identity } from "../identity/index.js";
 import type { AttributeMatcher, Subjects } from "./schema.js";
-import { searchPattern } from "./search-pattern.js";
+import { compileSearch } from "./search-pattern.js";
 
 /** Checks a person against a policy's subjects: null when every condition holds, else the first that failed. */
 export type SubjectCheck = (identity: Identity) => string | null;
@@ -39,20 +39,46 @@ export function attributeValues(identity: Identity, name: string): readonly stri
   return value === undefined ? [] : [value];
 }
 
-/** Compiles "some value of attribute `name` passes `test`" for that one name, without allocating per call. */
-function someValue(name: string, test: (v: string) => boolean): SubjectMatcher {
+const NO_VALUES: readonly string[] = Object.freeze([]);
+
+/** {@link attributeValues} compiled for one name: whether it needs the own-property test is decided once. */
+export function attributeValuesOf(name: string): (identity: Identity) => readonly string[] {
+  if (name in Object.prototype || VIRTUAL.has(name)) return (identity) => attributeValues(identity, name);
+  return (identity) => identity.attributes[name] ?? NO_VALUES;
+}
+
+/** A value test; null when any value will do. */
+type ValueTest = ((v: string) => boolean) | null;
+
+/** One attribute matcher as evaluation runs it. */
+interface ValueCheck {
+  test: ValueTest;
+  not: boolean;
+}
+
+function somePasses(values: readonly string[], test: ValueTest): boolean {
+  if (test === null) return values.length > 0;
+  for (const v of values) if (test(v)) return true;
+  return false;
+}
+
+/**
+ * Compiles "every check holds for attribute `name`" (a check: some value passes the test, or with `not` none does)
+ * for that one name, without allocating per call: the attribute is looked up once for all its checks.
+ */
+function attributeHolds(name: string, checks: readonly ValueCheck[]): SubjectMatcher {
   const virtual = VIRTUAL.get(name);
   // Plain property access is the fast path; names an Object has anyway (`constructor`) need the own-property test.
-  const values: (i: Identity) => readonly string[] | undefined =
-    name in Object.prototype ? (i) => ownValues(i, name) : (i) => i.attributes[name];
+  const guarded = name in Object.prototype;
   return (identity) => {
-    const own = values(identity);
+    const own = guarded ? ownValues(identity, name) : identity.attributes[name];
     if (own !== undefined) {
-      for (const v of own) if (test(v)) return true;
-      return false;
+      for (const c of checks) if (somePasses(own, c.test) === c.not) return false;
+      return true;
     }
     const value = virtual?.(identity);
-    return value !== undefined && test(value);
+    for (const c of checks) if ((value !== undefined && (c.test === null || c.test(value))) === c.not) return false;
+    return true;
   };
 }
 
@@ -66,7 +92,7 @@ function groupTest(group: string): SubjectMatcher {
 const list = (xs: readonly string[]) => `[${xs.join(", ")}]`;
 
 /** The value test of an attribute matcher and the words explain uses for it. */
-function valueTest(m: AttributeMatcher): { test: ((v: string) => boolean) | "any"; wanted: string } {
+function valueTest(m: AttributeMatcher): { test: ValueTest; wanted: string } {
   if (m.equals !== undefined) {
     const expected = m.equals;
     return { test: (v) => v === expected, wanted: `equal to '${expected}'` };
@@ -81,19 +107,17 @@ function valueTest(m: AttributeMatcher): { test: ((v: string) => boolean) | "any
   const wanted = `matching /${m.matches}/`;
   // An empty pattern is found in every value: the condition is only that the attribute has one (Keystone's
   // "remote attribute present", which every imported rule has).
-  if (!m.matches) return { test: "any", wanted };
+  if (!m.matches) return { test: null, wanted };
   // Unanchored, as Keystone's mapping regexes are: write ^...$ for a whole-value match.
-  const re = new RegExp(searchPattern(m.matches), "u");
-  return { test: (v) => re.test(v), wanted };
+  return { test: compileSearch(m.matches), wanted };
 }
 
 /** Compiles one attribute matcher (`index` is its position, for the message). */
 function attributeCondition(m: AttributeMatcher, index: number): Condition {
   const where = `subjects.attributes[${index}] (${m.name})`;
   const { test, wanted } = valueTest(m);
-  const hit = someValue(m.name, test === "any" ? () => true : test);
   return {
-    holds: m.not ? (i) => !hit(i) : hit,
+    holds: attributeHolds(m.name, [{ test, not: m.not }]),
     failure: () => (m.not ? `${where}: a value is ${wanted}` : `${where}: no value ${wanted}`),
   };
 }
@@ -135,6 +159,15 @@ function groupConditions(g: NonNullable<Subjects["groups"]>): Condition[] {
 
 /** Every condition of a subjects block, in the order explain reports the first failure. */
 function conditions(s: Subjects): Condition[] {
+  const out = coreConditions(s);
+  s.attributes?.forEach((m, index) => {
+    out.push(attributeCondition(m, index));
+  });
+  return out;
+}
+
+/** The conditions on sources, usernames and groups. */
+function coreConditions(s: Subjects): Condition[] {
   const out: Condition[] = [];
   if (s.sources) {
     const sources = new Set(s.sources);
@@ -149,10 +182,32 @@ function conditions(s: Subjects): Condition[] {
     out.push({ holds: (i) => names.has(i.username), failure: (i) => `subjects.usernames: '${i.username}' not listed` });
   }
   if (s.groups) out.push(...groupConditions(s.groups));
-  s.attributes?.forEach((m, index) => {
-    out.push(attributeCondition(m, index));
-  });
   return out;
+}
+
+/**
+ * The attribute matchers as evaluation runs them: one check per attribute name, so that a name several matchers
+ * test (an imported Keystone rule may test its groups claim three times) is looked up once. A bare "has a value"
+ * matcher is dropped where another positive matcher on the name implies it. The verdict is the same, as every
+ * matcher must hold and none has side effects: only the order and the number of lookups differ.
+ */
+function attributeMatchers(matchers: readonly AttributeMatcher[]): SubjectMatcher[] {
+  const byName = new Map<string, ValueCheck[]>();
+  for (const m of matchers) {
+    const checks = byName.get(m.name) ?? [];
+    checks.push({ test: valueTest(m).test, not: m.not });
+    byName.set(m.name, checks);
+  }
+  const simplified = [...byName].map(([name, checks]) => {
+    const needed = checks.filter((c) => c.not || c.test !== null);
+    const implied = needed.some((c) => !c.not);
+    if (!implied && needed.length < checks.length) needed.unshift({ test: null, not: false });
+    return { name, checks: needed };
+  });
+  // Bare "has a value" checks last: they rarely fail, so a person another check rules out is ruled out sooner.
+  const presenceOnly = (g: { checks: ValueCheck[] }) => (g.checks.every((c) => c.test === null && !c.not) ? 1 : 0);
+  simplified.sort((x, y) => presenceOnly(x) - presenceOnly(y));
+  return simplified.map((g) => attributeHolds(g.name, g.checks));
 }
 
 /** Compiles the subjects block into one check that reports the first failing condition. */
@@ -166,13 +221,14 @@ export function compileSubjects(s: Subjects): SubjectCheck {
 
 /** Compiles the subjects block into a yes/no matcher for evaluation (same verdict as {@link compileSubjects}). */
 export function compileSubjectMatcher(s: Subjects): SubjectMatcher {
-  const tests = conditions(s).map((c) => c.holds);
+  const tests = [...coreConditions(s).map((c) => c.holds), ...attributeMatchers(s.attributes ?? [])];
   // Unrolled for the common sizes: a closure calling closures directly is cheaper than a loop over an array.
-  const [a, b, c] = tests;
+  const [a, b, c, d] = tests;
   if (a === undefined) return () => true;
   if (b === undefined) return a;
   if (c === undefined) return (i) => a(i) && b(i);
-  if (tests.length === 3) return (i) => a(i) && b(i) && c(i);
+  if (d === undefined) return (i) => a(i) && b(i) && c(i);
+  if (tests.length === 4) return (i) => a(i) && b(i) && c(i) && d(i);
   return (i) => {
     for (const t of tests) if (!t(i)) return false;
     return true;

@@ -25,6 +25,11 @@ describe("policy compile errors: one clear located line each, never a crash", ()
       /^bad\.yaml:5:\d+: spec\.subjects\.attributes\[0\]\.matches: invalid regular expression/,
     ],
     [
+      "bad regex in a groupsFromAttribute blacklist",
+      `${head}  grants: [{ groupsFromAttribute: { name: g, blacklist: ["("], regex: true } }]\n`,
+      /^bad\.yaml:5:\d+: spec\.grants\[0\]\.groupsFromAttribute: invalid regular expression/,
+    ],
+    [
       "unknown cloud label",
       `${head}  clouds: { labels: { tier: gold } }\n`,
       /^bad\.yaml:5:\d+: spec\.clouds\.labels\.tier: no cloud has the label 'tier'/,
