@@ -7,7 +7,7 @@ import { GatewayResponse } from "./response.js";
 
 /** What the observing layer in front of every route (`middleware/observe.ts`) learned about a request. */
 export interface RequestInfo {
-  /** The request id: a safe incoming `X-Request-Id`, else a new UUID. */
+  /** The request id: a safe incoming `X-Request-Id`, else a new one (see `requestIds`). */
   readonly id: string;
   /** The client's address (from the socket, or X-Forwarded-For when the peer is a trusted proxy). */
   readonly clientIp: string;

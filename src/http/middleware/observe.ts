@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Hono } from "hono";
 import { isArchwayError } from "../../errors.js";
@@ -8,6 +7,7 @@ import { toErrorResponse } from "../errors.js";
 import { GatewayResponse } from "../response.js";
 import { type HeaderReader, limitBody } from "./body-limit.js";
 import type { HttpMetrics } from "./metrics.js";
+import { requestIds } from "./request-id.js";
 
 // An incoming id is kept only when it is short and plain, so it cannot inject into logs or headers.
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -34,6 +34,7 @@ export function observeFetch(app: Hono<AppEnv>, deps: ObserveDeps): void {
   const routed = app.fetch;
   const trusted = new Set(deps.trustedProxies);
   const routeOf = routeLabeler(app);
+  const newId = requestIds();
   app.fetch = (request, env?: Bindings, executionCtx?) => {
     const start = performance.now();
     const bindings: Bindings = env ?? {};
@@ -42,7 +43,7 @@ export function observeFetch(app: Hono<AppEnv>, deps: ObserveDeps): void {
       ? nodeHeaderReader(incoming.headers)
       : (name) => request.headers.get(name) ?? undefined;
     const offered = header("x-request-id");
-    const id = offered && SAFE_ID.test(offered) ? offered : randomUUID();
+    const id = offered && SAFE_ID.test(offered) ? offered : newId();
     const peer = incoming?.socket?.remoteAddress ?? "unknown";
     const clientIp = trusted.has(peer) ? (lastHop(header("x-forwarded-for")) ?? peer) : peer;
     const info: RequestInfo = { id, clientIp, rootLog: deps.log };
@@ -73,28 +74,30 @@ export function observeFetch(app: Hono<AppEnv>, deps: ObserveDeps): void {
       }
       return outgoing ? res : withHeader(res, "X-Request-Id", id);
     };
-    const refuse = (err: unknown): Response => {
-      const { status, body } = toErrorResponse(err, id);
-      if (!isArchwayError(err)) deps.log.error({ requestId: id, err: (err as Error).message }, "request failed");
-      return finish(
-        new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=UTF-8" } }),
-      );
-    };
-
     let checked: Request | Promise<Request>;
     try {
       checked = limitBody(request, header, deps.bodyLimitBytes, incoming !== undefined);
     } catch (err) {
-      return refuse(err);
+      return finish(refusal(err, id, deps.log));
     }
     if (checked !== request) {
       return (checked as Promise<Request>)
         .then((buffered) => routed(buffered, bindings, executionCtx))
-        .then(finish, refuse);
+        .then(finish, (err: unknown) => finish(refusal(err, id, deps.log)));
     }
     const res = routed(request, bindings, executionCtx);
-    return res instanceof Promise ? res.then(finish, refuse) : finish(res);
+    // The rejection handler is created only for an answer still pending: most routes answer synchronously.
+    return res instanceof Promise
+      ? res.then(finish, (err: unknown) => finish(refusal(err, id, deps.log)))
+      : finish(res);
   };
+}
+
+/** The answer to a request that failed before or outside the routes' own error handling. */
+function refusal(err: unknown, id: string, log: Logger): Response {
+  const { status, body } = toErrorResponse(err, id);
+  if (!isArchwayError(err)) log.error({ requestId: id, err: (err as Error).message }, "request failed");
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=UTF-8" } });
 }
 
 /**
@@ -103,13 +106,26 @@ export function observeFetch(app: Hono<AppEnv>, deps: ObserveDeps): void {
  * regular-expression match) because only a middleware inside Hono could see the route it took.
  */
 function routeLabeler(app: Hono<AppEnv>): (method: string, path: string) => string {
+  // Paths that a route names exactly (`/healthz`), by method: looked up instead of matched again. Only those are
+  // kept, so the map is as small as the route table whatever paths clients send.
+  const exact = new Map<string, Map<string, string>>();
   return (method, path) => {
+    const known = exact.get(method)?.get(path);
+    if (known !== undefined) return known;
     const [matched] = app.router.match(method === "HEAD" ? "GET" : method, path);
     // Middleware (`use`) comes first and the handler that answers last; a path only middleware covers is still
     // labelled by that middleware's pattern, which is just as bounded.
     let label = "unmatched";
     for (const [[, route]] of matched) {
       if (route.method !== "ALL" || label === "unmatched") label = route.path;
+    }
+    if (label === path) {
+      let byPath = exact.get(method);
+      if (!byPath) {
+        byPath = new Map();
+        exact.set(method, byPath);
+      }
+      byPath.set(path, label);
     }
     return label;
   };

@@ -49,7 +49,7 @@ describe("observing layer through Node", () => {
     for (const path of ["/healthz", "/healthz?probe=1", "/x/../healthz", "/%68ealthz"]) {
       const res = await get(path);
       expect(res.status, path).toBe(200);
-      expect(res.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(res.requestId).toMatch(/^[0-9a-f]{16}-[0-9a-z]+$/);
     }
     const metrics = (await get("/metrics")).body;
     expect(metrics).toContain(
