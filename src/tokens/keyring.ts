@@ -82,6 +82,15 @@ export class KeyRing {
     return (await this.#load()).verifying;
   }
 
+  /**
+   * {@link verificationKeys} without waiting, while this process's copy is fresh; undefined when it is due to be
+   * read again (then call the async one). Token checks on every request use it to stay off the promise path.
+   */
+  cachedVerificationKeys(): VerificationKey[] | undefined {
+    const cache = this.#cache;
+    return cache && this.#opts.now() - cache.at < this.#opts.cacheMs ? cache.verifying : undefined;
+  }
+
   /** The public JWKS (`/.well-known/jwks.json`). */
   async jwks(): Promise<{ keys: JWK[] }> {
     return { keys: (await this.verificationKeys()).map((k) => k.publicJwk) };

@@ -25,6 +25,12 @@ export class IdentitySessions {
     return sid;
   }
 
+  /** The session's identity if this process read it in the last few seconds: {@link get} without waiting. */
+  recent(sid: string): Identity | undefined {
+    const hit = this.#recent.get(sid);
+    return hit && hit.until > Date.now() ? hit.identity : undefined;
+  }
+
   async get(sid: string): Promise<Identity | null> {
     const now = Date.now();
     const hit = this.#recent.get(sid);

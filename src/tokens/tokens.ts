@@ -3,7 +3,7 @@ import { decodeJwt, decodeProtectedHeader, type JWTPayload, errors as joseErrors
 import type { Audit } from "../audit/index.js";
 import { ArchwayError } from "../errors.js";
 import type { Store } from "../store/index.js";
-import type { KeyRing } from "./keyring.js";
+import type { KeyRing, VerificationKey } from "./keyring.js";
 import { encodeJwsHeader, signJwt } from "./sign.js";
 
 /** Claims every Archway token carries, plus whatever the issuer adds. */
@@ -34,6 +34,23 @@ interface TokenServiceOptions {
 }
 
 const REVOKED = "tokens:revoked:";
+
+/** A remembered verification: the claims, the key that signed them and the token's revocation key in the store. */
+interface Verified {
+  claims: ArchwayClaims;
+  kid: string;
+  revokedKey: string;
+}
+
+/**
+ * The key of a use (audience and type) among a token's remembered verifications: the audience itself in the
+ * common case (one audience, the default type), so nothing is built per request; otherwise a composite that
+ * starts with a NUL no configured audience starts with.
+ */
+function useKey(opts: { audience: string | string[]; type?: string }): string {
+  if (typeof opts.audience === "string" && opts.type === undefined) return opts.audience;
+  return `\0${String(opts.audience)}\0${opts.type ?? ""}`;
+}
 const VERIFIED_CACHE_MAX = 10_000;
 /** Header `typ` of access tokens (RFC 9068). */
 export const ACCESS_TOKEN_TYPE = "at+jwt";
@@ -46,7 +63,7 @@ export const ACCESS_TOKEN_TYPE = "at+jwt";
 export class TokenService {
   readonly #o: Required<Omit<TokenServiceOptions, "audit">> & { audit?: Audit };
   /** Token -> (audience and type it was verified for) -> what that verification found. */
-  readonly #verified = new Map<string, Map<string, { claims: ArchwayClaims; kid: string }>>();
+  readonly #verified = new Map<string, Map<string, Verified>>();
   /** Encoded JWS headers by kid and type. */
   readonly #headers = new Map<string, string>();
 
@@ -107,8 +124,12 @@ export class TokenService {
    */
   async verify(token: string, opts: { audience: string | string[]; type?: string }): Promise<ArchwayClaims> {
     try {
-      const claims = await this.#verifiedClaims(token, opts);
-      if (await this.isRevoked(claims.jti)) throw new ArchwayError("token_revoked", "the token was revoked", 401);
+      // Awaited only when pending: a token verified before and a key still trusted are known without a promise.
+      const known = this.#verification(token, opts);
+      const { claims, revokedKey } = known instanceof Promise ? await known : known;
+      if ((await this.#o.store.get(revokedKey)) !== null) {
+        throw new ArchwayError("token_revoked", "the token was revoked", 401);
+      }
       return claims;
     } catch (err) {
       const refused = toTokenError(err);
@@ -148,31 +169,45 @@ export class TokenService {
    * token's lifetime (bounded), so a busy client pays the ES256 verification once. Expiry and revocation are
    * still checked on every use.
    */
-  async #verifiedClaims(token: string, opts: { audience: string | string[]; type?: string }): Promise<ArchwayClaims> {
-    // Keyed by the token as received, then by the short scope string: concatenating both into one key meant
-    // building and hashing a fresh ~600-character string on every request.
-    const scope = `${String(opts.audience)}\0${opts.type ?? ""}`;
+  #verification(token: string, opts: { audience: string | string[]; type?: string }): Verified | Promise<Verified> {
+    // Keyed by the token as received, then by the use: concatenating both into one key meant building and
+    // hashing a fresh ~600-character string on every request.
+    const scope = useKey(opts);
     const scopes = this.#verified.get(token);
     const hit = scopes?.get(scope);
-    if (hit) {
-      if (hit.claims.exp + this.#o.clockToleranceSeconds <= this.#o.now() / 1000) {
-        this.#verified.delete(token);
-        throw new ArchwayError("token_expired", "the token has expired", 401);
-      }
-      // The signing key may have been retired since (rotation): then the token is no longer Archway's.
-      if ((await this.#o.keys.verificationKeys()).some((k) => k.kid === hit.kid)) return hit.claims;
+    if (!hit) return this.#verifyAndRemember(token, opts, scope, scopes);
+    if (hit.claims.exp + this.#o.clockToleranceSeconds <= this.#o.now() / 1000) {
       this.#verified.delete(token);
-      throw new ArchwayError("token_invalid", "the token was not signed by Archway", 401);
+      throw new ArchwayError("token_expired", "the token has expired", 401);
     }
+    const keys = this.#o.keys.cachedVerificationKeys();
+    return keys
+      ? this.#stillTrusted(token, hit, keys)
+      : this.#o.keys.verificationKeys().then((fresh) => this.#stillTrusted(token, hit, fresh));
+  }
+
+  /** The remembered verification, unless the key that signed it has been retired since (rotation). */
+  #stillTrusted(token: string, hit: Verified, keys: VerificationKey[]): Verified {
+    if (keys.some((k) => k.kid === hit.kid)) return hit;
+    this.#verified.delete(token);
+    throw new ArchwayError("token_invalid", "the token was not signed by Archway", 401);
+  }
+
+  async #verifyAndRemember(
+    token: string,
+    opts: { audience: string | string[]; type?: string },
+    scope: string,
+    scopes: Map<string, Verified> | undefined,
+  ): Promise<Verified> {
     const claims = await this.#verifySignature(token, opts);
-    const entry = { claims, kid: String(decodeProtectedHeader(token).kid) };
+    const entry: Verified = { claims, kid: String(decodeProtectedHeader(token).kid), revokedKey: REVOKED + claims.jti };
     if (scopes) scopes.set(scope, entry);
     else {
       if (this.#verified.size >= VERIFIED_CACHE_MAX)
         this.#verified.delete(this.#verified.keys().next().value as string);
       this.#verified.set(token, new Map([[scope, entry]]));
     }
-    return claims;
+    return entry;
   }
 
   async #verifySignature(

@@ -82,7 +82,8 @@ export async function facadeCaller(
       isArchwayError(err) ? err.message : "The request you have made requires authentication.",
     );
   }
-  const identity = typeof claims.sid === "string" ? await deps.sessions.get(claims.sid) : null;
+  const sid = claims.sid;
+  const identity = typeof sid === "string" ? (deps.sessions.recent(sid) ?? (await deps.sessions.get(sid))) : null;
   if (!identity) throw new KeystoneHttpError(401, "the session behind this token has ended");
   const projects = projectsOf(identity, deps.policies(), String(claims.sid));
   const scoped = typeof claims.prj === "string" ? projects.find((p) => p.id === claims.prj) : undefined;
@@ -100,17 +101,23 @@ export type FacadeHandler = (c: Context<AppEnv>) => Response | Promise<Response>
  * extra `compose` on every request.
  */
 export function keystoneErrors(handler: FacadeHandler): FacadeHandler {
-  return async (c) => {
+  // Not an async wrapper: the handler's own promise gets the catch, one promise less per request.
+  return (c) => {
     try {
-      return await handler(c);
+      const res = handler(c);
+      return res instanceof Promise ? res.catch((err: unknown) => keystoneFailure(c, err)) : res;
     } catch (err) {
-      if (err instanceof KeystoneHttpError) return c.json(keystoneError(err.status, err.message), err.status);
-      if (isArchwayError(err))
-        return c.json(keystoneError(err.status, err.message), err.status as ContentfulStatusCode);
-      if (err instanceof SyntaxError) return c.json(keystoneError(400, "request body is not valid JSON"), 400);
-      throw err;
+      return keystoneFailure(c, err);
     }
   };
+}
+
+/** The Keystone-shaped answer to a failure, or the failure rethrown for the app's error handler. */
+function keystoneFailure(c: Context<AppEnv>, err: unknown): Response {
+  if (err instanceof KeystoneHttpError) return c.json(keystoneError(err.status, err.message), err.status);
+  if (isArchwayError(err)) return c.json(keystoneError(err.status, err.message), err.status as ContentfulStatusCode);
+  if (err instanceof SyntaxError) return c.json(keystoneError(400, "request body is not valid JSON"), 400);
+  throw err;
 }
 
 /** A JSON answer that keeps the fast path of the Node server (one header, the content type). */

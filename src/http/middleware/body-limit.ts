@@ -1,7 +1,15 @@
+import type { IncomingHttpHeaders } from "node:http";
 import { ArchwayError } from "../../errors.js";
 
-/** How the observing layer reads one request header (Node's parsed headers, or the WHATWG request's). */
-export type HeaderReader = (name: Lowercase<string>) => string | undefined;
+/** A request's headers: Node's parsed ones when it came through the Node server, else the WHATWG request's. */
+export type RequestHeaders = IncomingHttpHeaders | Headers;
+
+/** One header of either kind, repeated values joined with ", " as `Headers.get` joins them. */
+export function headerOf(headers: RequestHeaders, name: Lowercase<string>): string | undefined {
+  if (headers instanceof Headers) return headers.get(name) ?? undefined;
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
+}
 
 /** The error every over-limit body gets, whichever way its size was found. */
 export function bodyTooLarge(maxSize: number): ArchwayError {
@@ -17,12 +25,12 @@ export function bodyTooLarge(maxSize: number): ArchwayError {
  */
 export function limitBody(
   request: Request,
-  header: HeaderReader,
+  headers: RequestHeaders,
   maxSize: number,
   viaNode: boolean,
 ): Request | Promise<Request> {
-  const declared = header("content-length");
-  const chunked = header("transfer-encoding") !== undefined;
+  const declared = headerOf(headers, "content-length");
+  const chunked = headerOf(headers, "transfer-encoding") !== undefined;
   if (declared !== undefined && !chunked) {
     if (Number.parseInt(declared, 10) > maxSize) throw bodyTooLarge(maxSize);
     return request;

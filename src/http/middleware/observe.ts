@@ -1,11 +1,10 @@
-import type { IncomingHttpHeaders } from "node:http";
 import type { Hono } from "hono";
 import { isArchwayError } from "../../errors.js";
 import type { Logger } from "../../log/index.js";
 import type { AppEnv, RequestInfo } from "../env.js";
 import { toErrorResponse } from "../errors.js";
 import { GatewayResponse } from "../response.js";
-import { type HeaderReader, limitBody } from "./body-limit.js";
+import { headerOf, limitBody, type RequestHeaders } from "./body-limit.js";
 import type { HttpMetrics } from "./metrics.js";
 import { requestIds } from "./request-id.js";
 
@@ -39,13 +38,11 @@ export function observeFetch(app: Hono<AppEnv>, deps: ObserveDeps): void {
     const start = performance.now();
     const bindings: Bindings = env ?? {};
     const incoming = bindings.incoming;
-    const header: HeaderReader = incoming
-      ? nodeHeaderReader(incoming.headers)
-      : (name) => request.headers.get(name) ?? undefined;
-    const offered = header("x-request-id");
+    const headers: RequestHeaders = incoming ? incoming.headers : request.headers;
+    const offered = headerOf(headers, "x-request-id");
     const id = offered && SAFE_ID.test(offered) ? offered : newId();
     const peer = incoming?.socket?.remoteAddress ?? "unknown";
-    const clientIp = trusted.has(peer) ? (lastHop(header("x-forwarded-for")) ?? peer) : peer;
+    const clientIp = trusted.has(peer) ? (lastHop(headerOf(headers, "x-forwarded-for")) ?? peer) : peer;
     const info: RequestInfo = { id, clientIp, rootLog: deps.log };
     bindings.requestInfo = info;
     const outgoing = bindings.outgoing;
@@ -76,7 +73,7 @@ export function observeFetch(app: Hono<AppEnv>, deps: ObserveDeps): void {
     };
     let checked: Request | Promise<Request>;
     try {
-      checked = limitBody(request, header, deps.bodyLimitBytes, incoming !== undefined);
+      checked = limitBody(request, headers, deps.bodyLimitBytes, incoming !== undefined);
     } catch (err) {
       return finish(refusal(err, id, deps.log));
     }
@@ -128,13 +125,6 @@ function routeLabeler(app: Hono<AppEnv>): (method: string, path: string) => stri
       byPath.set(path, label);
     }
     return label;
-  };
-}
-
-function nodeHeaderReader(headers: IncomingHttpHeaders): HeaderReader {
-  return (name) => {
-    const value = headers[name];
-    return Array.isArray(value) ? value.join(", ") : value;
   };
 }
 
