@@ -1,5 +1,8 @@
 # Times Keystone's own mapping engine (RuleProcessor.process) per assertion: the peer of Archway's policy
-# evaluation. Usage: /usr/bin/python3 keystone-mapping.py RULES.json ASSERTIONS.json ITERATIONS -> JSON on stdout.
+# evaluation, timed the way bench/policy.ts times Archway's side, in alternation with it: a warm-up, then one round
+# of at least ROUND_S seconds per line read from stdin.
+# Usage: /usr/bin/python3 keystone-mapping.py RULES.json ASSERTIONS.json WARM_S ROUND_S
+# Prints "ready" after the warm-up, then {"evaluations": n, "seconds": s} per round, one JSON line each.
 import json
 import sys
 import time
@@ -10,15 +13,25 @@ from keystone.federation import utils  # noqa: E402
 
 rules = json.load(open(sys.argv[1]))
 assertions = json.load(open(sys.argv[2]))
-iterations = int(sys.argv[3])
+warm_s, round_s = float(sys.argv[3]), float(sys.argv[4])
 processor = utils.RuleProcessor("bench", rules["rules"])
-for a in assertions:  # warm up
-    processor.process(dict(a))
-start = time.perf_counter()
-count = 0
-for _ in range(iterations):
-    for a in assertions:
-        processor.process(dict(a))
-        count += 1
-elapsed = time.perf_counter() - start
-print(json.dumps({"evaluations": count, "seconds": elapsed}))
+
+
+def run_for(seconds):
+    """Whole passes over the assertions until `seconds` have passed: (evaluations, elapsed)."""
+    start = time.perf_counter()
+    count = 0
+    while True:
+        for a in assertions:
+            processor.process(dict(a))
+        count += len(assertions)
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return count, elapsed
+
+
+run_for(warm_s)
+print("ready", flush=True)
+for _ in sys.stdin:
+    n, elapsed = run_for(round_s)
+    print(json.dumps({"evaluations": n, "seconds": elapsed}), flush=True)
