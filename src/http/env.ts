@@ -1,4 +1,4 @@
-import type { IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { HttpBindings } from "@hono/node-server";
 import type { Context } from "hono";
 import { pino } from "pino";
@@ -64,7 +64,15 @@ export function requestLog(c: AnyContext): Logger {
  */
 export function requestHeader(c: Context<AppEnv>, name: Lowercase<string>): string | undefined {
   const headers = (c.env as Partial<HttpBindings> | undefined)?.incoming?.headers;
-  if (!headers) return c.req.header(name);
+  return headers ? headerOf(headers, name) : c.req.header(name);
+}
+
+/** A request's headers: Node's parsed ones when it came through the Node server, else the WHATWG request's. */
+export type RequestHeaders = IncomingHttpHeaders | Headers;
+
+/** One header of either kind, repeated values joined with ", " as `Headers.get` joins them. */
+export function headerOf(headers: RequestHeaders, name: Lowercase<string>): string | undefined {
+  if (headers instanceof Headers) return headers.get(name) ?? undefined;
   const value = headers[name];
   return Array.isArray(value) ? value.join(", ") : value;
 }

@@ -14,6 +14,11 @@ import type { CloudAccess, DesiredAssignment, DesiredKey, DesiredMembership, Des
 import { comparePair, compareStrings, compareTriple } from "./order.js";
 import { keystoneName } from "./template.js";
 
+/** The order of projects in every result: by domain, then name (see order.ts). */
+export function compareProjects(x: DesiredProject, y: DesiredProject): number {
+  return comparePair(x.domain, x.name, y.domain, y.name);
+}
+
 /** Every empty list of every result: most results lack most kinds, and results are read-only anyway. */
 const NONE: never[] = Object.freeze([]) as never[];
 
@@ -21,7 +26,7 @@ const NONE: never[] = Object.freeze([]) as never[];
 const PROJECT: EntryKind<DesiredProject> = {
   is: (p, domain, name) => p.name === name && p.domain === domain,
   key: (p) => tupleKey(p.domain, p.name, ""),
-  compare: (x, y) => comparePair(x.domain, x.name, y.domain, y.name),
+  compare: compareProjects,
 };
 const ASSIGNMENT: EntryKind<DesiredAssignment> = {
   is: (x, domain, project, role) => x.role === role && x.project === project && x.projectDomain === domain,

@@ -1,4 +1,5 @@
 import type { Identity } from "../identity/index.js";
+import { compareProjects } from "./access.js";
 import type { CompiledPolicySet } from "./compile.js";
 import {
   type CloudAccess,
@@ -8,7 +9,6 @@ import {
   type DesiredProject,
   evaluate,
 } from "./evaluate.js";
-import { comparePair } from "./order.js";
 
 /** A person who should have a (shadow) user in a cloud. */
 export interface DesiredUser {
@@ -81,7 +81,7 @@ export function desiredState(identities: Iterable<Identity>, set: CompiledPolicy
   for (const cloudId of [...states.keys()].sort()) {
     const { projectIndex, ...state } = states.get(cloudId)!;
     for (const byName of projectIndex.values()) for (const p of byName.values()) state.projects.push(p);
-    state.projects.sort((x, y) => comparePair(x.domain, x.name, y.domain, y.name));
+    state.projects.sort(compareProjects);
     out.set(cloudId, state);
   }
   return out;

@@ -160,10 +160,6 @@ export class TokenService {
     await this.#o.audit?.({ type: "token.revoked", actor, jti });
   }
 
-  async isRevoked(jti: string): Promise<boolean> {
-    return (await this.#o.store.get(REVOKED + jti)) !== null;
-  }
-
   /**
    * Signature, issuer, audience and type checks are pure functions of the token: remember their result for the
    * token's lifetime (bounded), so a busy client pays the ES256 verification once. Expiry and revocation are

@@ -1,15 +1,5 @@
-import type { IncomingHttpHeaders } from "node:http";
 import { ArchwayError } from "../../errors.js";
-
-/** A request's headers: Node's parsed ones when it came through the Node server, else the WHATWG request's. */
-export type RequestHeaders = IncomingHttpHeaders | Headers;
-
-/** One header of either kind, repeated values joined with ", " as `Headers.get` joins them. */
-export function headerOf(headers: RequestHeaders, name: Lowercase<string>): string | undefined {
-  if (headers instanceof Headers) return headers.get(name) ?? undefined;
-  const value = headers[name];
-  return Array.isArray(value) ? value.join(", ") : value;
-}
+import { headerOf, type RequestHeaders } from "../env.js";
 
 /** The error every over-limit body gets, whichever way its size was found. */
 export function bodyTooLarge(maxSize: number): ArchwayError {

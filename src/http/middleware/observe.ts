@@ -1,10 +1,10 @@
 import type { Hono } from "hono";
 import { isArchwayError } from "../../errors.js";
 import type { Logger } from "../../log/index.js";
-import type { AppEnv, RequestInfo } from "../env.js";
+import { type AppEnv, headerOf, type RequestHeaders, type RequestInfo } from "../env.js";
 import { toErrorResponse } from "../errors.js";
 import { GatewayResponse } from "../response.js";
-import { headerOf, limitBody, type RequestHeaders } from "./body-limit.js";
+import { limitBody } from "./body-limit.js";
 import type { HttpMetrics } from "./metrics.js";
 import { requestIds } from "./request-id.js";
 
