@@ -54,12 +54,38 @@ type ValueTest = ((v: string) => boolean) | null;
 interface ValueCheck {
   test: ValueTest;
   not: boolean;
+  /** The value the test wants when it wants exactly one (`equals`, or `in` a list of one). */
+  equals?: string;
+  /** The allowed values when the test is membership in a list of several (`in`). */
+  in?: ReadonlySet<string>;
 }
 
 function somePasses(values: readonly string[], test: ValueTest): boolean {
   if (test === null) return values.length > 0;
   for (const v of values) if (test(v)) return true;
   return false;
+}
+
+/** Whether one attribute's values pass one check: compiled per kind of test, so the common ones call nothing. */
+type ValuesHold = (values: readonly string[]) => boolean;
+
+/** A check over the values of an attribute the person has (see {@link ValueCheck}). */
+function valuesHold(c: ValueCheck): ValuesHold {
+  const { test, not } = c;
+  if (test === null) return not ? (values) => values.length === 0 : (values) => values.length > 0;
+  if (c.equals !== undefined) {
+    const wanted = c.equals;
+    return not ? (values) => !values.includes(wanted) : (values) => values.includes(wanted);
+  }
+  if (c.in !== undefined) {
+    const allowed = c.in;
+    if (not) return (values) => !values.some((v) => allowed.has(v));
+    return (values) => {
+      for (const v of values) if (allowed.has(v)) return true;
+      return false;
+    };
+  }
+  return not ? (values) => !somePasses(values, test) : (values) => somePasses(values, test);
 }
 
 /**
@@ -70,6 +96,7 @@ function attributeHolds(name: string, checks: readonly ValueCheck[]): SubjectMat
   const virtual = VIRTUAL.get(name);
   // Plain property access is the fast path; names an Object has anyway (`constructor`) need the own-property test.
   const guarded = name in Object.prototype;
+  if (!virtual && !guarded) return plainAttributeHolds(name, checks);
   return (identity) => {
     const own = guarded ? ownValues(identity, name) : identity.attributes[name];
     if (own !== undefined) {
@@ -78,6 +105,36 @@ function attributeHolds(name: string, checks: readonly ValueCheck[]): SubjectMat
     }
     const value = virtual?.(identity);
     for (const c of checks) if ((value !== undefined && (c.test === null || c.test(value))) === c.not) return false;
+    return true;
+  };
+}
+
+/**
+ * {@link attributeHolds} for a name that is neither a virtual field nor an Object property, the usual case: a
+ * person without the attribute gets the same verdict whoever they are, and one or two checks (what imported rules
+ * have) are called directly rather than through a loop.
+ */
+function plainAttributeHolds(name: string, checks: readonly ValueCheck[]): SubjectMatcher {
+  // Without the attribute no value passes a test: only `not` checks hold.
+  const whenAbsent = checks.every((c) => c.not);
+  const holds = checks.map(valuesHold);
+  const [x, y] = holds;
+  if (x !== undefined && holds.length === 1) {
+    return (identity) => {
+      const own = identity.attributes[name];
+      return own === undefined ? whenAbsent : x(own);
+    };
+  }
+  if (x !== undefined && y !== undefined && holds.length === 2) {
+    return (identity) => {
+      const own = identity.attributes[name];
+      return own === undefined ? whenAbsent : x(own) && y(own);
+    };
+  }
+  return (identity) => {
+    const own = identity.attributes[name];
+    if (own === undefined) return whenAbsent;
+    for (const h of holds) if (!h(own)) return false;
     return true;
   };
 }
@@ -92,17 +149,17 @@ function groupTest(group: string): SubjectMatcher {
 const list = (xs: readonly string[]) => `[${xs.join(", ")}]`;
 
 /** The value test of an attribute matcher and the words explain uses for it. */
-function valueTest(m: AttributeMatcher): { test: ValueTest; wanted: string } {
+function valueTest(m: AttributeMatcher): Omit<ValueCheck, "not"> & { wanted: string } {
   if (m.equals !== undefined) {
     const expected = m.equals;
-    return { test: (v) => v === expected, wanted: `equal to '${expected}'` };
+    return { test: (v) => v === expected, equals: expected, wanted: `equal to '${expected}'` };
   }
   if (m.in !== undefined) {
     const wanted = `one of ${list(m.in)}`;
     const [only] = m.in;
-    if (m.in.length === 1 && only !== undefined) return { test: (v) => v === only, wanted };
+    if (m.in.length === 1 && only !== undefined) return { test: (v) => v === only, equals: only, wanted };
     const allowed = new Set(m.in);
-    return { test: (v) => allowed.has(v), wanted };
+    return { test: (v) => allowed.has(v), in: allowed, wanted };
   }
   const wanted = `matching /${m.matches}/`;
   // An empty pattern is found in every value: the condition is only that the attribute has one (Keystone's
@@ -195,7 +252,8 @@ function attributeMatchers(matchers: readonly AttributeMatcher[]): SubjectMatche
   const byName = new Map<string, ValueCheck[]>();
   for (const m of matchers) {
     const checks = byName.get(m.name) ?? [];
-    checks.push({ test: valueTest(m).test, not: m.not });
+    const { test, equals, in: allowed } = valueTest(m);
+    checks.push({ test, not: m.not, equals, in: allowed });
     byName.set(m.name, checks);
   }
   const simplified = [...byName].map(([name, checks]) => {
