@@ -10,15 +10,11 @@ export function bodyTooLarge(maxSize: number): ArchwayError {
  * Checks a request body against `maxSize` before any route sees it. A declared Content-Length is compared
  * without reading anything (Node's parser ends the body at that length, so the declared size is the size): the
  * request passes on as it is, or the error is thrown. A streamed body (chunked, or a WHATWG request without a
- * length) is read up to the limit and handed on as a new request over the bytes read, as Hono's own body-limit
- * does. Requests without a body pass untouched and pay nothing.
+ * length) passes on still streaming, counted as it is read: whoever reads past the limit (a handler parsing JSON,
+ * the proxy sending it to a cloud) gets {@link bodyTooLarge} from the stream, so an upload is never held in
+ * memory whole. Requests without a body pass untouched and pay nothing.
  */
-export function limitBody(
-  request: Request,
-  headers: RequestHeaders,
-  maxSize: number,
-  viaNode: boolean,
-): Request | Promise<Request> {
+export function limitBody(request: Request, headers: RequestHeaders, maxSize: number, viaNode: boolean): Request {
   const declared = headerOf(headers, "content-length");
   const chunked = headerOf(headers, "transfer-encoding") !== undefined;
   if (declared !== undefined && !chunked) {
@@ -29,24 +25,22 @@ export function limitBody(
   // touching `request.body` would build a WHATWG Request and stream for nothing).
   if (viaNode && !chunked) return request;
   if (!viaNode && (request.body === null || request.method === "GET" || request.method === "HEAD")) return request;
-  return buffered(request, maxSize);
+  return counted(request, maxSize);
 }
 
-async function buffered(request: Request, maxSize: number): Promise<Request> {
+/** The same request over its body, which errors with {@link bodyTooLarge} once more than `maxSize` bytes pass. */
+function counted(request: Request, maxSize: number): Request {
   const body = request.body;
   if (!body) return request;
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > maxSize) {
-      await reader.cancel().catch(() => undefined);
-      throw bodyTooLarge(maxSize);
-    }
-    chunks.push(value);
-  }
-  return new Request(request, { body: Buffer.concat(chunks, size) });
+  const limited = body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        size += chunk.byteLength;
+        if (size > maxSize) controller.error(bodyTooLarge(maxSize));
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
+  return new Request(request, { body: limited, duplex: "half" } as RequestInit);
 }

@@ -71,18 +71,13 @@ export function observeFetch(app: Hono<AppEnv>, deps: ObserveDeps): void {
       }
       return outgoing ? res : withHeader(res, "X-Request-Id", id);
     };
-    let checked: Request | Promise<Request>;
+    let checked: Request;
     try {
       checked = limitBody(request, headers, deps.bodyLimitBytes, incoming !== undefined);
     } catch (err) {
       return finish(refusal(err, id, deps.log));
     }
-    if (checked !== request) {
-      return (checked as Promise<Request>)
-        .then((buffered) => routed(buffered, bindings, executionCtx))
-        .then(finish, (err: unknown) => finish(refusal(err, id, deps.log)));
-    }
-    const res = routed(request, bindings, executionCtx);
+    const res = routed(checked, bindings, executionCtx);
     // The rejection handler is created only for an answer still pending: most routes answer synchronously.
     return res instanceof Promise
       ? res.then(finish, (err: unknown) => finish(refusal(err, id, deps.log)))

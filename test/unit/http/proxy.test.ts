@@ -14,11 +14,16 @@ import { IdentitySessions, KeyRing, TokenService } from "../../../src/tokens/ind
 let upstream: Server;
 let upstreamUrl: string;
 const seen: { url?: string; headers?: IncomingHttpHeaders; body?: string } = {};
+/** Called on each chunk of a request body the upstream receives (streaming tests wait for it). */
+let onUpstreamData: (() => void) | undefined;
 
 beforeAll(async () => {
   upstream = createServer((req, res) => {
     let body = "";
-    req.on("data", (c) => (body += c));
+    req.on("data", (c) => {
+      body += c;
+      onUpstreamData?.();
+    });
     req.on("end", () => {
       Object.assign(seen, { url: req.url, headers: req.headers, body });
       if (req.url?.startsWith("/v2.1/redirect-off")) {
@@ -171,6 +176,39 @@ describe("cloud proxy", () => {
     });
     expect(res.status).toBe(413);
     expect(brokered).toEqual([]);
+  });
+
+  it("streams a chunked upload to the cloud, and refuses one over the limit with 413 the cloud never gets whole", async () => {
+    const { app, token } = await setup();
+    // The second half is sent only once the cloud has received the first: a proxy that buffered would stall.
+    const chunked = (half: number) => {
+      const upstreamGotData = new Promise<void>((resolve, reject) => {
+        onUpstreamData = resolve;
+        setTimeout(() => reject(new Error("the cloud got nothing before the upload ended: buffered?")), 5_000);
+      });
+      return app.request("/clouds/c1/compute/v2.1/os-keypairs", {
+        method: "POST",
+        headers: { "x-auth-token": token, "content-type": "application/json" },
+        body: new ReadableStream({
+          async pull(c) {
+            c.enqueue(new Uint8Array(half));
+            await upstreamGotData.catch((err: unknown) => c.error(err));
+            c.enqueue(new Uint8Array(half));
+            c.close();
+          },
+        }),
+        duplex: "half",
+      } as RequestInit & { duplex: string });
+    };
+    const small = await chunked(1500);
+    expect(small.status).toBe(200);
+    expect((await small.json()).echo).toBe(3000);
+    seen.body = undefined;
+    const big = await chunked(3000);
+    expect(big.status).toBe(413);
+    expect((await big.json()).error.message).toMatch(/larger than 4096 bytes/);
+    expect(seen.body?.length ?? 0).toBeLessThan(6000);
+    onUpstreamData = undefined;
   });
 
   it("refuses a missing, forged, expired or revoked token, and a cloud the person has no project in", async () => {
