@@ -202,12 +202,12 @@ describe("cloud proxy", () => {
     };
     const small = await chunked(1500);
     expect(small.status).toBe(200);
-    expect((await small.json()).echo).toBe(3000);
-    seen.body = undefined;
+    expect(((await small.json()) as { echo: number }).echo).toBe(3000);
+    delete seen.body;
     const big = await chunked(3000);
     expect(big.status).toBe(413);
-    expect((await big.json()).error.message).toMatch(/larger than 4096 bytes/);
-    expect(seen.body?.length ?? 0).toBeLessThan(6000);
+    expect(((await big.json()) as { error: { message: string } }).error.message).toMatch(/larger than 4096 bytes/);
+    expect((seen.body as string | undefined)?.length ?? 0).toBeLessThan(6000);
     onUpstreamData = undefined;
   });
 
