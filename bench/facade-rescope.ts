@@ -1,19 +1,30 @@
 // Re-scoping with the token method (what keystoneauth does to switch projects): through Archway's facade, a
 // token scoped to a project in cloud-1 re-scoped to the person's project in cloud-2; on a real Keystone of the
 // test environment, a project-scoped token re-scoped to another project there. Both with the catalog. One run,
-// alternating rounds. Target: Archway >= 50x Keystone.
+// alternating rounds, driven by wrk from its own process. Target: Archway >= 50x Keystone.
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { request } from "undici";
 import { hashPassword } from "../src/identity/index.js";
 import { loadEndpoints } from "../test/env/endpoints.js";
 import { personalProjectPolicy, startArchway } from "./lib/archway.js";
-import { compareDrive, driveTable } from "./lib/drive.js";
 import { keystoneAdmin, keystoneLogin, passwordAuth } from "./lib/keystone.js";
 import { appendBenchmark } from "./lib/report.js";
+import { compareWrk, wrkTable } from "./lib/wrk.js";
 
 const CONCURRENCY = 8;
-const ROUND_MS = 5_000;
+const ROUND_SECONDS = 5;
 const ROUNDS = 3;
+
+/** The PID of the test environment's first Keystone (its uwsgi master), for its CPU per request; if recorded. */
+function keystonePid(): number | undefined {
+  try {
+    return Number(readFileSync(resolve(import.meta.dirname, "../.testenv/pids/keystone-1.pid"), "utf8").trim());
+  } catch {
+    return undefined;
+  }
+}
 
 /** POSTs an auth request and resolves the new token on 201, else null. */
 async function authenticate(url: string, body: string): Promise<string | null> {
@@ -82,30 +93,41 @@ export async function benchFacadeRescope(): Promise<void> {
     ] as const) {
       if (!(await authenticate(url, body))) throw new Error(`a re-scope that should succeed failed at ${url}`);
     }
-    const figures = await compareDrive(
+    const json = { "content-type": "application/json" };
+    const figures = await compareWrk(
       [
         {
           name: "archway token method, cloud-1 -> cloud-2",
-          send: async () => (await authenticate(archwayUrl, archwayBody)) !== null,
+          url: archwayUrl,
+          headers: json,
+          body: archwayBody,
+          pid: archway.pid,
         },
         {
           name: "keystone token method, admin -> 2nd project",
-          send: async () => (await authenticate(`${ks.authUrl}/auth/tokens`, keystoneBody)) !== null,
+          url: `${ks.authUrl}/auth/tokens`,
+          headers: json,
+          body: keystoneBody,
+          pid: keystonePid(),
         },
       ],
-      { concurrency: CONCURRENCY, roundMs: ROUND_MS, rounds: ROUNDS },
+      { connections: CONCURRENCY, duration: ROUND_SECONDS, rounds: ROUNDS, warmup: 1 },
     );
     const [a, k] = figures;
+    if (!a || !k || a.failures > 0 || k.failures > 0) throw new Error(`re-scopes failed: ${JSON.stringify(figures)}`);
+    const cpuRatio = a.cpuUs && k.cpuUs ? ` By server CPU per re-scope: **${(k.cpuUs / a.cpuUs).toFixed(1)}x**.` : "";
     appendBenchmark({
       title: "Re-scoping with the token method: Archway facade vs Keystone",
       command: "npm run bench -- facade-rescope",
-      markdown: driveTable(figures, "re-scopes/s"),
+      markdown: wrkTable(figures, "re-scopes/s"),
       notes:
-        `Archway / Keystone: **${(a!.rate / k!.rate).toFixed(1)}x** (target >= 50x). Both issue a new ` +
+        `Archway / Keystone: **${(a.rps / k.rps).toFixed(1)}x** (target >= 50x).${cpuRatio} Both issue a new ` +
         `project-scoped token with the catalog. Archway: static user, in-memory store, three clouds; the facade's ` +
         `re-scope never calls a cloud (the broker is only asked at the proxy), so its cache plays no part here. ` +
         `Keystone cloud-1 of the test environment (uwsgi, one process, one thread, cache on, \`Connection: close\`). ` +
-        `${CONCURRENCY} requests in flight, ${ROUNDS} alternating rounds of ${ROUND_MS / 1000} s.`,
+        `wrk (one thread, ${CONCURRENCY} connections, its own process), ${ROUNDS} alternating rounds of ${ROUND_SECONDS} s; ` +
+        "server CPU counts every thread of the process (Archway signs on the thread pool while requests queue) " +
+        "and, for Keystone, its uwsgi worker.",
     });
   } finally {
     await archway.stop();

@@ -3,7 +3,7 @@ import { type LoadedConfig, loadConfig, publicUrlOf } from "../config/index.js";
 import { createSources, type IdentitySource } from "../identity/index.js";
 import { createLogger, type Logger } from "../log/index.js";
 import { createStore, type Store } from "../store/index.js";
-import { KeyRing, TokenService } from "../tokens/index.js";
+import { KeyRing, loopSaturation, TokenService } from "../tokens/index.js";
 import type { CliIO } from "./command.js";
 
 /** The dependency graph every long-running command shares, built once from the configuration. */
@@ -38,7 +38,8 @@ export function buildRuntime(configFile: string, io: CliIO): Runtime {
     source: config.signing.keys,
     dir: config.signing.dir,
   });
-  const tokens = new TokenService({ store, keys, issuer: publicUrl, audit });
+  // Signatures leave the event loop while requests queue behind them (see loopSaturation).
+  const tokens = new TokenService({ store, keys, issuer: publicUrl, audit, offloadSigning: loopSaturation() });
   return {
     loaded,
     log,

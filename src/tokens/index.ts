@@ -17,6 +17,7 @@ export {
   projectForCloud,
 } from "./entitlements.js";
 export { KeyRing, type SigningAlgorithm, type SigningKey, type VerificationKey } from "./keyring.js";
+export { loopSaturation } from "./loop-saturation.js";
 export {
   AuthorizationCodes,
   type ClientGrant,

@@ -16,8 +16,8 @@ function keyObjectOf(key: SigningKey): KeyObject {
 }
 
 /**
- * Signs a compact JWS (RFC 7515) with node:crypto, synchronously; `encodedHeader` is {@link encodeJwsHeader}'s. The same bytes jose would produce, without
- * WebCrypto's asynchronous job per signature, which is most of the cost of a token endpoint. ES256 signatures are
+ * Signs a compact JWS (RFC 7515) with node:crypto, synchronously; `encodedHeader` is {@link encodeJwsHeader}'s.
+ * The same bytes jose would produce, without WebCrypto's promise machinery per signature. ES256 signatures are
  * the raw `r || s` form JWS requires (IEEE P1363), EdDSA is Ed25519.
  */
 export function signJwt(encodedHeader: string, payload: Record<string, unknown>, key: SigningKey): string {
@@ -27,6 +27,26 @@ export function signJwt(encodedHeader: string, payload: Record<string, unknown>,
   const signature =
     key.alg === "ES256" ? sign("sha256", data, { key: object, dsaEncoding: "ieee-p1363" }) : sign(null, data, object);
   return `${input}.${signature.toString("base64url")}`;
+}
+
+/**
+ * {@link signJwt} with the signature computed on libuv's thread pool: the same bytes, and the event loop serves
+ * other requests meanwhile. The hop costs more than it saves for a lone request, so callers choose it under load.
+ */
+export function signJwtInPool(
+  encodedHeader: string,
+  payload: Record<string, unknown>,
+  key: SigningKey,
+): Promise<string> {
+  const input = `${encodedHeader}.${b64(payload)}`;
+  const data = Buffer.from(input);
+  const object = keyObjectOf(key);
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, signature: Buffer) =>
+      err ? reject(err) : resolve(`${input}.${signature.toString("base64url")}`);
+    if (key.alg === "ES256") sign("sha256", data, { key: object, dsaEncoding: "ieee-p1363" }, done);
+    else sign(null, data, object, done);
+  });
 }
 
 /** The protected header of an Archway JWS: always these three fields, in this order. */

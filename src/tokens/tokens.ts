@@ -4,7 +4,7 @@ import type { Audit } from "../audit/index.js";
 import { ArchwayError } from "../errors.js";
 import type { Store } from "../store/index.js";
 import type { KeyRing, VerificationKey } from "./keyring.js";
-import { encodeJwsHeader, signJwt } from "./sign.js";
+import { encodeJwsHeader, signJwt, signJwtInPool } from "./sign.js";
 
 /** Claims every Archway token carries, plus whatever the issuer adds. */
 export interface ArchwayClaims extends JWTPayload {
@@ -31,6 +31,11 @@ interface TokenServiceOptions {
   now?: () => number;
   /** Seconds of clock skew tolerated on exp/nbf. */
   clockToleranceSeconds?: number;
+  /**
+   * Asked before each signature: true computes it on the thread pool rather than inline (see {@link signJwtInPool}),
+   * which pays when other requests are waiting on the event loop. Inline when absent.
+   */
+  offloadSigning?: () => boolean;
 }
 
 const REVOKED = "tokens:revoked:";
@@ -61,7 +66,8 @@ export const ACCESS_TOKEN_TYPE = "at+jwt";
  * revocation list in the store on every use.
  */
 export class TokenService {
-  readonly #o: Required<Omit<TokenServiceOptions, "audit">> & { audit?: Audit };
+  readonly #o: Required<Omit<TokenServiceOptions, "audit" | "offloadSigning">> &
+    Pick<TokenServiceOptions, "audit" | "offloadSigning">;
   /** Token -> (audience and type it was verified for) -> what that verification found. */
   readonly #verified = new Map<string, Map<string, Verified>>();
   /** Encoded JWS headers by kid and type. */
@@ -87,20 +93,20 @@ export class TokenService {
     const iat = Math.floor(this.#o.now() / 1000);
     const jti = randomUUID();
     const expiresAt = iat + opts.ttlSeconds;
-    const token = signJwt(
-      this.#encodedHeader(key.alg, key.kid, opts.type ?? ACCESS_TOKEN_TYPE),
-      {
-        ...opts.claims,
-        iss: this.#o.issuer,
-        sub: opts.subject,
-        aud: opts.audience,
-        iat,
-        nbf: iat,
-        exp: expiresAt,
-        jti,
-      },
-      key,
-    );
+    const header = this.#encodedHeader(key.alg, key.kid, opts.type ?? ACCESS_TOKEN_TYPE);
+    const payload = {
+      ...opts.claims,
+      iss: this.#o.issuer,
+      sub: opts.subject,
+      aud: opts.audience,
+      iat,
+      nbf: iat,
+      exp: expiresAt,
+      jti,
+    };
+    const token = this.#o.offloadSigning?.()
+      ? await signJwtInPool(header, payload, key)
+      : signJwt(header, payload, key);
     await this.#o.audit?.({ type: "token.issued", actor: opts.subject, audience: opts.audience, jti, expiresAt });
     return { token, jti, expiresAt };
   }

@@ -12,7 +12,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 for f in "$ROOT"/test/env/services/*.sh; do source "$f"; done
 
 PACKAGES=(python3-keystone python3-openstackclient uwsgi-core uwsgi-plugin-python3 python3-nova slapd ldap-utils
-  redis-server openssl curl apache2 libapache2-mod-wsgi-py3 libapache2-mod-auth-openidc nginx-light chromium)
+  redis-server openssl curl apache2 libapache2-mod-wsgi-py3 libapache2-mod-auth-openidc nginx-light chromium
+  wrk)
 
 install() {
   local missing=()

@@ -7,7 +7,7 @@ import { KeyRing, TokenService } from "../../../src/tokens/index.js";
 const HOUR = 3_600_000;
 const ISSUER = "https://archway.test";
 
-function setup(opts: { algorithm?: "ES256" | "EdDSA" } = {}) {
+function setup(opts: { algorithm?: "ES256" | "EdDSA"; offloadSigning?: () => boolean } = {}) {
   let now = Date.parse("2026-11-24T10:00:00Z");
   const clock = { now: () => now, advance: (ms: number) => (now += ms) };
   const store = new MemoryStore({ now: clock.now });
@@ -25,6 +25,7 @@ function setup(opts: { algorithm?: "ES256" | "EdDSA" } = {}) {
     keys,
     issuer: ISSUER,
     now: clock.now,
+    ...(opts.offloadSigning ? { offloadSigning: opts.offloadSigning } : {}),
     audit: async (e) => {
       events.push(e);
     },
@@ -63,6 +64,21 @@ describe("Archway tokens", () => {
     const issued = await e.tokens.issue({ subject: "s", audience: "a", ttlSeconds: 60 });
     expect(JSON.parse(Buffer.from(issued.token.split(".")[0]!, "base64url").toString()).alg).toBe("EdDSA");
     await expect(e.tokens.verify(issued.token, { audience: "a" })).resolves.toMatchObject({ sub: "s" });
+  });
+
+  it("signs on the thread pool when asked to, with either algorithm, and the tokens verify the same", async () => {
+    for (const algorithm of ["ES256", "EdDSA"] as const) {
+      let asked = 0;
+      const e = setup({ algorithm, offloadSigning: () => ++asked > 0 });
+      const issued = await Promise.all(
+        [1, 2, 3].map((n) => e.tokens.issue({ subject: `s${n}`, audience: "a", ttlSeconds: 60 })),
+      );
+      expect(asked).toBe(3);
+      for (const [n, token] of issued.entries()) {
+        expect(JSON.parse(Buffer.from(token.token.split(".")[0]!, "base64url").toString()).alg).toBe(algorithm);
+        await expect(e.tokens.verify(token.token, { audience: "a" })).resolves.toMatchObject({ sub: `s${n + 1}` });
+      }
+    }
   });
 
   it("refuses a token minted for another audience", async () => {
