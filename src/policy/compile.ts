@@ -19,6 +19,7 @@ import {
   type SubjectMatcher,
 } from "./subjects.js";
 import { parseTemplate, type Template, TemplateError } from "./template.js";
+import { memberOf } from "./value-set.js";
 
 /** What the compiler checks references against. */
 export interface PolicyContext {
@@ -294,8 +295,7 @@ function valueKeep(spec: GroupsFromAttribute): (value: string) => boolean {
     const searches = patterns.map(compileSearch);
     test = (v) => searches.some((search) => search(v));
   } else {
-    const set = new Set(patterns);
-    test = (v) => set.has(v);
+    test = memberOf(patterns);
   }
   return spec.whitelist ? test : (v) => !test(v);
 }

@@ -1,6 +1,7 @@
 import type { Identity } from "../identity/index.js";
 import type { AttributeMatcher, Subjects } from "./schema.js";
 import { compileSearch } from "./search-pattern.js";
+import { memberOf, SCAN_MAX } from "./value-set.js";
 
 /** Checks a person against a policy's subjects: null when every condition holds, else the first that failed. */
 export type SubjectCheck = (identity: Identity) => string | null;
@@ -56,8 +57,8 @@ interface ValueCheck {
   not: boolean;
   /** The value the test wants when it wants exactly one (`equals`, or `in` a list of one). */
   equals?: string;
-  /** The allowed values when the test is membership in a list of several (`in`). */
-  in?: ReadonlySet<string>;
+  /** The allowed values when the test is membership in a short list of several (`in`), searched in place. */
+  in?: readonly string[];
 }
 
 function somePasses(values: readonly string[], test: ValueTest): boolean {
@@ -79,9 +80,9 @@ function valuesHold(c: ValueCheck): ValuesHold {
   }
   if (c.in !== undefined) {
     const allowed = c.in;
-    if (not) return (values) => !values.some((v) => allowed.has(v));
+    if (not) return (values) => !values.some((v) => allowed.includes(v));
     return (values) => {
-      for (const v of values) if (allowed.has(v)) return true;
+      for (const v of values) if (allowed.includes(v)) return true;
       return false;
     };
   }
@@ -158,8 +159,8 @@ function valueTest(m: AttributeMatcher): Omit<ValueCheck, "not"> & { wanted: str
     const wanted = `one of ${list(m.in)}`;
     const [only] = m.in;
     if (m.in.length === 1 && only !== undefined) return { test: (v) => v === only, equals: only, wanted };
-    const allowed = new Set(m.in);
-    return { test: (v) => allowed.has(v), in: allowed, wanted };
+    const test = memberOf(m.in);
+    return m.in.length <= SCAN_MAX ? { test, in: [...m.in], wanted } : { test, wanted };
   }
   const wanted = `matching /${m.matches}/`;
   // An empty pattern is found in every value: the condition is only that the attribute has one (Keystone's

@@ -1,0 +1,15 @@
+/**
+ * Lists up to this long are searched in place: comparing a handful of strings (most differ in length, so most
+ * comparisons stop there) costs less than hashing a value that, freshly split from a claim, has no hash yet.
+ */
+export const SCAN_MAX = 8;
+
+/** A membership test for a fixed list of strings: a scan for a short list, a Set beyond. */
+export function memberOf(values: readonly string[]): (value: string) => boolean {
+  if (values.length > SCAN_MAX) {
+    const set = new Set(values);
+    return (v) => set.has(v);
+  }
+  const list = [...values];
+  return (v) => list.includes(v);
+}
