@@ -27,10 +27,18 @@ const u32 = (n) => {
 };
 const sshString = (b) => Buffer.concat([u32(b.length), b]);
 
+// Both halves as DER bytes, not KeyObjects: Node 20 can deadlock when the garbage collector finalises a
+// key-generation job while a key is being exported as JWK (seen here: gen-ldif hung in a futex, with no CPU used,
+// a few thousand keys in). The raw ed25519 public key is the last 32 bytes of its SubjectPublicKeyInfo.
+const DER_PAIR = {
+  publicKeyEncoding: { type: "spki", format: "der" },
+  privateKeyEncoding: { type: "pkcs8", format: "der" },
+};
+
 /** A fresh ed25519 public key in OpenSSH's one-line format. */
 function sshKey(comment) {
-  const { publicKey } = generateKeyPairSync("ed25519");
-  const raw = Buffer.from(publicKey.export({ format: "jwk" }).x, "base64url");
+  const { publicKey } = generateKeyPairSync("ed25519", DER_PAIR);
+  const raw = publicKey.subarray(publicKey.length - 32);
   const blob = Buffer.concat([sshString(Buffer.from("ssh-ed25519")), sshString(raw)]);
   return `ssh-ed25519 ${blob.toString("base64")} ${comment}`;
 }
