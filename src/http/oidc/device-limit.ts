@@ -78,3 +78,35 @@ export class DeviceCodeLimiter {
     await Promise.all(counters.map((c) => this.store.increment(c.key, { ttlMs: this.limits.windowMs, by: -1 })));
   }
 }
+
+/** Device flows one client address may start within one fixed window. */
+export interface DeviceStartLimits {
+  perAddress: number;
+  windowMs: number;
+}
+
+/**
+ * Every start stores a pending request for the code's lifetime, and a public client needs no secret to ask, so
+ * starts are limited per client address: 20 a minute is far beyond a person at a terminal (or a few dozen behind
+ * one NAT), and bounds what one address can make the store hold.
+ */
+export const DEVICE_START_LIMITS: DeviceStartLimits = { perAddress: 20, windowMs: 60_000 };
+
+/** Counts `POST /oauth2/device_authorization` starts per client address in the store (shared by every process). */
+export class DeviceStartLimiter {
+  constructor(
+    private readonly store: Store,
+    private readonly limits: DeviceStartLimits = DEVICE_START_LIMITS,
+  ) {}
+
+  /** Seconds until a refused address may start again, at most. */
+  get retrySeconds(): number {
+    return Math.ceil(this.limits.windowMs / 1000);
+  }
+
+  /** Counts one start from `clientIp`; false when the address is over its limit for the current window. */
+  async allow(clientIp: string): Promise<boolean> {
+    const count = await this.store.increment(`oauth:device-start:address:${clientIp}`, { ttlMs: this.limits.windowMs });
+    return count <= this.limits.perAddress;
+  }
+}

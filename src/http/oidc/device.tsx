@@ -5,7 +5,7 @@ import { CsrfField, Layout, Notice, type PageUser, renderPage } from "../web/lay
 import { pageHeaders } from "../web/security.js";
 import type { WebSession } from "../web/session.js";
 import { OIDC_PATHS, type OidcProviderDeps } from "./deps.js";
-import { DeviceCodeLimiter } from "./device-limit.js";
+import { DeviceCodeLimiter, DeviceStartLimiter } from "./device-limit.js";
 import { OAuthError, oauthEndpoint } from "./errors.js";
 import { authenticateClient, grantedScope, readParams } from "./params.js";
 import { resourceCloud } from "./token.js";
@@ -20,11 +20,14 @@ const Decision = z.object({
  * The device authorization grant (RFC 8628): `POST /oauth2/device_authorization` starts it for a client such as a
  * CLI on a machine without a browser; the person opens `/device`, signs in, checks the code and approves or denies.
  * Failed user-code lookups are limited per person and per client address (see `device-limit.ts`); past a limit the
- * page answers 429 for every code, and an unknown code looks exactly like an expired one.
+ * page answers 429 for every code, and an unknown code looks exactly like an expired one. Starts are limited per
+ * client address too: past the limit the endpoint answers 429 `slow_down` with a Retry-After (RFC 8628 has no code
+ * of its own for this; `slow_down` is the one device clients already back off on).
  */
 export function deviceRoutes(deps: OidcProviderDeps) {
   const app = new Hono<AppEnv>();
   const limiter = new DeviceCodeLimiter(deps.store);
+  const starts = new DeviceStartLimiter(deps.store);
 
   /** The pending request `userCode` names, through the limiter; a Response when the caller is refused. */
   const findLimited = async (c: Context<AppEnv>, session: WebSession, user: PageUser, userCode: string) => {
@@ -57,6 +60,16 @@ export function deviceRoutes(deps: OidcProviderDeps) {
       const client = await authenticateClient(c, params, deps.clients);
       if (!client.grants.includes("urn:ietf:params:oauth:grant-type:device_code"))
         throw new OAuthError("unauthorized_client", `client ${client.id} may not use the device flow`);
+      const ip = clientIp(c);
+      if (!(await starts.allow(ip))) {
+        await deps.audit({ type: "oauth.device_start_limited", actor: client.id, clientIp: ip });
+        c.header("retry-after", String(starts.retrySeconds));
+        throw new OAuthError(
+          "slow_down",
+          `too many device flows started from this address; try again in ${starts.retrySeconds} seconds`,
+          429,
+        );
+      }
       const started = await deps.devices.start({
         clientId: client.id,
         scope: grantedScope(params.scope, client),

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { DEVICE_CODE_LIMITS, DeviceCodeLimiter } from "../../../src/http/oidc/device-limit.js";
+import {
+  DEVICE_CODE_LIMITS,
+  DEVICE_START_LIMITS,
+  DeviceCodeLimiter,
+  DeviceStartLimiter,
+} from "../../../src/http/oidc/device-limit.js";
 import { MemoryStore } from "../../../src/store/index.js";
 
 const MINUTE = 60_000;
@@ -85,5 +90,21 @@ describe("failed user-code lookups on /device", () => {
     await expect(t.limiter.lookup(bob, broken)).rejects.toThrow("store unavailable");
     expect(await t.limiter.lookup(bob, t.miss)).toEqual({ limited: false, found: null });
     expect((await t.limiter.lookup(bob, t.hit)).limited).toBe(true);
+  });
+});
+
+describe("device flow starts per client address", () => {
+  it("allows 20 starts a minute from one address, then refuses until the window ends; other addresses go on", async () => {
+    let now = Date.parse("2026-11-24T10:00:00Z");
+    const store = new MemoryStore({ now: () => now });
+    const starts = new DeviceStartLimiter(store, DEVICE_START_LIMITS);
+    for (let i = 0; i < 20; i++) expect(await starts.allow("192.0.2.10")).toBe(true);
+    expect(await starts.allow("192.0.2.10")).toBe(false);
+    expect(await starts.allow("198.51.100.20")).toBe(true);
+    now += 59_000;
+    expect(await starts.allow("192.0.2.10")).toBe(false);
+    now += 1_000;
+    expect(await starts.allow("192.0.2.10")).toBe(true);
+    expect(starts.retrySeconds).toBe(60);
   });
 });

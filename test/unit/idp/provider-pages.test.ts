@@ -13,6 +13,27 @@ const startDevice = async (f: ReturnType<typeof providerFixture>) => {
 /** The page without what differs from request to request (the code typed in, echoed back). */
 const withoutCode = (html: string, code: string) => html.replaceAll(code, "<code>");
 
+describe("POST /oauth2/device_authorization: starts per address", () => {
+  it("answers 429 slow_down with Retry-After past 20 starts a minute from one address, and audits it", async () => {
+    const f = providerFixture();
+    const cli = f.browser("192.0.2.30");
+    const start = () => cli.request("/oauth2/device_authorization", { client_id: "device-cli", scope: "openid" });
+    for (let i = 0; i < 20; i++) expect((await start()).status).toBe(200);
+    const refused = await start();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("60");
+    expect(JSON.parse(refused.html)).toMatchObject({ error: "slow_down" });
+    expect(f.events).toContainEqual(
+      expect.objectContaining({ type: "oauth.device_start_limited", actor: "device-cli", clientIp: "192.0.2.30" }),
+    );
+    expect(
+      (await f.browser("198.51.100.40").request("/oauth2/device_authorization", { client_id: "device-cli" })).status,
+    ).toBe(200);
+    f.clock.advance(60_000);
+    expect((await start()).status).toBe(200);
+  });
+});
+
 describe("/device: guessing user codes", () => {
   it("answers an unknown and an expired code alike", async () => {
     const f = providerFixture();
