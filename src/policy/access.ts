@@ -79,15 +79,17 @@ export function computeAccess(
     return null;
   }
   return {
-    projects: sorted(a.projects),
-    assignments: sorted(a.assignments),
-    keys: sorted(a.keys),
-    memberships: sorted(a.memberships),
+    projects: sorted(a.projects, PROJECT),
+    assignments: sorted(a.assignments, ASSIGNMENT),
+    keys: sorted(a.keys, KEY),
+    memberships: sorted(a.memberships, MEMBERSHIP),
   };
 }
 
-function sorted<T>(entries: Entries<T> | undefined): T[] {
-  return entries && entries.list.length > 0 ? sortedEntries(entries) : NONE;
+function sorted<T>(entries: Entries<T> | undefined, kind: EntryKind<T>): T[] {
+  // One entry is in order already (most lists of one person in one cloud have one or none).
+  if (!entries || entries.list.length === 0) return NONE;
+  return entries.list.length === 1 ? entries.list : sortedEntries(entries, kind);
 }
 
 function addPolicy(policies: string[], name: string): void {
@@ -105,7 +107,7 @@ function grant(a: Accumulator, p: CompiledPolicy, identity: Identity, cloud: Clo
     if (!g.project) continue;
     const name = keystoneName(g.project.render(identity, cloud.id));
     if (!name) continue; // a template that renders empty for this person grants nothing
-    let project = a.projects && findEntry(a.projects, domain, name, "");
+    let project = a.projects && findEntry(a.projects, PROJECT, domain, name, "");
     if (!project) {
       project = { name, domain, tags: NONE, create: false, policies: [p.name] };
       a.projects = withEntry(a.projects, PROJECT, project);
@@ -121,7 +123,7 @@ function grant(a: Accumulator, p: CompiledPolicy, identity: Identity, cloud: Clo
 }
 
 function addAssignment(a: Accumulator, domain: string, project: string, role: string, policy: string): void {
-  const found = a.assignments && findEntry(a.assignments, domain, project, role);
+  const found = a.assignments && findEntry(a.assignments, ASSIGNMENT, domain, project, role);
   if (found) addPolicy(found.policies, policy);
   else {
     const assignment = { identityId: a.identityId, project, projectDomain: domain, role, policies: [policy] };
@@ -130,7 +132,7 @@ function addAssignment(a: Accumulator, domain: string, project: string, role: st
 }
 
 function addMembership(a: Accumulator, domain: string, group: string, policy: string): void {
-  const found = a.memberships && findEntry(a.memberships, domain, group, "");
+  const found = a.memberships && findEntry(a.memberships, MEMBERSHIP, domain, group, "");
   if (found) addPolicy(found.policies, policy);
   else
     a.memberships = withEntry(a.memberships, MEMBERSHIP, {
@@ -142,7 +144,7 @@ function addMembership(a: Accumulator, domain: string, group: string, policy: st
 }
 
 function addKey(a: Accumulator, publicKey: string, policy: string): void {
-  const found = a.keys && findEntry(a.keys, publicKey, "", "");
+  const found = a.keys && findEntry(a.keys, KEY, publicKey, "", "");
   if (found) addPolicy(found.policies, policy);
   else a.keys = withEntry(a.keys, KEY, { identityId: a.identityId, publicKey, policies: [policy] });
 }

@@ -38,10 +38,14 @@ export function withEntry<T>(entries: Entries<T> | undefined, kind: EntryKind<T>
   return entries;
 }
 
-/** The entry identified by `a`, `b`, `c`, if added. */
-export function findEntry<T>(e: Entries<T>, a: string, b: string, c: string): T | undefined {
+/**
+ * The entry identified by `a`, `b`, `c`, if added. `kind` is the entries' own, passed by the caller as a constant
+ * rather than read from `e`: once this is inlined at a call site the comparison is then known and inlined too,
+ * where `e.kind.is` would be a call through a site shared by every kind.
+ */
+export function findEntry<T>(e: Entries<T>, kind: EntryKind<T>, a: string, b: string, c: string): T | undefined {
   if (e.index) return e.index.get(tupleKey(a, b, c));
-  for (const entry of e.list) if (e.kind.is(entry, a, b, c)) return entry;
+  for (const entry of e.list) if (kind.is(entry, a, b, c)) return entry;
   return undefined;
 }
 
@@ -51,9 +55,9 @@ export function removeEntries<T>(e: Entries<T>, drop: (entry: T) => boolean): vo
   if (e.index) e.index = indexOf(e);
 }
 
-/** The entries in the kind's order: the list itself, so nothing may be added afterwards. */
-export function sortedEntries<T>(e: Entries<T>): T[] {
-  return sortInPlace(e.list, e.kind.compare);
+/** The entries in `kind`'s order (the entries' own kind, see {@link findEntry}): the list itself, so nothing may be added afterwards. */
+export function sortedEntries<T>(e: Entries<T>, kind: EntryKind<T>): T[] {
+  return sortInPlace(e.list, kind.compare);
 }
 
 function indexOf<T>(e: Entries<T>): Map<string, T> {
