@@ -1,5 +1,5 @@
-import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sshKey } from "../helpers/ssh-key.js";
 import { startWeb, type WebHarness } from "./web-harness.js";
 
 // The pages' defences, driven with plain HTTP so each request is exactly what an attacker could send.
@@ -52,13 +52,6 @@ async function signIn(username: string, password = `pass-${username}`, returnTo 
     return_to: returnTo,
   });
   return { jar, res, csrf: csrfIn(await (await get(jar, "/")).text()) };
-}
-
-function sshKey(comment: string): string {
-  const { publicKey } = generateKeyPairSync("ed25519");
-  const raw = Buffer.from(publicKey.export({ format: "jwk" }).x ?? "", "base64url");
-  const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
-  return `ssh-ed25519 ${Buffer.concat([str(Buffer.from("ssh-ed25519")), str(raw)]).toString("base64")} ${comment}`;
 }
 
 describe("sign-in", () => {

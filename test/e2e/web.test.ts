@@ -1,5 +1,4 @@
 import { execFile } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +6,7 @@ import { promisify } from "node:util";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { sshKey } from "../helpers/ssh-key.js";
 import { ARTIFACTS, launchChromium, novaKeypairs, startWeb, type WebHarness } from "./web-harness.js";
 
 // The web pages in Debian's headless Chromium against the real slapd, Keystones and nova-apis; the clouds.yaml
@@ -15,13 +15,6 @@ const run = promisify(execFile);
 let h: WebHarness;
 let browser: Browser;
 const home = mkdtempSync(join(tmpdir(), "archway-web-home-"));
-
-function sshKey(comment: string): string {
-  const { publicKey } = generateKeyPairSync("ed25519");
-  const raw = Buffer.from(publicKey.export({ format: "jwk" }).x ?? "", "base64url");
-  const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
-  return `ssh-ed25519 ${Buffer.concat([str(Buffer.from("ssh-ed25519")), str(raw)]).toString("base64")} ${comment}`;
-}
 
 async function signIn(context: BrowserContext, username: string, shot?: string): Promise<Page> {
   const page = await context.newPage();
