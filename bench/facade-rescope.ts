@@ -99,6 +99,7 @@ export async function benchFacadeRescope(): Promise<void> {
         {
           name: "archway token method, cloud-1 -> cloud-2",
           url: archwayUrl,
+          method: "POST",
           headers: json,
           body: archwayBody,
           pid: archway.pid,
@@ -106,6 +107,7 @@ export async function benchFacadeRescope(): Promise<void> {
         {
           name: "keystone token method, admin -> 2nd project",
           url: `${ks.authUrl}/auth/tokens`,
+          method: "POST",
           headers: json,
           body: keystoneBody,
           pid: keystonePid(),

@@ -109,7 +109,8 @@ export async function compareHttp(targets: HttpTarget[], opts: Options = {}): Pr
   });
 }
 
-function median(xs: number[]): number {
+/** The median of `xs` (the upper one of an even count), 0 for none. */
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? 0;
 }

@@ -3,25 +3,17 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { cpuSeconds } from "./http-compare.js";
+import { cpuSeconds, type HttpTarget, median } from "./http-compare.js";
 import { markdownTable } from "./report.js";
 
 const run = promisify(execFile);
 
 /**
- * One target driven by wrk (Debian's `wrk`, a C load generator in its own process): a fixed request, POSTed
- * unless `method` says otherwise. Used where the in-process Node clients would take as much CPU as the server
- * they load on these two-core machines.
+ * A target driven by wrk (Debian's `wrk`, a C load generator in its own process): one fixed request, as for
+ * autocannon. Used where the in-process Node clients would take as much CPU as the server they load on these
+ * two-core machines. With a `pid`, the CPU of its children (a uwsgi master's worker) counts too.
  */
-export interface WrkTarget {
-  name: string;
-  url: string;
-  method?: string;
-  headers?: Record<string, string>;
-  body?: string;
-  /** PID of the server process (its children, such as a uwsgi worker, are counted too): CPU per request. */
-  pid?: number;
-}
+export type WrkTarget = HttpTarget;
 
 /** Figures for one target, summed over its rounds. */
 export interface WrkFigures {
@@ -64,7 +56,7 @@ function treeCpuSeconds(pid: number): number | undefined {
 
 /** The Lua script wrk runs: method, headers and body of the one request every connection repeats. */
 function script(t: WrkTarget): string {
-  const lines = [`wrk.method = ${JSON.stringify(t.method ?? "POST")}`];
+  const lines = [`wrk.method = ${JSON.stringify(t.method ?? "GET")}`];
   for (const [name, value] of Object.entries(t.headers ?? {})) {
     lines.push(`wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}`);
   }
@@ -97,11 +89,6 @@ function parse(out: string): { requests: number; seconds: number; p50: number; p
 async function once(t: WrkTarget, file: string, connections: number, seconds: number) {
   const { stdout } = await run("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", file, t.url]);
   return parse(stdout);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? 0;
 }
 
 /**

@@ -119,12 +119,9 @@ export function cloudProxy(deps: ProxyDeps) {
       }
     } catch (err) {
       // The client's own body went over the limit while it streamed to the cloud: the client's error, not the cloud's.
-      const own = isArchwayError(err)
-        ? err
-        : isArchwayError((err as { cause?: unknown }).cause)
-          ? (err as { cause: unknown }).cause
-          : undefined;
-      if (isArchwayError(own)) return fail(own.status as ContentfulStatusCode, own.message);
+      const cause = (err as { cause?: unknown }).cause;
+      const own = isArchwayError(err) ? err : isArchwayError(cause) ? cause : undefined;
+      if (own) return fail(own.status as ContentfulStatusCode, own.message);
       const code = (err as { code?: string }).code ?? "";
       if (code.includes("TIMEOUT"))
         return fail(504, `cloud ${cloudId}: ${service} did not answer in ${Math.round(timeoutMs / 1000)} s`);

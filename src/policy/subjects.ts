@@ -67,6 +67,11 @@ function somePasses(values: readonly string[], test: ValueTest): boolean {
   return false;
 }
 
+function someAllowed(values: readonly string[], allowed: readonly string[]): boolean {
+  for (const v of values) if (allowed.includes(v)) return true;
+  return false;
+}
+
 /** Whether one attribute's values pass one check: compiled per kind of test, so the common ones call nothing. */
 type ValuesHold = (values: readonly string[]) => boolean;
 
@@ -80,11 +85,7 @@ function valuesHold(c: ValueCheck): ValuesHold {
   }
   if (c.in !== undefined) {
     const allowed = c.in;
-    if (not) return (values) => !values.some((v) => allowed.includes(v));
-    return (values) => {
-      for (const v of values) if (allowed.includes(v)) return true;
-      return false;
-    };
+    return not ? (values) => !someAllowed(values, allowed) : (values) => someAllowed(values, allowed);
   }
   return not ? (values) => !somePasses(values, test) : (values) => somePasses(values, test);
 }
@@ -160,7 +161,7 @@ function valueTest(m: AttributeMatcher): Omit<ValueCheck, "not"> & { wanted: str
     const [only] = m.in;
     if (m.in.length === 1 && only !== undefined) return { test: (v) => v === only, equals: only, wanted };
     const test = memberOf(m.in);
-    return m.in.length <= SCAN_MAX ? { test, in: [...m.in], wanted } : { test, wanted };
+    return m.in.length <= SCAN_MAX ? { test, in: m.in, wanted } : { test, wanted };
   }
   const wanted = `matching /${m.matches}/`;
   // An empty pattern is found in every value: the condition is only that the attribute has one (Keystone's

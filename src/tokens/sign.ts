@@ -1,4 +1,4 @@
-import { type KeyObject, KeyObject as KeyObjects, sign, type webcrypto } from "node:crypto";
+import { type KeyObject, KeyObject as KeyObjects, type SignKeyObjectInput, sign, type webcrypto } from "node:crypto";
 import type { SigningKey } from "./keyring.js";
 
 const keyObjects = new WeakMap<object, KeyObject>();
@@ -22,11 +22,8 @@ function keyObjectOf(key: SigningKey): KeyObject {
  */
 export function signJwt(encodedHeader: string, payload: Record<string, unknown>, key: SigningKey): string {
   const input = `${encodedHeader}.${b64(payload)}`;
-  const data = Buffer.from(input);
-  const object = keyObjectOf(key);
-  const signature =
-    key.alg === "ES256" ? sign("sha256", data, { key: object, dsaEncoding: "ieee-p1363" }) : sign(null, data, object);
-  return `${input}.${signature.toString("base64url")}`;
+  const [digest, signer] = signArguments(key);
+  return `${input}.${sign(digest, Buffer.from(input), signer).toString("base64url")}`;
 }
 
 /**
@@ -39,14 +36,18 @@ export function signJwtInPool(
   key: SigningKey,
 ): Promise<string> {
   const input = `${encodedHeader}.${b64(payload)}`;
-  const data = Buffer.from(input);
-  const object = keyObjectOf(key);
+  const [digest, signer] = signArguments(key);
   return new Promise((resolve, reject) => {
-    const done = (err: Error | null, signature: Buffer) =>
-      err ? reject(err) : resolve(`${input}.${signature.toString("base64url")}`);
-    if (key.alg === "ES256") sign("sha256", data, { key: object, dsaEncoding: "ieee-p1363" }, done);
-    else sign(null, data, object, done);
+    sign(digest, Buffer.from(input), signer, (err, signature) =>
+      err ? reject(err) : resolve(`${input}.${signature.toString("base64url")}`),
+    );
   });
+}
+
+/** node:crypto's digest and key arguments for a signing key: ES256 as JWS's raw `r || s`, EdDSA as Ed25519. */
+function signArguments(key: SigningKey): [string | null, KeyObject | SignKeyObjectInput] {
+  const object = keyObjectOf(key);
+  return key.alg === "ES256" ? ["sha256", { key: object, dsaEncoding: "ieee-p1363" }] : [null, object];
 }
 
 /** The protected header of an Archway JWS: always these three fields, in this order. */
