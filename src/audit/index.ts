@@ -27,7 +27,9 @@ export type Audit = (event: AuditEvent) => Promise<void>;
 export function createAudit(deps: { store: Store; log: Logger; now?: () => Date; maxLength?: number }): Audit {
   const now = deps.now ?? (() => new Date());
   return async (event) => {
-    const record = { ...event, at: now().toISOString() };
+    // Copied, then stamped: an object spread with the extra field took V8's slow path for events of many shapes.
+    const record: AuditEvent = Object.assign({}, event);
+    record.at = now().toISOString();
     deps.log.info({ audit: record }, event.type);
     try {
       await deps.store.append(AUDIT_STREAM, record, { maxLength: deps.maxLength ?? 1_000_000 });

@@ -57,6 +57,19 @@ function useKey(opts: { audience: string | string[]; type?: string }): string {
   return `\0${String(opts.audience)}\0${opts.type ?? ""}`;
 }
 const VERIFIED_CACHE_MAX = 10_000;
+
+/** The registered claims Archway sets on every token: a caller's claim of the same name never replaces one. */
+const REGISTERED_CLAIMS: ReadonlySet<string> = new Set(["iss", "sub", "aud", "iat", "nbf", "exp", "jti"]);
+
+/**
+ * `registered` with the caller's other claims copied in. Not an object spread (`{ ...claims, iss, ... }`): callers
+ * pass claims of many shapes, and V8 then built every payload through its runtime's slow path, a visible share of
+ * each token issued.
+ */
+function withClaims(registered: Record<string, unknown>, claims: Record<string, unknown> | undefined) {
+  if (claims) for (const name of Object.keys(claims)) if (!REGISTERED_CLAIMS.has(name)) registered[name] = claims[name];
+  return registered;
+}
 /** Header `typ` of access tokens (RFC 9068). */
 export const ACCESS_TOKEN_TYPE = "at+jwt";
 
@@ -94,16 +107,10 @@ export class TokenService {
     const jti = randomUUID();
     const expiresAt = iat + opts.ttlSeconds;
     const header = this.#encodedHeader(key.alg, key.kid, opts.type ?? ACCESS_TOKEN_TYPE);
-    const payload = {
-      ...opts.claims,
-      iss: this.#o.issuer,
-      sub: opts.subject,
-      aud: opts.audience,
-      iat,
-      nbf: iat,
-      exp: expiresAt,
-      jti,
-    };
+    const payload = withClaims(
+      { iss: this.#o.issuer, sub: opts.subject, aud: opts.audience, iat, nbf: iat, exp: expiresAt, jti },
+      opts.claims,
+    );
     const token = this.#o.offloadSigning?.()
       ? await signJwtInPool(header, payload, key)
       : signJwt(header, payload, key);

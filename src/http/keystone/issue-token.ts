@@ -76,7 +76,7 @@ export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHa
       subject: identity.id,
       audience: FACADE_AUDIENCE,
       ttlSeconds: deps.ttlSeconds,
-      claims: { sid, amr: methods, ...(project ? { prj: project.id } : {}) },
+      claims: project ? { sid, amr: methods, prj: project.id } : { sid, amr: methods },
     });
     const catalog = project && c.req.query("nocatalog") === undefined ? await catalogs.of(projects) : undefined;
     const body = tokenJson(
