@@ -150,7 +150,7 @@ interface Round {
 // the loop with its optimizing tier; timing from the first pass would measure the compiler.
 const WARM_SECONDS = 1.5;
 const ROUND_SECONDS = 0.5;
-const ROUNDS = 5;
+const ROUNDS = 9;
 
 /** Whole passes of `pass` (which returns the evaluations it did) until `seconds` have passed. */
 function runFor(pass: () => number, seconds: number): Round {

@@ -92,61 +92,68 @@ function sorted<T>(entries: Entries<T> | undefined, kind: EntryKind<T>): T[] {
   return entries.list.length === 1 ? entries.list : sortedEntries(entries, kind);
 }
 
-function addPolicy(policies: string[], name: string): void {
-  if (policies[policies.length - 1] !== name) policies.push(name);
+/**
+ * Adds a policy to an entry's `policies`. A list of one is the first policy's shared {@link CompiledPolicy.named},
+ * so it is replaced, never pushed to; a longer list is the entry's own.
+ */
+function addPolicy(entry: { policies: string[] }, name: string): void {
+  const policies = entry.policies;
+  if (policies[policies.length - 1] === name) return;
+  if (policies.length === 1) entry.policies = [policies[0] as string, name];
+  else policies.push(name);
 }
 
 function grant(a: Accumulator, p: CompiledPolicy, identity: Identity, cloud: Cloud): void {
   for (const g of p.grants) {
     const domain = g.domain ?? cloud.domain;
-    for (const group of g.groups) addMembership(a, domain, group, p.name);
+    for (const group of g.groups) addMembership(a, domain, group, p);
     if (g.groupsFromAttribute) {
       const { values, keep } = g.groupsFromAttribute;
-      for (const group of values(identity)) if (keep(group)) addMembership(a, domain, group, p.name);
+      for (const group of values(identity)) if (keep(group)) addMembership(a, domain, group, p);
     }
     if (!g.project) continue;
     const name = keystoneName(g.project.render(identity, cloud.id));
     if (!name) continue; // a template that renders empty for this person grants nothing
     let project = a.projects && findEntry(a.projects, PROJECT, domain, name, "");
     if (!project) {
-      project = { name, domain, tags: NONE, create: false, policies: [p.name] };
+      project = { name, domain, tags: NONE, create: false, policies: p.named };
       a.projects = withEntry(a.projects, PROJECT, project);
-    } else addPolicy(project.policies, p.name);
+    } else addPolicy(project, p.name);
     project.create ||= g.create;
     if (g.description && project.description === undefined) {
       project.description = g.description.render(identity, cloud.id);
     }
     if (g.tags.length > 0) project.tags = [...new Set([...project.tags, ...g.tags])].sort();
-    for (const role of g.roles) addAssignment(a, domain, name, role, p.name);
+    for (const role of g.roles) addAssignment(a, domain, name, role, p);
   }
-  if (p.keys) for (const publicKey of identity.sshKeys) addKey(a, publicKey, p.name);
+  if (p.keys) for (const publicKey of identity.sshKeys) addKey(a, publicKey, p);
 }
 
-function addAssignment(a: Accumulator, domain: string, project: string, role: string, policy: string): void {
+function addAssignment(a: Accumulator, domain: string, project: string, role: string, p: CompiledPolicy): void {
   const found = a.assignments && findEntry(a.assignments, ASSIGNMENT, domain, project, role);
-  if (found) addPolicy(found.policies, policy);
+  if (found) addPolicy(found, p.name);
   else {
-    const assignment = { identityId: a.identityId, project, projectDomain: domain, role, policies: [policy] };
+    const assignment = { identityId: a.identityId, project, projectDomain: domain, role, policies: p.named };
     a.assignments = withEntry(a.assignments, ASSIGNMENT, assignment);
   }
 }
 
-function addMembership(a: Accumulator, domain: string, group: string, policy: string): void {
+function addMembership(a: Accumulator, domain: string, group: string, p: CompiledPolicy): void {
   const found = a.memberships && findEntry(a.memberships, MEMBERSHIP, domain, group, "");
-  if (found) addPolicy(found.policies, policy);
+  if (found) addPolicy(found, p.name);
   else
     a.memberships = withEntry(a.memberships, MEMBERSHIP, {
       identityId: a.identityId,
       domain,
       group,
-      policies: [policy],
+      policies: p.named,
     });
 }
 
-function addKey(a: Accumulator, publicKey: string, policy: string): void {
+function addKey(a: Accumulator, publicKey: string, p: CompiledPolicy): void {
   const found = a.keys && findEntry(a.keys, KEY, publicKey, "", "");
-  if (found) addPolicy(found.policies, policy);
-  else a.keys = withEntry(a.keys, KEY, { identityId: a.identityId, publicKey, policies: [policy] });
+  if (found) addPolicy(found, p.name);
+  else a.keys = withEntry(a.keys, KEY, { identityId: a.identityId, publicKey, policies: p.named });
 }
 
 function deny(a: Accumulator, p: CompiledPolicy): void {

@@ -50,6 +50,11 @@ export interface CompiledGrant {
 /** A policy ready to evaluate: subject check compiled, cloud selector resolved to cloud ids. */
 export interface CompiledPolicy {
   name: string;
+  /**
+   * `[name]`, frozen: the `policies` list of every result entry that this policy alone grants, shared by them all
+   * (results are read-only, and an entry a second policy grants gets its own list; see access.ts).
+   */
+  named: string[];
   effect: "allow" | "deny";
   /** `file:line` where it is defined, for explain and audit. */
   origin: string;
@@ -59,6 +64,8 @@ export interface CompiledPolicy {
   matches: SubjectMatcher;
   /** Ids of the clouds it applies to, sorted; policies with the same clouds share one array (see indexPolicies). */
   clouds: string[];
+  /** The same clouds as configured, in the same order (shared like `clouds`): evaluation looks nothing up. */
+  targets: Cloud[];
   grants: CompiledGrant[];
   keys: boolean;
   /** Deny filters: undefined means everything in those clouds. */
@@ -72,6 +79,21 @@ export interface CompiledPolicy {
   index: number;
 }
 
+/**
+ * What evaluation derives from one combination of matching policies. People who match the same policies share it,
+ * so it is worked out once per combination rather than once per person (see match-plan.ts).
+ */
+export interface MatchPlan {
+  /** The matching policies, in name order. */
+  policies: readonly CompiledPolicy[];
+  /** Every one covers the same clouds: then no per-cloud grouping is needed. */
+  sameClouds: boolean;
+  /** At least one allows: a deny alone never creates access. */
+  allows: boolean;
+  /** A template names the cloud, so the grants differ from cloud to cloud. */
+  namesCloud: boolean;
+}
+
 /** Every compiled policy, indexed so evaluation visits only candidates. */
 export interface CompiledPolicySet {
   policies: CompiledPolicy[];
@@ -80,6 +102,8 @@ export interface CompiledPolicySet {
   /** Policies without a group requirement: checked for everyone. */
   unindexed: CompiledPolicy[];
   clouds: Map<string, Cloud>;
+  /** Plans of the combinations of matching policies seen so far, by bit mask of policy index: a bounded cache. */
+  plans: Map<number, MatchPlan>;
 }
 
 /** Compiles every `*.yaml` file of a folder. Files are read in name order; the result does not depend on it. */
@@ -146,14 +170,20 @@ export function compilePolicies(
 /** Builds the evaluation index from compiled policies (sorted by name: evaluation never depends on order). */
 export function indexPolicies(policies: CompiledPolicy[], clouds: readonly Cloud[]): CompiledPolicySet {
   const sorted = [...policies].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const byId = new Map(clouds.map((c) => [c.id, c]));
   // Equal cloud lists become one array, so evaluation can tell "these policies cover the same clouds" by reference.
-  const cloudLists = new Map<string, string[]>();
+  const cloudLists = new Map<string, { clouds: string[]; targets: Cloud[] }>();
   sorted.forEach((p, i) => {
     p.index = i;
     const key = p.clouds.join("\0");
-    const shared = cloudLists.get(key);
-    if (shared) p.clouds = shared;
-    else cloudLists.set(key, p.clouds);
+    let shared = cloudLists.get(key);
+    if (!shared) {
+      const targets = p.clouds.flatMap((id) => byId.get(id) ?? []);
+      shared = { clouds: targets.map((c) => c.id), targets };
+      cloudLists.set(key, shared);
+    }
+    p.clouds = shared.clouds;
+    p.targets = shared.targets;
   });
   const byGroup = new Map<string, CompiledPolicy[]>();
   const unindexed: CompiledPolicy[] = [];
@@ -168,7 +198,7 @@ export function indexPolicies(policies: CompiledPolicy[], clouds: readonly Cloud
       byGroup.set(g, list);
     }
   }
-  return { policies: sorted, byGroup, unindexed, clouds: new Map(clouds.map((c) => [c.id, c])) };
+  return { policies: sorted, byGroup, unindexed, clouds: byId, plans: new Map() };
 }
 
 type Problem = (path: PropertyKey[], message: string) => void;
@@ -220,11 +250,13 @@ function compileOne(
   const anyOf = spec.subjects.groups?.anyOf;
   return {
     name: m.metadata.name,
+    named: Object.freeze([m.metadata.name]) as string[],
     effect,
     origin,
     subject,
     matches,
     clouds: clouds.map((c) => c.id).sort(),
+    targets: [], // filled by indexPolicies
     grants,
     keys: m.kind === "AccessPolicy" ? m.spec.keys : false,
     denyProjects: m.kind === "DenyPolicy" && m.spec.projects ? globMatcher(m.spec.projects) : undefined,

@@ -32,7 +32,10 @@ const SCAN_MAX = 16;
 export function withEntry<T>(entries: Entries<T> | undefined, kind: EntryKind<T>, entry: T): Entries<T> {
   // A one-element literal: an empty array would get a backing store for 17 on its first push.
   if (!entries) return { kind, list: [entry], index: undefined };
-  entries.list.push(entry);
+  const list = entries.list;
+  // A second entry makes a literal of two too: a push would grow the backing store to 17 through a builtin call.
+  if (list.length === 1) entries.list = [list[0] as T, entry];
+  else list.push(entry);
   if (entries.index) entries.index.set(kind.key(entry), entry);
   else if (entries.list.length > SCAN_MAX) entries.index = indexOf(entries);
   return entries;

@@ -1,6 +1,7 @@
 import type { Identity } from "../identity/index.js";
 import { computeAccess } from "./access.js";
-import type { CompiledPolicy, CompiledPolicySet } from "./compile.js";
+import type { CompiledPolicy, CompiledPolicySet, MatchPlan } from "./compile.js";
+import { matchPlan } from "./match-plan.js";
 
 /** A project that should exist in a cloud. */
 export interface DesiredProject {
@@ -50,31 +51,6 @@ export interface CloudAccess {
 /** One person's grants, by cloud id (clouds without grants are absent). */
 export type DesiredAccess = Map<string, CloudAccess>;
 
-/** The policies whose subjects this person matches (allow and deny), in name order. */
-export function matchingPolicies(identity: Identity, set: CompiledPolicySet): CompiledPolicy[] {
-  const matched: CompiledPolicy[] = [];
-  if (set.byGroup.size === 0) {
-    for (const p of set.policies) if (p.matches(identity)) matched.push(p);
-    return matched;
-  }
-  let previous: CompiledPolicy | undefined;
-  for (const p of candidates(identity, set)) {
-    if (p !== previous && p.matches(identity)) matched.push(p);
-    previous = p; // a policy indexed under two of the person's groups comes twice, side by side
-  }
-  return matched;
-}
-
-/** The policies this person's groups (or no group requirement) make worth checking, in name order. */
-function candidates(identity: Identity, set: CompiledPolicySet): CompiledPolicy[] {
-  const picked = [...set.unindexed];
-  for (const g of identity.groups) {
-    const list = set.byGroup.get(g);
-    if (list) for (const p of list) picked.push(p);
-  }
-  return picked.sort((a, b) => a.index - b.index);
-}
-
 /**
  * Everything one person should have, per cloud: the union of every matching allow policy, minus every matching
  * deny policy (a deny always wins). Deterministic: lists are sorted and merged whatever the policy order.
@@ -84,34 +60,23 @@ function candidates(identity: Identity, set: CompiledPolicySet): CompiledPolicy[
  */
 export function evaluate(identity: Identity, set: CompiledPolicySet): DesiredAccess {
   const out: DesiredAccess = new Map();
-  const matched = matchingPolicies(identity, set);
-  const first = matched[0];
-  if (!first) return out;
-  // Compiled policies with equal cloud lists share the array: then every cloud gets the same policies.
-  let sameClouds = true;
-  for (const p of matched) if (p.clouds !== first.clouds) sameClouds = false;
-  if (sameClouds) everyCloud(identity, matched, set, out);
-  else perCloud(identity, matched, set, out);
+  const plan = matchPlan(identity, set);
+  if (!plan) return out;
+  if (plan.sameClouds) everyCloud(identity, plan, out);
+  else perCloud(identity, plan.policies, set, out);
   return out;
 }
 
 /** The common login case (every matching policy covers the same clouds): no per-cloud grouping to build. */
-function everyCloud(identity: Identity, matched: CompiledPolicy[], set: CompiledPolicySet, out: DesiredAccess): void {
-  let allows = false;
-  let namesCloud = false;
-  for (const p of matched) {
-    if (p.effect === "allow") allows = true;
-    if (p.usesCloud) namesCloud = true;
-  }
-  if (!allows) return; // a deny alone never creates access in a cloud
+function everyCloud(identity: Identity, plan: MatchPlan, out: DesiredAccess): void {
+  const { policies: matched, namesCloud } = plan;
+  if (!plan.allows) return; // a deny alone never creates access in a cloud
   // Without `{{ cloud }}` the result differs only by the cloud's Archway domain, and most inventories use one:
   // the first domain's result is kept at hand, a Map holds any others.
   let firstDomain: string | undefined;
   let firstAccess: CloudAccess | null = null;
   let others: Map<string, CloudAccess | null> | undefined;
-  for (const cloudId of matched[0]?.clouds ?? []) {
-    const cloud = set.clouds.get(cloudId);
-    if (!cloud) continue;
+  for (const cloud of matched[0]?.targets ?? []) {
     let access: CloudAccess | null | undefined;
     if (namesCloud) access = computeAccess(identity, matched, cloud);
     else if (cloud.domain === firstDomain) access = firstAccess;
@@ -126,12 +91,17 @@ function everyCloud(identity: Identity, matched: CompiledPolicy[], set: Compiled
         others.set(cloud.domain, access);
       }
     }
-    if (access) out.set(cloudId, access);
+    if (access) out.set(cloud.id, access);
   }
 }
 
 /** Groups clouds by the policies that apply there; each distinct group is computed once. */
-function perCloud(identity: Identity, matched: CompiledPolicy[], set: CompiledPolicySet, out: DesiredAccess): void {
+function perCloud(
+  identity: Identity,
+  matched: readonly CompiledPolicy[],
+  set: CompiledPolicySet,
+  out: DesiredAccess,
+): void {
   const byCloud = new Map<string, CompiledPolicy[]>();
   for (const p of matched) {
     if (p.effect !== "allow") continue; // a deny alone never creates access in a cloud

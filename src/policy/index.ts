@@ -18,10 +18,10 @@ export {
   type DesiredMembership,
   type DesiredProject,
   evaluate,
-  matchingPolicies,
 } from "./evaluate.js";
 export { type Explanation, explain, formatExplanation, type PolicyVerdict } from "./explain.js";
 export { federationGroupName, federationGroups } from "./federation.js";
+export { matchingPolicies } from "./match-plan.js";
 export { type PolicyManifest, PolicyManifestSchema } from "./schema.js";
 export { compileSubjects, type SubjectCheck } from "./subjects.js";
 export { keystoneName, parseTemplate, renderTemplate } from "./template.js";

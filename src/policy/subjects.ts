@@ -1,7 +1,7 @@
 import type { Identity } from "../identity/index.js";
 import type { AttributeMatcher, Subjects } from "./schema.js";
 import { compileSearch } from "./search-pattern.js";
-import { memberOf, SCAN_MAX } from "./value-set.js";
+import { contains, memberOf, SCAN_MAX } from "./value-set.js";
 
 /** Checks a person against a policy's subjects: null when every condition holds, else the first that failed. */
 export type SubjectCheck = (identity: Identity) => string | null;
@@ -68,7 +68,7 @@ function somePasses(values: readonly string[], test: ValueTest): boolean {
 }
 
 function someAllowed(values: readonly string[], allowed: readonly string[]): boolean {
-  for (const v of values) if (allowed.includes(v)) return true;
+  for (const v of values) if (contains(allowed, v)) return true;
   return false;
 }
 
@@ -81,7 +81,7 @@ function valuesHold(c: ValueCheck): ValuesHold {
   if (test === null) return not ? (values) => values.length === 0 : (values) => values.length > 0;
   if (c.equals !== undefined) {
     const wanted = c.equals;
-    return not ? (values) => !values.includes(wanted) : (values) => values.includes(wanted);
+    return not ? (values) => !contains(values, wanted) : (values) => contains(values, wanted);
   }
   if (c.in !== undefined) {
     const allowed = c.in;
@@ -143,7 +143,7 @@ function plainAttributeHolds(name: string, checks: readonly ValueCheck[]): Subje
 
 /** True when the person is in `group`: a name, or a DN (contains `=`) compared case-insensitively. */
 function groupTest(group: string): SubjectMatcher {
-  if (!group.includes("=")) return (identity) => identity.groups.includes(group);
+  if (!group.includes("=")) return (identity) => contains(identity.groups, group);
   const dn = group.toLowerCase();
   return (identity) => identity.groupDns.some((g) => g.toLowerCase() === dn);
 }

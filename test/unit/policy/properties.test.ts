@@ -78,6 +78,31 @@ describe("policy evaluation properties", () => {
     );
   });
 
+  it("gives the same result past the size where matches are kept as a bit mask", () => {
+    // Up to 30 policies, a combination of matching policies is a bit mask with a cached plan; beyond, a list.
+    const padding = Array.from(
+      { length: 31 },
+      (_, i) =>
+        `apiVersion: archway.dev/v1\nkind: AccessPolicy\nmetadata: { name: pad${i} }\nspec:\n  subjects: ${i % 2 ? "{ usernames: [nobody] }" : "{ groups: { anyOf: [nobody] } }"}\n  grants: [{ project: shared, roles: [member] }]\n`,
+    );
+    fc.assert(
+      fc.property(
+        fc.array(policyArb, { minLength: 1, maxLength: 8 }),
+        fc.array(personArb, { minLength: 1, maxLength: 4 }),
+        (policies, people) => {
+          const docs = policies.map(yaml);
+          const small = compileFiles(docs, 1);
+          const large = compileFiles([...docs, ...padding], 2);
+          for (const who of people) {
+            expect(toJson(evaluate(who, large))).toBe(toJson(evaluate(who, small)));
+            expect(toJson(evaluate(who, small))).toBe(toJson(evaluate(who, small))); // a cached plan, reused
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
   it("lets a matching deny always win over any allow", () => {
     fc.assert(
       fc.property(fc.array(policyArb, { minLength: 1, maxLength: 8 }), personArb, (policies, who) => {
