@@ -9,6 +9,7 @@ import {
   type DesiredProject,
   evaluate,
 } from "./evaluate.js";
+import { contains } from "./value-set.js";
 
 /** A person who should have a (shadow) user in a cloud. */
 export interface DesiredUser {
@@ -40,9 +41,12 @@ export function desiredState(identities: Iterable<Identity>, set: CompiledPolicy
   const people = [...identities].sort((a, b) => cmp(a.id, b.id));
   const states = new Map<string, DesiredCloudState & { projectIndex: ProjectIndex }>();
   for (const identity of people) {
-    // Clouds that share one evaluation result share one user record too.
+    // Clouds that share one evaluation result share one user record too; such clouds are mostly neighbours in
+    // cloud order, so the previous one's is checked before the Map.
     const users = new Map<CloudAccess, DesiredUser | null>();
-    for (const [cloudId, access] of evaluate(identity, set)) {
+    let lastAccess: CloudAccess | undefined;
+    let lastUser: DesiredUser | null = null;
+    evaluate(identity, set).forEach((access, cloudId) => {
       let state = states.get(cloudId);
       if (!state) {
         state = {
@@ -56,7 +60,7 @@ export function desiredState(identities: Iterable<Identity>, set: CompiledPolicy
         };
         states.set(cloudId, state);
       }
-      let user = users.get(access);
+      let user = access === lastAccess ? lastUser : users.get(access);
       if (user === undefined) {
         user =
           access.assignments.length + access.keys.length + access.memberships.length > 0
@@ -70,12 +74,14 @@ export function desiredState(identities: Iterable<Identity>, set: CompiledPolicy
             : null;
         users.set(access, user);
       }
+      lastAccess = access;
+      lastUser = user;
       if (user) state.users.push(user);
       for (const p of access.projects) mergeProject(state.projectIndex, p);
       for (const x of access.assignments) state.assignments.push(x);
       for (const x of access.keys) state.keys.push(x);
       for (const x of access.memberships) state.memberships.push(x);
-    }
+    });
   }
   const out = new Map<string, DesiredCloudState>();
   for (const cloudId of [...states.keys()].sort()) {
@@ -98,17 +104,38 @@ function mergeProject(index: ProjectIndex, p: DesiredProject): void {
   }
   const existing = byName.get(p.name);
   if (!existing) {
-    byName.set(p.name, { ...p, tags: [...p.tags], policies: [...p.policies] });
+    // Own lists: the merged project grows, and the person's result is shared and read-only.
+    const own: DesiredProject = {
+      name: p.name,
+      domain: p.domain,
+      tags: [...p.tags],
+      create: p.create,
+      policies: [...p.policies],
+    };
+    if (p.description !== undefined) own.description = p.description;
+    byName.set(p.name, own);
     return;
   }
   existing.create ||= p.create;
-  existing.tags = [...new Set([...existing.tags, ...p.tags])].sort();
-  existing.policies = [...new Set([...existing.policies, ...p.policies])].sort();
+  existing.tags = sortedUnion(existing.tags, p.tags);
+  existing.policies = sortedUnion(existing.policies, p.policies);
   // Two people may render different descriptions for one shared project: keep the smallest, so the result
   // does not depend on the order people are enumerated in.
   if (p.description !== undefined && (existing.description === undefined || p.description < existing.description)) {
     existing.description = p.description;
   }
+}
+
+/**
+ * `into` (sorted) with the values of `more` it lacks, sorted: `into` itself when it lacks none, which is what
+ * nearly every merge finds, as every member of a team brings the team project with the same tags and policies.
+ */
+function sortedUnion(into: string[], more: readonly string[]): string[] {
+  if (more.length === 0) return into;
+  // Both lists hold at most one entry per tag or policy; past a few dozen a scan per value would cost more than
+  // the Set.
+  if (into.length * more.length <= 256 && more.every((v) => contains(into, v))) return into;
+  return [...new Set([...into, ...more])].sort();
 }
 
 function cmp(a: string, b: string): number {

@@ -115,18 +115,32 @@ function perCloud(
     if (p.effect === "deny") for (const cloudId of p.clouds) byCloud.get(cloudId)?.push(p);
   }
   const memo = new Map<string, CloudAccess | null>();
+  // Clouds next to each other in id order mostly share their policies (a region's sites, say): the previous
+  // cloud's result is checked first, without building the memo key.
+  let previous: { policies: CompiledPolicy[]; domain: string; access: CloudAccess | null } | undefined;
   for (const cloudId of [...byCloud.keys()].sort()) {
     const policies = byCloud.get(cloudId) ?? [];
     const cloud = set.clouds.get(cloudId);
     if (!cloud) continue;
-    const key = policies.some((p) => p.usesCloud)
-      ? `@${cloudId}`
-      : `${cloud.domain}\0${policies.map((p) => p.index).join(",")}`;
-    let access = memo.get(key);
-    if (access === undefined) {
-      access = computeAccess(identity, policies, cloud);
-      memo.set(key, access);
+    const namesCloud = policies.some((p) => p.usesCloud);
+    let access: CloudAccess | null | undefined;
+    if (!namesCloud && previous?.domain === cloud.domain && samePolicies(previous.policies, policies)) {
+      access = previous.access;
+    } else {
+      const key = namesCloud ? `@${cloudId}` : `${cloud.domain}\0${policies.map((p) => p.index).join(",")}`;
+      access = memo.get(key);
+      if (access === undefined) {
+        access = computeAccess(identity, policies, cloud);
+        memo.set(key, access);
+      }
+      previous = namesCloud ? undefined : { policies, domain: cloud.domain, access };
     }
     if (access) out.set(cloudId, access);
   }
+}
+
+function samePolicies(a: readonly CompiledPolicy[], b: readonly CompiledPolicy[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

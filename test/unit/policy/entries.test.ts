@@ -59,6 +59,38 @@ describe("result entries are identified by their fields, never by a joined key",
     ]);
   });
 
+  it("merges one project that several people bring: tags and policies united and sorted, the smallest description", () => {
+    const set = compile(
+      allow(
+        "t1",
+        `  subjects: { usernames: [alice, bob] }\n  grants: [{ project: p, roles: [member], tags: [zeta, alpha] }]`,
+      ),
+      allow(
+        "t2",
+        `  subjects: { usernames: [bob] }\n  grants: [{ project: p, roles: [y], tags: [mid], description: "{{ username }}'s" }]`,
+      ),
+      allow(
+        "t0",
+        `  subjects: { usernames: [carol] }\n  grants: [{ project: p, roles: [y], description: "{{ username }}'s" }]`,
+      ),
+    );
+    const people = ["alice", "bob", "carol", "dave"].map((username) => person({ username }));
+    const project = desiredState(people, set).get("c1")?.projects;
+    expect(project).toEqual([
+      {
+        name: "p",
+        domain: "archway",
+        tags: ["alpha", "mid", "zeta"],
+        create: true,
+        policies: ["t0", "t1", "t2"],
+        description: "bob's",
+      },
+    ]);
+    // The people's own results are untouched by the merge.
+    expect(evaluate(people[0]!, set).get("c1")?.projects[0]?.policies).toEqual(["t1"]);
+    expect(evaluate(people[0]!, set).get("c1")?.projects[0]?.tags).toEqual(["alpha", "zeta"]);
+  });
+
   it("merges and orders many entries as it does a few (past the scan, entries are indexed)", () => {
     const values = Array.from({ length: 40 }, (_, i) => `g-${(i * 7) % 40}`);
     const who = person({ attributes: { memberOf: [...values, "g-3", "g/1", "g.1", "g"] } });
