@@ -56,7 +56,7 @@ export function desiredState(identities: Iterable<Identity>, set: CompiledPolicy
           assignments: [],
           keys: [],
           memberships: [],
-          projectIndex: new Map(),
+          projectIndex: { domain: undefined, byName: new Map(), byDomain: new Map() },
         };
         states.set(cloudId, state);
       }
@@ -86,21 +86,32 @@ export function desiredState(identities: Iterable<Identity>, set: CompiledPolicy
   const out = new Map<string, DesiredCloudState>();
   for (const cloudId of [...states.keys()].sort()) {
     const { projectIndex, ...state } = states.get(cloudId)!;
-    for (const byName of projectIndex.values()) for (const p of byName.values()) state.projects.push(p);
+    for (const byName of projectIndex.byDomain.values()) for (const p of byName.values()) state.projects.push(p);
     state.projects.sort(compareProjects);
     out.set(cloudId, state);
   }
   return out;
 }
 
-/** A cloud's projects by domain, then name: no key string to build, and no two (domain, name) pairs can collide. */
-type ProjectIndex = Map<string, Map<string, DesiredProject>>;
+/**
+ * A cloud's projects by domain, then name: no key string to build, and no two (domain, name) pairs can collide.
+ * The first domain's names are kept at hand too, as most clouds have one domain: one Map lookup per merge, not two.
+ */
+interface ProjectIndex {
+  domain: string | undefined;
+  byName: Map<string, DesiredProject>;
+  byDomain: Map<string, Map<string, DesiredProject>>;
+}
 
 function mergeProject(index: ProjectIndex, p: DesiredProject): void {
-  let byName = index.get(p.domain);
+  let byName = p.domain === index.domain ? index.byName : index.byDomain.get(p.domain);
   if (!byName) {
     byName = new Map();
-    index.set(p.domain, byName);
+    index.byDomain.set(p.domain, byName);
+    if (index.domain === undefined) {
+      index.domain = p.domain;
+      index.byName = byName;
+    }
   }
   const existing = byName.get(p.name);
   if (!existing) {
