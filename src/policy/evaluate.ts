@@ -102,32 +102,39 @@ function perCloud(
   set: CompiledPolicySet,
   out: DesiredAccess,
 ): void {
-  const byCloud = new Map<string, CompiledPolicy[]>();
+  // The policies of each cloud, by the cloud's rank: an array, where a Map keyed by id would hash every id of
+  // every policy, and the ranks sort as numbers rather than as strings.
+  const byRank: (CompiledPolicy[] | undefined)[] = new Array(set.ordered.length);
+  const touched: number[] = [];
   for (const p of matched) {
     if (p.effect !== "allow") continue; // a deny alone never creates access in a cloud
-    for (const cloudId of p.clouds) {
-      const list = byCloud.get(cloudId);
+    for (const r of p.ranks) {
+      const list = byRank[r];
       if (list) list.push(p);
-      else byCloud.set(cloudId, [p]);
+      else {
+        byRank[r] = [p];
+        touched.push(r);
+      }
     }
   }
   for (const p of matched) {
-    if (p.effect === "deny") for (const cloudId of p.clouds) byCloud.get(cloudId)?.push(p);
+    if (p.effect === "deny") for (const r of p.ranks) byRank[r]?.push(p);
   }
+  touched.sort((a, b) => a - b);
   const memo = new Map<string, CloudAccess | null>();
   // Clouds next to each other in id order mostly share their policies (a region's sites, say): the previous
   // cloud's result is checked first, without building the memo key.
   let previous: { policies: CompiledPolicy[]; domain: string; access: CloudAccess | null } | undefined;
-  for (const cloudId of [...byCloud.keys()].sort()) {
-    const policies = byCloud.get(cloudId) ?? [];
-    const cloud = set.clouds.get(cloudId);
+  for (const r of touched) {
+    const policies = byRank[r] ?? [];
+    const cloud = set.ordered[r];
     if (!cloud) continue;
     const namesCloud = policies.some((p) => p.usesCloud);
     let access: CloudAccess | null | undefined;
     if (!namesCloud && previous?.domain === cloud.domain && samePolicies(previous.policies, policies)) {
       access = previous.access;
     } else {
-      const key = namesCloud ? `@${cloudId}` : `${cloud.domain}\0${policies.map((p) => p.index).join(",")}`;
+      const key = namesCloud ? `@${cloud.id}` : `${cloud.domain}\0${policies.map((p) => p.index).join(",")}`;
       access = memo.get(key);
       if (access === undefined) {
         access = computeAccess(identity, policies, cloud);
@@ -135,7 +142,7 @@ function perCloud(
       }
       previous = namesCloud ? undefined : { policies, domain: cloud.domain, access };
     }
-    if (access) out.set(cloudId, access);
+    if (access) out.set(cloud.id, access);
   }
 }
 
