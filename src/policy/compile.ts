@@ -64,9 +64,7 @@ export interface CompiledPolicy {
   matches: SubjectMatcher;
   /** Ids of the clouds it applies to, sorted; policies with the same clouds share one array (see indexPolicies). */
   clouds: string[];
-  /** The same clouds as configured, in the same order (shared like `clouds`): evaluation looks nothing up. */
-  targets: Cloud[];
-  /** Each target's position in {@link CompiledPolicySet.ordered}, ascending (shared like `clouds`). */
+  /** Each cloud's position in {@link CompiledPolicySet.ordered}, ascending (shared like `clouds`). */
   ranks: number[];
   grants: CompiledGrant[];
   keys: boolean;
@@ -103,8 +101,7 @@ export interface CompiledPolicySet {
   byGroup: Map<string, CompiledPolicy[]>;
   /** Policies without a group requirement: checked for everyone. */
   unindexed: CompiledPolicy[];
-  clouds: Map<string, Cloud>;
-  /** Every cloud, in id order: a cloud's rank is its position here. */
+  /** Every cloud, in id order: a cloud's rank is its position here, so evaluation looks no id up. */
   ordered: Cloud[];
   /** Plans of the combinations of matching policies seen so far, by bit mask of policy index: a bounded cache. */
   plans: Map<number, MatchPlan>;
@@ -174,22 +171,22 @@ export function compilePolicies(
 /** Builds the evaluation index from compiled policies (sorted by name: evaluation never depends on order). */
 export function indexPolicies(policies: CompiledPolicy[], clouds: readonly Cloud[]): CompiledPolicySet {
   const sorted = [...policies].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const byId = new Map(clouds.map((c) => [c.id, c]));
-  const ordered = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const ordered = [...new Map(clouds.map((c) => [c.id, c])).values()].sort((a, b) =>
+    a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+  );
   const rank = new Map(ordered.map((c, i) => [c.id, i]));
   // Equal cloud lists become one array, so evaluation can tell "these policies cover the same clouds" by reference.
-  const cloudLists = new Map<string, { clouds: string[]; targets: Cloud[]; ranks: number[] }>();
+  const cloudLists = new Map<string, { clouds: string[]; ranks: number[] }>();
   sorted.forEach((p, i) => {
     p.index = i;
     const key = p.clouds.join("\0");
     let shared = cloudLists.get(key);
     if (!shared) {
-      const targets = p.clouds.flatMap((id) => byId.get(id) ?? []);
-      shared = { clouds: targets.map((c) => c.id), targets, ranks: targets.map((c) => rank.get(c.id) ?? -1) };
+      const known = p.clouds.filter((id) => rank.has(id));
+      shared = { clouds: known, ranks: known.map((id) => rank.get(id) ?? -1) };
       cloudLists.set(key, shared);
     }
     p.clouds = shared.clouds;
-    p.targets = shared.targets;
     p.ranks = shared.ranks;
   });
   const byGroup = new Map<string, CompiledPolicy[]>();
@@ -205,7 +202,7 @@ export function indexPolicies(policies: CompiledPolicy[], clouds: readonly Cloud
       byGroup.set(g, list);
     }
   }
-  return { policies: sorted, byGroup, unindexed, clouds: byId, ordered, plans: new Map() };
+  return { policies: sorted, byGroup, unindexed, ordered, plans: new Map() };
 }
 
 type Problem = (path: PropertyKey[], message: string) => void;
@@ -263,8 +260,7 @@ function compileOne(
     subject,
     matches,
     clouds: clouds.map((c) => c.id).sort(),
-    targets: [], // filled by indexPolicies
-    ranks: [],
+    ranks: [], // filled by indexPolicies
     grants,
     keys: m.kind === "AccessPolicy" ? m.spec.keys : false,
     denyProjects: m.kind === "DenyPolicy" && m.spec.projects ? globMatcher(m.spec.projects) : undefined,

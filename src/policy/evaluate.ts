@@ -62,13 +62,13 @@ export function evaluate(identity: Identity, set: CompiledPolicySet): DesiredAcc
   const out: DesiredAccess = new Map();
   const plan = matchPlan(identity, set);
   if (!plan) return out;
-  if (plan.sameClouds) everyCloud(identity, plan, out);
+  if (plan.sameClouds) everyCloud(identity, plan, set, out);
   else perCloud(identity, plan.policies, set, out);
   return out;
 }
 
 /** The common login case (every matching policy covers the same clouds): no per-cloud grouping to build. */
-function everyCloud(identity: Identity, plan: MatchPlan, out: DesiredAccess): void {
+function everyCloud(identity: Identity, plan: MatchPlan, set: CompiledPolicySet, out: DesiredAccess): void {
   const { policies: matched, namesCloud } = plan;
   if (!plan.allows) return; // a deny alone never creates access in a cloud
   // Without `{{ cloud }}` the result differs only by the cloud's Archway domain, and most inventories use one:
@@ -76,7 +76,9 @@ function everyCloud(identity: Identity, plan: MatchPlan, out: DesiredAccess): vo
   let firstDomain: string | undefined;
   let firstAccess: CloudAccess | null = null;
   let others: Map<string, CloudAccess | null> | undefined;
-  for (const cloud of matched[0]?.targets ?? []) {
+  for (const r of matched[0]?.ranks ?? []) {
+    const cloud = set.ordered[r];
+    if (!cloud) continue;
     let access: CloudAccess | null | undefined;
     if (namesCloud) access = computeAccess(identity, matched, cloud);
     else if (cloud.domain === firstDomain) access = firstAccess;
