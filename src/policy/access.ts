@@ -13,6 +13,7 @@ import {
 import type { CloudAccess, DesiredAssignment, DesiredKey, DesiredMembership, DesiredProject } from "./evaluate.js";
 import { comparePair, compareStrings, compareTriple } from "./order.js";
 import { keystoneName } from "./template.js";
+import { sortedUnion } from "./value-set.js";
 
 /** The order of projects in every result: by domain, then name (see order.ts). */
 export function compareProjects(x: DesiredProject, y: DesiredProject): number {
@@ -123,7 +124,7 @@ function grant(a: Accumulator, p: CompiledPolicy, identity: Identity, cloud: Clo
     if (g.description && project.description === undefined) {
       project.description = g.description.render(identity, cloud.id);
     }
-    if (g.tags.length > 0) project.tags = [...new Set([...project.tags, ...g.tags])].sort();
+    project.tags = sortedUnion(project.tags, g.tags);
     for (const role of g.roles) addAssignment(a, domain, name, role, p);
   }
   if (p.keys) for (const publicKey of identity.sshKeys) addKey(a, publicKey, p);

@@ -9,7 +9,7 @@ import {
   type DesiredProject,
   evaluate,
 } from "./evaluate.js";
-import { contains } from "./value-set.js";
+import { sortedUnion } from "./value-set.js";
 
 /** A person who should have a (shadow) user in a cloud. */
 export interface DesiredUser {
@@ -135,18 +135,6 @@ function mergeProject(index: ProjectIndex, p: DesiredProject): void {
   if (p.description !== undefined && (existing.description === undefined || p.description < existing.description)) {
     existing.description = p.description;
   }
-}
-
-/**
- * `into` (sorted) with the values of `more` it lacks, sorted: `into` itself when it lacks none, which is what
- * nearly every merge finds, as every member of a team brings the team project with the same tags and policies.
- */
-function sortedUnion(into: string[], more: readonly string[]): string[] {
-  if (more.length === 0) return into;
-  // Both lists hold at most one entry per tag or policy; past a few dozen a scan per value would cost more than
-  // the Set.
-  if (into.length * more.length <= 256 && more.every((v) => contains(into, v))) return into;
-  return [...new Set([...into, ...more])].sort();
 }
 
 function cmp(a: string, b: string): number {

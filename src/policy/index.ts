@@ -25,3 +25,4 @@ export { matchingPolicies } from "./match-plan.js";
 export { type PolicyManifest, PolicyManifestSchema } from "./schema.js";
 export { compileSubjects, type SubjectCheck } from "./subjects.js";
 export { keystoneName, parseTemplate, renderTemplate } from "./template.js";
+export { sortedUnion } from "./value-set.js";

@@ -22,3 +22,15 @@ export function contains(list: readonly string[], value: string): boolean {
   for (let i = 0; i < list.length; i++) if (list[i] === value) return true;
   return false;
 }
+
+/**
+ * `into` (sorted, no repeats) with the values of `more` it lacks, sorted: `into` itself when it lacks none, which is
+ * what nearly every merge finds (every member of a team brings the team project with the same tags and policies).
+ */
+export function sortedUnion(into: string[], more: readonly string[]): string[] {
+  if (more.length === 0) return into;
+  // Both lists hold at most one entry per tag or policy; past a few dozen a scan per value would cost more than
+  // the Set.
+  if (into.length * more.length <= 256 && more.every((v) => contains(into, v))) return into;
+  return [...new Set([...into, ...more])].sort();
+}

@@ -1,6 +1,6 @@
 import { type Cloud, federationAudience } from "../config/index.js";
 import type { CloudClients, IdentityProvider } from "../openstack/index.js";
-import { type DesiredCloudState, federationGroupName } from "../policy/index.js";
+import { type DesiredCloudState, federationGroupName, sortedUnion } from "../policy/index.js";
 import { type ObservedCloud, projectKey } from "./observe.js";
 import type { Operation } from "./operations.js";
 
@@ -42,7 +42,7 @@ export function federationDesired(
     const project = projectKey(a.projectDomain, a.project);
     const grants = groups.get(name) ?? [];
     const same = grants.find((g) => g.project === project && g.role === a.role);
-    if (same) same.policies = [...new Set([...same.policies, ...a.policies])].sort();
+    if (same) same.policies = sortedUnion(same.policies, a.policies);
     else grants.push({ project, role: a.role, policies: [...a.policies] });
     groups.set(name, grants);
   }
