@@ -331,7 +331,7 @@ export async function benchVsKeystone(): Promise<void> {
       notes:
         "Same 3-rule mapping (whitelist, any_one_of + not_any_of with a project, regex), same 100 assertions, same machine, same run; both sides start from the raw assertion (`;`-joined values split inside the timed loop). " +
         `Each side warms up for ${WARM_SECONDS} s (V8 compiles a hot loop in tiers; CPython does not), then ${ROUNDS} alternating rounds of at least ${ROUND_SECONDS} s each; µs are the median round, each speed-up the median of the rounds' paired ratios (wall: ${shown(speedUps)}; CPU: ${shown(cpuSpeedUps)}). ` +
-        "CPU time is each process's own (Archway's includes V8's garbage-collector threads); noise from other tenants of the machine inflates it less than wall time. Target: >= 50x.",
+        "CPU time is each process's own (Archway's includes V8's garbage-collector threads) and leaves out time spent waiting for a core. Target: >= 50x.",
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });

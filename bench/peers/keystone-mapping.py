@@ -3,7 +3,7 @@
 # of at least ROUND_S seconds per line read from stdin.
 # Usage: /usr/bin/python3 keystone-mapping.py RULES.json ASSERTIONS.json WARM_S ROUND_S
 # Prints "ready" after the warm-up, then {"evaluations": n, "seconds": s, "cpuSeconds": c} per round, one JSON line
-# each (c: the process's CPU time over the round, which a burst of noise from other tenants inflates less).
+# each (c: the process's CPU time over the round, which leaves out time spent waiting for a core).
 import json
 import sys
 import time
