@@ -1,7 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readAudit } from "../../../src/audit/index.js";
+import { CLIENT_AUTH_LIMITS, IdpClientSchema } from "../../../src/config/index.js";
 import { hashPassword } from "../../../src/identity/index.js";
+import { RedisStore } from "../../../src/store/index.js";
+import { OAuthClients } from "../../../src/tokens/index.js";
 import { loadEndpoints } from "../../env/endpoints.js";
 import { TestBrowser } from "../../helpers/browser.js";
 import { CLIENTS, cleanFederatedCloud, type IdpHarness, PEOPLE, runDomain, startIdp } from "./harness.js";
@@ -118,6 +121,30 @@ describe("client secrets cannot be guessed without limit", () => {
     // comes from 127.0.0.1); another address would pass, as the unit tests show.
     expect((await post("/oauth2/token", { grant_type: "client_credentials" }, HASHED)).status).toBe(429);
   }, 120_000);
+});
+
+describe("failure counters shared through Redis", () => {
+  it("two Archway processes taking 100 parallel wrong secrets between them check only 10", async () => {
+    const prefix = `archway-test:${randomBytes(4).toString("hex")}:`;
+    const stores = [0, 1].map(
+      () => new RedisStore({ type: "redis", url: env.redis.url, keyPrefix: prefix, db: 0, tls: false }),
+    );
+    try {
+      const config = [IdpClientSchema.parse({ id: "svc", secret: "right", grants: ["client_credentials"] })];
+      const processes = stores.map((store) => new OAuthClients(config, { store, limits: CLIENT_AUTH_LIMITS }));
+      const results = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          (processes[i % 2] as OAuthClients).authenticate("svc", `guess-${i}`, "192.0.2.5"),
+        ),
+      );
+      expect(results.filter((r) => r.kind === "refused")).toHaveLength(10);
+      expect(results.filter((r) => r.kind === "limited")).toHaveLength(90);
+      expect((await processes[1]?.authenticate("svc", "right", "192.0.2.5"))?.kind).toBe("limited");
+      expect((await processes[0]?.authenticate("svc", "right", "198.51.100.5"))?.kind).toBe("ok");
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
 });
 
 describe("PKCE is required for confidential clients unless their configuration opts out", () => {
