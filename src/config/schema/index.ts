@@ -33,6 +33,24 @@ export const SigningConfigSchema = z
   })
   .strict();
 
+/** Login sessions: every token, OAuth grant and brokered Keystone token hangs off one (see docs/tokens.md). */
+export const SessionsConfigSchema = z
+  .object({
+    /** A session ends this long after sign-in, whatever happens. */
+    absoluteSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default(12 * 3600),
+    /** A session ends after this long without use. */
+    idleSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default(2 * 3600),
+  })
+  .strict();
+
 export const SyncConfigSchema = z
   .object({
     intervalSeconds: z.number().int().positive().default(900),
@@ -90,6 +108,7 @@ export const ConfigSchema = z
       .strict()
       .default({ sources: [] }),
     clouds: z.array(CloudSchema).default([]),
+    sessions: SessionsConfigSchema.default({ absoluteSeconds: 12 * 3600, idleSeconds: 2 * 3600 }),
     /** Archway as an OpenID Provider: its relying parties (clients) and token lifetimes. */
     idp: IdpConfigSchema.default({
       clients: [],

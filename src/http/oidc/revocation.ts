@@ -20,7 +20,7 @@ export function revocationEndpoint(deps: OidcProviderDeps) {
     } else if (token.includes(".")) {
       const claims = await deps.tokens.verify(token, { audience: deps.issue.audiences() }).catch(() => null);
       if (claims && claims.client_id === client.id) {
-        await deps.tokens.revoke(claims.jti, claims.exp, client.id);
+        await deps.tokens.revoke(claims, client.id);
         await deps.audit({ type: "oauth.revoked", client: client.id, kind: "access_token" });
       }
     }

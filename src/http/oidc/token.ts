@@ -68,7 +68,10 @@ async function authorizationCode(deps: OidcProviderDeps, client: IdpClient, p: P
   if (redeemed.kind === "replayed") {
     // A code used twice was stolen: revoke what the first use produced (RFC 6749 section 4.1.2).
     if (redeemed.issued) {
-      await deps.tokens.revoke(redeemed.issued.jti, redeemed.issued.expiresAt, "oauth:code-replay");
+      await deps.tokens.revoke(
+        { jti: redeemed.issued.jti, exp: redeemed.issued.expiresAt, sid: redeemed.issued.sid },
+        "oauth:code-replay",
+      );
       if (redeemed.issued.family) await deps.refresh.revokeFamily(redeemed.issued.family);
     }
     await deps.audit({ type: "oauth.code_replayed", client: client.id });
