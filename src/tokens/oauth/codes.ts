@@ -16,6 +16,8 @@ const IssuedSchema = z.object({
   expiresAt: z.number(),
   /** The session the access token hangs off: its revocation is kept there. */
   sid: z.string().optional(),
+  /** The offline session of an `offline_access` refresh token it produced. */
+  offlineSid: z.string().optional(),
 });
 export type IssuedForCode = z.infer<typeof IssuedSchema>;
 
