@@ -13,3 +13,4 @@ export {
 } from "./located-yaml.js";
 export * from "./schema/index.js";
 export { SecretValues } from "./secrets.js";
+export { readSigningKeyFiles, type SigningKeyFile } from "./signing-keys.js";

@@ -31,5 +31,6 @@ export {
   OidcTokenIssuer,
   RefreshTokens,
 } from "./oauth/index.js";
+export { isSealed, type Opened, Sealer, storeSealer } from "./sealed.js";
 export { IdentitySessions } from "./sessions.js";
 export { ACCESS_TOKEN_TYPE, type ArchwayClaims, type IssuedToken, TokenService } from "./tokens.js";

@@ -3,7 +3,7 @@ import { decodeJwt, decodeProtectedHeader, type JWTPayload, errors as joseErrors
 import type { Audit } from "../audit/index.js";
 import { ArchwayError } from "../errors.js";
 import type { Store } from "../store/index.js";
-import type { KeyRing, VerificationKey } from "./keyring.js";
+import type { KeyRing, SigningAlgorithm, VerificationKey } from "./keyring.js";
 import { encodeJwsHeader, signJwt, signJwtInPool } from "./sign.js";
 
 /** Claims every Archway token carries, plus whatever the issuer adds. */
@@ -101,8 +101,10 @@ export class TokenService {
     ttlSeconds: number;
     claims?: Record<string, unknown>;
     type?: string;
+    /** The key ring's algorithm to sign with (ID tokens per client); Archway's own when absent. */
+    algorithm?: SigningAlgorithm;
   }): Promise<IssuedToken> {
-    const key = await this.#o.keys.signingKey();
+    const key = await this.#o.keys.signingKey(opts.algorithm);
     const iat = Math.floor(this.#o.now() / 1000);
     const jti = randomUUID();
     const expiresAt = iat + opts.ttlSeconds;

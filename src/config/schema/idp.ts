@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { IdSchema, SecretSchema } from "./common.js";
+import { SigningAlgorithmSchema } from "./signing.js";
 
 /** OAuth grants a client may use at Archway's token endpoint. */
 export const GrantTypeSchema = z.enum([
@@ -35,6 +36,11 @@ export const IdpClientSchema = z
     clouds: z.array(IdSchema).default([]),
     /** Scopes the client may receive; requested scopes outside it are dropped. */
     scopes: z.array(z.string().min(1)).default(["openid", "profile", "email", "groups", "offline_access"]),
+    /**
+     * The `alg` of this client's ID tokens (OpenID Connect Registration's `id_token_signed_response_alg`): one of
+     * `signing.algorithm` and `signing.additionalAlgorithms`. Absent: `signing.algorithm` (ES256 by default).
+     */
+    idTokenSignedResponseAlg: SigningAlgorithmSchema.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
