@@ -25,3 +25,4 @@ export {
   type SecretFinding,
   secretWeakness,
 } from "./weak-secrets.js";
+export { readSigningKeyFiles, type SigningKeyFile } from "./signing-keys.js";

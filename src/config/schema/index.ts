@@ -3,6 +3,7 @@ import { CloudSchema } from "./cloud.js";
 import { SecretSchema } from "./common.js";
 import { IdentitySourceSchema } from "./identity.js";
 import { IdpConfigSchema } from "./idp.js";
+import { SigningAlgorithmSchema } from "./signing.js";
 import { StoreConfigSchema } from "./store.js";
 import { WebConfigSchema } from "./web.js";
 
@@ -10,14 +11,22 @@ export * from "./cloud.js";
 export * from "./common.js";
 export * from "./identity.js";
 export * from "./idp.js";
+export * from "./signing.js";
 export * from "./store.js";
 export * from "./web.js";
 
 export const SigningConfigSchema = z
   .object({
-    algorithm: z.enum(["ES256", "EdDSA"]).default("ES256"),
+    /** Archway's own tokens (facade, access tokens) and ID tokens of clients that do not ask for another. */
+    algorithm: SigningAlgorithmSchema.default("ES256"),
+    /**
+     * More algorithms with an active key in the same ring, for ID tokens of clients that ask for them
+     * (`idTokenSignedResponseAlg`). RS256 by default: OpenID Connect Discovery requires providers to offer it.
+     */
+    additionalAlgorithms: z.array(SigningAlgorithmSchema).default(["RS256"]),
     /** `store`: keys generated and rotated in the store; `files`: PEM/JWK files in `dir`. */
     keys: z.enum(["store", "files"]).default("store"),
+    /** Folder of key files for `keys: files`, relative to the config file (absolute once loaded). */
     dir: z.string().optional(),
     rotateAfterSeconds: z
       .number()
@@ -109,6 +118,7 @@ export const ConfigSchema = z
     store: StoreConfigSchema.default({ type: "memory" }),
     signing: SigningConfigSchema.default({
       algorithm: "ES256",
+      additionalAlgorithms: ["RS256"],
       keys: "store",
       rotateAfterSeconds: 7 * 24 * 3600,
       overlapSeconds: 24 * 3600,
@@ -120,9 +130,16 @@ export const ConfigSchema = z
         shadowPasswordKey: SecretSchema.optional(),
         /** Key that signs session cookies and CSRF tokens. */
         sessionKey: SecretSchema.optional(),
+        /**
+         * Key that seals secrets kept in the store (brokered Keystone tokens, signing keys) with AES-256-GCM.
+         * Without it, `shadowPasswordKey` is used (through its own HKDF label); without either, nothing is sealed.
+         */
+        storeKey: SecretSchema.optional(),
+        /** Earlier store keys: they still open what they sealed, never seal (rotation, see docs/tokens.md). */
+        previousStoreKeys: z.array(SecretSchema).default([]),
       })
       .strict()
-      .default({}),
+      .default({ previousStoreKeys: [] }),
     identity: z
       .object({ sources: z.array(IdentitySourceSchema).default([]) })
       .strict()
