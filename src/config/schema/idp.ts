@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { IdSchema, SecretSchema } from "./common.js";
+import { SigningAlgorithmSchema } from "./signing.js";
 
 /** OAuth grants a client may use at Archway's token endpoint. */
 export const GrantTypeSchema = z.enum([
@@ -35,6 +36,18 @@ export const IdpClientSchema = z
     clouds: z.array(IdSchema).default([]),
     /** Scopes the client may receive; requested scopes outside it are dropped. */
     scopes: z.array(z.string().min(1)).default(["openid", "profile", "email", "groups", "offline_access"]),
+    /**
+     * Refresh tokens without `offline_access`, bound to the sign-in session: they end with it (sign-out, its absolute
+     * end). Off by default: refresh tokens come only with `offline_access`.
+     */
+    sessionRefreshTokens: z.boolean().default(false),
+    /** Clients whose tokens this one (a resource server) may introspect, besides its own. */
+    introspects: z.array(ClientIdSchema).default([]),
+    /**
+     * The `alg` of this client's ID tokens (OpenID Connect Registration's `id_token_signed_response_alg`): one of
+     * `signing.algorithm` and `signing.additionalAlgorithms`. Absent: `signing.algorithm` (ES256 by default).
+     */
+    idTokenSignedResponseAlg: SigningAlgorithmSchema.optional(),
     /**
      * PKCE (S256) on the authorization code flow: `required` for every client by default (OAuth 2.1); `optional`
      * lets a confidential client that cannot send a `code_challenge` go without. Public clients always need it.

@@ -11,6 +11,7 @@ import { MemoryStore } from "../../../src/store/index.js";
 import {
   AuthorizationCodes,
   DeviceCodes,
+  IdentitySessions,
   KeyRing,
   OAuthClients,
   OidcTokenIssuer,
@@ -38,7 +39,8 @@ export function providerFixture() {
     events.push(event);
   };
   const keys = new KeyRing({ store, algorithm: "ES256", rotateAfterMs: 24 * HOUR, overlapMs: HOUR, now: clock.now });
-  const tokens = new TokenService({ store, keys, issuer: ISSUER, now: clock.now });
+  const sessions = new IdentitySessions({ store, absoluteMs: 12 * HOUR, idleMs: 2 * HOUR, now: clock.now, audit });
+  const tokens = new TokenService({ store, keys, issuer: ISSUER, now: clock.now, sessions });
   const config = IdpConfigSchema.parse({
     clients: [
       {
@@ -57,7 +59,14 @@ export function providerFixture() {
       },
     ],
   });
-  const web = new WebSessions({ store, key: "unit-test-session-key", ttlMs: HOUR, secure: false, now: clock.now });
+  const web = new WebSessions({
+    store,
+    key: "unit-test-session-key",
+    ttlMs: HOUR,
+    secure: false,
+    now: clock.now,
+    sessions,
+  });
   const issue = new OidcTokenIssuer({
     tokens,
     clouds: [],
@@ -76,10 +85,11 @@ export function providerFixture() {
     codes: new AuthorizationCodes(store, 60_000),
     refresh: new RefreshTokens(store, HOUR, clock.now),
     devices: new DeviceCodes(store, 600_000, 5_000, clock.now),
-    algorithm: "ES256",
+    algorithms: ["ES256"],
     guard: new LoginGuard({ store, audit }),
     passwordSources: [],
     relookup: async () => undefined,
+    sessions,
     web,
     store,
     audit,
