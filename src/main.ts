@@ -70,5 +70,8 @@ if (invokedDirectly()) {
   };
   runCli(process.argv.slice(2), io).then((code) => {
     process.exitCode = code;
+    // Every command closes what it opened, so the process normally ends here by itself. A handle some library
+    // keeps (a socket, a timer) must not turn a finished command into one that never exits: a second later, exit.
+    setTimeout(() => process.exit(code), 1_000).unref();
   });
 }

@@ -1,4 +1,5 @@
-import type { SyncParts } from "../sync/index.js";
+import { isArchwayError } from "../errors.js";
+import { RUN_LOCKED, type SyncParts } from "../sync/index.js";
 import type { Runtime } from "./runtime.js";
 
 /**
@@ -17,7 +18,11 @@ export function scheduleSyncRuns(runtime: Runtime, sync: SyncParts): () => void 
         .acquireLock(`sync:schedule:${name}`, Math.max(1_000, intervalMs - 1_000))
         .catch(() => null);
       if (!lock) return;
-      run().catch((err: Error) => runtime.log.error({ err: err.message, run: name }, "scheduled sync failed"));
+      run().catch((err: Error) => {
+        // A run started by hand (`sync apply`) holds the run lock: this tick leaves the work to it.
+        if (isArchwayError(err) && err.code === RUN_LOCKED) runtime.log.info({ run: name }, err.message);
+        else runtime.log.error({ err: err.message, run: name }, "scheduled sync failed");
+      });
     }, intervalMs);
   };
   const timers = [

@@ -1,15 +1,18 @@
 import { createHttpMetrics, startServer } from "../http/index.js";
 import { registerSyncMetrics } from "../sync/index.js";
 import { type Command, configOption, configPath, parseCommandArgs } from "./command.js";
-import { buildGateway, gatewayApp } from "./gateway.js";
+import { buildGateway, type Gateway, gatewayApp } from "./gateway.js";
 import { buildRuntime } from "./runtime.js";
 import { scheduleSyncRuns } from "./schedule.js";
 import { secretsGate } from "./secrets-gate.js";
+import { shutdownSignals, signalExitCode, unrefSleep } from "./shutdown.js";
 
 const HELP = `Usage: archway serve [--config FILE] [--port N] [--host ADDR]
 
 Runs the gateway's HTTP server. Without a store in the config it runs on the embedded in-memory store.
-Stops gracefully on SIGTERM or SIGINT: stops accepting, drains in-flight requests, closes the store.
+Stops gracefully on SIGTERM or SIGINT: stops accepting, lets in-flight requests finish for up to
+shutdown.drainSeconds (default 30; then a 503 to what is left), closes the store, exits 0; an idle server exits at
+once. A second signal stops at once (exit 128 + signal). Exits 1 when it cannot start (port in use, store).
 Reloads the policy files on SIGHUP (a file with problems keeps the policies in use, and the problems are logged).
 Refuses to start (exit 2) with public demo secrets or weak keys, unless demo: true and a loopback address.
 
@@ -31,51 +34,60 @@ export const serveCommand: Command = {
     );
     const runtime = buildRuntime(configPath(values.config, io), io);
     const { config } = runtime.loaded;
-    const host = values.host ?? config.listen.host;
-    const refused = secretsGate(runtime.loaded, io, { host, log: runtime.log });
-    if (refused !== undefined) {
-      await runtime.close();
-      return refused;
-    }
-    const gateway = buildGateway(runtime);
-    // Per-cloud sync status (degraded, drift, last success) comes from the store, whichever process ran the sync.
-    const metrics = createHttpMetrics();
-    registerSyncMetrics(metrics.registry, { store: runtime.store, cloudIds: () => config.clouds.map((c) => c.id) });
-    const { app } = gatewayApp(runtime, gateway, metrics);
-    const server = await startServer(app, {
-      host,
-      port: values.port !== undefined ? Number(values.port) : config.listen.port,
-      log: runtime.log,
-      tls: config.listen.tls,
-      limits: config.http,
-    });
-    // On the embedded default no worker can exist (it needs Redis), so the server runs the periodic syncs itself.
-    const stopSchedule =
-      gateway.sync && config.store.type === "memory" ? scheduleSyncRuns(runtime, gateway.sync) : () => {};
-    runtime.log.info({ url: server.url, store: runtime.store.kind }, "archway listening");
-    io.out(`Archway listening on ${server.url} (store: ${runtime.store.kind}, config: ${runtime.loaded.file})`);
-    // SIGHUP: policies changed on disk (a deploy, a reviewed merge). A bad file keeps the policies in use.
-    const reload = () => {
-      const problems = gateway.reloadPolicies();
-      if (problems.length === 0) runtime.log.info("policies reloaded");
-      else runtime.log.error({ problems }, "policies not reloaded: the files have problems; the previous ones stay");
-    };
-    process.on("SIGHUP", reload);
-    await new Promise<void>((resolve) => {
-      const stop = (signal: NodeJS.Signals) => {
-        runtime.log.info({ signal }, "shutting down");
-        process.off("SIGTERM", stop);
-        process.off("SIGINT", stop);
-        resolve();
+    // From the start: a signal while starting is a stop once listening, not a death without cleanup.
+    const signals = shutdownSignals();
+    let gateway: Gateway | undefined;
+    let stopSchedule = () => {};
+    let reload = () => {};
+    try {
+      const host = values.host ?? config.listen.host;
+      const refused = secretsGate(runtime.loaded, io, { host, log: runtime.log });
+      if (refused !== undefined) return refused;
+      const live = buildGateway(runtime);
+      gateway = live;
+      // Per-cloud sync status (degraded, drift, last success) comes from the store, whichever process ran the sync.
+      const metrics = createHttpMetrics();
+      registerSyncMetrics(metrics.registry, { store: runtime.store, cloudIds: () => config.clouds.map((c) => c.id) });
+      const { app } = gatewayApp(runtime, live, metrics);
+      const server = await startServer(app, {
+        host,
+        port: values.port !== undefined ? Number(values.port) : config.listen.port,
+        log: runtime.log,
+        tls: config.listen.tls,
+        limits: config.http,
+      });
+      // On the embedded default no worker can exist (it needs Redis), so the server runs the periodic syncs itself.
+      if (live.sync && config.store.type === "memory") stopSchedule = scheduleSyncRuns(runtime, live.sync);
+      runtime.log.info({ url: server.url, store: runtime.store.kind }, "archway listening");
+      io.out(`Archway listening on ${server.url} (store: ${runtime.store.kind}, config: ${runtime.loaded.file})`);
+      // SIGHUP: policies changed on disk (a deploy, a reviewed merge). A bad file keeps the policies in use.
+      reload = () => {
+        const problems = live.reloadPolicies();
+        if (problems.length === 0) runtime.log.info("policies reloaded");
+        else runtime.log.error({ problems }, "policies not reloaded: the files have problems; the previous ones stay");
       };
-      process.on("SIGTERM", stop);
-      process.on("SIGINT", stop);
-    });
-    process.off("SIGHUP", reload);
-    stopSchedule();
-    await server.close();
-    await gateway.close();
-    await runtime.close();
-    return 0;
+      process.on("SIGHUP", reload);
+      const signal = await signals.first;
+      const drainMs = config.shutdown.drainSeconds * 1000;
+      runtime.log.info({ signal, drainSeconds: config.shutdown.drainSeconds }, "shutting down");
+      // A second signal: the operator will not wait; what is in flight is cut (the process exits just after).
+      const forced = signals.second.then((second) => {
+        runtime.log.warn({ signal: second }, "second signal: stopping now, in-flight requests are cut");
+        return signalExitCode(second);
+      });
+      return await Promise.race([server.close(drainMs).then(() => 0), forced]);
+    } finally {
+      signals.dispose();
+      process.off("SIGHUP", reload);
+      stopSchedule();
+      // Bounded: a store that does not answer must not keep a stopping process alive.
+      await Promise.race([
+        (async () => {
+          await gateway?.close();
+          await runtime.close();
+        })().catch(() => {}),
+        unrefSleep(5_000),
+      ]);
+    }
   },
 };

@@ -1,5 +1,15 @@
 import { formatProblem } from "../config/index.js";
-import { actionOf, type CloudPlan, createSync, describe, type JobResult, type SyncParts } from "../sync/index.js";
+import { isArchwayError } from "../errors.js";
+import {
+  actionOf,
+  type CloudPlan,
+  createSync,
+  describe,
+  describeHolder,
+  type JobResult,
+  RUN_LOCKED,
+  type SyncParts,
+} from "../sync/index.js";
 import { type CliIO, type Command, configOption, configPath, parseCommandArgs, UsageError } from "./command.js";
 import { livePolicies } from "./policies.js";
 import { buildRuntime, type Runtime } from "./runtime.js";
@@ -9,13 +19,15 @@ const HELP = `Usage:
   archway sync plan [--cloud ID] [--json] [--config FILE]
       read every cloud (or one) and print what a sync would change, per cloud:
       + create, ~ update, - revoke, ! disable, x delete, each with the policy that caused it
-  archway sync apply [--cloud ID] [--deep-keys] [--queue] [--config FILE]
+  archway sync apply [--cloud ID] [--deep-keys] [--queue] [--wait] [--config FILE]
       apply it (a progress bar on a terminal). Plans with more deletions than sync.maxDeletesPerRun are refused.
       --queue hands the jobs to 'archway worker' processes through Redis instead of running them here.
       --deep-keys also reads every person's Nova keypairs (catches keys deleted by hand).
+      One full run per cloud at a time (a lock in the store): while another holds a cloud, apply says which run
+      holds it and exits 3; --wait runs after it instead.
 
 Exit codes: 0 done, 1 a cloud failed or a plan was refused, 2 bad input (also public demo secrets or weak keys,
-unless demo: true with a loopback listen.host).`;
+unless demo: true with a loopback listen.host), 3 another sync run holds the lock.`;
 
 const MARK = { create: "+", update: "~", revoke: "-", disable: "!", delete: "x" } as const;
 
@@ -30,6 +42,7 @@ export const syncCommand: Command = {
       cloud: { type: "string" },
       json: { type: "boolean" },
       queue: { type: "boolean" },
+      wait: { type: "boolean" },
       "deep-keys": { type: "boolean" },
     });
     const [sub] = positionals;
@@ -45,7 +58,19 @@ export const syncCommand: Command = {
       try {
         return sub === "plan"
           ? await plan(sync, io, values.cloud, values.json ?? false)
-          : await apply(sync, io, values.cloud, values["deep-keys"] ?? false, runtime.loaded.config.clouds.length);
+          : await apply(sync, io, {
+              cloudId: values.cloud,
+              deepKeys: values["deep-keys"] ?? false,
+              wait: values.wait ?? false,
+              cloudCount: runtime.loaded.config.clouds.length,
+            });
+      } catch (err) {
+        // Not a failure of this run: another one is doing the work. A distinct code lets a cron job tell.
+        if (isArchwayError(err) && err.code === RUN_LOCKED) {
+          io.err(`archway sync: ${err.message}`);
+          return 3;
+        }
+        throw err;
       } finally {
         await sync.close();
       }
@@ -116,10 +141,9 @@ export function formatPlan(p: CloudPlan): string {
 async function apply(
   sync: SyncParts,
   io: CliIO,
-  cloudId: string | undefined,
-  deepKeys: boolean,
-  cloudCount: number,
+  opts: { cloudId: string | undefined; deepKeys: boolean; wait: boolean; cloudCount: number },
 ): Promise<number> {
+  const { cloudId, deepKeys, cloudCount } = opts;
   const total = cloudId ? 1 : cloudCount;
   let done = 0;
   const onResult = (r: JobResult) => {
@@ -127,7 +151,13 @@ async function apply(
     if (io.isTTY) process.stderr.write(`\r${bar(done, Math.max(total, done))} ${r.cloudId}`.padEnd(60));
     io.out(`${io.isTTY ? "\n" : ""}${formatResult(r)}`);
   };
-  const { runId, results } = await sync.service.full({ cloudId, deepKeys, onResult });
+  const { runId, results } = await sync.service.full({
+    cloudId,
+    deepKeys,
+    onResult,
+    wait: opts.wait,
+    onWait: (holder) => io.err(`archway sync: waiting for ${describeHolder(holder)} to end`),
+  });
   const bad = results.filter((r) => r.outcome !== "converged");
   io.out(`run ${runId}: ${results.length - bad.length} of ${results.length} clouds converged`);
   return bad.length > 0 ? 1 : 0;

@@ -1,10 +1,11 @@
 import { ArchwayError } from "../errors.js";
-import { bullConnection, engineHandler, startSyncWorker } from "../sync/index.js";
+import { bullConnection, engineHandler, type SyncWorker, startSyncWorker } from "../sync/index.js";
 import { type Command, configOption, configPath, parseCommandArgs } from "./command.js";
 import { buildRuntime } from "./runtime.js";
 import { scheduleSyncRuns } from "./schedule.js";
 import { secretsGate } from "./secrets-gate.js";
-import { buildSync } from "./sync.js";
+import { shutdownSignals, signalExitCode, unrefSleep } from "./shutdown.js";
+import { buildSync, type LiveSync } from "./sync.js";
 
 const HELP = `Usage:
   archway worker [--concurrency N] [--no-schedule] [--config FILE]
@@ -12,7 +13,9 @@ const HELP = `Usage:
       Every worker also schedules the periodic full sync (sync.intervalSeconds) and the incremental sync of the
       people the directory changed (sync.incrementalSeconds); a lock in the store makes exactly one of them start
       each run. --no-schedule only runs jobs. Reloads the policy files on SIGHUP (a file with problems keeps the
-      policies in use). Stops cleanly on SIGTERM/SIGINT. Refuses to start (exit 2) with public demo secrets or
+      policies in use). On SIGTERM/SIGINT it takes no new job and lets the running ones finish for up to
+      shutdown.drainSeconds (default 30), then hands what is left back to the queue and exits 0; an idle worker
+      exits at once. A second signal hands the running jobs back now (exit 128 + signal). Refuses to start (exit 2) with public demo secrets or
       weak keys, unless demo: true with a loopback listen.host.`;
 
 /** `archway worker`: a BullMQ worker for sync jobs plus the lock-guarded periodic full and incremental syncs. */
@@ -28,51 +31,76 @@ export const workerCommand: Command = {
     );
     const runtime = buildRuntime(configPath(values.config, io), io);
     const { config } = runtime.loaded;
-    const refused = secretsGate(runtime.loaded, io, { log: runtime.log });
-    if (refused !== undefined) {
-      await runtime.close();
-      return refused;
+    const signals = shutdownSignals();
+    let sync: LiveSync | undefined;
+    let worker: SyncWorker | undefined;
+    let stopSchedule = () => {};
+    let reload = () => {};
+    try {
+      const refused = secretsGate(runtime.loaded, io, { log: runtime.log });
+      if (refused !== undefined) return refused;
+      if (config.store.type === "memory") {
+        throw new ArchwayError(
+          "queue_unsupported",
+          "archway worker needs a Redis store (store.type: redis); without Redis, 'archway sync apply' runs the jobs itself",
+          500,
+        );
+      }
+      const built = buildSync(runtime, io, "shared");
+      if (typeof built === "number") return built;
+      const live = built;
+      sync = live;
+      const concurrency = values.concurrency ? Number(values.concurrency) : config.sync.concurrency;
+      const started = startSyncWorker(bullConnection(config.store), engineHandler(live.engine), {
+        concurrency,
+        lockDurationMs: Number(io.env.ARCHWAY_WORKER_LOCK_MS ?? 30_000),
+        onJob: (r) =>
+          runtime.log.info(
+            { job: r.jobId, cloud: r.cloudId, outcome: r.outcome, attempts: r.attempts },
+            "sync job done",
+          ),
+      });
+      worker = started;
+      if (!values["no-schedule"]) stopSchedule = scheduleSyncRuns(runtime, live);
+      // SIGHUP: policies changed on disk. They decide what this worker's scheduled runs want; a bad file keeps the
+      // policies in use. (Jobs carry their desired state, so queued jobs run as their submitter planned them.)
+      reload = () => {
+        const problems = live.reloadPolicies();
+        if (problems.length === 0) runtime.log.info("policies reloaded");
+        else runtime.log.error({ problems }, "policies not reloaded: the files have problems; the previous ones stay");
+      };
+      process.on("SIGHUP", reload);
+      await Promise.race([started.waitUntilReady(), signals.first]);
+      io.out(`archway worker: ready (concurrency ${concurrency})`);
+      const signal = await signals.first;
+      stopSchedule();
+      const drainSeconds = config.shutdown.drainSeconds;
+      runtime.log.info({ signal, running: started.active, drainSeconds }, "shutting down: finishing running jobs");
+      // A second signal: the running jobs go back to the queue now and the process exits.
+      const forced = signals.second.then(async (second) => {
+        const handedBack = await started.release();
+        runtime.log.warn({ signal: second, handedBack }, "second signal: running jobs handed back to the queue");
+        return signalExitCode(second);
+      });
+      const drained = started.close(drainSeconds * 1000).then((handedBack) => {
+        if (handedBack > 0)
+          runtime.log.warn({ handedBack, drainSeconds }, "drain timed out: running jobs handed back to the queue");
+        return 0;
+      });
+      return await Promise.race([drained, forced]);
+    } finally {
+      signals.dispose();
+      process.off("SIGHUP", reload);
+      stopSchedule();
+      // Bounded: a Redis that does not answer must not keep a stopping worker alive.
+      await Promise.race([
+        (async () => {
+          await worker?.release();
+          await sync?.close();
+          await runtime.close();
+        })().catch(() => {}),
+        unrefSleep(5_000),
+      ]);
     }
-    if (config.store.type === "memory") {
-      await runtime.close();
-      throw new ArchwayError(
-        "queue_unsupported",
-        "archway worker needs a Redis store (store.type: redis); without Redis, 'archway sync apply' runs the jobs itself",
-        500,
-      );
-    }
-    const sync = buildSync(runtime, io, "shared");
-    if (typeof sync === "number") {
-      await runtime.close();
-      return sync;
-    }
-    const concurrency = values.concurrency ? Number(values.concurrency) : config.sync.concurrency;
-    const worker = startSyncWorker(bullConnection(config.store), engineHandler(sync.engine), {
-      concurrency,
-      lockDurationMs: Number(io.env.ARCHWAY_WORKER_LOCK_MS ?? 30_000),
-      onJob: (r) =>
-        runtime.log.info({ job: r.jobId, cloud: r.cloudId, outcome: r.outcome, attempts: r.attempts }, "sync job done"),
-    });
-    const stopSchedule = values["no-schedule"] ? () => {} : scheduleSyncRuns(runtime, sync);
-    // SIGHUP: policies changed on disk. They decide what this worker's scheduled runs want; a bad file keeps the
-    // policies in use. (Jobs carry their desired state, so queued jobs run as their submitter planned them.)
-    const reload = () => {
-      const problems = sync.reloadPolicies();
-      if (problems.length === 0) runtime.log.info("policies reloaded");
-      else runtime.log.error({ problems }, "policies not reloaded: the files have problems; the previous ones stay");
-    };
-    process.on("SIGHUP", reload);
-    await worker.waitUntilReady();
-    io.out(`archway worker: ready (concurrency ${concurrency})`);
-    await new Promise<void>((resolve) => {
-      process.once("SIGTERM", resolve);
-      process.once("SIGINT", resolve);
-    });
-    process.off("SIGHUP", reload);
-    stopSchedule();
-    await worker.close();
-    await sync.close();
-    await runtime.close();
-    return 0;
   },
 };

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
@@ -18,8 +19,8 @@ export interface RunningServer {
   url: string;
   port: number;
   /**
-   * Graceful stop: stop accepting, close idle keep-alive connections, let in-flight requests finish for up to
-   * `drainMs`, then cut what is left.
+   * Graceful stop: stop accepting, close idle keep-alive connections at once, let in-flight requests finish for
+   * up to `drainMs` (default 30 s), then answer 503 to those whose answer has not started and cut the rest.
    */
   close(drainMs?: number): Promise<void>;
 }
@@ -73,24 +74,84 @@ export async function startServer(
   http.maxConnections = limits.maxConnections;
   const { port } = server.address() as AddressInfo;
   const host = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
+  const inFlight = trackInFlight(http);
   let closing: Promise<void> | undefined;
   return {
     url: `${opts.tls ? "https" : "http"}://${host}:${port}`,
     port,
-    close(drainMs = 10_000) {
+    close(drainMs = 30_000) {
       closing ??= new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
-          opts.log.warn({ drainMs }, "drain timed out; closing remaining connections");
-          http.closeAllConnections();
+          opts.log.warn({ drainMs, inFlight: inFlight.size }, "drain timed out; answering 503 to what is left");
+          void answerUnavailable(inFlight).then(() => http.closeAllConnections());
         }, drainMs);
         timer.unref();
         http.close(() => {
           clearTimeout(timer);
           resolve();
         });
+        // Idle keep-alive connections go now, and a connection goes as soon as its request is answered: an idle
+        // process exits at once, a busy one when its last request is done.
         http.closeIdleConnections();
+        for (const res of inFlight) res.shouldKeepAlive = false;
       });
       return closing;
     },
   };
+}
+
+/** The responses not finished yet, kept up to date from the server's `request` events. */
+function trackInFlight(http: import("node:http").Server): Set<ServerResponse> {
+  const inFlight = new Set<ServerResponse>();
+  http.on("request", (_req: IncomingMessage, res: ServerResponse) => {
+    inFlight.add(res);
+    // A request that came on a kept-alive connection while draining: its connection closes once it is answered.
+    if (!http.listening) res.shouldKeepAlive = false;
+    const done = () => inFlight.delete(res);
+    res.once("finish", done);
+    res.once("close", done);
+  });
+  return inFlight;
+}
+
+const DRAIN_BODY = JSON.stringify({
+  error: {
+    code: 503,
+    title: "Service Unavailable",
+    identifier: "shutting_down",
+    message: "Archway is shutting down and could not finish this request in time; retry it",
+  },
+});
+
+/**
+ * At the drain deadline: a request whose answer has not started gets a 503 (a client can retry it elsewhere, where
+ * a cut connection leaves it guessing); one already streaming is cut. Resolves when the 503s are written (1 s at
+ * most). The handler may still answer later (a proxied call returning): the response then ignores it.
+ */
+function answerUnavailable(inFlight: Set<ServerResponse>): Promise<void> {
+  const written: Promise<void>[] = [];
+  for (const res of inFlight) {
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      continue;
+    }
+    written.push(
+      new Promise<void>((resolve) => {
+        res.writeHead(503, {
+          "content-type": "application/json",
+          "retry-after": "1",
+          connection: "close",
+          "content-length": Buffer.byteLength(DRAIN_BODY),
+        });
+        res.end(DRAIN_BODY, () => resolve());
+        res.once("close", () => resolve());
+      }),
+    );
+    // The handler's own answer, if it comes, must not throw "headers already sent" into the log.
+    res.writeHead = () => res;
+    res.write = () => true;
+    res.end = () => res;
+  }
+  const bound = new Promise<void>((resolve) => setTimeout(resolve, 1_000).unref());
+  return Promise.race([Promise.all(written).then(() => undefined), bound]);
 }

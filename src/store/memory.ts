@@ -78,6 +78,12 @@ export class MemoryStore implements Store {
         this.#entries.delete(key);
         return true;
       },
+      extend: async (ms) => {
+        const entry = this.#live(key);
+        if (entry?.value !== token) return false;
+        entry.expiresAt = expiry(this.#now(), ms);
+        return true;
+      },
     };
   }
 

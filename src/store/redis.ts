@@ -7,6 +7,8 @@ import type { Lock, Store, StreamEntry } from "./store.js";
 // Delete only if the caller still holds the lock (the token matches): a lock that expired and was taken by
 // another process must not be released by the late first holder.
 const RELEASE_LOCK = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`;
+// The same check before pushing the expiry of a lock still held (a long sync run renews its lock).
+const EXTEND_LOCK = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`;
 // INCRBY, and start the TTL only on the first increment so a window does not slide with every attempt.
 const INCREMENT = `local v = redis.call("INCRBY", KEYS[1], ARGV[1]) if redis.call("PTTL", KEYS[1]) < 0 then redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return v`;
 
@@ -67,6 +69,8 @@ export class RedisStore implements Store {
     return {
       key,
       release: async () => Number(await this.#client.eval(RELEASE_LOCK, 1, this.#key(key), token)) === 1,
+      extend: async (ms) =>
+        Number(await this.#client.eval(EXTEND_LOCK, 1, this.#key(key), token, Math.max(1, Math.ceil(ms)))) === 1,
     };
   }
 

@@ -3,6 +3,8 @@ export interface Lock {
   readonly key: string;
   /** Releases the lock if this holder still owns it; resolves false when it had already expired. */
   release(): Promise<boolean>;
+  /** Sets the lock to expire `ttlMs` from now if this holder still owns it; resolves false when it lost it. */
+  extend(ttlMs: number): Promise<boolean>;
 }
 
 /** One entry of an append-only event stream. */

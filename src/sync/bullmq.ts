@@ -61,13 +61,15 @@ export function bullConnection(config: StoreConfig): BullConnection {
 export class BullSyncQueue implements SyncQueue {
   private readonly queue: Queue;
   private readonly events: QueueEvents;
+  private readonly connections: Redis[];
 
   constructor(
     conn: BullConnection,
     private readonly opts: { retry?: QueueRetry; waitMs?: number } = {},
   ) {
-    this.queue = new Queue(SYNC_QUEUE, { connection: conn.connect(), prefix: conn.prefix });
-    this.events = new QueueEvents(SYNC_QUEUE, { connection: conn.connect(), prefix: conn.prefix });
+    this.connections = [conn.connect(), conn.connect()];
+    this.queue = new Queue(SYNC_QUEUE, { connection: this.connections[0]!, prefix: conn.prefix });
+    this.events = new QueueEvents(SYNC_QUEUE, { connection: this.connections[1]!, prefix: conn.prefix });
   }
 
   async submit(jobs: readonly SyncJob[], opts: { onResult?: (r: JobResult) => void } = {}): Promise<JobResult[]> {
@@ -110,30 +112,70 @@ export class BullSyncQueue implements SyncQueue {
   async close(): Promise<void> {
     await this.events.close();
     await this.queue.close();
+    // BullMQ leaves connections it was given open (they might be shared): without this, `sync apply --queue`
+    // printed its result and then never exited.
+    await quitAll(this.connections);
   }
+}
+
+/** Closes connections politely, or drops them when Redis does not answer within a second. */
+async function quitAll(connections: readonly Redis[]): Promise<void> {
+  await Promise.all(
+    connections.map(async (c) => {
+      const quit = c.quit().then(
+        () => true,
+        () => false,
+      );
+      const timer = new Promise<boolean>((r) => setTimeout(() => r(false), 1_000).unref());
+      if (!(await Promise.race([quit, timer]))) c.disconnect();
+    }),
+  );
+}
+
+/** A running sync worker (`archway worker`). */
+export interface SyncWorker {
+  waitUntilReady(): Promise<unknown>;
+  /** Jobs this process is running now. */
+  readonly active: number;
+  /**
+   * Stops taking jobs and lets the running ones finish for up to `drainMs`; those still running then go back to
+   * the queue (another worker starts them again: apply is idempotent). Resolves with how many were handed back.
+   */
+  close(drainMs?: number): Promise<number>;
+  /** Hands every running job back to the queue now and closes (the second signal). Resolves with how many. */
+  release(): Promise<number>;
 }
 
 /**
  * The worker side (`archway worker`): runs sync jobs, `concurrency` clouds at a time per process; many processes
  * share one queue. A job whose cloud failed is thrown back to BullMQ, which retries it with backoff; a worker
- * that dies mid-job loses its lock and the job is run again by another (apply is idempotent).
+ * that dies mid-job loses its lock and the job is run again by another (apply is idempotent). A worker that stops
+ * hands its running jobs back at once instead of leaving them locked until the lock expires.
  */
 export function startSyncWorker(
   conn: BullConnection,
   handler: JobHandler,
   opts: { concurrency: number; lockDurationMs?: number; onJob?: (r: JobResult) => void },
-): Worker {
+): SyncWorker {
+  const running = new Map<string, { job: Job<SyncJob>; token: string }>();
+  const connection = conn.connect();
   const worker = new Worker(
     SYNC_QUEUE,
-    async (job: Job<SyncJob>) => {
-      const result = await handler(job.data);
-      const compact = toJobResult(job.data, result, job.attemptsMade + 1);
-      opts.onJob?.(compact);
-      if (result.outcome === "failed") throw new Error(result.reason ?? "sync failed");
-      return compact;
+    async (job: Job<SyncJob>, token?: string) => {
+      const key = job.id ?? jobId(job.data);
+      if (token) running.set(key, { job, token });
+      try {
+        const result = await handler(job.data);
+        const compact = toJobResult(job.data, result, job.attemptsMade + 1);
+        opts.onJob?.(compact);
+        if (result.outcome === "failed") throw new Error(result.reason ?? "sync failed");
+        return compact;
+      } finally {
+        running.delete(key);
+      }
     },
     {
-      connection: conn.connect(),
+      connection,
       prefix: conn.prefix,
       concurrency: opts.concurrency,
       lockDuration: opts.lockDurationMs ?? 30_000,
@@ -141,5 +183,36 @@ export function startSyncWorker(
       maxStalledCount: 3,
     },
   );
-  return worker;
+  // Errors of a job handed back (its late completion is refused) or of a lost connection are not crashes.
+  worker.on("error", () => {});
+  let released: Promise<number> | undefined;
+  const release = () => {
+    released ??= (async () => {
+      const jobs = [...running.values()];
+      running.clear();
+      // Back to waiting, lock dropped, attempts unchanged: the next worker takes it now, not after the lock expires.
+      await Promise.allSettled(jobs.map(({ job, token }) => job.moveToWait(token)));
+      await Promise.race([worker.close(true).catch(() => {}), sleep(2_000)]);
+      await quitAll([connection]);
+      return jobs.length;
+    })();
+    return released;
+  };
+  return {
+    waitUntilReady: () => worker.waitUntilReady(),
+    get active() {
+      return running.size;
+    },
+    async close(drainMs = 30_000) {
+      const drained = worker.close().then(() => "drained" as const);
+      if ((await Promise.race([drained, sleep(drainMs).then(() => "late" as const)])) === "late") return release();
+      await quitAll([connection]);
+      return 0;
+    },
+    release,
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

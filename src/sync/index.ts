@@ -5,7 +5,14 @@
  */
 export { type ApplyDeps, type ApplyResult, applyPlan, type FailedOperation } from "./apply.js";
 export { createSync, passwordSecret, type SyncBuildDeps, type SyncParts } from "./build.js";
-export { type BullConnection, BullSyncQueue, bullConnection, SYNC_QUEUE, startSyncWorker } from "./bullmq.js";
+export {
+  type BullConnection,
+  BullSyncQueue,
+  bullConnection,
+  SYNC_QUEUE,
+  type SyncWorker,
+  startSyncWorker,
+} from "./bullmq.js";
 export { type CloudRunOptions, type CloudRunResult, emptyDesired, SyncEngine, type SyncEngineDeps } from "./engine.js";
 export { type ObservedCloud, type ObserveOptions, observeCloud, projectKey } from "./observe.js";
 export { type Action, actionOf, describe, isDestructive, type Operation, type UserChanges } from "./operations.js";
@@ -34,5 +41,13 @@ export {
   type SyncJob,
   type SyncQueue,
 } from "./queue.js";
+export {
+  acquireRunLocks,
+  describeHolder,
+  type HeldRun,
+  RUN_LOCKED,
+  type RunHolder,
+  type RunLockOptions,
+} from "./run-lock.js";
 export { engineHandler, SyncService, type SyncServiceDeps } from "./service.js";
 export { type CloudSyncStatus, readStatus, registerSyncMetrics, writeStatus } from "./status.js";

@@ -8,6 +8,7 @@ import type { Store } from "../store/index.js";
 import { type CloudRunResult, emptyDesired, type SyncEngine } from "./engine.js";
 import type { CloudPlan } from "./plan.js";
 import type { JobResult, SyncJob, SyncQueue } from "./queue.js";
+import { acquireRunLocks, type RunLockOptions } from "./run-lock.js";
 
 /** What the triggers need. */
 export interface SyncServiceDeps {
@@ -23,6 +24,8 @@ export interface SyncServiceDeps {
   concurrency?: number;
   /** Keys people added on the web pages, merged into each identity's `sshKeys`; default: read from `store`. */
   storedKeys?: Pick<StoredKeys, "merge">;
+  /** Expiry of the run locks (default 60 s, renewed while a run lasts) and how often a waiting run looks again. */
+  runLock?: Pick<RunLockOptions, "ttlMs" | "pollMs">;
 }
 
 /**
@@ -91,22 +94,58 @@ export class SyncService {
     });
   }
 
-  /** A full run: every person, every cloud (or one), one job per cloud. */
-  async full(opts: { cloudId?: string; runId?: string; deepKeys?: boolean; onResult?: (r: JobResult) => void } = {}) {
+  /**
+   * A full run: every person, every cloud (or one), one job per cloud. It holds the run lock of each of its clouds
+   * while it lasts: a second full run over one of them is refused (`sync_run_locked`, naming the holder) or, with
+   * `wait`, starts once the first ended.
+   */
+  async full(
+    opts: {
+      cloudId?: string;
+      runId?: string;
+      deepKeys?: boolean;
+      onResult?: (r: JobResult) => void;
+      wait?: boolean;
+      onWait?: RunLockOptions["onWait"];
+    } = {},
+  ) {
     const runId = opts.runId ?? this.newRunId();
-    const desired = this.desired(await this.identities(), this.cloudIds(opts.cloudId));
-    const jobs: SyncJob[] = [...desired.values()].map((state) => ({
+    const cloudIds = this.cloudIds(opts.cloudId);
+    return this.locked(
+      cloudIds.map((id) => `full:${id}`),
       runId,
-      cloudId: state.cloudId,
-      kind: "full",
-      desired: state,
-      deepKeys: opts.deepKeys,
-    }));
-    return { runId, results: await this.deps.queue.submit(jobs, { onResult: opts.onResult }) };
+      { wait: opts.wait, onWait: opts.onWait },
+      async () => {
+        const desired = this.desired(await this.identities(), cloudIds);
+        const jobs: SyncJob[] = [...desired.values()].map((state) => ({
+          runId,
+          cloudId: state.cloudId,
+          kind: "full",
+          desired: state,
+          deepKeys: opts.deepKeys,
+        }));
+        return { runId, results: await this.deps.queue.submit(jobs, { onResult: opts.onResult }) };
+      },
+    );
+  }
+
+  private async locked<T>(scopes: string[], runId: string, opts: RunLockOptions, run: () => Promise<T>): Promise<T> {
+    const held = await acquireRunLocks(this.deps.store, scopes, runId, { ...this.deps.runLock, ...opts });
+    try {
+      return await run();
+    } finally {
+      await held.release();
+    }
   }
 
   /** The people changed since the last incremental run (per source mark in the store), their grants only. */
   async incremental(): Promise<{ runId: string; people: number; results: JobResult[] }> {
+    const runId = this.newRunId();
+    // One incremental run at a time: two would read the same marks and both do every write.
+    return this.locked(["incremental"], runId, {}, () => this.incrementalRun(runId));
+  }
+
+  private async incrementalRun(runId: string): Promise<{ runId: string; people: number; results: JobResult[] }> {
     const marks = new Map<string, string>();
     const next = new Map<string, string>();
     for (const source of this.deps.sources) {
@@ -115,7 +154,6 @@ export class SyncService {
       next.set(source.id, await source.mark());
     }
     const changed = await this.identities(marks);
-    const runId = this.newRunId();
     // Every cloud: a changed person may have lost everything somewhere, and that cloud must revoke.
     const results = changed.length > 0 ? await this.people(changed, runId, "incremental", true) : [];
     if (results.every((r) => r.outcome !== "failed")) {
@@ -126,7 +164,11 @@ export class SyncService {
 
   /** Just-in-time: one person (at login), only their grants, only the clouds they get something in. */
   async person(identity: Identity): Promise<JobResult[]> {
-    return this.people([await this.storedKeys.merge(identity)], this.newRunId(), "person", false);
+    const runId = this.newRunId();
+    // Two logins of one person at once: the second waits for the first (a short run), then finds little to do.
+    return this.locked([`person:${identity.id}`], runId, { wait: true, waitMs: 60_000, pollMs: 200 }, async () =>
+      this.people([await this.storedKeys.merge(identity)], runId, "person", false),
+    );
   }
 
   private async people(

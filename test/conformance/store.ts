@@ -91,6 +91,16 @@ export function describeStoreConformance(name: string, create: () => Promise<Sto
       expect(await second?.release()).toBe(true);
     });
 
+    it("extends a lock only while its holder still owns it", async () => {
+      const lock = await store.acquireLock(k("lock-ext"), 300);
+      expect(await lock?.extend(5_000)).toBe(true);
+      await sleep(500);
+      expect(await store.acquireLock(k("lock-ext"), 5_000)).toBeNull();
+      expect(await lock?.release()).toBe(true);
+      expect(await lock?.extend(5_000)).toBe(false);
+      expect(await store.acquireLock(k("lock-ext"), 150)).not.toBeNull();
+    });
+
     it("appends to a stream and reads in order, after a cursor, and the latest entries", async () => {
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) ids.push(await store.append(k("stream"), { n: i, who: "alice" }));

@@ -196,6 +196,17 @@ export const ConfigSchema = z
       .object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") })
       .strict()
       .default({ level: "info" }),
+    /** How `serve` and `worker` stop on SIGTERM/SIGINT (docs/operations.md). */
+    shutdown: z
+      .object({
+        /**
+         * How long in-flight requests and sync jobs may run on after the signal; then requests get a 503 and jobs
+         * go back to the queue. A second signal stops at once.
+         */
+        drainSeconds: z.number().min(0).max(3600).default(30),
+      })
+      .strict()
+      .default({ drainSeconds: 30 }),
   })
   .strict();
 
