@@ -92,14 +92,15 @@ export const workerCommand: Command = {
       signals.dispose();
       process.off("SIGHUP", reload);
       stopSchedule();
-      // Bounded: a Redis that does not answer must not keep a stopping worker alive.
+      // Bounded: a Redis that does not answer, or a cloud client still waiting on a job handed back, must not keep
+      // a stopping worker alive.
+      const handedBack = (await worker?.release()) ?? 0;
       await Promise.race([
         (async () => {
-          await worker?.release();
           await sync?.close();
           await runtime.close();
         })().catch(() => {}),
-        unrefSleep(5_000),
+        unrefSleep(handedBack > 0 ? 1_000 : 5_000),
       ]);
     }
   },

@@ -192,7 +192,7 @@ export function startSyncWorker(
       running.clear();
       // Back to waiting, lock dropped, attempts unchanged: the next worker takes it now, not after the lock expires.
       await Promise.allSettled(jobs.map(({ job, token }) => job.moveToWait(token)));
-      await Promise.race([worker.close(true).catch(() => {}), sleep(2_000)]);
+      await Promise.race([worker.close(true).catch(() => {}), sleep(1_000)]);
       await quitAll([connection]);
       return jobs.length;
     })();
