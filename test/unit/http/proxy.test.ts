@@ -56,7 +56,7 @@ async function setup() {
   const store = new MemoryStore();
   const keys = new KeyRing({ store, algorithm: "ES256", rotateAfterMs: 3_600_000, overlapMs: 600_000 });
   const tokens = new TokenService({ store, keys, issuer: "http://archway.test" });
-  const sessions = new IdentitySessions({ store, ttlMs: 3_600_000 });
+  const sessions = new IdentitySessions({ store, absoluteMs: 3_600_000 });
   const cloud: Cloud = CloudSchema.parse({
     id: "c1",
     authUrl: "http://127.0.0.1:1/v3",
@@ -102,7 +102,7 @@ async function setup() {
     tokens,
     gateway,
   });
-  const sid = await sessions.create({
+  const { sid } = await sessions.create({
     id: "demo:alice",
     source: "demo",
     username: "alice",
@@ -291,7 +291,7 @@ describe("cloud proxy", () => {
         .status,
     ).toBe(401);
     expect((await app.request("/clouds/c9/compute/v2.1/x", { headers: { "x-auth-token": token } })).status).toBe(403);
-    await tokens.revoke(issued.jti, issued.expiresAt);
+    await tokens.revoke({ jti: issued.jti, exp: issued.expiresAt });
     const revoked = await app.request("/clouds/c1/compute/v2.1/x", { headers: { "x-auth-token": token } });
     expect(revoked.status).toBe(401);
     expect(await revoked.json()).toMatchObject({ error: { code: 401, message: "the token was revoked" } });
