@@ -65,7 +65,7 @@ describe("secrets at rest in the real Redis", () => {
     });
     expect(login.status).toBe(201);
     // Through the proxy: the broker logs in to the real cloud-1 Keystone as alice's shadow user and caches it.
-    const proxied = await fetch(`${h.url}/clouds/cloud-1/identity/v3/auth/projects`, {
+    const proxied = await fetch(`${h.url}/clouds/cloud-1/compute/v2.1/os-keypairs`, {
       headers: { "x-auth-token": login.headers.get("x-subject-token") ?? "" },
     });
     expect(proxied.status).toBe(200);
