@@ -1,6 +1,6 @@
 import { isArchwayError } from "../../errors.js";
 import type { Identity, PasswordSource } from "../../identity/index.js";
-import { entitledProjects, FACADE_DOMAIN, type FacadeProject } from "../../tokens/index.js";
+import { type Entitlements, entitlementsOf, FACADE_DOMAIN, type ProjectScope } from "../../tokens/index.js";
 import { clientIp, requestJson, setResponseHeader } from "../env.js";
 import { AuthRequestSchema } from "./auth-request.js";
 import {
@@ -30,7 +30,7 @@ export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHa
     let identity: Identity;
     let sid: string;
     let methods: string[];
-    let projects: FacadeProject[] | undefined;
+    let entitlements: Entitlements | undefined;
     if (auth.methods.includes("password") && auth.password) {
       const user = auth.password.user;
       if (!user.name) throw new KeystoneHttpError(400, "password authentication needs a user name");
@@ -49,19 +49,22 @@ export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHa
       sid = String(caller.claims.sid);
       methods = ["token"];
       // The same evaluation of the same session's identity that validated the token: no second one per re-scope.
-      projects = caller.projects;
+      entitlements = caller.entitlements;
     } else {
       throw new KeystoneHttpError(401, `unsupported authentication method(s): ${auth.methods.join(", ")}`);
     }
-    projects ??= entitledProjects(identity, deps.policies());
-    let project: FacadeProject | undefined;
+    entitlements ??= entitlementsOf(identity, deps.policies());
+    let project: ProjectScope | undefined;
     const wanted = scope && scope !== "unscoped" ? scope.project : undefined;
     if (scope && scope !== "unscoped" && (scope.domain || scope.system))
       throw new KeystoneHttpError(401, "only project scope is available through Archway");
     if (wanted) {
-      project = projects.find((p) =>
-        wanted.id ? p.id === wanted.id : p.name === wanted.name && domainMatches(wanted.domain),
-      );
+      // By id, or by facade name: a project (every region where the person holds it) or a `<cloud>:<project>` alias.
+      project = wanted.id
+        ? entitlements.byId(wanted.id)
+        : wanted.name !== undefined && domainMatches(wanted.domain)
+          ? entitlements.byName(wanted.name)
+          : undefined;
       if (!project) {
         await deps.audit({
           type: "token.refused",
@@ -78,7 +81,8 @@ export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHa
       ttlSeconds: deps.ttlSeconds,
       claims: project ? { sid, amr: methods, prj: project.id } : { sid, amr: methods },
     });
-    const catalog = project && c.req.query("nocatalog") === undefined ? await catalogs.of(projects) : undefined;
+    // The catalog lists the regions of the scoped project only: the token reaches no other cloud.
+    const catalog = project && c.req.query("nocatalog") === undefined ? await catalogs.of(project) : undefined;
     const body = tokenJson(
       {
         identity,
