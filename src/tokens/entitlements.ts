@@ -11,7 +11,7 @@ export const FACADE_DOMAIN = { id: "archway", name: "archway" } as const;
  */
 export interface FacadeProject {
   /** Stable id of the single-region alias: a hash of the fields cloud, domain and name. */
-  id: string;
+  readonly id: string;
   /** `<cloud>:<project>` (the project part as the multi-region project is named, see {@link ProjectScope.name}). */
   name: string;
   cloudId: string;
@@ -130,14 +130,7 @@ export function entitlementsFrom(access: DesiredAccess): Entitlements {
     const regions = new Map<string, FacadeProject>();
     for (const cloudId of regionIds) {
       const h = s.regions.get(cloudId) as Held;
-      const project: FacadeProject = {
-        id: facadeProjectId(cloudId, s.domain, s.name),
-        name: `${cloudId}:${name}`,
-        cloudId,
-        keystoneName: s.name,
-        keystoneDomain: s.domain,
-        roles: h.roles,
-      };
+      const project = new CloudProject(`${cloudId}:${name}`, cloudId, s.name, s.domain, h.roles);
       regions.set(cloudId, project);
       cloudProjects.push(project);
     }
@@ -157,11 +150,33 @@ export function entitlementsFrom(access: DesiredAccess): Entitlements {
   return new Indexed(projects, cloudProjects);
 }
 
+/**
+ * A {@link FacadeProject} whose id is hashed when first read: only a token scoped to the alias needs it, and a
+ * person in a thousand clouds would otherwise pay a thousand hashes per evaluation.
+ */
+class CloudProject implements FacadeProject {
+  #id: string | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly cloudId: string,
+    readonly keystoneName: string,
+    readonly keystoneDomain: string,
+    readonly roles: string[],
+  ) {}
+
+  get id(): string {
+    this.#id ??= facadeProjectId(this.cloudId, this.keystoneDomain, this.keystoneName);
+    return this.#id;
+  }
+}
+
 /** The lookups of {@link Entitlements}; alias scopes are made on first use and then kept (callers compare them by identity). */
 class Indexed implements Entitlements {
   readonly #projectsById = new Map<string, ProjectScope>();
   readonly #projectsByName = new Map<string, ProjectScope>();
-  readonly #cloudById = new Map<string, FacadeProject>();
+  /** Built on the first lookup of an id that is not a project's: most tokens name a project, not an alias. */
+  #cloudById: Map<string, FacadeProject> | undefined;
   readonly #cloudByName = new Map<string, FacadeProject>();
   readonly #aliases = new Map<FacadeProject, ProjectScope>();
 
@@ -173,14 +188,14 @@ class Indexed implements Entitlements {
       this.#projectsById.set(p.id, p);
       if (!this.#projectsByName.has(p.name)) this.#projectsByName.set(p.name, p);
     }
-    for (const p of cloudProjects) {
-      this.#cloudById.set(p.id, p);
-      if (!this.#cloudByName.has(p.name)) this.#cloudByName.set(p.name, p);
-    }
+    for (const p of cloudProjects) if (!this.#cloudByName.has(p.name)) this.#cloudByName.set(p.name, p);
   }
 
   byId(id: string): ProjectScope | undefined {
-    return this.#projectsById.get(id) ?? this.#alias(this.#cloudById.get(id));
+    const project = this.#projectsById.get(id);
+    if (project) return project;
+    this.#cloudById ??= new Map(this.cloudProjects.map((p) => [p.id, p]));
+    return this.#alias(this.#cloudById.get(id));
   }
 
   byName(name: string): ProjectScope | undefined {
