@@ -151,6 +151,22 @@ describe("a token acts only as the project it names", () => {
     await expectRefused(refused);
   }, 60_000);
 
+  it("in a cloud the token reaches, the cloud sees the named project: nova refuses another project's quotas", async () => {
+    const { token } = await login("bob", "u-bob");
+    expect((await keypairs(token, "cloud-1")).status).toBe(200); // provisions bob in cloud-1 if needed
+    const admin = await keystoneAdminToken("cloud-1");
+    const ks = h.env.keystones.find((k) => k.id === "cloud-1")!.authUrl;
+    const get = async <T>(path: string) =>
+      (await (await fetch(`${ks}${path}`, { headers: { "x-auth-token": admin } })).json()) as T;
+    const { domains } = await get<{ domains: { id: string }[] }>(`/domains?name=${h.domain}`);
+    const idOf = async (name: string) =>
+      (await get<{ projects: { id: string }[] }>(`/projects?name=${name}&domain_id=${domains[0]?.id}`)).projects[0]?.id;
+    const quotas = (projectId: string | undefined) =>
+      fetch(`${h.url}/clouds/cloud-1/compute/v2.1/os-quota-sets/${projectId}`, { headers: { "x-auth-token": token } });
+    expect((await quotas(await idOf("u-bob"))).status).toBe(200);
+    expect((await quotas(await idOf("ops"))).status).toBe(403);
+  }, 60_000);
+
   it("a person lists only their own projects", async () => {
     const { token, body } = await login("bob", "ops");
     const own = await fetch(`${h.url}/v3/users/${body.token.user.id}/projects`, { headers: { "x-auth-token": token } });
