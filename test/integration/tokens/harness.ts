@@ -18,6 +18,8 @@ export interface FacadeHarness {
   password: string;
   /** The password of any of the harness's static users. */
   passwordOf(username: string): string;
+  /** The configuration file Archway runs with (its secrets included). */
+  configFile: string;
   server: RunningServer;
   close(): Promise<void>;
 }
@@ -30,6 +32,8 @@ export interface FacadeOptions {
   policies?: Record<string, string>;
   /** A cloud's labels as a YAML flow map (default: `{ kind: region }`). */
   labels?: (cloudId: string) => string;
+  /** Appended to the YAML (top-level keys such as `store:` or `idp:`). */
+  extraConfig?: string;
 }
 
 const DEVS_POLICY = `apiVersion: archway.dev/v1\nkind: AccessPolicy\nmetadata: { name: devs }\nspec:\n  subjects: { groups: { anyOf: [devs] } }\n  grants: [{ project: "u-{{ username }}", roles: [member] }]\n  keys: false\n`;
@@ -62,9 +66,10 @@ export async function startFacade(port: number, opts: FacadeOptions = {}): Promi
   ).join("");
   writeFileSync(
     join(dir, "archway.yaml"),
-    `listen: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\nsecrets: { shadowPasswordKey: "${randomBytes(16).toString("hex")}" }\n` +
+    // demo: the test Keystones' admin password is the public demo one (config/secrets/demo-cloud-admin).
+    `demo: true\nlisten: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\nsecrets: { shadowPasswordKey: "${randomBytes(32).toString("base64url")}" }\n` +
       `identity:\n  sources:\n    - id: demo\n      type: static\n      users:\n${users}` +
-      `policiesDir: policies\nlog: { level: warn }\nclouds:\n${clouds}`,
+      `policiesDir: policies\nlog: { level: warn }\nclouds:\n${clouds}${opts.extraConfig ?? ""}`,
   );
   const policies = join(dir, "policies");
   (await import("node:fs")).mkdirSync(policies);
@@ -80,6 +85,7 @@ export async function startFacade(port: number, opts: FacadeOptions = {}): Promi
     domain,
     password,
     passwordOf,
+    configFile: join(dir, "archway.yaml"),
     server,
     async close() {
       await server.close(1_000);

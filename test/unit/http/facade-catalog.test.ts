@@ -98,7 +98,7 @@ describe("facade catalog", () => {
         attributes: {},
       },
       methods: ["token"],
-      auditId: "a1",
+      auditIds: ["a1"],
       issuedAt: 0,
       expiresAt: 1_000,
       project: scoped,
