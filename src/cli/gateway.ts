@@ -1,7 +1,7 @@
 import { formatProblem } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import type { FacadeDeps, OidcProviderDeps, ProxyDeps } from "../http/index.js";
-import { CloudCatalogs, createApp, type HttpMetrics } from "../http/index.js";
+import { CloudCatalogs, createApp, createHttpMetrics, type HttpMetrics } from "../http/index.js";
 import { createWebDeps, ssoOrigins, type WebDeps } from "../http/web/index.js";
 import { isPasswordSource, LoginGuard } from "../identity/index.js";
 import { createSync, type SyncParts, shadowPassword } from "../sync/index.js";
@@ -78,7 +78,7 @@ export function buildGateway(runtime: Runtime): Gateway {
   });
   const catalogs = new CloudCatalogs(config.clouds, sync ? { clients: sync.clients } : {});
   const sessions = new IdentitySessions({ store: runtime.store, ttlMs: 12 * 3600_000 });
-  const guard = new LoginGuard({ store: runtime.store, audit: runtime.audit });
+  const guard = new LoginGuard({ store: runtime.store, audit: runtime.audit, limits: config.identity.lockout });
   const web = createWebDeps({
     config,
     publicUrl: runtime.publicUrl,
@@ -118,7 +118,9 @@ export function buildGateway(runtime: Runtime): Gateway {
 }
 
 /** The Hono app with every surface of the gateway mounted: health, JWKS, facade, proxy, pages and the IdP. */
-export function gatewayApp(runtime: Runtime, gateway: Gateway, metrics?: HttpMetrics) {
+export function gatewayApp(runtime: Runtime, gateway: Gateway, metrics: HttpMetrics = createHttpMetrics()) {
+  // Lockouts, refusals and unlocks on /metrics beside the request histogram.
+  gateway.facade.guard.metrics.register(metrics.registry);
   return createApp({
     config: runtime.loaded.config,
     log: runtime.log,

@@ -68,6 +68,14 @@ export class MemoryStore implements Store {
     return next;
   }
 
+  async decrement(key: string, opts: { by?: number } = {}): Promise<number> {
+    const current = this.#live(key);
+    if (!current) return 0;
+    const next = Math.max(0, Number(current.value) - (opts.by ?? 1));
+    current.value = String(next);
+    return next;
+  }
+
   async acquireLock(key: string, ttlMs: number): Promise<Lock | null> {
     const token = randomUUID();
     if (!(await this.setIfAbsent(key, token, { ttlMs }))) return null;

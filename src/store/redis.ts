@@ -10,6 +10,9 @@ const RELEASE_LOCK = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis
 // INCRBY, and start the TTL only on the first increment so a window does not slide with every attempt.
 const INCREMENT = `local v = redis.call("INCRBY", KEYS[1], ARGV[1]) if redis.call("PTTL", KEYS[1]) < 0 then redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return v`;
 
+// DECRBY on an existing counter only, floored at zero; PTTL is untouched because SET would clear it (KEEPTTL).
+const DECREMENT = `local v = redis.call("GET", KEYS[1]) if not v then return 0 end local n = tonumber(v) - tonumber(ARGV[1]) if n < 0 then n = 0 end redis.call("SET", KEYS[1], n, "KEEPTTL") return n`;
+
 type RedisConfig = Exclude<StoreConfig, { type: "memory" }>;
 type Client = Redis | Cluster;
 
@@ -59,6 +62,10 @@ export class RedisStore implements Store {
   async increment(key: string, opts: { ttlMs: number; by?: number }): Promise<number> {
     const reply = await this.#client.eval(INCREMENT, 1, this.#key(key), opts.by ?? 1, Math.ceil(opts.ttlMs));
     return Number(reply);
+  }
+
+  async decrement(key: string, opts: { by?: number } = {}): Promise<number> {
+    return Number(await this.#client.eval(DECREMENT, 1, this.#key(key), opts.by ?? 1));
   }
 
   async acquireLock(key: string, ttlMs: number): Promise<Lock | null> {

@@ -28,6 +28,12 @@ export interface Store {
   delete(key: string): Promise<boolean>;
   /** Atomically adds `by` (default 1) and returns the new value; the TTL starts at the first increment. */
   increment(key: string, opts: { ttlMs: number; by?: number }): Promise<number>;
+  /**
+   * Atomically subtracts `by` (default 1) from a counter and returns the new value, never going below zero and
+   * keeping its TTL. An absent (or expired) counter stays absent and resolves 0: giving back a reservation after
+   * its window ended must not start a new window with a negative count.
+   */
+  decrement(key: string, opts?: { by?: number }): Promise<number>;
   /** Takes a lock that expires on its own after `ttlMs`, or resolves null when someone else holds it. */
   acquireLock(key: string, ttlMs: number): Promise<Lock | null>;
   /** Appends to a capped stream (oldest entries dropped beyond `maxLength`, approximately). */

@@ -3,6 +3,7 @@ import { CloudSchema } from "./cloud.js";
 import { SecretSchema } from "./common.js";
 import { IdentitySourceSchema } from "./identity.js";
 import { IdpConfigSchema } from "./idp.js";
+import { LockoutConfigSchema, TrustedProxySchema } from "./lockout.js";
 import { StoreConfigSchema } from "./store.js";
 import { WebConfigSchema } from "./web.js";
 
@@ -10,6 +11,7 @@ export * from "./cloud.js";
 export * from "./common.js";
 export * from "./identity.js";
 export * from "./idp.js";
+export * from "./lockout.js";
 export * from "./store.js";
 export * from "./web.js";
 
@@ -86,9 +88,13 @@ export const ConfigSchema = z
       .strict()
       .default({}),
     identity: z
-      .object({ sources: z.array(IdentitySourceSchema).default([]) })
+      .object({
+        sources: z.array(IdentitySourceSchema).default([]),
+        /** Limits on failed sign-ins (see LockoutConfigSchema). */
+        lockout: LockoutConfigSchema.default(() => LockoutConfigSchema.parse({})),
+      })
       .strict()
-      .default({ sources: [] }),
+      .default({ sources: [], lockout: LockoutConfigSchema.parse({}) }),
     clouds: z.array(CloudSchema).default([]),
     /** Archway as an OpenID Provider: its relying parties (clients) and token lifetimes. */
     idp: IdpConfigSchema.default({
@@ -120,8 +126,8 @@ export const ConfigSchema = z
           .int()
           .positive()
           .default(1024 * 1024),
-        /** Trust `X-Forwarded-For` from these proxy addresses when computing the client address. */
-        trustedProxies: z.array(z.string()).default([]),
+        /** Trust `X-Forwarded-For` from these proxies (addresses or CIDR ranges) when computing the client address. */
+        trustedProxies: z.array(TrustedProxySchema).default([]),
       })
       .strict()
       .default({ bodyLimitBytes: 1024 * 1024, trustedProxies: [] }),
