@@ -14,10 +14,14 @@ export const ATTEMPT_KINDS: readonly AttemptKind[] = ["password"];
 /** Which limit answered: the hard (username, address) pair, or the growing delays per username or per address. */
 export type LimitScope = "user_address" | "user" | "address";
 
-/** Who is trying, from where. `subject` is a folded username or a person's stable id (see `LoginGuard`). */
+/**
+ * Who is trying, from where. `subjects`: what the attempt names, most general first: a folded username, then the
+ * person's stable id once the name is known to lead to one (see `LoginGuard`). Each has its own pair limit (so
+ * failures counted under the name before the person was known still count); the last carries the delays.
+ */
 export interface AttemptRequest {
   kind: AttemptKind;
-  subject: string;
+  subjects: readonly [string, ...string[]];
   /** The client address as the observing layer resolved it. */
   address: string;
 }
@@ -25,6 +29,8 @@ export interface AttemptRequest {
 /** A limit that was reached by a failure: the pair is now refused, or delays now apply to the user or address. */
 export interface Crossing {
   scope: LimitScope;
+  /** The subject whose pair or delays it is (absent for an address). */
+  subject?: string;
   /** How long the pair stays refused, or the first delay. */
   retryAfterSeconds: number;
 }
@@ -50,8 +56,8 @@ export interface LockoutRecord {
 
 /**
  * Counts attempts atomically before they are checked, in the store every Archway process shares. Each attempt
- * first reserves a unit on three counters (one increment each, sent together): the (subject, address) pair, the
- * subject, and the address. A reservation past a limit is given back and refused without the check running, so
+ * first reserves a unit on its counters (one increment each, sent together): the (subject, address) pair of each
+ * subject, the subject, and the address. A reservation past a limit is given back and refused without the check running, so
  * however many attempts arrive at once, at most `maxFailures` failures per pair are ever checked. A success
  * gives its reservation back (one decrement each, sent together); a failure keeps it for the window.
  *
@@ -80,13 +86,13 @@ export class AttemptGuard {
   async attempt<T>(request: AttemptRequest, check: () => Promise<T | null>): Promise<AttemptOutcome<T>> {
     const { perUserAndAddress: pair, perUser: user, perAddress: address } = this.#limits;
     const keys = this.#keys(request);
-    const [pairCount, userCount, addressCount] = await Promise.all([
-      this.#store.increment(keys.pair, { ttlMs: pair.windowSeconds * 1000 }),
+    const [userCount, addressCount, ...pairCounts] = await Promise.all([
       this.#store.increment(keys.user, { ttlMs: user.windowSeconds * 1000 }),
       this.#store.increment(keys.address, { ttlMs: address.windowSeconds * 1000 }),
+      ...keys.pairs.map((k) => this.#store.increment(k, { ttlMs: pair.windowSeconds * 1000 })),
     ]);
     const refusal =
-      pairCount > pair.maxFailures
+      Math.max(...pairCounts) > pair.maxFailures
         ? { scope: "user_address" as const, retryAfterSeconds: pair.windowSeconds }
         : ((await this.#pace(`${keys.user}:gate`, userCount, user, "user")) ??
           (await this.#pace(`${keys.address}:gate`, addressCount, address, "address")));
@@ -106,8 +112,13 @@ export class AttemptGuard {
       return { kind: "passed", value };
     }
     const crossed: Crossing[] = [];
-    if (pairCount === pair.maxFailures) crossed.push({ scope: "user_address", retryAfterSeconds: pair.windowSeconds });
-    if (userCount === user.freeFailures) crossed.push({ scope: "user", retryAfterSeconds: delaySeconds(user, 1) });
+    request.subjects.forEach((subject, i) => {
+      if (pairCounts[i] === pair.maxFailures)
+        crossed.push({ scope: "user_address", subject, retryAfterSeconds: pair.windowSeconds });
+    });
+    const last = request.subjects[request.subjects.length - 1];
+    if (userCount === user.freeFailures)
+      crossed.push({ scope: "user", subject: last, retryAfterSeconds: delaySeconds(user, 1) });
     if (addressCount === address.freeFailures)
       crossed.push({ scope: "address", retryAfterSeconds: delaySeconds(address, 1) });
     if (crossed.length > 0) {
@@ -117,7 +128,7 @@ export class AttemptGuard {
           const record: LockoutRecord = {
             kind: request.kind,
             scope: c.scope,
-            ...(c.scope !== "address" ? { subject: request.subject } : {}),
+            ...(c.subject !== undefined ? { subject: c.subject } : {}),
             ...(c.scope !== "user" ? { address: addressKey(request.address, this.#limits.ipv6PrefixLength) } : {}),
             at,
           };
@@ -170,19 +181,19 @@ export class AttemptGuard {
     return { scope, retryAfterSeconds: Math.ceil(wait) };
   }
 
-  async #giveBack(keys: { pair: string; user: string; address: string }): Promise<void> {
+  async #giveBack(keys: Keys): Promise<void> {
     await Promise.all([
-      this.#store.decrement(keys.pair),
       this.#store.decrement(keys.user),
       this.#store.decrement(keys.address),
+      ...keys.pairs.map((k) => this.#store.decrement(k)),
     ]);
   }
 
-  #keys(request: AttemptRequest): { pair: string; user: string; address: string } {
+  #keys(request: AttemptRequest): Keys {
     const address = addressKey(request.address, this.#limits.ipv6PrefixLength);
     return {
-      pair: this.#pairKey(request.kind, request.subject, address),
-      user: this.#userKey(request.kind, request.subject),
+      pairs: request.subjects.map((subject) => this.#pairKey(request.kind, subject, address)),
+      user: this.#userKey(request.kind, request.subjects[request.subjects.length - 1] as string),
       address: `guard:${request.kind}:address:${address}`,
     };
   }
@@ -194,6 +205,12 @@ export class AttemptGuard {
   #userKey(kind: AttemptKind, subject: string): string {
     return `guard:${kind}:user:${subject}`;
   }
+}
+
+interface Keys {
+  pairs: string[];
+  user: string;
+  address: string;
 }
 
 /** The wait before the next attempt, `n` failures past the free ones: base x 2^(n-1), at most the maximum. */

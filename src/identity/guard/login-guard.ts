@@ -76,10 +76,12 @@ export class LoginGuard {
   async login(source: PasswordSource, username: string, password: string, clientIp: string): Promise<Identity> {
     const name = nameKey(source.id, foldUsername(username));
     const person = this.#aliases.get(name) ?? (await this.#store.get(`guard:alias:${name}`));
-    const subject = person !== null ? `person:${person}` : `name:${name}`;
+    // The name's own pair limit stays in force once the person is known: failures counted under the name before
+    // the link was learned still count.
+    const subjects: [string, ...string[]] = person !== null ? [`name:${name}`, `person:${person}`] : [`name:${name}`];
     const base = { actor: username, source: source.id, clientIp };
     const outcome = await this.#attempts
-      .attempt({ kind: "password", subject, address: clientIp }, () => source.login(username, password))
+      .attempt({ kind: "password", subjects, address: clientIp }, () => source.login(username, password))
       .catch(async (err: unknown) => {
         await this.#audit({ type: "login.error", ...base, reason: isArchwayError(err) ? err.code : "internal_error" });
         throw err;
@@ -97,7 +99,7 @@ export class LoginGuard {
       case "failed":
         for (const crossed of outcome.crossed) {
           this.metrics.countLockout("password", crossed.scope);
-          await this.#audit({ type: "login.locked", ...base, subject, ...crossed });
+          await this.#audit({ type: "login.locked", ...base, ...crossed });
         }
         await this.#audit({
           type: "login.failure",
@@ -170,8 +172,7 @@ export class LoginGuard {
 
   /**
    * Links a folded username to the person it led to, in the store and in this process. Written again on the first
-   * success in each process, so the link of anyone who signs in never lapses: the limits switch from the name to
-   * the person once, at a person's first sign-in, and an attacker's earlier failures under the name stay there.
+   * success in each process, so the link of anyone who signs in does not lapse.
    */
   async #remember(name: string, identityId: string): Promise<void> {
     if (this.#aliases.get(name) === identityId) return;
