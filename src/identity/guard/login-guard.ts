@@ -144,7 +144,9 @@ export class LoginGuard {
       }
       if (!isLookupSource(source)) continue;
       // A directory that cannot answer now only means the person's own spelling is all that is cleared.
-      const found = await source.lookup(person).catch(() => null);
+      const found =
+        (await source.lookup(person).catch(() => null)) ??
+        (await source.lookup(foldUsername(person)).catch(() => null));
       if (found) {
         known = true;
         subjects.add(`person:${found.id}`);

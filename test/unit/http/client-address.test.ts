@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigSchema } from "../../../src/config/index.js";
 import { clientIp } from "../../../src/http/env.js";
 import { createApp, startServer } from "../../../src/http/index.js";
-import { canonicalIp, ClientAddresses, parseProxyEntry } from "../../../src/http/middleware/client-address.js";
+import { ClientAddresses, canonicalIp, parseProxyEntry } from "../../../src/http/middleware/client-address.js";
 import { createLogger } from "../../../src/log/index.js";
 import { MemoryStore } from "../../../src/store/index.js";
 import { KeyRing, TokenService } from "../../../src/tokens/index.js";

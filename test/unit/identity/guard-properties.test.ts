@@ -12,7 +12,9 @@ function scheduledStore(s: fc.Scheduler): Store {
       if (typeof value !== "function") return value;
       if (name === "close") return () => target.close();
       return (...args: unknown[]) =>
-        s.schedule(Promise.resolve(), String(name)).then(() => (value as (...a: unknown[]) => unknown).apply(target, args));
+        s
+          .schedule(Promise.resolve(), String(name))
+          .then(() => (value as (...a: unknown[]) => unknown).apply(target, args));
     },
   });
 }

@@ -131,7 +131,8 @@ describe("LoginGuard: the attacks of the review, replayed", () => {
 
   it("locks only the attacker's pair: the right password logs in from another address", async () => {
     const { source, guard } = await setup();
-    for (let i = 0; i < 12; i++) await guard.login(source, "alice", `guess-${i}`, "203.0.113.66").catch(() => undefined);
+    for (let i = 0; i < 12; i++)
+      await guard.login(source, "alice", `guess-${i}`, "203.0.113.66").catch(() => undefined);
     await expect(guard.login(source, "alice", "right", "203.0.113.66")).rejects.toMatchObject({
       code: "login_locked",
       status: 429,
@@ -162,7 +163,9 @@ describe("LoginGuard: the attacks of the review, replayed", () => {
     const { source, guard } = await setup({ perUserAndAddress: { maxFailures: 3 } });
     for (let i = 1; i <= 3; i++) await guard.login(source, "alice", "wrong", `2001:db8:5:6::${i}`).catch(() => 0);
     await expect(guard.login(source, "alice", "right", "2001:db8:5:6::99")).rejects.toBeInstanceOf(TooManyAttempts);
-    await expect(guard.login(source, "alice", "right", "2001:db8:5:7::1")).resolves.toMatchObject({ username: "alice" });
+    await expect(guard.login(source, "alice", "right", "2001:db8:5:7::1")).resolves.toMatchObject({
+      username: "alice",
+    });
   });
 });
 
@@ -177,7 +180,9 @@ describe("LoginGuard: delays per username and per address", () => {
     const waits: number[] = [];
     for (let i = 0; i < 5; i++) {
       // One attempt passes (and fails), the next at once is refused with the wait until the next may pass.
-      await expect(guard.login(source, "alice", "wrong", `10.9.1.${i}`)).rejects.toMatchObject({ code: "login_failed" });
+      await expect(guard.login(source, "alice", "wrong", `10.9.1.${i}`)).rejects.toMatchObject({
+        code: "login_failed",
+      });
       const refused = await refusal(guard.login(source, "alice", "right", `10.9.2.${i}`));
       expect(refused).toBeInstanceOf(TooManyAttempts);
       waits.push((refused as TooManyAttempts).retryAfterSeconds);
@@ -237,7 +242,10 @@ describe("LoginGuard: unlock, audit and metrics", () => {
   it("an administrator unlock clears the person's pairs and delays, audited and counted", async () => {
     let now = 9_000_000;
     const { source, guard, events } = await setup(
-      { perUserAndAddress: { maxFailures: 2 }, perUser: { freeFailures: 3, maxDelaySeconds: 60, baseDelaySeconds: 30 } },
+      {
+        perUserAndAddress: { maxFailures: 2 },
+        perUser: { freeFailures: 3, maxDelaySeconds: 60, baseDelaySeconds: 30 },
+      },
       { now: () => now },
     );
     const registry = new Registry();

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildGateway, type Gateway, gatewayApp } from "../../../src/cli/gateway.js";
+import { buildRuntime, type Runtime } from "../../../src/cli/runtime.js";
+import { runCli } from "../../../src/main.js";
+import { captureIO } from "../../helpers/io.js";
+
+// The whole gateway from the example config (static demo users, memory store): the facade, /api/v1 and /metrics.
+const CONFIG = "config/archway.example.yaml";
+let runtime: Runtime;
+let gateway: Gateway;
+let app: ReturnType<typeof gatewayApp>["app"];
+
+beforeAll(() => {
+  runtime = buildRuntime(CONFIG, captureIO());
+  gateway = buildGateway(runtime);
+  app = gatewayApp(runtime, gateway).app;
+});
+afterAll(async () => {
+  await gateway.close();
+  await runtime.close();
+});
+
+const login = (name: string, password: string) =>
+  app.request("/v3/auth/tokens", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      auth: { identity: { methods: ["password"], password: { user: { name, domain: { id: "default" }, password } } } },
+    }),
+  });
+
+const unlock = (token: string, body: unknown) =>
+  app.request("/api/v1/admin/unlock", {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+
+describe("unlock through the API, audited and counted", () => {
+  it("an admin unlocks a person locked on /v3; the lock answered 429 with Retry-After", async () => {
+    for (let i = 0; i < 5; i++) expect((await login("bob", `wrong-${i}`)).status).toBe(401);
+    const locked = await login(" BOB", "bob-demo");
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get("retry-after"))).toBeGreaterThan(0);
+
+    const admin = await login("alice", "alice-demo");
+    expect(admin.status).toBe(201);
+    const token = admin.headers.get("x-subject-token") ?? "";
+    const res = await unlock(token, { person: "Bob" });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ person: "Bob", known: true, cleared: expect.any(Number) });
+    expect((await login("bob", "bob-demo")).status).toBe(201);
+
+    const audit = await runtime.store.read("audit", { latest: true, limit: 50 });
+    expect(audit.map((e) => e.data)).toContainEqual(
+      expect.objectContaining({ type: "login.unlocked", actor: "alice", person: "Bob", via: "api" }),
+    );
+    expect(audit.map((e) => e.data)).toContainEqual(
+      expect.objectContaining({ type: "login.locked", scope: "user_address", actor: "bob" }),
+    );
+    const metrics = await (await app.request("/metrics")).text();
+    expect(metrics).toMatch(/archway_login_unlocks_total\{via="api"\} 1/);
+    expect(metrics).toMatch(/archway_login_lockouts_total\{kind="password",scope="user_address"\} 1/);
+    expect(metrics).toMatch(/archway_login_refused_total\{kind="password",scope="user_address"\} 1/);
+  }, 30_000);
+
+  it("refuses an unknown person (404), a bad body (400) and a non-admin (403)", async () => {
+    const admin = await login("alice", "alice-demo");
+    const token = admin.headers.get("x-subject-token") ?? "";
+    expect((await unlock(token, { person: "nobody-known" })).status).toBe(404);
+    expect((await unlock(token, { person: "bob", extra: 1 })).status).toBe(400);
+    const carol = await login("carol", "carol-demo");
+    expect((await unlock(carol.headers.get("x-subject-token") ?? "", { person: "bob" })).status).toBe(403);
+  }, 30_000);
+});
+
+describe("archway identity unlock", () => {
+  it("unlocks a known person (text and JSON), exit 1 for an unknown one, exit 2 for bad usage", async () => {
+    const text = captureIO({ USER: "ops" });
+    expect(await runCli(["identity", "unlock", "bob", "--config", CONFIG], text)).toBe(0);
+    expect(text.stdout()).toMatch(/^unlocked 'bob': \d+ limit\(s\) cleared \(.*name:demo:bob/);
+    const json = captureIO();
+    expect(await runCli(["identity", "unlock", "ＢＯＢ", "--json", "--config", CONFIG], json)).toBe(0);
+    expect(JSON.parse(json.stdout())).toMatchObject({ person: "ＢＯＢ", known: true, subjects: expect.any(Array) });
+    const unknown = captureIO();
+    expect(await runCli(["identity", "unlock", "nobody-known", "--config", CONFIG], unknown)).toBe(1);
+    expect(unknown.stderr()).toMatch(/no identity source knows 'nobody-known'/);
+    expect(await runCli(["identity", "unlock", "bob", "--force", "--config", CONFIG], captureIO())).toBe(2);
+    expect(await runCli(["identity", "unlock", "--config", CONFIG], captureIO())).toBe(2);
+    expect(await runCli(["identity", "unlock", "bob", "carol", "--config", CONFIG], captureIO())).toBe(2);
+  }, 30_000);
+});
