@@ -50,6 +50,8 @@ export interface LockoutRecord {
   kind: AttemptKind;
   scope: LimitScope;
   subject?: string;
+  /** Every subject the attempt named (a name and the person it leads to): an unlock of one clears them all. */
+  subjects?: string[];
   address?: string;
   at: string;
 }
@@ -128,7 +130,7 @@ export class AttemptGuard {
           const record: LockoutRecord = {
             kind: request.kind,
             scope: c.scope,
-            ...(c.subject !== undefined ? { subject: c.subject } : {}),
+            ...(c.subject !== undefined ? { subject: c.subject, subjects: [...request.subjects] } : {}),
             ...(c.scope !== "user" ? { address: addressKey(request.address, this.#limits.ipv6PrefixLength) } : {}),
             at,
           };
@@ -146,6 +148,11 @@ export class AttemptGuard {
   async unlock(subjects: readonly string[]): Promise<number> {
     const wanted = new Set(subjects);
     const recent = await this.#store.read(LOCKOUT_STREAM, { latest: true, limit: LOCKOUT_STREAM_LENGTH });
+    // A name and the person it led to were limited together: unlocking either clears both.
+    for (const { data } of recent) {
+      const named = Array.isArray(data.subjects) ? data.subjects.map(String) : [];
+      if (named.some((s) => wanted.has(s))) for (const s of named) wanted.add(s);
+    }
     const keys = new Set<string>();
     for (const kind of ATTEMPT_KINDS) {
       for (const subject of wanted) {

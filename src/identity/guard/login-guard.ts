@@ -131,6 +131,8 @@ export class LoginGuard {
     if (/^(name|person):./.test(person)) {
       subjects.add(person);
       known = true;
+      const linked = person.startsWith("name:") ? await this.#store.get(`guard:alias:${person.slice(5)}`) : null;
+      if (linked !== null) subjects.add(`person:${linked}`);
     }
     for (const source of opts.sources) {
       if (person.startsWith(`${source.id}:`)) subjects.add(`person:${person}`);

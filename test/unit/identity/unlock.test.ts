@@ -90,3 +90,57 @@ describe("archway identity unlock", () => {
     expect(await runCli(["identity", "unlock", "bob", "carol", "--config", CONFIG], captureIO())).toBe(2);
   }, 30_000);
 });
+
+describe("unlock from the admin page", () => {
+  /** A browser's cookie jar over `app.request`. */
+  function browser() {
+    const jar = new Map<string, string>();
+    const send = async (path: string, init: RequestInit = {}) => {
+      const headers = new Headers(init.headers);
+      headers.set("cookie", [...jar].map(([k, v]) => `${k}=${v}`).join("; "));
+      const res = await app.request(path, { ...init, headers, redirect: "manual" });
+      for (const line of res.headers.getSetCookie()) {
+        const [pair = ""] = line.split(";");
+        const eq = pair.indexOf("=");
+        jar.set(pair.slice(0, eq), pair.slice(eq + 1));
+      }
+      return res;
+    };
+    const form = (path: string, fields: Record<string, string>) =>
+      send(path, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(fields).toString(),
+      });
+    const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+    return { send, form, csrfOf };
+  }
+
+  it("lists the lockout and unlocks with the CSRF-protected form; a form without the token is refused", async () => {
+    for (let i = 0; i < 5; i++) await login("carol", `wrong-${i}`);
+    expect((await login("carol", "carol-demo")).status).toBe(429);
+
+    const b = browser();
+    const loginPage = await (await b.send("/login")).text();
+    const signedIn = await b.form("/login/password", {
+      csrf: b.csrfOf(loginPage),
+      source: "demo",
+      username: "alice",
+      password: "alice-demo",
+    });
+    expect(signedIn.status).toBe(303);
+    const page = await (await b.send("/admin/lockouts")).text();
+    expect(page).toContain("name:demo:carol");
+    expect(page).toContain('action="/admin/lockouts/unlock"');
+    expect((await b.form("/admin/lockouts/unlock", { person: "carol" })).status).toBe(403);
+    expect((await login("carol", "carol-demo")).status).toBe(429);
+    const done = await b.form("/admin/lockouts/unlock", { csrf: b.csrfOf(page), person: "name:demo:carol" });
+    expect(done.status).toBe(303);
+    expect(done.headers.get("location")).toMatch(/^\/admin\/lockouts\?unlocked=name%3Ademo%3Acarol&cleared=[1-9]/);
+    expect((await login("carol", "carol-demo")).status).toBe(201);
+    const audit = await runtime.store.read("audit", { latest: true, limit: 30 });
+    expect(audit.map((e) => e.data)).toContainEqual(
+      expect.objectContaining({ type: "login.unlocked", actor: "alice", via: "web" }),
+    );
+  }, 30_000);
+});
