@@ -20,6 +20,7 @@ export { KeyRing, type SigningAlgorithm, type SigningKey, type VerificationKey }
 export { loopSaturation } from "./loop-saturation.js";
 export {
   AuthorizationCodes,
+  type ClientAuthentication,
   type ClientGrant,
   type CodeGrant,
   DeviceCodes,
@@ -28,8 +29,15 @@ export {
   type Grant,
   normalizeUserCode,
   OAuthClients,
+  type OAuthClientsOptions,
   OidcTokenIssuer,
   RefreshTokens,
 } from "./oauth/index.js";
-export { IdentitySessions } from "./sessions.js";
-export { ACCESS_TOKEN_TYPE, type ArchwayClaims, type IssuedToken, TokenService } from "./tokens.js";
+export { isSealed, type Opened, Sealer, storeSealer } from "./sealed.js";
+export {
+  IdentitySessions,
+  type Session,
+  type SessionEndHook,
+  type SessionStart,
+} from "./sessions/index.js";
+export { ACCESS_TOKEN_TYPE, type ArchwayClaims, auditChain, type IssuedToken, TokenService } from "./tokens.js";

@@ -9,7 +9,8 @@ import { resourceCloud } from "./token.js";
 /**
  * `GET|POST /oauth2/authorize`: the authorization code flow. Until the client and its redirect URI are known to be
  * right, errors are shown here and never redirected (no open redirect); after that they go back to the client with
- * `error`, `state` and `iss` (RFC 9207). PKCE S256 is required for public clients; `plain` is refused.
+ * `error`, `state` and `iss` (RFC 9207). PKCE S256 is required for every client unless a confidential client's
+ * configuration says `pkce: optional` (OAuth 2.1); `plain` is refused.
  */
 export function authorizeEndpoint(deps: OidcProviderDeps) {
   return async (c: Context<AppEnv>): Promise<Response> => {
@@ -54,6 +55,12 @@ async function authorize(
       throw new OAuthError("invalid_request", "code_challenge must be a base64url SHA-256 digest");
   } else if (client.public) {
     throw new OAuthError("invalid_request", "public clients must use PKCE (code_challenge with S256)");
+  } else if (client.pkce === "required") {
+    // OAuth 2.1: a confidential client's secret does not stop an injected or stolen code; PKCE does.
+    throw new OAuthError(
+      "invalid_request",
+      `client ${client.id} must use PKCE (code_challenge with S256); an operator can set pkce: optional for it`,
+    );
   }
   const scope = grantedScope(p.scope, client);
   const cloudId = resourceCloud(deps, client, p.resource);
@@ -67,13 +74,14 @@ async function authorize(
   const stale = maxAge !== undefined && !!session && Math.floor(Date.now() / 1000) - session.authTime > maxAge;
   if (!session || stale || prompts.has("login")) {
     if (prompts.has("none")) throw new OAuthError("login_required", "the person is not signed in");
-    // Re-authentication means a new sign-in: the old session ends, so the login page asks again.
-    if (session) await deps.web.end(c);
-    // Back here after sign-in, without prompt=login (or it would loop).
+    // Re-authentication asks the login page to sign in again (`prompt=login` there) but ends nothing: the current
+    // session goes on until the new sign-in succeeds. Back here afterwards without prompt and max_age (or it would
+    // loop); the ID token's auth_time tells the client when the person signed in.
     const again = new URL(c.req.url);
     again.search = "";
-    for (const [k, v] of Object.entries(p)) if (k !== "prompt") again.searchParams.set(k, v);
-    return c.redirect(`/login?return_to=${encodeURIComponent(again.pathname + again.search)}`, 303);
+    for (const [k, v] of Object.entries(p)) if (k !== "prompt" && k !== "max_age") again.searchParams.set(k, v);
+    const force = session ? "&prompt=login" : "";
+    return c.redirect(`/login?return_to=${encodeURIComponent(again.pathname + again.search)}${force}`, 303);
   }
   const code = await deps.codes.issue({
     clientId: client.id,
@@ -81,6 +89,7 @@ async function authorize(
     scope,
     cloudId,
     authTime: session.authTime,
+    ...(session.sid ? { sid: session.sid, sessionEnd: session.sessionEnd } : {}),
     redirectUri,
     ...(p.nonce ? { nonce: p.nonce } : {}),
     ...(p.code_challenge ? { codeChallenge: p.code_challenge } : {}),

@@ -5,6 +5,7 @@ import type { Store } from "../../store/index.js";
 import type {
   AuthorizationCodes,
   DeviceCodes,
+  IdentitySessions,
   OAuthClients,
   OidcTokenIssuer,
   RefreshTokens,
@@ -24,8 +25,8 @@ export interface OidcProviderDeps {
   codes: AuthorizationCodes;
   refresh: RefreshTokens;
   devices: DeviceCodes;
-  /** The signing algorithm, for discovery. */
-  algorithm: string;
+  /** The signing algorithms of the key ring (Archway's own first), for discovery. */
+  algorithms: readonly string[];
   /** Password grant: the same lockout and audit as every other password login. */
   guard: LoginGuard;
   passwordSources: readonly PasswordSource[];
@@ -34,6 +35,8 @@ export interface OidcProviderDeps {
    * look people up, keep what the grant says).
    */
   relookup(identity: Identity): Promise<Identity | null | undefined>;
+  /** Login and offline sessions: every grant hangs off one and ends with it. */
+  sessions: IdentitySessions;
   /** The browser's sign-in (the `/login` page). */
   web: WebSessions;
   /** Shared state for the endpoints' own counters (failed `/device` lookups), so every Archway process agrees. */

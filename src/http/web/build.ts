@@ -53,7 +53,13 @@ export function createWebDeps(opts: {
     publicUrl: opts.publicUrl,
     store: opts.store,
     audit: opts.audit,
-    sessions: new WebSessions({ store: opts.store, key, ttlMs: config.web.sessionTtlSeconds * 1000, secure }),
+    sessions: new WebSessions({
+      store: opts.store,
+      key,
+      ttlMs: config.web.sessionTtlSeconds * 1000,
+      secure,
+      sessions: opts.tokenSessions,
+    }),
     guard: opts.guard,
     passwordSources: opts.sources.filter(isPasswordSource),
     redirectSources: opts.sources.filter(isRedirectSource),
@@ -65,7 +71,13 @@ export function createWebDeps(opts: {
     tokenSessions: opts.tokenSessions,
     sync: opts.sync,
     broker: opts.broker,
-    appCredentials: opts.broker ? new ApplicationCredentials({ broker: opts.broker, store: opts.store }) : undefined,
+    appCredentials: opts.broker
+      ? new ApplicationCredentials({
+          broker: opts.broker,
+          store: opts.store,
+          maxDays: config.web.appCredentialMaxDays,
+        })
+      : undefined,
     isAdmin: adminCheck(config.web.admins, compileSubjects),
   };
 }

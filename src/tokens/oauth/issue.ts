@@ -1,6 +1,7 @@
 import { type Cloud, federationAudience } from "../../config/index.js";
 import type { Identity } from "../../identity/index.js";
 import { type CompiledPolicySet, evaluate, federationGroups } from "../../policy/index.js";
+import type { SigningAlgorithm } from "../keyring.js";
 import type { IssuedToken, TokenService } from "../tokens.js";
 import type { Grant } from "./grants.js";
 
@@ -11,6 +12,11 @@ export interface OidcIssuerOptions {
   policies: () => CompiledPolicySet;
   accessTokenTtlSeconds: number;
   idTokenTtlSeconds: number;
+  /**
+   * The `alg` a client asked for its ID tokens (`idTokenSignedResponseAlg`); undefined signs with Archway's own
+   * algorithm (ES256 by default).
+   */
+  idTokenAlgorithm?: (clientId: string) => SigningAlgorithm | undefined;
 }
 
 /** The person-independent part of a token request. */
@@ -74,15 +80,17 @@ export class OidcTokenIssuer {
       subject: person ? person.identity.id : grant.clientId,
       audience: this.audience(grant.cloudId),
       ttlSeconds: this.#o.accessTokenTtlSeconds,
+      ...(person?.sessionEnd !== undefined ? { notAfter: person.sessionEnd / 1000 } : {}),
       claims: {
         client_id: grant.clientId,
         scope: grant.scope.join(" "),
+        ...(person?.sid ? { sid: person.sid } : {}),
         ...(person ? { auth_time: person.authTime, ...this.#personClaims(person.identity, grant.cloudId) } : {}),
       },
     });
   }
 
-  /** An OpenID Connect ID token for the client. */
+  /** An OpenID Connect ID token for the client, signed with the algorithm it asked for. */
   async idToken(grant: Grant): Promise<IssuedToken> {
     const scope = new Set(grant.scope);
     const id = grant.identity;
@@ -91,8 +99,11 @@ export class OidcTokenIssuer {
       audience: grant.clientId,
       ttlSeconds: this.#o.idTokenTtlSeconds,
       type: "JWT",
+      ...(grant.sessionEnd !== undefined ? { notAfter: grant.sessionEnd / 1000 } : {}),
+      algorithm: this.#o.idTokenAlgorithm?.(grant.clientId),
       claims: {
         azp: grant.clientId,
+        ...(grant.sid ? { sid: grant.sid } : {}),
         auth_time: grant.authTime,
         ...(grant.nonce ? { nonce: grant.nonce } : {}),
         ...(scope.has("profile") ? { preferred_username: id.username, name: id.displayName } : {}),

@@ -11,6 +11,7 @@ import { MemoryStore } from "../../../src/store/index.js";
 import {
   AuthorizationCodes,
   DeviceCodes,
+  IdentitySessions,
   KeyRing,
   OAuthClients,
   OidcTokenIssuer,
@@ -20,6 +21,8 @@ import {
 
 export const ISSUER = "https://archway.test";
 export const WEB_APP = { id: "web-app", name: "Dashboard", logoutUri: "https://dashboard.test/bye" };
+/** A confidential client whose configuration lets it go without PKCE (`pkce: optional`). */
+export const LEGACY_APP = { id: "legacy-app", redirectUri: "https://legacy.test/callback" };
 const HOUR = 3_600_000;
 const log = createLogger({ level: "silent" });
 
@@ -36,7 +39,8 @@ export function providerFixture() {
     events.push(event);
   };
   const keys = new KeyRing({ store, algorithm: "ES256", rotateAfterMs: 24 * HOUR, overlapMs: HOUR, now: clock.now });
-  const tokens = new TokenService({ store, keys, issuer: ISSUER, now: clock.now });
+  const sessions = new IdentitySessions({ store, absoluteMs: 12 * HOUR, idleMs: 2 * HOUR, now: clock.now, audit });
+  const tokens = new TokenService({ store, keys, issuer: ISSUER, now: clock.now, sessions });
   const config = IdpConfigSchema.parse({
     clients: [
       {
@@ -47,9 +51,22 @@ export function providerFixture() {
         postLogoutRedirectUris: [WEB_APP.logoutUri],
       },
       { id: "device-cli", public: true, grants: ["urn:ietf:params:oauth:grant-type:device_code"] },
+      {
+        id: LEGACY_APP.id,
+        secret: "legacy-secret",
+        redirectUris: [LEGACY_APP.redirectUri],
+        pkce: "optional",
+      },
     ],
   });
-  const web = new WebSessions({ store, key: "unit-test-session-key", ttlMs: HOUR, secure: false, now: clock.now });
+  const web = new WebSessions({
+    store,
+    key: "unit-test-session-key",
+    ttlMs: HOUR,
+    secure: false,
+    now: clock.now,
+    sessions,
+  });
   const issue = new OidcTokenIssuer({
     tokens,
     clouds: [],
@@ -62,16 +79,17 @@ export function providerFixture() {
   const deps: OidcProviderDeps = {
     issuer: ISSUER,
     config,
-    clients: new OAuthClients(config.clients),
+    clients: new OAuthClients(config.clients, { store, audit, limits: config.clientAuthentication }),
     issue,
     tokens,
     codes: new AuthorizationCodes(store, 60_000),
     refresh: new RefreshTokens(store, HOUR, clock.now),
     devices: new DeviceCodes(store, 600_000, 5_000, clock.now),
-    algorithm: "ES256",
+    algorithms: ["ES256"],
     guard: new LoginGuard({ store, audit }),
     passwordSources: [],
     relookup: async () => undefined,
+    sessions,
     web,
     store,
     audit,
