@@ -1,12 +1,15 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
+import { buildGateway, gatewayApp } from "../../../src/cli/gateway.js";
+import { buildRuntime } from "../../../src/cli/runtime.js";
 import { LdapSourceSchema, type LockoutConfigInput, LockoutConfigSchema } from "../../../src/config/index.js";
 import type { ArchwayError } from "../../../src/errors.js";
+import { startServer } from "../../../src/http/index.js";
 import { LdapSource, LoginGuard, type PasswordSource, TooManyAttempts } from "../../../src/identity/index.js";
 import { runCli } from "../../../src/main.js";
 import { RedisStore } from "../../../src/store/index.js";
@@ -170,6 +173,68 @@ describe("nobody can lock anybody out (real slapd, real Redis)", () => {
         username: `user${n}`,
       });
   }, 60_000);
+});
+
+describe("through the real /v3 facade behind a trusted proxy (slapd, Redis)", () => {
+  it("an attacker's burst refuses only the attacker; the person signs in from their own address", async () => {
+    const file = join(dir, "facade.yaml");
+    mkdirSync(join(dir, "policies"), { recursive: true });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        listen: { host: "127.0.0.1", port: 0 },
+        store: { type: "redis", url: env.redis.url, keyPrefix: `guard-it-facade-${randomUUID()}:` },
+        identity: { sources: [LDAP] },
+        http: { trustedProxies: ["127.0.0.0/8", "::1"] },
+        policiesDir: "policies",
+        log: { level: "silent" },
+      }),
+    );
+    const runtime = buildRuntime(file, captureIO(process.env));
+    const gateway = buildGateway(runtime);
+    const server = await startServer(gatewayApp(runtime, gateway).app, {
+      host: "127.0.0.1",
+      port: 0,
+      log: runtime.log,
+    });
+    closers.push(async () => {
+      await server.close(1_000);
+      await gateway.close();
+      await runtime.close();
+    });
+    // Our proxy (loopback, trusted) appends the address it saw; what the client wrote before it is not believed.
+    const login = (name: string, password: string, from: string) =>
+      fetch(`${server.url}/v3/auth/tokens`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-forwarded-for": `10.0.0.1, ${from}` },
+        body: JSON.stringify({
+          auth: {
+            identity: { methods: ["password"], password: { user: { name, domain: { id: "default" }, password } } },
+          },
+        }),
+      });
+    for (const name of ["user0008", "USER0008", " user0008", "ｕser0008", "User0008"])
+      expect((await login(name, "guess", "203.0.113.80")).status).toBe(401);
+    const refused = await login("user0008", "pass-user0008", "203.0.113.80");
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect((await login("user0008", "pass-user0008", "192.0.2.80")).status).toBe(201);
+    expect((await login("user0008", "pass-user0008", "203.0.113.80")).status).toBe(429);
+    // The spoofed first hop is nobody's: the attacker cannot pick 192.0.2.80's pair by writing it first.
+    const spoof = await fetch(`${server.url}/v3/auth/tokens`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-forwarded-for": "192.0.2.80, 203.0.113.80" },
+      body: JSON.stringify({
+        auth: {
+          identity: {
+            methods: ["password"],
+            password: { user: { name: "user0008", domain: { id: "default" }, password: "pass-user0008" } },
+          },
+        },
+      }),
+    });
+    expect(spoof.status).toBe(429);
+  });
 });
 
 describe("archway identity unlock against Redis", () => {
