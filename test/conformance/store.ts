@@ -96,6 +96,24 @@ export function describeStoreConformance(name: string, create: () => Promise<Sto
       expect(await store.get(k("mixed"))).toBe("0");
     });
 
+    it("adds to several counters in one call: increments start a window, decrements never go below zero nor create", async () => {
+      const changes = (by: number) => [
+        { key: k("many-a"), by, ttlMs: 300 },
+        { key: k("many-b"), by, ttlMs: 60_000 },
+      ];
+      expect(await store.addToCounters(changes(1))).toEqual([1, 1]);
+      const concurrent = await Promise.all(Array.from({ length: 20 }, () => store.addToCounters(changes(1))));
+      expect(new Set(concurrent.map(([a]) => a)).size).toBe(20);
+      expect(await store.addToCounters(changes(-1))).toEqual([20, 20]);
+      expect(await store.addToCounters([{ key: k("many-absent"), by: -1, ttlMs: 1_000 }])).toEqual([0]);
+      expect(await store.get(k("many-absent"))).toBeNull();
+      expect(await store.addToCounters([{ key: k("many-b"), by: -100, ttlMs: 1_000 }])).toEqual([0]);
+      // The first counter's window is its first increment's: gone when it ends, the other still there.
+      await sleep(500);
+      expect(await store.get(k("many-a"))).toBeNull();
+      expect(await store.get(k("many-b"))).toBe("0");
+    });
+
     it("grants a lock to one holder at a time", async () => {
       const attempts = await Promise.all(Array.from({ length: 10 }, () => store.acquireLock(k("lock"), 5_000)));
       const held = attempts.filter((l) => l !== null);

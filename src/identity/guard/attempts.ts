@@ -1,5 +1,5 @@
 import type { LockoutConfig } from "../../config/index.js";
-import type { Store } from "../../store/index.js";
+import type { CounterChange, Store } from "../../store/index.js";
 import { addressKey } from "./address.js";
 
 /**
@@ -58,10 +58,10 @@ export interface LockoutRecord {
 
 /**
  * Counts attempts atomically before they are checked, in the store every Archway process shares. Each attempt
- * first reserves a unit on its counters (one increment each, sent together): the (subject, address) pair of each
+ * first reserves a unit on its counters (one store call, one script on Redis): the (subject, address) pair of each
  * subject, the subject, and the address. A reservation past a limit is given back and refused without the check running, so
  * however many attempts arrive at once, at most `maxFailures` failures per pair are ever checked. A success
- * gives its reservation back (one decrement each, sent together); a failure keeps it for the window.
+ * gives its reservation back (one call again); a failure keeps it for the window.
  *
  * Past the pair's limit only that pair is refused, until its window ends. Past the free failures of a subject
  * or an address, attempts are paced: one may pass per delay, the delay doubling with each failure up to a small
@@ -88,16 +88,15 @@ export class AttemptGuard {
   async attempt<T>(request: AttemptRequest, check: () => Promise<T | null>): Promise<AttemptOutcome<T>> {
     const { perUserAndAddress: pair, perUser: user, perAddress: address } = this.#limits;
     const keys = this.#keys(request);
-    const [userCount, addressCount, ...pairCounts] = await Promise.all([
-      this.#store.increment(keys.user, { ttlMs: user.windowSeconds * 1000 }),
-      this.#store.increment(keys.address, { ttlMs: address.windowSeconds * 1000 }),
-      ...keys.pairs.map((k) => this.#store.increment(k, { ttlMs: pair.windowSeconds * 1000 })),
-    ]);
+    const [userCount = 0, addressCount = 0, ...pairCounts] = await this.#store.addToCounters(this.#changes(keys, 1));
     const refusal =
       Math.max(...pairCounts) > pair.maxFailures
         ? { scope: "user_address" as const, retryAfterSeconds: pair.windowSeconds }
-        : ((await this.#pace(`${keys.user}:gate`, userCount, user, "user")) ??
-          (await this.#pace(`${keys.address}:gate`, addressCount, address, "address")));
+        : // Under the free failures (nearly every sign-in) no gate is looked at: no further store call.
+          userCount <= user.freeFailures && addressCount <= address.freeFailures
+          ? undefined
+          : ((await this.#pace(`${keys.user}:gate`, userCount, user, "user")) ??
+            (await this.#pace(`${keys.address}:gate`, addressCount, address, "address")));
     if (refusal) {
       await this.#giveBack(keys);
       return { kind: "refused", ...refusal };
@@ -189,11 +188,17 @@ export class AttemptGuard {
   }
 
   async #giveBack(keys: Keys): Promise<void> {
-    await Promise.all([
-      this.#store.decrement(keys.user),
-      this.#store.decrement(keys.address),
-      ...keys.pairs.map((k) => this.#store.decrement(k)),
-    ]);
+    await this.#store.addToCounters(this.#changes(keys, -1));
+  }
+
+  /** One change per counter: the subject's, the address's, then each pair's (the order `attempt` reads back). */
+  #changes(keys: Keys, by: 1 | -1): CounterChange[] {
+    const { perUserAndAddress: pair, perUser: user, perAddress: address } = this.#limits;
+    return [
+      { key: keys.user, by, ttlMs: user.windowSeconds * 1000 },
+      { key: keys.address, by, ttlMs: address.windowSeconds * 1000 },
+      ...keys.pairs.map((key) => ({ key, by, ttlMs: pair.windowSeconds * 1000 })),
+    ];
   }
 
   #keys(request: AttemptRequest): Keys {
