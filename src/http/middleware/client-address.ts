@@ -1,6 +1,8 @@
 import { BlockList, isIP } from "node:net";
 import { headerOf, type RequestHeaders } from "../env.js";
 
+const SEEN_LIMIT = 4096;
+
 /** One `http.trustedProxies` entry: a plain IPv4/IPv6 address or a CIDR range; a reason when it is neither. */
 export function parseProxyEntry(
   entry: string,
@@ -50,6 +52,12 @@ export function canonicalIp(raw: string): string | undefined {
 export class ClientAddresses {
   readonly #trusted = new BlockList();
   readonly #any: boolean;
+  /**
+   * What was worked out per address as written (canonical form, trusted or not): a request costs one map lookup
+   * instead of parsing its peer (and BlockList's check, microseconds, for every request behind a proxy). Peers
+   * are few (the proxies themselves, or clients); emptied when full so it stays bounded whatever connects.
+   */
+  readonly #seen = new Map<string, { ip: string | undefined; trusted: boolean }>();
 
   /** `trustedProxies`: plain addresses and CIDR ranges, IPv4 and IPv6; throws on an entry that is neither. */
   constructor(trustedProxies: readonly string[]) {
@@ -63,28 +71,38 @@ export class ClientAddresses {
 
   /** True when `address` (any spelling) is inside a trusted range. */
   isTrusted(address: string): boolean {
-    if (!this.#any) return false;
-    const ip = canonicalIp(address);
-    if (ip === undefined) return false;
-    return this.#trusted.check(ip, isIP(ip) === 4 ? "ipv4" : "ipv6");
+    return this.#look(address).trusted;
+  }
+
+  #look(address: string): { ip: string | undefined; trusted: boolean } {
+    let seen = this.#seen.get(address);
+    if (seen === undefined) {
+      const ip = canonicalIp(address);
+      const trusted = this.#any && ip !== undefined && this.#trusted.check(ip, isIP(ip) === 4 ? "ipv4" : "ipv6");
+      seen = { ip, trusted };
+      if (this.#seen.size >= SEEN_LIMIT) this.#seen.clear();
+      this.#seen.set(address, seen);
+    }
+    return seen;
   }
 
   /** The client's address: `peer` unless it is a trusted proxy, then the first untrusted X-Forwarded-For hop. */
   resolve(peer: string | undefined, headers: RequestHeaders): string {
     if (peer === undefined) return "unknown";
-    const from = canonicalIp(peer) ?? peer;
-    // No proxies configured (the default): the socket's peer, with no header read at all.
-    if (!this.#any || !this.isTrusted(from)) return from;
+    const seen = this.#look(peer);
+    const from = seen.ip ?? peer;
+    // Not a proxy (always so without trusted proxies, the default): the socket's peer, no header read at all.
+    if (!seen.trusted) return from;
     const header = headerOf(headers, "x-forwarded-for");
     if (!header) return from;
     const hops = header.split(",");
     let client = from;
     for (let i = hops.length - 1; i >= 0; i--) {
-      const hop = canonicalIp(hops[i] ?? "");
+      const hop = this.#look((hops[i] ?? "").trim());
       // A hop that is not an address cannot be believed, nor anything left of it: the last trusted hop answers.
-      if (hop === undefined) return client;
-      client = hop;
-      if (!this.isTrusted(hop)) return hop;
+      if (hop.ip === undefined) return client;
+      client = hop.ip;
+      if (!hop.trusted) return hop.ip;
     }
     // Every hop is one of our proxies: the leftmost is as far as anyone can tell.
     return client;
