@@ -144,3 +144,42 @@ describe("unlock from the admin page", () => {
     );
   }, 30_000);
 });
+
+describe("one guard behind /v3, /login and the OAuth password grant", () => {
+  const grant = (username: string, password: string) =>
+    app.request("/oauth2/token", {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        authorization: `Basic ${Buffer.from("demo-cli:demo-idp-client-secret").toString("base64")}`,
+      },
+      body: new URLSearchParams({ grant_type: "password", username, password, scope: "openid" }).toString(),
+    });
+
+  it("failures on the password grant limit /v3 and /login too, each refusal with Retry-After; answers stay uniform", async () => {
+    const unknown = await grant("nobody-known", "x");
+    const wrong = await grant("bob", "wrong");
+    expect([unknown.status, await unknown.json()]).toEqual([wrong.status, await wrong.json()]);
+    for (let i = 0; i < 4; i++) expect((await grant("BOB", `wrong-${i}`)).status).toBe(400);
+    const refused = await grant("bob", "bob-demo");
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: "invalid_grant" });
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    const facade = await login("bob", "bob-demo");
+    expect(facade.status).toBe(429);
+    const page = await app.request("/login");
+    const cookie = page.headers
+      .getSetCookie()
+      .map((c) => c.split(";")[0])
+      .join("; ");
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
+    const form = await app.request("/login/password", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie },
+      body: new URLSearchParams({ csrf, source: "demo", username: "bob", password: "bob-demo" }).toString(),
+    });
+    expect(form.status).toBe(429);
+    expect(Number(form.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(await form.text()).toContain("Too many failed attempts");
+  }, 30_000);
+});
