@@ -10,7 +10,7 @@ import type { Store } from "./store.js";
 export { getJson, setJson } from "./json.js";
 export { MemoryStore } from "./memory.js";
 export { RedisStore } from "./redis.js";
-export type { Lock, Store, StreamEntry } from "./store.js";
+export type { CounterChange, Lock, Store, StreamEntry } from "./store.js";
 
 /** Builds the store named by `config` (memory when absent). */
 export function createStore(config: StoreConfig | undefined): Store {

@@ -1,5 +1,5 @@
 import { isArchwayError } from "../../errors.js";
-import type { Identity, PasswordSource } from "../../identity/index.js";
+import { type Identity, type PasswordSource, retryAfterOf } from "../../identity/index.js";
 import { auditChain, type Entitlements, entitlementsOf, FACADE_DOMAIN, type ProjectScope } from "../../tokens/index.js";
 import { clientIp, requestJson, setResponseHeader } from "../env.js";
 import { AuthRequestSchema } from "./auth-request.js";
@@ -44,6 +44,8 @@ export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHa
       identity = await deps.guard.login(source, user.name, user.password, clientIp(c)).catch((err) => {
         if (isArchwayError(err) && err.code === "login_failed")
           throw new KeystoneHttpError(401, "The request you have made requires authentication.");
+        const retryAfter = retryAfterOf(err);
+        if (retryAfter !== undefined) setResponseHeader(c, "retry-after", String(retryAfter));
         throw err;
       });
       const session = await deps.sessions.create(identity, { amr: ["pwd"] });
