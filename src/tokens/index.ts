@@ -37,4 +37,5 @@ export {
   type SessionEndHook,
   type SessionStart,
 } from "./sessions/index.js";
+export { isSealed, type Opened, Sealer, storeSealer } from "./sealed.js";
 export { ACCESS_TOKEN_TYPE, type ArchwayClaims, auditChain, type IssuedToken, TokenService } from "./tokens.js";

@@ -3,7 +3,7 @@ import { decodeJwt, decodeProtectedHeader, type JWTPayload, errors as joseErrors
 import type { Audit } from "../audit/index.js";
 import { ArchwayError } from "../errors.js";
 import type { Store } from "../store/index.js";
-import type { KeyRing, VerificationKey } from "./keyring.js";
+import type { KeyRing, SigningAlgorithm, VerificationKey } from "./keyring.js";
 import { type IdentitySessions, revokedBy, sessionKeys } from "./sessions/index.js";
 import { encodeJwsHeader, signJwt, signJwtInPool } from "./sign.js";
 
@@ -126,8 +126,10 @@ export class TokenService {
      * it hangs off. A chain of tokens never outlives its first one, nor its session.
      */
     notAfter?: number;
+    /** The key ring's algorithm to sign with (ID tokens per client); Archway's own when absent. */
+    algorithm?: SigningAlgorithm;
   }): Promise<IssuedToken> {
-    const key = await this.#o.keys.signingKey();
+    const key = await this.#o.keys.signingKey(opts.algorithm);
     const iat = Math.floor(this.#o.now() / 1000);
     const jti = randomUUID();
     const expiresAt =

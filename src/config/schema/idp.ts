@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { IdSchema, SecretSchema } from "./common.js";
+import { SigningAlgorithmSchema } from "./signing.js";
 
 /** OAuth grants a client may use at Archway's token endpoint. */
 export const GrantTypeSchema = z.enum([
@@ -42,6 +43,11 @@ export const IdpClientSchema = z
     sessionRefreshTokens: z.boolean().default(false),
     /** Clients whose tokens this one (a resource server) may introspect, besides its own. */
     introspects: z.array(ClientIdSchema).default([]),
+    /**
+     * The `alg` of this client's ID tokens (OpenID Connect Registration's `id_token_signed_response_alg`): one of
+     * `signing.algorithm` and `signing.additionalAlgorithms`. Absent: `signing.algorithm` (ES256 by default).
+     */
+    idTokenSignedResponseAlg: SigningAlgorithmSchema.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {

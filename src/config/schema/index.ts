@@ -3,6 +3,7 @@ import { CloudSchema } from "./cloud.js";
 import { SecretSchema } from "./common.js";
 import { IdentitySourceSchema } from "./identity.js";
 import { IdpConfigSchema } from "./idp.js";
+import { SigningAlgorithmSchema } from "./signing.js";
 import { StoreConfigSchema } from "./store.js";
 import { WebConfigSchema } from "./web.js";
 
@@ -10,14 +11,22 @@ export * from "./cloud.js";
 export * from "./common.js";
 export * from "./identity.js";
 export * from "./idp.js";
+export * from "./signing.js";
 export * from "./store.js";
 export * from "./web.js";
 
 export const SigningConfigSchema = z
   .object({
-    algorithm: z.enum(["ES256", "EdDSA"]).default("ES256"),
+    /** Archway's own tokens (facade, access tokens) and ID tokens of clients that do not ask for another. */
+    algorithm: SigningAlgorithmSchema.default("ES256"),
+    /**
+     * More algorithms with an active key in the same ring, for ID tokens of clients that ask for them
+     * (`idTokenSignedResponseAlg`). RS256 by default: OpenID Connect Discovery requires providers to offer it.
+     */
+    additionalAlgorithms: z.array(SigningAlgorithmSchema).default(["RS256"]),
     /** `store`: keys generated and rotated in the store; `files`: PEM/JWK files in `dir`. */
     keys: z.enum(["store", "files"]).default("store"),
+    /** Folder of key files for `keys: files`, relative to the config file (absolute once loaded). */
     dir: z.string().optional(),
     rotateAfterSeconds: z
       .number()
@@ -71,8 +80,28 @@ export const SyncConfigSchema = z
   })
   .strict();
 
+/** Limits of the HTTP server against slow or too many clients (docs/operations.md). */
+export const HttpLimitsSchema = z
+  .object({
+    /** A request (headers and body) must arrive whole within this time, else 408 and the connection closes. */
+    requestTimeoutMs: z.number().int().positive().default(30_000),
+    /** The headers of a request must arrive within this time (at most `requestTimeoutMs`). */
+    headersTimeoutMs: z.number().int().positive().default(10_000),
+    /** An idle keep-alive connection is closed after this time. */
+    keepAliveTimeoutMs: z.number().int().positive().default(5_000),
+    /** Connections past this many are closed as soon as they open. */
+    maxConnections: z.number().int().positive().default(10_000),
+  })
+  .strict();
+export type HttpLimits = z.infer<typeof HttpLimitsSchema>;
+
 export const ConfigSchema = z
   .object({
+    /**
+     * Demo mode: accept the public demo secrets of `config/secrets/` and weak keys. Allowed only with a loopback
+     * listen address; every start prints a warning.
+     */
+    demo: z.boolean().default(false),
     listen: z
       .object({
         host: z.string().default("127.0.0.1"),
@@ -89,6 +118,7 @@ export const ConfigSchema = z
     store: StoreConfigSchema.default({ type: "memory" }),
     signing: SigningConfigSchema.default({
       algorithm: "ES256",
+      additionalAlgorithms: ["RS256"],
       keys: "store",
       rotateAfterSeconds: 7 * 24 * 3600,
       overlapSeconds: 24 * 3600,
@@ -100,9 +130,16 @@ export const ConfigSchema = z
         shadowPasswordKey: SecretSchema.optional(),
         /** Key that signs session cookies and CSRF tokens. */
         sessionKey: SecretSchema.optional(),
+        /**
+         * Key that seals secrets kept in the store (brokered Keystone tokens, signing keys) with AES-256-GCM.
+         * Without it, `shadowPasswordKey` is used (through its own HKDF label); without either, nothing is sealed.
+         */
+        storeKey: SecretSchema.optional(),
+        /** Earlier store keys: they still open what they sealed, never seal (rotation, see docs/tokens.md). */
+        previousStoreKeys: z.array(SecretSchema).default([]),
       })
       .strict()
-      .default({}),
+      .default({ previousStoreKeys: [] }),
     identity: z
       .object({ sources: z.array(IdentitySourceSchema).default([]) })
       .strict()
@@ -142,8 +179,16 @@ export const ConfigSchema = z
         /** Trust `X-Forwarded-For` from these proxy addresses when computing the client address. */
         trustedProxies: z.array(z.string()).default([]),
       })
+      .extend(HttpLimitsSchema.shape)
       .strict()
-      .default({ bodyLimitBytes: 1024 * 1024, trustedProxies: [] }),
+      .default({
+        bodyLimitBytes: 1024 * 1024,
+        trustedProxies: [],
+        requestTimeoutMs: 30_000,
+        headersTimeoutMs: 10_000,
+        keepAliveTimeoutMs: 5_000,
+        maxConnections: 10_000,
+      }),
     /** The web pages (`/login`, `/`, `/admin`) and `/api/v1/`. */
     web: WebConfigSchema.default({ sessionTtlSeconds: 8 * 3600, admins: {} }),
     log: z

@@ -77,7 +77,7 @@ export function providerFixture() {
     codes: new AuthorizationCodes(store, 60_000),
     refresh: new RefreshTokens(store, HOUR, clock.now),
     devices: new DeviceCodes(store, 600_000, 5_000, clock.now),
-    algorithm: "ES256",
+    algorithms: ["ES256"],
     guard: new LoginGuard({ store, audit }),
     passwordSources: [],
     relookup: async () => undefined,
