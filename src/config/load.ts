@@ -11,8 +11,8 @@ import {
 } from "./located-yaml.js";
 import { type Cloud, CloudInventoryFileSchema, type Config, ConfigSchema } from "./schema/index.js";
 import { resolveSecretReferences, SecretValues } from "./secrets.js";
-import { findWeakSecrets } from "./weak-secrets.js";
 import { checkSigning } from "./signing-keys.js";
+import { findWeakSecrets } from "./weak-secrets.js";
 
 /** A configuration that passed every check, with where it came from. */
 export interface LoadedConfig {

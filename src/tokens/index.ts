@@ -31,11 +31,11 @@ export {
   OidcTokenIssuer,
   RefreshTokens,
 } from "./oauth/index.js";
+export { isSealed, type Opened, Sealer, storeSealer } from "./sealed.js";
 export {
   IdentitySessions,
   type Session,
   type SessionEndHook,
   type SessionStart,
 } from "./sessions/index.js";
-export { isSealed, type Opened, Sealer, storeSealer } from "./sealed.js";
 export { ACCESS_TOKEN_TYPE, type ArchwayClaims, auditChain, type IssuedToken, TokenService } from "./tokens.js";

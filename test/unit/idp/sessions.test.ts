@@ -147,7 +147,7 @@ describe("grants hang off the sign-in session", () => {
     const alice = f.browser("192.0.2.1");
     await alice.signIn("alice");
     const before = await codeFlow(f, alice, "web-app", "openid");
-    for (const extra of [{ prompt: "login" }, { max_age: "0" }]) {
+    for (const extra of [{ prompt: "login" }, { max_age: "0" }] as Record<string, string>[]) {
       f.clock.advance(2_000);
       const q = new URLSearchParams({
         client_id: "web-app",
