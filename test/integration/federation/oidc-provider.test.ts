@@ -146,7 +146,7 @@ describe("openid-client as a relying party", () => {
       client_id: web.id,
       redirect_uri: web.redirectUri,
       response_type: "code",
-      scope: "openid",
+      scope: "openid offline_access",
       code_challenge: challenge,
       code_challenge_method: "S256",
     });
@@ -191,7 +191,7 @@ describe("refusals, each with the right OAuth error", () => {
       client_id: web.id,
       redirect_uri: web.redirectUri,
       response_type: "code",
-      scope: "openid",
+      scope: "openid offline_access",
       code_challenge: challenge,
       code_challenge_method: "S256",
       state: "s-1",
