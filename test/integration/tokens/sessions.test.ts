@@ -44,7 +44,9 @@ const rescope = (token: string, project: string) =>
 
 /** GET /v3/auth/tokens: whether `subject` is still valid, asked with a token known to be good. */
 async function valid(asker: string, subject: string): Promise<boolean> {
-  const res = await fetch(`${h.url}/v3/auth/tokens`, { headers: { "x-auth-token": asker, "x-subject-token": subject } });
+  const res = await fetch(`${h.url}/v3/auth/tokens`, {
+    headers: { "x-auth-token": asker, "x-subject-token": subject },
+  });
   if (res.status !== 200 && res.status !== 404) throw new Error(`validation answered ${res.status}`);
   return res.status === 200;
 }
