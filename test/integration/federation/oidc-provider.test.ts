@@ -81,7 +81,7 @@ describe("openid-client as a relying party", () => {
     const nonce = oidc.randomNonce();
     const url = oidc.buildAuthorizationUrl(rp, {
       redirect_uri: web.redirectUri,
-      scope: "openid profile email offline_access",
+      scope: "openid profile email groups offline_access",
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
       code_challenge_method: "S256",
       state,
