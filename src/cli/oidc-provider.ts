@@ -35,7 +35,11 @@ export function buildOidcProvider(
   return {
     issuer: runtime.publicUrl,
     config: idp,
-    clients: new OAuthClients(idp.clients),
+    clients: new OAuthClients(idp.clients, {
+      store: runtime.store,
+      audit: runtime.audit,
+      limits: idp.clientAuthentication,
+    }),
     issue: shared.issue,
     tokens: runtime.tokens,
     codes: new AuthorizationCodes(runtime.store, idp.codeTtlSeconds * 1000),

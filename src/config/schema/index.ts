@@ -2,7 +2,7 @@ import { z } from "zod";
 import { CloudSchema } from "./cloud.js";
 import { SecretSchema } from "./common.js";
 import { IdentitySourceSchema } from "./identity.js";
-import { IdpConfigSchema } from "./idp.js";
+import { CLIENT_AUTH_LIMITS, IdpConfigSchema } from "./idp.js";
 import { SigningAlgorithmSchema } from "./signing.js";
 import { StoreConfigSchema } from "./store.js";
 import { WebConfigSchema } from "./web.js";
@@ -154,6 +154,7 @@ export const ConfigSchema = z
       refreshTokenTtlSeconds: 30 * 24 * 3600,
       deviceCodeTtlSeconds: 600,
       devicePollSeconds: 5,
+      clientAuthentication: CLIENT_AUTH_LIMITS,
     }),
     /** Folder of extra cloud inventory files (`*.yaml`, each `{ clouds: [...] }`), relative to the config file. */
     cloudsDir: z.string().optional(),
@@ -190,7 +191,7 @@ export const ConfigSchema = z
         maxConnections: 10_000,
       }),
     /** The web pages (`/login`, `/`, `/admin`) and `/api/v1/`. */
-    web: WebConfigSchema.default({ sessionTtlSeconds: 8 * 3600, admins: {} }),
+    web: WebConfigSchema.default({ sessionTtlSeconds: 8 * 3600, admins: {}, appCredentialMaxDays: 90 }),
     log: z
       .object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") })
       .strict()

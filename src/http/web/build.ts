@@ -71,7 +71,13 @@ export function createWebDeps(opts: {
     tokenSessions: opts.tokenSessions,
     sync: opts.sync,
     broker: opts.broker,
-    appCredentials: opts.broker ? new ApplicationCredentials({ broker: opts.broker, store: opts.store }) : undefined,
+    appCredentials: opts.broker
+      ? new ApplicationCredentials({
+          broker: opts.broker,
+          store: opts.store,
+          maxDays: config.web.appCredentialMaxDays,
+        })
+      : undefined,
     isAdmin: adminCheck(config.web.admins, compileSubjects),
   };
 }

@@ -21,6 +21,8 @@ import {
 
 export const ISSUER = "https://archway.test";
 export const WEB_APP = { id: "web-app", name: "Dashboard", logoutUri: "https://dashboard.test/bye" };
+/** A confidential client whose configuration lets it go without PKCE (`pkce: optional`). */
+export const LEGACY_APP = { id: "legacy-app", redirectUri: "https://legacy.test/callback" };
 const HOUR = 3_600_000;
 const log = createLogger({ level: "silent" });
 
@@ -57,6 +59,12 @@ export function providerFixture() {
       },
       { id: "other-app", secret: "other-secret", grants: ["client_credentials"] },
       { id: "resource-server", secret: "rs-secret", grants: ["client_credentials"], introspects: ["web-app"] },
+      {
+        id: LEGACY_APP.id,
+        secret: "legacy-secret",
+        redirectUris: [LEGACY_APP.redirectUri],
+        pkce: "optional",
+      },
     ],
   });
   const web = new WebSessions({
@@ -79,7 +87,7 @@ export function providerFixture() {
   const deps: OidcProviderDeps = {
     issuer: ISSUER,
     config,
-    clients: new OAuthClients(config.clients),
+    clients: new OAuthClients(config.clients, { store, audit, limits: config.clientAuthentication }),
     issue,
     tokens,
     codes: new AuthorizationCodes(store, 60_000),

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { providerFixture } from "./provider-fixture.js";
 
@@ -25,10 +26,23 @@ async function tokenRequest(f: Fixture, form: Record<string, string>) {
   return { status: res.status, body: (await res.json()) as Tokens };
 }
 
+const VERIFIER = randomBytes(32).toString("base64url");
+/** PKCE (S256) parameters of an authorization request, with {@link VERIFIER}. */
+const PKCE = {
+  code_challenge: createHash("sha256").update(VERIFIER).digest("base64url"),
+  code_challenge_method: "S256",
+};
+
 /** Signs `browser` through the authorization code flow of `clientId` and redeems the code. */
 async function codeFlow(f: Fixture, browser: Browser, clientId: string, scope: string) {
   const client = CLIENTS[clientId] as { secret: string; redirect: string };
-  const q = new URLSearchParams({ client_id: clientId, redirect_uri: client.redirect, response_type: "code", scope });
+  const q = new URLSearchParams({
+    client_id: clientId,
+    redirect_uri: client.redirect,
+    response_type: "code",
+    scope,
+    ...PKCE,
+  });
   const res = await browser.request(`/oauth2/authorize?${q}`);
   expect(res.status).toBe(303);
   const code = new URL(res.headers.get("location") ?? "").searchParams.get("code");
@@ -39,6 +53,7 @@ async function codeFlow(f: Fixture, browser: Browser, clientId: string, scope: s
     redirect_uri: client.redirect,
     client_id: clientId,
     client_secret: client.secret,
+    code_verifier: VERIFIER,
   });
   expect(tokens.status).toBe(200);
   return tokens.body;
@@ -80,6 +95,7 @@ describe("grants hang off the sign-in session", () => {
       redirect_uri: "https://dashboard.test/callback",
       response_type: "code",
       scope: "openid",
+      ...PKCE,
     });
     const pending = new URL((await alice.request(`/oauth2/authorize?${q}`)).headers.get("location") ?? "");
     await signOut(alice, tokens.id_token as string);
@@ -97,6 +113,7 @@ describe("grants hang off the sign-in session", () => {
       redirect_uri: "https://dashboard.test/callback",
       client_id: "web-app",
       client_secret: "web-secret",
+      code_verifier: VERIFIER,
     });
     expect(late.body.error).toBe("invalid_grant");
   });
@@ -154,6 +171,7 @@ describe("grants hang off the sign-in session", () => {
         redirect_uri: "https://dashboard.test/callback",
         response_type: "code",
         scope: "openid",
+        ...PKCE,
         ...extra,
       });
       const res = await alice.request(`/oauth2/authorize?${q}`);
