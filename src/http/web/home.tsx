@@ -187,7 +187,7 @@ export function homeRoutes(deps: WebDeps) {
         <h2 id="sessions">Sessions and offline access</h2>
         <p class="muted">
           Your sign-ins, and applications you let act for you while you are away (offline access, which signing out does
-          not end). Ending one stops every token made under it.
+          not end). Ending one ends every token made under it.
         </p>
         <SessionsTable sessions={sessions} csrf={user.csrf} action="/sessions/end" />
       </Layout>,
