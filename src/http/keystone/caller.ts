@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Audit } from "../../audit/index.js";
-import { isArchwayError } from "../../errors.js";
+import { isArchwayError, retryAfterOf, STORE_UNAVAILABLE } from "../../errors.js";
 import type { Identity, LoginGuard, PasswordSource } from "../../identity/index.js";
 import type { CompiledPolicySet } from "../../policy/index.js";
 import {
@@ -77,6 +77,8 @@ export async function facadeCaller(
   try {
     claims = await deps.tokens.verify(token, { audience: FACADE_AUDIENCE });
   } catch (err) {
+    // A store that cannot answer says nothing about the token: a 503, never a 401 that makes clients drop it.
+    if (isArchwayError(err) && err.code === STORE_UNAVAILABLE) throw err;
     throw new KeystoneHttpError(
       401,
       isArchwayError(err) ? err.message : "The request you have made requires authentication.",
@@ -115,6 +117,12 @@ export function keystoneErrors(handler: FacadeHandler): FacadeHandler {
 /** The Keystone-shaped answer to a failure, or the failure rethrown for the app's error handler. */
 function keystoneFailure(c: Context<AppEnv>, err: unknown): Response {
   if (err instanceof KeystoneHttpError) return c.json(keystoneError(err.status, err.message), err.status);
+  const retryAfter = retryAfterOf(err);
+  if (retryAfter !== undefined && isArchwayError(err)) {
+    c.header("Retry-After", retryAfter);
+    // Keystone's shape has a numeric code only: the stable Archway code rides along as `identifier`.
+    return c.json({ error: { ...keystoneError(503, err.message).error, identifier: err.code } }, 503);
+  }
   if (isArchwayError(err)) return c.json(keystoneError(err.status, err.message), err.status as ContentfulStatusCode);
   if (err instanceof SyntaxError) return c.json(keystoneError(400, "request body is not valid JSON"), 400);
   throw err;
