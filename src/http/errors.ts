@@ -60,11 +60,9 @@ export function toErrorResponse(err: unknown, requestId?: string): { status: Con
 export function handleError(err: Error, c: Context<AppEnv>) {
   const { status, body } = toErrorResponse(err, requestId(c));
   const retryAfter = retryAfterOf(err);
-  if (retryAfter !== undefined) {
-    // The store is down: expected while it lasts, one short line (the store logs the cause, rate-limited).
-    c.header("Retry-After", retryAfter);
-    requestLog(c).warn({ code: body.error.code, status }, "request failed: store unavailable");
-  } else if (status >= 500)
+  // The store is down: no stack per request (the store logs the cause, rate-limited; the access log the 503).
+  if (retryAfter !== undefined) c.header("Retry-After", retryAfter);
+  else if (status >= 500)
     requestLog(c).error({ err: { message: err.message, name: err.name, stack: err.stack }, status }, "request failed");
   return c.json(body, status);
 }

@@ -14,7 +14,10 @@ const RELEASE_LOCK = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis
 // INCRBY, and start the TTL only on the first increment so a window does not slide with every attempt.
 const INCREMENT = `local v = redis.call("INCRBY", KEYS[1], ARGV[1]) if redis.call("PTTL", KEYS[1]) < 0 then redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return v`;
 
-type RedisConfig = Exclude<StoreConfig, { type: "memory" }>;
+/** A Redis store configuration; `commandTimeoutMs` defaults as in the schema when built by hand (tests). */
+type RedisConfig = OptionalTimeout<Exclude<StoreConfig, { type: "memory" }>>;
+type OptionalTimeout<T> = T extends unknown ? Omit<T, "commandTimeoutMs"> & { commandTimeoutMs?: number } : never;
+const DEFAULT_TIMEOUT_MS = 750;
 type Client = Redis | Cluster;
 
 /** Options of {@link RedisStore} beyond its configuration. */
@@ -51,7 +54,7 @@ export class RedisStore implements Store {
 
   constructor(config: RedisConfig, opts: RedisStoreOptions = {}) {
     this.#prefix = config.keyPrefix;
-    this.#timeoutMs = config.commandTimeoutMs;
+    this.#timeoutMs = config.commandTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#log = opts.log?.child({ component: "store" });
     this.#client = connect(config, { offlineQueue: false });
     // The subscriber keeps ioredis's offline queue: it only ever holds (un)subscribe commands, one per channel, and
@@ -281,7 +284,7 @@ function connect(config: RedisConfig, opts: { offlineQueue: boolean; noTimeout?:
     // Fail fast while Redis is down instead of queueing requests; /readyz reports it.
     maxRetriesPerRequest: 1,
     enableOfflineQueue: opts.offlineQueue,
-    ...(opts.noTimeout ? {} : { commandTimeout: config.commandTimeoutMs }),
+    ...(opts.noTimeout ? {} : { commandTimeout: config.commandTimeoutMs ?? DEFAULT_TIMEOUT_MS }),
     connectTimeout: 5_000,
     // Reconnect soon after Redis is back (at most a second late), without hammering a Redis that is down.
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1_000),
