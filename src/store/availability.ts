@@ -163,3 +163,20 @@ export class StoreAvailability {
     }
   }
 }
+
+/** One limiter for every client that is not the store's own (BullMQ's connections), shared by the process. */
+const SHARED_LIMITER = new LogLimiter();
+
+/**
+ * An `error` listener for an ioredis client or BullMQ object: the error goes to the structured log, at most one
+ * line per kind every few seconds. Without a listener ioredis prints a raw stack to stderr on every attempt.
+ */
+export function redisErrorListener(log: Logger | undefined, client: string): (err: Error) => void {
+  return (err) => {
+    if (!log) return;
+    const code = (err as { code?: unknown }).code;
+    SHARED_LIMITER.take(`${client}:${String(code ?? err.message)}`, (suppressed) =>
+      log.error({ store: "redis", client, err: { message: err.message, code }, suppressed }, "redis client error"),
+    );
+  };
+}

@@ -7,7 +7,7 @@ import { MemoryStore } from "./memory.js";
 import { RedisStore, type RedisStoreOptions } from "./redis.js";
 import type { Store } from "./store.js";
 
-export { isUnavailability, LogLimiter } from "./availability.js";
+export { isUnavailability, LogLimiter, redisErrorListener } from "./availability.js";
 export { judgePersistence, type Persistence } from "./durability.js";
 export { getJson, setJson } from "./json.js";
 export { MemoryStore } from "./memory.js";
