@@ -80,7 +80,8 @@ async function expectDegraded(a: FaultArchway, token: string): Promise<void> {
     healthz: await timed(`${a.url}/healthz`),
     readyz: await timed(`${a.url}/readyz`),
   };
-  for (const [name, r] of Object.entries(results)) expect(r.ms, `${name} took ${r.ms} ms`).toBeLessThan(OUTAGE_BOUND_MS);
+  for (const [name, r] of Object.entries(results))
+    expect(r.ms, `${name} took ${r.ms} ms`).toBeLessThan(OUTAGE_BOUND_MS);
   // A token check that cannot reach the store is a 503, never a 401: clients must not throw the token away.
   for (const name of ["validate", "login", "oauth"] as const) {
     const r = results[name];
@@ -172,26 +173,38 @@ describe("a Redis that forgets (issue 23, item 3)", () => {
   });
 
   it("warns loudly at start when Redis has no persistence", async () => {
-    await until(async () => {
-      const found = archway.logs().some((l) => l.level === "error" && String(l.msg).includes("NO persistence"));
-      return { status: found ? 200 : 0, ms: 0, body: "no persistence warning yet", retryAfter: null };
-    }, 200, 5_000);
+    await until(
+      async () => {
+        const found = archway.logs().some((l) => l.level === "error" && String(l.msg).includes("NO persistence"));
+        return { status: found ? 200 : 0, ms: 0, body: "no persistence warning yet", retryAfter: null };
+      },
+      200,
+      5_000,
+    );
   });
 
   it("a restart without persistence is logged as an incident (error line and audit event)", async () => {
     await loginToken(archway);
     // The marker is written on the first connect; give it a moment before pulling the plug.
-    await until(async () => {
-      const keys = await archway.runtime.store.get("store:marker");
-      return { status: keys ? 200 : 0, ms: 0, body: "no marker yet", retryAfter: null };
-    }, 200, 5_000);
+    await until(
+      async () => {
+        const keys = await archway.runtime.store.get("store:marker");
+        return { status: keys ? 200 : 0, ms: 0, body: "no marker yet", retryAfter: null };
+      },
+      200,
+      5_000,
+    );
     await redis.kill();
     await redis.start({ persist: false });
-    await until(async () => {
-      const logs = archway.logs();
-      const incident = logs.some((l) => l.level === "error" && String(l.msg).startsWith("INCIDENT: the store lost"));
-      const audit = logs.some((l) => (l.audit as { type?: string } | undefined)?.type === "store.wiped");
-      return { status: incident && audit ? 200 : 0, ms: 0, body: "no incident logged yet", retryAfter: null };
-    }, 200, 10_000);
+    await until(
+      async () => {
+        const logs = archway.logs();
+        const incident = logs.some((l) => l.level === "error" && String(l.msg).startsWith("INCIDENT: the store lost"));
+        const audit = logs.some((l) => (l.audit as { type?: string } | undefined)?.type === "store.wiped");
+        return { status: incident && audit ? 200 : 0, ms: 0, body: "no incident logged yet", retryAfter: null };
+      },
+      200,
+      10_000,
+    );
   }, 30_000);
 });
