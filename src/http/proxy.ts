@@ -6,7 +6,7 @@ import { Agent, request } from "undici";
 import { isArchwayError } from "../errors.js";
 import { projectForCloud, type TokenBroker } from "../tokens/index.js";
 import { type AppEnv, requestHeader } from "./env.js";
-import { type FacadeDeps, facadeCaller } from "./keystone/caller.js";
+import { type FacadeDeps, facadeCaller, keystoneStoreUnavailable } from "./keystone/caller.js";
 import type { CloudCatalogs } from "./keystone/catalog.js";
 import { keystoneError } from "./keystone/shapes.js";
 import { forwardableHeaders } from "./proxy-headers.js";
@@ -45,7 +45,7 @@ export function cloudProxy(deps: ProxyDeps) {
     try {
       caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
     } catch (err) {
-      return fail(401, (err as Error).message);
+      return keystoneStoreUnavailable(err) ?? fail(401, (err as Error).message);
     }
     const cloud = deps.catalogs.cloud(cloudId);
     const project = cloud && projectForCloud(caller.projects, cloudId, caller.scoped);

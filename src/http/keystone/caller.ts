@@ -117,15 +117,24 @@ export function keystoneErrors(handler: FacadeHandler): FacadeHandler {
 /** The Keystone-shaped answer to a failure, or the failure rethrown for the app's error handler. */
 function keystoneFailure(c: Context<AppEnv>, err: unknown): Response {
   if (err instanceof KeystoneHttpError) return c.json(keystoneError(err.status, err.message), err.status);
-  const retryAfter = retryAfterOf(err);
-  if (retryAfter !== undefined && isArchwayError(err)) {
-    c.header("Retry-After", retryAfter);
-    // Keystone's shape has a numeric code only: the stable Archway code rides along as `identifier`.
-    return c.json({ error: { ...keystoneError(503, err.message).error, identifier: err.code } }, 503);
-  }
+  const unavailable = keystoneStoreUnavailable(err);
+  if (unavailable) return unavailable;
   if (isArchwayError(err)) return c.json(keystoneError(err.status, err.message), err.status as ContentfulStatusCode);
   if (err instanceof SyntaxError) return c.json(keystoneError(400, "request body is not valid JSON"), 400);
   throw err;
+}
+
+/**
+ * Keystone's shape for a store outage: 503 with `Retry-After`, the Archway code riding along as `identifier` (the
+ * shape's own `code` is numeric); undefined for any other failure.
+ */
+export function keystoneStoreUnavailable(err: unknown): Response | undefined {
+  const retryAfter = retryAfterOf(err);
+  if (retryAfter === undefined || !isArchwayError(err)) return undefined;
+  return new Response(JSON.stringify({ error: { ...keystoneError(503, err.message).error, identifier: err.code } }), {
+    status: 503,
+    headers: { "content-type": "application/json", "retry-after": retryAfter },
+  });
 }
 
 /** A JSON answer that keeps the fast path of the Node server (one header, the content type). */

@@ -75,6 +75,8 @@ async function expectDegraded(a: FaultArchway, token: string): Promise<void> {
     validate: await validate(a, token),
     login: await facadeLogin(a),
     oauth: await oauthToken(a),
+    proxy: await timed(`${a.url}/clouds/cloud-x/compute/servers`, { headers: { "x-auth-token": token } }),
+    api: await timed(`${a.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } }),
     jwks: await timed(`${a.url}/.well-known/jwks.json`),
     metrics: await timed(`${a.url}/metrics`),
     healthz: await timed(`${a.url}/healthz`),
@@ -83,7 +85,7 @@ async function expectDegraded(a: FaultArchway, token: string): Promise<void> {
   for (const [name, r] of Object.entries(results))
     expect(r.ms, `${name} took ${r.ms} ms`).toBeLessThan(OUTAGE_BOUND_MS);
   // A token check that cannot reach the store is a 503, never a 401: clients must not throw the token away.
-  for (const name of ["validate", "login", "oauth"] as const) {
+  for (const name of ["validate", "login", "oauth", "proxy", "api"] as const) {
     const r = results[name];
     expect(r.status, `${name}: ${r.body}`).toBe(503);
     expect(r.retryAfter, name).toBe("1");
