@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keystoneAdminToken } from "../../env/control.js";
+import { TestBrowser } from "../../helpers/browser.js";
 import { type FacadeHarness, startFacade } from "./harness.js";
 
 // Application credentials made on request through /api/v1, used by the real openstack CLI straight against the
@@ -107,6 +108,16 @@ describe("application credentials on request", () => {
     const long = await api("POST", "/api/v1/me/application-credentials", { project: "cloud-2:u-alice", days: 365 });
     expect(long.status).toBe(400);
     expect(JSON.stringify(long.body)).toContain("90 days");
+
+    // The page shows each credential's expiry and the maximum.
+    const browser = new TestBrowser();
+    const login = await browser.follow(`${h.url}/login`);
+    await browser.submit(login, /\/login\/password/, { username: "alice", password: h.password });
+    const page = await browser.request(`${h.url}/app-credentials`);
+    expect(page.status).toBe(200);
+    expect(page.html).toContain("Expires");
+    expect(page.html).toContain(`${record.expiresAt.slice(0, 16).replace("T", " ")} UTC`);
+    expect(page.html).toContain("at most 90 days");
 
     for (const made of [record, short.body.applicationCredential as { id: string }])
       expect((await api("DELETE", `/api/v1/me/application-credentials/${made.id}`)).status).toBe(204);
