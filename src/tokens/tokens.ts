@@ -197,7 +197,8 @@ export class TokenService {
       return claims;
     } catch (err) {
       const refused = toTokenError(err);
-      await this.#o.audit?.({ type: "token.refused", reason: refused.code });
+      // A store outage refuses nothing about the token (a 503): no refusal to audit, into a store that is down.
+      if (refused.code !== STORE_UNAVAILABLE) await this.#o.audit?.({ type: "token.refused", reason: refused.code });
       throw refused;
     }
   }

@@ -167,6 +167,8 @@ describe("a Redis that dies or hangs under Archway (issue 23, item 2)", () => {
     expect(logs.some((l) => String(l.msg).startsWith("store unavailable"))).toBe(true);
     expect(logs.some((l) => l.msg === "store reachable again")).toBe(true);
     expect(stderr.filter((l) => l.includes("Unhandled error event"))).toEqual([]);
+    // No line per request: refusals for an outage are not audited, and no request logs a stack for it.
+    expect(logs.filter((l) => l.msg === "audit event not stored" || l.msg === "request failed")).toEqual([]);
   });
 });
 
