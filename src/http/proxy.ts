@@ -5,7 +5,7 @@ import { Agent, request } from "undici";
 import { type ArchwayError, isArchwayError } from "../errors.js";
 import { projectInCloud, type TokenBroker } from "../tokens/index.js";
 import { type AppEnv, requestHeader } from "./env.js";
-import { type FacadeDeps, facadeCaller } from "./keystone/caller.js";
+import { type FacadeDeps, facadeCaller, keystoneStoreUnavailable } from "./keystone/caller.js";
 import type { CloudCatalogs } from "./keystone/catalog.js";
 import { keystoneError } from "./keystone/shapes.js";
 import { forwardableHeaders } from "./proxy-headers.js";
@@ -44,7 +44,7 @@ export function cloudProxy(deps: ProxyDeps) {
     try {
       caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
     } catch (err) {
-      return fail(401, (err as Error).message);
+      return keystoneStoreUnavailable(err) ?? fail(401, (err as Error).message);
     }
     // The token acts only as the project it names, and only in that project's regions (docs/tokens.md): an
     // unscoped token reaches no cloud, as Keystone's own services refuse one.

@@ -1,6 +1,6 @@
 import type { CryptoKey as JoseKey, JWK } from "jose";
 import { readSigningKeyFiles, type SigningAlgorithm } from "../config/index.js";
-import { ArchwayError } from "../errors.js";
+import { ArchwayError, isArchwayError, STORE_UNAVAILABLE } from "../errors.js";
 import type { Store } from "../store/index.js";
 import { isSealed, Sealer } from "./sealed.js";
 import {
@@ -123,7 +123,14 @@ export class KeyRing {
   async #load() {
     const now = this.#opts.now();
     if (this.#cache && now - this.#cache.at < this.#opts.cacheMs) return this.#cache;
-    const ring = this.#opts.source === "files" ? await this.#readFiles() : await this.#ringFromStore(now);
+    let ring: StoredKey[];
+    try {
+      ring = this.#opts.source === "files" ? await this.#readFiles() : await this.#ringFromStore(now);
+    } catch (err) {
+      // The store is down: keep verifying and publishing the keys this process already holds (issue 23).
+      if (this.#cache && isArchwayError(err) && err.code === STORE_UNAVAILABLE) return this.#cache;
+      throw err;
+    }
     if (ring.length === 0) throw new ArchwayError("keys_missing", "no signing key is available", 500);
     const imported = new Map<string, ImportedKey>();
     for (const key of ring) imported.set(key.kid, this.#imported.get(key.kid) ?? (await importStoredKey(key)));

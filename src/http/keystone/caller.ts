@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Audit } from "../../audit/index.js";
-import { isArchwayError } from "../../errors.js";
+import { isArchwayError, retryAfterOf, STORE_UNAVAILABLE } from "../../errors.js";
 import type { Identity, LoginGuard, PasswordSource } from "../../identity/index.js";
 import type { CompiledPolicySet } from "../../policy/index.js";
 import {
@@ -81,6 +81,8 @@ export async function facadeCaller(
   try {
     claims = await deps.tokens.verify(token, { audience: FACADE_AUDIENCE });
   } catch (err) {
+    // A store that cannot answer says nothing about the token: a 503, never a 401 that makes clients drop it.
+    if (isArchwayError(err) && err.code === STORE_UNAVAILABLE) throw err;
     throw new KeystoneHttpError(
       401,
       isArchwayError(err) ? err.message : "The request you have made requires authentication.",
@@ -119,9 +121,24 @@ export function keystoneErrors(handler: FacadeHandler): FacadeHandler {
 /** The Keystone-shaped answer to a failure, or the failure rethrown for the app's error handler. */
 function keystoneFailure(c: Context<AppEnv>, err: unknown): Response {
   if (err instanceof KeystoneHttpError) return c.json(keystoneError(err.status, err.message), err.status);
+  const unavailable = keystoneStoreUnavailable(err);
+  if (unavailable) return unavailable;
   if (isArchwayError(err)) return c.json(keystoneError(err.status, err.message), err.status as ContentfulStatusCode);
   if (err instanceof SyntaxError) return c.json(keystoneError(400, "request body is not valid JSON"), 400);
   throw err;
+}
+
+/**
+ * Keystone's shape for a store outage: 503 with `Retry-After`, the Archway code riding along as `identifier` (the
+ * shape's own `code` is numeric); undefined for any other failure.
+ */
+export function keystoneStoreUnavailable(err: unknown): Response | undefined {
+  const retryAfter = retryAfterOf(err);
+  if (retryAfter === undefined || !isArchwayError(err)) return undefined;
+  return new Response(JSON.stringify({ error: { ...keystoneError(503, err.message).error, identifier: err.code } }), {
+    status: 503,
+    headers: { "content-type": "application/json", "retry-after": retryAfter },
+  });
 }
 
 /** A JSON answer that keeps the fast path of the Node server (one header, the content type). */

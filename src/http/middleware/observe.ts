@@ -1,5 +1,5 @@
 import type { Hono } from "hono";
-import { isArchwayError } from "../../errors.js";
+import { isArchwayError, retryAfterOf } from "../../errors.js";
 import type { Logger } from "../../log/index.js";
 import { type AppEnv, headerOf, type RequestHeaders, type RequestInfo } from "../env.js";
 import { toErrorResponse } from "../errors.js";
@@ -90,7 +90,10 @@ export function observeFetch(app: Hono<AppEnv>, deps: ObserveDeps): void {
 function refusal(err: unknown, id: string, log: Logger): Response {
   const { status, body } = toErrorResponse(err, id);
   if (!isArchwayError(err)) log.error({ requestId: id, err: (err as Error).message }, "request failed");
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=UTF-8" } });
+  const headers: Record<string, string> = { "content-type": "application/json; charset=UTF-8" };
+  const retryAfter = retryAfterOf(err);
+  if (retryAfter !== undefined) headers["retry-after"] = retryAfter;
+  return new Response(JSON.stringify(body), { status, headers });
 }
 
 /**
