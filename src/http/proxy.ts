@@ -3,9 +3,9 @@ import { Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { Agent, request } from "undici";
 import { type ArchwayError, isArchwayError } from "../errors.js";
-import { projectForCloud, type TokenBroker } from "../tokens/index.js";
+import { projectInCloud, type TokenBroker } from "../tokens/index.js";
 import { type AppEnv, requestHeader } from "./env.js";
-import { type FacadeDeps, facadeCaller } from "./keystone/caller.js";
+import { type FacadeDeps, facadeCaller, keystoneStoreUnavailable } from "./keystone/caller.js";
 import type { CloudCatalogs } from "./keystone/catalog.js";
 import { keystoneError } from "./keystone/shapes.js";
 import { forwardableHeaders } from "./proxy-headers.js";
@@ -44,11 +44,16 @@ export function cloudProxy(deps: ProxyDeps) {
     try {
       caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
     } catch (err) {
-      return fail(401, (err as Error).message);
+      return keystoneStoreUnavailable(err) ?? fail(401, (err as Error).message);
     }
+    // The token acts only as the project it names, and only in that project's regions (docs/tokens.md): an
+    // unscoped token reaches no cloud, as Keystone's own services refuse one.
+    if (!caller.scoped)
+      return fail(403, "an unscoped token reaches no cloud: scope it to a project (e.g. --os-project-name)");
     const cloud = deps.catalogs.cloud(cloudId);
-    const project = cloud && projectForCloud(caller.projects, cloudId, caller.scoped);
-    if (!cloud || !project) return fail(403, `you have no project in cloud ${cloudId}`);
+    const project = cloud && projectInCloud(caller.scoped, cloudId);
+    if (!cloud || !project)
+      return fail(403, `this token is scoped to project ${caller.scoped.name}, which has no region ${cloudId}`);
     const services = await deps.catalogs.services(cloudId);
     const real = services.get(service);
     if (!real && services.size === 0)
