@@ -18,6 +18,8 @@ const INCREMENT = `local v = redis.call("INCRBY", KEYS[1], ARGV[1]) if redis.cal
 type RedisConfig = OptionalTimeout<Exclude<StoreConfig, { type: "memory" }>>;
 type OptionalTimeout<T> = T extends unknown ? Omit<T, "commandTimeoutMs"> & { commandTimeoutMs?: number } : never;
 const DEFAULT_TIMEOUT_MS = 750;
+/** How long a command at start waits for the first connection (ioredis's connect timeout; a failure ends it sooner). */
+const FIRST_CONNECT_MS = 5_000;
 type Client = Redis | Cluster;
 
 /** Options of {@link RedisStore} beyond its configuration. */
@@ -167,6 +169,9 @@ export class RedisStore implements Store {
 
   /** A real round trip (not the fail-fast gate): `/readyz` asks Redis itself. */
   async ping(): Promise<void> {
+    // Just started: give the first connection its chance, as commands get (see #call).
+    if (!this.#availability.everReady && this.#availability.down === undefined)
+      await this.#availability.waitForFirstReady(FIRST_CONNECT_MS);
     const down = this.#availability.down;
     try {
       await this.#client.ping();
@@ -194,7 +199,7 @@ export class RedisStore implements Store {
   async #call<T>(run: (client: Client) => Promise<T>): Promise<T> {
     const availability = this.#availability;
     if (availability.down !== undefined) throw storeUnavailable(new Error(availability.down));
-    if (!availability.everReady && !(await availability.waitForFirstReady(this.#timeoutMs)))
+    if (!availability.everReady && !(await availability.waitForFirstReady(FIRST_CONNECT_MS)))
       throw storeUnavailable(new Error("no connection to redis yet"));
     try {
       return await run(this.#client);
@@ -285,7 +290,7 @@ function connect(config: RedisConfig, opts: { offlineQueue: boolean; noTimeout?:
     maxRetriesPerRequest: 1,
     enableOfflineQueue: opts.offlineQueue,
     ...(opts.noTimeout ? {} : { commandTimeout: config.commandTimeoutMs ?? DEFAULT_TIMEOUT_MS }),
-    connectTimeout: 5_000,
+    connectTimeout: FIRST_CONNECT_MS,
     // Reconnect soon after Redis is back (at most a second late), without hammering a Redis that is down.
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1_000),
     ...(config.tls ? { tls: config.caFile ? { ca: readFileSync(config.caFile) } : {} } : {}),
