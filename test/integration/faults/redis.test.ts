@@ -222,3 +222,32 @@ describe("a Redis that forgets (issue 23, item 3)", () => {
     );
   }, 30_000);
 });
+
+describe("a managed Redis that refuses CONFIG (issue 23, item 3)", () => {
+  let redis: OwnRedis;
+  let archway: FaultArchway;
+
+  beforeAll(async () => {
+    redis = await startOwnRedis({ persist: true, args: ["--rename-command", "CONFIG", ""] });
+    archway = await startFaultArchway(redis.url);
+  }, 60_000);
+
+  afterAll(async () => {
+    await archway?.close();
+    await redis?.close();
+  });
+
+  it("starts and serves, and says it cannot tell whether Redis persists", async () => {
+    await until(
+      async () => {
+        const found = archway
+          .logs()
+          .some((l) => String(l.msg).startsWith("cannot read the Redis persistence settings"));
+        return { status: found ? 200 : 0, ms: 0, body: "no CONFIG warning yet", retryAfter: null };
+      },
+      200,
+      5_000,
+    );
+    expect((await facadeLogin(archway)).status).toBe(201);
+  });
+});
