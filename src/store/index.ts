@@ -12,7 +12,7 @@ export { judgePersistence, type Persistence } from "./durability.js";
 export { getJson, setJson } from "./json.js";
 export { MemoryStore } from "./memory.js";
 export { RedisStore, type RedisStoreOptions, type StoreIncident } from "./redis.js";
-export type { Lock, Store, StreamEntry } from "./store.js";
+export type { CounterChange, Lock, Store, StreamEntry } from "./store.js";
 
 /** Builds the store named by `config` (memory when absent); `opts.log` receives Redis errors and incidents. */
 export function createStore(config: StoreConfig | undefined, opts: RedisStoreOptions = {}): Store {

@@ -6,13 +6,36 @@ import { ArchwayError, storeUnavailable } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { isTimeout, isUnavailability, StoreAvailability } from "./availability.js";
 import { configValue, judgePersistence, MARKER_KEY, markerValue, markerVerdict } from "./durability.js";
-import type { Lock, Store, StreamEntry } from "./store.js";
+import type { CounterChange, Lock, Store, StreamEntry } from "./store.js";
 
 // Delete only if the caller still holds the lock (the token matches): a lock that expired and was taken by
 // another process must not be released by the late first holder.
 const RELEASE_LOCK = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end`;
 // INCRBY, and start the TTL only on the first increment so a window does not slide with every attempt.
 const INCREMENT = `local v = redis.call("INCRBY", KEYS[1], ARGV[1]) if redis.call("PTTL", KEYS[1]) < 0 then redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return v`;
+
+// DECRBY on an existing counter only, floored at zero; PTTL is untouched because SET would clear it (KEEPTTL).
+const DECREMENT = `local v = redis.call("GET", KEYS[1]) if not v then return 0 end local n = tonumber(v) - tonumber(ARGV[1]) if n < 0 then n = 0 end redis.call("SET", KEYS[1], n, "KEEPTTL") return n`;
+
+// INCREMENT or DECREMENT per key (ARGV: by, ttl pairs), in one script: one round trip for several counters.
+const ADD_TO_COUNTERS = `local out = {}
+for i, key in ipairs(KEYS) do
+  local by = tonumber(ARGV[2 * i - 1])
+  if by >= 0 then
+    local v = redis.call("INCRBY", key, by)
+    if redis.call("PTTL", key) < 0 then redis.call("PEXPIRE", key, ARGV[2 * i]) end
+    out[i] = v
+  else
+    local v = redis.call("GET", key)
+    if not v then out[i] = 0 else
+      local n = tonumber(v) + by
+      if n < 0 then n = 0 end
+      redis.call("SET", key, n, "KEEPTTL")
+      out[i] = n
+    end
+  end
+end
+return out`;
 
 /** A Redis store configuration; `commandTimeoutMs` defaults as in the schema when built by hand (tests). */
 type RedisConfig = OptionalTimeout<Exclude<StoreConfig, { type: "memory" }>>;
@@ -116,6 +139,22 @@ export class RedisStore implements Store {
   async increment(key: string, opts: { ttlMs: number; by?: number }): Promise<number> {
     const reply = await this.#call((c) => c.eval(INCREMENT, 1, this.#key(key), opts.by ?? 1, Math.ceil(opts.ttlMs)));
     return Number(reply);
+  }
+
+  async decrement(key: string, opts: { by?: number } = {}): Promise<number> {
+    return Number(await this.#call((c) => c.eval(DECREMENT, 1, this.#key(key), opts.by ?? 1)));
+  }
+
+  async addToCounters(changes: readonly CounterChange[]): Promise<number[]> {
+    // A cluster cannot run one script over keys in different slots: one script per counter, sent together.
+    if (this.#client instanceof Cluster)
+      return Promise.all(
+        changes.map((c) => (c.by < 0 ? this.decrement(c.key, { by: -c.by }) : this.increment(c.key, c))),
+      );
+    const args = changes.flatMap((c) => [c.by, Math.max(1, Math.ceil(c.ttlMs))]);
+    const keys = changes.map((c) => this.#key(c.key));
+    const reply = (await this.#call((c) => c.eval(ADD_TO_COUNTERS, keys.length, ...keys, ...args))) as unknown[];
+    return reply.map(Number);
   }
 
   async acquireLock(key: string, ttlMs: number): Promise<Lock | null> {
