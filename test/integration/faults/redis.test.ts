@@ -132,6 +132,12 @@ describe("a Redis that dies or hangs under Archway (issue 23, item 2)", () => {
     await redis.kill();
     // A token whose revocation was read a moment ago still validates for a few seconds from this process's copy.
     expect((await validate(archway, token)).status).toBe(200);
+    // A service (its token still good from this process's copy) validating a user's token: 503, not 404.
+    const other = await timed(`${archway.url}/v3/auth/tokens?nocatalog`, {
+      headers: { "x-auth-token": token, "x-subject-token": fresh },
+    });
+    expect(other.status, other.body).toBe(503);
+    expect(other.body).toContain("store_unavailable");
     await expectDegraded(archway, fresh);
     await expectDegraded(archway, fresh);
     await redis.start({ persist: true });
