@@ -221,7 +221,15 @@ export class RedisStore implements Store {
 
   async close(): Promise<void> {
     this.#availability.close();
-    await Promise.allSettled([this.#client.quit(), this.#subscriber.quit()]);
+    // A polite QUIT, but a Redis that is down or hung must not hold the shutdown: disconnect after a timeout.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([this.#client.quit(), this.#subscriber.quit()]),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, this.#timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
     this.#client.disconnect();
     this.#subscriber.disconnect();
   }
@@ -326,7 +334,8 @@ function connect(config: RedisConfig, opts: { offlineQueue: boolean; noTimeout?:
     password: config.password,
     db: config.db,
     // Fail fast while Redis is down instead of queueing requests; /readyz reports it.
-    maxRetriesPerRequest: 1,
+    // The subscriber's few (un)subscribe commands wait for Redis rather than being dropped after a retry.
+    maxRetriesPerRequest: opts.offlineQueue ? null : 1,
     enableOfflineQueue: opts.offlineQueue,
     ...(opts.noTimeout ? {} : { commandTimeout: config.commandTimeoutMs ?? DEFAULT_TIMEOUT_MS }),
     connectTimeout: FIRST_CONNECT_MS,

@@ -133,7 +133,10 @@ describe("a Redis store with nothing listening", () => {
       expect(performance.now() - start).toBeLessThan(3_000);
       expect(store.unavailable).toBeDefined();
     } finally {
+      const closing = performance.now();
       await store.close();
+      // Closing while Redis is unreachable does not hang the shutdown.
+      expect(performance.now() - closing).toBeLessThan(3_000);
     }
   });
 });
