@@ -71,7 +71,7 @@ export class StoreAvailability {
   #everReady = false;
   #probing = false;
   #closed = false;
-  readonly #readyWaiters = new Set<() => void>();
+  readonly #readyWaiters = new Set<(ready: boolean) => void>();
   readonly #limiter: LogLimiter;
 
   constructor(private readonly opts: AvailabilityOptions) {
@@ -91,8 +91,7 @@ export class StoreAvailability {
   /** The connection is ready (first time or after a reconnect). */
   ready(): void {
     this.#everReady = true;
-    for (const wake of this.#readyWaiters) wake();
-    this.#readyWaiters.clear();
+    this.#wake(true);
     this.up();
   }
 
@@ -106,6 +105,8 @@ export class StoreAvailability {
   /** The store is unreachable for `reason`: fail fast until it is back; a timeout starts probing. */
   markDown(reason: string, opts: { probe?: boolean } = {}): void {
     if (this.#closed) return;
+    // Commands waiting for the first connection learn at once that it failed.
+    this.#wake(false);
     if (this.#down === undefined) {
       this.#down = reason;
       this.opts.log?.error(
@@ -116,19 +117,27 @@ export class StoreAvailability {
     if (opts.probe) void this.#probeUntilUp();
   }
 
-  /** Waits up to `ms` for the first connection (a command at start must not fail just because it came early). */
+  /**
+   * Waits for the first connection, at most `ms` and no longer than it takes to fail (a command at start must not
+   * fail just because it came early). True when it is ready.
+   */
   async waitForFirstReady(ms: number): Promise<boolean> {
     if (this.#everReady) return true;
-    let wake: (() => void) | undefined;
+    let wake: ((ready: boolean) => void) | undefined;
     let timer: NodeJS.Timeout | undefined;
     const ready = await new Promise<boolean>((resolve) => {
-      wake = () => resolve(true);
+      wake = resolve;
       this.#readyWaiters.add(wake);
       timer = setTimeout(() => resolve(false), ms);
     });
     clearTimeout(timer);
     if (wake) this.#readyWaiters.delete(wake);
     return ready;
+  }
+
+  #wake(ready: boolean): void {
+    for (const wake of this.#readyWaiters) wake(ready);
+    this.#readyWaiters.clear();
   }
 
   /** Logs a driver error through the structured log, at most one line per kind every few seconds. */

@@ -41,6 +41,8 @@ return out`;
 type RedisConfig = OptionalTimeout<Exclude<StoreConfig, { type: "memory" }>>;
 type OptionalTimeout<T> = T extends unknown ? Omit<T, "commandTimeoutMs"> & { commandTimeoutMs?: number } : never;
 const DEFAULT_TIMEOUT_MS = 750;
+/** How long a command at start waits for the first connection (ioredis's connect timeout; a failure ends it sooner). */
+const FIRST_CONNECT_MS = 5_000;
 type Client = Redis | Cluster;
 
 /** Options of {@link RedisStore} beyond its configuration. */
@@ -206,6 +208,9 @@ export class RedisStore implements Store {
 
   /** A real round trip (not the fail-fast gate): `/readyz` asks Redis itself. */
   async ping(): Promise<void> {
+    // Just started: give the first connection its chance, as commands get (see #call).
+    if (!this.#availability.everReady && this.#availability.down === undefined)
+      await this.#availability.waitForFirstReady(FIRST_CONNECT_MS);
     const down = this.#availability.down;
     try {
       await this.#client.ping();
@@ -216,7 +221,15 @@ export class RedisStore implements Store {
 
   async close(): Promise<void> {
     this.#availability.close();
-    await Promise.allSettled([this.#client.quit(), this.#subscriber.quit()]);
+    // A polite QUIT, but a Redis that is down or hung must not hold the shutdown: disconnect after a timeout.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([this.#client.quit(), this.#subscriber.quit()]),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, this.#timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
     this.#client.disconnect();
     this.#subscriber.disconnect();
   }
@@ -233,7 +246,7 @@ export class RedisStore implements Store {
   async #call<T>(run: (client: Client) => Promise<T>): Promise<T> {
     const availability = this.#availability;
     if (availability.down !== undefined) throw storeUnavailable(new Error(availability.down));
-    if (!availability.everReady && !(await availability.waitForFirstReady(this.#timeoutMs)))
+    if (!availability.everReady && !(await availability.waitForFirstReady(FIRST_CONNECT_MS)))
       throw storeUnavailable(new Error("no connection to redis yet"));
     try {
       return await run(this.#client);
@@ -321,10 +334,11 @@ function connect(config: RedisConfig, opts: { offlineQueue: boolean; noTimeout?:
     password: config.password,
     db: config.db,
     // Fail fast while Redis is down instead of queueing requests; /readyz reports it.
-    maxRetriesPerRequest: 1,
+    // The subscriber's few (un)subscribe commands wait for Redis rather than being dropped after a retry.
+    maxRetriesPerRequest: opts.offlineQueue ? null : 1,
     enableOfflineQueue: opts.offlineQueue,
     ...(opts.noTimeout ? {} : { commandTimeout: config.commandTimeoutMs ?? DEFAULT_TIMEOUT_MS }),
-    connectTimeout: 5_000,
+    connectTimeout: FIRST_CONNECT_MS,
     // Reconnect soon after Redis is back (at most a second late), without hammering a Redis that is down.
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1_000),
     ...(config.tls ? { tls: config.caFile ? { ca: readFileSync(config.caFile) } : {} } : {}),

@@ -1,3 +1,4 @@
+import { retryAfterOf } from "../../errors.js";
 import type { Identity } from "../../identity/index.js";
 import type { ArchwayClaims, ProjectScope } from "../../tokens/index.js";
 import { requestHeader, setResponseHeader } from "../env.js";
@@ -36,8 +37,9 @@ export function validateToken(deps: FacadeDeps, catalogs: FacadeCatalogs): Facad
     const subject =
       subjectToken === authToken
         ? caller
-        : await facadeCaller(deps, subjectToken).catch(() => {
-            throw new KeystoneHttpError(404, "Could not find token.");
+        : await facadeCaller(deps, subjectToken).catch((err: unknown) => {
+            // A store outage is a 503 (see keystoneFailure), never "no such token".
+            throw retryAfterOf(err) !== undefined ? err : new KeystoneHttpError(404, "Could not find token.");
           });
     if (c.req.method === "HEAD") return c.body(null, 200);
     setResponseHeader(c, "x-subject-token", subjectToken ?? "");
@@ -55,8 +57,8 @@ export function validateToken(deps: FacadeDeps, catalogs: FacadeCatalogs): Facad
 export function revokeToken(deps: FacadeDeps): FacadeHandler {
   return async (c) => {
     const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
-    const subject = await facadeCaller(deps, requestHeader(c, "x-subject-token")).catch(() => {
-      throw new KeystoneHttpError(404, "Could not find token.");
+    const subject = await facadeCaller(deps, requestHeader(c, "x-subject-token")).catch((err: unknown) => {
+      throw retryAfterOf(err) !== undefined ? err : new KeystoneHttpError(404, "Could not find token.");
     });
     if (subject.identity.id !== caller.identity.id)
       throw new KeystoneHttpError(403, "you may only revoke your own tokens");

@@ -37,8 +37,11 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts a redis-server; `persist: false` (default) is `--save "" --appendonly no`. */
-export async function startOwnRedis(opts: { persist?: boolean } = {}): Promise<OwnRedis> {
+/**
+ * Starts a redis-server; `persist: false` (default) is `--save "" --appendonly no`. `args` are extra server
+ * arguments (`--rename-command CONFIG ""` plays a managed Redis that refuses CONFIG).
+ */
+export async function startOwnRedis(opts: { persist?: boolean; args?: string[] } = {}): Promise<OwnRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "archway-fault-redis-"));
   let child: ChildProcess | undefined;
@@ -47,7 +50,20 @@ export async function startOwnRedis(opts: { persist?: boolean } = {}): Promise<O
     const persistence = o.persist ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
     child = spawn(
       "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...persistence, "--logfile", ""],
+      [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        dir,
+        "--save",
+        "",
+        ...persistence,
+        "--logfile",
+        "",
+        ...(opts.args ?? []),
+      ],
       { stdio: "ignore" },
     );
     await waitForPort(port, 10_000);

@@ -132,6 +132,12 @@ describe("a Redis that dies or hangs under Archway (issue 23, item 2)", () => {
     await redis.kill();
     // A token whose revocation was read a moment ago still validates for a few seconds from this process's copy.
     expect((await validate(archway, token)).status).toBe(200);
+    // A service (its token still good from this process's copy) validating a user's token: 503, not 404.
+    const other = await timed(`${archway.url}/v3/auth/tokens?nocatalog`, {
+      headers: { "x-auth-token": token, "x-subject-token": fresh },
+    });
+    expect(other.status, other.body).toBe(503);
+    expect(other.body).toContain("store_unavailable");
     await expectDegraded(archway, fresh);
     await expectDegraded(archway, fresh);
     await redis.start({ persist: true });
@@ -221,4 +227,33 @@ describe("a Redis that forgets (issue 23, item 3)", () => {
       10_000,
     );
   }, 30_000);
+});
+
+describe("a managed Redis that refuses CONFIG (issue 23, item 3)", () => {
+  let redis: OwnRedis;
+  let archway: FaultArchway;
+
+  beforeAll(async () => {
+    redis = await startOwnRedis({ persist: true, args: ["--rename-command", "CONFIG", ""] });
+    archway = await startFaultArchway(redis.url);
+  }, 60_000);
+
+  afterAll(async () => {
+    await archway?.close();
+    await redis?.close();
+  });
+
+  it("starts and serves, and says it cannot tell whether Redis persists", async () => {
+    await until(
+      async () => {
+        const found = archway
+          .logs()
+          .some((l) => String(l.msg).startsWith("cannot read the Redis persistence settings"));
+        return { status: found ? 200 : 0, ms: 0, body: "no CONFIG warning yet", retryAfter: null };
+      },
+      200,
+      5_000,
+    );
+    expect((await facadeLogin(archway)).status).toBe(201);
+  });
 });

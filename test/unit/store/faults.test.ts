@@ -1,3 +1,5 @@
+import { once } from "node:events";
+import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
 import {
   isArchwayError,
@@ -8,6 +10,7 @@ import {
 } from "../../../src/errors.js";
 import { isUnavailability, LogLimiter, StoreAvailability } from "../../../src/store/availability.js";
 import { configValue, judgePersistence, markerVerdict } from "../../../src/store/durability.js";
+import { RedisStore } from "../../../src/store/index.js";
 
 function replyError(message: string): Error {
   const err = new Error(message);
@@ -105,5 +108,35 @@ describe("store durability checks (issue 23)", () => {
     expect(markerVerdict({ hadMarker: true, current: null })).toBe("wiped");
     expect(markerVerdict({ hadMarker: false, current: null })).toBe("fresh");
     expect(markerVerdict({ hadMarker: true, current: "{}" })).toBe("ok");
+  });
+});
+
+describe("a Redis store with nothing listening", () => {
+  it("fails fast with store_unavailable instead of queueing (start-up included)", async () => {
+    const server = createServer().listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    await new Promise((r) => server.close(r));
+    const store = new RedisStore({
+      type: "redis",
+      url: `redis://127.0.0.1:${port}`,
+      keyPrefix: "t:",
+      db: 0,
+      tls: false,
+    });
+    try {
+      const start = performance.now();
+      await expect(store.get("k")).rejects.toMatchObject({ code: "store_unavailable", status: 503 });
+      await expect(store.set("k", "v")).rejects.toMatchObject({ code: "store_unavailable" });
+      await expect(store.ping()).rejects.toMatchObject({ code: "store_unavailable" });
+      expect(performance.now() - start).toBeLessThan(3_000);
+      expect(store.unavailable).toBeDefined();
+    } finally {
+      const closing = performance.now();
+      await store.close();
+      // Closing while Redis is unreachable does not hang the shutdown.
+      expect(performance.now() - closing).toBeLessThan(3_000);
+    }
   });
 });
