@@ -1,5 +1,5 @@
 import type { Identity } from "../../identity/index.js";
-import type { ArchwayClaims, FacadeProject } from "../../tokens/index.js";
+import type { ArchwayClaims, ProjectScope } from "../../tokens/index.js";
 import { requestHeader, setResponseHeader } from "../env.js";
 import {
   type FacadeCaller,
@@ -19,7 +19,7 @@ export function validateToken(deps: FacadeDeps, catalogs: FacadeCatalogs): Facad
    * project are the very objects it was built from: the session and entitlement caches hand out the same objects
    * until they refresh, and the claims object is the token service's cached verification of that token.
    */
-  const answers = new WeakMap<ArchwayClaims, { identity: Identity; scoped?: FacadeProject; json: string }>();
+  const answers = new WeakMap<ArchwayClaims, { identity: Identity; scoped?: ProjectScope; json: string }>();
   const catalogLess = (subject: FacadeCaller): string => {
     const hit = answers.get(subject.claims);
     if (hit && hit.identity === subject.identity && hit.scoped === subject.scoped) return hit.json;
@@ -43,7 +43,7 @@ export function validateToken(deps: FacadeDeps, catalogs: FacadeCatalogs): Facad
     setResponseHeader(c, "x-subject-token", subjectToken ?? "");
     // Every check above ran for this request; only the serialization of unchanged parts is reused.
     if (c.req.query("nocatalog") !== undefined || !subject.scoped) return jsonText(c, catalogLess(subject), 200);
-    return jsonText(c, validationJson(subject, (await catalogs.of(subject.projects)).json), 200);
+    return jsonText(c, validationJson(subject, (await catalogs.of(subject.scoped)).json), 200);
   };
 }
 

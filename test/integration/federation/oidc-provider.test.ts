@@ -513,7 +513,7 @@ describe("other grants and endpoints", () => {
     );
     expect(out.location).toBe(`${web.redirectUri}?state=bye`);
     const after = await browser.request(
-      `${h.url}/oauth2/authorize?client_id=${web.id}&response_type=code&prompt=none&code_challenge=${challenge}&code_challenge_method=S256&redirect_uri=${encodeURIComponent(web.redirectUri)}`,
+      `${h.url}/oauth2/authorize?client_id=${web.id}&response_type=code&prompt=none&redirect_uri=${encodeURIComponent(web.redirectUri)}&code_challenge=${challenge}&code_challenge_method=S256`,
     );
     expect(new URL(after.location as string).searchParams.get("error")).toBe("login_required");
     // The sign-out ended the session the tokens hang off: its access token is refused from now on.

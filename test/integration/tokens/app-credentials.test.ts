@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keystoneAdminToken } from "../../env/control.js";
+import { TestBrowser } from "../../helpers/browser.js";
 import { type FacadeHarness, startFacade } from "./harness.js";
 
 // Application credentials made on request through /api/v1, used by the real openstack CLI straight against the
@@ -53,6 +54,26 @@ afterAll(async () => {
 });
 
 describe("application credentials on request", () => {
+  it("only in the project the bearer token is scoped to: a cloud-2 token cannot make one in cloud-1", async () => {
+    const refused = await api("POST", "/api/v1/me/application-credentials", { project: "cloud-1:u-alice" });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ error: { code: "scope_mismatch" } });
+    const unscoped = await fetch(`${h.url}/v3/auth/tokens?nocatalog`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        auth: { identity: { methods: ["password"], password: { user: { name: "alice", password: h.password } } } },
+      }),
+    });
+    const res = await fetch(`${h.url}/api/v1/me/application-credentials`, {
+      method: "POST",
+      headers: { "x-auth-token": unscoped.headers.get("x-subject-token") ?? "", "content-type": "application/json" },
+      body: JSON.stringify({ project: "cloud-2:u-alice" }),
+    });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ error: { code: "scope_required" } });
+  });
+
   it("made for one project, used by the openstack CLI without Archway, revoked", async () => {
     const created = await api("POST", "/api/v1/me/application-credentials", { project: "cloud-2:u-alice" });
     expect(created.status).toBe(201);
@@ -107,6 +128,16 @@ describe("application credentials on request", () => {
     const long = await api("POST", "/api/v1/me/application-credentials", { project: "cloud-2:u-alice", days: 365 });
     expect(long.status).toBe(400);
     expect(JSON.stringify(long.body)).toContain("90 days");
+
+    // The page shows each credential's expiry and the maximum.
+    const browser = new TestBrowser();
+    const login = await browser.follow(`${h.url}/login`);
+    await browser.submit(login, /\/login\/password/, { username: "alice", password: h.password });
+    const page = await browser.request(`${h.url}/app-credentials`);
+    expect(page.status).toBe(200);
+    expect(page.html).toContain("Expires");
+    expect(page.html).toContain(`${record.expiresAt.slice(0, 16).replace("T", " ")} UTC`);
+    expect(page.html).toContain("at most 90 days");
 
     for (const made of [record, short.body.applicationCredential as { id: string }])
       expect((await api("DELETE", `/api/v1/me/application-credentials/${made.id}`)).status).toBe(204);
