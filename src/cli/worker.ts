@@ -51,7 +51,7 @@ export const workerCommand: Command = {
       const live = built;
       sync = live;
       const concurrency = values.concurrency ? Number(values.concurrency) : config.sync.concurrency;
-      const started = startSyncWorker(bullConnection(config.store), engineHandler(live.engine), {
+      const started = startSyncWorker(bullConnection(config.store, runtime.log), engineHandler(live.engine), {
         concurrency,
         lockDurationMs: Number(io.env.ARCHWAY_WORKER_LOCK_MS ?? 30_000),
         onJob: (r) =>

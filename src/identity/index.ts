@@ -8,9 +8,20 @@ import { OidcSource } from "./oidc.js";
 import type { IdentitySource } from "./source.js";
 import { StaticSource } from "./static.js";
 
+export {
+  AttemptGuard,
+  addressKey,
+  foldUsername,
+  type LimitScope,
+  type LockoutRecord,
+  LoginGuard,
+  retryAfterOf,
+  TooManyAttempts,
+  type UnlockResult,
+  type UnlockVia,
+} from "./guard/index.js";
 export { type Identity, type IdentityInput, IdentitySchema, identityId } from "./identity.js";
 export { LdapSource } from "./ldap/index.js";
-export { DEFAULT_LOGIN_LIMITS, LoginGuard, type LoginLimits } from "./login-guard.js";
 export { claimAt, OidcSource } from "./oidc.js";
 export { hashPassword, verifyPassword } from "./scrypt.js";
 export * from "./source.js";

@@ -3,6 +3,7 @@ import { CloudSchema } from "./cloud.js";
 import { SecretSchema } from "./common.js";
 import { IdentitySourceSchema } from "./identity.js";
 import { CLIENT_AUTH_LIMITS, IdpConfigSchema } from "./idp.js";
+import { LockoutConfigSchema, TrustedProxySchema } from "./lockout.js";
 import { SigningAlgorithmSchema } from "./signing.js";
 import { StoreConfigSchema } from "./store.js";
 import { WebConfigSchema } from "./web.js";
@@ -11,6 +12,7 @@ export * from "./cloud.js";
 export * from "./common.js";
 export * from "./identity.js";
 export * from "./idp.js";
+export * from "./lockout.js";
 export * from "./signing.js";
 export * from "./store.js";
 export * from "./web.js";
@@ -141,9 +143,13 @@ export const ConfigSchema = z
       .strict()
       .default({ previousStoreKeys: [] }),
     identity: z
-      .object({ sources: z.array(IdentitySourceSchema).default([]) })
+      .object({
+        sources: z.array(IdentitySourceSchema).default([]),
+        /** Limits on failed sign-ins (see LockoutConfigSchema). */
+        lockout: LockoutConfigSchema.default(() => LockoutConfigSchema.parse({})),
+      })
       .strict()
-      .default({ sources: [] }),
+      .default({ sources: [], lockout: LockoutConfigSchema.parse({}) }),
     clouds: z.array(CloudSchema).default([]),
     sessions: SessionsConfigSchema.default({ absoluteSeconds: 12 * 3600, idleSeconds: 2 * 3600 }),
     /** Archway as an OpenID Provider: its relying parties (clients) and token lifetimes. */
@@ -177,8 +183,8 @@ export const ConfigSchema = z
           .int()
           .positive()
           .default(1024 * 1024),
-        /** Trust `X-Forwarded-For` from these proxy addresses when computing the client address. */
-        trustedProxies: z.array(z.string()).default([]),
+        /** Trust `X-Forwarded-For` from these proxies (addresses or CIDR ranges) when computing the client address. */
+        trustedProxies: z.array(TrustedProxySchema).default([]),
       })
       .extend(HttpLimitsSchema.shape)
       .strict()

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { adminRoutes } from "./admin.js";
 import { adminAuditRoutes } from "./admin-audit.js";
+import { adminLockoutRoutes } from "./admin-lockouts.js";
 import { apiRoutes } from "./api.js";
 import { APP_CREDENTIAL_PATHS, appCredentialRoutes } from "./app-credentials.js";
 import type { WebDeps } from "./deps.js";
@@ -8,6 +9,7 @@ import { webError } from "./errors.js";
 import { homeRoutes } from "./home.js";
 import { loginRoutes } from "./login.js";
 import { pageHeaders, type WebEnv } from "./security.js";
+import { SESSION_PATHS, sessionRoutes } from "./sessions.js";
 import { styleRoutes } from "./style.js";
 
 /** Paths the web routes own (their security headers apply here only). */
@@ -22,6 +24,7 @@ export const WEB_PATHS = [
   "/admin/*",
   "/api/v1/*",
   ...APP_CREDENTIAL_PATHS,
+  ...SESSION_PATHS,
 ];
 
 /**
@@ -37,8 +40,11 @@ export function webRoutes(deps: WebDeps, opts: { formTargets?: readonly string[]
   for (const path of WEB_PATHS) app.use(path, headers);
   app.route("/", loginRoutes(deps));
   app.route("/", homeRoutes(deps));
+  // Before the API and admin routes: it brings its own guards for its paths under /admin and /api/v1.
+  app.route("/", sessionRoutes(deps));
   app.route("/", adminRoutes(deps));
   app.route("/", adminAuditRoutes(deps));
+  app.route("/", adminLockoutRoutes(deps));
   app.route("/", appCredentialRoutes(deps));
   app.route("/", apiRoutes(deps));
   return app;
