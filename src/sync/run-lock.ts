@@ -53,20 +53,35 @@ export async function acquireRunLocks(
   let told = false;
   // Sorted, so two runs over overlapping clouds take them in the same order and one of them wins outright.
   const ordered = [...new Set(scopes)].sort();
+  let unknownSince: number | undefined;
   for (;;) {
     const held: Lock[] = [];
+    const mine: string[] = [];
     let busy: string | undefined;
+    let holder: RunHolder | undefined;
     for (const scope of ordered) {
       const lock = await store.acquireLock(lockKey(scope), ttlMs);
-      if (!lock) {
-        busy = scope;
-        break;
+      if (lock) {
+        held.push(lock);
+        mine.push(scope);
+        continue;
       }
-      held.push(lock);
+      holder = await readHolder(store, scope);
+      // The same run submitted again (an idempotent resubmission): its jobs are deduplicated by id, so it joins.
+      if (holder?.runId === runId) continue;
+      busy = scope;
+      break;
     }
-    if (busy === undefined) return hold(store, ordered, held, runId, ttlMs);
+    if (busy === undefined) return hold(store, mine, held, runId, ttlMs);
     await Promise.allSettled(held.map((l) => l.release()));
-    const holder = await readHolder(store, busy);
+    // Its holder is written just after the locks are taken: look again for a moment before calling it a stranger.
+    if (!holder) {
+      unknownSince ??= Date.now();
+      if (Date.now() - unknownSince < 2_000) {
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+    }
     if (!opts.wait || Date.now() > deadline) throw lockedError(busy, holder);
     if (!told) opts.onWait?.(holder);
     told = true;

@@ -37,3 +37,17 @@ describe("sync run locks", () => {
     await store.close();
   });
 });
+
+describe("sync run locks, resubmission", () => {
+  it("lets the same run id in again (an idempotent resubmission), even at the same moment", async () => {
+    const store = new MemoryStore();
+    const [a, b] = await Promise.all([
+      acquireRunLocks(store, ["full:a"], "run-1"),
+      acquireRunLocks(store, ["full:a"], "run-1"),
+    ]);
+    await expect(acquireRunLocks(store, ["full:a"], "run-2")).rejects.toMatchObject({ code: RUN_LOCKED });
+    await a.release();
+    await b.release();
+    await store.close();
+  });
+});
