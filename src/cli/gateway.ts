@@ -4,6 +4,7 @@ import type { FacadeDeps, OidcProviderDeps, ProxyDeps } from "../http/index.js";
 import { CloudCatalogs, createApp, type HttpMetrics } from "../http/index.js";
 import { createWebDeps, ssoOrigins, type WebDeps } from "../http/web/index.js";
 import { isPasswordSource, LoginGuard } from "../identity/index.js";
+import { createOffboard, type OffboardService, type PersonSessions } from "../offboard/index.js";
 import { createSync, type SyncParts, shadowPassword } from "../sync/index.js";
 import { IdentitySessions, TokenBroker } from "../tokens/index.js";
 import { buildOidcProvider, oidcTokenIssuer } from "./oidc-provider.js";
@@ -15,6 +16,8 @@ export interface Gateway {
   facade: FacadeDeps & ProxyDeps;
   /** Absent without `secrets.shadowPasswordKey`. */
   sync?: SyncParts;
+  /** Departure detection and the kill switch; absent without sync (no clouds to offboard in). */
+  offboard?: OffboardService;
   /** The web pages and `/api/v1/` (sessions, keys, admin), with the origins their forms may redirect to. */
   web: { deps: WebDeps; formTargets: string[] };
   /** Archway as an OpenID Provider (Keystone federation and other relying parties). */
@@ -79,6 +82,18 @@ export function buildGateway(runtime: Runtime): Gateway {
   const catalogs = new CloudCatalogs(config.clouds, sync ? { clients: sync.clients } : {});
   const sessions = new IdentitySessions({ store: runtime.store, ttlMs: 12 * 3600_000 });
   const guard = new LoginGuard({ store: runtime.store, audit: runtime.audit });
+  const offboard = sync
+    ? createOffboard({
+        config,
+        store: runtime.store,
+        audit: runtime.audit,
+        sources: runtime.sources,
+        clients: sync.clients,
+        sessions: personSessions(sessions),
+        purgeBrokerCache: (id) => broker.drop(id),
+        onError: (source, message) => runtime.log.error({ source }, message),
+      })
+    : undefined;
   const web = createWebDeps({
     config,
     publicUrl: runtime.publicUrl,
@@ -92,6 +107,7 @@ export function buildGateway(runtime: Runtime): Gateway {
     tokenSessions: sessions,
     sync,
     broker,
+    offboard,
   });
   return {
     web: { deps: web, formTargets: ssoOrigins(config) },
@@ -109,6 +125,7 @@ export function buildGateway(runtime: Runtime): Gateway {
       broker,
     },
     sync,
+    offboard,
     reloadPolicies: () => live.reload().map(formatProblem),
     async close() {
       // Shutdown must finish whatever one part reports: a half-closed pool is not worth an error exit.
@@ -131,4 +148,9 @@ export function gatewayApp(runtime: Runtime, gateway: Gateway, metrics?: HttpMet
     web: gateway.web,
     idp: gateway.idp,
   });
+}
+
+/** The session service as offboarding sees it (interim until sessions index people: ends nothing). */
+function personSessions(_sessions: IdentitySessions): PersonSessions {
+  return { endPerson: async () => 0 };
 }

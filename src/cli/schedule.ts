@@ -1,3 +1,4 @@
+import type { OffboardService } from "../offboard/index.js";
 import type { SyncParts } from "../sync/index.js";
 import type { Runtime } from "./runtime.js";
 
@@ -5,9 +6,10 @@ import type { Runtime } from "./runtime.js";
  * Starts the periodic sync runs: a full run every `sync.intervalSeconds` and an incremental run (people the
  * directory changed since the last mark) every `sync.incrementalSeconds` (0 turns one off). A lock in the store
  * makes exactly one process start each run however many workers share the store; the lock expires just before
- * the next tick. Returns the function that stops the timers.
+ * the next tick. With `offboard`, also the look for departures and disables every `offboard.detectSeconds`
+ * (which retries clouds that were down, too). Returns the function that stops the timers.
  */
-export function scheduleSyncRuns(runtime: Runtime, sync: SyncParts): () => void {
+export function scheduleSyncRuns(runtime: Runtime, sync: SyncParts, offboard?: OffboardService): () => void {
   const { config } = runtime.loaded;
   const schedule = (name: string, seconds: number, run: () => Promise<unknown>) => {
     if (seconds <= 0) return undefined;
@@ -23,6 +25,7 @@ export function scheduleSyncRuns(runtime: Runtime, sync: SyncParts): () => void 
   const timers = [
     schedule("full", config.sync.intervalSeconds, () => sync.service.full()),
     schedule("incremental", config.sync.incrementalSeconds, () => sync.service.incremental()),
+    offboard ? schedule("offboard", config.offboard.detectSeconds, () => offboard.tick()) : undefined,
   ];
   return () => {
     for (const t of timers) if (t) clearInterval(t);

@@ -11,6 +11,7 @@ import { StaticSource } from "./static.js";
 export { type Identity, type IdentityInput, IdentitySchema, identityId } from "./identity.js";
 export { LdapSource } from "./ldap/index.js";
 export { DEFAULT_LOGIN_LIMITS, LoginGuard, type LoginLimits } from "./login-guard.js";
+export { type OffboardedEntry, OffboardedPeople } from "./offboarded.js";
 export { claimAt, OidcSource } from "./oidc.js";
 export { hashPassword, verifyPassword } from "./scrypt.js";
 export * from "./source.js";

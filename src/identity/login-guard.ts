@@ -2,6 +2,7 @@ import type { Audit } from "../audit/index.js";
 import { ArchwayError, isArchwayError } from "../errors.js";
 import type { Store } from "../store/index.js";
 import type { Identity } from "./identity.js";
+import { OffboardedPeople } from "./offboarded.js";
 import type { PasswordSource } from "./source.js";
 
 /** Failed-attempt limits: past `max` failures within `windowMs`, the key is locked for `lockoutMs`. */
@@ -26,11 +27,13 @@ export class LoginGuard {
   readonly #store: Store;
   readonly #audit: Audit;
   readonly #limits: LoginLimits;
+  readonly #offboarded: OffboardedPeople;
 
   constructor(opts: { store: Store; audit: Audit; limits?: LoginLimits }) {
     this.#store = opts.store;
     this.#audit = opts.audit;
     this.#limits = opts.limits ?? DEFAULT_LOGIN_LIMITS;
+    this.#offboarded = new OffboardedPeople({ store: opts.store });
   }
 
   /**
@@ -57,6 +60,11 @@ export class LoginGuard {
       const code = isArchwayError(err) ? err.code : "internal_error";
       await this.#audit({ type: "login.error", ...base, reason: code });
       throw err;
+    }
+    // Offboarded (kill switch, or disabled before the directory says so): the same answer as a wrong password.
+    if (identity && (await this.#offboarded.get(identity.id))) {
+      await this.#audit({ type: "login.failure", ...base, identity: identity.id, reason: "offboarded" });
+      throw new ArchwayError("login_failed", "invalid username or password", 401);
     }
     if (!identity) {
       await this.#fail(userKey, this.#limits.perUsername);

@@ -7,7 +7,7 @@ import { MemoryStore } from "./memory.js";
 import { RedisStore } from "./redis.js";
 import type { Store } from "./store.js";
 
-export { getJson, setJson } from "./json.js";
+export { getJson, setJson, updateJson } from "./json.js";
 export { MemoryStore } from "./memory.js";
 export { RedisStore } from "./redis.js";
 export type { Lock, Store, StreamEntry } from "./store.js";

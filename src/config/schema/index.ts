@@ -3,6 +3,7 @@ import { CloudSchema } from "./cloud.js";
 import { SecretSchema } from "./common.js";
 import { IdentitySourceSchema } from "./identity.js";
 import { IdpConfigSchema } from "./idp.js";
+import { OffboardConfigSchema } from "./offboard.js";
 import { StoreConfigSchema } from "./store.js";
 import { WebConfigSchema } from "./web.js";
 
@@ -10,6 +11,7 @@ export * from "./cloud.js";
 export * from "./common.js";
 export * from "./identity.js";
 export * from "./idp.js";
+export * from "./offboard.js";
 export * from "./store.js";
 export * from "./web.js";
 
@@ -113,6 +115,8 @@ export const ConfigSchema = z
       concurrency: 16,
       keyVersion: 1,
     }),
+    /** Departures and disables found within a bound, and the kill switch (`archway offboard`). */
+    offboard: OffboardConfigSchema.default({ detectSeconds: 60, maxDeparturesPerRun: 100, retrySeconds: 30 }),
     http: z
       .object({
         bodyLimitBytes: z
