@@ -26,8 +26,14 @@ function fakeCloud(cloud: Cloud, state: { down: boolean; calls: string[] }) {
     if (state.down) throw new Error(`${cloud.id} is down`);
   };
   const keystone = {
-    listDomains: async () => (guard("domains"), [{ id: "d1", name: "archway", enabled: true }]),
-    listUsers: async (f: { name?: string }) => (guard("users"), !f.name || f.name === user.name ? [user] : []),
+    listDomains: async () => {
+      guard("domains");
+      return [{ id: "d1", name: "archway", enabled: true }];
+    },
+    listUsers: async (f: { name?: string }) => {
+      guard("users");
+      return !f.name || f.name === user.name ? [user] : [];
+    },
     updateUser: async (_id: string, body: Record<string, unknown>) => {
       guard(`update enabled=${String(body.enabled)}`);
       Object.assign(user, body);
@@ -58,7 +64,12 @@ function setup() {
     clients: (cloud) => fakes.get(cloud.id)?.clients as CloudClients,
     store,
     audit: async (e) => void audit.push(e as never),
-    sessions: { endPerson: async (id) => (order.push(`sessions ${id}`), 2) },
+    sessions: {
+      endPerson: async (id) => {
+        order.push(`sessions ${id}`);
+        return 2;
+      },
+    },
     purgeBrokerCache: async (id) => void order.push(`broker ${id}`),
     retryMs: 1_000,
     now: () => new Date(clock),
