@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { adminRoutes } from "./admin.js";
 import { adminAuditRoutes } from "./admin-audit.js";
+import { adminOffboardRoutes } from "./admin-offboard.js";
 import { apiRoutes } from "./api.js";
 import { APP_CREDENTIAL_PATHS, appCredentialRoutes } from "./app-credentials.js";
 import type { WebDeps } from "./deps.js";
@@ -39,6 +40,7 @@ export function webRoutes(deps: WebDeps, opts: { formTargets?: readonly string[]
   app.route("/", homeRoutes(deps));
   app.route("/", adminRoutes(deps));
   app.route("/", adminAuditRoutes(deps));
+  app.route("/", adminOffboardRoutes(deps));
   app.route("/", appCredentialRoutes(deps));
   app.route("/", apiRoutes(deps));
   return app;
