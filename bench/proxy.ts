@@ -65,7 +65,7 @@ export async function benchProxy(): Promise<void> {
     });
 
     const archway = await startArchway(
-      `policiesDir: policies\nsecrets: { shadowPasswordKey: "${randomBytes(16).toString("hex")}" }\n` +
+      `policiesDir: policies\nsecrets: { shadowPasswordKey: "${randomBytes(32).toString("base64url")}" }\n` +
         "identity:\n  sources:\n    - id: demo\n      type: static\n      users:\n" +
         `        - { username: alice, passwordHash: "${await hashPassword("pw", { N: 1024 })}", groups: [devs] }\n` +
         `clouds:\n  - id: ${ks.id}\n    authUrl: "${ks.authUrl}"\n    region: ${run}\n    domain: ${run}\n` +

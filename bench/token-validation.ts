@@ -33,7 +33,8 @@ export async function benchTokenValidation(): Promise<void> {
   const ks = env.keystones[0]!;
   writeFileSync(
     join(dir, "archway.yaml"),
-    `listen: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\nlog: { level: warn }\npoliciesDir: policies\n` +
+    // demo: the test Keystones' admin password is the public demo one (config/secrets/demo-cloud-admin).
+    `demo: true\nlisten: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\nlog: { level: warn }\npoliciesDir: policies\n` +
       `identity:\n  sources:\n    - id: demo\n      type: static\n      users:\n        - { username: alice, passwordHash: "${await hashPassword("pw", { N: 1024 })}", groups: [devs] }\n` +
       `clouds:\n  - id: cloud-1\n    authUrl: "${ks.authUrl}"\n    admin: { username: admin, password: "${ks.adminPassword}" }\n`,
   );

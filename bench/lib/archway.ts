@@ -22,7 +22,8 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Writes `archway.yaml` (a free loopback port with a matching `publicUrl`, in-memory store, log level warn, plus
+ * Writes `archway.yaml` (demo mode, since the test Keystones' admin password is the public demo one, on a free
+ * loopback port with a matching `publicUrl`, in-memory store, log level warn, plus
  * `yaml`: identity, clouds, secrets...) and each of `policies` into a temp directory, starts the compiled gateway on it and waits
  * until it listens. `stop` ends that process and removes the directory.
  */
@@ -31,7 +32,7 @@ export async function startArchway(yaml: string, policies: Record<string, string
   const port = await freePort();
   writeFileSync(
     join(dir, "archway.yaml"),
-    `listen: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\nlog: { level: warn }\n${yaml}`,
+    `demo: true\nlisten: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\nlog: { level: warn }\n${yaml}`,
   );
   mkdirSync(join(dir, "policies"));
   for (const [name, text] of Object.entries(policies)) writeFileSync(join(dir, "policies", name), text);

@@ -1,5 +1,6 @@
 // Shared pieces of the sync benchmarks: synthetic people, an in-memory identity source, and Archway's sync built
 // from the compiled code (dist/, as production runs it) the way `archway sync apply` builds it.
+import { randomBytes } from "node:crypto";
 import type * as ConfigModule from "../../src/config/index.js";
 import type { Cloud, Config } from "../../src/config/index.js";
 import type { EnumerableSource, Identity } from "../../src/identity/index.js";
@@ -60,7 +61,7 @@ export function archwaySync(opts: {
   concurrency?: number;
 }): { sync: SyncParts; config: Config } {
   const config = ConfigSchema.parse({
-    secrets: { shadowPasswordKey: "bench-shadow-key" },
+    secrets: { shadowPasswordKey: randomBytes(32).toString("base64url") },
     clouds: opts.clouds,
     sync: { concurrency: opts.concurrency ?? 16, maxDeletesPerRun: { perCloud: 100_000, total: 1_000_000 } },
   });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConfigError, ConfigSchema, formatProblem, loadConfig } from "../config/index.js";
+import { ConfigError, ConfigSchema, checkSecrets, formatProblem, loadConfig } from "../config/index.js";
 import { hashPassword } from "../identity/index.js";
 import { type Command, configOption, configPath, parseCommandArgs, UsageError } from "./command.js";
 
@@ -9,7 +9,9 @@ const HELP = `Usage:
   archway config hash-password            read a password on stdin, print a scrypt hash for a static user
 
 Problems are printed one per line as file:line:column: path: what was expected.
-Secrets given as \${env:NAME} or \${file:PATH} are resolved but never printed.`;
+Secrets given as \${env:NAME} or \${file:PATH} are resolved but never printed. The public demo secrets of
+config/secrets/ (wherever they are copied) and weak secrets.* keys (under 32 bytes, under 12 different characters,
+or a short piece repeated) are problems too, unless the config says demo: true with a loopback listen.host.`;
 
 /** `archway config ...`: check a config file, export its JSON Schema, hash a static user's password. */
 export const configCommand: Command = {
@@ -25,6 +27,10 @@ export const configCommand: Command = {
         try {
           const loaded = loadConfig(file, { env: io.env, cwd: io.cwd });
           const { clouds, identity } = loaded.config;
+          const verdict = checkSecrets(loaded);
+          for (const p of verdict.refused) io.err(formatProblem(p));
+          if (verdict.refused.length > 0) return 2;
+          if (verdict.warning) io.err(`WARNING: ${verdict.warning}`);
           io.out(`${file}: ok (${clouds.length} clouds, ${identity.sources.length} identity sources)`);
           return 0;
         } catch (err) {

@@ -6,7 +6,7 @@ import { createWebDeps, ssoOrigins, type WebDeps } from "../http/web/index.js";
 import { isPasswordSource, LoginGuard } from "../identity/index.js";
 import { createOffboard, type OffboardService, type PersonSessions } from "../offboard/index.js";
 import { createSync, type SyncParts, shadowPassword } from "../sync/index.js";
-import { IdentitySessions, TokenBroker } from "../tokens/index.js";
+import { TokenBroker } from "../tokens/index.js";
 import { buildOidcProvider, oidcTokenIssuer } from "./oidc-provider.js";
 import { livePolicies } from "./policies.js";
 import type { Runtime } from "./runtime.js";
@@ -80,7 +80,9 @@ export function buildGateway(runtime: Runtime): Gateway {
       : undefined,
   });
   const catalogs = new CloudCatalogs(config.clouds, sync ? { clients: sync.clients } : {});
-  const sessions = new IdentitySessions({ store: runtime.store, ttlMs: 12 * 3600_000 });
+  const sessions = runtime.sessions;
+  // A session's end purges the broker's cached Keystone tokens of the person (their other sessions fetch anew).
+  sessions.onEnd((session) => broker.drop(session.personId));
   const guard = new LoginGuard({ store: runtime.store, audit: runtime.audit });
   const offboard = sync
     ? createOffboard({

@@ -43,6 +43,7 @@ export function buildOidcProvider(
       // A username now held by someone else is not the same person.
       return fresh && fresh.id === identity.id ? fresh : null;
     },
+    sessions: runtime.sessions,
     web: shared.web,
     store: runtime.store,
     audit: runtime.audit,

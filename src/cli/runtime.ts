@@ -3,7 +3,7 @@ import { type LoadedConfig, loadConfig, publicUrlOf } from "../config/index.js";
 import { createSources, type IdentitySource } from "../identity/index.js";
 import { createLogger, type Logger } from "../log/index.js";
 import { createStore, type Store } from "../store/index.js";
-import { KeyRing, loopSaturation, TokenService } from "../tokens/index.js";
+import { IdentitySessions, KeyRing, loopSaturation, TokenService } from "../tokens/index.js";
 import type { CliIO } from "./command.js";
 
 /** The dependency graph every long-running command shares, built once from the configuration. */
@@ -15,6 +15,8 @@ export interface Runtime {
   audit: Audit;
   keys: KeyRing;
   tokens: TokenService;
+  /** Login sessions (the `sid` of tokens and grants); the token service checks their end on every use. */
+  sessions: IdentitySessions;
   /** Externally visible base URL (config `publicUrl`, else the listen address); the token issuer. */
   publicUrl: string;
   /** Closes what was opened, in reverse order. */
@@ -39,7 +41,20 @@ export function buildRuntime(configFile: string, io: CliIO): Runtime {
     dir: config.signing.dir,
   });
   // Signatures leave the event loop while requests queue behind them (see loopSaturation).
-  const tokens = new TokenService({ store, keys, issuer: publicUrl, audit, offloadSigning: loopSaturation() });
+  const sessions = new IdentitySessions({
+    store,
+    audit,
+    absoluteMs: config.sessions.absoluteSeconds * 1000,
+    idleMs: config.sessions.idleSeconds * 1000,
+  });
+  const tokens = new TokenService({
+    store,
+    keys,
+    issuer: publicUrl,
+    audit,
+    offloadSigning: loopSaturation(),
+    sessions,
+  });
   return {
     loaded,
     log,
@@ -48,6 +63,7 @@ export function buildRuntime(configFile: string, io: CliIO): Runtime {
     audit,
     keys,
     tokens,
+    sessions,
     publicUrl,
     async close() {
       await Promise.allSettled(sources.map((s) => s.close()));

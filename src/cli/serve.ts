@@ -4,12 +4,14 @@ import { type Command, configOption, configPath, parseCommandArgs } from "./comm
 import { buildGateway, gatewayApp } from "./gateway.js";
 import { buildRuntime } from "./runtime.js";
 import { scheduleSyncRuns } from "./schedule.js";
+import { secretsGate } from "./secrets-gate.js";
 
 const HELP = `Usage: archway serve [--config FILE] [--port N] [--host ADDR]
 
 Runs the gateway's HTTP server. Without a store in the config it runs on the embedded in-memory store.
 Stops gracefully on SIGTERM or SIGINT: stops accepting, drains in-flight requests, closes the store.
 Reloads the policy files on SIGHUP (a file with problems keeps the policies in use, and the problems are logged).
+Refuses to start (exit 2) with public demo secrets or weak keys, unless demo: true and a loopback address.
 
 Options:
   -c, --config FILE   config file (default $ARCHWAY_CONFIG or config/archway.yaml)
@@ -29,16 +31,23 @@ export const serveCommand: Command = {
     );
     const runtime = buildRuntime(configPath(values.config, io), io);
     const { config } = runtime.loaded;
+    const host = values.host ?? config.listen.host;
+    const refused = secretsGate(runtime.loaded, io, { host, log: runtime.log });
+    if (refused !== undefined) {
+      await runtime.close();
+      return refused;
+    }
     const gateway = buildGateway(runtime);
     // Per-cloud sync status (degraded, drift, last success) comes from the store, whichever process ran the sync.
     const metrics = createHttpMetrics();
     registerSyncMetrics(metrics.registry, { store: runtime.store, cloudIds: () => config.clouds.map((c) => c.id) });
     const { app } = gatewayApp(runtime, gateway, metrics);
     const server = await startServer(app, {
-      host: values.host ?? config.listen.host,
+      host,
       port: values.port !== undefined ? Number(values.port) : config.listen.port,
       log: runtime.log,
       tls: config.listen.tls,
+      limits: config.http,
     });
     // On the embedded default no worker can exist (it needs Redis), so the server runs the periodic syncs itself.
     const stopSchedule =

@@ -3,6 +3,7 @@ import { actionOf, type CloudPlan, createSync, describe, type JobResult, type Sy
 import { type CliIO, type Command, configOption, configPath, parseCommandArgs, UsageError } from "./command.js";
 import { livePolicies } from "./policies.js";
 import { buildRuntime, type Runtime } from "./runtime.js";
+import { secretsGate } from "./secrets-gate.js";
 
 const HELP = `Usage:
   archway sync plan [--cloud ID] [--json] [--config FILE]
@@ -13,7 +14,8 @@ const HELP = `Usage:
       --queue hands the jobs to 'archway worker' processes through Redis instead of running them here.
       --deep-keys also reads every person's Nova keypairs (catches keys deleted by hand).
 
-Exit codes: 0 done, 1 a cloud failed or a plan was refused, 2 bad input.`;
+Exit codes: 0 done, 1 a cloud failed or a plan was refused, 2 bad input (also public demo secrets or weak keys,
+unless demo: true with a loopback listen.host).`;
 
 const MARK = { create: "+", update: "~", revoke: "-", disable: "!", delete: "x" } as const;
 
@@ -36,6 +38,8 @@ export const syncCommand: Command = {
     }
     const runtime = buildRuntime(configPath(values.config, io), io);
     try {
+      const refused = secretsGate(runtime.loaded, io, { log: runtime.log });
+      if (refused !== undefined) return refused;
       const sync = buildSync(runtime, io, values.queue ? "shared" : "inline");
       if (typeof sync === "number") return sync;
       try {

@@ -4,6 +4,7 @@ import { type Command, configOption, configPath, parseCommandArgs } from "./comm
 import { buildOffboard } from "./offboard.js";
 import { buildRuntime } from "./runtime.js";
 import { scheduleSyncRuns } from "./schedule.js";
+import { secretsGate } from "./secrets-gate.js";
 import { buildSync } from "./sync.js";
 
 const HELP = `Usage:
@@ -13,7 +14,8 @@ const HELP = `Usage:
       people the directory changed (sync.incrementalSeconds), and looks for people who left or were disabled
       (offboard.detectSeconds), offboarding them at once in every cloud; a lock in the store makes exactly one of them start
       each run. --no-schedule only runs jobs. Reloads the policy files on SIGHUP (a file with problems keeps the
-      policies in use). Stops cleanly on SIGTERM/SIGINT.`;
+      policies in use). Stops cleanly on SIGTERM/SIGINT. Refuses to start (exit 2) with public demo secrets or
+      weak keys, unless demo: true with a loopback listen.host.`;
 
 /** `archway worker`: a BullMQ worker for sync jobs plus the lock-guarded periodic full and incremental syncs. */
 export const workerCommand: Command = {
@@ -28,6 +30,11 @@ export const workerCommand: Command = {
     );
     const runtime = buildRuntime(configPath(values.config, io), io);
     const { config } = runtime.loaded;
+    const refused = secretsGate(runtime.loaded, io, { log: runtime.log });
+    if (refused !== undefined) {
+      await runtime.close();
+      return refused;
+    }
     if (config.store.type === "memory") {
       await runtime.close();
       throw new ArchwayError(

@@ -11,6 +11,7 @@ import {
 } from "./located-yaml.js";
 import { type Cloud, CloudInventoryFileSchema, type Config, ConfigSchema } from "./schema/index.js";
 import { resolveSecretReferences, SecretValues } from "./secrets.js";
+import { findWeakSecrets } from "./weak-secrets.js";
 
 /** A configuration that passed every check, with where it came from. */
 export interface LoadedConfig {
@@ -21,6 +22,13 @@ export interface LoadedConfig {
   policiesDir: string;
   /** Secrets resolved while loading: pass to the logger so they are scrubbed. */
   secrets: SecretValues;
+  /**
+   * Public demo secrets and weak keys found in the files, located. Not errors by themselves: `demo: true` on a
+   * loopback address allows them, so the commands decide (see `checkSecrets`).
+   */
+  weakSecrets: LocatedProblem[];
+  /** Where `demo:` is written, to point at it when demo mode is refused. */
+  demoAt: Omit<LocatedProblem, "path" | "message">;
 }
 
 /** Thrown by {@link loadConfig} with every problem found, not just the first. */
@@ -49,12 +57,16 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadedConfig {
   const shown = (f: string) => relative(cwd, f) || f;
   const secrets = new SecretValues();
   const problems: LocatedProblem[] = [];
+  const weakSecrets: LocatedProblem[] = [];
 
   const parsed = parseFile(file, shown(file), problems);
   if (!parsed) throw new ConfigError(problems);
   const baseDir = dirname(file);
   for (const p of resolveSecretReferences(parsed.value, { env, baseDir, secrets })) {
     problems.push({ file: shown(file), ...parsed.locate(p.path), path: formatPath(p.path), message: p.message });
+  }
+  for (const w of findWeakSecrets(parsed.value, { keysUnder: "secrets" })) {
+    weakSecrets.push({ file: shown(file), ...parsed.locate(w.path), path: formatPath(w.path), message: w.message });
   }
   const result = ConfigSchema.safeParse(parsed.value ?? {});
   if (!result.success) {
@@ -63,14 +75,17 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadedConfig {
   }
   const config = result.data;
   if (config.cloudsDir) {
-    config.clouds.push(...loadInventory(resolve(baseDir, config.cloudsDir), { env, secrets, shown, problems }));
+    config.clouds.push(
+      ...loadInventory(resolve(baseDir, config.cloudsDir), { env, secrets, shown, problems, weakSecrets }),
+    );
   }
   checkUnique(config.clouds, "cloud", shown(file), parsed, problems);
   checkUnique(config.identity.sources, "identity source", shown(file), parsed, problems);
   checkUnique(config.idp.clients, "idp client", shown(file), parsed, problems);
   checkClientClouds(config, shown(file), parsed, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  return { config, file, policiesDir: resolve(baseDir, config.policiesDir), secrets };
+  const demoAt = { file: shown(file), ...parsed.locate(["demo"]) };
+  return { config, file, policiesDir: resolve(baseDir, config.policiesDir), secrets, weakSecrets, demoAt };
 }
 
 function parseFile(file: string, shownName: string, problems: LocatedProblem[]): LocatedDocument | undefined {
@@ -94,7 +109,13 @@ function parseFile(file: string, shownName: string, problems: LocatedProblem[]):
 
 function loadInventory(
   dir: string,
-  ctx: { env: NodeJS.ProcessEnv; secrets: SecretValues; shown: (f: string) => string; problems: LocatedProblem[] },
+  ctx: {
+    env: NodeJS.ProcessEnv;
+    secrets: SecretValues;
+    shown: (f: string) => string;
+    problems: LocatedProblem[];
+    weakSecrets: LocatedProblem[];
+  },
 ): Cloud[] {
   let names: string[];
   try {
@@ -116,6 +137,14 @@ function loadInventory(
     if (!doc) continue;
     for (const p of resolveSecretReferences(doc.value, { env: ctx.env, baseDir: dir, secrets: ctx.secrets })) {
       ctx.problems.push({ file: ctx.shown(file), ...doc.locate(p.path), path: formatPath(p.path), message: p.message });
+    }
+    for (const w of findWeakSecrets(doc.value)) {
+      ctx.weakSecrets.push({
+        file: ctx.shown(file),
+        ...doc.locate(w.path),
+        path: formatPath(w.path),
+        message: w.message,
+      });
     }
     const result = CloudInventoryFileSchema.safeParse(doc.value ?? {});
     if (!result.success) ctx.problems.push(...zodProblems(result.error, ctx.shown(file), doc));

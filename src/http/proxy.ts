@@ -9,31 +9,8 @@ import { type AppEnv, requestHeader } from "./env.js";
 import { type FacadeDeps, facadeCaller } from "./keystone/caller.js";
 import type { CloudCatalogs } from "./keystone/catalog.js";
 import { keystoneError } from "./keystone/shapes.js";
+import { forwardableHeaders } from "./proxy-headers.js";
 
-// RFC 9110 hop-by-hop headers, and the tokens that must never travel on to a cloud or back to a client.
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "host",
-]);
-const NEVER_FORWARD = new Set([
-  "x-auth-token",
-  "x-subject-token",
-  "authorization",
-  "cookie",
-  "x-service-token",
-  "forwarded",
-  "x-forwarded-for",
-  "x-forwarded-host",
-  "x-forwarded-proto",
-]);
 const REWRITE_LIMIT = 1024 * 1024;
 const STALE_SOCKET = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
 
@@ -46,9 +23,10 @@ export interface ProxyDeps extends Pick<FacadeDeps, "tokens" | "sessions" | "pol
 
 /**
  * `/clouds/{cloud}/{service-type}/{path}` -> that cloud's endpoint from its catalog. The Archway token is swapped
- * for the person's Keystone token of the right project; bodies stream; hop-by-hop headers and incoming tokens
- * are dropped; no path leaves the service; only catalog hosts are reachable; links and `Location` in replies
- * point back through the proxy; failures name the cloud.
+ * for the person's Keystone token of the right project; bodies stream; hop-by-hop headers, headers `Connection`
+ * names, incoming tokens and forwarding claims are dropped, however spelt (see {@link forwardableHeaders}); no
+ * path leaves the service; only catalog hosts are reachable; links and `Location` in replies point back through
+ * the proxy; failures name the cloud.
  */
 export function cloudProxy(deps: ProxyDeps) {
   const app = new Hono<AppEnv>();
@@ -93,10 +71,7 @@ export function cloudProxy(deps: ProxyDeps) {
       return fail(status, isArchwayError(err) ? err.message : `cloud ${cloudId}: Keystone did not answer`);
     }
 
-    const headers: Record<string, string> = {};
-    c.req.raw.headers.forEach((value, name) => {
-      if (!HOP_BY_HOP.has(name) && !NEVER_FORWARD.has(name)) headers[name] = value;
-    });
+    const headers: Record<string, string> = Object.fromEntries(forwardableHeaders(c.req.raw.headers.entries()));
     headers["x-auth-token"] = keystoneToken;
     const hasBody = !["GET", "HEAD"].includes(c.req.method) && c.req.raw.body !== null;
     const send = () =>
@@ -134,10 +109,7 @@ export function cloudProxy(deps: ProxyDeps) {
     const realOrigin = new URL(real).origin;
     const proxiedBase = `${deps.publicUrl}/clouds/${cloudId}/${service}`;
     const out = new Headers();
-    for (const [name, value] of Object.entries(upstream.headers)) {
-      if (value === undefined || HOP_BY_HOP.has(name) || NEVER_FORWARD.has(name) || name === "set-cookie") continue;
-      for (const v of Array.isArray(value) ? value : [value]) out.append(name, v);
-    }
+    for (const [name, value] of forwardableHeaders(Object.entries(upstream.headers))) out.append(name, value);
     const location = out.get("location");
     if (location) {
       const rewritten = rewriteLocation(location, target, realOrigin, proxiedBase);

@@ -31,5 +31,10 @@ export {
   OidcTokenIssuer,
   RefreshTokens,
 } from "./oauth/index.js";
-export { IdentitySessions } from "./sessions.js";
-export { ACCESS_TOKEN_TYPE, type ArchwayClaims, type IssuedToken, TokenService } from "./tokens.js";
+export {
+  IdentitySessions,
+  type Session,
+  type SessionEndHook,
+  type SessionStart,
+} from "./sessions/index.js";
+export { ACCESS_TOKEN_TYPE, type ArchwayClaims, auditChain, type IssuedToken, TokenService } from "./tokens.js";

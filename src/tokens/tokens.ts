@@ -4,6 +4,7 @@ import type { Audit } from "../audit/index.js";
 import { ArchwayError } from "../errors.js";
 import type { Store } from "../store/index.js";
 import type { KeyRing, VerificationKey } from "./keyring.js";
+import { type IdentitySessions, revokedBy, sessionKeys } from "./sessions/index.js";
 import { encodeJwsHeader, signJwt, signJwtInPool } from "./sign.js";
 
 /** Claims every Archway token carries, plus whatever the issuer adds. */
@@ -36,15 +37,34 @@ interface TokenServiceOptions {
    * which pays when other requests are waiting on the event loop. Inline when absent.
    */
   offloadSigning?: () => boolean;
+  /**
+   * Where tokens carrying a `sid` are revoked (their session's revocation value). Without it every token is
+   * checked against its own `jti` key only, and sessions cannot end their tokens.
+   */
+  sessions?: Pick<IdentitySessions, "revokeIn">;
 }
 
 const REVOKED = "tokens:revoked:";
 
-/** A remembered verification: the claims, the key that signed them and the token's revocation key in the store. */
+/**
+ * A remembered verification: the claims, the key that signed them, the token's revocation key in the store and the
+ * token's audit chain. A token of a session is checked against the session's revocation value (ended, or chains
+ * and tokens revoked under it); a token without a session (client credentials) against its own `jti` key.
+ */
 interface Verified {
   claims: ArchwayClaims;
   kid: string;
   revokedKey: string;
+  /** The chain id (`ach` claim, else the token's own `jti`) when the key is a session's, else undefined. */
+  chain: string | undefined;
+}
+
+/**
+ * A token's audit chain (Keystone's `audit_ids`): a token made from another (re-scoping with the token method)
+ * carries the chain of the first token as `ach`; the first token's chain is its own `jti`.
+ */
+export function auditChain(claims: Pick<ArchwayClaims, "jti"> & { ach?: unknown }): string {
+  return typeof claims.ach === "string" ? claims.ach : claims.jti;
 }
 
 /**
@@ -79,8 +99,8 @@ export const ACCESS_TOKEN_TYPE = "at+jwt";
  * revocation list in the store on every use.
  */
 export class TokenService {
-  readonly #o: Required<Omit<TokenServiceOptions, "audit" | "offloadSigning">> &
-    Pick<TokenServiceOptions, "audit" | "offloadSigning">;
+  readonly #o: Required<Omit<TokenServiceOptions, "audit" | "offloadSigning" | "sessions">> &
+    Pick<TokenServiceOptions, "audit" | "offloadSigning" | "sessions">;
   /** Token -> (audience and type it was verified for) -> what that verification found. */
   readonly #verified = new Map<string, Map<string, Verified>>();
   /** Encoded JWS headers by kid and type. */
@@ -101,11 +121,19 @@ export class TokenService {
     ttlSeconds: number;
     claims?: Record<string, unknown>;
     type?: string;
+    /**
+     * The latest expiry allowed, seconds since the epoch: the token this one was made from, or the end of the session
+     * it hangs off. A chain of tokens never outlives its first one, nor its session.
+     */
+    notAfter?: number;
   }): Promise<IssuedToken> {
     const key = await this.#o.keys.signingKey();
     const iat = Math.floor(this.#o.now() / 1000);
     const jti = randomUUID();
-    const expiresAt = iat + opts.ttlSeconds;
+    const expiresAt =
+      opts.notAfter === undefined ? iat + opts.ttlSeconds : Math.min(iat + opts.ttlSeconds, Math.floor(opts.notAfter));
+    if (expiresAt <= iat)
+      throw new ArchwayError("token_expired", "the session or token this one would come from has ended", 401);
     const header = this.#encodedHeader(key.alg, key.kid, opts.type ?? ACCESS_TOKEN_TYPE);
     const payload = withClaims(
       { iss: this.#o.issuer, sub: opts.subject, aud: opts.audience, iat, nbf: iat, exp: expiresAt, jti },
@@ -139,8 +167,11 @@ export class TokenService {
     try {
       // Awaited only when pending: a token verified before and a key still trusted are known without a promise.
       const known = this.#verification(token, opts);
-      const { claims, revokedKey } = known instanceof Promise ? await known : known;
-      if ((await this.#o.store.get(revokedKey)) !== null) {
+      const { claims, revokedKey, chain } = known instanceof Promise ? await known : known;
+      // One store read per use, as before sessions could end: the session's revocation value covers the session's
+      // end, the token's chain and the token itself at once.
+      const revoked = await this.#o.store.get(revokedKey);
+      if (revoked !== null && (chain === undefined || revokedBy(revoked, claims.jti, chain))) {
         throw new ArchwayError("token_revoked", "the token was revoked", 401);
       }
       return claims;
@@ -166,11 +197,28 @@ export class TokenService {
     return this.#verifySignature(token, opts, new Date(iat * 1000)).catch(() => null);
   }
 
-  /** Revokes a token by id until it would have expired anyway. */
-  async revoke(jti: string, expiresAt: number, actor?: string): Promise<void> {
-    const ttlMs = Math.max(1_000, expiresAt * 1000 - this.#o.now() + this.#o.clockToleranceSeconds * 1000);
-    await this.#o.store.set(REVOKED + jti, "1", { ttlMs });
-    await this.#o.audit?.({ type: "token.revoked", actor, jti });
+  /**
+   * Revokes a token until it would have expired anyway: a token of a session by `jti` under that session (see
+   * {@link revokeChain} for its descendants), any other by its own `jti` key.
+   */
+  async revoke(token: { jti: string; exp: number; sid?: unknown }, actor?: string): Promise<void> {
+    if (typeof token.sid === "string" && this.#o.sessions) await this.#o.sessions.revokeIn(token.sid, [token.jti]);
+    else {
+      const ttlMs = Math.max(1_000, token.exp * 1000 - this.#o.now() + this.#o.clockToleranceSeconds * 1000);
+      await this.#o.store.set(REVOKED + token.jti, "1", { ttlMs });
+    }
+    await this.#o.audit?.({ type: "token.revoked", actor, jti: token.jti });
+  }
+
+  /**
+   * Revokes a token's whole audit chain (Keystone's `audit_chain_id`): the first token and every token re-scoped
+   * from it or from one of them. The session goes on.
+   */
+  async revokeChain(claims: ArchwayClaims, actor?: string): Promise<void> {
+    if (typeof claims.sid !== "string" || !this.#o.sessions) return this.revoke(claims, actor);
+    const chain = auditChain(claims);
+    await this.#o.sessions.revokeIn(claims.sid, [chain]);
+    await this.#o.audit?.({ type: "token.chain_revoked", actor, jti: claims.jti, chain });
   }
 
   /**
@@ -209,7 +257,13 @@ export class TokenService {
     scopes: Map<string, Verified> | undefined,
   ): Promise<Verified> {
     const claims = await this.#verifySignature(token, opts);
-    const entry: Verified = { claims, kid: String(decodeProtectedHeader(token).kid), revokedKey: REVOKED + claims.jti };
+    const sid = this.#o.sessions && typeof claims.sid === "string" ? claims.sid : undefined;
+    const entry: Verified = {
+      claims,
+      kid: String(decodeProtectedHeader(token).kid),
+      revokedKey: sid ? sessionKeys.revoked(sid) : REVOKED + claims.jti,
+      chain: sid ? auditChain(claims) : undefined,
+    };
     if (scopes) scopes.set(scope, entry);
     else {
       if (this.#verified.size >= VERIFIED_CACHE_MAX)

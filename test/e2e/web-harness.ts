@@ -42,8 +42,9 @@ export async function startWeb(port: number): Promise<WebHarness> {
     .join("");
   writeFileSync(
     join(dir, "archway.yaml"),
-    `listen: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\n` +
-      `secrets: { shadowPasswordKey: "${randomBytes(16).toString("hex")}", sessionKey: "${randomBytes(32).toString("hex")}" }\n` +
+    // demo: the test Keystones' admin password is the public demo one (config/secrets/demo-cloud-admin).
+    `demo: true\nlisten: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\n` +
+      `secrets: { shadowPasswordKey: "${randomBytes(32).toString("base64url")}", sessionKey: "${randomBytes(32).toString("base64url")}" }\n` +
       "identity:\n  sources:\n    - id: corp\n      type: ldap\n      preset: openldap\n" +
       `      urls: ["${env.ldap.url}"]\n      baseDn: "${env.ldap.baseDn}"\n      userBaseDn: "${env.ldap.peopleDn}"\n` +
       `      groupBaseDn: "${env.ldap.groupsDn}"\n      bindDn: "${env.ldap.bindDn}"\n      bindPassword: "${env.ldap.bindPassword}"\n` +

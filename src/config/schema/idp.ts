@@ -35,6 +35,13 @@ export const IdpClientSchema = z
     clouds: z.array(IdSchema).default([]),
     /** Scopes the client may receive; requested scopes outside it are dropped. */
     scopes: z.array(z.string().min(1)).default(["openid", "profile", "email", "groups", "offline_access"]),
+    /**
+     * Refresh tokens without `offline_access`, bound to the sign-in session: they end with it (sign-out, its absolute
+     * end). Off by default: refresh tokens come only with `offline_access`.
+     */
+    sessionRefreshTokens: z.boolean().default(false),
+    /** Clients whose tokens this one (a resource server) may introspect, besides its own. */
+    introspects: z.array(ClientIdSchema).default([]),
   })
   .strict()
   .superRefine((c, ctx) => {

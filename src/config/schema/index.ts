@@ -35,6 +35,24 @@ export const SigningConfigSchema = z
   })
   .strict();
 
+/** Login sessions: every token, OAuth grant and brokered Keystone token hangs off one (see docs/tokens.md). */
+export const SessionsConfigSchema = z
+  .object({
+    /** A session ends this long after sign-in, whatever happens. */
+    absoluteSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default(12 * 3600),
+    /** A session ends after this long without use. */
+    idleSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default(2 * 3600),
+  })
+  .strict();
+
 export const SyncConfigSchema = z
   .object({
     intervalSeconds: z.number().int().positive().default(900),
@@ -55,8 +73,28 @@ export const SyncConfigSchema = z
   })
   .strict();
 
+/** Limits of the HTTP server against slow or too many clients (docs/operations.md). */
+export const HttpLimitsSchema = z
+  .object({
+    /** A request (headers and body) must arrive whole within this time, else 408 and the connection closes. */
+    requestTimeoutMs: z.number().int().positive().default(30_000),
+    /** The headers of a request must arrive within this time (at most `requestTimeoutMs`). */
+    headersTimeoutMs: z.number().int().positive().default(10_000),
+    /** An idle keep-alive connection is closed after this time. */
+    keepAliveTimeoutMs: z.number().int().positive().default(5_000),
+    /** Connections past this many are closed as soon as they open. */
+    maxConnections: z.number().int().positive().default(10_000),
+  })
+  .strict();
+export type HttpLimits = z.infer<typeof HttpLimitsSchema>;
+
 export const ConfigSchema = z
   .object({
+    /**
+     * Demo mode: accept the public demo secrets of `config/secrets/` and weak keys. Allowed only with a loopback
+     * listen address; every start prints a warning.
+     */
+    demo: z.boolean().default(false),
     listen: z
       .object({
         host: z.string().default("127.0.0.1"),
@@ -92,6 +130,7 @@ export const ConfigSchema = z
       .strict()
       .default({ sources: [] }),
     clouds: z.array(CloudSchema).default([]),
+    sessions: SessionsConfigSchema.default({ absoluteSeconds: 12 * 3600, idleSeconds: 2 * 3600 }),
     /** Archway as an OpenID Provider: its relying parties (clients) and token lifetimes. */
     idp: IdpConfigSchema.default({
       clients: [],
@@ -127,8 +166,16 @@ export const ConfigSchema = z
         /** Trust `X-Forwarded-For` from these proxy addresses when computing the client address. */
         trustedProxies: z.array(z.string()).default([]),
       })
+      .extend(HttpLimitsSchema.shape)
       .strict()
-      .default({ bodyLimitBytes: 1024 * 1024, trustedProxies: [] }),
+      .default({
+        bodyLimitBytes: 1024 * 1024,
+        trustedProxies: [],
+        requestTimeoutMs: 30_000,
+        headersTimeoutMs: 10_000,
+        keepAliveTimeoutMs: 5_000,
+        maxConnections: 10_000,
+      }),
     /** The web pages (`/login`, `/`, `/admin`) and `/api/v1/`. */
     web: WebConfigSchema.default({ sessionTtlSeconds: 8 * 3600, admins: {} }),
     log: z

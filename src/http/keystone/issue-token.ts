@@ -1,6 +1,6 @@
 import { isArchwayError } from "../../errors.js";
 import type { Identity, PasswordSource } from "../../identity/index.js";
-import { entitledProjects, FACADE_DOMAIN, type FacadeProject } from "../../tokens/index.js";
+import { auditChain, entitledProjects, FACADE_DOMAIN, type FacadeProject } from "../../tokens/index.js";
 import { clientIp, requestJson, setResponseHeader } from "../env.js";
 import { AuthRequestSchema } from "./auth-request.js";
 import {
@@ -16,7 +16,9 @@ import { tokenJson } from "./shapes.js";
 
 /**
  * `POST /v3/auth/tokens`: a password checked against the identity sources, or an Archway token (re-scoping);
- * unscoped or scoped to one facade project (by id, or by name and domain); the catalog unless `nocatalog`.
+ * unscoped or scoped to one facade project (by id, or by name and domain); the catalog unless `nocatalog`. A
+ * password starts a login session; a token made from a token stays in its session and its audit chain and expires
+ * no later than the token it came from (as Keystone's do): re-scoping never extends a chain.
  */
 export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHandler {
   return async (c) => {
@@ -31,6 +33,9 @@ export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHa
     let sid: string;
     let methods: string[];
     let projects: FacadeProject[] | undefined;
+    // The chain (Keystone's audit_ids) and the latest expiry: a token made from a token keeps the first one's.
+    let chain: string | undefined;
+    let notAfter: number;
     if (auth.methods.includes("password") && auth.password) {
       const user = auth.password.user;
       if (!user.name) throw new KeystoneHttpError(400, "password authentication needs a user name");
@@ -41,13 +46,17 @@ export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHa
           throw new KeystoneHttpError(401, "The request you have made requires authentication.");
         throw err;
       });
-      sid = await deps.sessions.create(identity);
+      const session = await deps.sessions.create(identity, { amr: ["pwd"] });
+      sid = session.sid;
+      notAfter = session.absoluteEnd / 1000;
       methods = ["password"];
     } else if (auth.methods.includes("token") && auth.token) {
       const caller = await facadeCaller(deps, auth.token.id);
       identity = caller.identity;
       sid = String(caller.claims.sid);
       methods = ["token"];
+      chain = auditChain(caller.claims);
+      notAfter = caller.claims.exp;
       // The same evaluation of the same session's identity that validated the token: no second one per re-scope.
       projects = caller.projects;
     } else {
@@ -72,18 +81,22 @@ export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHa
         throw new KeystoneHttpError(401, `you have no role on project ${wanted.id ?? wanted.name}`);
       }
     }
+    const claims: Record<string, unknown> = { sid, amr: methods };
+    if (chain !== undefined) claims.ach = chain;
+    if (project) claims.prj = project.id;
     const issued = await deps.tokens.issue({
       subject: identity.id,
       audience: FACADE_AUDIENCE,
       ttlSeconds: deps.ttlSeconds,
-      claims: project ? { sid, amr: methods, prj: project.id } : { sid, amr: methods },
+      notAfter,
+      claims,
     });
     const catalog = project && c.req.query("nocatalog") === undefined ? await catalogs.of(projects) : undefined;
     const body = tokenJson(
       {
         identity,
         methods,
-        auditId: issued.jti,
+        auditIds: chain === undefined ? [issued.jti] : [issued.jti, chain],
         issuedAt: Date.now(),
         expiresAt: issued.expiresAt * 1000,
         project,

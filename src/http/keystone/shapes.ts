@@ -61,7 +61,8 @@ export interface CatalogService {
 export interface TokenFacts {
   identity: Identity;
   methods: string[];
-  auditId: string;
+  /** Keystone's `audit_ids`: the token's own id, then its chain's (the first token's) when it was re-scoped. */
+  auditIds: string[];
   issuedAt: number;
   expiresAt: number;
   project?: FacadeProject;
@@ -99,7 +100,7 @@ export function tokenBody(opts: TokenFacts & { catalog?: CatalogService[] }): To
   const token: TokenBody["token"] = {
     methods: opts.methods,
     user: { id: facadeUserId(identity), name: identity.username, domain: FACADE_DOMAIN, password_expires_at: null },
-    audit_ids: [opts.auditId],
+    audit_ids: opts.auditIds,
     issued_at: keystoneTime(opts.issuedAt),
     expires_at: keystoneTime(opts.expiresAt),
   };

@@ -47,7 +47,11 @@ export function validateToken(deps: FacadeDeps, catalogs: FacadeCatalogs): Facad
   };
 }
 
-/** `DELETE /v3/auth/tokens`: revokes `X-Subject-Token`, which must be the caller's own. */
+/**
+ * `DELETE /v3/auth/tokens`: revokes `X-Subject-Token`, which must be the caller's own, with its whole audit chain:
+ * the first token of the chain and every token re-scoped from it (Keystone's `audit_chain_id`). The login session
+ * goes on; other chains of it (other password logins are other sessions) are untouched.
+ */
 export function revokeToken(deps: FacadeDeps): FacadeHandler {
   return async (c) => {
     const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
@@ -56,7 +60,7 @@ export function revokeToken(deps: FacadeDeps): FacadeHandler {
     });
     if (subject.identity.id !== caller.identity.id)
       throw new KeystoneHttpError(403, "you may only revoke your own tokens");
-    await deps.tokens.revoke(subject.claims.jti, subject.claims.exp, subject.identity.username);
+    await deps.tokens.revokeChain(subject.claims, subject.identity.username);
     return c.body(null, 204);
   };
 }
@@ -67,7 +71,8 @@ function validationJson(subject: FacadeCaller, catalogJson: string | undefined):
     {
       identity: subject.identity,
       methods: Array.isArray(subject.claims.amr) ? subject.claims.amr.map(String) : ["password"],
-      auditId: subject.claims.jti,
+      auditIds:
+        typeof subject.claims.ach === "string" ? [subject.claims.jti, subject.claims.ach] : [subject.claims.jti],
       issuedAt: subject.claims.iat * 1000,
       expiresAt: subject.claims.exp * 1000,
       project: subject.scoped,

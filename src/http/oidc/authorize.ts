@@ -67,13 +67,14 @@ async function authorize(
   const stale = maxAge !== undefined && !!session && Math.floor(Date.now() / 1000) - session.authTime > maxAge;
   if (!session || stale || prompts.has("login")) {
     if (prompts.has("none")) throw new OAuthError("login_required", "the person is not signed in");
-    // Re-authentication means a new sign-in: the old session ends, so the login page asks again.
-    if (session) await deps.web.end(c);
-    // Back here after sign-in, without prompt=login (or it would loop).
+    // Re-authentication asks the login page to sign in again (`prompt=login` there) but ends nothing: the current
+    // session goes on until the new sign-in succeeds. Back here afterwards without prompt and max_age (or it would
+    // loop); the ID token's auth_time tells the client when the person signed in.
     const again = new URL(c.req.url);
     again.search = "";
-    for (const [k, v] of Object.entries(p)) if (k !== "prompt") again.searchParams.set(k, v);
-    return c.redirect(`/login?return_to=${encodeURIComponent(again.pathname + again.search)}`, 303);
+    for (const [k, v] of Object.entries(p)) if (k !== "prompt" && k !== "max_age") again.searchParams.set(k, v);
+    const force = session ? "&prompt=login" : "";
+    return c.redirect(`/login?return_to=${encodeURIComponent(again.pathname + again.search)}${force}`, 303);
   }
   const code = await deps.codes.issue({
     clientId: client.id,
@@ -81,6 +82,7 @@ async function authorize(
     scope,
     cloudId,
     authTime: session.authTime,
+    ...(session.sid ? { sid: session.sid, sessionEnd: session.sessionEnd } : {}),
     redirectUri,
     ...(p.nonce ? { nonce: p.nonce } : {}),
     ...(p.code_challenge ? { codeChallenge: p.code_challenge } : {}),

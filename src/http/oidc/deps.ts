@@ -5,6 +5,7 @@ import type { Store } from "../../store/index.js";
 import type {
   AuthorizationCodes,
   DeviceCodes,
+  IdentitySessions,
   OAuthClients,
   OidcTokenIssuer,
   RefreshTokens,
@@ -34,6 +35,8 @@ export interface OidcProviderDeps {
    * look people up, keep what the grant says).
    */
   relookup(identity: Identity): Promise<Identity | null | undefined>;
+  /** Login and offline sessions: every grant hangs off one and ends with it. */
+  sessions: IdentitySessions;
   /** The browser's sign-in (the `/login` page). */
   web: WebSessions;
   /** Shared state for the endpoints' own counters (failed `/device` lookups), so every Archway process agrees. */

@@ -169,6 +169,8 @@ export function deviceRoutes(deps: OidcProviderDeps) {
               scope: found.request.scope,
               cloudId: found.request.cloudId,
               authTime: session.authTime,
+              // The device's tokens hang off the session that approved it.
+              ...(session.sid ? { sid: session.sid, sessionEnd: session.sessionEnd } : {}),
             },
           }
         : { deny: true as const };

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import type { IdpClient } from "../../config/index.js";
 import type { AppEnv } from "../env.js";
 import type { OidcProviderDeps } from "./deps.js";
 import { OAuthError, oauthEndpoint } from "./errors.js";
@@ -6,7 +7,9 @@ import { authenticateClient, readParams } from "./params.js";
 
 /**
  * `POST /oauth2/introspect` (RFC 7662) for confidential clients: whether a token is active and what it grants.
- * Anything invalid, expired, revoked or unknown is `{ "active": false }` and nothing more.
+ * A client learns only about tokens issued to it, or to the clients it serves as a resource server (its
+ * `introspects` list): any other token, and anything invalid, expired, revoked or unknown, is `{ "active": false }`
+ * and nothing more.
  */
 export function introspectionEndpoint(deps: OidcProviderDeps) {
   return oauthEndpoint(async (c: Context<AppEnv>) => {
@@ -17,7 +20,7 @@ export function introspectionEndpoint(deps: OidcProviderDeps) {
     c.header("cache-control", "no-store");
     if (token.includes(".")) {
       const claims = await deps.tokens.verify(token, { audience: deps.issue.audiences() }).catch(() => null);
-      if (!claims) return c.json({ active: false });
+      if (!claims || !mayIntrospect(client, claims.client_id)) return c.json({ active: false });
       return c.json({
         active: true,
         token_type: "Bearer",
@@ -34,7 +37,8 @@ export function introspectionEndpoint(deps: OidcProviderDeps) {
       });
     }
     const refresh = token ? await deps.refresh.inspect(token) : null;
-    if (!refresh?.active) return c.json({ active: false });
+    if (!refresh?.active || !mayIntrospect(client, refresh.clientId)) return c.json({ active: false });
+    if (refresh.sid && !(await deps.sessions.alive(refresh.sid))) return c.json({ active: false });
     return c.json({
       active: true,
       token_type: "refresh_token",
@@ -46,4 +50,9 @@ export function introspectionEndpoint(deps: OidcProviderDeps) {
       exp: Math.floor(refresh.expiresAt / 1000),
     });
   });
+}
+
+/** Whether `client` may learn about a token issued to `owner`: its own, or a client it serves. */
+function mayIntrospect(client: IdpClient, owner: unknown): boolean {
+  return typeof owner === "string" && (owner === client.id || client.introspects.includes(owner));
 }

@@ -16,11 +16,13 @@ export function revocationEndpoint(deps: OidcProviderDeps) {
     const refresh = token && !token.includes(".") ? await deps.refresh.inspect(token) : null;
     if (refresh && refresh.clientId === client.id) {
       await deps.refresh.revokeFamily(refresh.family);
+      // An offline_access token is its own session: it leaves the person's list with it.
+      if (refresh.offline && refresh.sid) await deps.sessions.end(refresh.sid, "refresh token revoked by the client");
       await deps.audit({ type: "oauth.revoked", client: client.id, kind: "refresh_token" });
     } else if (token.includes(".")) {
       const claims = await deps.tokens.verify(token, { audience: deps.issue.audiences() }).catch(() => null);
       if (claims && claims.client_id === client.id) {
-        await deps.tokens.revoke(claims.jti, claims.exp, client.id);
+        await deps.tokens.revoke(claims, client.id);
         await deps.audit({ type: "oauth.revoked", client: client.id, kind: "access_token" });
       }
     }

@@ -68,8 +68,13 @@ async function authorizationCode(deps: OidcProviderDeps, client: IdpClient, p: P
   if (redeemed.kind === "replayed") {
     // A code used twice was stolen: revoke what the first use produced (RFC 6749 section 4.1.2).
     if (redeemed.issued) {
-      await deps.tokens.revoke(redeemed.issued.jti, redeemed.issued.expiresAt, "oauth:code-replay");
+      await deps.tokens.revoke(
+        { jti: redeemed.issued.jti, exp: redeemed.issued.expiresAt, sid: redeemed.issued.sid },
+        "oauth:code-replay",
+      );
       if (redeemed.issued.family) await deps.refresh.revokeFamily(redeemed.issued.family);
+      if (redeemed.issued.offlineSid)
+        await deps.sessions.end(redeemed.issued.offlineSid, "authorization code replayed");
     }
     await deps.audit({ type: "oauth.code_replayed", client: client.id });
     throw new OAuthError("invalid_grant", "the code was already used; the tokens it produced are revoked");
@@ -87,6 +92,7 @@ async function authorizationCode(deps: OidcProviderDeps, client: IdpClient, p: P
   } else if (p.code_verifier !== undefined) {
     throw new OAuthError("invalid_grant", "code_verifier sent but the authorization request had no code_challenge");
   }
+  await requireSession(deps, grant);
   const response = await respond(deps, client, grant);
   await deps.codes.recordIssued(redeemed.digest, response.issued);
   return response.body;
@@ -94,23 +100,28 @@ async function authorizationCode(deps: OidcProviderDeps, client: IdpClient, p: P
 
 async function refreshToken(deps: OidcProviderDeps, client: IdpClient, p: Params): Promise<TokenResponse> {
   if (!p.refresh_token) throw new OAuthError("invalid_request", "refresh_token is required");
-  const rotated = await deps.refresh.rotate(p.refresh_token, client.id);
+  const asked = p.scope?.split(" ").filter(Boolean);
+  // Both checks run before the token is spent: a refused refresh leaves it usable.
+  const rotated = await deps.refresh.rotate(p.refresh_token, client.id, async (grant) => {
+    if (asked?.some((s) => !grant.scope.includes(s)))
+      return { kind: "invalid_scope", reason: "a refresh cannot widen the scope of the original grant" };
+    if (grant.sid && !(await deps.sessions.alive(grant.sid)))
+      return { kind: "invalid", reason: "the session this refresh token belongs to has ended" };
+    return undefined;
+  });
   if (rotated.kind === "reused") {
+    if (rotated.grant.offline && rotated.grant.sid) await deps.sessions.end(rotated.grant.sid, "refresh token reused");
     await deps.audit({ type: "oauth.refresh_reused", client: client.id, family: rotated.family });
     throw new OAuthError("invalid_grant", "the refresh token was already used; every token of its family is revoked");
   }
+  if (rotated.kind === "invalid_scope") throw new OAuthError("invalid_scope", rotated.reason);
   if (rotated.kind === "invalid") throw new OAuthError("invalid_grant", rotated.reason);
   const { grant } = rotated;
-  let scope = grant.scope;
-  if (p.scope !== undefined) {
-    const asked = p.scope.split(" ").filter(Boolean);
-    if (asked.some((s) => !grant.scope.includes(s)))
-      throw new OAuthError("invalid_scope", "a refresh cannot widen the scope of the original grant");
-    scope = asked;
-  }
+  const scope = asked ?? grant.scope;
   const identity = await relookup(deps, grant.identity);
   if (!identity) {
     await deps.refresh.revokeFamily(grant.family);
+    if (grant.offline && grant.sid) await deps.sessions.end(grant.sid, "person left the directory");
     throw new OAuthError("invalid_grant", "the person no longer exists in their directory");
   }
   const { body } = await respond(deps, client, { ...grant, identity, scope, nonce: undefined }, rotated.token);
@@ -125,12 +136,16 @@ async function password(deps: OidcProviderDeps, client: IdpClient, p: Params, ip
   const cloudId = resourceCloud(deps, client, p.resource);
   try {
     const identity = await deps.guard.login(source, p.username, p.password, ip);
+    // A password grant is a sign-in of its own: its tokens hang off a new login session.
+    const session = await deps.sessions.create(identity, { amr: ["pwd"] });
     const grant: Grant = {
       clientId: client.id,
       identity,
       scope: grantedScope(p.scope, client),
       cloudId,
       authTime: Math.floor(Date.now() / 1000),
+      sid: session.sid,
+      sessionEnd: session.absoluteEnd,
     };
     return (await respond(deps, client, grant)).body;
   } catch (err) {
@@ -158,6 +173,7 @@ async function deviceCode(deps: OidcProviderDeps, client: IdpClient, p: Params):
   const polled = await deps.devices.poll(p.device_code, client.id);
   switch (polled.kind) {
     case "approved":
+      await requireSession(deps, polled.grant);
       return (await respond(deps, client, polled.grant)).body;
     case "authorization_pending":
       throw new OAuthError("authorization_pending", "the person has not approved the request yet");
@@ -172,16 +188,39 @@ async function deviceCode(deps: OidcProviderDeps, client: IdpClient, p: Params):
   }
 }
 
+/** Refuses a grant whose session has ended (sign-out, an administrator, the person's departure). */
+async function requireSession(deps: OidcProviderDeps, grant: Grant): Promise<void> {
+  if (grant.sid && !(await deps.sessions.alive(grant.sid)))
+    throw new OAuthError("invalid_grant", "the sign-in session this grant was made in has ended");
+}
+
 /**
  * Access token, ID token when `openid` was granted, and a refresh token when the client may refresh (a rotation
- * passes the successor in).
+ * passes the successor in): with `offline_access`, one of a new offline session that outlives the sign-in (listed
+ * and revocable on the person's page); without it, only for a client with session-bound refresh tokens.
  */
 async function respond(deps: OidcProviderDeps, client: IdpClient, grant: Grant, rotatedRefresh?: string) {
   const access = await deps.issue.accessToken(grant);
   const idToken = grant.scope.includes("openid") ? await deps.issue.idToken(grant) : undefined;
   let refresh: { token: string; family?: string } | undefined;
+  let offlineSid: string | undefined;
   if (rotatedRefresh) refresh = { token: rotatedRefresh };
-  else if (client.grants.includes("refresh_token")) refresh = await deps.refresh.issue(grant);
+  else if (client.grants.includes("refresh_token") && grant.scope.includes("offline_access")) {
+    const offline = await deps.sessions.create(grant.identity, {
+      kind: "offline",
+      amr: [],
+      absoluteMs: deps.refresh.lifetimeMs,
+      clientId: client.id,
+      scope: grant.scope,
+      ...(grant.sid ? { parent: grant.sid } : {}),
+    });
+    offlineSid = offline.sid;
+    refresh = await deps.refresh.issue(
+      { ...grant, sid: offline.sid, sessionEnd: offline.absoluteEnd },
+      { offline: true },
+    );
+  } else if (client.grants.includes("refresh_token") && client.sessionRefreshTokens && grant.sid)
+    refresh = await deps.refresh.issue(grant);
   const body: TokenResponse = {
     access_token: access.token,
     token_type: "Bearer",
@@ -190,7 +229,10 @@ async function respond(deps: OidcProviderDeps, client: IdpClient, grant: Grant, 
     ...(refresh ? { refresh_token: refresh.token } : {}),
     ...(idToken ? { id_token: idToken.token } : {}),
   };
-  return { body, issued: { jti: access.jti, expiresAt: access.expiresAt, family: refresh?.family } };
+  return {
+    body,
+    issued: { jti: access.jti, expiresAt: access.expiresAt, family: refresh?.family, sid: grant.sid, offlineSid },
+  };
 }
 
 /** The cloud a `resource` parameter names among the client's clouds (its first cloud by default). */

@@ -4,11 +4,16 @@ import type { AppEnv } from "../env.js";
 import type { OidcProviderDeps } from "./deps.js";
 import { OAuthError, oauthEndpoint } from "./errors.js";
 
-const PROFILE_CLAIMS = ["preferred_username", "name", "email", "groups"] as const;
+/** The claims each scope releases (OpenID Connect Core 5.4; `groups` is Archway's own). */
+const SCOPE_CLAIMS: ReadonlyMap<string, readonly string[]> = new Map([
+  ["profile", ["preferred_username", "name"]],
+  ["email", ["email"]],
+  ["groups", ["groups"]],
+]);
 
 /**
- * `GET|POST /oauth2/userinfo` (OpenID Connect Core 5.3): the claims of a person's access token, for any audience
- * Archway issues. Stateless apart from the revocation check: the token already carries what policy computed.
+ * `GET|POST /oauth2/userinfo` (OpenID Connect Core 5.3): the claims of a person's access token that its granted
+ * scopes release (`profile`, `email`, `groups`), for any audience Archway issues. Stateless apart from the revocation check: the token already carries what policy computed.
  */
 export function userinfoEndpoint(deps: OidcProviderDeps) {
   return oauthEndpoint(async (c: Context<AppEnv>) => {
@@ -22,8 +27,11 @@ export function userinfoEndpoint(deps: OidcProviderDeps) {
       throw err;
     }
     if (claims.sub === claims.client_id) throw new OAuthError("invalid_token", "a client's own token has no user", 401);
+    // Only what the granted scopes release: the access token carries more (a cloud's mapping reads its groups).
     const out: Record<string, unknown> = { sub: claims.sub };
-    for (const k of PROFILE_CLAIMS) if (claims[k] !== undefined) out[k] = claims[k];
+    const scopes = typeof claims.scope === "string" ? claims.scope.split(" ") : [];
+    for (const scope of scopes)
+      for (const k of SCOPE_CLAIMS.get(scope) ?? []) if (claims[k] !== undefined) out[k] = claims[k];
     c.header("cache-control", "no-store");
     return c.json(out);
   });

@@ -85,7 +85,9 @@ export function loginRoutes(deps: WebDeps) {
 
   app.get("/login", async (c) => {
     const returnTo = safeReturnTo(c.req.query("return_to"));
-    if (await deps.sessions.read(c)) return c.redirect(returnTo, 303);
+    // `prompt=login` (from the IdP's authorize, for prompt=login or max_age): ask again, and keep the current session
+    // until the new sign-in succeeds.
+    if (c.req.query("prompt") !== "login" && (await deps.sessions.read(c))) return c.redirect(returnTo, 303);
     const error = c.req.query("error");
     return page(c, {
       returnTo,

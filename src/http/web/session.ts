@@ -4,6 +4,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
 import { type Identity, IdentitySchema } from "../../identity/index.js";
 import { getJson, type Store, setJson } from "../../store/index.js";
+import type { IdentitySessions } from "../../tokens/index.js";
 import { safeEqual } from "../safe-equal.js";
 
 /** The signed-in person behind a browser session, as pages and the IdP read it. */
@@ -13,12 +14,20 @@ export interface WebSession {
   sessionId: string;
   /** When the person proved who they are (password or upstream SSO), seconds since the epoch. */
   authTime: number;
+  /**
+   * The login session this browser session belongs to (what tokens and grants made here hang off) and its absolute
+   * end, milliseconds since the epoch. Absent only where no login sessions are wired (some unit tests).
+   */
+  sid?: string;
+  sessionEnd?: number;
 }
 
 const StoredSessionSchema = z
   .object({
     identity: IdentitySchema,
     authTime: z.number().int(),
+    /** The login session (see {@link IdentitySessions}). */
+    sid: z.string().optional(),
     /** Upstream SSO tokens, kept for RP-initiated logout. */
     upstream: z.object({ source: z.string(), idToken: z.string().optional() }).strict().optional(),
   })
@@ -30,8 +39,13 @@ export interface WebSessionOptions {
   store: Store;
   /** Key for cookie MACs and CSRF tokens (`secrets.sessionKey`). */
   key: string;
-  /** Idle-free lifetime of a session. */
+  /** Lifetime of a browser session (never beyond its login session's absolute end). */
   ttlMs: number;
+  /**
+   * Login sessions: each browser session belongs to one, which signing out ends (and with it every token and grant
+   * made under it). Without them a browser session stands alone.
+   */
+  sessions?: IdentitySessions;
   /**
    * Whether cookies carry `Secure` (and the `__Host-` name prefix). True unless the public URL is plain http on a
    * non-loopback host, where a browser would drop such cookies.
@@ -49,7 +63,7 @@ const STORE_PREFIX = "web:session:";
  * Before sign-in, a separate short-lived "login nonce" cookie plays the session's part for the login forms.
  */
 export class WebSessions {
-  readonly #o: Required<WebSessionOptions>;
+  readonly #o: Required<Omit<WebSessionOptions, "sessions">> & Pick<WebSessionOptions, "sessions">;
   /** Cookie names; `__Host-` pins them to this origin, path `/`, Secure. */
   readonly sessionCookie: string;
   readonly loginCookie: string;
@@ -67,32 +81,70 @@ export class WebSessions {
     if (!sessionId) return undefined;
     const stored = await getJson(this.#o.store, STORE_PREFIX + sessionId, StoredSessionSchema);
     if (!stored) return undefined;
-    return { identity: stored.identity, sessionId, authTime: stored.authTime };
+    if (!stored.sid || !this.#o.sessions) return { identity: stored.identity, sessionId, authTime: stored.authTime };
+    // Read from the store, not a local copy: an end (sign-out elsewhere, an administrator) shows at once.
+    const login = await this.#o.sessions.alive(stored.sid);
+    if (!login) {
+      await this.#o.store.delete(STORE_PREFIX + sessionId);
+      return undefined;
+    }
+    return {
+      identity: stored.identity,
+      sessionId,
+      authTime: stored.authTime,
+      sid: login.sid,
+      sessionEnd: login.absoluteEnd,
+    };
   }
 
   /**
-   * Starts a new session for `identity` (always a fresh id: no session fixation) and sets its cookie. Any
-   * session the browser had before is ended.
+   * Starts a new browser session for `identity` (always a fresh id: no session fixation) and sets its cookie. The
+   * same person signing in again (`prompt=login`, `max_age`) keeps their login session, with a new `authTime`; any
+   * other session the browser had is ended only now, once the new sign-in has succeeded.
    */
   async start(c: Context, identity: Identity, upstream?: StoredSession["upstream"]): Promise<WebSession> {
-    await this.end(c);
+    const previous = await this.read(c);
+    let login =
+      previous?.sid && previous.identity.id === identity.id ? await this.#o.sessions?.alive(previous.sid) : null;
+    if (previous) await this.#forget(c, previous.sessionId);
+    if (previous && !login) await this.end(c);
+    login ??= await this.#o.sessions?.create(identity, {
+      amr: upstream ? ["sso"] : ["pwd"],
+      absoluteMs: this.#o.ttlMs,
+    });
     const sessionId = randomBytes(32).toString("base64url");
-    const authTime = Math.floor(this.#o.now() / 1000);
-    const stored: StoredSession = { identity, authTime, ...(upstream ? { upstream } : {}) };
-    await setJson(this.#o.store, STORE_PREFIX + sessionId, stored, { ttlMs: this.#o.ttlMs });
-    setCookie(c, this.sessionCookie, this.#seal(sessionId), this.#cookieOptions(Math.floor(this.#o.ttlMs / 1000)));
+    const now = this.#o.now();
+    const authTime = Math.floor(now / 1000);
+    const ttlMs = login ? Math.min(this.#o.ttlMs, login.absoluteEnd - now) : this.#o.ttlMs;
+    const stored: StoredSession = {
+      identity,
+      authTime,
+      ...(login ? { sid: login.sid } : {}),
+      ...(upstream ? { upstream } : {}),
+    };
+    await setJson(this.#o.store, STORE_PREFIX + sessionId, stored, { ttlMs });
+    setCookie(c, this.sessionCookie, this.#seal(sessionId), this.#cookieOptions(Math.floor(ttlMs / 1000)));
     deleteCookie(c, this.loginCookie, this.#cookieOptions());
-    return { identity, sessionId, authTime };
+    return { identity, sessionId, authTime, ...(login ? { sid: login.sid, sessionEnd: login.absoluteEnd } : {}) };
   }
 
-  /** Ends this browser's session (store and cookie); returns upstream details for an SSO logout, if any. */
-  async end(c: Context): Promise<StoredSession["upstream"] | undefined> {
+  /**
+   * Signs this browser out: its session (store and cookie) and the login session it belongs to, with every token
+   * and grant made under it (offline grants excepted). Returns upstream details for an SSO logout, if any.
+   */
+  async end(c: Context, reason = "signed out"): Promise<StoredSession["upstream"] | undefined> {
     const sessionId = this.#unseal(getCookie(c, this.sessionCookie));
     if (!sessionId) return undefined;
     const stored = await getJson(this.#o.store, STORE_PREFIX + sessionId, StoredSessionSchema);
+    await this.#forget(c, sessionId);
+    if (stored?.sid) await this.#o.sessions?.end(stored.sid, reason);
+    return stored?.upstream;
+  }
+
+  /** Drops the browser session (store and cookie) and leaves its login session alone. */
+  async #forget(c: Context, sessionId: string): Promise<void> {
     await this.#o.store.delete(STORE_PREFIX + sessionId);
     deleteCookie(c, this.sessionCookie, this.#cookieOptions());
-    return stored?.upstream;
   }
 
   /** The CSRF token forms of this session carry. */

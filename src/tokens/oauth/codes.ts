@@ -10,7 +10,15 @@ const CodeSchema = GrantSchema.extend({
 export type CodeGrant = z.infer<typeof CodeSchema>;
 
 /** What was issued for a code, so that a replay can revoke it (RFC 6749 section 4.1.2). */
-const IssuedSchema = z.object({ family: z.string().optional(), jti: z.string(), expiresAt: z.number() });
+const IssuedSchema = z.object({
+  family: z.string().optional(),
+  jti: z.string(),
+  expiresAt: z.number(),
+  /** The session the access token hangs off: its revocation is kept there. */
+  sid: z.string().optional(),
+  /** The offline session of an `offline_access` refresh token it produced. */
+  offlineSid: z.string().optional(),
+});
 export type IssuedForCode = z.infer<typeof IssuedSchema>;
 
 /** The outcome of redeeming a code. */

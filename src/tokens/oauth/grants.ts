@@ -49,5 +49,12 @@ export const GrantSchema = z.object({
   /** When the person authenticated, seconds since the epoch. */
   authTime: z.number().int(),
   nonce: z.string().optional(),
+  /**
+   * The session the grant hangs off: the sign-in it was made in, or the offline session of an `offline_access`
+   * refresh token. The grant ends with it. Absent for Archway's own use (the broker's federated exchange).
+   */
+  sid: z.string().optional(),
+  /** That session's absolute end, milliseconds since the epoch: no token of the grant outlives it. */
+  sessionEnd: z.number().optional(),
 });
 export type Grant = z.infer<typeof GrantSchema>;

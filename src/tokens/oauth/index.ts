@@ -4,4 +4,4 @@ export { AuthorizationCodes, type CodeGrant, type IssuedForCode, type Redeemed }
 export { DeviceCodes, type DevicePoll, type DeviceRequest, normalizeUserCode } from "./device.js";
 export { digestOf, type Grant, GrantSchema, randomToken } from "./grants.js";
 export { type ClientGrant, type OidcIssuerOptions, OidcTokenIssuer } from "./issue.js";
-export { type RefreshGrant, RefreshTokens, type Rotated } from "./refresh.js";
+export { type RefreshCheck, type RefreshGrant, RefreshTokens, type Rotated } from "./refresh.js";

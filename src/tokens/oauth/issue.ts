@@ -74,9 +74,11 @@ export class OidcTokenIssuer {
       subject: person ? person.identity.id : grant.clientId,
       audience: this.audience(grant.cloudId),
       ttlSeconds: this.#o.accessTokenTtlSeconds,
+      ...(person?.sessionEnd !== undefined ? { notAfter: person.sessionEnd / 1000 } : {}),
       claims: {
         client_id: grant.clientId,
         scope: grant.scope.join(" "),
+        ...(person?.sid ? { sid: person.sid } : {}),
         ...(person ? { auth_time: person.authTime, ...this.#personClaims(person.identity, grant.cloudId) } : {}),
       },
     });
@@ -91,8 +93,10 @@ export class OidcTokenIssuer {
       audience: grant.clientId,
       ttlSeconds: this.#o.idTokenTtlSeconds,
       type: "JWT",
+      ...(grant.sessionEnd !== undefined ? { notAfter: grant.sessionEnd / 1000 } : {}),
       claims: {
         azp: grant.clientId,
+        ...(grant.sid ? { sid: grant.sid } : {}),
         auth_time: grant.authTime,
         ...(grant.nonce ? { nonce: grant.nonce } : {}),
         ...(scope.has("profile") ? { preferred_username: id.username, name: id.displayName } : {}),

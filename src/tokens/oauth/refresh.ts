@@ -3,15 +3,27 @@ import { z } from "zod";
 import { getJson, type Store, setJson } from "../../store/index.js";
 import { digestOf, type Grant, GrantSchema, RandomTokens } from "./grants.js";
 
-const RefreshSchema = GrantSchema.extend({ family: z.string(), expiresAt: z.number() });
+const RefreshSchema = GrantSchema.extend({
+  family: z.string(),
+  expiresAt: z.number(),
+  /** An `offline_access` token: its `sid` is an offline session of its own, which the family's end ends too. */
+  offline: z.boolean().optional(),
+});
 /** A refresh token's record. */
 export type RefreshGrant = z.infer<typeof RefreshSchema>;
 
 /** The outcome of using a refresh token. */
 export type Rotated =
   | { kind: "ok"; grant: RefreshGrant; token: string }
-  | { kind: "reused"; family: string }
-  | { kind: "invalid"; reason: string };
+  | { kind: "reused"; family: string; grant: RefreshGrant }
+  | { kind: "invalid"; reason: string }
+  | { kind: "invalid_scope"; reason: string };
+
+/**
+ * Checked before a refresh token is spent: a refusal here (the session ended, a wider scope asked for) leaves the
+ * token usable, as it was never presented.
+ */
+export type RefreshCheck = (grant: RefreshGrant) => Promise<Exclude<Rotated, { kind: "ok" | "reused" }> | undefined>;
 
 /**
  * Refresh tokens with rotation and reuse detection: each use returns a new token of the same family and spends the
@@ -27,23 +39,34 @@ export class RefreshTokens {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Starts a new family. */
-  async issue(grant: Grant): Promise<{ token: string; family: string }> {
+  /** The lifetime of a family (and of an offline session), milliseconds. */
+  get lifetimeMs(): number {
+    return this.ttlMs;
+  }
+
+  /**
+   * Starts a new family, which never outlives the session the grant hangs off (`sessionEnd`): an offline session
+   * made for it, or the sign-in session for a client with session-bound refresh tokens.
+   */
+  async issue(grant: Grant, opts: { offline?: boolean } = {}): Promise<{ token: string; family: string }> {
     const family = randomUUID();
-    const token = await this.#write({ ...grant, family, expiresAt: this.now() + this.ttlMs });
+    const expiresAt = Math.min(this.now() + this.ttlMs, grant.sessionEnd ?? Infinity);
+    const token = await this.#write({ ...grant, family, expiresAt, ...(opts.offline ? { offline: true } : {}) });
     return { token, family };
   }
 
-  /** Spends `token` and returns its successor, or says why not. */
-  async rotate(token: string, clientId: string): Promise<Rotated> {
+  /** Spends `token` and returns its successor, or says why not; `check` runs before anything is spent. */
+  async rotate(token: string, clientId: string, check?: RefreshCheck): Promise<Rotated> {
     const digest = digestOf(token);
     const grant = await getJson(this.store, `oauth:rt:${digest}`, RefreshSchema);
     if (!grant || grant.expiresAt <= this.now()) return { kind: "invalid", reason: "unknown or expired refresh token" };
     if (grant.clientId !== clientId) return { kind: "invalid", reason: "the refresh token belongs to another client" };
     if (await this.isRevoked(grant.family)) return { kind: "invalid", reason: "the refresh token was revoked" };
+    const refused = await check?.(grant);
+    if (refused) return refused;
     if (!(await this.store.setIfAbsent(`oauth:rt-used:${digest}`, "1", { ttlMs: this.ttlMs }))) {
       await this.revokeFamily(grant.family);
-      return { kind: "reused", family: grant.family };
+      return { kind: "reused", family: grant.family, grant };
     }
     const next = await this.#write({ ...grant, expiresAt: grant.expiresAt });
     return { kind: "ok", grant, token: next };

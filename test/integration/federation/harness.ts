@@ -64,9 +64,10 @@ export async function startIdp(opts: { domain: string; policies: Record<string, 
   const { cli1, cli2, web, spa, service, device } = CLIENTS;
   writeFileSync(
     join(dir, "archway.yaml"),
-    `listen: { host: 127.0.0.1, port: ${fed.idpPort}, tls: { certFile: "${fed.tls.certFile}", keyFile: "${fed.tls.keyFile}" } }\n` +
+    // demo: the test Keystones' admin password is the public demo one (config/secrets/demo-cloud-admin).
+    `demo: true\nlisten: { host: 127.0.0.1, port: ${fed.idpPort}, tls: { certFile: "${fed.tls.certFile}", keyFile: "${fed.tls.keyFile}" } }\n` +
       `publicUrl: ${fed.idpUrl}\n` +
-      `secrets: { shadowPasswordKey: "${randomBytes(16).toString("hex")}", sessionKey: "${randomBytes(16).toString("hex")}" }\n` +
+      `secrets: { shadowPasswordKey: "${randomBytes(32).toString("base64url")}", sessionKey: "${randomBytes(32).toString("base64url")}" }\n` +
       `identity:\n  sources:\n    - id: demo\n      type: static\n      users:\n${users.join("")}` +
       `policiesDir: policies\nlog: { level: warn }\nclouds:\n${clouds}` +
       `idp:\n  clients:\n` +

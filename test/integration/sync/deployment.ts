@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,7 +38,7 @@ export async function writeDeployment(opts: {
   const keyPrefix = `${name}:`;
   const dir = join(tmpdir(), name);
   mkdirSync(join(dir, "policies"), { recursive: true });
-  writeFileSync(join(dir, "shadow-key"), "deployment-test-shadow-key");
+  writeFileSync(join(dir, "shadow-key"), randomBytes(32).toString("base64url"));
   // Nobody logs in here: a cheap hash keeps the setup fast.
   const passwordHash = await hashPassword("not-used-here", { N: 1024 });
   const users = Array.from({ length: opts.people }, (_, i) => ({
@@ -47,6 +48,8 @@ export async function writeDeployment(opts: {
     groups: ["team"],
   }));
   const config = {
+    // The workers and `sync` refuse public secrets: the test Keystones' admin password is the demo one.
+    demo: true,
     store: { type: "redis", url: endpoints.redis.url, keyPrefix },
     secrets: { shadowPasswordKey: "${file:shadow-key}" },
     identity: { sources: [{ id: "static", type: "static", users }] },

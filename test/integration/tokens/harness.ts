@@ -37,7 +37,8 @@ export async function startFacade(port: number): Promise<FacadeHarness> {
     .join("");
   writeFileSync(
     join(dir, "archway.yaml"),
-    `listen: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\nsecrets: { shadowPasswordKey: "${randomBytes(16).toString("hex")}" }\n` +
+    // demo: the test Keystones' admin password is the public demo one (config/secrets/demo-cloud-admin).
+    `demo: true\nlisten: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\nsecrets: { shadowPasswordKey: "${randomBytes(32).toString("base64url")}" }\n` +
       `identity:\n  sources:\n    - id: demo\n      type: static\n      users:\n        - { username: alice, passwordHash: "${await hashPassword(password, { N: 1024 })}", groups: [devs] }\n` +
       `policiesDir: policies\nlog: { level: warn }\nclouds:\n${clouds}`,
   );

@@ -80,7 +80,7 @@ describe("facade catalog", () => {
         attributes: {},
       },
       methods: ["token"],
-      auditId: "a1",
+      auditIds: ["a1"],
       issuedAt: 0,
       expiresAt: 1_000,
       project: projects[0],

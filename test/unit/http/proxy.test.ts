@@ -30,6 +30,15 @@ beforeAll(async () => {
         res.writeHead(302, { location: "https://evil.example/steal" });
         return res.end();
       }
+      if (req.url?.startsWith("/v2.1/headers-back")) {
+        // A cloud (or something in front of it) answering with headers that must not reach the client.
+        res.setHeader("connection", "x-hop-private, close");
+        res.setHeader("x-hop-private", "1");
+        res.setHeader("x_subject_token", "leak");
+        res.setHeader("set_cookie", "s=1");
+        res.setHeader("x-openstack-request-id", "req-1");
+        return res.end("{}");
+      }
       if (req.url?.startsWith("/v2.1/redirect-in")) {
         res.writeHead(302, { location: `${upstreamUrl}/v2.1/servers/1` });
         return res.end();
@@ -47,7 +56,7 @@ async function setup() {
   const store = new MemoryStore();
   const keys = new KeyRing({ store, algorithm: "ES256", rotateAfterMs: 3_600_000, overlapMs: 600_000 });
   const tokens = new TokenService({ store, keys, issuer: "http://archway.test" });
-  const sessions = new IdentitySessions({ store, ttlMs: 3_600_000 });
+  const sessions = new IdentitySessions({ store, absoluteMs: 3_600_000 });
   const cloud: Cloud = CloudSchema.parse({
     id: "c1",
     authUrl: "http://127.0.0.1:1/v3",
@@ -93,7 +102,7 @@ async function setup() {
     tokens,
     gateway,
   });
-  const sid = await sessions.create({
+  const { sid } = await sessions.create({
     id: "demo:alice",
     source: "demo",
     username: "alice",
@@ -135,6 +144,69 @@ describe("cloud proxy", () => {
     const metrics = await (await app.request("/metrics")).text();
     expect(metrics).toContain('route="/clouds/:cloud/:service/*",status="200"');
     expect(metrics).not.toContain("os-keypairs");
+  });
+
+  // Issue 22, item 6: `X_Auth_Token`, `X_Service_Token`, `X_Forwarded_*` and headers named in `Connection:` reached
+  // the cloud; Python services read `_` as `-`, so `X_Auth_Token: junk` replaced the person's token.
+  it("drops tokens and forwarding claims however they are spelt, and every header Connection names", async () => {
+    const { app, token } = await setup();
+    const res = await app.request("/clouds/c1/compute/v2.1/os-keypairs", {
+      headers: {
+        "x-auth-token": token,
+        X_Auth_Token: "junk",
+        "X-AUTH_TOKEN": "junk",
+        X_Service_Token: "junk",
+        x_subject_token: "junk",
+        X_Forwarded_For: "203.0.113.9",
+        X_Forwarded_Host: "evil.example",
+        "X-Forwarded-Prefix": "/evil",
+        "x-forwarded-port": "443",
+        Forwarded: "for=203.0.113.9",
+        "X-Real-IP": "203.0.113.9",
+        Connection: "X-Named-One, x_named_two",
+        "X-Named-One": "1",
+        "X-Named-Two": "2",
+        X_Ambiguous: "which?",
+        "X-Ambiguous": "this?",
+        "X-OpenStack-Nova-API-Version": "2.10",
+        X_Only_Underscore: "kept",
+      },
+    });
+    expect(res.status).toBe(200);
+    const sent = seen.headers ?? {};
+    expect(sent["x-auth-token"]).toBe("keystone-token-for-c1");
+    const folded = Object.keys(sent).map((name) => name.replaceAll("_", "-"));
+    for (const gone of [
+      "x-service-token",
+      "x-subject-token",
+      "x-forwarded-for",
+      "x-forwarded-host",
+      "x-forwarded-prefix",
+      "x-forwarded-port",
+      "forwarded",
+      "x-real-ip",
+      "x-named-one",
+      "x-named-two",
+    ]) {
+      expect(folded, gone).not.toContain(gone);
+    }
+    // Exactly one token, the broker's, whatever the cloud's server folds together.
+    expect(folded.filter((name) => name === "x-auth-token")).toHaveLength(1);
+    // Of two spellings of one name the underscore one goes; ordinary headers pass.
+    expect(sent).not.toHaveProperty("x_ambiguous");
+    expect(sent["x-ambiguous"]).toBe("this?");
+    expect(sent["x-openstack-nova-api-version"]).toBe("2.10");
+    expect(sent.x_only_underscore).toBe("kept");
+  });
+
+  it("drops from the cloud's answer the headers its Connection names, and tokens and cookies however spelt", async () => {
+    const { app, token } = await setup();
+    const res = await app.request("/clouds/c1/compute/v2.1/headers-back", { headers: { "x-auth-token": token } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-hop-private")).toBeNull();
+    expect(res.headers.get("x_subject_token")).toBeNull();
+    expect(res.headers.get("set_cookie")).toBeNull();
+    expect(res.headers.get("x-openstack-request-id")).toBe("req-1");
   });
 
   it("rewrites links in JSON replies and same-origin Location headers back through the proxy", async () => {
@@ -219,7 +291,7 @@ describe("cloud proxy", () => {
         .status,
     ).toBe(401);
     expect((await app.request("/clouds/c9/compute/v2.1/x", { headers: { "x-auth-token": token } })).status).toBe(403);
-    await tokens.revoke(issued.jti, issued.expiresAt);
+    await tokens.revoke({ jti: issued.jti, exp: issued.expiresAt });
     const revoked = await app.request("/clouds/c1/compute/v2.1/x", { headers: { "x-auth-token": token } });
     expect(revoked.status).toBe(401);
     expect(await revoked.json()).toMatchObject({ error: { code: 401, message: "the token was revoked" } });

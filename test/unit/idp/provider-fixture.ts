@@ -11,6 +11,7 @@ import { MemoryStore } from "../../../src/store/index.js";
 import {
   AuthorizationCodes,
   DeviceCodes,
+  IdentitySessions,
   KeyRing,
   OAuthClients,
   OidcTokenIssuer,
@@ -36,7 +37,8 @@ export function providerFixture() {
     events.push(event);
   };
   const keys = new KeyRing({ store, algorithm: "ES256", rotateAfterMs: 24 * HOUR, overlapMs: HOUR, now: clock.now });
-  const tokens = new TokenService({ store, keys, issuer: ISSUER, now: clock.now });
+  const sessions = new IdentitySessions({ store, absoluteMs: 12 * HOUR, idleMs: 2 * HOUR, now: clock.now, audit });
+  const tokens = new TokenService({ store, keys, issuer: ISSUER, now: clock.now, sessions });
   const config = IdpConfigSchema.parse({
     clients: [
       {
@@ -49,7 +51,14 @@ export function providerFixture() {
       { id: "device-cli", public: true, grants: ["urn:ietf:params:oauth:grant-type:device_code"] },
     ],
   });
-  const web = new WebSessions({ store, key: "unit-test-session-key", ttlMs: HOUR, secure: false, now: clock.now });
+  const web = new WebSessions({
+    store,
+    key: "unit-test-session-key",
+    ttlMs: HOUR,
+    secure: false,
+    now: clock.now,
+    sessions,
+  });
   const issue = new OidcTokenIssuer({
     tokens,
     clouds: [],
@@ -72,6 +81,7 @@ export function providerFixture() {
     guard: new LoginGuard({ store, audit }),
     passwordSources: [],
     relookup: async () => undefined,
+    sessions,
     web,
     store,
     audit,

@@ -117,7 +117,7 @@ describe("Archway tokens", () => {
 
   it("refuses a revoked token on every later use", async () => {
     const issued = await t.tokens.issue({ subject: "s", audience: "a", ttlSeconds: 600 });
-    await t.tokens.revoke(issued.jti, issued.expiresAt, "s");
+    await t.tokens.revoke({ jti: issued.jti, exp: issued.expiresAt }, "s");
     await expect(t.tokens.verify(issued.token, { audience: "a" })).rejects.toMatchObject({ code: "token_revoked" });
     expect(t.events.map((e) => e.type)).toContain("token.revoked");
   });
