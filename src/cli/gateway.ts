@@ -4,7 +4,7 @@ import type { FacadeDeps, OidcProviderDeps, ProxyDeps } from "../http/index.js";
 import { CloudCatalogs, createApp, type HttpMetrics } from "../http/index.js";
 import { createWebDeps, ssoOrigins, type WebDeps } from "../http/web/index.js";
 import { isPasswordSource, LoginGuard } from "../identity/index.js";
-import { createOffboard, type OffboardService, type PersonSessions } from "../offboard/index.js";
+import { createOffboard, type OffboardService } from "../offboard/index.js";
 import { createSync, type SyncParts, shadowPassword } from "../sync/index.js";
 import { TokenBroker } from "../tokens/index.js";
 import { buildOidcProvider, oidcTokenIssuer } from "./oidc-provider.js";
@@ -91,7 +91,7 @@ export function buildGateway(runtime: Runtime): Gateway {
         audit: runtime.audit,
         sources: runtime.sources,
         clients: sync.clients,
-        sessions: personSessions(sessions),
+        sessions,
         purgeBrokerCache: (id) => broker.drop(id),
         onError: (source, message) => runtime.log.error({ source }, message),
       })
@@ -150,9 +150,4 @@ export function gatewayApp(runtime: Runtime, gateway: Gateway, metrics?: HttpMet
     web: gateway.web,
     idp: gateway.idp,
   });
-}
-
-/** The session service as offboarding sees it (interim until sessions index people: ends nothing). */
-function personSessions(_sessions: IdentitySessions): PersonSessions {
-  return { endPerson: async () => 0 };
 }

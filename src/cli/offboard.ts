@@ -76,7 +76,7 @@ export function buildOffboard(runtime: Runtime, sync: { clients: (cloud: Cloud) 
     audit: runtime.audit,
     sources: runtime.sources,
     clients: sync.clients,
-    sessions: { endPerson: async () => 0 },
+    sessions: runtime.sessions,
     purgeBrokerCache: (id) => dropBrokeredTokens(runtime.store, id),
     onError: (source, message) => runtime.log.error({ source }, message),
   });
