@@ -37,6 +37,8 @@ export interface OffboardHarness {
   /** Marks the person disabled in the directory (the configured disabledFilter, employeeType=disabled). */
   disablePerson(username: string): Promise<void>;
   enablePerson(username: string): Promise<void>;
+  /** Locks the account with OpenLDAP ppolicy's `pwdAccountLockedTime` (the administrative, permanent lock). */
+  lockPerson(username: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -156,6 +158,15 @@ export async function startOffboardHarness(port: number, opts: { detectSeconds: 
       await ldap.modify(
         dn(username),
         new Change({ operation: "delete", modification: new Attribute({ type: "employeeType", values: [] }) }),
+      );
+    },
+    async lockPerson(username) {
+      await ldap.modify(
+        dn(username),
+        new Change({
+          operation: "replace",
+          modification: new Attribute({ type: "pwdAccountLockedTime", values: ["000001010000Z"] }),
+        }),
       );
     },
     async close() {

@@ -53,6 +53,7 @@ describe("offboarding against slapd and the real Keystones", () => {
     const since = Date.now();
     await h.removePerson(p.username);
     const result = await untilRefused(h, p, { since, deadlineSeconds: DETECT_SECONDS + 20 });
+    console.log(`departed: every path refused after ${result.seconds.toFixed(1)} s`);
     expect(result.open).toEqual([]);
     expect(result.seconds).toBeLessThan(DETECT_SECONDS + 20);
     expect(await shadowUser("cloud-2", p.username)).toMatchObject({ enabled: false });
@@ -60,15 +61,22 @@ describe("offboarding against slapd and the real Keystones", () => {
     expect(offboarded).toMatchObject({ cause: "departed", username: p.username });
   }, 120_000);
 
-  it("a person disabled in the directory loses every path the same way, and is restored when enabled again", async () => {
-    const p = await enrol(h, "ob-disabled");
+  it("people disabled in the directory (a disabled filter, a ppolicy lock) lose every path; enabled again, restored", async () => {
+    const [p, q] = await Promise.all([enrol(h, "ob-disabled"), enrol(h, "ob-locked")]);
+    if (!p || !q) throw new Error("enrol");
     await baseline();
     expectAllOpen(await openPaths(h, p));
+    expectAllOpen(await openPaths(h, q));
     const since = Date.now();
     await h.disablePerson(p.username);
-    const result = await untilRefused(h, p, { since, deadlineSeconds: DETECT_SECONDS + 20 });
-    expect(result.open).toEqual([]);
-    expect(await h.gateway.offboard?.offboarder.offboarded.get(p.identityId)).toMatchObject({ cause: "disabled" });
+    await h.lockPerson(q.username);
+    const results = await Promise.all(
+      [p, q].map((who) => untilRefused(h, who, { since, deadlineSeconds: DETECT_SECONDS + 20 })),
+    );
+    console.log(`disabled: every path refused after ${results.map((r) => r.seconds.toFixed(1)).join(" s, ")} s`);
+    expect(results.map((r) => r.open)).toEqual([[], []]);
+    for (const who of [p, q])
+      expect(await h.gateway.offboard?.offboarder.offboarded.get(who.identityId)).toMatchObject({ cause: "disabled" });
 
     await h.enablePerson(p.username);
     const until = Date.now() + (DETECT_SECONDS + 20) * 1000;
@@ -80,6 +88,7 @@ describe("offboarding against slapd and the real Keystones", () => {
 
   it("the kill switch (archway offboard, no directory change) cuts every path within 10 s; --undo restores", async () => {
     const p = await enrol(h, "ob-killed");
+    expectAllOpen(await openPaths(h, p));
     const io = captureIO(process.env);
     const since = Date.now();
     const code = await runCli(["offboard", `${p.username}@corp`, "--json", "--config", h.configFile], io);
@@ -87,6 +96,7 @@ describe("offboarding against slapd and the real Keystones", () => {
     const report = JSON.parse(io.stdout()) as { done: number; pending: number; clouds: { state: string }[] };
     expect(report).toMatchObject({ done: 3, pending: 0 });
     const result = await untilRefused(h, p, { since, deadlineSeconds: 10 });
+    console.log(`kill switch: every path refused after ${result.seconds.toFixed(1)} s`);
     expect(result.open).toEqual([]);
     expect(result.seconds).toBeLessThan(10);
     // Still in the directory: a full sync must not re-enable them.
@@ -117,6 +127,9 @@ describe("offboarding against slapd and the real Keystones", () => {
     keystone3Stopped = false;
     const back = Date.now();
     const result = await untilRefused(h, p, { since: back, deadlineSeconds: 90, clouds: ["cloud-3"] });
+    console.log(
+      `outage: cloud-2 refused after ${others.seconds.toFixed(1)} s, cloud-3 ${result.seconds.toFixed(1)} s after it came back`,
+    );
     expect(result.open).toEqual([]);
     expect(await shadowUser("cloud-3", p.username)).toMatchObject({ enabled: false });
     const after = await h.gateway.offboard?.offboarder.pending.all();

@@ -82,7 +82,7 @@ export async function enrol(h: OffboardHarness, username: string): Promise<Held>
   const facadeToken = login.token;
   const appCredentials: Held["appCredentials"] = {};
   for (const cloudId of CLOUDS) {
-    const proxied = await fetch(`${h.url}/clouds/${cloudId}/identity/v3/auth/projects`, {
+    const proxied = await fetch(`${h.url}/clouds/${cloudId}/compute/v2.1/os-keypairs`, {
       headers: { "x-auth-token": facadeToken },
     });
     if (proxied.status !== 200) throw new Error(`proxy to ${cloudId}: ${proxied.status} ${await proxied.text()}`);
@@ -143,7 +143,7 @@ export function paths(h: OffboardHarness, p: Held, clouds: readonly string[] = C
         headers: { "x-auth-token": p.facadeToken, "x-subject-token": p.facadeToken },
       })) === 200,
     proxy: async () =>
-      (await status(`${h.url}/clouds/cloud-2/identity/v3/auth/projects`, {
+      (await status(`${h.url}/clouds/cloud-2/compute/v2.1/os-keypairs`, {
         headers: { "x-auth-token": p.facadeToken },
       })) === 200,
     web: async () => (await status(`${h.url}/`, { headers: { cookie: p.cookie } })) === 200,
