@@ -11,21 +11,24 @@ import type { Runtime } from "./runtime.js";
  */
 export function scheduleSyncRuns(runtime: Runtime, sync: SyncParts, offboard?: OffboardService): () => void {
   const { config } = runtime.loaded;
-  const schedule = (name: string, seconds: number, run: () => Promise<unknown>) => {
+  const schedule = (name: string, seconds: number, run: () => Promise<unknown>, atStart = false) => {
     if (seconds <= 0) return undefined;
     const intervalMs = seconds * 1000;
-    return setInterval(async () => {
+    const tick = async () => {
       const lock = await runtime.store
         .acquireLock(`sync:schedule:${name}`, Math.max(1_000, intervalMs - 1_000))
         .catch(() => null);
       if (!lock) return;
       run().catch((err: Error) => runtime.log.error({ err: err.message, run: name }, "scheduled sync failed"));
-    }, intervalMs);
+    };
+    if (atStart) void tick();
+    return setInterval(tick, intervalMs);
   };
   const timers = [
     schedule("full", config.sync.intervalSeconds, () => sync.service.full()),
     schedule("incremental", config.sync.incrementalSeconds, () => sync.service.incremental()),
-    offboard ? schedule("offboard", config.offboard.detectSeconds, () => offboard.tick()) : undefined,
+    // The first look right away: it sets the listing the next one is diffed against (or finds who left meanwhile).
+    offboard ? schedule("offboard", config.offboard.detectSeconds, () => offboard.tick(), true) : undefined,
   ];
   return () => {
     for (const t of timers) if (t) clearInterval(t);

@@ -9,12 +9,11 @@ import { buildGateway, type Gateway, gatewayApp } from "../../../src/cli/gateway
 import { buildRuntime, type Runtime } from "../../../src/cli/runtime.js";
 import { scheduleSyncRuns } from "../../../src/cli/schedule.js";
 import { type RunningServer, startServer } from "../../../src/http/index.js";
+import { isLookupSource } from "../../../src/identity/index.js";
 import { deleteKeystoneDomain, ldapAdmin } from "../../env/control.js";
 import { type Endpoints, loadEndpoints } from "../../env/endpoints.js";
 import { captureIO } from "../../helpers/io.js";
-
-/** An OAuth client allowed the password and refresh grants (the refresh token path of the offboarding test). */
-export const CLIENT = { id: "offboard-test", secret: "offboard-test-secret" };
+import { CLIENT, type Target } from "./paths.js";
 
 /**
  * Archway in front of the test environment's three Keystones, with the real slapd as its `corp` source limited to
@@ -22,7 +21,7 @@ export const CLIENT = { id: "offboard-test", secret: "offboard-test-secret" };
  * a separate command shares the sessions), departures looked for every `detectSeconds`, and a policy giving each
  * person `u-<username>` in every cloud.
  */
-export interface OffboardHarness {
+export interface OffboardHarness extends Target {
   env: Endpoints;
   url: string;
   domain: string;
@@ -130,6 +129,13 @@ export async function startOffboardHarness(port: number, opts: { detectSeconds: 
     gateway,
     ou,
     ldap,
+    storeGet: (key) => runtime.store.get(key),
+    async identityId(username) {
+      const source = runtime.sources[0];
+      const found = source && isLookupSource(source) ? await source.lookup(username) : null;
+      if (!found) throw new Error(`${username} not found in slapd`);
+      return found.id;
+    },
     async addPerson(username, password) {
       await ldap.add(dn(username), {
         objectClass: ["inetOrgPerson"],

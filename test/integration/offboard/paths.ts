@@ -1,4 +1,20 @@
-import { CLIENT, type OffboardHarness } from "./harness.js";
+import type { Endpoints } from "../../env/endpoints.js";
+
+/** An OAuth client allowed the password and refresh grants (the refresh token path). */
+export const CLIENT = { id: "offboard-test", secret: "offboard-test-secret" };
+
+/** An Archway to offboard people from (the test harness, or the benchmark's spawned gateway). */
+export interface Target {
+  url: string;
+  env: Endpoints;
+  /** The clouds' Keystone domain of Archway's shadow users. */
+  domain: string;
+  addPerson(username: string, password: string): Promise<void>;
+  /** A raw value of Archway's store (the broker's cached Keystone tokens). */
+  storeGet(key: string): Promise<string | null>;
+  /** The identity id of a person of the `corp` source. */
+  identityId(username: string): Promise<string>;
+}
 
 /** Everything one person holds after using every path, to present again once they are offboarded. */
 export interface Held {
@@ -19,14 +35,14 @@ export interface Held {
 /** The clouds where the person holds application credentials and brokered tokens. */
 export const CLOUDS = ["cloud-2", "cloud-3"] as const;
 
-function authUrl(h: OffboardHarness, cloudId: string): string {
+function authUrl(h: Target, cloudId: string): string {
   const ks = h.env.keystones.find((k) => k.id === cloudId);
   if (!ks) throw new Error(`no ${cloudId}`);
   return ks.authUrl;
 }
 
 /** Archway's password login at the facade; resolves the status and the token. */
-export async function facadeLogin(h: OffboardHarness, username: string, password: string) {
+export async function facadeLogin(h: Target, username: string, password: string) {
   const res = await fetch(`${h.url}/v3/auth/tokens?nocatalog`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -41,7 +57,7 @@ export async function facadeLogin(h: OffboardHarness, username: string, password
   return { status: res.status, token: res.headers.get("x-subject-token") ?? "" };
 }
 
-async function webLogin(h: OffboardHarness, username: string, password: string): Promise<string> {
+async function webLogin(h: Target, username: string, password: string): Promise<string> {
   const page = await fetch(`${h.url}/login`);
   const nonce = (page.headers.getSetCookie?.() ?? []).map((c) => c.split(";")[0]).join("; ");
   const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
@@ -55,7 +71,7 @@ async function webLogin(h: OffboardHarness, username: string, password: string):
   return (res.headers.getSetCookie?.() ?? []).map((c) => c.split(";")[0]).join("; ");
 }
 
-async function passwordGrant(h: OffboardHarness, username: string, password: string): Promise<string> {
+async function passwordGrant(h: Target, username: string, password: string): Promise<string> {
   const res = await fetch(`${h.url}/oauth2/token`, {
     method: "POST",
     headers: {
@@ -74,7 +90,7 @@ async function passwordGrant(h: OffboardHarness, username: string, password: str
  * the cloud and provisions them just in time), application credentials in two clouds, a web sign-in and an OAuth
  * refresh token.
  */
-export async function enrol(h: OffboardHarness, username: string): Promise<Held> {
+export async function enrol(h: Target, username: string): Promise<Held> {
   const password = `pw-${username}-${Math.random().toString(36).slice(2)}`;
   await h.addPerson(username, password);
   const login = await facadeLogin(h, username, password);
@@ -97,11 +113,11 @@ export async function enrol(h: OffboardHarness, username: string): Promise<Held>
       throw new Error(`application credential in ${cloudId}: ${created.status} ${JSON.stringify(body)}`);
     appCredentials[cloudId] = { id: body.applicationCredential.id, secret };
   }
-  const identityId = (await h.runtime.sources[0]?.ping().then(() => lookupId(h, username))) ?? "";
-  const gen = (await h.runtime.store.get(`broker:gen:${identityId}`)) ?? "0";
+  const identityId = await h.identityId(username);
+  const gen = (await h.storeGet(`broker:gen:${identityId}`)) ?? "0";
   const brokered: Record<string, string> = {};
   for (const cloudId of CLOUDS) {
-    const raw = await h.runtime.store.get(`broker:${gen}:${identityId}:${cloudId}:${h.domain}/u-${username}`);
+    const raw = await h.storeGet(`broker:${gen}:${identityId}:${cloudId}:${h.domain}/u-${username}`);
     brokered[cloudId] = raw ? (JSON.parse(raw) as { token: string }).token : "";
     if (!brokered[cloudId]) throw new Error(`no brokered token of ${username} in ${cloudId}`);
   }
@@ -117,15 +133,8 @@ export async function enrol(h: OffboardHarness, username: string): Promise<Held>
   };
 }
 
-async function lookupId(h: OffboardHarness, username: string): Promise<string> {
-  const source = h.runtime.sources[0] as unknown as { lookup(u: string): Promise<{ id: string } | null> };
-  const found = await source.lookup(username);
-  if (!found) throw new Error(`${username} not found in slapd`);
-  return found.id;
-}
-
 /** The paths one person can try, each resolving true while it still lets them in. */
-export function paths(h: OffboardHarness, p: Held, clouds: readonly string[] = CLOUDS) {
+export function paths(h: Target, p: Held, clouds: readonly string[] = CLOUDS) {
   const status = async (url: string, init: RequestInit = {}) => {
     try {
       const res = await fetch(url, { ...init, redirect: "manual" });
@@ -177,7 +186,7 @@ export function paths(h: OffboardHarness, p: Held, clouds: readonly string[] = C
 }
 
 /** Each path tried once: true when it still lets the person in. */
-export async function openPaths(h: OffboardHarness, p: Held, clouds: readonly string[] = CLOUDS) {
+export async function openPaths(h: Target, p: Held, clouds: readonly string[] = CLOUDS) {
   const out: Record<string, boolean> = {};
   for (const [name, check] of Object.entries(paths(h, p, clouds))) out[name] = await check();
   return out;
@@ -189,7 +198,7 @@ export async function openPaths(h: OffboardHarness, p: Held, clouds: readonly st
  * (checked at the end), and a login tried every moment would trip the lockout of the client address.
  */
 export async function untilRefused(
-  h: OffboardHarness,
+  h: Target,
   p: Held,
   opts: { since: number; deadlineSeconds: number; clouds?: readonly string[] },
 ): Promise<{ seconds: number; open: string[] }> {
