@@ -200,7 +200,7 @@ export async function openPaths(h: Target, p: Held, clouds: readonly string[] = 
 export async function untilRefused(
   h: Target,
   p: Held,
-  opts: { since: number; deadlineSeconds: number; clouds?: readonly string[] },
+  opts: { since: number; deadlineSeconds: number; clouds?: readonly string[]; pollMs?: number },
 ): Promise<{ seconds: number; open: string[] }> {
   const checks = paths(h, p, opts.clouds);
   const open = new Set(Object.keys(checks));
@@ -212,6 +212,6 @@ export async function untilRefused(
     );
     const seconds = (Date.now() - opts.since) / 1000;
     if (open.size === 0 || seconds > opts.deadlineSeconds) return { seconds, open: [...open] };
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 250));
   }
 }
