@@ -8,6 +8,13 @@ import { OidcSource } from "./oidc.js";
 import type { IdentitySource } from "./source.js";
 import { StaticSource } from "./static.js";
 
+export {
+  BACKCHANNEL_LOGOUT_EVENT,
+  type BackchannelLogoutSource,
+  isBackchannelLogoutSource,
+  type LogoutClaims,
+  verifyLogoutToken,
+} from "./backchannel-logout.js";
 export { type Identity, type IdentityInput, IdentitySchema, identityId } from "./identity.js";
 export { LdapSource } from "./ldap/index.js";
 export { DEFAULT_LOGIN_LIMITS, LoginGuard, type LoginLimits } from "./login-guard.js";

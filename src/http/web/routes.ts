@@ -4,6 +4,7 @@ import { adminAuditRoutes } from "./admin-audit.js";
 import { adminOffboardRoutes } from "./admin-offboard.js";
 import { apiRoutes } from "./api.js";
 import { APP_CREDENTIAL_PATHS, appCredentialRoutes } from "./app-credentials.js";
+import { backchannelLogoutRoutes } from "./backchannel-logout.js";
 import type { WebDeps } from "./deps.js";
 import { webError } from "./errors.js";
 import { homeRoutes } from "./home.js";
@@ -37,6 +38,7 @@ export function webRoutes(deps: WebDeps, opts: { formTargets?: readonly string[]
   const headers = pageHeaders(opts.formTargets ?? []);
   for (const path of WEB_PATHS) app.use(path, headers);
   app.route("/", loginRoutes(deps));
+  app.route("/", backchannelLogoutRoutes(deps));
   app.route("/", homeRoutes(deps));
   app.route("/", adminRoutes(deps));
   app.route("/", adminAuditRoutes(deps));
