@@ -2,6 +2,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { ArchwayError } from "../../errors.js";
 import type { OffboardReport, Person } from "../../offboard/index.js";
+import { isUpstreamStatus } from "../../openstack/index.js";
+import type { Session } from "../../tokens/index.js";
 import type { WebDeps } from "./deps.js";
 import { pageUser } from "./home.js";
 import { CsrfField, Layout, Notice, renderPage, when } from "./layout.js";
@@ -13,6 +15,9 @@ const ActionForm = z.object({
   confirm: z.literal("yes", { error: "tick the box to confirm" }),
   reason: z.string().trim().max(300).optional(),
 });
+
+const EndForm = z.object({ person: PersonRef, sid: z.string().min(1).max(200) });
+const RevokeForm = z.object({ person: PersonRef, id: z.string().regex(/^[0-9a-f]{32}$/) });
 
 const Report = ({ report }: { report: OffboardReport }) => (
   <section class="card" aria-label="Offboarding report">
@@ -68,6 +73,40 @@ export function adminOffboardRoutes(deps: WebDeps) {
     return page(c, deps, found);
   });
 
+  // One session ended ("all" ends every one of them): its tokens, grants and refresh tokens with it.
+  app.post("/admin/people/sessions/end", async (c) => {
+    const form = await readForm(c, deps, EndForm);
+    const target = await service().resolve(form.person);
+    const reason = `ended by ${person(c).identity.username} on the admin page`;
+    if (form.sid === "all") await deps.tokenSessions.endPerson(target.id, reason);
+    else if ((await deps.tokenSessions.session(form.sid))?.personId === target.id)
+      await deps.tokenSessions.end(form.sid, reason);
+    return c.redirect(`/admin/people?person=${encodeURIComponent(target.id)}`, 303);
+  });
+
+  // An application credential deleted in its cloud with the cloud's admin account, then forgotten.
+  app.post("/admin/people/app-credentials/revoke", async (c) => {
+    const form = await readForm(c, deps, RevokeForm);
+    const target = await service().resolve(form.person);
+    const record = (await deps.appCredentials?.list(target.id))?.find((r) => r.id === form.id);
+    const cloud = record && deps.clouds.find((cl) => cl.id === record.cloudId);
+    if (record && cloud && deps.sync) {
+      await deps.sync
+        .clients(cloud)
+        .keystone.request({
+          operation: "keystone.application_credentials.delete",
+          method: "DELETE",
+          path: `/users/${encodeURIComponent(record.userId)}/application_credentials/${encodeURIComponent(record.id)}`,
+        })
+        .catch((err: unknown) => {
+          if (!isUpstreamStatus(err, 404)) throw err;
+        });
+      await deps.appCredentials?.forget(target.id, record.id);
+      await deps.audit({ type: "appcred.revoked", actor: person(c).identity.username, id: record.id, via: "admin" });
+    }
+    return c.redirect(`/admin/people?person=${encodeURIComponent(target.id)}`, 303);
+  });
+
   for (const action of ["offboard", "undo"] as const) {
     app.post(`/admin/people/${action}`, async (c) => {
       const form = await readForm(c, deps, ActionForm);
@@ -94,6 +133,7 @@ async function page(c: WebContext, deps: WebDeps, target?: Person, report?: Offb
   const pending = offboard ? await offboard.offboarder.pending.all() : {};
   const entry = target ? offboarded.get(target.id) : undefined;
   const credentials = target && deps.appCredentials ? await deps.appCredentials.list(target.id) : [];
+  const sessions = target ? await deps.tokenSessions.listFor(target.id) : [];
   const waiting = target
     ? Object.entries(pending).flatMap(([cloudId, people]) => {
         const e = people[target.id];
@@ -121,11 +161,41 @@ async function page(c: WebContext, deps: WebDeps, target?: Person, report?: Offb
               <span class="state-ok">active</span>
             )}
           </p>
+          <h3>Sessions</h3>
+          {sessions.length === 0 ? <p class="muted">none active</p> : null}
+          <ul>
+            {[
+              ...sessions.map((s) => ({ sid: s.sid, text: sessionText(s) })),
+              ...(sessions.length > 1 ? [{ sid: "all", text: "every session" }] : []),
+            ].map((s) => (
+              <li>
+                <form method="post" action="/admin/people/sessions/end" class="inline">
+                  <CsrfField token={user.csrf} />
+                  <input type="hidden" name="person" value={target.id} />
+                  <input type="hidden" name="sid" value={s.sid} />
+                  {s.text}{" "}
+                  <button type="submit" class="secondary">
+                    End
+                  </button>
+                </form>
+              </li>
+            ))}
+          </ul>
           <h3>Application credentials</h3>
           {credentials.length === 0 ? <p class="muted">none</p> : null}
           <ul>
             {credentials.map((r) => (
-              <li>{`${r.name} in ${r.project} (made ${when(r.createdAt)})`}</li>
+              <li>
+                <form method="post" action="/admin/people/app-credentials/revoke" class="inline">
+                  <CsrfField token={user.csrf} />
+                  <input type="hidden" name="person" value={target.id} />
+                  <input type="hidden" name="id" value={r.id} />
+                  {`${r.name} in ${r.project} (made ${when(r.createdAt)}) `}
+                  <button type="submit" class="secondary">
+                    Revoke
+                  </button>
+                </form>
+              </li>
             ))}
           </ul>
           {waiting.length > 0 ? <h3>Waiting for clouds that were down</h3> : null}
@@ -161,4 +231,9 @@ async function page(c: WebContext, deps: WebDeps, target?: Person, report?: Offb
       </ul>
     </Layout>,
   );
+}
+
+function sessionText(s: Session): string {
+  const what = s.kind === "offline" ? `offline grant of ${s.clientId ?? "a client"}` : `login (${s.amr.join(", ")})`;
+  return `${what}, since ${when(new Date(s.createdAt).toISOString())}, last seen ${when(new Date(s.lastSeen).toISOString())}`;
 }

@@ -15,6 +15,9 @@ import { type Endpoints, loadEndpoints } from "../../env/endpoints.js";
 import { captureIO } from "../../helpers/io.js";
 import { CLIENT, type Target } from "./paths.js";
 
+/** The operator who may use `/admin` in the harness. */
+export const ADMIN = "ob-operator";
+
 /**
  * Archway in front of the test environment's three Keystones, with the real slapd as its `corp` source limited to
  * an organizational unit of this run, a Redis store under a key prefix of this run (so `archway offboard` run as
@@ -94,6 +97,7 @@ export async function startOffboardHarness(port: number, opts: { detectSeconds: 
     })),
     policiesDir: "policies",
     log: { level: "warn" },
+    web: { admins: { usernames: [ADMIN] } },
     sync: { intervalSeconds: 900, incrementalSeconds: 0 },
     offboard: { detectSeconds: opts.detectSeconds, retrySeconds: 1 },
   };

@@ -4,8 +4,8 @@ import { createCloudClients } from "../../../src/openstack/index.js";
 import { startService, stopService } from "../../env/control.js";
 import { captureIO } from "../../helpers/io.js";
 import { testClouds } from "../openstack/clouds.js";
-import { type OffboardHarness, startOffboardHarness } from "./harness.js";
-import { enrol, type Held, openPaths, untilRefused } from "./paths.js";
+import { ADMIN, type OffboardHarness, startOffboardHarness } from "./harness.js";
+import { enrol, type Held, openPaths, untilRefused, webLogin } from "./paths.js";
 
 // A person who used every path (facade, web pages, an OAuth refresh token, application credentials and brokered
 // Keystone tokens in two clouds) loses all of them within the detection interval plus seconds when removed from
@@ -109,6 +109,35 @@ describe("offboarding against slapd and the real Keystones", () => {
     expect(undo.stdout()).toContain("3 of 3 clouds done");
     expect(await shadowUser("cloud-2", p.username)).toMatchObject({ enabled: true });
     expect(await h.gateway.offboard?.offboarder.offboarded.get(p.identityId)).toBeUndefined();
+  }, 120_000);
+
+  it("the admin page lists the person's sessions and credentials, and its offboard action cuts every path", async () => {
+    const p = await enrol(h, "ob-by-admin");
+    await h.addPerson(ADMIN, "operator-password");
+    const cookie = await webLogin(h, ADMIN, "operator-password");
+    const view = await fetch(`${h.url}/admin/people?person=${encodeURIComponent(`${p.username}@corp`)}`, {
+      headers: { cookie },
+    });
+    const html = await view.text();
+    expect(view.status, html).toBe(200);
+    expect(html).toMatch(/login \(pwd/);
+    expect(html).toContain(`cloud-3:u-${p.username}`);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+    const since = Date.now();
+    const done = await fetch(`${h.url}/admin/people/offboard`, {
+      method: "POST",
+      headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrf, person: p.identityId, confirm: "yes", reason: "test" }),
+    });
+    const report = await done.text();
+    expect(done.status, report).toBe(200);
+    expect(report).toContain("3 of 3 clouds done");
+    const result = await untilRefused(h, p, { since, deadlineSeconds: 10 });
+    console.log(`admin page: every path refused after ${result.seconds.toFixed(1)} s`);
+    expect(result.open).toEqual([]);
+    const after = await (await fetch(`${h.url}/admin/people?person=${p.identityId}`, { headers: { cookie } })).text();
+    expect(after).toContain("offboarded (kill-switch)");
+    expect(after).toContain("none active");
   }, 120_000);
 
   it("a cloud stopped during offboarding gets the change after it comes back, and never holds the others", async () => {

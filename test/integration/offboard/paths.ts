@@ -57,7 +57,8 @@ export async function facadeLogin(h: Target, username: string, password: string)
   return { status: res.status, token: res.headers.get("x-subject-token") ?? "" };
 }
 
-async function webLogin(h: Target, username: string, password: string): Promise<string> {
+/** Signs in on the web pages; resolves the session cookie. */
+export async function webLogin(h: Target, username: string, password: string): Promise<string> {
   const page = await fetch(`${h.url}/login`);
   const nonce = (page.headers.getSetCookie?.() ?? []).map((c) => c.split(";")[0]).join("; ");
   const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
