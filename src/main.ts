@@ -5,6 +5,7 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type CliIO, commands, UsageError } from "./cli/index.js";
+import { ConfigError, formatProblem } from "./config/index.js";
 
 const USAGE = `archway: identity gateway for many shared-nothing OpenStack clouds
 
@@ -35,6 +36,12 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`archway ${name}: ${err.message}\nRun 'archway ${name} --help' for usage.`);
+      return 2;
+    }
+    // A configuration that cannot work (located problems, e.g. an unusable signing.dir) is bad input: exit 2,
+    // one problem per line, as `archway config check` prints them.
+    if (err instanceof ConfigError) {
+      for (const p of err.problems) io.err(`archway ${name}: ${formatProblem(p)}`);
       return 2;
     }
     const e = err as { code?: string; message?: string };

@@ -67,6 +67,7 @@ export function buildGateway(runtime: Runtime): Gateway {
         })
       ).token,
     store: runtime.store,
+    sealer: runtime.sealer,
     clouds: config.clouds,
     shadowPassword: (cloudId, identityId) => {
       if (!secret)

@@ -1,3 +1,4 @@
+import type { IdpClient, SigningAlgorithm } from "../config/index.js";
 import type { OidcProviderDeps } from "../http/index.js";
 import type { WebSessions } from "../http/web/index.js";
 import { isLookupSource, isPasswordSource, type LoginGuard } from "../identity/index.js";
@@ -14,7 +15,14 @@ export function oidcTokenIssuer(runtime: Runtime, policies: () => CompiledPolicy
     policies,
     accessTokenTtlSeconds: config.signing.accessTokenTtlSeconds,
     idTokenTtlSeconds: config.idp.idTokenTtlSeconds,
+    idTokenAlgorithm: idTokenAlgorithms(config.idp.clients),
   });
+}
+
+/** Each client's `idTokenSignedResponseAlg`, looked up per ID token. */
+function idTokenAlgorithms(clients: readonly IdpClient[]): (clientId: string) => SigningAlgorithm | undefined {
+  const byClient = new Map(clients.map((c) => [c.id, c.idTokenSignedResponseAlg]));
+  return (clientId) => byClient.get(clientId);
 }
 
 /** Builds the OpenID Provider's dependencies from the runtime: clients and grant stores around the issuer. */
@@ -27,13 +35,17 @@ export function buildOidcProvider(
   return {
     issuer: runtime.publicUrl,
     config: idp,
-    clients: new OAuthClients(idp.clients),
+    clients: new OAuthClients(idp.clients, {
+      store: runtime.store,
+      audit: runtime.audit,
+      limits: idp.clientAuthentication,
+    }),
     issue: shared.issue,
     tokens: runtime.tokens,
     codes: new AuthorizationCodes(runtime.store, idp.codeTtlSeconds * 1000),
     refresh: new RefreshTokens(runtime.store, idp.refreshTokenTtlSeconds * 1000),
     devices: new DeviceCodes(runtime.store, idp.deviceCodeTtlSeconds * 1000, idp.devicePollSeconds * 1000),
-    algorithm: config.signing.algorithm,
+    algorithms: runtime.keys.algorithms,
     guard: shared.guard,
     passwordSources: runtime.sources.filter(isPasswordSource),
     async relookup(identity) {

@@ -3,7 +3,7 @@ import { type LoadedConfig, loadConfig, publicUrlOf } from "../config/index.js";
 import { createSources, type IdentitySource } from "../identity/index.js";
 import { createLogger, type Logger } from "../log/index.js";
 import { createStore, type Store } from "../store/index.js";
-import { IdentitySessions, KeyRing, loopSaturation, TokenService } from "../tokens/index.js";
+import { IdentitySessions, KeyRing, loopSaturation, type Sealer, storeSealer, TokenService } from "../tokens/index.js";
 import type { CliIO } from "./command.js";
 
 /** The dependency graph every long-running command shares, built once from the configuration. */
@@ -17,6 +17,8 @@ export interface Runtime {
   tokens: TokenService;
   /** Login sessions (the `sid` of tokens and grants); the token service checks their end on every use. */
   sessions: IdentitySessions;
+  /** Seals secrets the store keeps (signing keys, brokered Keystone tokens), from `secrets.storeKey`. */
+  sealer: Sealer;
   /** Externally visible base URL (config `publicUrl`, else the listen address); the token issuer. */
   publicUrl: string;
   /** Closes what was opened, in reverse order. */
@@ -32,9 +34,14 @@ export function buildRuntime(configFile: string, io: CliIO): Runtime {
   const { config } = loaded;
   const publicUrl = publicUrlOf(config);
   const audit = createAudit({ store, log });
+  const sealer = storeSealer(config.secrets);
+  if (!sealer.enabled && store.kind === "redis")
+    log.warn("no secrets.storeKey (nor shadowPasswordKey): signing keys and Keystone tokens sit in Redis unsealed");
   const keys = new KeyRing({
     store,
+    sealer,
     algorithm: config.signing.algorithm,
+    additionalAlgorithms: config.signing.additionalAlgorithms,
     rotateAfterMs: config.signing.rotateAfterSeconds * 1000,
     overlapMs: config.signing.overlapSeconds * 1000,
     source: config.signing.keys,
@@ -64,6 +71,7 @@ export function buildRuntime(configFile: string, io: CliIO): Runtime {
     keys,
     tokens,
     sessions,
+    sealer,
     publicUrl,
     async close() {
       await Promise.allSettled(sources.map((s) => s.close()));

@@ -15,6 +15,7 @@ export {
 } from "./located-yaml.js";
 export * from "./schema/index.js";
 export { SecretValues } from "./secrets.js";
+export { readSigningKeyFiles, type SigningKeyFile } from "./signing-keys.js";
 export {
   DEMO_SECRET_DIGESTS,
   demoSecretOf,

@@ -11,6 +11,7 @@ import {
 } from "./located-yaml.js";
 import { type Cloud, CloudInventoryFileSchema, type Config, ConfigSchema } from "./schema/index.js";
 import { resolveSecretReferences, SecretValues } from "./secrets.js";
+import { checkSigning } from "./signing-keys.js";
 import { findWeakSecrets } from "./weak-secrets.js";
 
 /** A configuration that passed every check, with where it came from. */
@@ -83,6 +84,7 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadedConfig {
   checkUnique(config.identity.sources, "identity source", shown(file), parsed, problems);
   checkUnique(config.idp.clients, "idp client", shown(file), parsed, problems);
   checkClientClouds(config, shown(file), parsed, problems);
+  problems.push(...checkSigning(config, baseDir, shown(file), parsed));
   if (problems.length > 0) throw new ConfigError(problems);
   const demoAt = { file: shown(file), ...parsed.locate(["demo"]) };
   return { config, file, policiesDir: resolve(baseDir, config.policiesDir), secrets, weakSecrets, demoAt };

@@ -15,6 +15,8 @@ const RecordSchema = z.object({
   project: z.string(),
   userId: z.string(),
   createdAt: z.string(),
+  /** When Keystone stops accepting it; absent only on records made before lifetimes were bounded. */
+  expiresAt: z.string().optional(),
 });
 /** An application credential Archway made for a person (never its secret). */
 export type AppCredentialRecord = z.infer<typeof RecordSchema>;
@@ -28,29 +30,57 @@ export interface CreatedAppCredential {
   region?: string;
 }
 
+const DAY_MS = 24 * 3600 * 1000;
+
+/** The default {@link ApplicationCredentials} lifetime bound, in days (`web.appCredentialMaxDays`). */
+export const APP_CREDENTIAL_MAX_DAYS = 90;
+
 /**
  * Per-cloud Keystone application credentials a person asks for (for tools that must reach a cloud without Archway
  * in the path): made with the person's own brokered token in that cloud, as Keystone requires, listed from the
- * store, revoked on request. Archway keeps no secret: it is shown once.
+ * store, revoked on request. Archway keeps no secret: it is shown once. Every credential expires (Keystone's
+ * `expires_at`) within `maxDays`: one that outlives the person's need would otherwise work until someone
+ * remembers to revoke it, even after they leave (sync removes the shadow user, but only in clouds it reaches).
  */
 export class ApplicationCredentials {
-  constructor(private readonly deps: { broker: TokenBroker; store: Store; now?: () => Date }) {}
+  constructor(private readonly deps: { broker: TokenBroker; store: Store; now?: () => Date; maxDays?: number }) {}
+
+  /** The longest lifetime a credential may have, in days. */
+  get maxDays(): number {
+    return this.deps.maxDays ?? APP_CREDENTIAL_MAX_DAYS;
+  }
 
   async list(identityId: string): Promise<AppCredentialRecord[]> {
     return (await getJson(this.deps.store, key(identityId), ListSchema)) ?? [];
   }
 
-  async create(identity: Identity, project: FacadeProject): Promise<CreatedAppCredential> {
+  /**
+   * Makes a credential for `project` valid for `days` (the maximum when absent). A longer lifetime than the
+   * maximum is refused (`lifetime_too_long`, 400) rather than shortened: a tool that asked for a year should learn
+   * now, not when its credential stops working.
+   */
+  async create(identity: Identity, project: FacadeProject, days?: number): Promise<CreatedAppCredential> {
+    const lifetime = days ?? this.maxDays;
+    if (!Number.isInteger(lifetime) || lifetime < 1)
+      throw new ArchwayError("invalid_request", "the lifetime must be a whole number of days, at least 1", 400);
+    if (lifetime > this.maxDays)
+      throw new ArchwayError(
+        "lifetime_too_long",
+        `application credentials live at most ${this.maxDays} days here; ask for ${this.maxDays} or fewer`,
+        400,
+      );
     const { cloud, transport, authUrl } = this.deps.broker.keystone(project.cloudId);
     if (cloud.mode !== "brokered")
       throw new ArchwayError("not_supported", `cloud ${cloud.id} is federated: use its OpenID login instead`, 400);
     const token = await this.deps.broker.projectToken(identity, project);
     const name = `archway-${project.keystoneName}-${randomBytes(4).toString("hex")}`.slice(0, 255);
+    const now = this.deps.now?.() ?? new Date();
+    const expiresAt = new Date(now.getTime() + lifetime * DAY_MS).toISOString();
     const created = await createAppCredential(
       transport,
       authUrl,
       { token: token.token, userId: token.userId },
-      { name, description: `Made by Archway for ${identity.username} on request` },
+      { name, description: `Made by Archway for ${identity.username} on request`, expires_at: expiresAt },
     );
     const record: AppCredentialRecord = {
       id: created.id,
@@ -58,7 +88,8 @@ export class ApplicationCredentials {
       cloudId: cloud.id,
       project: project.name,
       userId: token.userId,
-      createdAt: (this.deps.now?.() ?? new Date()).toISOString(),
+      createdAt: now.toISOString(),
+      expiresAt,
     };
     await this.#save(identity.id, [...(await this.list(identity.id)), record]);
     return { record, secret: created.secret, authUrl, region: cloud.region };

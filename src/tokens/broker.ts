@@ -11,8 +11,9 @@ import {
   OpenStackError,
   Transport,
 } from "../openstack/index.js";
-import { getJson, type Store, setJson } from "../store/index.js";
+import type { Store } from "../store/index.js";
 import type { FacadeProject } from "./entitlements.js";
+import { Sealer } from "./sealed.js";
 
 const CachedSchema = z.object({
   token: z.string(),
@@ -32,6 +33,8 @@ interface BrokerOptions {
   federatedAccessToken?: (identity: Identity, cloudId: string) => Promise<string>;
   /** Just-in-time sync of one person into one cloud, when their shadow user is missing. */
   ensureUser?: (identity: Identity, cloudId: string) => Promise<void>;
+  /** Seals cached tokens in the store (`secrets.storeKey`); without one they are stored as JSON. */
+  sealer?: Sealer;
   /** Tokens are dropped from the cache this long before Keystone would expire them. */
   marginMs?: number;
   now?: () => number;
@@ -50,7 +53,7 @@ export class TokenBroker {
   readonly #clouds: Map<string, { cloud: Cloud; transport: Transport }>;
 
   constructor(opts: BrokerOptions) {
-    this.#o = { marginMs: 120_000, now: Date.now, ...opts };
+    this.#o = { marginMs: 120_000, now: Date.now, sealer: new Sealer(), ...opts };
     const agent = createAgent();
     this.#clouds = new Map(
       opts.clouds.map((cloud) => [
@@ -72,25 +75,45 @@ export class TokenBroker {
   /** A Keystone token scoped to `project` in its cloud for `identity`. */
   async projectToken(identity: Identity, project: FacadeProject): Promise<BrokeredToken> {
     const key = `broker:${await this.#generation(identity.id)}:${identity.id}:${project.cloudId}:${project.keystoneDomain}/${project.keystoneName}`;
-    const cached = await getJson(this.#o.store, key, CachedSchema);
+    const cached = await this.#readCached(key);
     if (cached && cached.expiresAt - this.#o.marginMs > this.#o.now()) return cached;
     const lock = await this.#o.store.acquireLock(`${key}:lock`, 15_000);
     if (!lock) {
       // Another process is fetching this very token: wait for it rather than logging in twice.
       for (let i = 0; i < 100; i++) {
         await new Promise((r) => setTimeout(r, 50));
-        const fresh = await getJson(this.#o.store, key, CachedSchema);
+        const fresh = await this.#readCached(key);
         if (fresh) return fresh;
       }
     }
     try {
       const issued = await this.#login(identity, project, true);
       const ttlMs = issued.expiresAt - this.#o.marginMs - this.#o.now();
-      if (ttlMs > 0) await setJson(this.#o.store, key, issued, { ttlMs });
+      if (ttlMs > 0) await this.#writeCached(key, issued, ttlMs);
       return issued;
     } finally {
       await lock?.release();
     }
+  }
+
+  /**
+   * A cached token, opened: the store keeps it sealed (bound to its cache key), so a dump of the store holds no
+   * usable Keystone token. A value that does not open (tampered, written unsealed before sealing was configured,
+   * sealed with a key since dropped) is a miss: the broker logs in again.
+   */
+  async #readCached(key: string): Promise<BrokeredToken | null> {
+    const raw = await this.#o.store.get(key);
+    if (raw === null) return null;
+    try {
+      const parsed = CachedSchema.safeParse(JSON.parse(this.#o.sealer.open(raw, key).plaintext));
+      return parsed.success ? parsed.data : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async #writeCached(key: string, token: BrokeredToken, ttlMs: number): Promise<void> {
+    await this.#o.store.set(key, this.#o.sealer.seal(JSON.stringify(token), key), { ttlMs });
   }
 
   /** The Keystone of a cloud, for calls made with a brokered token (application credentials). */

@@ -20,6 +20,7 @@ export { KeyRing, type SigningAlgorithm, type SigningKey, type VerificationKey }
 export { loopSaturation } from "./loop-saturation.js";
 export {
   AuthorizationCodes,
+  type ClientAuthentication,
   type ClientGrant,
   type CodeGrant,
   DeviceCodes,
@@ -28,9 +29,11 @@ export {
   type Grant,
   normalizeUserCode,
   OAuthClients,
+  type OAuthClientsOptions,
   OidcTokenIssuer,
   RefreshTokens,
 } from "./oauth/index.js";
+export { isSealed, type Opened, Sealer, storeSealer } from "./sealed.js";
 export {
   IdentitySessions,
   type Session,

@@ -1,27 +1,28 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { createPublicKey, type JsonWebKey } from "node:crypto";
 import {
   calculateJwkThumbprint,
   exportJWK,
   generateKeyPair,
   importJWK,
-  importPKCS8,
   type CryptoKey as JoseKey,
   type JWK,
 } from "jose";
 import { z } from "zod";
+import { readSigningKeyFiles, type SigningAlgorithm, SigningAlgorithmSchema } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
-import { getJson, type Store, setJson } from "../store/index.js";
+import type { Store } from "../store/index.js";
+import { isSealed, Sealer } from "./sealed.js";
 
-/** Algorithms Archway signs with. Anything else in a token header is refused. */
-export type SigningAlgorithm = "ES256" | "EdDSA";
+export type { SigningAlgorithm } from "../config/index.js";
 
 const StoredKeySchema = z.object({
   kid: z.string(),
-  alg: z.enum(["ES256", "EdDSA"]),
+  alg: SigningAlgorithmSchema,
   privateJwk: z.record(z.string(), z.unknown()),
   publicJwk: z.record(z.string(), z.unknown()),
   createdAt: z.number(),
+  /** When its algorithm was dropped from the configuration: it verifies for the overlap window from then. */
+  retiredAt: z.number().optional(),
 });
 type StoredKey = z.infer<typeof StoredKeySchema>;
 const StoredRingSchema = z.array(StoredKeySchema);
@@ -43,14 +44,19 @@ export interface VerificationKey {
 
 interface KeyRingOptions {
   store: Store;
+  /** The algorithm of Archway's own tokens: {@link KeyRing.signingKey} without an argument. */
   algorithm: SigningAlgorithm;
-  /** A new key is made once the newest is older than this. */
+  /** More algorithms with an active key each (RS256 for relying parties that accept nothing else). */
+  additionalAlgorithms?: readonly SigningAlgorithm[];
+  /** A new key is made once the newest of its algorithm is older than this. */
   rotateAfterMs: number;
   /** How long a replaced key still verifies; must exceed the longest token lifetime. */
   overlapMs: number;
   /** `files`: keys are PKCS#8 PEM or private JWK files in `dir` (rotated by the operator; newest name signs). */
   source?: "store" | "files";
   dir?: string;
+  /** Seals the ring in the store (private keys never sit there in the clear); disabled: stored as JSON. */
+  sealer?: Sealer;
   now?: () => number;
   /** How long a process trusts its cached copy of the ring before re-reading the store. */
   cacheMs?: number;
@@ -59,25 +65,48 @@ interface KeyRingOptions {
 const RING_KEY = "tokens:keyring";
 const LOCK_KEY = "tokens:keyring:lock";
 
+/** Imported keys by kid: re-reading the ring every few seconds does not import (or convert) the same key again. */
+interface Imported {
+  signing: SigningKey;
+  verifying: VerificationKey;
+}
+
 /**
- * The signing keys, shared by every Archway process through the store: one signs, recent ones still verify
- * (rotation with an overlap window). `kid` is the RFC 7638 thumbprint, so a relying party that caches a JWKS
- * (mod_auth_openidc does for an hour) sees a new `kid` and fetches again.
+ * The signing keys, shared by every Archway process through the store: for each configured algorithm one key
+ * signs and recent ones still verify (rotation with an overlap window). `kid` is the RFC 7638 thumbprint, so a
+ * relying party that caches a JWKS (mod_auth_openidc does for an hour) sees a new `kid` and fetches again.
  */
 export class KeyRing {
   readonly #opts: Required<Omit<KeyRingOptions, "dir">> & { dir?: string };
-  #cache: { at: number; signing: SigningKey; verifying: VerificationKey[] } | undefined;
+  readonly #algorithms: readonly SigningAlgorithm[];
+  #cache: { at: number; signing: Map<SigningAlgorithm, SigningKey>; verifying: VerificationKey[] } | undefined;
+  #imported = new Map<string, Imported>();
 
   constructor(opts: KeyRingOptions) {
-    this.#opts = { source: "store", now: Date.now, cacheMs: 5_000, ...opts };
+    this.#opts = {
+      source: "store",
+      now: Date.now,
+      cacheMs: 5_000,
+      additionalAlgorithms: [],
+      sealer: new Sealer(),
+      ...opts,
+    };
+    this.#algorithms = [...new Set([opts.algorithm, ...(opts.additionalAlgorithms ?? [])])];
   }
 
-  /** The key to sign with now (creating or rotating one if due). */
-  async signingKey(): Promise<SigningKey> {
-    return (await this.#load()).signing;
+  /** Every algorithm the ring signs with, Archway's own first (discovery lists them). */
+  get algorithms(): readonly SigningAlgorithm[] {
+    return this.#algorithms;
   }
 
-  /** Every key that may still verify a token, newest first. */
+  /** The key to sign with now for `alg` (Archway's own algorithm by default), creating or rotating one if due. */
+  async signingKey(alg: SigningAlgorithm = this.#opts.algorithm): Promise<SigningKey> {
+    const key = (await this.#load()).signing.get(alg);
+    if (!key) throw new ArchwayError("keys_missing", `no ${alg} signing key is available`, 500);
+    return key;
+  }
+
+  /** Every key that may still verify a token: Archway's own algorithm first, newest first. */
   async verificationKeys(): Promise<VerificationKey[]> {
     return (await this.#load()).verifying;
   }
@@ -96,14 +125,15 @@ export class KeyRing {
     return { keys: (await this.verificationKeys()).map((k) => k.publicJwk) };
   }
 
-  /** Makes a new signing key now, keeping older ones for the overlap window. */
+  /** Makes a new signing key for every configured algorithm now, keeping older ones for the overlap window. */
   async rotate(): Promise<void> {
     if (this.#opts.source === "files") {
       throw new ArchwayError("keys_external", "signing keys come from files: add a new key file to rotate", 400);
     }
     await this.#withLock(async () => {
-      const ring = (await getJson(this.#opts.store, RING_KEY, StoredRingSchema)) ?? [];
-      await this.#save([await this.#generate(), ...ring]);
+      const { ring } = await this.#readRing();
+      const made = await Promise.all(this.#algorithms.map((alg) => this.#generate(alg)));
+      await this.#save([...made, ...ring]);
     });
     this.#cache = undefined;
   }
@@ -112,47 +142,104 @@ export class KeyRing {
     const now = this.#opts.now();
     if (this.#cache && now - this.#cache.at < this.#opts.cacheMs) return this.#cache;
     const ring = this.#opts.source === "files" ? await this.#readFiles() : await this.#ringFromStore(now);
-    const [newest] = ring;
-    if (!newest) throw new ArchwayError("keys_missing", "no signing key is available", 500);
-    const signing: SigningKey = {
-      kid: newest.kid,
-      alg: newest.alg,
-      privateKey: await importJWK(newest.privateJwk as JWK, newest.alg),
-    };
-    const verifying = await Promise.all(
-      ring.map(async (k) => ({
-        kid: k.kid,
-        alg: k.alg,
-        publicKey: await importJWK(k.publicJwk as JWK, k.alg),
-        publicJwk: k.publicJwk as JWK,
-      })),
+    if (ring.length === 0) throw new ArchwayError("keys_missing", "no signing key is available", 500);
+    const imported = new Map<string, Imported>();
+    for (const key of ring) imported.set(key.kid, this.#imported.get(key.kid) ?? (await importKey(key)));
+    this.#imported = imported;
+    const signing = new Map<SigningAlgorithm, SigningKey>();
+    // The ring is newest first: the first key of each algorithm signs.
+    for (const key of ring) {
+      if (!signing.has(key.alg) && this.#algorithms.includes(key.alg))
+        signing.set(key.alg, (imported.get(key.kid) as Imported).signing);
+    }
+    const primary = this.#opts.algorithm;
+    const verifying = [...ring.filter((k) => k.alg === primary), ...ring.filter((k) => k.alg !== primary)].map(
+      (k) => (imported.get(k.kid) as Imported).verifying,
     );
     this.#cache = { at: now, signing, verifying };
     return this.#cache;
   }
 
+  /** True when every configured algorithm has a key younger than the rotation age. */
+  #fresh(ring: StoredKey[], now: number): boolean {
+    return this.#algorithms.every((alg) => this.#freshFor(alg, ring, now));
+  }
+
+  /** True when the newest key of `alg` is younger than the rotation age. */
+  #freshFor(alg: SigningAlgorithm, ring: StoredKey[], now: number): boolean {
+    const newest = ring.find((k) => k.alg === alg);
+    return newest !== undefined && now - newest.createdAt < this.#opts.rotateAfterMs;
+  }
+
+  /** Keys of an algorithm no longer configured that are not yet marked retired. */
+  #unmarked(ring: StoredKey[]): boolean {
+    return ring.some((k) => k.retiredAt === undefined && !this.#algorithms.includes(k.alg));
+  }
+
+  /** Nothing to write: every algorithm has a fresh key, the ring is sealed with the current key, no retirement. */
+  #settled(read: { ring: StoredKey[]; stale: boolean }, now: number): boolean {
+    return !read.stale && this.#fresh(read.ring, now) && !this.#unmarked(read.ring);
+  }
+
   async #ringFromStore(now: number): Promise<StoredKey[]> {
-    const current = (await getJson(this.#opts.store, RING_KEY, StoredRingSchema)) ?? [];
-    const fresh = current[0] && now - current[0].createdAt < this.#opts.rotateAfterMs;
-    if (fresh) return this.#prune(current, now);
-    // Due for a new key: one process makes it; the others wait briefly and read what it wrote.
+    const current = await this.#readRing();
+    if (this.#settled(current, now)) return this.#prune(current.ring, now);
+    // Due for a new key (or sealed with a previous store key): one process writes; the others wait and read it.
     const made = await this.#withLock(async () => {
-      const again = (await getJson(this.#opts.store, RING_KEY, StoredRingSchema)) ?? [];
-      if (again[0] && now - again[0].createdAt < this.#opts.rotateAfterMs) return again;
-      const ring = this.#prune([await this.#generate(), ...again], now);
+      const again = await this.#readRing();
+      if (this.#settled(again, now)) return again.ring;
+      const due = this.#algorithms.filter((alg) => !this.#freshFor(alg, again.ring, now));
+      const kept = again.ring.map((k) =>
+        k.retiredAt === undefined && !this.#algorithms.includes(k.alg) ? { ...k, retiredAt: now } : k,
+      );
+      const ring = this.#prune([...(await Promise.all(due.map((alg) => this.#generate(alg)))), ...kept], now);
       await this.#save(ring);
       return ring;
     });
     return this.#prune(made, now);
   }
 
-  /** Drops keys whose overlap window is over: a key retires when its successor was created. */
-  #prune(ring: StoredKey[], now: number): StoredKey[] {
-    return ring.filter((_key, i) => i === 0 || now - (ring[i - 1]?.createdAt ?? now) < this.#opts.overlapMs);
+  /**
+   * The ring as stored. Sealed with a previous store key: `stale`, written again sealed with the current one.
+   * Stored in the clear while a store key is set (written before sealing was configured): treated as empty, so
+   * new keys replace it; a ring in the clear is not trusted once sealing is on (anyone who can write the store
+   * could otherwise plant a key). Sealed but unopenable (tampered, unknown store key): refused, never replaced,
+   * so one misconfigured process cannot throw away every other process's keys.
+   */
+  async #readRing(): Promise<{ ring: StoredKey[]; stale: boolean }> {
+    const raw = await this.#opts.store.get(RING_KEY);
+    if (raw === null) return { ring: [], stale: false };
+    const sealer = this.#opts.sealer;
+    if (sealer.enabled && !isSealed(raw)) return { ring: [], stale: true };
+    let opened: { plaintext: string; stale: boolean };
+    try {
+      opened = sealer.open(raw, RING_KEY);
+    } catch (err) {
+      throw new ArchwayError(
+        "keys_unreadable",
+        "the signing keys in the store cannot be opened: check secrets.storeKey and secrets.previousStoreKeys",
+        500,
+        { cause: err },
+      );
+    }
+    const parsed = StoredRingSchema.safeParse(safeJson(opened.plaintext));
+    if (!parsed.success) return { ring: [], stale: true };
+    return { ring: parsed.data, stale: opened.stale };
   }
 
-  async #generate(): Promise<StoredKey> {
-    const alg = this.#opts.algorithm;
+  /**
+   * Drops keys whose overlap window is over: a key retires when the next key of its algorithm was created, or
+   * when its algorithm was dropped from the configuration (`retiredAt`).
+   */
+  #prune(ring: StoredKey[], now: number): StoredKey[] {
+    return ring.filter((key, i) => {
+      const successor = ring.slice(0, i).findLast((k) => k.alg === key.alg);
+      const retiredAt = key.retiredAt ?? successor?.createdAt;
+      return retiredAt === undefined || now - retiredAt < this.#opts.overlapMs;
+    });
+  }
+
+  async #generate(alg: SigningAlgorithm): Promise<StoredKey> {
     const { privateKey, publicKey } = await generateKeyPair(alg, {
       extractable: true,
       crv: alg === "EdDSA" ? "Ed25519" : undefined,
@@ -169,7 +256,7 @@ export class KeyRing {
   }
 
   async #save(ring: StoredKey[]): Promise<void> {
-    await setJson(this.#opts.store, RING_KEY, ring);
+    await this.#opts.store.set(RING_KEY, this.#opts.sealer.seal(JSON.stringify(ring), RING_KEY));
   }
 
   async #withLock<T>(fn: () => Promise<T>): Promise<T> {
@@ -187,31 +274,43 @@ export class KeyRing {
     throw new ArchwayError("keys_busy", "another process holds the signing-key lock for too long", 503);
   }
 
+  /** The key files of `signing.dir`, newest name first; each key's algorithm comes from its type. */
   async #readFiles(): Promise<StoredKey[]> {
     const dir = this.#opts.dir;
     if (!dir) throw new ArchwayError("keys_missing", "signing.keys is 'files' but signing.dir is not set", 500);
-    const names = readdirSync(dir)
-      .filter((n) => /\.(pem|jwk|json)$/.test(n))
-      .sort()
-      .reverse();
-    const alg = this.#opts.algorithm;
     const ring: StoredKey[] = [];
-    for (const name of names) {
-      const text = readFileSync(join(dir, name), "utf8");
-      const privateKey = name.endsWith(".pem")
-        ? await importPKCS8(text, alg, { extractable: true })
-        : await importJWK(JSON.parse(text) as JWK, alg);
-      const full = await exportJWK(privateKey);
-      const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub } = full;
-      const kid = await calculateJwkThumbprint(pub, "sha256");
+    for (const file of readSigningKeyFiles(dir)) {
+      const full = file.key.export({ format: "jwk" }) as JsonWebKey;
+      const pub = createPublicKey(file.key).export({ format: "jwk" }) as JsonWebKey;
+      const kid = await calculateJwkThumbprint(pub as JWK, "sha256");
       ring.push({
         kid,
-        alg,
-        privateJwk: { ...full, kid, alg },
-        publicJwk: { ...pub, kid, alg, use: "sig" },
+        alg: file.alg,
+        privateJwk: { ...full, kid, alg: file.alg },
+        publicJwk: { ...pub, kid, alg: file.alg, use: "sig" },
         createdAt: 0,
       });
     }
     return ring;
+  }
+}
+
+async function importKey(key: StoredKey): Promise<Imported> {
+  return {
+    signing: { kid: key.kid, alg: key.alg, privateKey: await importJWK(key.privateJwk as JWK, key.alg) },
+    verifying: {
+      kid: key.kid,
+      alg: key.alg,
+      publicKey: await importJWK(key.publicJwk as JWK, key.alg),
+      publicJwk: key.publicJwk as JWK,
+    },
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }

@@ -18,7 +18,7 @@ function keyObjectOf(key: SigningKey): KeyObject {
 /**
  * Signs a compact JWS (RFC 7515) with node:crypto, synchronously; `encodedHeader` is {@link encodeJwsHeader}'s.
  * The same bytes jose would produce, without WebCrypto's promise machinery per signature. ES256 signatures are
- * the raw `r || s` form JWS requires (IEEE P1363), EdDSA is Ed25519.
+ * the raw `r || s` form JWS requires (IEEE P1363), EdDSA is Ed25519, RS256 is PKCS#1 v1.5.
  */
 export function signJwt(encodedHeader: string, payload: Record<string, unknown>, key: SigningKey): string {
   const input = `${encodedHeader}.${b64(payload)}`;
@@ -44,10 +44,20 @@ export function signJwtInPool(
   });
 }
 
-/** node:crypto's digest and key arguments for a signing key: ES256 as JWS's raw `r || s`, EdDSA as Ed25519. */
+/**
+ * node:crypto's digest and key arguments for a signing key: ES256 as JWS's raw `r || s`, EdDSA as Ed25519, RS256
+ * as RSASSA-PKCS1-v1_5 with SHA-256 (node:crypto's default padding for an RSA key).
+ */
 function signArguments(key: SigningKey): [string | null, KeyObject | SignKeyObjectInput] {
   const object = keyObjectOf(key);
-  return key.alg === "ES256" ? ["sha256", { key: object, dsaEncoding: "ieee-p1363" }] : [null, object];
+  switch (key.alg) {
+    case "ES256":
+      return ["sha256", { key: object, dsaEncoding: "ieee-p1363" }];
+    case "RS256":
+      return ["sha256", object];
+    case "EdDSA":
+      return [null, object];
+  }
 }
 
 /** The protected header of an Archway JWS: always these three fields, in this order. */

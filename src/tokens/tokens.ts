@@ -3,7 +3,7 @@ import { decodeJwt, decodeProtectedHeader, type JWTPayload, errors as joseErrors
 import type { Audit } from "../audit/index.js";
 import { ArchwayError } from "../errors.js";
 import type { Store } from "../store/index.js";
-import type { KeyRing, VerificationKey } from "./keyring.js";
+import type { KeyRing, SigningAlgorithm, VerificationKey } from "./keyring.js";
 import { type IdentitySessions, revokedBy, sessionKeys } from "./sessions/index.js";
 import { encodeJwsHeader, signJwt, signJwtInPool } from "./sign.js";
 
@@ -90,6 +90,17 @@ function withClaims(registered: Record<string, unknown>, claims: Record<string, 
   if (claims) for (const name of Object.keys(claims)) if (!REGISTERED_CLAIMS.has(name)) registered[name] = claims[name];
   return registered;
 }
+/**
+ * A compact JWS in canonical base64url: three segments of the URL-safe alphabet only, no padding, no impossible
+ * length (4n+1), and the unused low bits of a last partial group zero (`[AQgw]` after one character, a multiple of
+ * four after two). Node's and jose's decoders accept the other spellings, so one token had many strings that all
+ * verified; now it has one. Checked only before a signature check: a remembered verification is keyed by the exact
+ * string that passed this, so the hot path of a known token pays nothing for it.
+ */
+const B64URL = "[A-Za-z0-9_-]";
+const SEGMENT = `(?:${B64URL}{4})*(?:${B64URL}[AQgw]|${B64URL}{2}[AEIMQUYcgkosw048])?`;
+const CANONICAL_JWS = new RegExp(`^${SEGMENT}\\.${SEGMENT}\\.${SEGMENT}$`);
+
 /** Header `typ` of access tokens (RFC 9068). */
 export const ACCESS_TOKEN_TYPE = "at+jwt";
 
@@ -126,8 +137,10 @@ export class TokenService {
      * it hangs off. A chain of tokens never outlives its first one, nor its session.
      */
     notAfter?: number;
+    /** The key ring's algorithm to sign with (ID tokens per client); Archway's own when absent. */
+    algorithm?: SigningAlgorithm;
   }): Promise<IssuedToken> {
-    const key = await this.#o.keys.signingKey();
+    const key = await this.#o.keys.signingKey(opts.algorithm);
     const iat = Math.floor(this.#o.now() / 1000);
     const jti = randomUUID();
     const expiresAt =
@@ -160,7 +173,7 @@ export class TokenService {
   }
 
   /**
-   * Verifies signature, issuer, audience, lifetime and revocation. Throws `ArchwayError` with code
+   * Verifies encoding (canonical base64url only), signature, issuer, audience, lifetime and revocation. Throws `ArchwayError` with code
    * `token_invalid`, `token_expired` or `token_revoked` (status 401).
    */
   async verify(token: string, opts: { audience: string | string[]; type?: string }): Promise<ArchwayClaims> {
@@ -278,6 +291,7 @@ export class TokenService {
     opts: { audience: string | string[]; type?: string },
     at?: Date,
   ): Promise<ArchwayClaims> {
+    if (!CANONICAL_JWS.test(token)) throw new ArchwayError("token_invalid", "the token is not a canonical JWS", 401);
     let header: ReturnType<typeof decodeProtectedHeader>;
     try {
       header = decodeProtectedHeader(token);

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { IdSchema, SecretSchema } from "./common.js";
+import { SigningAlgorithmSchema } from "./signing.js";
 
 /** OAuth grants a client may use at Archway's token endpoint. */
 export const GrantTypeSchema = z.enum([
@@ -42,6 +43,16 @@ export const IdpClientSchema = z
     sessionRefreshTokens: z.boolean().default(false),
     /** Clients whose tokens this one (a resource server) may introspect, besides its own. */
     introspects: z.array(ClientIdSchema).default([]),
+    /**
+     * The `alg` of this client's ID tokens (OpenID Connect Registration's `id_token_signed_response_alg`): one of
+     * `signing.algorithm` and `signing.additionalAlgorithms`. Absent: `signing.algorithm` (ES256 by default).
+     */
+    idTokenSignedResponseAlg: SigningAlgorithmSchema.optional(),
+    /**
+     * PKCE (S256) on the authorization code flow: `required` for every client by default (OAuth 2.1); `optional`
+     * lets a confidential client that cannot send a `code_challenge` go without. Public clients always need it.
+     */
+    pkce: z.enum(["required", "optional"]).default("required"),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -59,6 +70,8 @@ export const IdpClientSchema = z
         message: "a public client cannot use client_credentials or password",
         path: ["grants"],
       });
+    if (c.public && c.pkce === "optional")
+      ctx.addIssue({ code: "custom", message: "a public client must use PKCE", path: ["pkce"] });
     if (c.grants.includes("authorization_code") && c.redirectUris.length === 0)
       ctx.addIssue({
         code: "custom",
@@ -67,6 +80,29 @@ export const IdpClientSchema = z
       });
   });
 export type IdpClient = z.infer<typeof IdpClientSchema>;
+
+/**
+ * Failed client authentications (wrong secrets) allowed per fixed window, and the bound on scrypt work for hashed
+ * secrets. Past `perClientAddress` failures one address is refused for that client; past `perAddress` it is refused
+ * for every client; past `perClient` failures from all addresses together, only addresses with no failure for that
+ * client in the window may still try (a wall for the whole client would let anyone lock a service out).
+ */
+export const ClientAuthLimitsSchema = z
+  .object({
+    windowSeconds: z.number().int().positive().default(900),
+    perClientAddress: z.number().int().positive().default(10),
+    perAddress: z.number().int().positive().default(50),
+    perClient: z.number().int().positive().default(200),
+    /** scrypt checks of hashed client secrets running at once (each holds one of libuv's 4 pool threads). */
+    hashConcurrency: z.number().int().positive().default(2),
+    /** scrypt checks waiting for a slot; beyond it a request is answered 503 at once, not queued. */
+    hashQueue: z.number().int().min(0).default(16),
+  })
+  .strict();
+export type ClientAuthLimits = z.infer<typeof ClientAuthLimitsSchema>;
+
+/** The defaults of {@link ClientAuthLimitsSchema}. */
+export const CLIENT_AUTH_LIMITS: ClientAuthLimits = ClientAuthLimitsSchema.parse({});
 
 /** Archway as an OpenID Provider (for Keystone federation and any relying party). */
 export const IdpConfigSchema = z
@@ -82,6 +118,7 @@ export const IdpConfigSchema = z
     deviceCodeTtlSeconds: z.number().int().positive().default(600),
     /** Seconds a device must wait between polls (RFC 8628 `interval`). */
     devicePollSeconds: z.number().int().positive().default(5),
+    clientAuthentication: ClientAuthLimitsSchema.default(CLIENT_AUTH_LIMITS),
   })
   .strict();
 export type IdpConfig = z.infer<typeof IdpConfigSchema>;

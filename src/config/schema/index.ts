@@ -2,8 +2,9 @@ import { z } from "zod";
 import { CloudSchema } from "./cloud.js";
 import { SecretSchema } from "./common.js";
 import { IdentitySourceSchema } from "./identity.js";
-import { IdpConfigSchema } from "./idp.js";
+import { CLIENT_AUTH_LIMITS, IdpConfigSchema } from "./idp.js";
 import { OffboardConfigSchema } from "./offboard.js";
+import { SigningAlgorithmSchema } from "./signing.js";
 import { StoreConfigSchema } from "./store.js";
 import { WebConfigSchema } from "./web.js";
 
@@ -12,14 +13,22 @@ export * from "./common.js";
 export * from "./identity.js";
 export * from "./idp.js";
 export * from "./offboard.js";
+export * from "./signing.js";
 export * from "./store.js";
 export * from "./web.js";
 
 export const SigningConfigSchema = z
   .object({
-    algorithm: z.enum(["ES256", "EdDSA"]).default("ES256"),
+    /** Archway's own tokens (facade, access tokens) and ID tokens of clients that do not ask for another. */
+    algorithm: SigningAlgorithmSchema.default("ES256"),
+    /**
+     * More algorithms with an active key in the same ring, for ID tokens of clients that ask for them
+     * (`idTokenSignedResponseAlg`). RS256 by default: OpenID Connect Discovery requires providers to offer it.
+     */
+    additionalAlgorithms: z.array(SigningAlgorithmSchema).default(["RS256"]),
     /** `store`: keys generated and rotated in the store; `files`: PEM/JWK files in `dir`. */
     keys: z.enum(["store", "files"]).default("store"),
+    /** Folder of key files for `keys: files`, relative to the config file (absolute once loaded). */
     dir: z.string().optional(),
     rotateAfterSeconds: z
       .number()
@@ -111,6 +120,7 @@ export const ConfigSchema = z
     store: StoreConfigSchema.default({ type: "memory" }),
     signing: SigningConfigSchema.default({
       algorithm: "ES256",
+      additionalAlgorithms: ["RS256"],
       keys: "store",
       rotateAfterSeconds: 7 * 24 * 3600,
       overlapSeconds: 24 * 3600,
@@ -122,9 +132,16 @@ export const ConfigSchema = z
         shadowPasswordKey: SecretSchema.optional(),
         /** Key that signs session cookies and CSRF tokens. */
         sessionKey: SecretSchema.optional(),
+        /**
+         * Key that seals secrets kept in the store (brokered Keystone tokens, signing keys) with AES-256-GCM.
+         * Without it, `shadowPasswordKey` is used (through its own HKDF label); without either, nothing is sealed.
+         */
+        storeKey: SecretSchema.optional(),
+        /** Earlier store keys: they still open what they sealed, never seal (rotation, see docs/tokens.md). */
+        previousStoreKeys: z.array(SecretSchema).default([]),
       })
       .strict()
-      .default({}),
+      .default({ previousStoreKeys: [] }),
     identity: z
       .object({ sources: z.array(IdentitySourceSchema).default([]) })
       .strict()
@@ -139,6 +156,7 @@ export const ConfigSchema = z
       refreshTokenTtlSeconds: 30 * 24 * 3600,
       deviceCodeTtlSeconds: 600,
       devicePollSeconds: 5,
+      clientAuthentication: CLIENT_AUTH_LIMITS,
     }),
     /** Folder of extra cloud inventory files (`*.yaml`, each `{ clouds: [...] }`), relative to the config file. */
     cloudsDir: z.string().optional(),
@@ -177,7 +195,7 @@ export const ConfigSchema = z
         maxConnections: 10_000,
       }),
     /** The web pages (`/login`, `/`, `/admin`) and `/api/v1/`. */
-    web: WebConfigSchema.default({ sessionTtlSeconds: 8 * 3600, admins: {} }),
+    web: WebConfigSchema.default({ sessionTtlSeconds: 8 * 3600, admins: {}, appCredentialMaxDays: 90 }),
     log: z
       .object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") })
       .strict()

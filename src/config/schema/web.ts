@@ -19,6 +19,11 @@ export const WebConfigSchema = z
       .positive()
       .default(8 * 3600),
     admins: WebAdminsSchema.default({}),
+    /**
+     * Longest lifetime of an application credential made on request, in days (its Keystone `expires_at`). A
+     * request for longer is refused; one that names no lifetime gets this one.
+     */
+    appCredentialMaxDays: z.number().int().positive().max(3650).default(90),
   })
   .strict();
 export type WebConfig = z.infer<typeof WebConfigSchema>;

@@ -9,7 +9,8 @@ import { resourceCloud } from "./token.js";
 /**
  * `GET|POST /oauth2/authorize`: the authorization code flow. Until the client and its redirect URI are known to be
  * right, errors are shown here and never redirected (no open redirect); after that they go back to the client with
- * `error`, `state` and `iss` (RFC 9207). PKCE S256 is required for public clients; `plain` is refused.
+ * `error`, `state` and `iss` (RFC 9207). PKCE S256 is required for every client unless a confidential client's
+ * configuration says `pkce: optional` (OAuth 2.1); `plain` is refused.
  */
 export function authorizeEndpoint(deps: OidcProviderDeps) {
   return async (c: Context<AppEnv>): Promise<Response> => {
@@ -54,6 +55,12 @@ async function authorize(
       throw new OAuthError("invalid_request", "code_challenge must be a base64url SHA-256 digest");
   } else if (client.public) {
     throw new OAuthError("invalid_request", "public clients must use PKCE (code_challenge with S256)");
+  } else if (client.pkce === "required") {
+    // OAuth 2.1: a confidential client's secret does not stop an injected or stolen code; PKCE does.
+    throw new OAuthError(
+      "invalid_request",
+      `client ${client.id} must use PKCE (code_challenge with S256); an operator can set pkce: optional for it`,
+    );
   }
   const scope = grantedScope(p.scope, client);
   const cloudId = resourceCloud(deps, client, p.resource);

@@ -25,8 +25,8 @@ export interface OidcProviderDeps {
   codes: AuthorizationCodes;
   refresh: RefreshTokens;
   devices: DeviceCodes;
-  /** The signing algorithm, for discovery. */
-  algorithm: string;
+  /** The signing algorithms of the key ring (Archway's own first), for discovery. */
+  algorithms: readonly string[];
   /** Password grant: the same lockout and audit as every other password login. */
   guard: LoginGuard;
   passwordSources: readonly PasswordSource[];

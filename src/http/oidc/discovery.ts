@@ -25,7 +25,9 @@ export function discoveryRoutes(deps: OidcProviderDeps) {
       "urn:ietf:params:oauth:grant-type:device_code",
     ],
     subject_types_supported: ["public"],
-    id_token_signing_alg_values_supported: [deps.algorithm],
+    // Every algorithm the ring holds a key for: a client's `idTokenSignedResponseAlg` picks one (RS256 by default
+    // in the ring, as Discovery requires of every provider).
+    id_token_signing_alg_values_supported: [...deps.algorithms],
     token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "none"],
     revocation_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "none"],
     introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],

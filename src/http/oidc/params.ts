@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { IdpClient } from "../../config/index.js";
 import type { OAuthClients } from "../../tokens/index.js";
-import { type AppEnv, requestHeader, requestText } from "../env.js";
+import { type AppEnv, clientIp, requestHeader, requestText } from "../env.js";
 import { OAuthError } from "./errors.js";
 
 /** Request parameters as single strings; a repeated parameter is refused (RFC 6749 section 3.1). */
@@ -28,7 +28,9 @@ function single(search: URLSearchParams): Params {
 /**
  * Authenticates the client: HTTP Basic (`client_secret_basic`, form-encoded id and secret per RFC 6749 section
  * 2.3.1), or `client_id` and `client_secret` in the body (`client_secret_post`), or `client_id` alone for a
- * public client. Using both methods at once is refused.
+ * public client. Using both methods at once is refused. A wrong secret is `invalid_client` (401); too many of
+ * them from the caller's address answer 429 with Retry-After (still `invalid_client`: the request is not looked at),
+ * and a hashing backlog 503 `temporarily_unavailable` with Retry-After.
  */
 export async function authenticateClient(
   c: Context<AppEnv>,
@@ -59,9 +61,23 @@ export async function authenticateClient(
     secret = params.client_secret;
   }
   if (!id) throw new OAuthError("invalid_client", "client authentication is required", 401);
-  const client = await clients.authenticate(id, secret);
-  if (!client) throw new OAuthError("invalid_client", "unknown client or wrong client credentials", 401);
-  return client;
+  const result = await clients.authenticate(id, secret, clientIp(c));
+  switch (result.kind) {
+    case "ok":
+      return result.client;
+    case "refused":
+      throw new OAuthError("invalid_client", "unknown client or wrong client credentials", 401);
+    case "limited":
+      c.header("retry-after", String(result.retryAfterSeconds));
+      throw new OAuthError(
+        "invalid_client",
+        `too many failed client authentications from this address; try again in ${Math.ceil(result.retryAfterSeconds / 60)} minutes`,
+        429,
+      );
+    case "busy":
+      c.header("retry-after", String(result.retryAfterSeconds));
+      throw new OAuthError("temporarily_unavailable", "too many client secrets are being checked; try again", 503);
+  }
 }
 
 /** Scopes asked for, limited to what the client may receive (unknown ones are dropped, as RFC 6749 allows). */

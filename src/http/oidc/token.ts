@@ -91,6 +91,9 @@ async function authorizationCode(deps: OidcProviderDeps, client: IdpClient, p: P
     if (!safeEqual(computed, grant.codeChallenge)) throw new OAuthError("invalid_grant", "PKCE verification failed");
   } else if (p.code_verifier !== undefined) {
     throw new OAuthError("invalid_grant", "code_verifier sent but the authorization request had no code_challenge");
+  } else if (client.pkce === "required" || client.public) {
+    // Only a code made before the client's PKCE requirement (or a bug at /authorize) gets here.
+    throw new OAuthError("invalid_grant", "the code was issued without PKCE, which this client must use");
   }
   await requireSession(deps, grant);
   const response = await respond(deps, client, grant);

@@ -9,7 +9,12 @@ import { pageUser } from "./home.js";
 import { CsrfField, Layout, renderPage, when } from "./layout.js";
 import { parseFields, person, readForm, requireApi, requirePage, type WebContext, type WebEnv } from "./security.js";
 
-const Create = z.object({ project: z.string().min(1).max(200) });
+/** Days of validity asked for: a JSON number, or a form field's digits (empty: the maximum). */
+const Days = z
+  .union([z.number(), z.string().regex(/^\d{0,5}$/, "expected a number of days")])
+  .optional()
+  .transform((v) => (v === undefined || v === "" ? undefined : Number(v)));
+const Create = z.object({ project: z.string().min(1).max(200), days: Days });
 const Revoke = z.object({ id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/) });
 
 /** Paths of the application credential routes (the page forms; the API lives under /api/v1). */
@@ -29,7 +34,8 @@ export function appCredentialYaml(created: CreatedAppCredential): string {
     interface: "public",
     identity_api_version: 3,
   };
-  return `# Application credential ${created.record.name}: the secret is shown once; keep this file private.\n${stringify({ clouds: { [name]: entry } }, { lineWidth: 0 })}`;
+  const expiry = created.record.expiresAt ? ` It expires ${when(created.record.expiresAt)}.` : "";
+  return `# Application credential ${created.record.name}: the secret is shown once; keep this file private.${expiry}\n${stringify({ clouds: { [name]: entry } }, { lineWidth: 0 })}`;
 }
 
 /**
@@ -43,16 +49,17 @@ export function appCredentialRoutes(deps: WebDeps) {
       throw new ArchwayError("not_supported", "application credentials need the token broker", 501);
     return deps.appCredentials;
   };
-  const create = async (identity: Identity, projectName: string) => {
+  const create = async (identity: Identity, projectName: string, days: number | undefined) => {
     const project = entitledProjects(identity, deps.policies()).find((p) => p.name === projectName);
     if (!project) throw new ArchwayError("project_unknown", `no project '${projectName}' is granted to you`, 404);
-    const created = await service().create(identity, project);
+    const created = await service().create(identity, project, days);
     await deps.audit({
       type: "appcred.created",
       actor: identity.username,
       cloud: project.cloudId,
       project: project.name,
       id: created.record.id,
+      expiresAt: created.record.expiresAt,
     });
     return created;
   };
@@ -69,7 +76,7 @@ export function appCredentialRoutes(deps: WebDeps) {
   );
   app.post("/api/v1/me/application-credentials", async (c) => {
     const body = parseFields(await c.req.json().catch(() => ({})), Create);
-    const created = await create(person(c).identity, body.project);
+    const created = await create(person(c).identity, body.project, body.days);
     c.header("cache-control", "no-store");
     return c.json({ applicationCredential: created.record, cloudsYaml: appCredentialYaml(created) }, 201);
   });
@@ -84,7 +91,7 @@ export function appCredentialRoutes(deps: WebDeps) {
   app.get("/app-credentials", (c) => page(c, deps));
   app.post("/app-credentials", async (c) => {
     const form = await readForm(c, deps, Create);
-    const created = await create(person(c).identity, form.project);
+    const created = await create(person(c).identity, form.project, form.days);
     return page(c, deps, appCredentialYaml(created));
   });
   app.post("/app-credentials/revoke", async (c) => {
@@ -102,13 +109,15 @@ async function page(c: WebContext, deps: WebDeps, yaml?: string) {
     (p) => deps.clouds.find((cl) => cl.id === p.cloudId)?.mode === "brokered",
   );
   const records = deps.appCredentials ? await deps.appCredentials.list(identity.id) : [];
+  const maxDays = deps.appCredentials?.maxDays ?? 0;
+  const now = new Date().toISOString();
   return renderPage(
     c,
     <Layout title="Application credentials" user={user} current="home">
       <h1>Application credentials</h1>
       <p>
         For tools that must reach a cloud directly, without Archway in the path. Each is bound to one project in one
-        cloud; revoke it here when it is no longer needed.
+        cloud and expires after at most {maxDays} days; revoke it here when it is no longer needed.
       </p>
       {yaml ? (
         <section class="card" aria-label="New credential">
@@ -124,6 +133,7 @@ async function page(c: WebContext, deps: WebDeps, yaml?: string) {
             <th scope="col">Name</th>
             <th scope="col">Project</th>
             <th scope="col">Created</th>
+            <th scope="col">Expires</th>
             <th scope="col">Revoke</th>
           </tr>
         </thead>
@@ -133,6 +143,7 @@ async function page(c: WebContext, deps: WebDeps, yaml?: string) {
               <td>{r.name}</td>
               <td>{r.project}</td>
               <td>{when(r.createdAt)}</td>
+              <td>{r.expiresAt && r.expiresAt <= now ? `expired ${when(r.expiresAt)}` : when(r.expiresAt)}</td>
               <td>
                 <form method="post" action="/app-credentials/revoke">
                   <CsrfField token={user.csrf} />
@@ -154,6 +165,8 @@ async function page(c: WebContext, deps: WebDeps, yaml?: string) {
             <option value={p.name}>{p.name}</option>
           ))}
         </select>
+        <label for="days">Valid for (days, at most {maxDays})</label>
+        <input id="days" name="days" type="number" min="1" max={maxDays} value={maxDays} required />
         <button type="submit">Create application credential</button>
       </form>
     </Layout>,

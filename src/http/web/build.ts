@@ -74,7 +74,13 @@ export function createWebDeps(opts: {
     sync: opts.sync,
     broker: opts.broker,
     offboard: opts.offboard,
-    appCredentials: opts.broker ? new ApplicationCredentials({ broker: opts.broker, store: opts.store }) : undefined,
+    appCredentials: opts.broker
+      ? new ApplicationCredentials({
+          broker: opts.broker,
+          store: opts.store,
+          maxDays: config.web.appCredentialMaxDays,
+        })
+      : undefined,
     isAdmin: adminCheck(config.web.admins, compileSubjects),
   };
 }

@@ -1,6 +1,7 @@
 import { type Cloud, federationAudience } from "../../config/index.js";
 import type { Identity } from "../../identity/index.js";
 import { type CompiledPolicySet, evaluate, federationGroups } from "../../policy/index.js";
+import type { SigningAlgorithm } from "../keyring.js";
 import type { IssuedToken, TokenService } from "../tokens.js";
 import type { Grant } from "./grants.js";
 
@@ -11,6 +12,11 @@ export interface OidcIssuerOptions {
   policies: () => CompiledPolicySet;
   accessTokenTtlSeconds: number;
   idTokenTtlSeconds: number;
+  /**
+   * The `alg` a client asked for its ID tokens (`idTokenSignedResponseAlg`); undefined signs with Archway's own
+   * algorithm (ES256 by default).
+   */
+  idTokenAlgorithm?: (clientId: string) => SigningAlgorithm | undefined;
 }
 
 /** The person-independent part of a token request. */
@@ -84,7 +90,7 @@ export class OidcTokenIssuer {
     });
   }
 
-  /** An OpenID Connect ID token for the client. */
+  /** An OpenID Connect ID token for the client, signed with the algorithm it asked for. */
   async idToken(grant: Grant): Promise<IssuedToken> {
     const scope = new Set(grant.scope);
     const id = grant.identity;
@@ -94,6 +100,7 @@ export class OidcTokenIssuer {
       ttlSeconds: this.#o.idTokenTtlSeconds,
       type: "JWT",
       ...(grant.sessionEnd !== undefined ? { notAfter: grant.sessionEnd / 1000 } : {}),
+      algorithm: this.#o.idTokenAlgorithm?.(grant.clientId),
       claims: {
         azp: grant.clientId,
         ...(grant.sid ? { sid: grant.sid } : {}),

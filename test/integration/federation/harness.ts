@@ -44,7 +44,12 @@ export interface IdpHarness {
  * Starts Archway on the port the federated Keystones' mod_auth_openidc fetches keys from, with `policies` (file
  * name -> YAML) and the clouds fed-1 and fed-2 in federated mode, their objects in `domain`.
  */
-export async function startIdp(opts: { domain: string; policies: Record<string, string> }): Promise<IdpHarness> {
+export async function startIdp(opts: {
+  domain: string;
+  policies: Record<string, string>;
+  /** More entries of `idp.clients`, each one YAML flow mapping (`{ id: ..., ... }`). */
+  extraClients?: readonly string[];
+}): Promise<IdpHarness> {
   const env = loadEndpoints();
   const dir = mkdtempSync(join(tmpdir(), "archway-idp-"));
   const fed = env.federation;
@@ -76,7 +81,8 @@ export async function startIdp(opts: { domain: string; policies: Record<string, 
       `    - { id: ${web.id}, secret: ${web.secret}, grants: [authorization_code, refresh_token], redirectUris: ["${web.redirectUri}"], postLogoutRedirectUris: ["${web.redirectUri}"], clouds: [fed-1] }\n` +
       `    - { id: ${spa.id}, public: true, grants: [authorization_code, refresh_token], redirectUris: ["${spa.redirectUri}"] }\n` +
       `    - { id: ${service.id}, secretHash: "${await hash(service.secret)}", grants: [client_credentials], clouds: [fed-1] }\n` +
-      `    - { id: ${device.id}, public: true, grants: ["urn:ietf:params:oauth:grant-type:device_code", refresh_token], clouds: [fed-1] }\n`,
+      `    - { id: ${device.id}, public: true, grants: ["urn:ietf:params:oauth:grant-type:device_code", refresh_token], clouds: [fed-1] }\n` +
+      (opts.extraClients ?? []).map((c) => `    - ${c}\n`).join(""),
   );
   mkdirSync(join(dir, "policies"));
   for (const [file, yaml] of Object.entries(opts.policies)) writeFileSync(join(dir, "policies", file), yaml);

@@ -267,7 +267,7 @@ describe("refusals, each with the right OAuth error", () => {
   it("prompt=none without a session comes back with login_required", async () => {
     const browser = new TestBrowser(h.dispatcher);
     const page = await browser.request(
-      `${h.url}/oauth2/authorize?client_id=${web.id}&response_type=code&prompt=none&state=n&redirect_uri=${encodeURIComponent(web.redirectUri)}`,
+      `${h.url}/oauth2/authorize?client_id=${web.id}&response_type=code&prompt=none&state=n&redirect_uri=${encodeURIComponent(web.redirectUri)}&code_challenge=${pkce().challenge}&code_challenge_method=S256`,
     );
     expect(Object.fromEntries(new URL(page.location as string).searchParams)).toMatchObject({
       error: "login_required",
@@ -474,7 +474,7 @@ describe("other grants and endpoints", () => {
     );
     expect(out.location).toBe(`${web.redirectUri}?state=bye`);
     const after = await browser.request(
-      `${h.url}/oauth2/authorize?client_id=${web.id}&response_type=code&prompt=none&redirect_uri=${encodeURIComponent(web.redirectUri)}`,
+      `${h.url}/oauth2/authorize?client_id=${web.id}&response_type=code&prompt=none&redirect_uri=${encodeURIComponent(web.redirectUri)}&code_challenge=${challenge}&code_challenge_method=S256`,
     );
     expect(new URL(after.location as string).searchParams.get("error")).toBe("login_required");
   });

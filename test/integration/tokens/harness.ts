@@ -16,6 +16,8 @@ export interface FacadeHarness {
   url: string;
   domain: string;
   password: string;
+  /** The configuration file Archway runs with (its secrets included). */
+  configFile: string;
   server: RunningServer;
   close(): Promise<void>;
 }
@@ -23,8 +25,9 @@ export interface FacadeHarness {
 /**
  * Starts Archway on `port` with a static user `alice` (groups devs) and a policy giving devs `u-<username>`
  * (member) in every cloud. Shadow users and projects go to a domain unique to this run, deleted on close.
+ * `extraConfig` is appended to the YAML (top-level keys such as `store:` or `idp:`).
  */
-export async function startFacade(port: number): Promise<FacadeHarness> {
+export async function startFacade(port: number, opts: { extraConfig?: string } = {}): Promise<FacadeHarness> {
   const env = loadEndpoints();
   const dir = mkdtempSync(join(tmpdir(), "archway-facade-"));
   const domain = `facade-${randomBytes(4).toString("hex")}`;
@@ -40,7 +43,7 @@ export async function startFacade(port: number): Promise<FacadeHarness> {
     // demo: the test Keystones' admin password is the public demo one (config/secrets/demo-cloud-admin).
     `demo: true\nlisten: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\nsecrets: { shadowPasswordKey: "${randomBytes(32).toString("base64url")}" }\n` +
       `identity:\n  sources:\n    - id: demo\n      type: static\n      users:\n        - { username: alice, passwordHash: "${await hashPassword(password, { N: 1024 })}", groups: [devs] }\n` +
-      `policiesDir: policies\nlog: { level: warn }\nclouds:\n${clouds}`,
+      `policiesDir: policies\nlog: { level: warn }\nclouds:\n${clouds}${opts.extraConfig ?? ""}`,
   );
   const policies = join(dir, "policies");
   (await import("node:fs")).mkdirSync(policies);
@@ -57,6 +60,7 @@ export async function startFacade(port: number): Promise<FacadeHarness> {
     url: server.url,
     domain,
     password,
+    configFile: join(dir, "archway.yaml"),
     server,
     async close() {
       await server.close(1_000);

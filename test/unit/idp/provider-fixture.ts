@@ -21,6 +21,8 @@ import {
 
 export const ISSUER = "https://archway.test";
 export const WEB_APP = { id: "web-app", name: "Dashboard", logoutUri: "https://dashboard.test/bye" };
+/** A confidential client whose configuration lets it go without PKCE (`pkce: optional`). */
+export const LEGACY_APP = { id: "legacy-app", redirectUri: "https://legacy.test/callback" };
 const HOUR = 3_600_000;
 const log = createLogger({ level: "silent" });
 
@@ -49,6 +51,12 @@ export function providerFixture() {
         postLogoutRedirectUris: [WEB_APP.logoutUri],
       },
       { id: "device-cli", public: true, grants: ["urn:ietf:params:oauth:grant-type:device_code"] },
+      {
+        id: LEGACY_APP.id,
+        secret: "legacy-secret",
+        redirectUris: [LEGACY_APP.redirectUri],
+        pkce: "optional",
+      },
     ],
   });
   const web = new WebSessions({
@@ -71,13 +79,13 @@ export function providerFixture() {
   const deps: OidcProviderDeps = {
     issuer: ISSUER,
     config,
-    clients: new OAuthClients(config.clients),
+    clients: new OAuthClients(config.clients, { store, audit, limits: config.clientAuthentication }),
     issue,
     tokens,
     codes: new AuthorizationCodes(store, 60_000),
     refresh: new RefreshTokens(store, HOUR, clock.now),
     devices: new DeviceCodes(store, 600_000, 5_000, clock.now),
-    algorithm: "ES256",
+    algorithms: ["ES256"],
     guard: new LoginGuard({ store, audit }),
     passwordSources: [],
     relookup: async () => undefined,
