@@ -16,6 +16,7 @@ import { Redis } from "ioredis";
 import { stringify } from "yaml";
 import type { AccountListSource, Identity } from "../src/identity/index.js";
 import type * as OffboardModule from "../src/offboard/index.js";
+import type * as TokensModule from "../src/tokens/index.js";
 import { deleteKeystoneDomain, ldapAdmin } from "../test/env/control.js";
 import { loadEndpoints } from "../test/env/endpoints.js";
 import { CLIENT, enrol, type Held, type Target, untilRefused } from "../test/integration/offboard/paths.js";
@@ -33,6 +34,8 @@ const names = (prefix: string) => Array.from({ length: PEOPLE }, (_, i) => `${pr
 // A variable, so TypeScript takes the type above and does not try to resolve the compiled file.
 const offboardModule = "../dist/offboard/index.js";
 const { createOffboard } = (await import(offboardModule)) as typeof OffboardModule;
+const tokensModule = "../dist/tokens/index.js";
+const { storeSealer } = (await import(tokensModule)) as typeof TokensModule;
 
 interface Row {
   what: string;
@@ -58,6 +61,9 @@ async function realClouds(): Promise<Row[]> {
   await ldap.add(ou, { objectClass: ["organizationalUnit"], ou: `bench-offboard-${tag}` });
   const redis = new Redis(env.redis.url, { keyPrefix });
   const port = await freePort();
+  const shadowPasswordKey = randomBytes(32).toString("hex");
+  // The broker seals the Keystone tokens it caches with a key derived from this one.
+  const sealer = storeSealer({ shadowPasswordKey });
   writeFileSync(
     join(dir, "archway.yaml"),
     stringify({
@@ -66,7 +72,7 @@ async function realClouds(): Promise<Row[]> {
       listen: { host: "127.0.0.1", port },
       publicUrl: `http://127.0.0.1:${port}`,
       store: { type: "redis", url: env.redis.url, keyPrefix },
-      secrets: { shadowPasswordKey: randomBytes(32).toString("hex"), sessionKey: randomBytes(32).toString("hex") },
+      secrets: { shadowPasswordKey, sessionKey: randomBytes(32).toString("hex") },
       identity: {
         sources: [
           {
@@ -130,7 +136,10 @@ async function realClouds(): Promise<Row[]> {
         mail: `${u}@example.org`,
         userPassword: password,
       }),
-    storeGet: (key) => redis.get(key),
+    async storeGet(key) {
+      const raw = await redis.get(key);
+      return raw?.startsWith("seal1.") ? sealer.open(raw, key).plaintext : raw;
+    },
     async identityId(u) {
       const { searchEntries } = await ldap.search(dn(u), { scope: "base", attributes: ["entryUUID"] });
       return `corp:${String(searchEntries[0]?.entryUUID)}`;

@@ -133,7 +133,11 @@ export async function startOffboardHarness(port: number, opts: { detectSeconds: 
     gateway,
     ou,
     ldap,
-    storeGet: (key) => runtime.store.get(key),
+    async storeGet(key) {
+      const raw = await runtime.store.get(key);
+      // The broker seals the Keystone tokens it caches (bound to their key).
+      return raw?.startsWith("seal1.") ? runtime.sealer.open(raw, key).plaintext : raw;
+    },
     async identityId(username) {
       const source = runtime.sources[0];
       const found = source && isLookupSource(source) ? await source.lookup(username) : null;

@@ -149,7 +149,13 @@ describe("offboarding against slapd and the real Keystones", () => {
     await h.removePerson(p.username);
     const others = await untilRefused(h, p, { since, deadlineSeconds: DETECT_SECONDS + 20, clouds: ["cloud-2"] });
     expect(others.open).toEqual([]);
-    const pending = await h.gateway.offboard?.offboarder.pending.all();
+    // Queued once the attempt on the stopped cloud has failed (its retries and timeout spent).
+    const queuedBy = Date.now() + 30_000;
+    let pending = await h.gateway.offboard?.offboarder.pending.all();
+    while (!pending?.["cloud-3"]?.[p.identityId] && Date.now() < queuedBy) {
+      await new Promise((r) => setTimeout(r, 250));
+      pending = await h.gateway.offboard?.offboarder.pending.all();
+    }
     expect(pending?.["cloud-3"]?.[p.identityId]).toMatchObject({ action: "offboard", username: p.username });
 
     startService("keystone-3");

@@ -10,7 +10,7 @@ export interface Target {
   /** The clouds' Keystone domain of Archway's shadow users. */
   domain: string;
   addPerson(username: string, password: string): Promise<void>;
-  /** A raw value of Archway's store (the broker's cached Keystone tokens). */
+  /** A value of Archway's store, opened when sealed (the broker's cached Keystone tokens). */
   storeGet(key: string): Promise<string | null>;
   /** The identity id of a person of the `corp` source. */
   identityId(username: string): Promise<string>;
