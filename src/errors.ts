@@ -26,3 +26,35 @@ export function isArchwayError(err: unknown): err is ArchwayError {
       typeof (err as { status?: unknown }).status === "number")
   );
 }
+
+/** The error code of a store (Redis) that is down, hung or refusing writes: a 503 the client may retry. */
+export const STORE_UNAVAILABLE = "store_unavailable";
+
+/** Seconds a client should wait before retrying after {@link STORE_UNAVAILABLE}; a reconnect takes about that. */
+export const STORE_RETRY_AFTER_SECONDS = 1;
+
+/** The 503 every surface answers when the store cannot be reached; `cause` is the driver's error (logged, not shown). */
+export function storeUnavailable(cause?: unknown): ArchwayError {
+  return new ArchwayError(
+    STORE_UNAVAILABLE,
+    "the session store is unavailable; retry in a moment (your token is not affected)",
+    503,
+    { cause },
+  );
+}
+
+/** The `Retry-After` value (seconds) for an error, when a retry is expected to succeed soon. */
+export function retryAfterOf(err: unknown): string | undefined {
+  return isArchwayError(err) && err.code === STORE_UNAVAILABLE ? String(STORE_RETRY_AFTER_SECONDS) : undefined;
+}
+
+/**
+ * A `.catch` handler that turns a failure into `fallback`, except a store outage, which is rethrown: "the token
+ * is not active" must not be the answer when the store merely could not be asked.
+ */
+export function unlessStoreUnavailable<T>(fallback: T): (err: unknown) => T {
+  return (err) => {
+    if (isArchwayError(err) && err.code === STORE_UNAVAILABLE) throw err;
+    return fallback;
+  };
+}

@@ -2,8 +2,10 @@
  * Audit events: who did what, where, and why (which policy). Each event goes to the structured log and to the
  * store's append-only `audit` stream, which `/admin` and `archway audit` read back.
  */
+
+import { isArchwayError, STORE_UNAVAILABLE } from "../errors.js";
 import type { Logger } from "../log/index.js";
-import type { Store, StreamEntry } from "../store/index.js";
+import { LogLimiter, type Store, type StreamEntry } from "../store/index.js";
 
 /** The stream key in the store. */
 export const AUDIT_STREAM = "audit";
@@ -26,6 +28,7 @@ export type Audit = (event: AuditEvent) => Promise<void>;
 /** Builds the audit recorder. A store failure is logged, not thrown: auditing must not break a login. */
 export function createAudit(deps: { store: Store; log: Logger; now?: () => Date; maxLength?: number }): Audit {
   const now = deps.now ?? (() => new Date());
+  const unstored = new LogLimiter();
   return async (event) => {
     // Copied, then stamped: an object spread with the extra field took V8's slow path for events of many shapes.
     const record: AuditEvent = Object.assign({}, event);
@@ -34,7 +37,15 @@ export function createAudit(deps: { store: Store; log: Logger; now?: () => Date;
     try {
       await deps.store.append(AUDIT_STREAM, record, { maxLength: deps.maxLength ?? 1_000_000 });
     } catch (err) {
-      deps.log.error({ err: (err as Error).message, type: event.type }, "audit event not stored");
+      // During a store outage every request would add this line: one per interval says it (issue 23).
+      if (isArchwayError(err) && err.code === STORE_UNAVAILABLE)
+        unstored.take(STORE_UNAVAILABLE, (suppressed) =>
+          deps.log.error(
+            { err: err.message, type: event.type, suppressed },
+            "audit events not stored: store unavailable",
+          ),
+        );
+      else deps.log.error({ err: (err as Error).message, type: event.type }, "audit event not stored");
     }
   };
 }

@@ -1,7 +1,7 @@
 import { formatProblem } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import type { FacadeDeps, OidcProviderDeps, ProxyDeps } from "../http/index.js";
-import { CloudCatalogs, createApp, type HttpMetrics } from "../http/index.js";
+import { CloudCatalogs, createApp, createHttpMetrics, type HttpMetrics } from "../http/index.js";
 import { createWebDeps, ssoOrigins, type WebDeps } from "../http/web/index.js";
 import { isPasswordSource, LoginGuard } from "../identity/index.js";
 import { createOffboard, type OffboardService } from "../offboard/index.js";
@@ -84,7 +84,7 @@ export function buildGateway(runtime: Runtime): Gateway {
   const sessions = runtime.sessions;
   // A session's end purges the broker's cached Keystone tokens of the person (their other sessions fetch anew).
   sessions.onEnd((session) => broker.drop(session.personId));
-  const guard = new LoginGuard({ store: runtime.store, audit: runtime.audit });
+  const guard = new LoginGuard({ store: runtime.store, audit: runtime.audit, limits: config.identity.lockout });
   const offboard = sync
     ? createOffboard({
         config,
@@ -138,7 +138,9 @@ export function buildGateway(runtime: Runtime): Gateway {
 }
 
 /** The Hono app with every surface of the gateway mounted: health, JWKS, facade, proxy, pages and the IdP. */
-export function gatewayApp(runtime: Runtime, gateway: Gateway, metrics?: HttpMetrics) {
+export function gatewayApp(runtime: Runtime, gateway: Gateway, metrics: HttpMetrics = createHttpMetrics()) {
+  // Lockouts, refusals and unlocks on /metrics beside the request histogram.
+  gateway.facade.guard.metrics.register(metrics.registry);
   return createApp({
     config: runtime.loaded.config,
     log: runtime.log,

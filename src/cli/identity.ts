@@ -1,23 +1,41 @@
 import { ConfigError, formatProblem, loadConfig } from "../config/index.js";
 import { createSources, isLookupSource } from "../identity/index.js";
 import { type Command, configOption, configPath, parseCommandArgs, UsageError } from "./command.js";
+import { unlockPerson } from "./identity-unlock.js";
 
 const HELP = `Usage: archway identity lookup <source> <username> [--json] [--config FILE]
+       archway identity unlock <person> [--json] [--config FILE]
 
-Prints what Archway sees for a person in one identity source: the stable id, username, email, display name,
-groups (names and DNs, nested included), SSH public keys and the selected attributes. For operators debugging
-their directory; it needs no password (the source's service account reads the entry).`;
+lookup: prints what Archway sees for a person in one identity source: the stable id, username, email, display
+name, groups (names and DNs, nested included), SSH public keys and the selected attributes. For operators
+debugging their directory; it needs no password (the source's service account reads the entry).
+
+unlock: clears every sign-in limit on a person (refused username/address pairs and delays), in the store every
+Archway process shares; <person> is a username in any spelling or a stable identity id. Audited. Exit 0 when
+unlocked, 1 when no source knows the person and nothing was held, 2 on bad usage or configuration.`;
 
 /** `archway identity lookup`: what a source returns for one username. */
 export const identityCommand: Command = {
   name: "identity",
-  summary: "show what an identity source returns for a person",
+  summary: "show what an identity source returns for a person; unlock a person's sign-in limits",
   help: HELP,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(argv, { ...configOption, json: { type: "boolean" } });
     const [sub, sourceId, username] = positionals;
+    if (sub === "unlock") {
+      if (!sourceId || positionals.length !== 2) throw new UsageError("expected: unlock <person>");
+      try {
+        return await unlockPerson(configPath(values.config, io), sourceId, { json: values.json === true }, io);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        for (const p of err.problems) io.err(formatProblem(p));
+        return 2;
+      }
+    }
     if (sub !== "lookup")
-      throw new UsageError(sub ? `unknown subcommand '${sub}'` : "expected: lookup <source> <username>");
+      throw new UsageError(
+        sub ? `unknown subcommand '${sub}'` : "expected: lookup <source> <username> | unlock <person>",
+      );
     if (!sourceId || !username) throw new UsageError("expected: lookup <source> <username>");
     let loaded: ReturnType<typeof loadConfig>;
     try {

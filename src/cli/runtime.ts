@@ -1,8 +1,8 @@
 import { type Audit, createAudit } from "../audit/index.js";
 import { type LoadedConfig, loadConfig, publicUrlOf } from "../config/index.js";
 import { createSources, type IdentitySource } from "../identity/index.js";
-import { createLogger, type Logger } from "../log/index.js";
-import { createStore, type Store } from "../store/index.js";
+import { createLogger, type Logger, type LoggerOptions } from "../log/index.js";
+import { createStore, RedisStore, type Store } from "../store/index.js";
 import { IdentitySessions, KeyRing, loopSaturation, type Sealer, storeSealer, TokenService } from "../tokens/index.js";
 import type { CliIO } from "./command.js";
 
@@ -26,14 +26,24 @@ export interface Runtime {
 }
 
 /** Loads the config and builds logger, store and identity sources. */
-export function buildRuntime(configFile: string, io: CliIO): Runtime {
+export function buildRuntime(
+  configFile: string,
+  io: CliIO,
+  opts: { logDestination?: LoggerOptions["destination"] } = {},
+): Runtime {
   const loaded = loadConfig(configFile, { env: io.env, cwd: io.cwd });
-  const log = createLogger({ level: loaded.config.log.level, secrets: loaded.secrets });
-  const store = createStore(loaded.config.store);
+  const log = createLogger({
+    level: loaded.config.log.level,
+    secrets: loaded.secrets,
+    destination: opts.logDestination,
+  });
+  const store = createStore(loaded.config.store, { log });
   const sources = createSources(loaded.config.identity.sources);
   const { config } = loaded;
   const publicUrl = publicUrlOf(config);
   const audit = createAudit({ store, log });
+  // A Redis that lost its data while Archway ran logged everyone out: an incident for the audit trail too.
+  if (store instanceof RedisStore) store.onIncident((incident) => void audit({ ...incident }));
   const sealer = storeSealer(config.secrets);
   if (!sealer.enabled && store.kind === "redis")
     log.warn("no secrets.storeKey (nor shadowPasswordKey): signing keys and Keystone tokens sit in Redis unsealed");

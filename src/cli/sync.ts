@@ -76,6 +76,7 @@ export function buildSync(
     policies: live.current,
     queue,
     onProgress,
+    log: runtime.log,
   });
   return { ...parts, reloadPolicies: () => live.reload().map(formatProblem) };
 }

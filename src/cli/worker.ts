@@ -49,7 +49,7 @@ export const workerCommand: Command = {
       return sync;
     }
     const concurrency = values.concurrency ? Number(values.concurrency) : config.sync.concurrency;
-    const worker = startSyncWorker(bullConnection(config.store), engineHandler(sync.engine), {
+    const worker = startSyncWorker(bullConnection(config.store, runtime.log), engineHandler(sync.engine), {
       concurrency,
       lockDurationMs: Number(io.env.ARCHWAY_WORKER_LOCK_MS ?? 30_000),
       onJob: (r) =>

@@ -34,7 +34,7 @@ export function checkSecrets(loaded: LoadedConfig, host = loaded.config.listen.h
   return {
     refused: [],
     warning:
-      `DEMO MODE (demo: true): public demo or weak secrets are accepted${what}. Anyone who knows them can log in ` +
-      "to every cloud as every shadow user. Listening on loopback only; never use this config for real clouds.",
+      `DEMO MODE (demo: true): public demo or weak secrets are accepted${what}. Anyone who knows them can act ` +
+      "as Archway towards the clouds. Allowed on a loopback address only; never use this config for real clouds.",
   };
 }

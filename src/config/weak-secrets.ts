@@ -55,10 +55,14 @@ export interface SecretFinding {
   message: string;
 }
 
+/** Names, under `secrets`, of fields that label a key rather than hold one (a key ring's ids, versions). */
+const LABELS = new Set(["id", "kid", "name", "version", "algorithm", "alg", "use"]);
+
 /**
  * Every public demo secret anywhere in a resolved config document (cloud admin passwords, client secrets, bind
- * passwords, keys), and every weak value under `secrets` (see {@link secretWeakness}). `keysUnder` names the
- * document's key section: the main config has `secrets`, a clouds inventory file none.
+ * passwords, keys), and every weak value under `secrets` (see {@link secretWeakness}), nested or not, except the
+ * fields that only label a key (`id`, `kid`, `version`...). `keysUnder` names the document's key section: the
+ * main config has `secrets`, a clouds inventory file none.
  */
 export function findWeakSecrets(doc: unknown, opts: { keysUnder?: string } = {}): SecretFinding[] {
   const findings: SecretFinding[] = [];
@@ -82,7 +86,8 @@ export function findWeakSecrets(doc: unknown, opts: { keysUnder?: string } = {})
     }
     if (node && typeof node === "object") {
       for (const [key, value] of Object.entries(node)) {
-        walk(value, [...path, key], isKey || (path.length === 0 && key === opts.keysUnder));
+        const inKeys = isKey || (path.length === 0 && key === opts.keysUnder);
+        walk(value, [...path, key], inKeys && !(isKey && LABELS.has(key)));
       }
     }
   };

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ZodError } from "zod";
-import { isArchwayError } from "../errors.js";
+import { isArchwayError, retryAfterOf } from "../errors.js";
 import { type AppEnv, requestId, requestLog } from "./env.js";
 
 /** The one JSON error shape of Archway's own APIs (the Keystone facade uses Keystone's shape instead). */
@@ -59,7 +59,10 @@ export function toErrorResponse(err: unknown, requestId?: string): { status: Con
 /** Hono `onError` handler: logs server errors with the request id and answers with {@link ErrorBody}. */
 export function handleError(err: Error, c: Context<AppEnv>) {
   const { status, body } = toErrorResponse(err, requestId(c));
-  if (status >= 500)
+  const retryAfter = retryAfterOf(err);
+  // The store is down: no stack per request (the store logs the cause, rate-limited; the access log the 503).
+  if (retryAfter !== undefined) c.header("Retry-After", retryAfter);
+  else if (status >= 500)
     requestLog(c).error({ err: { message: err.message, name: err.name, stack: err.stack }, status }, "request failed");
   return c.json(body, status);
 }

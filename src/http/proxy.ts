@@ -1,12 +1,11 @@
 import { Readable } from "node:stream";
-import type { ReadableStream as NodeWebStream } from "node:stream/web";
 import { Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { Agent, request } from "undici";
-import { isArchwayError } from "../errors.js";
-import { projectForCloud, type TokenBroker } from "../tokens/index.js";
+import { type ArchwayError, isArchwayError } from "../errors.js";
+import { projectInCloud, type TokenBroker } from "../tokens/index.js";
 import { type AppEnv, requestHeader } from "./env.js";
-import { type FacadeDeps, facadeCaller } from "./keystone/caller.js";
+import { type FacadeDeps, facadeCaller, keystoneStoreUnavailable } from "./keystone/caller.js";
 import type { CloudCatalogs } from "./keystone/catalog.js";
 import { keystoneError } from "./keystone/shapes.js";
 import { forwardableHeaders } from "./proxy-headers.js";
@@ -45,11 +44,16 @@ export function cloudProxy(deps: ProxyDeps) {
     try {
       caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
     } catch (err) {
-      return fail(401, (err as Error).message);
+      return keystoneStoreUnavailable(err) ?? fail(401, (err as Error).message);
     }
+    // The token acts only as the project it names, and only in that project's regions (docs/tokens.md): an
+    // unscoped token reaches no cloud, as Keystone's own services refuse one.
+    if (!caller.scoped)
+      return fail(403, "an unscoped token reaches no cloud: scope it to a project (e.g. --os-project-name)");
     const cloud = deps.catalogs.cloud(cloudId);
-    const project = cloud && projectForCloud(caller.projects, cloudId, caller.scoped);
-    if (!cloud || !project) return fail(403, `you have no project in cloud ${cloudId}`);
+    const project = cloud && projectInCloud(caller.scoped, cloudId);
+    if (!cloud || !project)
+      return fail(403, `this token is scoped to project ${caller.scoped.name}, which has no region ${cloudId}`);
     const services = await deps.catalogs.services(cloudId);
     const real = services.get(service);
     if (!real && services.size === 0)
@@ -74,11 +78,12 @@ export function cloudProxy(deps: ProxyDeps) {
     const headers: Record<string, string> = Object.fromEntries(forwardableHeaders(c.req.raw.headers.entries()));
     headers["x-auth-token"] = keystoneToken;
     const hasBody = !["GET", "HEAD"].includes(c.req.method) && c.req.raw.body !== null;
+    const upload = hasBody && c.req.raw.body ? clientBody(c.req.raw.body) : undefined;
     const send = () =>
       request(target, {
         method: c.req.method as "GET",
         headers,
-        body: hasBody && c.req.raw.body ? Readable.fromWeb(c.req.raw.body as NodeWebStream<Uint8Array>) : undefined,
+        body: upload?.stream,
         dispatcher: agent,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
@@ -95,9 +100,15 @@ export function cloudProxy(deps: ProxyDeps) {
     } catch (err) {
       // The client's own body went over the limit while it streamed to the cloud: the client's error, not the cloud's.
       const cause = (err as { cause?: unknown }).cause;
-      const own = isArchwayError(err) ? err : isArchwayError(cause) ? cause : undefined;
-      if (own) return fail(own.status as ContentfulStatusCode, own.message);
       const code = (err as { code?: string }).code ?? "";
+      // A cloud that answers early (nova's own size limit) and closes while the body still streams breaks the pipe
+      // first: read what is left of the client's body, which says whether it was over Archway's limit anyway.
+      const own = isArchwayError(err)
+        ? err
+        : isArchwayError(cause)
+          ? cause
+          : await upload?.overLimit(STALE_SOCKET.has(code));
+      if (own) return fail(own.status as ContentfulStatusCode, own.message);
       if (code.includes("TIMEOUT"))
         return fail(504, `cloud ${cloudId}: ${service} did not answer in ${Math.round(timeoutMs / 1000)} s`);
       // Nothing listening, or the connection dropped: the cloud (or this service of it) is down, which is temporary.
@@ -135,6 +146,44 @@ export function cloudProxy(deps: ProxyDeps) {
     return new Response(streamOf(upstream.body), { status: upstream.statusCode, headers: out });
   });
   return app;
+}
+
+/**
+ * The client's body as the stream sent to the cloud, with what reading it found: `overLimit` resolves to the
+ * body-limit error when reading went past the limit, or, asked to `drain`, after reading the rest the cloud did
+ * not take (bounded by the limit itself and the server's request timeout).
+ */
+function clientBody(body: ReadableStream<Uint8Array>) {
+  const reader = body.getReader();
+  let failed: unknown;
+  const read = async () => {
+    try {
+      return await reader.read();
+    } catch (err) {
+      failed = err;
+      throw err;
+    }
+  };
+  async function* chunks(): AsyncIterable<Uint8Array> {
+    for (;;) {
+      const { done, value } = await read();
+      if (done) return;
+      yield value;
+    }
+  }
+  return {
+    stream: Readable.from(chunks(), { objectMode: false }),
+    async overLimit(drain: boolean): Promise<ArchwayError | undefined> {
+      if (drain && failed === undefined) {
+        try {
+          while (!(await read()).done) {}
+        } catch {
+          // recorded in `failed`
+        }
+      }
+      return isArchwayError(failed) ? failed : undefined;
+    },
+  };
 }
 
 /**

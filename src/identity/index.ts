@@ -15,9 +15,20 @@ export {
   type LogoutClaims,
   verifyLogoutToken,
 } from "./backchannel-logout.js";
+export {
+  AttemptGuard,
+  addressKey,
+  foldUsername,
+  type LimitScope,
+  type LockoutRecord,
+  LoginGuard,
+  retryAfterOf,
+  TooManyAttempts,
+  type UnlockResult,
+  type UnlockVia,
+} from "./guard/index.js";
 export { type Identity, type IdentityInput, IdentitySchema, identityId } from "./identity.js";
 export { LdapSource } from "./ldap/index.js";
-export { DEFAULT_LOGIN_LIMITS, LoginGuard, type LoginLimits } from "./login-guard.js";
 export { type OffboardedEntry, OffboardedPeople } from "./offboarded.js";
 export { claimAt, OidcSource } from "./oidc.js";
 export { hashPassword, verifyPassword } from "./scrypt.js";

@@ -4,16 +4,18 @@
  */
 import type { StoreConfig } from "../config/index.js";
 import { MemoryStore } from "./memory.js";
-import { RedisStore } from "./redis.js";
+import { RedisStore, type RedisStoreOptions } from "./redis.js";
 import type { Store } from "./store.js";
 
+export { isUnavailability, LogLimiter, redisErrorListener } from "./availability.js";
+export { judgePersistence, type Persistence } from "./durability.js";
 export { getJson, setJson, updateJson } from "./json.js";
 export { MemoryStore } from "./memory.js";
-export { RedisStore } from "./redis.js";
-export type { Lock, Store, StreamEntry } from "./store.js";
+export { RedisStore, type RedisStoreOptions, type StoreIncident } from "./redis.js";
+export type { CounterChange, Lock, Store, StreamEntry } from "./store.js";
 
-/** Builds the store named by `config` (memory when absent). */
-export function createStore(config: StoreConfig | undefined): Store {
+/** Builds the store named by `config` (memory when absent); `opts.log` receives Redis errors and incidents. */
+export function createStore(config: StoreConfig | undefined, opts: RedisStoreOptions = {}): Store {
   if (!config || config.type === "memory") return new MemoryStore();
-  return new RedisStore(config);
+  return new RedisStore(config, opts);
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import type { Lock, Store, StreamEntry } from "./store.js";
+import type { CounterChange, Lock, Store, StreamEntry } from "./store.js";
 
 interface Entry {
   value: string;
@@ -66,6 +66,28 @@ export class MemoryStore implements Store {
     const next = (current ? Number(current.value) : 0) + (opts.by ?? 1);
     this.#entries.set(key, { value: String(next), expiresAt: current?.expiresAt ?? expiry(this.#now(), opts.ttlMs) });
     return next;
+  }
+
+  async decrement(key: string, opts: { by?: number } = {}): Promise<number> {
+    const current = this.#live(key);
+    if (!current) return 0;
+    const next = Math.max(0, Number(current.value) - (opts.by ?? 1));
+    current.value = String(next);
+    return next;
+  }
+
+  async addToCounters(changes: readonly CounterChange[]): Promise<number[]> {
+    return changes.map((c) => {
+      const current = this.#live(c.key);
+      if (c.by < 0) {
+        if (!current) return 0;
+        current.value = String(Math.max(0, Number(current.value) + c.by));
+        return Number(current.value);
+      }
+      const next = (current ? Number(current.value) : 0) + c.by;
+      this.#entries.set(c.key, { value: String(next), expiresAt: current?.expiresAt ?? expiry(this.#now(), c.ttlMs) });
+      return next;
+    });
   }
 
   async acquireLock(key: string, ttlMs: number): Promise<Lock | null> {

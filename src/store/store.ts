@@ -12,6 +12,15 @@ export interface StreamEntry {
   data: Record<string, unknown>;
 }
 
+/** One change of {@link Store.addToCounters}. */
+export interface CounterChange {
+  key: string;
+  /** Positive: increment; negative: decrement. */
+  by: number;
+  /** The window a counter created by this change lives for (ignored for a decrement). */
+  ttlMs: number;
+}
+
 /**
  * The only shared state Archway has: sessions, token cache, revocations, rate limits, locks, sync state and the
  * audit stream. Values are strings (callers encode JSON). Every TTL is in milliseconds.
@@ -28,6 +37,19 @@ export interface Store {
   delete(key: string): Promise<boolean>;
   /** Atomically adds `by` (default 1) and returns the new value; the TTL starts at the first increment. */
   increment(key: string, opts: { ttlMs: number; by?: number }): Promise<number>;
+  /**
+   * Atomically subtracts `by` (default 1) from a counter and returns the new value, never going below zero and
+   * keeping its TTL. An absent (or expired) counter stays absent and resolves 0: giving back a reservation after
+   * its window ended must not start a new window with a negative count.
+   */
+  decrement(key: string, opts?: { by?: number }): Promise<number>;
+  /**
+   * Adds to several counters in one round trip: a positive `by` as {@link Store.increment} (the TTL starts at the
+   * first increment), a negative one as {@link Store.decrement} (never below zero, never creating). Each counter
+   * changes atomically; the batch is one script where the store can run one (not across Redis Cluster slots).
+   * Resolves the new values in order.
+   */
+  addToCounters(changes: readonly CounterChange[]): Promise<number[]>;
   /** Takes a lock that expires on its own after `ttlMs`, or resolves null when someone else holds it. */
   acquireLock(key: string, ttlMs: number): Promise<Lock | null>;
   /** Appends to a capped stream (oldest entries dropped beyond `maxLength`, approximately). */

@@ -2,6 +2,7 @@ import type { AuditEvent } from "../audit/index.js";
 import { type Cloud, type Config, publicUrlOf } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import { type EnumerableSource, type IdentitySource, isEnumerableSource } from "../identity/index.js";
+import type { Logger } from "../log/index.js";
 import { type CloudClientOptions, type CloudClients, createCloudClients } from "../openstack/index.js";
 import type { CompiledPolicySet } from "../policy/index.js";
 import type { Store } from "../store/index.js";
@@ -33,6 +34,8 @@ export interface SyncBuildDeps {
   /** Shared queue only: how long a submitter waits for a job's result before reporting it failed (15 min). */
   queueWaitMs?: number;
   now?: () => Date;
+  /** Where the shared queue's Redis errors go. */
+  log?: Logger;
 }
 
 /** The shadow password key, or an actionable error when sync cannot run without it. */
@@ -75,7 +78,7 @@ export function createSync(deps: SyncBuildDeps): SyncParts {
   const retry = { attempts: 3, backoffMs: 2_000 };
   const queue: SyncQueue =
     deps.queue === "shared"
-      ? new BullSyncQueue(bullConnection(config.store), { retry, waitMs: deps.queueWaitMs })
+      ? new BullSyncQueue(bullConnection(config.store, deps.log), { retry, waitMs: deps.queueWaitMs })
       : new InProcessQueue(engineHandler(engine, { onProgress: deps.onProgress }), {
           concurrency: config.sync.concurrency,
           retry,

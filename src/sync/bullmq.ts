@@ -2,6 +2,8 @@ import { type Job, Queue, QueueEvents, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import type { StoreConfig } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
+import type { Logger } from "../log/index.js";
+import { redisErrorListener } from "../store/index.js";
 import {
   type JobHandler,
   type JobResult,
@@ -20,30 +22,40 @@ export interface BullConnection {
   /** Makes a fresh ioredis connection (BullMQ requires `maxRetriesPerRequest: null`). */
   connect(): Redis;
   prefix: string;
+  /** The `error` listener of every connection, queue and worker: the structured log, rate-limited. */
+  onError: (err: Error) => void;
 }
 
 /** BullMQ connection settings from a Redis store configuration. */
-export function bullConnection(config: StoreConfig): BullConnection {
+export function bullConnection(config: StoreConfig, log?: Logger): BullConnection {
   const prefix = `${"keyPrefix" in config ? config.keyPrefix : "archway:"}bull`;
+  const onError = redisErrorListener(log, "bullmq");
+  const watched = (redis: Redis) => redis.on("error", onError);
   const common = { maxRetriesPerRequest: null, enableReadyCheck: false } as const;
   switch (config.type) {
     case "redis":
       return {
         prefix,
+        onError,
         connect: () =>
-          new Redis(config.url, { ...common, username: config.username, password: config.password, db: config.db }),
+          watched(
+            new Redis(config.url, { ...common, username: config.username, password: config.password, db: config.db }),
+          ),
       };
     case "redis-sentinel":
       return {
         prefix,
+        onError,
         connect: () =>
-          new Redis({
-            ...common,
-            sentinels: config.sentinels,
-            name: config.name,
-            password: config.password,
-            db: config.db,
-          }),
+          watched(
+            new Redis({
+              ...common,
+              sentinels: config.sentinels,
+              name: config.name,
+              password: config.password,
+              db: config.db,
+            }),
+          ),
       };
     default:
       throw new ArchwayError(
@@ -68,6 +80,8 @@ export class BullSyncQueue implements SyncQueue {
   ) {
     this.queue = new Queue(SYNC_QUEUE, { connection: conn.connect(), prefix: conn.prefix });
     this.events = new QueueEvents(SYNC_QUEUE, { connection: conn.connect(), prefix: conn.prefix });
+    this.queue.on("error", conn.onError);
+    this.events.on("error", conn.onError);
   }
 
   async submit(jobs: readonly SyncJob[], opts: { onResult?: (r: JobResult) => void } = {}): Promise<JobResult[]> {
@@ -141,5 +155,6 @@ export function startSyncWorker(
       maxStalledCount: 3,
     },
   );
+  worker.on("error", conn.onError);
   return worker;
 }

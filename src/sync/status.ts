@@ -56,10 +56,13 @@ export function registerSyncMetrics(
   registry: Registry,
   deps: { store: Store; cloudIds: () => readonly string[] },
 ): void {
+  // A store outage leaves these gauges empty for that scrape: /metrics itself must keep answering (issue 23).
   const statuses = async () =>
-    (await Promise.all(deps.cloudIds().map((id) => readStatus(deps.store, id)))).filter(
-      (s): s is CloudSyncStatus => s !== null,
-    );
+    (
+      await Promise.all(deps.cloudIds().map((id) => readStatus(deps.store, id))).catch(
+        (): (CloudSyncStatus | null)[] => [],
+      )
+    ).filter((s): s is CloudSyncStatus => s !== null);
   new Gauge({
     name: "archway_sync_degraded",
     help: "1 when the last sync of the cloud could not reach or change it",

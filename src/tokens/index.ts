@@ -10,11 +10,16 @@ export {
 } from "./app-credentials.js";
 export { type BrokeredToken, dropBrokeredTokens, TokenBroker } from "./broker.js";
 export {
+  type Entitlements,
   entitledProjects,
+  entitlementsFrom,
+  entitlementsOf,
   FACADE_DOMAIN,
   type FacadeProject,
   facadeProjectId,
-  projectForCloud,
+  type ProjectScope,
+  projectInCloud,
+  projectScopeId,
 } from "./entitlements.js";
 export { KeyRing, type SigningAlgorithm, type SigningKey, type VerificationKey } from "./keyring.js";
 export { loopSaturation } from "./loop-saturation.js";

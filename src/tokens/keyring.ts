@@ -1,31 +1,19 @@
-import { createPublicKey, type JsonWebKey } from "node:crypto";
-import {
-  calculateJwkThumbprint,
-  exportJWK,
-  generateKeyPair,
-  importJWK,
-  type CryptoKey as JoseKey,
-  type JWK,
-} from "jose";
-import { z } from "zod";
-import { readSigningKeyFiles, type SigningAlgorithm, SigningAlgorithmSchema } from "../config/index.js";
-import { ArchwayError } from "../errors.js";
+import type { CryptoKey as JoseKey, JWK } from "jose";
+import { readSigningKeyFiles, type SigningAlgorithm } from "../config/index.js";
+import { ArchwayError, isArchwayError, STORE_UNAVAILABLE } from "../errors.js";
 import type { Store } from "../store/index.js";
 import { isSealed, Sealer } from "./sealed.js";
+import {
+  generateStoredKey,
+  type ImportedKey,
+  importStoredKey,
+  type StoredKey,
+  StoredRingSchema,
+  safeJson,
+  storedKeyFromFile,
+} from "./stored-keys.js";
 
 export type { SigningAlgorithm } from "../config/index.js";
-
-const StoredKeySchema = z.object({
-  kid: z.string(),
-  alg: SigningAlgorithmSchema,
-  privateJwk: z.record(z.string(), z.unknown()),
-  publicJwk: z.record(z.string(), z.unknown()),
-  createdAt: z.number(),
-  /** When its algorithm was dropped from the configuration: it verifies for the overlap window from then. */
-  retiredAt: z.number().optional(),
-});
-type StoredKey = z.infer<typeof StoredKeySchema>;
-const StoredRingSchema = z.array(StoredKeySchema);
 
 /** A key ready to sign with. */
 export interface SigningKey {
@@ -65,12 +53,6 @@ interface KeyRingOptions {
 const RING_KEY = "tokens:keyring";
 const LOCK_KEY = "tokens:keyring:lock";
 
-/** Imported keys by kid: re-reading the ring every few seconds does not import (or convert) the same key again. */
-interface Imported {
-  signing: SigningKey;
-  verifying: VerificationKey;
-}
-
 /**
  * The signing keys, shared by every Archway process through the store: for each configured algorithm one key
  * signs and recent ones still verify (rotation with an overlap window). `kid` is the RFC 7638 thumbprint, so a
@@ -80,7 +62,7 @@ export class KeyRing {
   readonly #opts: Required<Omit<KeyRingOptions, "dir">> & { dir?: string };
   readonly #algorithms: readonly SigningAlgorithm[];
   #cache: { at: number; signing: Map<SigningAlgorithm, SigningKey>; verifying: VerificationKey[] } | undefined;
-  #imported = new Map<string, Imported>();
+  #imported = new Map<string, ImportedKey>();
 
   constructor(opts: KeyRingOptions) {
     this.#opts = {
@@ -132,7 +114,7 @@ export class KeyRing {
     }
     await this.#withLock(async () => {
       const { ring } = await this.#readRing();
-      const made = await Promise.all(this.#algorithms.map((alg) => this.#generate(alg)));
+      const made = await Promise.all(this.#algorithms.map((alg) => generateStoredKey(alg, this.#opts.now())));
       await this.#save([...made, ...ring]);
     });
     this.#cache = undefined;
@@ -141,20 +123,27 @@ export class KeyRing {
   async #load() {
     const now = this.#opts.now();
     if (this.#cache && now - this.#cache.at < this.#opts.cacheMs) return this.#cache;
-    const ring = this.#opts.source === "files" ? await this.#readFiles() : await this.#ringFromStore(now);
+    let ring: StoredKey[];
+    try {
+      ring = this.#opts.source === "files" ? await this.#readFiles() : await this.#ringFromStore(now);
+    } catch (err) {
+      // The store is down: keep verifying and publishing the keys this process already holds (issue 23).
+      if (this.#cache && isArchwayError(err) && err.code === STORE_UNAVAILABLE) return this.#cache;
+      throw err;
+    }
     if (ring.length === 0) throw new ArchwayError("keys_missing", "no signing key is available", 500);
-    const imported = new Map<string, Imported>();
-    for (const key of ring) imported.set(key.kid, this.#imported.get(key.kid) ?? (await importKey(key)));
+    const imported = new Map<string, ImportedKey>();
+    for (const key of ring) imported.set(key.kid, this.#imported.get(key.kid) ?? (await importStoredKey(key)));
     this.#imported = imported;
     const signing = new Map<SigningAlgorithm, SigningKey>();
     // The ring is newest first: the first key of each algorithm signs.
     for (const key of ring) {
       if (!signing.has(key.alg) && this.#algorithms.includes(key.alg))
-        signing.set(key.alg, (imported.get(key.kid) as Imported).signing);
+        signing.set(key.alg, (imported.get(key.kid) as ImportedKey).signing);
     }
     const primary = this.#opts.algorithm;
     const verifying = [...ring.filter((k) => k.alg === primary), ...ring.filter((k) => k.alg !== primary)].map(
-      (k) => (imported.get(k.kid) as Imported).verifying,
+      (k) => (imported.get(k.kid) as ImportedKey).verifying,
     );
     this.#cache = { at: now, signing, verifying };
     return this.#cache;
@@ -192,7 +181,10 @@ export class KeyRing {
       const kept = again.ring.map((k) =>
         k.retiredAt === undefined && !this.#algorithms.includes(k.alg) ? { ...k, retiredAt: now } : k,
       );
-      const ring = this.#prune([...(await Promise.all(due.map((alg) => this.#generate(alg)))), ...kept], now);
+      const ring = this.#prune(
+        [...(await Promise.all(due.map((alg) => generateStoredKey(alg, this.#opts.now())))), ...kept],
+        now,
+      );
       await this.#save(ring);
       return ring;
     });
@@ -239,22 +231,6 @@ export class KeyRing {
     });
   }
 
-  async #generate(alg: SigningAlgorithm): Promise<StoredKey> {
-    const { privateKey, publicKey } = await generateKeyPair(alg, {
-      extractable: true,
-      crv: alg === "EdDSA" ? "Ed25519" : undefined,
-    });
-    const publicJwk = await exportJWK(publicKey);
-    const kid = await calculateJwkThumbprint(publicJwk, "sha256");
-    return {
-      kid,
-      alg,
-      privateJwk: { ...(await exportJWK(privateKey)), kid, alg },
-      publicJwk: { ...publicJwk, kid, alg, use: "sig" },
-      createdAt: this.#opts.now(),
-    };
-  }
-
   async #save(ring: StoredKey[]): Promise<void> {
     await this.#opts.store.set(RING_KEY, this.#opts.sealer.seal(JSON.stringify(ring), RING_KEY));
   }
@@ -278,39 +254,6 @@ export class KeyRing {
   async #readFiles(): Promise<StoredKey[]> {
     const dir = this.#opts.dir;
     if (!dir) throw new ArchwayError("keys_missing", "signing.keys is 'files' but signing.dir is not set", 500);
-    const ring: StoredKey[] = [];
-    for (const file of readSigningKeyFiles(dir)) {
-      const full = file.key.export({ format: "jwk" }) as JsonWebKey;
-      const pub = createPublicKey(file.key).export({ format: "jwk" }) as JsonWebKey;
-      const kid = await calculateJwkThumbprint(pub as JWK, "sha256");
-      ring.push({
-        kid,
-        alg: file.alg,
-        privateJwk: { ...full, kid, alg: file.alg },
-        publicJwk: { ...pub, kid, alg: file.alg, use: "sig" },
-        createdAt: 0,
-      });
-    }
-    return ring;
-  }
-}
-
-async function importKey(key: StoredKey): Promise<Imported> {
-  return {
-    signing: { kid: key.kid, alg: key.alg, privateKey: await importJWK(key.privateJwk as JWK, key.alg) },
-    verifying: {
-      kid: key.kid,
-      alg: key.alg,
-      publicKey: await importJWK(key.publicJwk as JWK, key.alg),
-      publicJwk: key.publicJwk as JWK,
-    },
-  };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
+    return Promise.all(readSigningKeyFiles(dir).map(storedKeyFromFile));
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { decodeJwt, decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify } from "jose";
 import type { Audit } from "../audit/index.js";
-import { ArchwayError } from "../errors.js";
+import { ArchwayError, isArchwayError, STORE_UNAVAILABLE } from "../errors.js";
 import type { Store } from "../store/index.js";
 import type { KeyRing, SigningAlgorithm, VerificationKey } from "./keyring.js";
 import { type IdentitySessions, revokedBy, sessionKeys } from "./sessions/index.js";
@@ -77,6 +77,11 @@ function useKey(opts: { audience: string | string[]; type?: string }): string {
   return `\0${String(opts.audience)}\0${opts.type ?? ""}`;
 }
 const VERIFIED_CACHE_MAX = 10_000;
+/**
+ * While the store is unreachable, a revocation value read this recently still answers (issue 23): the same bound
+ * as the sessions' local copy, so an outage adds no staleness a healthy store does not already allow.
+ */
+const REVOCATION_GRACE_MS = 5_000;
 
 /** The registered claims Archway sets on every token: a caller's claim of the same name never replaces one. */
 const REGISTERED_CLAIMS: ReadonlySet<string> = new Set(["iss", "sub", "aud", "iat", "nbf", "exp", "jti"]);
@@ -114,6 +119,8 @@ export class TokenService {
     Pick<TokenServiceOptions, "audit" | "offloadSigning" | "sessions">;
   /** Token -> (audience and type it was verified for) -> what that verification found. */
   readonly #verified = new Map<string, Map<string, Verified>>();
+  /** The last revocation value read per key, and when: used only while the store is unavailable. */
+  readonly #revocations = new Map<string, { at: number; value: string | null }>();
   /** Encoded JWS headers by kid and type. */
   readonly #headers = new Map<string, string>();
 
@@ -183,15 +190,36 @@ export class TokenService {
       const { claims, revokedKey, chain } = known instanceof Promise ? await known : known;
       // One store read per use, as before sessions could end: the session's revocation value covers the session's
       // end, the token's chain and the token itself at once.
-      const revoked = await this.#o.store.get(revokedKey);
+      const revoked = await this.#revocation(revokedKey);
       if (revoked !== null && (chain === undefined || revokedBy(revoked, claims.jti, chain))) {
         throw new ArchwayError("token_revoked", "the token was revoked", 401);
       }
       return claims;
     } catch (err) {
       const refused = toTokenError(err);
-      await this.#o.audit?.({ type: "token.refused", reason: refused.code });
+      // A store outage refuses nothing about the token (a 503): no refusal to audit, into a store that is down.
+      if (refused.code !== STORE_UNAVAILABLE) await this.#o.audit?.({ type: "token.refused", reason: refused.code });
       throw refused;
+    }
+  }
+
+  /** The revocation value of `key`; while the store is down, the value read in the last few seconds, if any. */
+  async #revocation(key: string): Promise<string | null> {
+    try {
+      const value = await this.#o.store.get(key);
+      if (this.#revocations.size >= VERIFIED_CACHE_MAX) this.#revocations.clear();
+      this.#revocations.set(key, { at: this.#o.now(), value });
+      return value;
+    } catch (err) {
+      const seen = this.#revocations.get(key);
+      if (
+        isArchwayError(err) &&
+        err.code === STORE_UNAVAILABLE &&
+        seen &&
+        this.#o.now() - seen.at < REVOCATION_GRACE_MS
+      )
+        return seen.value;
+      throw err;
     }
   }
 

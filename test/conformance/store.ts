@@ -69,6 +69,51 @@ export function describeStoreConformance(name: string, create: () => Promise<Sto
       expect(await store.increment(k("ctr-ttl"), { ttlMs: 150 })).toBe(1);
     });
 
+    it("decrements a counter atomically, never below zero, keeping its window", async () => {
+      await store.increment(k("dec"), { ttlMs: 300 });
+      await store.increment(k("dec"), { ttlMs: 300, by: 9 });
+      const results = await Promise.all(Array.from({ length: 12 }, () => store.decrement(k("dec"))));
+      // Ten units to give back: ten distinct values down to zero, then zero (no negative count).
+      expect([...results].sort((a, b) => a - b)).toEqual([0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(await store.increment(k("dec"), { ttlMs: 60_000 })).toBe(1);
+      // The window is still the first increment's: the key goes when it ends.
+      await sleep(500);
+      expect(await store.get(k("dec"))).toBeNull();
+    });
+
+    it("leaves an absent counter absent on decrement", async () => {
+      expect(await store.decrement(k("dec-absent"), { by: 3 })).toBe(0);
+      expect(await store.get(k("dec-absent"))).toBeNull();
+      expect(await store.increment(k("dec-absent"), { ttlMs: 60_000 })).toBe(1);
+    });
+
+    it("keeps concurrent increments and decrements consistent", async () => {
+      const ops = Array.from({ length: 40 }, (_, i) =>
+        i % 2 === 0 ? store.increment(k("mixed"), { ttlMs: 60_000 }) : store.decrement(k("mixed")),
+      );
+      await Promise.all(ops);
+      // Every decrement ran after an increment issued before it, so none hit the floor.
+      expect(await store.get(k("mixed"))).toBe("0");
+    });
+
+    it("adds to several counters in one call: increments start a window, decrements never go below zero nor create", async () => {
+      const changes = (by: number) => [
+        { key: k("many-a"), by, ttlMs: 300 },
+        { key: k("many-b"), by, ttlMs: 60_000 },
+      ];
+      expect(await store.addToCounters(changes(1))).toEqual([1, 1]);
+      const concurrent = await Promise.all(Array.from({ length: 20 }, () => store.addToCounters(changes(1))));
+      expect(new Set(concurrent.map(([a]) => a)).size).toBe(20);
+      expect(await store.addToCounters(changes(-1))).toEqual([20, 20]);
+      expect(await store.addToCounters([{ key: k("many-absent"), by: -1, ttlMs: 1_000 }])).toEqual([0]);
+      expect(await store.get(k("many-absent"))).toBeNull();
+      expect(await store.addToCounters([{ key: k("many-b"), by: -100, ttlMs: 1_000 }])).toEqual([0]);
+      // The first counter's window is its first increment's: gone when it ends, the other still there.
+      await sleep(500);
+      expect(await store.get(k("many-a"))).toBeNull();
+      expect(await store.get(k("many-b"))).toBe("0");
+    });
+
     it("grants a lock to one holder at a time", async () => {
       const attempts = await Promise.all(Array.from({ length: 10 }, () => store.acquireLock(k("lock"), 5_000)));
       const held = attempts.filter((l) => l !== null);

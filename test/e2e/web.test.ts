@@ -64,15 +64,20 @@ describe("a person in the browser", () => {
     ]);
     const file = join(home, "clouds.yaml");
     await download.saveAs(file);
-    const yaml = parse(readFileSync(file, "utf8")) as { clouds: Record<string, { auth: { project_name: string } }> };
-    expect(Object.keys(yaml.clouds).sort()).toEqual(["cloud-1-u-user0001", "cloud-2-u-user0001"]);
+    const yaml = parse(readFileSync(file, "utf8")) as { clouds: Record<string, { regions: string[] }> };
+    // One entry per project, with the clouds where it exists as its regions.
+    expect(Object.keys(yaml.clouds)).toEqual(["u-user0001"]);
+    expect(yaml.clouds["u-user0001"]?.regions).toEqual(["cloud-1", "cloud-2"]);
     const { stdout } = await run(
       "/usr/bin/openstack",
-      ["--os-cloud", "cloud-2-u-user0001", "--os-password", "pass-user0001", "project", "list", "-f", "json"],
+      [
+        ...["--os-cloud", "u-user0001", "--os-region-name", "cloud-2", "--os-password", "pass-user0001"],
+        ...["project", "list", "-f", "json"],
+      ],
       { env: { PATH: "/usr/bin:/bin", HOME: home, OS_CLIENT_CONFIG_FILE: file }, timeout: 60_000 },
     );
     const names = (JSON.parse(stdout) as { Name: string }[]).map((p) => p.Name).sort();
-    expect(names).toEqual(["cloud-1:u-user0001", "cloud-2:u-user0001"]);
+    expect(names).toEqual(["u-user0001"]);
   }, 90_000);
 
   const key = sshKey("e2e@laptop");

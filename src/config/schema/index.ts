@@ -3,6 +3,7 @@ import { CloudSchema } from "./cloud.js";
 import { SecretSchema } from "./common.js";
 import { IdentitySourceSchema } from "./identity.js";
 import { CLIENT_AUTH_LIMITS, IdpConfigSchema } from "./idp.js";
+import { LockoutConfigSchema, TrustedProxySchema } from "./lockout.js";
 import { OffboardConfigSchema } from "./offboard.js";
 import { SigningAlgorithmSchema } from "./signing.js";
 import { StoreConfigSchema } from "./store.js";
@@ -12,6 +13,7 @@ export * from "./cloud.js";
 export * from "./common.js";
 export * from "./identity.js";
 export * from "./idp.js";
+export * from "./lockout.js";
 export * from "./offboard.js";
 export * from "./signing.js";
 export * from "./store.js";
@@ -143,9 +145,13 @@ export const ConfigSchema = z
       .strict()
       .default({ previousStoreKeys: [] }),
     identity: z
-      .object({ sources: z.array(IdentitySourceSchema).default([]) })
+      .object({
+        sources: z.array(IdentitySourceSchema).default([]),
+        /** Limits on failed sign-ins (see LockoutConfigSchema). */
+        lockout: LockoutConfigSchema.default(() => LockoutConfigSchema.parse({})),
+      })
       .strict()
-      .default({ sources: [] }),
+      .default({ sources: [], lockout: LockoutConfigSchema.parse({}) }),
     clouds: z.array(CloudSchema).default([]),
     sessions: SessionsConfigSchema.default({ absoluteSeconds: 12 * 3600, idleSeconds: 2 * 3600 }),
     /** Archway as an OpenID Provider: its relying parties (clients) and token lifetimes. */
@@ -181,8 +187,8 @@ export const ConfigSchema = z
           .int()
           .positive()
           .default(1024 * 1024),
-        /** Trust `X-Forwarded-For` from these proxy addresses when computing the client address. */
-        trustedProxies: z.array(z.string()).default([]),
+        /** Trust `X-Forwarded-For` from these proxies (addresses or CIDR ranges) when computing the client address. */
+        trustedProxies: z.array(TrustedProxySchema).default([]),
       })
       .extend(HttpLimitsSchema.shape)
       .strict()

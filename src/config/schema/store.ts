@@ -8,6 +8,8 @@ const RedisCommon = {
   db: z.number().int().min(0).default(0),
   tls: z.boolean().default(false),
   caFile: z.string().optional(),
+  /** Longest wait for one store command; past it the request answers 503 `store_unavailable` (issue 23). */
+  commandTimeoutMs: z.number().int().min(50).max(60_000).default(750),
 };
 
 export const MemoryStoreSchema = z.object({ type: z.literal("memory") }).strict();

@@ -1,14 +1,15 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Audit } from "../../audit/index.js";
-import { isArchwayError } from "../../errors.js";
+import { isArchwayError, retryAfterOf, STORE_UNAVAILABLE } from "../../errors.js";
 import type { Identity, LoginGuard, PasswordSource } from "../../identity/index.js";
 import type { CompiledPolicySet } from "../../policy/index.js";
 import {
   type ArchwayClaims,
-  entitledProjects,
-  type FacadeProject,
+  type Entitlements,
+  entitlementsOf,
   type IdentitySessions,
+  type ProjectScope,
   type TokenService,
 } from "../../tokens/index.js";
 import type { AppEnv } from "../env.js";
@@ -35,26 +36,29 @@ export interface FacadeDeps {
 export interface FacadeCaller {
   claims: ArchwayClaims;
   identity: Identity;
-  projects: FacadeProject[];
-  scoped?: FacadeProject;
+  /** Every project the person holds now (listings, re-scoping). */
+  entitlements: Entitlements;
+  /** The project the token names: the only one it acts as. Absent for an unscoped token, which reaches no cloud. */
+  scoped?: ProjectScope;
 }
 
-// Entitlements per session for a few seconds: evaluation is cheap, but a validation storm should not repeat it.
-const recentProjects = new WeakMap<CompiledPolicySet, Map<string, { until: number; projects: FacadeProject[] }>>();
+// Entitlements per session for a few seconds: evaluation is cheap, but a validation storm should not repeat it. The
+// lookups by id and name are built with them, so a request only does Map lookups.
+const recentEntitlements = new WeakMap<CompiledPolicySet, Map<string, { until: number; entitlements: Entitlements }>>();
 
-function projectsOf(identity: Identity, policies: CompiledPolicySet, sid: string): FacadeProject[] {
-  let bySession = recentProjects.get(policies);
+function entitlementsFor(identity: Identity, policies: CompiledPolicySet, sid: string): Entitlements {
+  let bySession = recentEntitlements.get(policies);
   if (!bySession) {
     bySession = new Map();
-    recentProjects.set(policies, bySession);
+    recentEntitlements.set(policies, bySession);
   }
   const now = Date.now();
   const hit = bySession.get(sid);
-  if (hit && hit.until > now) return hit.projects;
-  const projects = entitledProjects(identity, policies);
+  if (hit && hit.until > now) return hit.entitlements;
+  const entitlements = entitlementsOf(identity, policies);
   if (bySession.size >= 10_000) bySession.clear();
-  bySession.set(sid, { until: now + 5_000, projects });
-  return projects;
+  bySession.set(sid, { until: now + 5_000, entitlements });
+  return entitlements;
 }
 
 /** A failure the facade answers in Keystone's shape. */
@@ -77,6 +81,8 @@ export async function facadeCaller(
   try {
     claims = await deps.tokens.verify(token, { audience: FACADE_AUDIENCE });
   } catch (err) {
+    // A store that cannot answer says nothing about the token: a 503, never a 401 that makes clients drop it.
+    if (isArchwayError(err) && err.code === STORE_UNAVAILABLE) throw err;
     throw new KeystoneHttpError(
       401,
       isArchwayError(err) ? err.message : "The request you have made requires authentication.",
@@ -85,11 +91,11 @@ export async function facadeCaller(
   const sid = claims.sid;
   const identity = typeof sid === "string" ? (deps.sessions.recent(sid) ?? (await deps.sessions.get(sid))) : null;
   if (!identity) throw new KeystoneHttpError(401, "the session behind this token has ended");
-  const projects = projectsOf(identity, deps.policies(), String(claims.sid));
-  const scoped = typeof claims.prj === "string" ? projects.find((p) => p.id === claims.prj) : undefined;
+  const entitlements = entitlementsFor(identity, deps.policies(), String(claims.sid));
+  const scoped = typeof claims.prj === "string" ? entitlements.byId(claims.prj) : undefined;
   if (typeof claims.prj === "string" && !scoped)
     throw new KeystoneHttpError(401, "the project of this token is no longer granted to you");
-  return { claims, identity, projects, scoped };
+  return { claims, identity, entitlements, scoped };
 }
 
 /** A facade route handler. */
@@ -115,9 +121,24 @@ export function keystoneErrors(handler: FacadeHandler): FacadeHandler {
 /** The Keystone-shaped answer to a failure, or the failure rethrown for the app's error handler. */
 function keystoneFailure(c: Context<AppEnv>, err: unknown): Response {
   if (err instanceof KeystoneHttpError) return c.json(keystoneError(err.status, err.message), err.status);
+  const unavailable = keystoneStoreUnavailable(err);
+  if (unavailable) return unavailable;
   if (isArchwayError(err)) return c.json(keystoneError(err.status, err.message), err.status as ContentfulStatusCode);
   if (err instanceof SyntaxError) return c.json(keystoneError(400, "request body is not valid JSON"), 400);
   throw err;
+}
+
+/**
+ * Keystone's shape for a store outage: 503 with `Retry-After`, the Archway code riding along as `identifier` (the
+ * shape's own `code` is numeric); undefined for any other failure.
+ */
+export function keystoneStoreUnavailable(err: unknown): Response | undefined {
+  const retryAfter = retryAfterOf(err);
+  if (retryAfter === undefined || !isArchwayError(err)) return undefined;
+  return new Response(JSON.stringify({ error: { ...keystoneError(503, err.message).error, identifier: err.code } }), {
+    status: 503,
+    headers: { "content-type": "application/json", "retry-after": retryAfter },
+  });
 }
 
 /** A JSON answer that keeps the fast path of the Node server (one header, the content type). */

@@ -1,4 +1,4 @@
-import type { FacadeProject } from "../../tokens/index.js";
+import type { ProjectScope } from "../../tokens/index.js";
 import type { CloudCatalogs } from "./catalog.js";
 import type { CatalogService } from "./shapes.js";
 
@@ -16,27 +16,28 @@ interface Built extends BuiltCatalog {
 const MAX_CLOUD_SETS = 1_000;
 
 /**
- * The catalog of the facade: one region per entitled cloud, every endpoint pointing at Archway (the proxy, or the
- * facade itself for identity). Every project-scoped token and many validations carry one, and people with the same
- * clouds get the same one, so each set of clouds is built and serialized once, and again only when a cloud's
- * service list was read anew (`CloudCatalogs` refreshes it every few minutes, sooner while the cloud is down).
+ * The catalog of a project-scoped facade token: one region per cloud where the scoped project exists (the only
+ * clouds the token reaches), every endpoint pointing at Archway (the proxy, or the facade itself for identity). Every
+ * project-scoped token and many validations carry one, and projects in the same clouds get the same one, so each set
+ * of clouds is built and serialized once, and again only when a cloud's service list was read anew (`CloudCatalogs`
+ * refreshes it every few minutes, sooner while the cloud is down).
  */
 export class FacadeCatalogs {
   readonly #catalogs: Pick<CloudCatalogs, "services">;
   readonly #publicUrl: string;
   /** By the cloud ids, sorted and joined. */
   readonly #built = new Map<string, Built>();
-  /** The cloud-set key of an entitlement list (the facade hands out the same list while it is fresh). */
-  readonly #keys = new WeakMap<readonly FacadeProject[], { key: string; clouds: string[] }>();
+  /** The cloud-set key of a project (the facade hands out the same object while the person's entitlements are fresh). */
+  readonly #keys = new WeakMap<ProjectScope, { key: string; clouds: readonly string[] }>();
 
   constructor(deps: { catalogs: Pick<CloudCatalogs, "services">; publicUrl: string }) {
     this.#catalogs = deps.catalogs;
     this.#publicUrl = deps.publicUrl;
   }
 
-  /** The catalog for the clouds of `projects`. */
-  async of(projects: readonly FacadeProject[]): Promise<BuiltCatalog> {
-    const { key, clouds } = this.#cloudsOf(projects);
+  /** The catalog for the regions of `project`. */
+  async of(project: ProjectScope): Promise<BuiltCatalog> {
+    const { key, clouds } = this.#cloudsOf(project);
     const from = clouds.map((cloudId) => this.#catalogs.services(cloudId));
     const hit = this.#built.get(key);
     if (hit?.from.every((source, i) => source === from[i])) return hit;
@@ -47,12 +48,12 @@ export class FacadeCatalogs {
     return built;
   }
 
-  #cloudsOf(projects: readonly FacadeProject[]): { key: string; clouds: string[] } {
-    let known = this.#keys.get(projects);
+  #cloudsOf(project: ProjectScope): { key: string; clouds: readonly string[] } {
+    let known = this.#keys.get(project);
     if (!known) {
-      const clouds = [...new Set(projects.map((p) => p.cloudId))].sort();
-      known = { key: clouds.join("\n"), clouds };
-      this.#keys.set(projects, known);
+      // Sorted already; cloud ids never hold a newline.
+      known = { key: project.regionIds.join("\n"), clouds: project.regionIds };
+      this.#keys.set(project, known);
     }
     return known;
   }

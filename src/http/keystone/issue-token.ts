@@ -1,6 +1,6 @@
 import { isArchwayError } from "../../errors.js";
-import type { Identity, PasswordSource } from "../../identity/index.js";
-import { auditChain, entitledProjects, FACADE_DOMAIN, type FacadeProject } from "../../tokens/index.js";
+import { type Identity, type PasswordSource, retryAfterOf } from "../../identity/index.js";
+import { auditChain, type Entitlements, entitlementsOf, FACADE_DOMAIN, type ProjectScope } from "../../tokens/index.js";
 import { clientIp, requestJson, setResponseHeader } from "../env.js";
 import { AuthRequestSchema } from "./auth-request.js";
 import {
@@ -32,7 +32,7 @@ export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHa
     let identity: Identity;
     let sid: string;
     let methods: string[];
-    let projects: FacadeProject[] | undefined;
+    let entitlements: Entitlements | undefined;
     // The chain (Keystone's audit_ids) and the latest expiry: a token made from a token keeps the first one's.
     let chain: string | undefined;
     let notAfter: number;
@@ -44,6 +44,8 @@ export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHa
       identity = await deps.guard.login(source, user.name, user.password, clientIp(c)).catch((err) => {
         if (isArchwayError(err) && err.code === "login_failed")
           throw new KeystoneHttpError(401, "The request you have made requires authentication.");
+        const retryAfter = retryAfterOf(err);
+        if (retryAfter !== undefined) setResponseHeader(c, "retry-after", String(retryAfter));
         throw err;
       });
       const session = await deps.sessions.create(identity, { amr: ["pwd"] });
@@ -58,19 +60,22 @@ export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHa
       chain = auditChain(caller.claims);
       notAfter = caller.claims.exp;
       // The same evaluation of the same session's identity that validated the token: no second one per re-scope.
-      projects = caller.projects;
+      entitlements = caller.entitlements;
     } else {
       throw new KeystoneHttpError(401, `unsupported authentication method(s): ${auth.methods.join(", ")}`);
     }
-    projects ??= entitledProjects(identity, deps.policies());
-    let project: FacadeProject | undefined;
+    entitlements ??= entitlementsOf(identity, deps.policies());
+    let project: ProjectScope | undefined;
     const wanted = scope && scope !== "unscoped" ? scope.project : undefined;
     if (scope && scope !== "unscoped" && (scope.domain || scope.system))
       throw new KeystoneHttpError(401, "only project scope is available through Archway");
     if (wanted) {
-      project = projects.find((p) =>
-        wanted.id ? p.id === wanted.id : p.name === wanted.name && domainMatches(wanted.domain),
-      );
+      // By id, or by facade name: a project (every region where the person holds it) or a `<cloud>:<project>` alias.
+      project = wanted.id
+        ? entitlements.byId(wanted.id)
+        : wanted.name !== undefined && domainMatches(wanted.domain)
+          ? entitlements.byName(wanted.name)
+          : undefined;
       if (!project) {
         await deps.audit({
           type: "token.refused",
@@ -91,7 +96,8 @@ export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHa
       notAfter,
       claims,
     });
-    const catalog = project && c.req.query("nocatalog") === undefined ? await catalogs.of(projects) : undefined;
+    // The catalog lists the regions of the scoped project only: the token reaches no other cloud.
+    const catalog = project && c.req.query("nocatalog") === undefined ? await catalogs.of(project) : undefined;
     const body = tokenJson(
       {
         identity,

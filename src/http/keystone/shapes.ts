@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Identity } from "../../identity/index.js";
-import { FACADE_DOMAIN, type FacadeProject } from "../../tokens/index.js";
+import { FACADE_DOMAIN, type ProjectScope } from "../../tokens/index.js";
 
 /** Keystone's error shape: `{"error": {"code": 401, "title": "Unauthorized", "message": "..."}}`. */
 export function keystoneError(status: number, message: string) {
@@ -65,7 +65,7 @@ export interface TokenFacts {
   auditIds: string[];
   issuedAt: number;
   expiresAt: number;
-  project?: FacadeProject;
+  project?: ProjectScope;
 }
 
 /**
@@ -114,17 +114,24 @@ export function tokenBody(opts: TokenFacts & { catalog?: CatalogService[] }): To
   return { token };
 }
 
-/** A project as `/v3/auth/projects` lists it. */
-export function projectBody(p: FacadeProject, publicUrl: string) {
+/** A project as `/v3/auth/projects` lists it; the description says where it exists (its regions). */
+export function projectBody(p: ProjectScope, publicUrl: string) {
   return {
     id: p.id,
     name: p.name,
     domain_id: FACADE_DOMAIN.id,
-    description: `${p.keystoneDomain}/${p.keystoneName} in cloud ${p.cloudId}`,
+    description: `${p.keystoneDomain}/${p.keystoneName} in ${regionsText(p.regionIds)}`,
     enabled: true,
     is_domain: false,
     parent_id: FACADE_DOMAIN.id,
     tags: [],
     links: { self: `${publicUrl}/v3/projects/${p.id}` },
   };
+}
+
+/** "cloud cloud-1", "clouds cloud-1, cloud-2", or a count past a few (a project may span thousands of sites). */
+function regionsText(regionIds: readonly string[]): string {
+  if (regionIds.length === 1) return `cloud ${regionIds[0]}`;
+  if (regionIds.length <= 5) return `clouds ${regionIds.join(", ")}`;
+  return `${regionIds.length} clouds (${regionIds.slice(0, 3).join(", ")}, ...)`;
 }

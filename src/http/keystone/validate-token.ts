@@ -1,5 +1,6 @@
+import { retryAfterOf } from "../../errors.js";
 import type { Identity } from "../../identity/index.js";
-import type { ArchwayClaims, FacadeProject } from "../../tokens/index.js";
+import type { ArchwayClaims, ProjectScope } from "../../tokens/index.js";
 import { requestHeader, setResponseHeader } from "../env.js";
 import {
   type FacadeCaller,
@@ -19,7 +20,7 @@ export function validateToken(deps: FacadeDeps, catalogs: FacadeCatalogs): Facad
    * project are the very objects it was built from: the session and entitlement caches hand out the same objects
    * until they refresh, and the claims object is the token service's cached verification of that token.
    */
-  const answers = new WeakMap<ArchwayClaims, { identity: Identity; scoped?: FacadeProject; json: string }>();
+  const answers = new WeakMap<ArchwayClaims, { identity: Identity; scoped?: ProjectScope; json: string }>();
   const catalogLess = (subject: FacadeCaller): string => {
     const hit = answers.get(subject.claims);
     if (hit && hit.identity === subject.identity && hit.scoped === subject.scoped) return hit.json;
@@ -36,14 +37,15 @@ export function validateToken(deps: FacadeDeps, catalogs: FacadeCatalogs): Facad
     const subject =
       subjectToken === authToken
         ? caller
-        : await facadeCaller(deps, subjectToken).catch(() => {
-            throw new KeystoneHttpError(404, "Could not find token.");
+        : await facadeCaller(deps, subjectToken).catch((err: unknown) => {
+            // A store outage is a 503 (see keystoneFailure), never "no such token".
+            throw retryAfterOf(err) !== undefined ? err : new KeystoneHttpError(404, "Could not find token.");
           });
     if (c.req.method === "HEAD") return c.body(null, 200);
     setResponseHeader(c, "x-subject-token", subjectToken ?? "");
     // Every check above ran for this request; only the serialization of unchanged parts is reused.
     if (c.req.query("nocatalog") !== undefined || !subject.scoped) return jsonText(c, catalogLess(subject), 200);
-    return jsonText(c, validationJson(subject, (await catalogs.of(subject.projects)).json), 200);
+    return jsonText(c, validationJson(subject, (await catalogs.of(subject.scoped)).json), 200);
   };
 }
 
@@ -55,8 +57,8 @@ export function validateToken(deps: FacadeDeps, catalogs: FacadeCatalogs): Facad
 export function revokeToken(deps: FacadeDeps): FacadeHandler {
   return async (c) => {
     const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
-    const subject = await facadeCaller(deps, requestHeader(c, "x-subject-token")).catch(() => {
-      throw new KeystoneHttpError(404, "Could not find token.");
+    const subject = await facadeCaller(deps, requestHeader(c, "x-subject-token")).catch((err: unknown) => {
+      throw retryAfterOf(err) !== undefined ? err : new KeystoneHttpError(404, "Could not find token.");
     });
     if (subject.identity.id !== caller.identity.id)
       throw new KeystoneHttpError(403, "you may only revoke your own tokens");

@@ -1,10 +1,11 @@
 import type { Hono } from "hono";
-import { isArchwayError } from "../../errors.js";
+import { isArchwayError, retryAfterOf } from "../../errors.js";
 import type { Logger } from "../../log/index.js";
 import { type AppEnv, headerOf, type RequestHeaders, type RequestInfo } from "../env.js";
 import { toErrorResponse } from "../errors.js";
 import { GatewayResponse } from "../response.js";
 import { limitBody } from "./body-limit.js";
+import { ClientAddresses } from "./client-address.js";
 import type { HttpMetrics } from "./metrics.js";
 import { requestIds } from "./request-id.js";
 
@@ -16,6 +17,7 @@ const QUIET = new Set(["/healthz", "/readyz", "/metrics"]);
 interface ObserveDeps {
   log: Logger;
   metrics: HttpMetrics;
+  /** Plain addresses and CIDR ranges (IPv4, IPv6) whose X-Forwarded-For is believed. */
   trustedProxies: readonly string[];
   bodyLimitBytes: number;
 }
@@ -31,7 +33,7 @@ type Bindings = Partial<AppEnv["Bindings"]>;
  */
 export function observeFetch(app: Hono<AppEnv>, deps: ObserveDeps): void {
   const routed = app.fetch;
-  const trusted = new Set(deps.trustedProxies);
+  const addresses = new ClientAddresses(deps.trustedProxies);
   const routeOf = routeLabeler(app);
   const newId = requestIds();
   app.fetch = (request, env?: Bindings, executionCtx?) => {
@@ -41,8 +43,7 @@ export function observeFetch(app: Hono<AppEnv>, deps: ObserveDeps): void {
     const headers: RequestHeaders = incoming ? incoming.headers : request.headers;
     const offered = headerOf(headers, "x-request-id");
     const id = offered && SAFE_ID.test(offered) ? offered : newId();
-    const peer = incoming?.socket?.remoteAddress ?? "unknown";
-    const clientIp = trusted.has(peer) ? (lastHop(headerOf(headers, "x-forwarded-for")) ?? peer) : peer;
+    const clientIp = addresses.resolve(incoming?.socket?.remoteAddress, headers);
     const info: RequestInfo = { id, clientIp, rootLog: deps.log };
     bindings.requestInfo = info;
     const outgoing = bindings.outgoing;
@@ -89,7 +90,10 @@ export function observeFetch(app: Hono<AppEnv>, deps: ObserveDeps): void {
 function refusal(err: unknown, id: string, log: Logger): Response {
   const { status, body } = toErrorResponse(err, id);
   if (!isArchwayError(err)) log.error({ requestId: id, err: (err as Error).message }, "request failed");
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=UTF-8" } });
+  const headers: Record<string, string> = { "content-type": "application/json; charset=UTF-8" };
+  const retryAfter = retryAfterOf(err);
+  if (retryAfter !== undefined) headers["retry-after"] = retryAfter;
+  return new Response(JSON.stringify(body), { status, headers });
 }
 
 /**
@@ -144,13 +148,4 @@ function withHeader(res: Response, name: string, value: string): Response {
     copy.headers.set(name, value);
     return copy;
   }
-}
-
-function lastHop(header: string | undefined): string | undefined {
-  // The last hop appended by our trusted proxy is the only one we can believe.
-  const hops = header
-    ?.split(",")
-    .map((h) => h.trim())
-    .filter(Boolean);
-  return hops?.[hops.length - 1];
 }

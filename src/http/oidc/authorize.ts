@@ -71,7 +71,9 @@ async function authorize(
   const maxAge = p.max_age !== undefined ? Number(p.max_age) : undefined;
   if (maxAge !== undefined && !(Number.isInteger(maxAge) && maxAge >= 0))
     throw new OAuthError("invalid_request", "max_age must be a non-negative integer");
-  const stale = maxAge !== undefined && !!session && Math.floor(Date.now() / 1000) - session.authTime > maxAge;
+  // max_age=0 always asks again (as prompt=login), even within the second of the last sign-in.
+  const stale =
+    maxAge !== undefined && !!session && (maxAge === 0 || Math.floor(Date.now() / 1000) - session.authTime > maxAge);
   if (!session || stale || prompts.has("login")) {
     if (prompts.has("none")) throw new OAuthError("login_required", "the person is not signed in");
     // Re-authentication asks the login page to sign in again (`prompt=login` there) but ends nothing: the current

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { isArchwayError, retryAfterOf } from "../../errors.js";
 
 /**
  * An OAuth error (RFC 6749 section 5.2): the registered `error` code a client library acts on, and a description
@@ -29,6 +30,12 @@ export function oauthEndpoint<C extends Context>(handler: (c: C) => Promise<Resp
       return await handler(c);
     } catch (err) {
       if (err instanceof OAuthError) return oauthErrorResponse(c, err, !!c.req.header("authorization"));
+      // The store is down: an OAuth-shaped 503 with the Archway code as the (extension) error code.
+      const retryAfter = retryAfterOf(err);
+      if (retryAfter !== undefined && isArchwayError(err)) {
+        c.header("Retry-After", retryAfter);
+        return oauthErrorResponse(c, new OAuthError(err.code, err.message, 503));
+      }
       throw err;
     }
   };

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { IdpClient } from "../../config/index.js";
+import { unlessStoreUnavailable } from "../../errors.js";
 import type { AppEnv } from "../env.js";
 import type { OidcProviderDeps } from "./deps.js";
 import { OAuthError, oauthEndpoint } from "./errors.js";
@@ -19,7 +20,9 @@ export function introspectionEndpoint(deps: OidcProviderDeps) {
     const token = params.token ?? "";
     c.header("cache-control", "no-store");
     if (token.includes(".")) {
-      const claims = await deps.tokens.verify(token, { audience: deps.issue.audiences() }).catch(() => null);
+      const claims = await deps.tokens
+        .verify(token, { audience: deps.issue.audiences() })
+        .catch(unlessStoreUnavailable(null));
       if (!claims || !mayIntrospect(client, claims.client_id)) return c.json({ active: false });
       return c.json({
         active: true,

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { unlessStoreUnavailable } from "../../errors.js";
 import type { AppEnv } from "../env.js";
 import type { OidcProviderDeps } from "./deps.js";
 import { oauthEndpoint } from "./errors.js";
@@ -20,7 +21,9 @@ export function revocationEndpoint(deps: OidcProviderDeps) {
       if (refresh.offline && refresh.sid) await deps.sessions.end(refresh.sid, "refresh token revoked by the client");
       await deps.audit({ type: "oauth.revoked", client: client.id, kind: "refresh_token" });
     } else if (token.includes(".")) {
-      const claims = await deps.tokens.verify(token, { audience: deps.issue.audiences() }).catch(() => null);
+      const claims = await deps.tokens
+        .verify(token, { audience: deps.issue.audiences() })
+        .catch(unlessStoreUnavailable(null));
       if (claims && claims.client_id === client.id) {
         await deps.tokens.revoke(claims, client.id);
         await deps.audit({ type: "oauth.revoked", client: client.id, kind: "access_token" });

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Context } from "hono";
 import type { IdpClient } from "../../config/index.js";
 import { isArchwayError } from "../../errors.js";
+import { retryAfterOf } from "../../identity/index.js";
 import type { Grant } from "../../tokens/index.js";
 import { type AppEnv, clientIp, setResponseHeader } from "../env.js";
 import { safeEqual } from "../safe-equal.js";
@@ -43,7 +44,7 @@ export function tokenEndpoint(deps: OidcProviderDeps) {
         body = await refreshToken(deps, client, params);
         break;
       case "password":
-        body = await password(deps, client, params, clientIp(c));
+        body = await password(deps, client, params, clientIp(c), (s) => setResponseHeader(c, "retry-after", String(s)));
         break;
       case "client_credentials":
         body = await clientCredentials(deps, client, params);
@@ -131,7 +132,13 @@ async function refreshToken(deps: OidcProviderDeps, client: IdpClient, p: Params
   return body;
 }
 
-async function password(deps: OidcProviderDeps, client: IdpClient, p: Params, ip: string): Promise<TokenResponse> {
+async function password(
+  deps: OidcProviderDeps,
+  client: IdpClient,
+  p: Params,
+  ip: string,
+  retryAfter: (seconds: number) => void,
+): Promise<TokenResponse> {
   if (!p.username || p.password === undefined)
     throw new OAuthError("invalid_request", "username and password are required");
   const source = deps.passwordSources[0];
@@ -154,7 +161,11 @@ async function password(deps: OidcProviderDeps, client: IdpClient, p: Params, ip
   } catch (err) {
     if (!isArchwayError(err)) throw err;
     if (err.code === "login_failed") throw new OAuthError("invalid_grant", "invalid username or password");
-    if (err.code === "login_locked") throw new OAuthError("invalid_grant", err.message);
+    if (err.code === "login_locked") {
+      const seconds = retryAfterOf(err);
+      if (seconds !== undefined) retryAfter(seconds);
+      throw new OAuthError("invalid_grant", err.message);
+    }
     throw new OAuthError("temporarily_unavailable", err.message, 503);
   }
 }

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { isArchwayError } from "../../errors.js";
+import { isArchwayError, STORE_UNAVAILABLE } from "../../errors.js";
 import type { AppEnv } from "../env.js";
 import type { OidcProviderDeps } from "./deps.js";
 import { OAuthError, oauthEndpoint } from "./errors.js";
@@ -23,7 +23,8 @@ export function userinfoEndpoint(deps: OidcProviderDeps) {
     try {
       claims = await deps.tokens.verify(token, { audience: deps.issue.audiences() });
     } catch (err) {
-      if (isArchwayError(err)) throw new OAuthError("invalid_token", err.message, 401);
+      if (isArchwayError(err) && err.code !== STORE_UNAVAILABLE)
+        throw new OAuthError("invalid_token", err.message, 401);
       throw err;
     }
     if (claims.sub === claims.client_id) throw new OAuthError("invalid_token", "a client's own token has no user", 401);

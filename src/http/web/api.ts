@@ -3,6 +3,7 @@ import { z } from "zod";
 import { ArchwayError } from "../../errors.js";
 import { requestLog } from "../env.js";
 import { auditEvents, cloudHealth, currentPlan, explainPerson } from "./admin-data.js";
+import { UnlockRequestSchema, unlockFor } from "./admin-lockouts.js";
 import { cloudsYaml } from "./clouds-yaml.js";
 import type { WebDeps } from "./deps.js";
 import { myClouds, myKeys, syncMyKeys } from "./overview.js";
@@ -26,7 +27,7 @@ const Apply = z.object({ confirm: z.literal(true) }).strict();
 
 /**
  * JSON behind the pages, for scripts: `/api/v1/me`, `me/keys`, `me/clouds.yaml`, and `admin/clouds|plan|audit|
- * explain|sync/apply`. Same authorization as the pages, by session cookie or Archway bearer token.
+ * explain|lockouts|unlock|sync/apply`. Same authorization as the pages, by session cookie or Archway bearer token.
  */
 export function apiRoutes(deps: WebDeps) {
   const app = new Hono<WebEnv>();
@@ -103,6 +104,11 @@ export function apiRoutes(deps: WebDeps) {
     const e = await explainPerson(deps, q.username, { source: q.source, cloudId: q.cloud });
     if (!e) throw new ArchwayError("not_found", `no source knows '${q.username}'`, 404);
     return c.json(e);
+  });
+  app.get("/api/v1/admin/lockouts", async (c) => c.json({ lockouts: await deps.guard.recent(200) }));
+  app.post("/api/v1/admin/unlock", async (c) => {
+    const { person: who } = parseFields(await json(c), UnlockRequestSchema.strict());
+    return c.json(await unlockFor(c, deps, who, "api"));
   });
   app.post("/api/v1/admin/sync/apply", async (c) => {
     parseFields(await json(c), Apply);

@@ -3,7 +3,13 @@ import { stringify } from "yaml";
 import { z } from "zod";
 import { ArchwayError } from "../../errors.js";
 import type { Identity } from "../../identity/index.js";
-import { type CreatedAppCredential, entitledProjects } from "../../tokens/index.js";
+import {
+  type CreatedAppCredential,
+  entitledProjects,
+  entitlementsOf,
+  type FacadeProject,
+  projectInCloud,
+} from "../../tokens/index.js";
 import type { WebDeps } from "./deps.js";
 import { pageUser } from "./home.js";
 import { CsrfField, Layout, renderPage, when } from "./layout.js";
@@ -49,9 +55,11 @@ export function appCredentialRoutes(deps: WebDeps) {
       throw new ArchwayError("not_supported", "application credentials need the token broker", 501);
     return deps.appCredentials;
   };
-  const create = async (identity: Identity, projectName: string, days: number | undefined) => {
+  const create = async (caller: WebContext, projectName: string, days: number | undefined) => {
+    const { identity, tokenProject } = person(caller);
     const project = entitledProjects(identity, deps.policies()).find((p) => p.name === projectName);
     if (!project) throw new ArchwayError("project_unknown", `no project '${projectName}' is granted to you`, 404);
+    if (tokenProject !== undefined) withinTokenScope(identity, tokenProject, project);
     const created = await service().create(identity, project, days);
     await deps.audit({
       type: "appcred.created",
@@ -62,6 +70,22 @@ export function appCredentialRoutes(deps: WebDeps) {
       expiresAt: created.record.expiresAt,
     });
     return created;
+  };
+  /**
+   * A bearer token makes a credential only in a region of the project it is scoped to (Keystone, too, makes an
+   * application credential for the project of the token that asks): a token scoped to `cloud-1:u-bob` must not
+   * reach cloud-2 here when the proxy refuses it there.
+   */
+  const withinTokenScope = (identity: Identity, tokenProject: string | null, project: FacadeProject) => {
+    if (tokenProject === null)
+      throw new ArchwayError("scope_required", "an unscoped token reaches no cloud: scope it to the project", 403);
+    const scope = entitlementsOf(identity, deps.policies()).byId(tokenProject);
+    if (projectInCloud(scope, project.cloudId)?.id !== project.id)
+      throw new ArchwayError(
+        "scope_mismatch",
+        `this token is scoped to ${scope?.name ?? "a project no longer granted"}, not to ${project.name}`,
+        403,
+      );
   };
   const revoke = async (identity: Identity, id: string) => {
     const done = await service().revoke(identity, id, entitledProjects(identity, deps.policies()));
@@ -76,7 +100,7 @@ export function appCredentialRoutes(deps: WebDeps) {
   );
   app.post("/api/v1/me/application-credentials", async (c) => {
     const body = parseFields(await c.req.json().catch(() => ({})), Create);
-    const created = await create(person(c).identity, body.project, body.days);
+    const created = await create(c, body.project, body.days);
     c.header("cache-control", "no-store");
     return c.json({ applicationCredential: created.record, cloudsYaml: appCredentialYaml(created) }, 201);
   });
@@ -91,7 +115,7 @@ export function appCredentialRoutes(deps: WebDeps) {
   app.get("/app-credentials", (c) => page(c, deps));
   app.post("/app-credentials", async (c) => {
     const form = await readForm(c, deps, Create);
-    const created = await create(person(c).identity, form.project, form.days);
+    const created = await create(c, form.project, form.days);
     return page(c, deps, appCredentialYaml(created));
   });
   app.post("/app-credentials/revoke", async (c) => {

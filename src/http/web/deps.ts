@@ -46,7 +46,11 @@ export interface WebDeps {
 
 /** Hono variables the web routes set for their handlers. */
 export interface WebVariables {
-  person: { identity: Identity; sessionId?: string; via: "session" | "bearer" };
+  /**
+   * Who is calling. A bearer token also carries its project scope (`prj`, null when unscoped): such a token acts only
+   * in that project, as at the facade and the proxy.
+   */
+  person: { identity: Identity; sessionId?: string; via: "session" | "bearer"; tokenProject?: string | null };
   cspNonce: string;
 }
 

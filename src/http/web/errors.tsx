@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { retryAfterOf } from "../../errors.js";
 import { requestId, requestLog } from "../env.js";
 import { toErrorResponse } from "../errors.js";
 import { Layout, renderPage } from "./layout.js";
@@ -11,7 +12,10 @@ import type { WebEnv } from "./security.js";
  */
 export async function webError(err: Error, c: Context<WebEnv>): Promise<Response> {
   const { status, body } = toErrorResponse(err, requestId(c));
-  if (status >= 500) requestLog(c).error({ err: err.message, stack: err.stack }, "web request failed");
+  const retryAfter = retryAfterOf(err);
+  // A store outage: a retry soon works; the store logs the cause (rate-limited), so no stack per request.
+  if (retryAfter !== undefined) c.header("Retry-After", retryAfter);
+  else if (status >= 500) requestLog(c).error({ err: err.message, stack: err.stack }, "web request failed");
   if (c.req.path.startsWith("/api/")) return c.json(body, status);
   return renderPage(
     c,

@@ -6,6 +6,7 @@ import type { WebDeps } from "./deps.js";
 import { CsrfField, Layout, Notice, type PageUser, renderPage, when } from "./layout.js";
 import { type MyCloud, type MyKey, myClouds, myKeys, syncMyKeys } from "./overview.js";
 import { person, readForm, requirePage, type WebContext, type WebEnv } from "./security.js";
+import { mySessions, SessionsTable } from "./sessions.js";
 
 const AddKeyForm = z.object({ publicKey: z.string().min(1, "paste a public key").max(8192) });
 const RemoveKeyForm = z.object({ fingerprint: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/) });
@@ -13,6 +14,7 @@ const RemoveKeyForm = z.object({ fingerprint: z.string().regex(/^SHA256:[A-Za-z0
 const OK: Record<string, string> = {
   key_added: "Key added and sent to your clouds.",
   key_removed: "Key removed from Archway and from your clouds.",
+  session_ended: "Session ended: its tokens and grants no longer work.",
 };
 
 /** The page user of the header (name, admin link, sign-out CSRF token). */
@@ -147,6 +149,7 @@ export function homeRoutes(deps: WebDeps) {
     const clouds = await myClouds(deps, identity);
     const keys = await myKeys(deps, identity, clouds);
     const directoryKeys = identity.sshKeys.length;
+    const sessions = await mySessions(deps, c);
     return renderPage(
       c,
       <Layout title="My clouds" user={user} current="home">
@@ -181,6 +184,12 @@ export function homeRoutes(deps: WebDeps) {
           <p class="muted">ssh-ed25519, ecdsa-sha2-nistp256/384/521, or ssh-rsa of 2048 bits or more.</p>
           <button type="submit">Add key</button>
         </form>
+        <h2 id="sessions">Sessions and offline access</h2>
+        <p class="muted">
+          Your sign-ins, and applications you let act for you while you are away (offline access, which signing out does
+          not end). Ending one ends every token made under it.
+        </p>
+        <SessionsTable sessions={sessions} csrf={user.csrf} action="/sessions/end" />
       </Layout>,
       opts.status ?? 200,
     );

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { ArchwayError, isArchwayError } from "../../errors.js";
-import { OffboardedPeople } from "../../identity/index.js";
+import { OffboardedPeople, retryAfterOf } from "../../identity/index.js";
 import { getJson, setJson } from "../../store/index.js";
 import { clientIp } from "../env.js";
 import type { WebDeps } from "./deps.js";
@@ -22,7 +22,7 @@ const PendingSso = z.object({ source: z.string(), pending: z.string(), returnTo:
 /** Messages that never say whether the username exists. */
 const MESSAGES: Record<string, string> = {
   login_failed: "That username and password did not match. Check both and try again.",
-  login_locked: "Too many failed attempts. Wait a few minutes and try again.",
+  login_locked: "Too many failed attempts. Wait a little and try again.",
   directory_unavailable: "The directory cannot be reached right now. Try again in a moment.",
   csrf_failed: "The sign-in form expired. Please try again.",
   sso_failed: "Single sign-on did not complete. Please try again.",
@@ -112,6 +112,8 @@ export function loginRoutes(deps: WebDeps) {
       return c.redirect(returnTo, 303);
     } catch (err) {
       if (!isArchwayError(err) || !(err.code in MESSAGES)) throw err;
+      const retryAfter = retryAfterOf(err);
+      if (retryAfter !== undefined) c.header("retry-after", String(retryAfter));
       return page(c, {
         returnTo,
         error: err.code,

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { adminRoutes } from "./admin.js";
 import { adminAuditRoutes } from "./admin-audit.js";
+import { adminLockoutRoutes } from "./admin-lockouts.js";
 import { adminOffboardRoutes } from "./admin-offboard.js";
 import { apiRoutes } from "./api.js";
 import { APP_CREDENTIAL_PATHS, appCredentialRoutes } from "./app-credentials.js";
@@ -10,6 +11,7 @@ import { webError } from "./errors.js";
 import { homeRoutes } from "./home.js";
 import { loginRoutes } from "./login.js";
 import { pageHeaders, type WebEnv } from "./security.js";
+import { SESSION_PATHS, sessionRoutes } from "./sessions.js";
 import { styleRoutes } from "./style.js";
 
 /** Paths the web routes own (their security headers apply here only). */
@@ -24,6 +26,7 @@ export const WEB_PATHS = [
   "/admin/*",
   "/api/v1/*",
   ...APP_CREDENTIAL_PATHS,
+  ...SESSION_PATHS,
 ];
 
 /**
@@ -40,8 +43,11 @@ export function webRoutes(deps: WebDeps, opts: { formTargets?: readonly string[]
   app.route("/", loginRoutes(deps));
   app.route("/", backchannelLogoutRoutes(deps));
   app.route("/", homeRoutes(deps));
+  // Before the API and admin routes: it brings its own guards for its paths under /admin and /api/v1.
+  app.route("/", sessionRoutes(deps));
   app.route("/", adminRoutes(deps));
   app.route("/", adminAuditRoutes(deps));
+  app.route("/", adminLockoutRoutes(deps));
   app.route("/", adminOffboardRoutes(deps));
   app.route("/", appCredentialRoutes(deps));
   app.route("/", apiRoutes(deps));

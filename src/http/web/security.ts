@@ -75,7 +75,7 @@ export function requireApi(deps: Pick<WebDeps, "sessions" | "tokens" | "tokenSes
       const claims = await deps.tokens.verify(bearer, { audience: FACADE_AUDIENCE });
       const identity = typeof claims.sid === "string" ? await deps.tokenSessions.get(claims.sid) : null;
       if (!identity) throw new ArchwayError("session_ended", "the session behind this token has ended", 401);
-      c.set("person", { identity, via: "bearer" });
+      c.set("person", { identity, via: "bearer", tokenProject: typeof claims.prj === "string" ? claims.prj : null });
       return next();
     }
     const session = await deps.sessions.read(c);

@@ -107,7 +107,7 @@ export class WebSessions {
     let login =
       previous?.sid && previous.identity.id === identity.id ? await this.#o.sessions?.alive(previous.sid) : null;
     if (previous) await this.#forget(c, previous.sessionId);
-    if (previous && !login) await this.end(c);
+    if (previous?.sid && !login) await this.#o.sessions?.end(previous.sid, "another sign-in on this browser");
     login ??= await this.#o.sessions?.create(identity, {
       amr: upstream ? ["sso"] : ["pwd"],
       absoluteMs: this.#o.ttlMs,

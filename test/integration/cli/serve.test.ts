@@ -111,17 +111,17 @@ describe("archway serve", () => {
         for (let i = 0; i < 100 && !text.test(output()); i++) await new Promise((r) => setTimeout(r, 50));
         expect(output()).toMatch(text);
       };
-      expect(await projects()).toEqual(["c-1:first"]);
+      expect(await projects()).toEqual(["first"]);
 
       writeFileSync(join(dir, "policies", "devs.yaml"), policy("second"));
       child.kill("SIGHUP");
       await waitFor(/policies reloaded/);
-      expect(await projects()).toEqual(["c-1:second"]);
+      expect(await projects()).toEqual(["second"]);
 
       writeFileSync(join(dir, "policies", "devs.yaml"), "apiVersion: archway.dev/v1\nkind: AccessPolicy\nspec: [\n");
       child.kill("SIGHUP");
       await waitFor(/policies not reloaded/);
-      expect(await projects()).toEqual(["c-1:second"]);
+      expect(await projects()).toEqual(["second"]);
       child.kill("SIGTERM");
       await once(child, "exit");
     } finally {

@@ -81,7 +81,7 @@ describe("openid-client as a relying party", () => {
     const nonce = oidc.randomNonce();
     const url = oidc.buildAuthorizationUrl(rp, {
       redirect_uri: web.redirectUri,
-      scope: "openid profile email offline_access",
+      scope: "openid profile email groups offline_access",
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
       code_challenge_method: "S256",
       state,
@@ -146,7 +146,7 @@ describe("openid-client as a relying party", () => {
       client_id: web.id,
       redirect_uri: web.redirectUri,
       response_type: "code",
-      scope: "openid",
+      scope: "openid offline_access",
       code_challenge: challenge,
       code_challenge_method: "S256",
     });
@@ -191,7 +191,7 @@ describe("refusals, each with the right OAuth error", () => {
       client_id: web.id,
       redirect_uri: web.redirectUri,
       response_type: "code",
-      scope: "openid",
+      scope: "openid offline_access",
       code_challenge: challenge,
       code_challenge_method: "S256",
       state: "s-1",
@@ -477,6 +477,8 @@ describe("other grants and endpoints", () => {
       `${h.url}/oauth2/authorize?client_id=${web.id}&response_type=code&prompt=none&redirect_uri=${encodeURIComponent(web.redirectUri)}&code_challenge=${challenge}&code_challenge_method=S256`,
     );
     expect(new URL(after.location as string).searchParams.get("error")).toBe("login_required");
+    // The sign-out ended the session the tokens hang off: its access token is refused from now on.
+    expect((await userinfo(tokens.access_token as string)).status).toBe(401);
   });
 
   it("discovery names every endpoint and only S256", async () => {

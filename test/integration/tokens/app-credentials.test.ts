@@ -54,6 +54,26 @@ afterAll(async () => {
 });
 
 describe("application credentials on request", () => {
+  it("only in the project the bearer token is scoped to: a cloud-2 token cannot make one in cloud-1", async () => {
+    const refused = await api("POST", "/api/v1/me/application-credentials", { project: "cloud-1:u-alice" });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ error: { code: "scope_mismatch" } });
+    const unscoped = await fetch(`${h.url}/v3/auth/tokens?nocatalog`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        auth: { identity: { methods: ["password"], password: { user: { name: "alice", password: h.password } } } },
+      }),
+    });
+    const res = await fetch(`${h.url}/api/v1/me/application-credentials`, {
+      method: "POST",
+      headers: { "x-auth-token": unscoped.headers.get("x-subject-token") ?? "", "content-type": "application/json" },
+      body: JSON.stringify({ project: "cloud-2:u-alice" }),
+    });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ error: { code: "scope_required" } });
+  });
+
   it("made for one project, used by the openstack CLI without Archway, revoked", async () => {
     const created = await api("POST", "/api/v1/me/application-credentials", { project: "cloud-2:u-alice" });
     expect(created.status).toBe(201);

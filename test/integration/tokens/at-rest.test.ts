@@ -65,7 +65,7 @@ describe("secrets at rest in the real Redis", () => {
     });
     expect(login.status).toBe(201);
     // Through the proxy: the broker logs in to the real cloud-1 Keystone as alice's shadow user and caches it.
-    const proxied = await fetch(`${h.url}/clouds/cloud-1/identity/v3/auth/projects`, {
+    const proxied = await fetch(`${h.url}/clouds/cloud-1/compute/v2.1/os-keypairs`, {
       headers: { "x-auth-token": login.headers.get("x-subject-token") ?? "" },
     });
     expect(proxied.status).toBe(200);
@@ -102,6 +102,19 @@ describe("secrets at rest in the real Redis", () => {
       }
     }
     expect(text).not.toMatch(/"d"\s*:/);
+
+    // A cached value that was altered in the store is not used: the broker logs in again and seals a new one.
+    const [key, raw] = brokered[0] as [string, string];
+    const parts = raw.split(".");
+    parts[3] = `${parts[3]?.startsWith("A") ? "B" : "A"}${parts[3]?.slice(1)}`;
+    await redis.set(key, parts.join("."), "KEEPTTL");
+    const again = await fetch(`${h.url}/clouds/cloud-1/compute/v2.1/os-keypairs`, {
+      headers: { "x-auth-token": login.headers.get("x-subject-token") ?? "" },
+    });
+    expect(again.status).toBe(200);
+    const resealed = (await redis.get(key)) ?? "";
+    expect(resealed).not.toBe(parts.join("."));
+    expect(JSON.parse(sealer.open(resealed, key.slice(prefix.length)).plaintext)).toHaveProperty("token");
   });
 });
 

@@ -16,41 +16,65 @@ export interface FacadeHarness {
   url: string;
   domain: string;
   password: string;
+  /** The password of any of the harness's static users. */
+  passwordOf(username: string): string;
   /** The configuration file Archway runs with (its secrets included). */
   configFile: string;
   server: RunningServer;
   close(): Promise<void>;
 }
 
+/** What a test may change in the harness's configuration. */
+export interface FacadeOptions {
+  /** Static users (default: alice in devs); each one's password is `<username>-facade-pw`. */
+  users?: { username: string; groups: string[] }[];
+  /** Policy files by name (default: devs get `u-<username>` in every cloud). */
+  policies?: Record<string, string>;
+  /** A cloud's labels as a YAML flow map (default: `{ kind: region }`). */
+  labels?: (cloudId: string) => string;
+  /** Appended to the YAML (top-level keys such as `store:` or `idp:`). */
+  extraConfig?: string;
+}
+
+const DEVS_POLICY = `apiVersion: archway.dev/v1\nkind: AccessPolicy\nmetadata: { name: devs }\nspec:\n  subjects: { groups: { anyOf: [devs] } }\n  grants: [{ project: "u-{{ username }}", roles: [member] }]\n  keys: false\n`;
+
 /**
  * Starts Archway on `port` with a static user `alice` (groups devs) and a policy giving devs `u-<username>`
- * (member) in every cloud. Shadow users and projects go to a domain unique to this run, deleted on close.
- * `extraConfig` is appended to the YAML (top-level keys such as `store:` or `idp:`).
+ * (member) in every cloud, unless `opts` says otherwise. Shadow users and projects go to a domain unique to this
+ * run, deleted on close.
  */
-export async function startFacade(port: number, opts: { extraConfig?: string } = {}): Promise<FacadeHarness> {
+export async function startFacade(port: number, opts: FacadeOptions = {}): Promise<FacadeHarness> {
   const env = loadEndpoints();
   const dir = mkdtempSync(join(tmpdir(), "archway-facade-"));
   const domain = `facade-${randomBytes(4).toString("hex")}`;
-  const password = "alice-facade-pw";
+  const passwordOf = (username: string) => `${username}-facade-pw`;
+  const password = passwordOf("alice");
+  const labels = opts.labels ?? (() => "{ kind: region }");
   const clouds = env.keystones
     .map(
       (k) =>
-        `  - id: ${k.id}\n    authUrl: "${k.authUrl}"\n    region: ${k.region}\n    domain: ${domain}\n    labels: { kind: region }\n    admin: { username: ${k.adminUsername}, password: "${k.adminPassword}", projectName: ${k.adminProject} }\n`,
+        `  - id: ${k.id}\n    authUrl: "${k.authUrl}"\n    region: ${k.region}\n    domain: ${domain}\n    labels: ${labels(k.id)}\n    admin: { username: ${k.adminUsername}, password: "${k.adminPassword}", projectName: ${k.adminProject} }\n`,
     )
     .join("");
+  const users = (
+    await Promise.all(
+      (opts.users ?? [{ username: "alice", groups: ["devs"] }]).map(
+        async (u) =>
+          `        - { username: ${u.username}, passwordHash: "${await hashPassword(passwordOf(u.username), { N: 1024 })}", groups: [${u.groups.join(", ")}] }\n`,
+      ),
+    )
+  ).join("");
   writeFileSync(
     join(dir, "archway.yaml"),
     // demo: the test Keystones' admin password is the public demo one (config/secrets/demo-cloud-admin).
     `demo: true\nlisten: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\nsecrets: { shadowPasswordKey: "${randomBytes(32).toString("base64url")}" }\n` +
-      `identity:\n  sources:\n    - id: demo\n      type: static\n      users:\n        - { username: alice, passwordHash: "${await hashPassword(password, { N: 1024 })}", groups: [devs] }\n` +
+      `identity:\n  sources:\n    - id: demo\n      type: static\n      users:\n${users}` +
       `policiesDir: policies\nlog: { level: warn }\nclouds:\n${clouds}${opts.extraConfig ?? ""}`,
   );
   const policies = join(dir, "policies");
   (await import("node:fs")).mkdirSync(policies);
-  writeFileSync(
-    join(policies, "devs.yaml"),
-    `apiVersion: archway.dev/v1\nkind: AccessPolicy\nmetadata: { name: devs }\nspec:\n  subjects: { groups: { anyOf: [devs] } }\n  grants: [{ project: "u-{{ username }}", roles: [member] }]\n  keys: false\n`,
-  );
+  for (const [name, text] of Object.entries(opts.policies ?? { devs: DEVS_POLICY }))
+    writeFileSync(join(policies, `${name}.yaml`), text);
   const runtime = buildRuntime(join(dir, "archway.yaml"), captureIO(process.env));
   const gateway = buildGateway(runtime);
   const { app } = gatewayApp(runtime, gateway);
@@ -60,6 +84,7 @@ export async function startFacade(port: number, opts: { extraConfig?: string } =
     url: server.url,
     domain,
     password,
+    passwordOf,
     configFile: join(dir, "archway.yaml"),
     server,
     async close() {

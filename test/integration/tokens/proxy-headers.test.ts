@@ -116,7 +116,7 @@ describe("headers through the proxy to the real nova-api", () => {
       };
       pump();
     });
-    expect(res.status).toBe(413);
     expect(res.body).toMatch(/larger than 1048576 bytes/);
+    expect(res.status).toBe(413);
   }, 60_000);
 });

@@ -80,6 +80,21 @@ describe("weak keys (secrets.*)", () => {
     }
   });
 
+  it("checks keys nested under `secrets` too, but not the fields that label them", () => {
+    const findings = findWeakSecrets(
+      {
+        secrets: {
+          ring: [
+            { id: "k1", version: "2", key: "short" },
+            { id: "k2", key: strong() },
+          ],
+        },
+      },
+      { keysUnder: "secrets" },
+    );
+    expect(findings.map((f) => f.path.join("."))).toEqual(["secrets.ring.0.key"]);
+  });
+
   it("checks only the keys under `secrets`: a short cloud password is the cloud's business", () => {
     const findings = findWeakSecrets(
       { secrets: { sessionKey: "short" }, clouds: [{ admin: { password: "b" } }] },

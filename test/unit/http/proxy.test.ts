@@ -7,7 +7,7 @@ import { LoginGuard } from "../../../src/identity/index.js";
 import { createLogger } from "../../../src/log/index.js";
 import { compilePolicies } from "../../../src/policy/index.js";
 import { MemoryStore } from "../../../src/store/index.js";
-import { IdentitySessions, KeyRing, TokenService } from "../../../src/tokens/index.js";
+import { IdentitySessions, KeyRing, projectScopeId, TokenService } from "../../../src/tokens/index.js";
 
 // The proxy against a local echo server standing in for a cloud's service (the real Nova path is covered by the
 // openstack CLI integration test): what reaches the upstream, and what comes back.
@@ -115,9 +115,9 @@ async function setup() {
     subject: "demo:alice",
     audience: FACADE_AUDIENCE,
     ttlSeconds: 600,
-    claims: { sid },
+    claims: { sid, prj: projectScopeId("archway", "proj") },
   });
-  return { app, token: issued.token, issued, tokens, brokered };
+  return { app, token: issued.token, issued, tokens, brokered, sid };
 }
 
 describe("cloud proxy", () => {
@@ -283,8 +283,17 @@ describe("cloud proxy", () => {
     onUpstreamData = undefined;
   });
 
-  it("refuses a missing, forged, expired or revoked token, and a cloud the person has no project in", async () => {
-    const { app, token, issued, tokens } = await setup();
+  it("refuses a missing, forged, expired, unscoped or revoked token, and a cloud the person has no project in", async () => {
+    const { app, token, issued, tokens, sid } = await setup();
+    const unscoped = await tokens.issue({
+      subject: "demo:alice",
+      audience: FACADE_AUDIENCE,
+      ttlSeconds: 600,
+      claims: { sid },
+    });
+    const refused = await app.request("/clouds/c1/compute/v2.1/x", { headers: { "x-auth-token": unscoped.token } });
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ error: { code: 403, title: "Forbidden" } });
     expect((await app.request("/clouds/c1/compute/v2.1/x")).status).toBe(401);
     expect(
       (await app.request("/clouds/c1/compute/v2.1/x", { headers: { "x-auth-token": `${token.slice(0, -4)}AAAA` } }))

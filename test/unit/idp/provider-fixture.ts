@@ -52,6 +52,14 @@ export function providerFixture() {
       },
       { id: "device-cli", public: true, grants: ["urn:ietf:params:oauth:grant-type:device_code"] },
       {
+        id: "session-app",
+        secret: "session-secret",
+        redirectUris: ["https://session.test/callback"],
+        sessionRefreshTokens: true,
+      },
+      { id: "other-app", secret: "other-secret", grants: ["client_credentials"] },
+      { id: "resource-server", secret: "rs-secret", grants: ["client_credentials"], introspects: ["web-app"] },
+      {
         id: LEGACY_APP.id,
         secret: "legacy-secret",
         redirectUris: [LEGACY_APP.redirectUri],

@@ -1,0 +1,52 @@
+import { Counter, type Registry } from "prom-client";
+import type { AttemptKind, LimitScope } from "./attempts.js";
+
+/** How an unlock was asked for (a bounded label). */
+export type UnlockVia = "cli" | "api" | "web";
+
+/**
+ * The guard's counters, created unregistered so the guard can be built before the HTTP metrics registry and
+ * joined to it later ({@link GuardMetrics.register}). Labels are bounded: attempt kind, limit scope, unlock route.
+ */
+export class GuardMetrics {
+  /** `archway_login_lockouts_total{kind,scope}`: a pair became refused, or delays began for a user or address. */
+  readonly lockouts = new Counter<"kind" | "scope">({
+    name: "archway_login_lockouts_total",
+    help: "Sign-in limits reached: a (username, address) pair refused, or delays begun for a username or address",
+    labelNames: ["kind", "scope"],
+    registers: [],
+  });
+  /** `archway_login_refused_total{kind,scope}`: attempts refused before the check ran. */
+  readonly refused = new Counter<"kind" | "scope">({
+    name: "archway_login_refused_total",
+    help: "Sign-in attempts refused by a limit before the credentials were checked",
+    labelNames: ["kind", "scope"],
+    registers: [],
+  });
+  /** `archway_login_unlocks_total{via}`: administrator unlocks. */
+  readonly unlocks = new Counter<"via">({
+    name: "archway_login_unlocks_total",
+    help: "Sign-in limits cleared by an administrator",
+    labelNames: ["via"],
+    registers: [],
+  });
+
+  /** Adds the counters to `registry` (the one `/metrics` renders). */
+  register(registry: Registry): void {
+    registry.registerMetric(this.lockouts);
+    registry.registerMetric(this.refused);
+    registry.registerMetric(this.unlocks);
+  }
+
+  countLockout(kind: AttemptKind, scope: LimitScope): void {
+    this.lockouts.inc({ kind, scope });
+  }
+
+  countRefusal(kind: AttemptKind, scope: LimitScope): void {
+    this.refused.inc({ kind, scope });
+  }
+
+  countUnlock(via: UnlockVia): void {
+    this.unlocks.inc({ via });
+  }
+}

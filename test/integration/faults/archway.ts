@@ -1,0 +1,71 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildGateway, gatewayApp } from "../../../src/cli/gateway.js";
+import { buildRuntime, type Runtime } from "../../../src/cli/runtime.js";
+import { createHttpMetrics, type RunningServer, startServer } from "../../../src/http/index.js";
+import { hashPassword } from "../../../src/identity/index.js";
+import { registerSyncMetrics } from "../../../src/sync/index.js";
+import { captureIO } from "../../helpers/io.js";
+
+/** An in-process Archway (as `archway serve` builds it) on a given Redis, its log lines kept for assertions. */
+export interface FaultArchway {
+  url: string;
+  runtime: Runtime;
+  password: string;
+  clientId: string;
+  clientSecret: string;
+  /** Every log line so far, parsed. */
+  logs(): Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts Archway with a static user `alice`, an OAuth client allowed the password grant, no clouds (nothing here
+ * needs one), strong random secrets and the Redis store at `redisUrl`.
+ */
+export async function startFaultArchway(redisUrl: string): Promise<FaultArchway> {
+  const dir = mkdtempSync(join(tmpdir(), "archway-faults-"));
+  const password = "alice-faults-pw";
+  const clientSecret = randomBytes(32).toString("base64url");
+  mkdirSync(join(dir, "policies"));
+  writeFileSync(
+    join(dir, "archway.yaml"),
+    `listen: { host: 127.0.0.1, port: 0 }\npublicUrl: http://127.0.0.1:1\n` +
+      `secrets: { shadowPasswordKey: "${randomBytes(32).toString("base64url")}", storeKey: "${randomBytes(32).toString("base64url")}" }\n` +
+      `store: { type: redis, url: "${redisUrl}", keyPrefix: "faults:", commandTimeoutMs: 500 }\n` +
+      `identity:\n  sources:\n    - id: demo\n      type: static\n      users:\n        - { username: alice, passwordHash: "${await hashPassword(password, { N: 1024 })}", groups: [devs] }\n` +
+      `idp:\n  clients:\n    - { id: faults-cli, secret: "${clientSecret}", grants: [password] }\n` +
+      `policiesDir: policies\nlog: { level: info }\n`,
+  );
+  const lines: string[] = [];
+  const destination = { write: (line: string) => void lines.push(line) };
+  const runtime = buildRuntime(join(dir, "archway.yaml"), captureIO(process.env), { logDestination: destination });
+  const gateway = buildGateway(runtime);
+  const metrics = createHttpMetrics();
+  registerSyncMetrics(metrics.registry, { store: runtime.store, cloudIds: () => ["cloud-x"] });
+  const { app } = gatewayApp(runtime, gateway, metrics);
+  const server: RunningServer = await startServer(app, { host: "127.0.0.1", port: 0, log: runtime.log });
+  return {
+    url: server.url,
+    runtime,
+    password,
+    clientId: "faults-cli",
+    clientSecret,
+    logs: () =>
+      lines.flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      }),
+    async close() {
+      await server.close(1_000);
+      await gateway.close();
+      await runtime.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
