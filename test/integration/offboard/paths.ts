@@ -42,14 +42,14 @@ function authUrl(h: Target, cloudId: string): string {
 }
 
 /** Archway's password login at the facade; resolves the status and the token. */
-export async function facadeLogin(h: Target, username: string, password: string) {
+export async function facadeLogin(h: Target, username: string, password: string, cloudId = "cloud-2") {
   const res = await fetch(`${h.url}/v3/auth/tokens?nocatalog`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({
       auth: {
         identity: { methods: ["password"], password: { user: { name: username, password } } },
-        scope: { project: { name: `cloud-2:u-${username}`, domain: { name: "archway" } } },
+        scope: { project: { name: `${cloudId}:u-${username}`, domain: { name: "archway" } } },
       },
     }),
   });
@@ -99,13 +99,15 @@ export async function enrol(h: Target, username: string): Promise<Held> {
   const facadeToken = login.token;
   const appCredentials: Held["appCredentials"] = {};
   for (const cloudId of CLOUDS) {
+    // A token acts only as the project it names: one login per cloud's project.
+    const scoped = cloudId === "cloud-2" ? facadeToken : (await facadeLogin(h, username, password, cloudId)).token;
     const proxied = await fetch(`${h.url}/clouds/${cloudId}/compute/v2.1/os-keypairs`, {
-      headers: { "x-auth-token": facadeToken },
+      headers: { "x-auth-token": scoped },
     });
     if (proxied.status !== 200) throw new Error(`proxy to ${cloudId}: ${proxied.status} ${await proxied.text()}`);
     const created = await fetch(`${h.url}/api/v1/me/application-credentials`, {
       method: "POST",
-      headers: { authorization: `Bearer ${facadeToken}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${scoped}`, "content-type": "application/json" },
       body: JSON.stringify({ project: `${cloudId}:u-${username}` }),
     });
     const body = (await created.json()) as { applicationCredential?: { id: string }; cloudsYaml?: string };
