@@ -452,6 +452,45 @@ describe("other grants and endpoints", () => {
     expect(again.html).toContain("You are not signed in to Archway");
   });
 
+  it("offline_access: the refresh token survives sign-out, shows on My clouds and ends when the person revokes it", async () => {
+    const { verifier, challenge } = pkce();
+    const { browser, callback } = await authorize(
+      {
+        client_id: web.id,
+        redirect_uri: web.redirectUri,
+        response_type: "code",
+        scope: "openid offline_access",
+        code_challenge: challenge,
+        code_challenge_method: "S256",
+      },
+      // bob: no other test here gives him offline access, so the list holds only this one.
+      "bob",
+    );
+    const tokens = await redeemFor(callback, verifier);
+    await browser.request(`${h.url}/oauth2/logout?id_token_hint=${tokens.id_token}`);
+    expect((await userinfo(tokens.access_token as string)).status).toBe(401);
+    const refresh = (token: string) =>
+      post("/oauth2/token", { grant_type: "refresh_token", refresh_token: token }, web);
+    const survived = await refresh(tokens.refresh_token as string);
+    expect(survived.status).toBe(200);
+    // Signed in again, the person sees the offline access on My clouds and revokes it there.
+    const login = await browser.follow(`${h.url}/login?return_to=/`);
+    const home = await browser.submit(login, /\/login\/password/, {
+      username: "bob",
+      password: PEOPLE.bob.password,
+    });
+    expect(home.html).toContain(`Offline access for ${web.id}`);
+    // Oldest first: revoke each offline access listed (other tests may have left some) until none is.
+    let page = home;
+    for (let i = 0; i < 10 && page.html.includes(`Offline access for ${web.id}`); i++) {
+      page = await browser.submit(page, /\/sessions\/end/, {});
+      expect(page.html).toContain("Session ended");
+    }
+    expect(page.html).not.toContain(`Offline access for ${web.id}`);
+    expect((await refresh(survived.body.refresh_token as string)).body.error).toBe("invalid_grant");
+    expect((await userinfo(survived.body.access_token as string)).status).toBe(401);
+  });
+
   it("end session: signs the browser out and returns only to a registered URI", async () => {
     const { verifier, challenge } = pkce();
     const { browser, callback } = await authorize({
