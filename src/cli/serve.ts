@@ -51,7 +51,9 @@ export const serveCommand: Command = {
     });
     // On the embedded default no worker can exist (it needs Redis), so the server runs the periodic syncs itself.
     const stopSchedule =
-      gateway.sync && config.store.type === "memory" ? scheduleSyncRuns(runtime, gateway.sync) : () => {};
+      gateway.sync && config.store.type === "memory"
+        ? scheduleSyncRuns(runtime, gateway.sync, gateway.offboard)
+        : () => {};
     runtime.log.info({ url: server.url, store: runtime.store.kind }, "archway listening");
     io.out(`Archway listening on ${server.url} (store: ${runtime.store.kind}, config: ${runtime.loaded.file})`);
     // SIGHUP: policies changed on disk (a deploy, a reviewed merge). A bad file keeps the policies in use.

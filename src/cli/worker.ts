@@ -1,6 +1,7 @@
 import { ArchwayError } from "../errors.js";
 import { bullConnection, engineHandler, startSyncWorker } from "../sync/index.js";
 import { type Command, configOption, configPath, parseCommandArgs } from "./command.js";
+import { buildOffboard } from "./offboard.js";
 import { buildRuntime } from "./runtime.js";
 import { scheduleSyncRuns } from "./schedule.js";
 import { secretsGate } from "./secrets-gate.js";
@@ -10,7 +11,8 @@ const HELP = `Usage:
   archway worker [--concurrency N] [--no-schedule] [--config FILE]
       run sync jobs from the shared Redis queue (BullMQ); start as many as you like, they split the work.
       Every worker also schedules the periodic full sync (sync.intervalSeconds) and the incremental sync of the
-      people the directory changed (sync.incrementalSeconds); a lock in the store makes exactly one of them start
+      people the directory changed (sync.incrementalSeconds), and looks for people who left or were disabled
+      (offboard.detectSeconds), offboarding them at once in every cloud; a lock in the store makes exactly one of them start
       each run. --no-schedule only runs jobs. Reloads the policy files on SIGHUP (a file with problems keeps the
       policies in use). Stops cleanly on SIGTERM/SIGINT. Refuses to start (exit 2) with public demo secrets or
       weak keys, unless demo: true with a loopback listen.host.`;
@@ -53,7 +55,9 @@ export const workerCommand: Command = {
       onJob: (r) =>
         runtime.log.info({ job: r.jobId, cloud: r.cloudId, outcome: r.outcome, attempts: r.attempts }, "sync job done"),
     });
-    const stopSchedule = values["no-schedule"] ? () => {} : scheduleSyncRuns(runtime, sync);
+    const stopSchedule = values["no-schedule"]
+      ? () => {}
+      : scheduleSyncRuns(runtime, sync, buildOffboard(runtime, sync));
     // SIGHUP: policies changed on disk. They decide what this worker's scheduled runs want; a bad file keeps the
     // policies in use. (Jobs carry their desired state, so queued jobs run as their submitter planned them.)
     const reload = () => {
