@@ -10,6 +10,7 @@ const registry: Record<string, () => Promise<void>> = {
   healthz: async () => (await import("./healthz.js")).benchHealthz(),
   "idp-token": async () => (await import("./idp-token.js")).benchIdpToken(),
   "ldap-login": async () => (await import("./ldap-login.js")).benchLdapLogin(),
+  offboarding: async () => (await import("./offboarding.js")).benchOffboarding(),
   "policy-desired": async () => (await import("./policy.js")).benchDesiredState(),
   "policy-vs-keystone": async () => (await import("./policy.js")).benchVsKeystone(),
   proxy: async () => (await import("./proxy.js")).benchProxy(),

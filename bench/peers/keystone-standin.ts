@@ -14,6 +14,8 @@ interface CloudState {
   roles: Json[];
   /** `<project>|<user>|<role>` */
   assignments: Set<string>;
+  /** Users whose one application credential was deleted (every user starts with one, for offboarding). */
+  credentialsGone: Set<string>;
 }
 
 const MIN_MS = Number(process.env.STANDIN_MIN_MS ?? 5);
@@ -29,6 +31,7 @@ function cloud(id: string): CloudState {
       users: new Map(),
       roles: ["member", "reader", "admin"].map((name) => ({ id: `role-${name}`, name, domain_id: null })),
       assignments: new Set(),
+      credentialsGone: new Set(),
     };
     clouds.set(id, c);
   }
@@ -138,6 +141,17 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
       const key = `${project}|${user}|${role}`;
       if (method === "PUT") c.assignments.add(key);
       else c.assignments.delete(key);
+      return reply(res, 204);
+    }
+    case "GET /users/:id/application_credentials": {
+      const user = path.split("/")[2]!;
+      const list = c.users.has(user) && !c.credentialsGone.has(user) ? [{ id: user, name: "standin" }] : [];
+      return reply(res, 200, { application_credentials: list, links: {} });
+    }
+    case "DELETE /users/:id/application_credentials/:id": {
+      const user = path.split("/")[2]!;
+      if (!c.users.has(user) || c.credentialsGone.has(user)) return reply(res, 404, { error: { code: 404 } });
+      c.credentialsGone.add(user);
       return reply(res, 204);
     }
     default:

@@ -4,6 +4,7 @@ import type { FacadeDeps, OidcProviderDeps, ProxyDeps } from "../http/index.js";
 import { CloudCatalogs, createApp, createHttpMetrics, type HttpMetrics } from "../http/index.js";
 import { createWebDeps, ssoOrigins, type WebDeps } from "../http/web/index.js";
 import { isPasswordSource, LoginGuard } from "../identity/index.js";
+import { createOffboard, type OffboardService } from "../offboard/index.js";
 import { createSync, type SyncParts, shadowPassword } from "../sync/index.js";
 import { TokenBroker } from "../tokens/index.js";
 import { buildOidcProvider, oidcTokenIssuer } from "./oidc-provider.js";
@@ -15,6 +16,8 @@ export interface Gateway {
   facade: FacadeDeps & ProxyDeps;
   /** Absent without `secrets.shadowPasswordKey`. */
   sync?: SyncParts;
+  /** Departure detection and the kill switch; absent without sync (no clouds to offboard in). */
+  offboard?: OffboardService;
   /** The web pages and `/api/v1/` (sessions, keys, admin), with the origins their forms may redirect to. */
   web: { deps: WebDeps; formTargets: string[] };
   /** Archway as an OpenID Provider (Keystone federation and other relying parties). */
@@ -82,6 +85,18 @@ export function buildGateway(runtime: Runtime): Gateway {
   // A session's end purges the broker's cached Keystone tokens of the person (their other sessions fetch anew).
   sessions.onEnd((session) => broker.drop(session.personId));
   const guard = new LoginGuard({ store: runtime.store, audit: runtime.audit, limits: config.identity.lockout });
+  const offboard = sync
+    ? createOffboard({
+        config,
+        store: runtime.store,
+        audit: runtime.audit,
+        sources: runtime.sources,
+        clients: sync.clients,
+        sessions,
+        purgeBrokerCache: (id) => broker.drop(id),
+        onError: (source, message) => runtime.log.error({ source }, message),
+      })
+    : undefined;
   const web = createWebDeps({
     config,
     publicUrl: runtime.publicUrl,
@@ -95,6 +110,7 @@ export function buildGateway(runtime: Runtime): Gateway {
     tokenSessions: sessions,
     sync,
     broker,
+    offboard,
   });
   return {
     web: { deps: web, formTargets: ssoOrigins(config) },
@@ -112,6 +128,7 @@ export function buildGateway(runtime: Runtime): Gateway {
       broker,
     },
     sync,
+    offboard,
     reloadPolicies: () => live.reload().map(formatProblem),
     async close() {
       // Shutdown must finish whatever one part reports: a half-closed pool is not worth an error exit.

@@ -5,6 +5,7 @@ import type { Command } from "./command.js";
 import { configCommand } from "./config.js";
 import { federationCommand } from "./federation.js";
 import { identityCommand } from "./identity.js";
+import { offboardCommand } from "./offboard.js";
 import { policyCommand } from "./policy.js";
 import { serveCommand } from "./serve.js";
 import { syncCommand } from "./sync.js";
@@ -21,4 +22,5 @@ export const commands: readonly Command[] = [
   syncCommand,
   workerCommand,
   federationCommand,
+  offboardCommand,
 ];

@@ -57,7 +57,8 @@ export const serveCommand: Command = {
         limits: config.http,
       });
       // On the embedded default no worker can exist (it needs Redis), so the server runs the periodic syncs itself.
-      if (live.sync && config.store.type === "memory") stopSchedule = scheduleSyncRuns(runtime, live.sync);
+      if (live.sync && config.store.type === "memory")
+        stopSchedule = scheduleSyncRuns(runtime, live.sync, live.offboard);
       runtime.log.info({ url: server.url, store: runtime.store.kind }, "archway listening");
       io.out(`Archway listening on ${server.url} (store: ${runtime.store.kind}, config: ${runtime.loaded.file})`);
       // SIGHUP: policies changed on disk (a deploy, a reviewed merge). A bad file keeps the policies in use.

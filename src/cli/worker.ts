@@ -1,6 +1,7 @@
 import { ArchwayError } from "../errors.js";
 import { bullConnection, engineHandler, type SyncWorker, startSyncWorker } from "../sync/index.js";
 import { type Command, configOption, configPath, parseCommandArgs } from "./command.js";
+import { buildOffboard } from "./offboard.js";
 import { buildRuntime } from "./runtime.js";
 import { scheduleSyncRuns } from "./schedule.js";
 import { secretsGate } from "./secrets-gate.js";
@@ -11,7 +12,8 @@ const HELP = `Usage:
   archway worker [--concurrency N] [--no-schedule] [--config FILE]
       run sync jobs from the shared Redis queue (BullMQ); start as many as you like, they split the work.
       Every worker also schedules the periodic full sync (sync.intervalSeconds) and the incremental sync of the
-      people the directory changed (sync.incrementalSeconds); a lock in the store makes exactly one of them start
+      people the directory changed (sync.incrementalSeconds), and looks for people who left or were disabled
+      (offboard.detectSeconds), offboarding them at once in every cloud; a lock in the store makes exactly one of them start
       each run. --no-schedule only runs jobs. Reloads the policy files on SIGHUP (a file with problems keeps the
       policies in use). On SIGTERM/SIGINT it takes no new job and lets the running ones finish for up to
       shutdown.drainSeconds (default 30), then hands what is left back to the queue and exits 0; an idle worker
@@ -61,7 +63,7 @@ export const workerCommand: Command = {
           ),
       });
       worker = started;
-      if (!values["no-schedule"]) stopSchedule = scheduleSyncRuns(runtime, live);
+      if (!values["no-schedule"]) stopSchedule = scheduleSyncRuns(runtime, live, buildOffboard(runtime, live));
       // SIGHUP: policies changed on disk. They decide what this worker's scheduled runs want; a bad file keeps the
       // policies in use. (Jobs carry their desired state, so queued jobs run as their submitter planned them.)
       reload = () => {

@@ -9,6 +9,13 @@ import type { IdentitySource } from "./source.js";
 import { StaticSource } from "./static.js";
 
 export {
+  BACKCHANNEL_LOGOUT_EVENT,
+  type BackchannelLogoutSource,
+  isBackchannelLogoutSource,
+  type LogoutClaims,
+  verifyLogoutToken,
+} from "./backchannel-logout.js";
+export {
   AttemptGuard,
   addressKey,
   foldUsername,
@@ -22,6 +29,7 @@ export {
 } from "./guard/index.js";
 export { type Identity, type IdentityInput, IdentitySchema, identityId } from "./identity.js";
 export { LdapSource } from "./ldap/index.js";
+export { type OffboardedEntry, OffboardedPeople } from "./offboarded.js";
 export { claimAt, OidcSource } from "./oidc.js";
 export { hashPassword, verifyPassword } from "./scrypt.js";
 export * from "./source.js";

@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
+import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from "jose";
 import * as oidc from "openid-client";
 import { Agent } from "undici";
 import { z } from "zod";
 import type { OidcSourceConfig } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
+import { type BackchannelLogoutSource, type LogoutClaims, verifyLogoutToken } from "./backchannel-logout.js";
 import { type Identity, identityId } from "./identity.js";
 import type { RedirectSource, RedirectStart, UpstreamTokens } from "./source.js";
 
@@ -14,9 +16,10 @@ const PendingSchema = z
 /**
  * An upstream OpenID Provider (the company's SSO): authorization code with PKCE (S256), state and nonce checked
  * by openid-client, claims mapped to an identity (nested claim paths, from the ID token or userinfo), refresh,
- * and RP-initiated logout. https is required unless the source explicitly allows http for development.
+ * RP-initiated logout, and back-channel logout (the upstream's logout tokens checked against its JWKS). https is
+ * required unless the source explicitly allows http for development.
  */
-export class OidcSource implements RedirectSource {
+export class OidcSource implements RedirectSource, BackchannelLogoutSource {
   readonly type = "oidc" as const;
   readonly id: string;
   readonly displayName: string;
@@ -24,6 +27,7 @@ export class OidcSource implements RedirectSource {
   readonly #fetch: typeof fetch | undefined;
   readonly #skewSeconds: number;
   #config: Promise<oidc.Configuration> | undefined;
+  #keys: JWTVerifyGetKey | undefined;
 
   constructor(config: OidcSourceConfig, opts: { now?: () => number } = {}) {
     const issuer = new URL(config.issuer);
@@ -100,6 +104,21 @@ export class OidcSource implements RedirectSource {
         ...(opts.idToken ? { id_token_hint: opts.idToken } : {}),
       })
       .toString();
+  }
+
+  /** Verifies a back-channel logout token from this upstream (see {@link verifyLogoutToken}). */
+  async verifyLogoutToken(token: string): Promise<LogoutClaims> {
+    const metadata = (await this.#discover()).serverMetadata();
+    if (!metadata.jwks_uri)
+      throw new ArchwayError("logout_token_invalid", `identity source ${this.id}: the provider has no jwks_uri`, 400);
+    // jose caches the key set and fetches it again for an unknown kid (a rotation), at most every 30 s.
+    this.#keys ??= createRemoteJWKSet(new URL(metadata.jwks_uri), this.#fetch ? { [customFetch]: this.#fetch } : {});
+    return verifyLogoutToken(token, {
+      keys: this.#keys,
+      issuer: metadata.issuer,
+      audience: this.#c.clientId,
+      now: this.#skewSeconds ? () => Date.now() + this.#skewSeconds * 1000 : undefined,
+    });
   }
 
   async ping(): Promise<void> {

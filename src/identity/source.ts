@@ -38,6 +38,24 @@ export interface EnumerableSource extends IdentitySource {
   mark(): Promise<string>;
 }
 
+/** One account as a cheap listing sees it: its stable id, its username, and whether the directory disabled it. */
+export interface AccountState {
+  /** The identity id (`<source>:<immutable id>`), as {@link Identity.id}. */
+  id: string;
+  username: string;
+  /** Disabled or locked in the source (AD's ACCOUNTDISABLE bit, ppolicy's `pwdAccountLockedTime`, ...). */
+  disabled: boolean;
+}
+
+/**
+ * Lists every account, enabled or not, with ids only (no groups, keys or attributes), cheap enough to run every
+ * minute: diffed against the previous listing, it tells who left (no longer listed) or was disabled, which a
+ * changed-since enumeration cannot.
+ */
+export interface AccountListSource extends IdentitySource {
+  accounts(opts?: { pageSize?: number }): AsyncIterable<AccountState>;
+}
+
 /** State that must survive the round trip to an upstream login page (kept server-side, keyed by `state`). */
 export interface RedirectStart {
   /** Where to send the browser. */
@@ -74,6 +92,9 @@ export function isLookupSource(s: IdentitySource): s is LookupSource {
 }
 export function isEnumerableSource(s: IdentitySource): s is EnumerableSource {
   return typeof (s as Partial<EnumerableSource>).list === "function";
+}
+export function isAccountListSource(s: IdentitySource): s is AccountListSource {
+  return typeof (s as Partial<AccountListSource>).accounts === "function";
 }
 export function isRedirectSource(s: IdentitySource): s is RedirectSource {
   return typeof (s as Partial<RedirectSource>).beginLogin === "function";

@@ -1,13 +1,13 @@
 import type { StaticSourceConfig, StaticUser } from "../config/index.js";
 import { type Identity, identityId } from "./identity.js";
 import { hashPassword, verifyPassword } from "./scrypt.js";
-import type { EnumerableSource, LookupSource, PasswordSource } from "./source.js";
+import type { AccountListSource, AccountState, EnumerableSource, LookupSource, PasswordSource } from "./source.js";
 
 /**
  * Users listed in the config file with scrypt hashes: the embedded default's demo users, and a break-glass
  * account in production. The username is the immutable id (there is nothing else).
  */
-export class StaticSource implements PasswordSource, LookupSource, EnumerableSource {
+export class StaticSource implements PasswordSource, LookupSource, EnumerableSource, AccountListSource {
   readonly type = "static" as const;
   readonly id: string;
   readonly #users: Map<string, StaticUser>;
@@ -35,6 +35,15 @@ export class StaticSource implements PasswordSource, LookupSource, EnumerableSou
 
   async *list(): AsyncIterable<Identity> {
     for (const user of this.#users.values()) if (!user.disabled) yield this.#toIdentity(user);
+  }
+
+  /**
+   * Every configured user with its `disabled` flag. The list changes when the configuration is loaded again (a
+   * restart): the first look after it finds who was removed or disabled, against the listing kept in the store.
+   */
+  async *accounts(): AsyncIterable<AccountState> {
+    for (const user of this.#users.values())
+      yield { id: identityId(this.id, user.username), username: user.username, disabled: user.disabled === true };
   }
 
   async mark(): Promise<string> {

@@ -9,7 +9,7 @@ import type { Store } from "./store.js";
 
 export { isUnavailability, LogLimiter, redisErrorListener } from "./availability.js";
 export { judgePersistence, type Persistence } from "./durability.js";
-export { getJson, setJson } from "./json.js";
+export { getJson, setJson, updateJson } from "./json.js";
 export { MemoryStore } from "./memory.js";
 export { RedisStore, type RedisStoreOptions, type StoreIncident } from "./redis.js";
 export type { CounterChange, Lock, Store, StreamEntry } from "./store.js";

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Cloud } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
-import { type EnumerableSource, type Identity, StoredKeys } from "../identity/index.js";
+import { type EnumerableSource, type Identity, OffboardedPeople, StoredKeys } from "../identity/index.js";
 import { mapLimit } from "../openstack/index.js";
 import { type CompiledPolicySet, type DesiredCloudState, desiredState } from "../policy/index.js";
 import type { Store } from "../store/index.js";
@@ -36,8 +36,10 @@ export interface SyncServiceDeps {
 export class SyncService {
   private readonly newRunId: () => string;
   private readonly storedKeys: Pick<StoredKeys, "merge">;
+  private readonly offboarded: OffboardedPeople;
 
   constructor(private readonly deps: SyncServiceDeps) {
+    this.offboarded = new OffboardedPeople({ store: deps.store });
     this.storedKeys = deps.storedKeys ?? new StoredKeys({ store: deps.store });
     this.newRunId =
       deps.newRunId ?? (() => `${new Date().toISOString().replace(/[-:.]/g, "")}-${randomUUID().slice(0, 8)}`);
@@ -59,8 +61,11 @@ export class SyncService {
         );
       }
     }
+    // Offboarded people stay out even while the directory lists them (the kill switch): no run re-enables them.
+    const offboarded = await this.offboarded.all();
+    const kept = offboarded.size > 0 ? out.filter((i) => !offboarded.has(i.id)) : out;
     // Stored keys join the directory's, so a full run does not remove keys a person added on the web pages.
-    return mapLimit(out, this.deps.concurrency ?? 16, (identity) => this.storedKeys.merge(identity));
+    return mapLimit(kept, this.deps.concurrency ?? 16, (identity) => this.storedKeys.merge(identity));
   }
 
   /** Desired state per configured cloud (clouds where nobody gets anything get an empty state). */
@@ -164,6 +169,8 @@ export class SyncService {
 
   /** Just-in-time: one person (at login), only their grants, only the clouds they get something in. */
   async person(identity: Identity): Promise<JobResult[]> {
+    // A stale session of someone offboarded must not provision (or re-enable) them at their next request.
+    if (await this.offboarded.get(identity.id)) return [];
     const runId = this.newRunId();
     // Two logins of one person at once: the second waits for the first (a short run), then finds little to do.
     return this.locked([`person:${identity.id}`], runId, { wait: true, waitMs: 60_000, pollMs: 200 }, async () =>

@@ -118,6 +118,21 @@ export class ApplicationCredentials {
     return true;
   }
 
+  /**
+   * Drops one record and resolves it (undefined when there was none): for an operator who deleted the credential
+   * in its cloud with admin rights (the person's own token may be gone, e.g. while they are offboarded).
+   */
+  async forget(identityId: string, id: string): Promise<AppCredentialRecord | undefined> {
+    const all = await this.list(identityId);
+    const record = all.find((r) => r.id === id);
+    if (record)
+      await this.#save(
+        identityId,
+        all.filter((r) => r.id !== id),
+      );
+    return record;
+  }
+
   async #save(identityId: string, records: AppCredentialRecord[]): Promise<void> {
     await setJson(this.deps.store, key(identityId), records);
   }

@@ -125,7 +125,7 @@ export class TokenBroker {
 
   /** Forgets every cached token of a person (deprovisioned, signed out, revoked). */
   async drop(identityId: string): Promise<void> {
-    await this.#o.store.increment(`broker:gen:${identityId}`, { ttlMs: 30 * 24 * 3600_000 });
+    await dropBrokeredTokens(this.#o.store, identityId);
   }
 
   async #generation(identityId: string): Promise<string> {
@@ -200,6 +200,14 @@ export class TokenBroker {
       throw err;
     }
   }
+}
+
+/**
+ * Forgets every cached Keystone token of a person, for any broker sharing `store` (offboarding from a worker or
+ * the command line, where no broker runs): their generation number moves on, so no cache key matches any more.
+ */
+export async function dropBrokeredTokens(store: Store, identityId: string): Promise<void> {
+  await store.increment(`broker:gen:${identityId}`, { ttlMs: 30 * 24 * 3600_000 });
 }
 
 /** What the broker caches of a Keystone token. */

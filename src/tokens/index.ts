@@ -8,7 +8,7 @@ export {
   ApplicationCredentials,
   type CreatedAppCredential,
 } from "./app-credentials.js";
-export { type BrokeredToken, TokenBroker } from "./broker.js";
+export { type BrokeredToken, dropBrokeredTokens, TokenBroker } from "./broker.js";
 export {
   type Entitlements,
   entitledProjects,

@@ -4,6 +4,7 @@ import { SecretSchema } from "./common.js";
 import { IdentitySourceSchema } from "./identity.js";
 import { CLIENT_AUTH_LIMITS, IdpConfigSchema } from "./idp.js";
 import { LockoutConfigSchema, TrustedProxySchema } from "./lockout.js";
+import { OffboardConfigSchema } from "./offboard.js";
 import { SigningAlgorithmSchema } from "./signing.js";
 import { StoreConfigSchema } from "./store.js";
 import { WebConfigSchema } from "./web.js";
@@ -13,6 +14,7 @@ export * from "./common.js";
 export * from "./identity.js";
 export * from "./idp.js";
 export * from "./lockout.js";
+export * from "./offboard.js";
 export * from "./signing.js";
 export * from "./store.js";
 export * from "./web.js";
@@ -176,6 +178,8 @@ export const ConfigSchema = z
       concurrency: 16,
       keyVersion: 1,
     }),
+    /** Departures and disables found within a bound, and the kill switch (`archway offboard`). */
+    offboard: OffboardConfigSchema.default({ detectSeconds: 60, maxDeparturesPerRun: 100, retrySeconds: 30 }),
     http: z
       .object({
         bodyLimitBytes: z

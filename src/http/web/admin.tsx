@@ -105,7 +105,7 @@ export function adminRoutes(deps: WebDeps) {
         <nav aria-label="Admin sections">
           <a href="/admin/plan">Sync plan</a> · <a href="/admin/audit">Audit log</a> ·{" "}
           <a href="/admin/explain">Explain a person's access</a> · <a href="/admin/lockouts">Sign-in lockouts</a> ·{" "}
-          <a href="/admin/sessions">Sessions</a>
+          <a href="/admin/sessions">Sessions</a> · <a href="/admin/people">People and offboarding</a>
         </nav>
         <h2>Clouds</h2>
         <HealthTable clouds={clouds} />

@@ -10,6 +10,7 @@ import {
   StoredKeys,
 } from "../../identity/index.js";
 import type { Logger } from "../../log/index.js";
+import type { OffboardService } from "../../offboard/index.js";
 import { type CompiledPolicySet, compileSubjects } from "../../policy/index.js";
 import type { Store } from "../../store/index.js";
 import type { SyncParts } from "../../sync/index.js";
@@ -36,6 +37,7 @@ export function createWebDeps(opts: {
   tokenSessions: IdentitySessions;
   sync?: Pick<SyncParts, "service" | "clients">;
   broker?: TokenBroker;
+  offboard?: OffboardService;
 }): WebDeps {
   const { config } = opts;
   let key = config.secrets.sessionKey;
@@ -71,6 +73,7 @@ export function createWebDeps(opts: {
     tokenSessions: opts.tokenSessions,
     sync: opts.sync,
     broker: opts.broker,
+    offboard: opts.offboard,
     appCredentials: opts.broker
       ? new ApplicationCredentials({
           broker: opts.broker,

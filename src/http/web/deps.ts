@@ -8,6 +8,7 @@ import type {
   RedirectSource,
   StoredKeys,
 } from "../../identity/index.js";
+import type { OffboardService } from "../../offboard/index.js";
 import type { CompiledPolicySet } from "../../policy/index.js";
 import type { Store } from "../../store/index.js";
 import type { SyncParts } from "../../sync/index.js";
@@ -37,6 +38,8 @@ export interface WebDeps {
   broker?: TokenBroker;
   /** Per-cloud application credentials made on request (absent without a broker). */
   appCredentials?: ApplicationCredentials;
+  /** Departures and the kill switch: the admin page's offboard and undo actions (absent without sync). */
+  offboard?: OffboardService;
   /** True when the person may use `/admin`. */
   isAdmin: (identity: Identity) => boolean;
 }

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { ArchwayError, isArchwayError } from "../../errors.js";
-import { retryAfterOf } from "../../identity/index.js";
+import { OffboardedPeople, retryAfterOf } from "../../identity/index.js";
 import { getJson, setJson } from "../../store/index.js";
 import { clientIp } from "../env.js";
 import type { WebDeps } from "./deps.js";
@@ -152,6 +152,8 @@ export function loginRoutes(deps: WebDeps) {
     const url = new URL(c.req.url);
     try {
       const done = await source.completeLogin(new URL(callbackUrl(deps, source.id) + url.search), pending.pending);
+      if (await new OffboardedPeople({ store: deps.store }).get(done.identity.id))
+        throw new ArchwayError("login_failed", "offboarded", 401);
       await deps.sessions.start(c, done.identity, {
         source: source.id,
         ...(done.tokens.idToken ? { idToken: done.tokens.idToken } : {}),

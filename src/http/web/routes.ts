@@ -2,8 +2,10 @@ import { Hono } from "hono";
 import { adminRoutes } from "./admin.js";
 import { adminAuditRoutes } from "./admin-audit.js";
 import { adminLockoutRoutes } from "./admin-lockouts.js";
+import { adminOffboardRoutes } from "./admin-offboard.js";
 import { apiRoutes } from "./api.js";
 import { APP_CREDENTIAL_PATHS, appCredentialRoutes } from "./app-credentials.js";
+import { backchannelLogoutRoutes } from "./backchannel-logout.js";
 import type { WebDeps } from "./deps.js";
 import { webError } from "./errors.js";
 import { homeRoutes } from "./home.js";
@@ -39,12 +41,14 @@ export function webRoutes(deps: WebDeps, opts: { formTargets?: readonly string[]
   const headers = pageHeaders(opts.formTargets ?? []);
   for (const path of WEB_PATHS) app.use(path, headers);
   app.route("/", loginRoutes(deps));
+  app.route("/", backchannelLogoutRoutes(deps));
   app.route("/", homeRoutes(deps));
   // Before the API and admin routes: it brings its own guards for its paths under /admin and /api/v1.
   app.route("/", sessionRoutes(deps));
   app.route("/", adminRoutes(deps));
   app.route("/", adminAuditRoutes(deps));
   app.route("/", adminLockoutRoutes(deps));
+  app.route("/", adminOffboardRoutes(deps));
   app.route("/", appCredentialRoutes(deps));
   app.route("/", apiRoutes(deps));
   return app;

@@ -4,6 +4,7 @@ import { DEFAULT_LOCKOUT, type LockoutConfig } from "../../config/index.js";
 import { ArchwayError, isArchwayError } from "../../errors.js";
 import type { Store } from "../../store/index.js";
 import type { Identity } from "../identity.js";
+import { OffboardedPeople } from "../offboarded.js";
 import { type IdentitySource, isLookupSource, isPasswordSource, type PasswordSource } from "../source.js";
 import { AttemptGuard, type LockoutRecord } from "./attempts.js";
 import { foldUsername } from "./fold.js";
@@ -54,6 +55,7 @@ export class LoginGuard {
   readonly #audit: Audit;
   readonly #attempts: AttemptGuard;
   readonly #aliases = new Map<string, string>();
+  readonly #offboarded: OffboardedPeople;
   /** Counters for `/metrics` (register them with `metrics.register(registry)`). */
   readonly metrics = new GuardMetrics();
 
@@ -61,6 +63,7 @@ export class LoginGuard {
     this.#store = opts.store;
     this.#audit = opts.audit;
     this.#attempts = new AttemptGuard({ store: opts.store, limits: opts.limits ?? DEFAULT_LOCKOUT });
+    this.#offboarded = new OffboardedPeople({ store: opts.store });
   }
 
   /** The attempt counter underneath, for other kinds of secret (a later second factor) to share. */
@@ -109,6 +112,11 @@ export class LoginGuard {
         throw new ArchwayError("login_failed", "invalid username or password", 401);
       case "passed": {
         const identity = outcome.value;
+        // Offboarded (the kill switch, or before the directory says so): the same answer as a wrong password.
+        if (await this.#offboarded.get(identity.id)) {
+          await this.#audit({ type: "login.failure", ...base, identity: identity.id, reason: "offboarded" });
+          throw new ArchwayError("login_failed", "invalid username or password", 401);
+        }
         await Promise.all([
           this.#remember(name, identity.id),
           this.#audit({ type: "login.success", ...base, identity: identity.id }),

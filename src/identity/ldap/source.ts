@@ -1,8 +1,10 @@
 import type { Entry } from "ldapts";
 import type { LdapSourceConfig } from "../../config/index.js";
 import { type Identity, identityId } from "../identity.js";
-import type { EnumerableSource, LookupSource, PasswordSource } from "../source.js";
+import type { AccountListSource, AccountState, EnumerableSource, LookupSource, PasswordSource } from "../source.js";
+import { accountStates } from "./accounts.js";
 import { Directory } from "./directory.js";
+import { immutableId, values } from "./entry.js";
 import { equals, type GroupRef, GroupResolver } from "./groups.js";
 import { type LdapSettings, ldapSettings } from "./presets.js";
 
@@ -11,7 +13,7 @@ import { type LdapSettings, ldapSettings } from "./presets.js";
  * through a reused service connection, groups (nested where configured), SSH keys and selected attributes.
  * Every value that comes from a user is escaped per RFC 4515 before it reaches a filter.
  */
-export class LdapSource implements PasswordSource, LookupSource, EnumerableSource {
+export class LdapSource implements PasswordSource, LookupSource, EnumerableSource, AccountListSource {
   readonly type = "ldap" as const;
   readonly id: string;
   readonly #s: LdapSettings;
@@ -68,6 +70,11 @@ export class LdapSource implements PasswordSource, LookupSource, EnumerableSourc
         yield await this.#toIdentity(entry, parents);
       }
     }
+  }
+
+  /** Every account's id and username, enabled or not, with the disabled ones marked (see {@link accountStates}). */
+  accounts(opts: { pageSize?: number } = {}): AsyncIterable<AccountState> {
+    return accountStates(this.#dir, this.#s, this.id, opts.pageSize ?? this.#pageSize);
   }
 
   async mark(): Promise<string> {
@@ -142,29 +149,6 @@ export class LdapSource implements PasswordSource, LookupSource, EnumerableSourc
       attributes,
     };
   }
-}
-
-/** An attribute's values as strings, whatever the case the server used for its name. */
-function values(entry: Entry, name: string): string[] {
-  const key = Object.keys(entry).find((k) => k.toLowerCase() === name.toLowerCase());
-  const raw = key === undefined ? undefined : entry[key];
-  if (raw === undefined) return [];
-  const list = Array.isArray(raw) ? raw : [raw];
-  return list.map((v) => (Buffer.isBuffer(v) ? v.toString("utf8") : String(v)));
-}
-
-/** The immutable id, with Active Directory's binary objectGUID in its usual text form. */
-function immutableId(entry: Entry, attribute: string): string | undefined {
-  const key = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase());
-  const raw = key === undefined ? undefined : entry[key];
-  const first = Array.isArray(raw) ? raw[0] : raw;
-  if (Buffer.isBuffer(first) && first.length === 16) {
-    const h = first.toString("hex");
-    // objectGUID's first three fields are little-endian.
-    const le = (s: string) => s.match(/../g)!.reverse().join("");
-    return `${le(h.slice(0, 8))}-${le(h.slice(8, 12))}-${le(h.slice(12, 16))}-${h.slice(16, 20)}-${h.slice(20)}`;
-  }
-  return first === undefined ? undefined : String(first);
 }
 
 /** ISO time or an LDAP generalized time -> generalized time (`YYYYMMDDHHmmssZ`). */

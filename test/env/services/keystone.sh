@@ -16,6 +16,9 @@ keystone_conf() {
 log_file = $d/keystone.log
 [database]
 connection = sqlite:///$d/keystone.db
+# Enforce foreign keys as MySQL would: without them, deleting an application credential leaves its role rows, and
+# SQLite hands the next credential the same internal id (409 "Duplicate entry").
+sqlite_fk = true
 [token]
 provider = fernet
 expiration = 3600

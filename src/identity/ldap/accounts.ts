@@ -1,0 +1,45 @@
+import { identityId } from "../identity.js";
+import type { AccountState } from "../source.js";
+import type { Directory } from "./directory.js";
+import { immutableId, values } from "./entry.js";
+import type { LdapSettings } from "./presets.js";
+
+/**
+ * Every account under the user base, enabled or not, as ids and usernames only: one paged search for all
+ * people (with the lock attribute, OpenLDAP ppolicy's `pwdAccountLockedTime`), and, where the directory marks
+ * disabled accounts with a filter (Active Directory's ACCOUNTDISABLE bit of `userAccountControl`, FreeIPA's
+ * `nsAccountLock`, a configured `disabledFilter`), a second paged search for just those. No groups, keys or other
+ * attributes are read, so a complete listing stays cheap enough to diff every minute.
+ */
+export async function* accountStates(
+  dir: Directory,
+  s: LdapSettings,
+  sourceId: string,
+  pageSize: number,
+): AsyncIterable<AccountState> {
+  const disabled = new Set<string>();
+  if (s.disabledFilter) {
+    for await (const page of dir.searchPaged(
+      s.userBaseDn,
+      { scope: "sub", filter: `(&${s.userFilter}${s.disabledFilter})`, attributes: [s.idAttribute] },
+      pageSize,
+    ))
+      for (const entry of page) disabled.add(immutableId(entry, s.idAttribute) ?? entry.dn);
+  }
+  const attributes = [s.idAttribute, s.usernameAttribute, ...(s.lockedAttribute ? [s.lockedAttribute] : [])];
+  for await (const page of dir.searchPaged(
+    s.userBaseDn,
+    { scope: "sub", filter: s.userFilter, attributes },
+    pageSize,
+  )) {
+    for (const entry of page) {
+      const immutable = immutableId(entry, s.idAttribute) ?? entry.dn;
+      const locked = s.lockedAttribute !== undefined && values(entry, s.lockedAttribute).length > 0;
+      yield {
+        id: identityId(sourceId, immutable),
+        username: values(entry, s.usernameAttribute)[0] ?? "",
+        disabled: locked || disabled.has(immutable),
+      };
+    }
+  }
+}

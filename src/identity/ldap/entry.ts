@@ -1,0 +1,24 @@
+import type { Entry } from "ldapts";
+
+/** An attribute's values as strings, whatever the case the server used for its name. */
+export function values(entry: Entry, name: string): string[] {
+  const key = Object.keys(entry).find((k) => k.toLowerCase() === name.toLowerCase());
+  const raw = key === undefined ? undefined : entry[key];
+  if (raw === undefined) return [];
+  const list = Array.isArray(raw) ? raw : [raw];
+  return list.map((v) => (Buffer.isBuffer(v) ? v.toString("utf8") : String(v)));
+}
+
+/** The immutable id, with Active Directory's binary objectGUID in its usual text form. */
+export function immutableId(entry: Entry, attribute: string): string | undefined {
+  const key = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase());
+  const raw = key === undefined ? undefined : entry[key];
+  const first = Array.isArray(raw) ? raw[0] : raw;
+  if (Buffer.isBuffer(first) && first.length === 16) {
+    const h = first.toString("hex");
+    // objectGUID's first three fields are little-endian.
+    const le = (s: string) => s.match(/../g)!.reverse().join("");
+    return `${le(h.slice(0, 8))}-${le(h.slice(8, 12))}-${le(h.slice(12, 16))}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+  return first === undefined ? undefined : String(first);
+}

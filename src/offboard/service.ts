@@ -1,0 +1,126 @@
+import type { Audit } from "../audit/index.js";
+import type { Config } from "../config/index.js";
+import { ArchwayError } from "../errors.js";
+import { type IdentitySource, isAccountListSource, isLookupSource, type OffboardedEntry } from "../identity/index.js";
+import { type CloudClients, mapLimit } from "../openstack/index.js";
+import type { Store } from "../store/index.js";
+import type { Person } from "./cloud.js";
+import { type AccountChange, DepartureDetector, knownAccount } from "./detect.js";
+import { type CloudOutcome, Offboarder, type OffboardReport, type PersonSessions } from "./offboarder.js";
+
+/** What one detection tick did. */
+export interface TickResult {
+  changes: AccountChange[];
+  reports: OffboardReport[];
+  retried: CloudOutcome[];
+}
+
+/**
+ * The periodic side of offboarding (run by `archway worker`, or by `serve` on the embedded store): look for
+ * departures and disables, offboard those people at once, restore people the directory enabled again (when the
+ * directory was why they were offboarded), and retry clouds that were down. Also resolves a person named on the
+ * command line or the admin page.
+ */
+export class OffboardService {
+  constructor(
+    readonly offboarder: Offboarder,
+    private readonly detector: DepartureDetector,
+    private readonly sources: readonly IdentitySource[],
+    private readonly store: Store,
+  ) {}
+
+  /** One detection tick (see the class). */
+  async tick(): Promise<TickResult> {
+    const { changes, commit } = await this.detector.look();
+    const offboarded = await this.offboarder.offboarded.all();
+    const reports = (
+      await mapLimit(changes, 8, async (change): Promise<OffboardReport | undefined> => {
+        const entry = offboarded.get(change.person.id);
+        if (change.kind === "enabled")
+          return entry?.cause === "disabled"
+            ? this.offboarder.restore(change.person, { reason: "enabled again in the directory", actor: "directory" })
+            : undefined;
+        const cause: OffboardedEntry["cause"] = change.kind;
+        if (entry) {
+          // Already cut off everywhere (the kill switch, or an earlier look): only the cause moves on.
+          if (entry.cause !== cause) await this.offboarder.offboarded.add(change.person.id, { ...entry, cause });
+          return undefined;
+        }
+        const reason = change.kind === "departed" ? `gone from ${change.sourceId}` : `disabled in ${change.sourceId}`;
+        return this.offboarder.offboard(change.person, { cause, reason, actor: "directory" });
+      })
+    ).filter((r): r is OffboardReport => r !== undefined);
+    await commit();
+    const retried = await this.offboarder.retryPending();
+    return { changes, reports, retried };
+  }
+
+  /**
+   * The person `ref` names: an identity id (`<source>:<id>`) or `username@source`, looked up in the source, else
+   * in the stored listings (people who already left), else among the people offboarded.
+   */
+  async resolve(ref: string): Promise<Person> {
+    const at = ref.lastIndexOf("@");
+    const byName = at > 0 ? { username: ref.slice(0, at), sourceId: ref.slice(at + 1) } : undefined;
+    const offboarded = await this.offboarder.offboarded.all();
+    if (!byName) {
+      const sourceId = ref.slice(0, ref.indexOf(":"));
+      if (!this.sources.some((s) => s.id === sourceId))
+        throw new ArchwayError("person_unknown", `'${ref}' is neither username@source nor <source>:<id>`, 404);
+      const known =
+        offboarded.get(ref)?.username ?? (await knownAccount(this.store, [sourceId], (id) => id === ref))?.username;
+      return { id: ref, username: known ?? "" };
+    }
+    const source = this.sources.find((s) => s.id === byName.sourceId);
+    if (!source) throw new ArchwayError("person_unknown", `no identity source '${byName.sourceId}'`, 404);
+    const found = isLookupSource(source) ? await source.lookup(byName.username) : null;
+    if (found) return { id: found.id, username: found.username };
+    const listed = await knownAccount(this.store, [source.id], (_id, username) => username === byName.username);
+    if (listed) return { id: listed.id, username: listed.username };
+    const off = [...offboarded].find(([id, e]) => id.startsWith(`${source.id}:`) && e.username === byName.username);
+    if (off) return { id: off[0], username: off[1].username };
+    throw new ArchwayError(
+      "person_unknown",
+      `${byName.username} is not in ${source.id} (nor in its last listing): name them by id, <source>:<id>`,
+      404,
+    );
+  }
+}
+
+/** What {@link createOffboard} needs from the runtime and the gateway or worker. */
+export interface OffboardBuildDeps {
+  config: Config;
+  store: Store;
+  audit: Audit;
+  sources: readonly IdentitySource[];
+  clients: (cloud: Config["clouds"][number]) => CloudClients;
+  sessions: PersonSessions;
+  purgeBrokerCache: (personId: string) => Promise<void>;
+  onError?: (sourceId: string, message: string) => void;
+  now?: () => Date;
+}
+
+/** Builds the offboarder, the detector over every source that can list its accounts, and the service. */
+export function createOffboard(deps: OffboardBuildDeps): OffboardService {
+  const { config } = deps;
+  const offboarder = new Offboarder({
+    clouds: config.clouds,
+    clients: deps.clients,
+    store: deps.store,
+    audit: deps.audit,
+    sessions: deps.sessions,
+    purgeBrokerCache: deps.purgeBrokerCache,
+    concurrency: Math.max(config.sync.concurrency, 64),
+    retryMs: config.offboard.retrySeconds * 1000,
+    now: deps.now,
+  });
+  const detector = new DepartureDetector({
+    sources: deps.sources.filter(isAccountListSource),
+    store: deps.store,
+    audit: deps.audit,
+    maxDepartures: config.offboard.maxDeparturesPerRun,
+    onError: deps.onError,
+    now: deps.now,
+  });
+  return new OffboardService(offboarder, detector, deps.sources, deps.store);
+}
