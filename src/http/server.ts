@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import type { Hono } from "hono";
 import { z } from "zod";
@@ -94,24 +94,45 @@ export async function startServer(
         // process exits at once, a busy one when its last request is done.
         http.closeIdleConnections();
         for (const res of inFlight) res.shouldKeepAlive = false;
+        // A request that comes on a kept-alive connection while draining: its connection closes once it is answered.
+        http.on("request", (_req: IncomingMessage, res: ServerResponse) => {
+          res.shouldKeepAlive = false;
+        });
       });
       return closing;
     },
   };
 }
 
-/** The responses not finished yet, kept up to date from the server's `request` events. */
-function trackInFlight(http: import("node:http").Server): Set<ServerResponse> {
-  const inFlight = new Set<ServerResponse>();
-  http.on("request", (_req: IncomingMessage, res: ServerResponse) => {
-    inFlight.add(res);
-    // A request that came on a kept-alive connection while draining: its connection closes once it is answered.
-    if (!http.listening) res.shouldKeepAlive = false;
-    const done = () => inFlight.delete(res);
-    res.once("finish", done);
-    res.once("close", done);
+/**
+ * The responses not finished yet, found when asked through the open connections (each socket's current response):
+ * connections are tracked as they open and close, not requests, so a kept-alive connection costs nothing per
+ * request (a listener per request was a measurable share of a health probe).
+ */
+function trackInFlight(http: import("node:http").Server): {
+  readonly size: number;
+  [Symbol.iterator](): Iterator<ServerResponse>;
+} {
+  const sockets = new Set<Socket>();
+  http.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
   });
-  return inFlight;
+  const current = (): ServerResponse[] => {
+    const out: ServerResponse[] = [];
+    for (const socket of sockets) {
+      // Node's http server keeps the response being written on its socket (null between requests).
+      const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (res && !res.writableFinished) out.push(res);
+    }
+    return out;
+  };
+  return {
+    get size() {
+      return current().length;
+    },
+    [Symbol.iterator]: () => current()[Symbol.iterator](),
+  };
 }
 
 const DRAIN_BODY = JSON.stringify({
@@ -128,7 +149,7 @@ const DRAIN_BODY = JSON.stringify({
  * a cut connection leaves it guessing); one already streaming is cut. Resolves when the 503s are written (1 s at
  * most). The handler may still answer later (a proxied call returning): the response then ignores it.
  */
-function answerUnavailable(inFlight: Set<ServerResponse>): Promise<void> {
+function answerUnavailable(inFlight: Iterable<ServerResponse>): Promise<void> {
   const written: Promise<void>[] = [];
   for (const res of inFlight) {
     if (res.headersSent || res.destroyed) {

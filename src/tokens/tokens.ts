@@ -207,8 +207,15 @@ export class TokenService {
   async #revocation(key: string): Promise<string | null> {
     try {
       const value = await this.#o.store.get(key);
-      if (this.#revocations.size >= VERIFIED_CACHE_MAX) this.#revocations.clear();
-      this.#revocations.set(key, { at: this.#o.now(), value });
+      // Updated in place: a busy token's entry is rewritten on every use, with no new object each time.
+      const seen = this.#revocations.get(key);
+      if (seen) {
+        seen.at = this.#o.now();
+        seen.value = value;
+      } else {
+        if (this.#revocations.size >= VERIFIED_CACHE_MAX) this.#revocations.clear();
+        this.#revocations.set(key, { at: this.#o.now(), value });
+      }
       return value;
     } catch (err) {
       const seen = this.#revocations.get(key);
