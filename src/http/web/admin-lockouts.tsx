@@ -4,7 +4,7 @@ import { ArchwayError } from "../../errors.js";
 import type { IdentitySource, UnlockResult, UnlockVia } from "../../identity/index.js";
 import type { WebDeps } from "./deps.js";
 import { pageUser } from "./home.js";
-import { CsrfField, Layout, Notice, renderPage } from "./layout.js";
+import { CsrfField, Layout, Notice, PostButton, renderPage } from "./layout.js";
 import { person, readForm, requireAdmin, requirePage, type WebContext, type WebEnv } from "./security.js";
 
 /** Who to unlock: a username in any spelling, a stable identity id, or a subject the lockout list shows. */
@@ -74,11 +74,12 @@ export function adminLockoutRoutes(deps: WebDeps) {
                   <td class="mono">{r.address ?? ""}</td>
                   <td>
                     {r.subject ? (
-                      <form method="post" action="/admin/lockouts/unlock">
-                        <CsrfField token={user.csrf} />
-                        <input type="hidden" name="person" value={r.subject} />
-                        <button type="submit">Unlock</button>
-                      </form>
+                      <PostButton
+                        action="/admin/lockouts/unlock"
+                        csrf={user.csrf}
+                        fields={{ person: r.subject }}
+                        label="Unlock"
+                      />
                     ) : null}
                   </td>
                 </tr>

@@ -6,7 +6,7 @@ import { isUpstreamStatus } from "../../openstack/index.js";
 import type { Session } from "../../tokens/index.js";
 import type { WebDeps } from "./deps.js";
 import { pageUser } from "./home.js";
-import { CsrfField, Layout, Notice, renderPage, when } from "./layout.js";
+import { CsrfField, Layout, Notice, PostButton, renderPage, when } from "./layout.js";
 import { person, readForm, requireAdmin, requirePage, type WebContext, type WebEnv } from "./security.js";
 
 const PersonRef = z.string().trim().min(1).max(300);
@@ -169,15 +169,16 @@ async function page(c: WebContext, deps: WebDeps, target?: Person, report?: Offb
               ...(sessions.length > 1 ? [{ sid: "all", text: "every session" }] : []),
             ].map((s) => (
               <li>
-                <form method="post" action="/admin/people/sessions/end" class="inline">
-                  <CsrfField token={user.csrf} />
-                  <input type="hidden" name="person" value={target.id} />
-                  <input type="hidden" name="sid" value={s.sid} />
+                <PostButton
+                  action="/admin/people/sessions/end"
+                  csrf={user.csrf}
+                  fields={{ person: target.id, sid: s.sid }}
+                  label="End"
+                  kind="secondary"
+                  formClass="inline"
+                >
                   {s.text}{" "}
-                  <button type="submit" class="secondary">
-                    End
-                  </button>
-                </form>
+                </PostButton>
               </li>
             ))}
           </ul>
@@ -186,15 +187,16 @@ async function page(c: WebContext, deps: WebDeps, target?: Person, report?: Offb
           <ul>
             {credentials.map((r) => (
               <li>
-                <form method="post" action="/admin/people/app-credentials/revoke" class="inline">
-                  <CsrfField token={user.csrf} />
-                  <input type="hidden" name="person" value={target.id} />
-                  <input type="hidden" name="id" value={r.id} />
+                <PostButton
+                  action="/admin/people/app-credentials/revoke"
+                  csrf={user.csrf}
+                  fields={{ person: target.id, id: r.id }}
+                  label="Revoke"
+                  kind="secondary"
+                  formClass="inline"
+                >
                   {`${r.name} in ${r.project} (made ${when(r.createdAt)}) `}
-                  <button type="submit" class="secondary">
-                    Revoke
-                  </button>
-                </form>
+                </PostButton>
               </li>
             ))}
           </ul>

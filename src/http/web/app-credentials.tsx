@@ -12,7 +12,7 @@ import {
 } from "../../tokens/index.js";
 import type { WebDeps } from "./deps.js";
 import { pageUser } from "./home.js";
-import { CsrfField, Layout, renderPage, when } from "./layout.js";
+import { CsrfField, Layout, PostButton, renderPage, when } from "./layout.js";
 import { parseFields, person, readForm, requireApi, requirePage, type WebContext, type WebEnv } from "./security.js";
 
 /** Days of validity asked for: a JSON number, or a form field's digits (empty: the maximum). */
@@ -169,13 +169,13 @@ async function page(c: WebContext, deps: WebDeps, yaml?: string) {
               <td>{when(r.createdAt)}</td>
               <td>{r.expiresAt && r.expiresAt <= now ? `expired ${when(r.expiresAt)}` : when(r.expiresAt)}</td>
               <td>
-                <form method="post" action="/app-credentials/revoke">
-                  <CsrfField token={user.csrf} />
-                  <input type="hidden" name="id" value={r.id} />
-                  <button type="submit" class="secondary">
-                    Revoke
-                  </button>
-                </form>
+                <PostButton
+                  action="/app-credentials/revoke"
+                  csrf={user.csrf}
+                  fields={{ id: r.id }}
+                  label="Revoke"
+                  kind="secondary"
+                />
               </td>
             </tr>
           ))}

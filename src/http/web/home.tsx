@@ -3,7 +3,7 @@ import { z } from "zod";
 import { isArchwayError } from "../../errors.js";
 import { requestLog } from "../env.js";
 import type { WebDeps } from "./deps.js";
-import { CsrfField, Layout, Notice, type PageUser, renderPage, when } from "./layout.js";
+import { CsrfField, Layout, Notice, type PageUser, PostButton, renderPage, when } from "./layout.js";
 import { type MyCloud, type MyKey, myClouds, myKeys, syncMyKeys } from "./overview.js";
 import { person, readForm, requirePage, type WebContext, type WebEnv } from "./security.js";
 import { mySessions, SessionsTable } from "./sessions.js";
@@ -116,13 +116,14 @@ const KeysTable = ({ keys, csrf }: { keys: MyKey[]; csrf: string }) =>
                 ))}
               </td>
               <td>
-                <form method="post" action="/keys/remove">
-                  <CsrfField token={csrf} />
-                  <input type="hidden" name="fingerprint" value={k.fingerprint} />
-                  <button type="submit" class="danger" aria-label={`Remove key ${k.comment || k.fingerprint}`}>
-                    Remove
-                  </button>
-                </form>
+                <PostButton
+                  action="/keys/remove"
+                  csrf={csrf}
+                  fields={{ fingerprint: k.fingerprint }}
+                  label="Remove"
+                  kind="danger"
+                  ariaLabel={`Remove key ${k.comment || k.fingerprint}`}
+                />
               </td>
             </tr>
           ))}

@@ -23,6 +23,34 @@ export interface LayoutProps {
 /** The hidden CSRF field every form carries. */
 export const CsrfField: FC<{ token: string }> = ({ token }) => <input type="hidden" name="csrf" value={token} />;
 
+/**
+ * A form of one button that posts hidden fields with the CSRF token: the row actions of the pages' tables (end a
+ * session, revoke a credential, remove a key, unlock). `children` stand before the button.
+ */
+export const PostButton: FC<
+  PropsWithChildren<{
+    action: string;
+    csrf: string;
+    fields: Record<string, string>;
+    label: string;
+    kind?: "danger" | "secondary";
+    ariaLabel?: string;
+    /** The form's own class (`inline` in a list). */
+    formClass?: string;
+  }>
+> = ({ action, csrf, fields, label, kind, ariaLabel, formClass, children }) => (
+  <form method="post" action={action} class={formClass}>
+    <CsrfField token={csrf} />
+    {Object.entries(fields).map(([name, value]) => (
+      <input type="hidden" name={name} value={value} />
+    ))}
+    {children}
+    <button type="submit" class={kind} aria-label={ariaLabel}>
+      {label}
+    </button>
+  </form>
+);
+
 /** A status message above the page content (role=status for success, role=alert for errors). */
 export const Notice: FC<{ kind: "ok" | "error"; text?: string }> = ({ kind, text }) =>
   text ? (

@@ -4,7 +4,7 @@ import { ArchwayError } from "../../errors.js";
 import type { Session } from "../../tokens/index.js";
 import type { WebDeps } from "./deps.js";
 import { pageUser } from "./home.js";
-import { CsrfField, Layout, Notice, renderPage } from "./layout.js";
+import { CsrfField, Layout, Notice, PostButton, renderPage } from "./layout.js";
 import {
   parseFields,
   person,
@@ -67,13 +67,13 @@ export const SessionsTable = (props: { sessions: SessionView[]; csrf: string; ac
             <td>{s.createdAt}</td>
             <td>{s.absoluteEnd}</td>
             <td>
-              <form method="post" action={props.action}>
-                <CsrfField token={props.csrf} />
-                <input type="hidden" name="sid" value={s.sid} />
-                <button type="submit" class="danger">
-                  {s.kind === "offline" ? "Revoke" : "End"}
-                </button>
-              </form>
+              <PostButton
+                action={props.action}
+                csrf={props.csrf}
+                fields={{ sid: s.sid }}
+                label={s.kind === "offline" ? "Revoke" : "End"}
+                kind="danger"
+              />
             </td>
           </tr>
         ))}
