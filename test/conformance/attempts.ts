@@ -61,7 +61,8 @@ export async function concurrentAttempts(opts: {
     store: opts.store,
     audit: async () => {},
     limits: LockoutConfigSchema.parse({
-      perUserAndAddress: { maxFailures: opts.limit },
+      // Refuse at once when the pair is full: the interleavings are the scheduler's, not the clock's.
+      perUserAndAddress: { maxFailures: opts.limit, inFlightWaitMs: 0 },
       perUser: { freeFailures: 10_000 },
       perAddress: { freeFailures: 10_000 },
     }),

@@ -26,9 +26,18 @@ const DelaySchema = (defaults: { freeFailures: number; windowSeconds: number; ma
 export const LockoutConfigSchema = z
   .object({
     perUserAndAddress: z
-      .object({ maxFailures: z.number().int().positive().default(5), windowSeconds: seconds(900) })
+      .object({
+        maxFailures: z.number().int().positive().default(5),
+        windowSeconds: seconds(900),
+        /**
+         * How long an attempt waits, when the pair's count is full, for attempts still in flight to settle before it
+         * is refused: a success gives its unit back, so concurrent right passwords (parallel CLI commands of one
+         * account) get through instead of being refused as if they had failed. 0 refuses at once.
+         */
+        inFlightWaitMs: z.number().int().min(0).max(10_000).default(400),
+      })
       .strict()
-      .default({ maxFailures: 5, windowSeconds: 900 }),
+      .default({ maxFailures: 5, windowSeconds: 900, inFlightWaitMs: 400 }),
     perUser: DelaySchema({ freeFailures: 20, windowSeconds: 3600, maxDelaySeconds: 60 }),
     perAddress: DelaySchema({ freeFailures: 100, windowSeconds: 900, maxDelaySeconds: 30 }),
     /** IPv6 clients are counted by this prefix: one attacker usually holds a whole /64. */

@@ -88,7 +88,7 @@ export class AttemptGuard {
   async attempt<T>(request: AttemptRequest, check: () => Promise<T | null>): Promise<AttemptOutcome<T>> {
     const { perUserAndAddress: pair, perUser: user, perAddress: address } = this.#limits;
     const keys = this.#keys(request);
-    const [userCount = 0, addressCount = 0, ...pairCounts] = await this.#store.addToCounters(this.#changes(keys, 1));
+    const [userCount = 0, addressCount = 0, ...pairCounts] = await this.#reserve(keys);
     const refusal =
       Math.max(...pairCounts) > pair.maxFailures
         ? { scope: "user_address" as const, retryAfterSeconds: pair.windowSeconds }
@@ -185,6 +185,23 @@ export class AttemptGuard {
     const wait = delaySeconds(limit, count - limit.freeFailures);
     if (await this.#store.setIfAbsent(gate, "1", { ttlMs: wait * 1000 })) return undefined;
     return { scope, retryAfterSeconds: Math.ceil(wait) };
+  }
+
+  /**
+   * Reserves a unit on every counter. While a pair's count is past its limit and `inFlightWaitMs` allows, the unit
+   * is given back and asked again after a growing pause: the count may be made of attempts still being checked,
+   * and each success among them gives its unit back. Failures that settled stay, so this only delays a refusal.
+   */
+  async #reserve(keys: Keys): Promise<number[]> {
+    const { maxFailures, inFlightWaitMs } = this.#limits.perUserAndAddress;
+    const until = Date.now() + inFlightWaitMs;
+    for (let pause = 20; ; pause *= 2) {
+      const counts = await this.#store.addToCounters(this.#changes(keys, 1));
+      const pairFull = counts.slice(2).some((count) => count > maxFailures);
+      if (!pairFull || Date.now() + pause > until) return counts;
+      await this.#giveBack(keys);
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
   }
 
   async #giveBack(keys: Keys): Promise<void> {

@@ -280,3 +280,29 @@ describe("LoginGuard: unlock, audit and metrics", () => {
     expect(result).toMatchObject({ known: false, cleared: 0 });
   });
 });
+
+describe("LoginGuard: concurrent right passwords", () => {
+  it("lets 16 simultaneous right passwords of one person from one address through (parallel CLI commands)", async () => {
+    const { source, guard, checks } = await setup();
+    const results = await Promise.all(
+      Array.from({ length: 16 }, () => guard.login(source, "alice", "right", "10.0.9.1").then(() => "ok", refusal)),
+    );
+    expect(results).toEqual(Array.from({ length: 16 }, () => "ok"));
+    expect(checks()).toBe(16);
+  });
+
+  it("still checks at most 5 of 30 simultaneous wrong passwords, and refuses the rest after waiting for them", async () => {
+    const { source, guard, checks } = await setup();
+    const results = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        guard.login(source, "alice", "wrong", "10.0.9.2").then(
+          () => 201,
+          (e: ArchwayError) => e.status,
+        ),
+      ),
+    );
+    expect(checks()).toBe(5);
+    expect(results.filter((s) => s === 401)).toHaveLength(5);
+    expect(results.filter((s) => s === 429)).toHaveLength(25);
+  });
+});
