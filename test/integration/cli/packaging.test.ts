@@ -26,11 +26,14 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
-function run(
-  script: string,
-  args: string[],
-  env: Record<string, string>,
-): { output: () => string; exited: Promise<number | null> } {
+/** A script the test started: what it printed, its exit. */
+interface Running {
+  output: () => string;
+  exited: Promise<number | null>;
+  done: () => boolean;
+}
+
+function run(script: string, args: string[], env: Record<string, string>): Running {
   const child = spawn("sh", [script, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { PATH: process.env.PATH ?? "", ...env },
@@ -51,13 +54,13 @@ function run(
 }
 
 /** Polls `probe` until it gives a value, the process exits, or 30 s pass. */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, process: Running): Promise<T> {
-  for (let i = 0; i < 300 && !process.done(); i++) {
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, script: Running): Promise<T> {
+  for (let i = 0; i < 300 && !script.done(); i++) {
     const got = await probe().catch(() => undefined);
     if (got !== undefined) return got;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${what} did not come up:\n${process.output()}`);
+  throw new Error(`${what} did not come up:\n${script.output()}`);
 }
 
 async function freePort(): Promise<number> {
