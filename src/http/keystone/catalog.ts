@@ -93,6 +93,7 @@ export class CloudCatalogs {
   readonly #owned: boolean;
   #loaded: Promise<void> | undefined;
   #coldUntil = 0;
+  #storeLoaded = false;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -122,11 +123,18 @@ export class CloudCatalogs {
     if (!entry) return EMPTY_LIST;
     if (entry.copy) return entry.copy.promise;
     this.start();
-    if (this.#loaded && this.#o.now() >= this.#coldUntil) return EMPTY_LIST;
-    entry.cold ??= new Promise<void>((settle) => {
-      entry.settleCold = settle;
-      setTimeout(settle, Math.max(0, this.#coldUntil - this.#o.now())).unref();
-    }).then(() => entry.copy?.promise ?? EMPTY);
+    if (this.#storeLoaded && this.#o.now() >= this.#coldUntil) return EMPTY_LIST;
+    entry.cold ??= (async () => {
+      // The store's copies first (bounded by the store's own command timeout): a fresh process serves them at once.
+      await this.#loaded;
+      const remaining = this.#coldUntil - this.#o.now();
+      if (!entry.copy && remaining > 0)
+        await new Promise<void>((settle) => {
+          entry.settleCold = settle;
+          setTimeout(settle, remaining).unref();
+        });
+      return entry.copy?.promise ?? EMPTY;
+    })();
     return entry.cold;
   }
 
@@ -139,11 +147,9 @@ export class CloudCatalogs {
       for (let i = 0; i < clouds.length; i += 256) {
         await Promise.all(clouds.slice(i, i + 256).map((e) => this.#adoptStored(e).catch(() => undefined)));
       }
-      for (const e of clouds) {
-        // A cloud whose copy another process read recently is not read again before it is due.
-        e.due = e.copy ? e.copy.fetchedAt + this.#o.refreshMs : 0;
-        if (e.copy) e.settleCold?.();
-      }
+      // A cloud whose copy another process read recently is not read again before it is due.
+      for (const e of clouds) e.due = e.copy ? e.copy.fetchedAt + this.#o.refreshMs : 0;
+      this.#storeLoaded = true;
       this.#tick();
     })();
   }
