@@ -19,7 +19,9 @@ function fakeClients(behaviour: Record<string, Behaviour>, reads: string[]) {
           reads.push(c.id);
           if (behaviour[c.id] === "hangs") return new Promise(() => {});
           if (behaviour[c.id] === "fails") throw new Error(`cloud ${c.id} is unavailable`);
-          return { catalog: [{ type: "compute", endpoints: [{ interface: "public", url: `http://${c.id}:8774/v2.1/` }] }] };
+          return {
+            catalog: [{ type: "compute", endpoints: [{ interface: "public", url: `http://${c.id}:8774/v2.1/` }] }],
+          };
         },
       },
       close: async () => {},

@@ -14,7 +14,12 @@ const SETTINGS = { failureThreshold: 3, openMs: 1_000, maxOpenMs: 4_000, probeTi
 function breaker() {
   let now = 0;
   const changes: BreakerChange[] = [];
-  const b = new CircuitBreaker("c1", SETTINGS, () => now, (c) => changes.push(c));
+  const b = new CircuitBreaker(
+    "c1",
+    SETTINGS,
+    () => now,
+    (c) => changes.push(c),
+  );
   return { b, changes, advance: (ms: number) => void (now += ms), moves: () => changes.map((c) => c.to) };
 }
 
