@@ -20,7 +20,14 @@ function breaker() {
     () => now,
     (c) => changes.push(c),
   );
-  return { b, changes, advance: (ms: number) => void (now += ms), moves: () => changes.map((c) => c.to) };
+  return {
+    b,
+    changes,
+    advance: (ms: number) => {
+      now += ms;
+    },
+    moves: () => changes.map((c) => c.to),
+  };
 }
 
 describe("circuit breaker", () => {
