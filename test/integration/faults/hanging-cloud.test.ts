@@ -2,7 +2,9 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadEndpoints } from "../../env/endpoints.js";
 import { type FacadeHarness, startFacade } from "../tokens/harness.js";
 import { closedPort, type HangingServer, startHangingServer } from "./hanging-server.js";
 
@@ -70,7 +72,6 @@ const prefix = `faults-catalog-${randomBytes(4).toString("hex")}:`;
 /** Starts an Archway with the real clouds, the hanging one and the closed one, on the shared Redis under `prefix`. */
 async function start(coldWaitMs: number): Promise<FacadeHarness> {
   const port = await closedPort();
-  const { loadEndpoints } = await import("../../env/endpoints.js");
   // The bad clouds hold the person's project in the same Keystone domain as the real ones: one project, 5 regions.
   const domain = `facade-${randomBytes(4).toString("hex")}`;
   const admin = `admin: { username: admin, password: "admin-secret", projectName: admin }`;
@@ -100,6 +101,11 @@ afterAll(async () => {
   await h?.close();
   await hanging?.stop();
   rmSync(dir, { recursive: true, force: true });
+  // The shared Redis keeps nothing of this test.
+  const redis = new Redis(loadEndpoints().redis.url);
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis.quit();
 });
 
 describe("a hanging cloud and a down cloud among the real ones", () => {
