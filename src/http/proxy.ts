@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { request } from "undici";
-import { isArchwayError, retryAfterOf } from "../errors.js";
+import { type ArchwayError, isArchwayError, retryAfterOf } from "../errors.js";
 import { projectInCloud, type TokenBroker } from "../tokens/index.js";
 import { type AppEnv, requestHeader } from "./env.js";
 import { type FacadeDeps, facadeCaller, keystoneStoreUnavailable } from "./keystone/caller.js";
@@ -39,11 +39,26 @@ export interface ProxyDeps extends Pick<FacadeDeps, "tokens" | "sessions" | "pol
 export function cloudProxy(deps: ProxyDeps) {
   const app = new Hono<AppEnv>();
   const pools = deps.pools ?? new UpstreamPools({ timeoutMs: deps.timeoutMs });
-  const fail = (status: ContentfulStatusCode, message: string, retryAfter?: string) =>
-    new Response(JSON.stringify(keystoneError(status, message)), {
-      status,
-      headers: { "content-type": "application/json", ...(retryAfter ? { "retry-after": retryAfter } : {}) },
-    });
+  const fail = (status: ContentfulStatusCode, message: string, retryAfter?: string, code?: string) =>
+    new Response(
+      JSON.stringify(
+        code
+          ? { error: { ...keystoneError(status, message).error, identifier: code } }
+          : keystoneError(status, message),
+      ),
+      {
+        status,
+        headers: { "content-type": "application/json", ...(retryAfter ? { "retry-after": retryAfter } : {}) },
+      },
+    );
+  /** A refusal that says when to come back, its Archway code riding along as `identifier` (as for a store outage). */
+  const refuse = (err: ArchwayError) =>
+    fail(
+      err.status as ContentfulStatusCode,
+      err.message,
+      retryAfterFor(err),
+      retryAfterFor(err) ? err.code : undefined,
+    );
   // Nobody reads it: the client left. 499 is what the access log shows (nginx's "client closed request").
   const clientGone = () => new Response(null, { status: 499 });
 
@@ -82,9 +97,7 @@ export function cloudProxy(deps: ProxyDeps) {
       keystoneToken = (await deps.broker.projectToken(caller.identity, project)).token;
     } catch (err) {
       // A just-in-time provisioning that outlasted the cloud's provisionWaitMs answers 503 with Retry-After.
-      const status = (isArchwayError(err) ? err.status : 503) as ContentfulStatusCode;
-      const message = isArchwayError(err) ? err.message : `cloud ${cloudId}: Keystone did not answer`;
-      return fail(status, message, retryAfterFor(err));
+      return isArchwayError(err) ? refuse(err) : fail(503, `cloud ${cloudId}: Keystone did not answer`);
     }
 
     // The client's request signal aborts when its connection closes before the answer is written.
@@ -96,7 +109,7 @@ export function cloudProxy(deps: ProxyDeps) {
     } catch (err) {
       if (signal.aborted) return clientGone();
       if (!isArchwayError(err)) throw err;
-      return fail(err.status as ContentfulStatusCode, err.message, retryAfterFor(err));
+      return refuse(err);
     }
     let released = false;
     const done = () => {

@@ -45,6 +45,7 @@ describe("just-in-time provisioning through a slow cloud (issue 23.7)", () => {
     for (const res of [first, second]) {
       expect(res.status).toBe(503);
       expect(res.body).toContain("being provisioned in cloud-3");
+      expect(JSON.parse(res.body).error.identifier).toBe("cloud_provisioning");
       expect(res.retryAfter).toBeDefined();
     }
     // The wait, plus the slow cloud's refusal of the first login and a lock wait for the second: seconds, not

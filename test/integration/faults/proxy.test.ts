@@ -92,6 +92,7 @@ describe("a hung cloud behind the proxy (issue 23.6)", () => {
     expect(refused.status).toBe(503);
     expect(refused.retryAfter).toBeDefined();
     expect(refused.body).toContain("cloud cloud-2 is saturated");
+    expect(JSON.parse(refused.body).error.identifier).toBe("cloud_saturated");
     expect(refused.ms).toBeLessThan(QUEUE_MS + 2_500);
 
     const ends = await Promise.all(held);
