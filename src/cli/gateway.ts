@@ -1,7 +1,7 @@
 import { formatProblem } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import type { FacadeDeps, OidcProviderDeps, ProxyDeps } from "../http/index.js";
-import { CloudCatalogs, createApp, createHttpMetrics, type HttpMetrics } from "../http/index.js";
+import { CloudCatalogs, createApp, createHttpMetrics, type HttpMetrics, UpstreamPools } from "../http/index.js";
 import { createWebDeps, ssoOrigins, type WebDeps } from "../http/web/index.js";
 import { isPasswordSource, LoginGuard } from "../identity/index.js";
 import { createOffboard, type OffboardService } from "../offboard/index.js";
@@ -82,11 +82,14 @@ export function buildGateway(runtime: Runtime): Gateway {
       return shadowPassword(secret, cloudId, identityId, config.sync.keyVersion);
     },
     ensureUser: sync
-      ? async (identity) => {
-          await sync.service.person(identity);
+      ? async (identity, cloudId) => {
+          await sync.service.person(identity, { cloudId });
         }
       : undefined,
+    onLateProvisioningFailure: (err, cloudId) =>
+      runtime.log.warn({ cloud: cloudId, err: (err as Error).message }, "just-in-time provisioning failed"),
   });
+  const proxyPools = new UpstreamPools();
   const catalogs = new CloudCatalogs(config.clouds, {
     store: runtime.store,
     breakers,
@@ -144,6 +147,7 @@ export function buildGateway(runtime: Runtime): Gateway {
       audit: runtime.audit,
       broker,
       breakers,
+      pools: proxyPools,
     },
     sync,
     breakers,
@@ -151,7 +155,7 @@ export function buildGateway(runtime: Runtime): Gateway {
     reloadPolicies: () => live.reload().map(formatProblem),
     async close() {
       // Shutdown must finish whatever one part reports: a half-closed pool is not worth an error exit.
-      await Promise.allSettled([catalogs.close(), sync?.close()]);
+      await Promise.allSettled([catalogs.close(), sync?.close(), proxyPools.close()]);
     },
   };
 }

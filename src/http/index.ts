@@ -9,5 +9,6 @@ export { CloudCatalogs } from "./keystone/catalog.js";
 export { FACADE_AUDIENCE, type FacadeDeps, keystoneFacade } from "./keystone/facade.js";
 export { createHttpMetrics, type HttpMetrics } from "./middleware/metrics.js";
 export { OIDC_PATHS, type OidcProviderDeps, oidcProvider } from "./oidc-provider.js";
+export { CLOUD_SATURATED, CloudSaturated, UpstreamPools } from "./proxy/pools.js";
 export { cloudProxy, type ProxyDeps, safeTarget } from "./proxy.js";
 export { type RunningServer, startServer } from "./server.js";

@@ -1,23 +1,28 @@
-import { Readable } from "node:stream";
 import { Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { Agent, request } from "undici";
-import { type ArchwayError, isArchwayError } from "../errors.js";
+import { request } from "undici";
+import { type ArchwayError, isArchwayError, retryAfterOf } from "../errors.js";
 import type { CloudBreakers } from "../openstack/index.js";
 import { projectInCloud, type TokenBroker } from "../tokens/index.js";
 import { type AppEnv, requestHeader } from "./env.js";
 import { type FacadeDeps, facadeCaller, keystoneStoreUnavailable } from "./keystone/caller.js";
 import type { CloudCatalogs } from "./keystone/catalog.js";
 import { keystoneError } from "./keystone/shapes.js";
+import { answerFrom } from "./proxy/answer.js";
+import type { Release } from "./proxy/gate.js";
+import { UpstreamPools } from "./proxy/pools.js";
+import { clientBody } from "./proxy/streams.js";
 import { forwardableHeaders } from "./proxy-headers.js";
 
-const REWRITE_LIMIT = 1024 * 1024;
 const STALE_SOCKET = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
 
 /** What the proxy needs. */
 export interface ProxyDeps extends Pick<FacadeDeps, "tokens" | "sessions" | "policies" | "publicUrl" | "audit"> {
   catalogs: Pick<CloudCatalogs, "cloud" | "services">;
   broker: Pick<TokenBroker, "projectToken">;
+  /** Per-cloud connection pools and gates; default: the proxy's own (pass one to close it at shutdown). */
+  pools?: UpstreamPools;
+  /** Replaces every cloud's `timeoutMs` for proxied requests (tests); ignored when `pools` is given. */
   timeoutMs?: number;
   /** The process's per-cloud breakers: a cloud known down is answered 503 at once, with `Retry-After`. */
   breakers?: CloudBreakers;
@@ -29,21 +34,38 @@ export interface ProxyDeps extends Pick<FacadeDeps, "tokens" | "sessions" | "pol
  * names, incoming tokens and forwarding claims are dropped, however spelt (see {@link forwardableHeaders}); no
  * path leaves the service; only catalog hosts are reachable; links and `Location` in replies point back through
  * the proxy; failures name the cloud.
+ *
+ * Each cloud has its own pool and gate (see {@link UpstreamPools}): at most `proxy.maxConnections` exchanges at
+ * once, a bounded wait for one, the cloud's `timeoutMs` for its headers and between body chunks. A client that goes
+ * away aborts its upstream request, which frees the socket and the slot.
  */
 export function cloudProxy(deps: ProxyDeps) {
   const app = new Hono<AppEnv>();
-  const agent = new Agent({ keepAliveTimeout: 4_000, connections: 128 });
-  const timeoutMs = deps.timeoutMs ?? 60_000;
-  const fail = (status: ContentfulStatusCode, message: string, retryAfter?: number) =>
-    new Response(JSON.stringify(keystoneError(status, message)), {
-      status,
-      headers: { "content-type": "application/json", ...(retryAfter ? { "retry-after": String(retryAfter) } : {}) },
-    });
+  const pools = deps.pools ?? new UpstreamPools({ timeoutMs: deps.timeoutMs });
+  const fail = (status: ContentfulStatusCode, message: string, retryAfter?: string, code?: string) =>
+    new Response(
+      JSON.stringify(
+        code
+          ? { error: { ...keystoneError(status, message).error, identifier: code } }
+          : keystoneError(status, message),
+      ),
+      {
+        status,
+        headers: { "content-type": "application/json", ...(retryAfter ? { "retry-after": retryAfter } : {}) },
+      },
+    );
+  /** A refusal that says when to come back, its Archway code riding along as `identifier` (as for a store outage). */
+  const refuse = (err: ArchwayError) =>
+    fail(
+      err.status as ContentfulStatusCode,
+      err.message,
+      retryAfterFor(err),
+      retryAfterFor(err) ? err.code : undefined,
+    );
+  // Nobody reads it: the client left. 499 is what the access log shows (nginx's "client closed request").
+  const clientGone = () => new Response(null, { status: 499 });
   // A cloud whose circuit is open: 503 at once, naming the cloud, instead of waiting on it.
-  const refused = (b: ReturnType<CloudBreakers["get"]>) => {
-    const err = b.refusal("proxy");
-    return fail(503, err.message, err.retryAfterSeconds);
-  };
+  const refused = (b: ReturnType<CloudBreakers["get"]>) => refuse(b.refusal("proxy"));
 
   app.all("/clouds/:cloud/:service/*", async (c) => {
     const cloudId = c.req.param("cloud");
@@ -67,7 +89,7 @@ export function cloudProxy(deps: ProxyDeps) {
     const services = await deps.catalogs.services(cloudId);
     const real = services.get(service);
     if (!real && services.size === 0)
-      return fail(503, `cloud ${cloudId} is unavailable: its catalog has not been read yet`, 5);
+      return fail(503, `cloud ${cloudId} is unavailable: its catalog has not been read yet`, "5");
     if (!real) return fail(404, `cloud ${cloudId} has no ${service} service`);
 
     const prefix = `/clouds/${cloudId}/${service}`;
@@ -81,11 +103,32 @@ export function cloudProxy(deps: ProxyDeps) {
     try {
       keystoneToken = (await deps.broker.projectToken(caller.identity, project)).token;
     } catch (err) {
-      const status = (isArchwayError(err) ? err.status : 503) as ContentfulStatusCode;
-      const retryAfter = (err as { retryAfterSeconds?: number }).retryAfterSeconds;
-      return fail(status, isArchwayError(err) ? err.message : `cloud ${cloudId}: Keystone did not answer`, retryAfter);
+      // A just-in-time provisioning that outlasted the cloud's provisionWaitMs answers 503 with Retry-After.
+      return isArchwayError(err) ? refuse(err) : fail(503, `cloud ${cloudId}: Keystone did not answer`);
     }
+
     if (breaker && !breaker.admit()) return refused(breaker);
+
+    // The client's request signal aborts when its connection closes before the answer is written.
+    const signal = c.req.raw.signal;
+    const upstreamOf = pools.of(cloud);
+    let release: Release;
+    try {
+      release = await pools.slot(cloud, signal);
+    } catch (err) {
+      if (signal.aborted) return clientGone();
+      if (!isArchwayError(err)) throw err;
+      return refuse(err);
+    }
+    let released = false;
+    const done = () => {
+      if (released) return;
+      released = true;
+      signal.removeEventListener("abort", done);
+      release();
+    };
+    signal.addEventListener("abort", done, { once: true });
+    const { timeoutMs } = upstreamOf;
 
     const headers: Record<string, string> = Object.fromEntries(forwardableHeaders(c.req.raw.headers.entries()));
     headers["x-auth-token"] = keystoneToken;
@@ -96,7 +139,8 @@ export function cloudProxy(deps: ProxyDeps) {
         method: c.req.method as "GET",
         headers,
         body: upload?.stream,
-        dispatcher: agent,
+        dispatcher: upstreamOf.agent,
+        signal,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
@@ -110,10 +154,11 @@ export function cloudProxy(deps: ProxyDeps) {
         upstream = await send();
       }
     } catch (err) {
+      done();
+      if (signal.aborted) return clientGone();
       // The client's own body went over the limit while it streamed to the cloud: the client's error, not the cloud's.
       const cause = (err as { cause?: unknown }).cause;
       const code = (err as { code?: string }).code ?? "";
-      if (!isArchwayError(err) && !isArchwayError(cause)) breaker?.failure(`${service}: ${code || "no reply"}`);
       // A cloud that answers early (nova's own size limit) and closes while the body still streams breaks the pipe
       // first: read what is left of the client's body, which says whether it was over Archway's limit anyway.
       const own = isArchwayError(err)
@@ -122,8 +167,11 @@ export function cloudProxy(deps: ProxyDeps) {
           ? cause
           : await upload?.overLimit(STALE_SOCKET.has(code));
       if (own) return fail(own.status as ContentfulStatusCode, own.message);
+      // The cloud's fault (no reply, refused, dropped): the breaker counts it. The client leaving or its own body
+      // going over the limit (above) are not the cloud's.
+      breaker?.failure(`${service}: ${code || "no reply"}`);
       if (code.includes("TIMEOUT"))
-        return fail(504, `cloud ${cloudId}: ${service} did not answer in ${Math.round(timeoutMs / 1000)} s`);
+        return fail(504, `cloud ${cloudId}: ${service} did not answer in ${timeoutMs / 1000} s`);
       // Nothing listening, or the connection dropped: the cloud (or this service of it) is down, which is temporary.
       if (code === "ECONNREFUSED" || STALE_SOCKET.has(code))
         return fail(503, `cloud ${cloudId} is unavailable: ${service} did not accept the connection (${code})`);
@@ -132,73 +180,31 @@ export function cloudProxy(deps: ProxyDeps) {
 
     if (upstream.statusCode >= 500) breaker?.failure(`${service}: HTTP ${upstream.statusCode}`);
     else breaker?.success();
-    const realOrigin = new URL(real).origin;
-    const proxiedBase = `${deps.publicUrl}/clouds/${cloudId}/${service}`;
-    const out = new Headers();
-    for (const [name, value] of forwardableHeaders(Object.entries(upstream.headers))) out.append(name, value);
-    const location = out.get("location");
-    if (location) {
-      const rewritten = rewriteLocation(location, target, realOrigin, proxiedBase);
-      if (rewritten) out.set("location", rewritten);
-      else out.delete("location"); // pointing off the catalog: never hand the client a redirect elsewhere
+    try {
+      return await answerFrom(upstream, {
+        method: c.req.method,
+        target,
+        realOrigin: new URL(real).origin,
+        proxiedBase: `${deps.publicUrl}/clouds/${cloudId}/${service}`,
+        done,
+      });
+    } catch (err) {
+      // The cloud's body failed or stalled past timeoutMs before the answer started: the exchange is over.
+      done();
+      if (signal.aborted) return clientGone();
+      throw err;
     }
-    if ([204, 304].includes(upstream.statusCode) || c.req.method === "HEAD") {
-      await upstream.body.dump();
-      return new Response(null, { status: upstream.statusCode, headers: out });
-    }
-    if ((out.get("content-type") ?? "").includes("json")) {
-      // JSON small enough is rewritten so that links point back through the proxy; anything larger streams as is.
-      const { head, rest } = await readUpTo(upstream.body, REWRITE_LIMIT);
-      if (!rest) {
-        out.delete("content-length"); // the rewritten body has its own length
-        return new Response(Buffer.concat(head).toString("utf8").split(realOrigin).join(proxiedBase), {
-          status: upstream.statusCode,
-          headers: out,
-        });
-      }
-      return new Response(streamOf(prepend(head, rest)), { status: upstream.statusCode, headers: out });
-    }
-    return new Response(streamOf(upstream.body), { status: upstream.statusCode, headers: out });
   });
   return app;
 }
 
 /**
- * The client's body as the stream sent to the cloud, with what reading it found: `overLimit` resolves to the
- * body-limit error when reading went past the limit, or, asked to `drain`, after reading the rest the cloud did
- * not take (bounded by the limit itself and the server's request timeout).
+ * `Retry-After` for a refusal that says when to come back: a saturated cloud, a provisioning under way (their
+ * `retryAfterSeconds`), a store outage.
  */
-function clientBody(body: ReadableStream<Uint8Array>) {
-  const reader = body.getReader();
-  let failed: unknown;
-  const read = async () => {
-    try {
-      return await reader.read();
-    } catch (err) {
-      failed = err;
-      throw err;
-    }
-  };
-  async function* chunks(): AsyncIterable<Uint8Array> {
-    for (;;) {
-      const { done, value } = await read();
-      if (done) return;
-      yield value;
-    }
-  }
-  return {
-    stream: Readable.from(chunks(), { objectMode: false }),
-    async overLimit(drain: boolean): Promise<ArchwayError | undefined> {
-      if (drain && failed === undefined) {
-        try {
-          while (!(await read()).done) {}
-        } catch {
-          // recorded in `failed`
-        }
-      }
-      return isArchwayError(failed) ? failed : undefined;
-    },
-  };
+function retryAfterFor(err: unknown): string | undefined {
+  const seconds = (err as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  return typeof seconds === "number" ? String(seconds) : retryAfterOf(err);
 }
 
 /**
@@ -223,55 +229,4 @@ export function safeTarget(endpoint: string, rest: string): URL | null {
   const target = new URL(base.origin);
   target.pathname = rest;
   return target.origin === base.origin ? target : null;
-}
-
-function rewriteLocation(location: string, target: URL, realOrigin: string, proxiedBase: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(location, target);
-  } catch {
-    return null;
-  }
-  if (url.origin !== realOrigin) return null;
-  return `${proxiedBase}${url.pathname}${url.search}`;
-}
-
-/** Reads up to `limit` bytes; `rest` is the unread remainder when the body is longer. */
-async function readUpTo(
-  body: AsyncIterable<Uint8Array>,
-  limit: number,
-): Promise<{ head: Buffer[]; rest?: AsyncIterator<Uint8Array> }> {
-  const iterator = body[Symbol.asyncIterator]();
-  const head: Buffer[] = [];
-  let size = 0;
-  for (;;) {
-    const { value, done } = await iterator.next();
-    if (done) return { head };
-    head.push(Buffer.from(value));
-    size += value.length;
-    if (size > limit) return { head, rest: iterator };
-  }
-}
-
-async function* prepend(head: Buffer[], rest: AsyncIterator<Uint8Array>): AsyncIterable<Uint8Array> {
-  yield* head;
-  for (;;) {
-    const { value, done } = await rest.next();
-    if (done) return;
-    yield value;
-  }
-}
-
-function streamOf(body: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
-  const iterator = body[Symbol.asyncIterator]();
-  return new ReadableStream({
-    async pull(controller) {
-      const { value, done } = await iterator.next();
-      if (done) controller.close();
-      else controller.enqueue(value);
-    },
-    async cancel() {
-      await iterator.return?.();
-    },
-  });
 }

@@ -238,14 +238,18 @@ export class SyncService {
     return { runId, people: changed.length, results };
   }
 
-  /** Just-in-time: one person (at login), only their grants, only the clouds they get something in. */
-  async person(identity: Identity): Promise<JobResult[]> {
+  /**
+   * Just-in-time: one person (at login), only their grants, only the clouds they get something in; with `cloudId`,
+   * only that cloud (a person's first request to one cloud does not wait for a slow other one).
+   */
+  async person(identity: Identity, opts: { cloudId?: string } = {}): Promise<JobResult[]> {
     // A stale session of someone offboarded must not provision (or re-enable) them at their next request.
     if (await this.offboarded.get(identity.id)) return [];
     const runId = this.newRunId();
+    const scope = opts.cloudId ? `person:${identity.id}:${opts.cloudId}` : `person:${identity.id}`;
     // Two logins of one person at once: the second waits for the first (a short run), then finds little to do.
-    return this.locked([`person:${identity.id}`], runId, { wait: true, waitMs: 60_000, pollMs: 200 }, async () =>
-      this.people([await this.storedKeys.merge(identity)], runId, "person", false),
+    return this.locked([scope], runId, { wait: true, waitMs: 60_000, pollMs: 200 }, async () =>
+      this.people([await this.storedKeys.merge(identity)], runId, "person", false, opts.cloudId),
     );
   }
 
@@ -254,6 +258,7 @@ export class SyncService {
     runId: string,
     kind: SyncJob["kind"],
     allClouds: boolean,
+    onlyCloudId?: string,
   ): Promise<JobResult[]> {
     const computed = allClouds ? this.desired(identities) : desiredState(identities, this.deps.policies());
     const ids = identities.map((i) => i.id);
@@ -261,6 +266,7 @@ export class SyncService {
     // so a plan from a few people's grants would revoke everybody else's; Keystone makes the users at login anyway.
     const jobs: SyncJob[] = [...computed.values()]
       .filter((state) => this.deps.clouds.some((c) => c.id === state.cloudId && c.mode !== "federated"))
+      .filter((state) => onlyCloudId === undefined || state.cloudId === onlyCloudId)
       .map((state) => ({ runId, cloudId: state.cloudId, kind, desired: state, people: ids }));
     return this.deps.queue.submit(jobs);
   }

@@ -14,6 +14,7 @@ import {
 } from "../openstack/index.js";
 import type { Store } from "../store/index.js";
 import type { FacadeProject } from "./entitlements.js";
+import { JustInTime } from "./just-in-time.js";
 import { Sealer } from "./sealed.js";
 
 const CachedSchema = z.object({
@@ -32,8 +33,14 @@ interface BrokerOptions {
   shadowPassword: (cloudId: string, identityId: string) => string;
   /** An Archway access token for a person and a federated cloud (its audience and groups). */
   federatedAccessToken?: (identity: Identity, cloudId: string) => Promise<string>;
-  /** Just-in-time sync of one person into one cloud, when their shadow user is missing. */
+  /**
+   * Just-in-time sync of one person into one cloud, when their shadow user is missing. A request waits for it at
+   * most the cloud's `provisionWaitMs` (then 503 {@link ProvisioningPending}, the run going on); one run per
+   * (person, cloud) at a time in this process.
+   */
   ensureUser?: (identity: Identity, cloudId: string) => Promise<void>;
+  /** Hears of a just-in-time run that failed after every request had stopped waiting for it. */
+  onLateProvisioningFailure?: (err: unknown, cloudId: string) => void;
   /** Seals cached tokens in the store (`secrets.storeKey`); without one they are stored as JSON. */
   sealer?: Sealer;
   /** Tokens are dropped from the cache this long before Keystone would expire them. */
@@ -51,12 +58,18 @@ interface BrokerOptions {
  * deprovisioned or signs out (a per-person generation number).
  */
 export class TokenBroker {
-  readonly #o: Required<Omit<BrokerOptions, "ensureUser" | "federatedAccessToken" | "breakers">> &
+  readonly #o: Required<
+    Omit<BrokerOptions, "ensureUser" | "federatedAccessToken" | "breakers" | "onLateProvisioningFailure">
+  > &
     Pick<BrokerOptions, "ensureUser" | "federatedAccessToken" | "breakers">;
   readonly #clouds: Map<string, { cloud: Cloud; transport: Transport }>;
+  readonly #justInTime: JustInTime | undefined;
 
   constructor(opts: BrokerOptions) {
     this.#o = { marginMs: 120_000, now: Date.now, sealer: new Sealer(), ...opts };
+    this.#justInTime = opts.ensureUser
+      ? new JustInTime(opts.ensureUser, { onLateFailure: opts.onLateProvisioningFailure })
+      : undefined;
     const agent = createAgent();
     this.#clouds = new Map(
       opts.clouds.map((cloud) => [
@@ -189,8 +202,8 @@ export class TokenBroker {
       return brokered(issued);
     } catch (err) {
       // 401: no shadow user yet (or not yet in the project): provision this person now, then try once more.
-      if (mayProvision && this.#o.ensureUser && err instanceof OpenStackError && err.upstreamStatus === 401) {
-        await this.#o.ensureUser(identity, cloud.id);
+      if (mayProvision && this.#justInTime && err instanceof OpenStackError && err.upstreamStatus === 401) {
+        await this.#justInTime.provision(identity, cloud.id, cloud.provisionWaitMs);
         return this.#login(identity, project, false);
       }
       if (err instanceof OpenStackError && err.upstreamStatus === 401) {

@@ -21,6 +21,7 @@ export {
   projectInCloud,
   projectScopeId,
 } from "./entitlements.js";
+export { CLOUD_PROVISIONING, JustInTime, ProvisioningPending } from "./just-in-time.js";
 export { KeyRing, type SigningAlgorithm, type SigningKey, type VerificationKey } from "./keyring.js";
 export { loopSaturation } from "./loop-saturation.js";
 export {

@@ -19,6 +19,19 @@ const AppCredentialAdmin = z
 export const CloudAdminSchema = z.union([PasswordAdmin, AppCredentialAdmin]);
 export type CloudAdmin = z.infer<typeof CloudAdminSchema>;
 
+/**
+ * How the proxy (`/clouds/<cloud>/...`) uses one cloud: at most `maxConnections` requests to it at once (a hung
+ * cloud holds no more sockets than that), and a request that finds them all busy waits at most `queueMs` before
+ * a 503 with `Retry-After` naming the cloud, so a bad cloud cannot starve the others.
+ */
+export const CloudProxySchema = z
+  .object({
+    maxConnections: z.number().int().positive().default(32),
+    queueMs: z.number().int().nonnegative().default(2_000),
+  })
+  .strict();
+export type CloudProxy = z.infer<typeof CloudProxySchema>;
+
 /** One OpenStack cloud (its own Keystone, no shared database). */
 export const CloudSchema = z
   .object({
@@ -38,6 +51,12 @@ export const CloudSchema = z
     caFile: z.string().optional(),
     timeoutMs: z.number().int().positive().default(10_000),
     maxConcurrency: z.number().int().positive().default(8),
+    proxy: CloudProxySchema.default(() => CloudProxySchema.parse({})),
+    /**
+     * How long a request waits for the just-in-time provisioning of a person's account in this cloud before it
+     * answers 503 "being provisioned" (`Retry-After`); provisioning goes on in the background.
+     */
+    provisionWaitMs: z.number().int().nonnegative().default(10_000),
     federation: z
       .object({
         identityProviderId: z.string().min(1).default("archway"),

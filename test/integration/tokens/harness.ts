@@ -38,6 +38,10 @@ export interface FacadeOptions {
   domain?: string;
   /** `secrets.shadowPasswordKey` (default: a random one); two harnesses on one store need the same one. */
   shadowPasswordKey?: string;
+  /** A cloud's Keystone URL (default: the test environment's; a fault test puts its own proxy in front). */
+  authUrl?: (cloudId: string, real: string) => string;
+  /** More keys of a cloud's entry, as YAML lines indented by four spaces (e.g. `    timeoutMs: 5000\n`). */
+  cloudExtra?: (cloudId: string) => string;
 }
 
 const DEVS_POLICY = `apiVersion: archway.dev/v1\nkind: AccessPolicy\nmetadata: { name: devs }\nspec:\n  subjects: { groups: { anyOf: [devs] } }\n  grants: [{ project: "u-{{ username }}", roles: [member] }]\n  keys: false\n`;
@@ -57,7 +61,7 @@ export async function startFacade(port: number, opts: FacadeOptions = {}): Promi
   const clouds = env.keystones
     .map(
       (k) =>
-        `  - id: ${k.id}\n    authUrl: "${k.authUrl}"\n    region: ${k.region}\n    domain: ${domain}\n    labels: ${labels(k.id)}\n    admin: { username: ${k.adminUsername}, password: "${k.adminPassword}", projectName: ${k.adminProject} }\n`,
+        `  - id: ${k.id}\n    authUrl: "${opts.authUrl?.(k.id, k.authUrl) ?? k.authUrl}"\n    region: ${k.region}\n    domain: ${domain}\n    labels: ${labels(k.id)}\n    admin: { username: ${k.adminUsername}, password: "${k.adminPassword}", projectName: ${k.adminProject} }\n${opts.cloudExtra?.(k.id) ?? ""}`,
     )
     .join("");
   const users = (
