@@ -8,7 +8,8 @@ const cluster = loadEndpoints().redisCluster;
 if (cluster) {
   describeStoreConformance(
     "redis-cluster",
-    () => new RedisStore({ type: "redis-cluster", nodes: cluster.nodes, keyPrefix: "archway-test:", db: 0, tls: false }),
+    () =>
+      new RedisStore({ type: "redis-cluster", nodes: cluster.nodes, keyPrefix: "archway-test:", db: 0, tls: false }),
   );
 } else {
   describe("redis-cluster", () => {

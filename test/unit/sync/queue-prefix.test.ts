@@ -8,9 +8,9 @@ const nodes = [{ host: "127.0.0.1", port: 7000 }];
 describe("BullMQ's key prefix (issue 23 item 8: the queue on Redis Cluster)", () => {
   it("is <keyPrefix>bull on a single Redis and on Sentinel, as before", () => {
     expect(queuePrefix(store({ type: "redis", url: "redis://127.0.0.1:6379" }))).toBe("archway:bull");
-    expect(
-      queuePrefix(store({ type: "redis-sentinel", sentinels: nodes, name: "m", keyPrefix: "prod:" })),
-    ).toBe("prod:bull");
+    expect(queuePrefix(store({ type: "redis-sentinel", sentinels: nodes, name: "m", keyPrefix: "prod:" }))).toBe(
+      "prod:bull",
+    );
   });
 
   it("is wrapped in a hash tag on a Cluster, so every key of the queue hashes to one slot", () => {
