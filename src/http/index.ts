@@ -11,3 +11,4 @@ export { createHttpMetrics, type HttpMetrics } from "./middleware/metrics.js";
 export { OIDC_PATHS, type OidcProviderDeps, oidcProvider } from "./oidc-provider.js";
 export { cloudProxy, type ProxyDeps, safeTarget } from "./proxy.js";
 export { type RunningServer, startServer } from "./server.js";
+export { type TokenCloudEntry, tokenCloudEntries } from "./web/index.js";
