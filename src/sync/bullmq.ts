@@ -257,12 +257,26 @@ export function startSyncWorker(
     },
     async close(drainMs = 30_000) {
       const drained = worker.close().then(() => "drained" as const);
-      if ((await Promise.race([drained, sleep(drainMs).then(() => "late" as const)])) === "late") return release();
+      // Idle now, or once the running jobs finished: BullMQ's close also waits for its connections, and one to a
+      // lost master (a Redis Cluster without a replica) never closes; an idle worker must not wait the whole drain.
+      const idle = untilIdle(running, drainMs).then(() => sleep(IDLE_CLOSE_MS).then(() => "idle" as const));
+      const outcome = await Promise.race([drained, idle, sleep(drainMs).then(() => "late" as const)]);
+      if (outcome === "late") return release();
+      if (outcome === "idle") await Promise.race([worker.close(true).catch(() => {}), sleep(1_000)]);
       await quitAll([connection]);
       return 0;
     },
     release,
   };
+}
+
+/** How long an idle worker's close may take before its connections are dropped. */
+const IDLE_CLOSE_MS = 2_000;
+
+/** Resolves once no job runs (checked every 100 ms), or after `ms` in any case. */
+async function untilIdle(running: ReadonlyMap<string, unknown>, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (running.size > 0 && Date.now() < until) await sleep(100);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -182,6 +182,13 @@ describe("the sync queue and the gateway on a 3-master Redis Cluster", () => {
     expect(Math.max(...seen.map((a) => a.ms))).toBeLessThan(3_000);
     // The last answers are the outage's (cluster_state:fail): 503 for each.
     expect(seen.slice(-3).map((a) => a.status)).toEqual([503, 503, 503]);
+    // Archway's own API shape too; what needs no store keeps answering from the process.
+    const api = await fetch(`${gateway.url}/api/v1/me`, { headers: { authorization: `Bearer ${before.token}` } });
+    expect(api.status).toBe(503);
+    expect(await api.text()).toContain("store_unavailable");
+    expect((await fetch(`${gateway.url}/.well-known/jwks.json`)).status).toBe(200);
+    expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${gateway.url}/readyz`)).status).toBe(503);
 
     await cluster.start(lost);
     const back = Date.now();
@@ -192,6 +199,7 @@ describe("the sync queue and the gateway on a 3-master Redis Cluster", () => {
     }
     expect(after.status).toBe(201);
     expect(Date.now() - back).toBeLessThan(20_000);
+    expect((await fetch(`${gateway.url}/readyz`)).status).toBe(200);
     // The master came back with its data: the token from before the outage is still good.
     expect((await validate(gateway, before.token)).status).toBe(200);
 
@@ -204,12 +212,16 @@ describe("the sync queue and the gateway on a 3-master Redis Cluster", () => {
     expect(worker?.jobs().some((j) => j.endsWith("__cloud-2"))).toBe(true);
   }, 240_000);
 
-  it("the worker exits by itself soon after one SIGTERM", async () => {
+  it("the worker exits by itself soon after one SIGTERM, even while the queue's master is lost", async () => {
     const w = worker!;
+    const lost = await cluster.nodeOf(`{${dep.keyPrefix}bull}:archway-sync:id`);
+    await cluster.kill(lost);
+    await new Promise((r) => setTimeout(r, 3_000));
     const signalled = Date.now();
     await w.stop(15_000);
     expect(w.running()).toBe(false);
     expect(Date.now() - signalled).toBeLessThan(10_000);
     expect(w.output()).not.toMatch(/Unhandled|queue_unsupported/);
+    await cluster.start(lost);
   }, 60_000);
 });
