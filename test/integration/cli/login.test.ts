@@ -74,6 +74,8 @@ beforeAll(async () => {
   h = await startFacade(port, {
     extraConfig:
       "idp:\n  clients:\n    - id: archway-cli\n      public: true\n      facade: true\n" +
+      '      grants: ["urn:ietf:params:oauth:grant-type:device_code", refresh_token]\n' +
+      "    - id: other-cli\n      public: true\n" +
       '      grants: ["urn:ietf:params:oauth:grant-type:device_code", refresh_token]\n',
   });
   browser = await launchChromium();
@@ -194,6 +196,20 @@ describe("archway login: password-free CLI sign-in", () => {
     const refreshAgain = login(["--refresh"]);
     expect(await refreshAgain.exit).toBe(1);
   }, 120_000);
+
+  it("a client without facade: true cannot ask for facade tokens", async () => {
+    const res = await fetch(`${h.url}/oauth2/device_authorization`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        client_id: "other-cli",
+        scope: "openid offline_access",
+        resource: "archway:keystone",
+      }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe("invalid_target");
+  });
 
   it("the /cli page gives the same instructions with this Archway's address", async () => {
     const page = await (await browser.newContext()).newPage();
