@@ -3,6 +3,7 @@ import { Agent } from "undici";
 import { readAudit } from "../../audit/index.js";
 import type { Cloud } from "../../config/index.js";
 import { ArchwayError } from "../../errors.js";
+import { mapLimit } from "../../openstack/index.js";
 import { type Explanation, explain } from "../../policy/index.js";
 import {
   actionOf,
@@ -12,6 +13,7 @@ import {
   describe,
   readStatus,
 } from "../../sync/index.js";
+import { type FleetCloud, type FleetQuery, type FleetView, fleetState, fleetView } from "./admin-fleet.js";
 import type { WebDeps } from "./deps.js";
 
 /** One cloud on the dashboard: live Keystone reachability and the stored sync status. */
@@ -26,45 +28,109 @@ export interface CloudHealth {
 
 /** Probes every cloud's Keystone (one GET of its `/v3`, 3 s at most) and reads its sync status. */
 export async function cloudHealth(deps: Pick<WebDeps, "clouds" | "store">): Promise<CloudHealth[]> {
-  return Promise.all(
-    deps.clouds.map(async (cloud): Promise<CloudHealth> => {
-      const status = await readStatus(deps.store, cloud.id);
-      const base = { cloudId: cloud.id, name: cloud.name ?? cloud.id, mode: cloud.mode, status };
-      const dispatcher = cloud.caFile ? new Agent({ connect: { ca: readFileSync(cloud.caFile) } }) : undefined;
-      try {
-        const res = await fetch(cloud.authUrl, {
-          signal: AbortSignal.timeout(3_000),
-          ...(dispatcher ? { dispatcher } : {}),
-        } as RequestInit);
-        await res.body?.cancel();
-        return res.status < 500
-          ? { ...base, reachable: true }
-          : { ...base, reachable: false, detail: `HTTP ${res.status}` };
-      } catch (err) {
-        return { ...base, reachable: false, detail: (err as Error).message };
-      } finally {
-        await dispatcher?.close();
-      }
-    }),
-  );
+  return Promise.all(deps.clouds.map(async (cloud) => probe(cloud, await readStatus(deps.store, cloud.id))));
+}
+
+/**
+ * The fleet overview: every cloud's state from its stored status (no live call, so 1,000 clouds cost 1,000 store
+ * reads), filtered and paged; only the clouds of the shown page are probed live.
+ */
+export async function fleetOverview(
+  deps: Pick<WebDeps, "clouds" | "store">,
+  query: FleetQuery,
+): Promise<FleetView & { health: CloudHealth[] }> {
+  const clouds = await mapLimit([...deps.clouds], 64, async (cloud): Promise<FleetCloud> => {
+    const status = await readStatus(deps.store, cloud.id);
+    return { cloud, status, state: fleetState(status) };
+  });
+  const view = fleetView(clouds, query);
+  const health = await Promise.all(view.page.map((c) => probe(c.cloud, c.status)));
+  return { ...view, health };
+}
+
+async function probe(cloud: Cloud, status: CloudSyncStatus | null): Promise<CloudHealth> {
+  const base = { cloudId: cloud.id, name: cloud.name ?? cloud.id, mode: cloud.mode, status };
+  const dispatcher = cloud.caFile ? new Agent({ connect: { ca: readFileSync(cloud.caFile) } }) : undefined;
+  try {
+    const res = await fetch(cloud.authUrl, {
+      signal: AbortSignal.timeout(3_000),
+      ...(dispatcher ? { dispatcher } : {}),
+    } as RequestInit);
+    await res.body?.cancel();
+    return res.status < 500
+      ? { ...base, reachable: true }
+      : { ...base, reachable: false, detail: `HTTP ${res.status}` };
+  } catch (err) {
+    return { ...base, reachable: false, detail: (err as Error).message };
+  } finally {
+    await dispatcher?.close();
+  }
 }
 
 /** A plan in the shape pages and `/api/v1/admin/plan` show. */
 export interface PlanView {
+  /** The saved plan's id: what "Apply" applies, exactly (absent for a plan that was only computed). */
+  planId?: string;
   clouds: {
     cloudId: string;
     error?: string;
     counts: Record<string, number>;
     problems: string[];
+    /** More deletions than maxDeletesPerRun.perCloud: applying refuses this cloud. */
+    overDeleteLimit?: boolean;
     operations: { action: string; text: string; policies: string[] }[];
   }[];
   total: number;
 }
 
+/**
+ * The sync plan for review: computed now (everyone, every cloud; nothing written to the clouds) and saved, so that
+ * applying it applies exactly this plan by its id ({@link applyReviewedPlan}), never a recomputed one.
+ */
+export async function reviewPlan(deps: Pick<WebDeps, "sync">): Promise<PlanView> {
+  const sync = needSync(deps);
+  const saved = await sync.service.savePlan();
+  const clouds: PlanView["clouds"] = [
+    ...saved.clouds.map((c) => ({
+      cloudId: c.cloudId,
+      counts: c.counts,
+      problems: c.problems,
+      overDeleteLimit: c.overDeleteLimit,
+      operations: c.operations,
+    })),
+    ...saved.unavailable.map((u) => ({
+      cloudId: u.cloudId,
+      error: u.reason,
+      counts: {},
+      problems: [],
+      operations: [],
+    })),
+  ].sort((a, b) => (a.cloudId < b.cloudId ? -1 : 1));
+  return { planId: saved.id, clouds, total: clouds.reduce((n, c) => n + c.operations.length, 0) };
+}
+
+/** Applies a reviewed plan by its id; a plan that expired (a day) or never existed is refused with 409. */
+export async function applyReviewedPlan(deps: Pick<WebDeps, "sync">, planId: string) {
+  const sync = needSync(deps);
+  const saved = await sync.service.savedPlan(planId);
+  if (!saved) {
+    throw new ArchwayError(
+      "sync_plan_expired",
+      `plan ${planId} is not known (plans are kept a day): review the plan again before applying`,
+      409,
+    );
+  }
+  return sync.service.applySaved(saved);
+}
+
+function needSync(deps: Pick<WebDeps, "sync">): NonNullable<WebDeps["sync"]> {
+  if (!deps.sync) throw new ArchwayError("sync_unavailable", "sync needs secrets.shadowPasswordKey", 503);
+  return deps.sync;
+}
+
 /** The current sync plan (everyone, every cloud; nothing is written). */
 export async function currentPlan(deps: Pick<WebDeps, "sync">): Promise<PlanView> {
-  if (!deps.sync) throw new ArchwayError("sync_unavailable", "sync needs secrets.shadowPasswordKey", 503);
-  const plans = await deps.sync.service.plan();
+  const plans = await needSync(deps).service.plan();
   const clouds = plans.map((p: CloudPlan | CloudRunResult) =>
     "operations" in p
       ? {
