@@ -5,6 +5,7 @@ import type { Command } from "./command.js";
 import { configCommand } from "./config.js";
 import { federationCommand } from "./federation.js";
 import { identityCommand } from "./identity.js";
+import { loginCommand } from "./login/index.js";
 import { offboardCommand } from "./offboard.js";
 import { policyCommand } from "./policy.js";
 import { serveCommand } from "./serve.js";
@@ -23,4 +24,5 @@ export const commands: readonly Command[] = [
   workerCommand,
   federationCommand,
   offboardCommand,
+  loginCommand,
 ];

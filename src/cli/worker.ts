@@ -44,7 +44,7 @@ export const workerCommand: Command = {
       if (config.store.type === "memory") {
         throw new ArchwayError(
           "queue_unsupported",
-          "archway worker needs a Redis store (store.type: redis); without Redis, 'archway sync apply' runs the jobs itself",
+          "archway worker needs a Redis store (store.type: redis, redis-sentinel or redis-cluster); without Redis, 'archway sync apply' runs the jobs itself",
           500,
         );
       }

@@ -12,3 +12,4 @@ export { OIDC_PATHS, type OidcProviderDeps, oidcProvider } from "./oidc-provider
 export { CLOUD_SATURATED, CloudSaturated, UpstreamPools } from "./proxy/pools.js";
 export { cloudProxy, type ProxyDeps, safeTarget } from "./proxy.js";
 export { type RunningServer, startServer } from "./server.js";
+export { type TokenCloudEntry, tokenCloudEntries } from "./web/index.js";

@@ -219,6 +219,12 @@ export class RedisStore implements Store {
     const down = this.#availability.down;
     try {
       await this.#client.ping();
+      // A cluster node answers PING even while the cluster refuses every key (a master lost with no replica to
+      // take over): readiness asks for the cluster's own verdict.
+      if (this.#client instanceof Cluster) {
+        const state = /cluster_state:(\w+)/.exec(String(await this.#client.cluster("INFO")))?.[1];
+        if (state !== "ok") throw new Error(`cluster_state:${state ?? "unknown"}`);
+      }
     } catch (err) {
       throw new ArchwayError("store_unavailable", `redis: ${down ?? (err as Error).message}`, 503, { cause: err });
     }

@@ -1,5 +1,5 @@
 import { type Job, Queue, QueueEvents, Worker } from "bullmq";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import type { StoreConfig } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import type { Logger } from "../log/index.js";
@@ -17,20 +17,44 @@ import {
 /** The BullMQ queue every Archway process shares. */
 export const SYNC_QUEUE = "archway-sync";
 
+/** A connection BullMQ can use: one Redis (single or through Sentinel) or a Redis Cluster. */
+type BullClient = Redis | Cluster;
+
 /** Redis settings for BullMQ, from the store configuration (BullMQ needs its own connections). */
 export interface BullConnection {
   /** Makes a fresh ioredis connection (BullMQ requires `maxRetriesPerRequest: null`). */
-  connect(): Redis;
+  connect(): BullClient;
+  /** BullMQ's key prefix; on a Cluster it carries a hash tag (see {@link queuePrefix}). */
   prefix: string;
   /** The `error` listener of every connection, queue and worker: the structured log, rate-limited. */
   onError: (err: Error) => void;
 }
 
-/** BullMQ connection settings from a Redis store configuration. */
-export function bullConnection(config: StoreConfig, log?: Logger): BullConnection {
+/**
+ * BullMQ's key prefix for a store: `<keyPrefix>bull`. On a Redis Cluster every key of one queue must hash to one
+ * slot (BullMQ's scripts touch several of them at once), so the prefix is wrapped in a hash tag,
+ * `{<keyPrefix>bull}`, unless the key prefix already carries one (`{archway}:` gives `{archway}:bull`): all the
+ * queue's keys then live on one master, and the store's own keys stay spread over the cluster.
+ */
+export function queuePrefix(config: StoreConfig): string {
   const prefix = `${"keyPrefix" in config ? config.keyPrefix : "archway:"}bull`;
+  return config.type === "redis-cluster" && !hasHashTag(prefix) ? `{${prefix}}` : prefix;
+}
+
+/** Redis's rule: the text between the first `{` and the first `}` after it, when that text is not empty. */
+function hasHashTag(key: string): boolean {
+  const open = key.indexOf("{");
+  return open >= 0 && key.indexOf("}", open + 1) > open + 1;
+}
+
+/** BullMQ connection settings from a Redis store configuration (single, Sentinel or Cluster). */
+export function bullConnection(config: StoreConfig, log?: Logger): BullConnection {
+  const prefix = queuePrefix(config);
   const onError = redisErrorListener(log, "bullmq");
-  const watched = (redis: Redis) => redis.on("error", onError);
+  const watched = <C extends BullClient>(redis: C): C => {
+    redis.on("error", onError);
+    return redis;
+  };
   const common = { maxRetriesPerRequest: null, enableReadyCheck: false } as const;
   switch (config.type) {
     case "redis":
@@ -57,10 +81,24 @@ export function bullConnection(config: StoreConfig, log?: Logger): BullConnectio
             }),
           ),
       };
+    case "redis-cluster":
+      return {
+        prefix,
+        onError,
+        connect: () =>
+          watched(
+            new Cluster(config.nodes, {
+              redisOptions: { ...common, username: config.username, password: config.password },
+              // A master lost for good (no replica took over) leaves the cluster failing: ioredis keeps refreshing
+              // the slots until it is back, BullMQ reconnects its blocking connection on top of that.
+              clusterRetryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 4), 1_000),
+            }),
+          ),
+      };
     default:
       throw new ArchwayError(
         "queue_unsupported",
-        `the sync queue needs a redis or redis-sentinel store (got ${config.type}); use a single Redis or Sentinel for BullMQ`,
+        "the sync queue needs a Redis store (store.type: redis, redis-sentinel or redis-cluster)",
         500,
       );
   }
@@ -73,7 +111,7 @@ export function bullConnection(config: StoreConfig, log?: Logger): BullConnectio
 export class BullSyncQueue implements SyncQueue {
   private readonly queue: Queue;
   private readonly events: QueueEvents;
-  private readonly connections: Redis[];
+  private readonly connections: BullClient[];
 
   constructor(
     conn: BullConnection,
@@ -133,7 +171,7 @@ export class BullSyncQueue implements SyncQueue {
 }
 
 /** Closes connections politely, or drops them when Redis does not answer within a second. */
-async function quitAll(connections: readonly Redis[]): Promise<void> {
+async function quitAll(connections: readonly BullClient[]): Promise<void> {
   await Promise.all(
     connections.map(async (c) => {
       const quit = c.quit().then(
@@ -219,12 +257,26 @@ export function startSyncWorker(
     },
     async close(drainMs = 30_000) {
       const drained = worker.close().then(() => "drained" as const);
-      if ((await Promise.race([drained, sleep(drainMs).then(() => "late" as const)])) === "late") return release();
+      // Idle now, or once the running jobs finished: BullMQ's close also waits for its connections, and one to a
+      // lost master (a Redis Cluster without a replica) never closes; an idle worker must not wait the whole drain.
+      const idle = untilIdle(running, drainMs).then(() => sleep(IDLE_CLOSE_MS).then(() => "idle" as const));
+      const outcome = await Promise.race([drained, idle, sleep(drainMs).then(() => "late" as const)]);
+      if (outcome === "late") return release();
+      if (outcome === "idle") await Promise.race([worker.close(true).catch(() => {}), sleep(1_000)]);
       await quitAll([connection]);
       return 0;
     },
     release,
   };
+}
+
+/** How long an idle worker's close may take before its connections are dropped. */
+const IDLE_CLOSE_MS = 2_000;
+
+/** Resolves once no job runs (checked every 100 ms), or after `ms` in any case. */
+async function untilIdle(running: ReadonlyMap<string, unknown>, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (running.size > 0 && Date.now() < until) await sleep(100);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -9,6 +9,7 @@ export {
   type BullConnection,
   BullSyncQueue,
   bullConnection,
+  queuePrefix,
   SYNC_QUEUE,
   type SyncWorker,
   startSyncWorker,

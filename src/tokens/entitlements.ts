@@ -6,6 +6,12 @@ import { type CloudAccess, type CompiledPolicySet, type DesiredAccess, evaluate 
 export const FACADE_DOMAIN = { id: "archway", name: "archway" } as const;
 
 /**
+ * The audience of tokens for Archway's `/v3` facade (and the proxy behind it): the facade's own tokens, and OAuth
+ * access tokens a client allowed `facade` asked for with `resource=archway:keystone` (`archway login`).
+ */
+export const FACADE_AUDIENCE = "archway:keystone";
+
+/**
  * One Keystone project in one cloud, as the broker and the proxy act in it. Its id and `<cloud>:<project>` name are
  * also a single-region alias a token may be scoped to (see {@link ProjectScope}).
  */

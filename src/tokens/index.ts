@@ -14,6 +14,7 @@ export {
   entitledProjects,
   entitlementsFrom,
   entitlementsOf,
+  FACADE_AUDIENCE,
   FACADE_DOMAIN,
   type FacadeProject,
   facadeProjectId,

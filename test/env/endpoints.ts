@@ -20,6 +20,8 @@ export const EndpointsSchema = z.object({
   /** Throwaway CA that signed every TLS server certificate here (ldaps, oidc-provider, Archway in tests). */
   ca: z.object({ certFile: z.string(), keyFile: z.string(), otherCaCertFile: z.string() }),
   redis: z.object({ url: z.string(), port: z.number() }),
+  /** A 3-master Redis Cluster (no replicas): the store and the sync queue on Cluster. Absent in older files. */
+  redisCluster: z.object({ nodes: z.array(z.object({ host: z.string(), port: z.number() })) }).optional(),
   ldap: z.object({
     url: z.string(),
     ldapsUrl: z.string(),

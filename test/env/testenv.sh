@@ -5,7 +5,8 @@
 #   testenv.sh up                 install if needed, start everything (reusing what is up), write endpoints
 #   testenv.sh down [--purge]     stop everything this script started; --purge also deletes .testenv/
 #   testenv.sh status             one line per service
-#   testenv.sh stop|start NAME    one service: redis slapd oidc keystone-N nova-N keystone-fed (for failure tests)
+#   testenv.sh stop|start NAME    one service: redis redis-cluster slapd oidc keystone-N nova-N keystone-fed (for
+#                                 failure tests; starting redis-cluster also rewrites endpoints.json)
 #
 # State, logs, PID files and .testenv/endpoints.json live under .testenv/ (git-ignored).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -35,7 +36,8 @@ install() {
 }
 
 write_endpoints() {
-  local i keystones="" novas="" feds=""
+  local i keystones="" novas="" feds="" cluster_nodes="" p
+  for p in $REDIS_CLUSTER_PORTS; do cluster_nodes+="${cluster_nodes:+,}{\"host\":\"127.0.0.1\",\"port\":$p}"; done
   for ((i = 1; i <= FED_CLOUDS; i++)); do
     feds+="${feds:+,}{\"id\":\"fed-$i\",\"authUrl\":\"$(fed_url "$i")\",\"region\":\"fed-$i\",\"adminUsername\":\"admin\",\"adminPassword\":\"$KEYSTONE_ADMIN_PASSWORD\",\"adminProject\":\"admin\"}"
   done
@@ -47,6 +49,7 @@ write_endpoints() {
 {
   "ca": {"certFile": "$STATE/ca/ca.crt", "keyFile": "$STATE/ca/ca.key", "otherCaCertFile": "$STATE/ca/other-ca.crt"},
   "redis": {"url": "redis://127.0.0.1:$REDIS_PORT", "port": $REDIS_PORT},
+  "redisCluster": {"nodes": [$cluster_nodes]},
   "ldap": {"url": "ldap://127.0.0.1:$LDAP_PORT", "ldapsUrl": "ldaps://127.0.0.1:$LDAPS_PORT", "baseDn": "dc=example,dc=org",
     "peopleDn": "ou=people,dc=example,dc=org", "groupsDn": "ou=groups,dc=example,dc=org", "bulkDn": "ou=bulk,dc=example,dc=org",
     "bulkUsers": 10000, "bindDn": "cn=service,dc=example,dc=org", "bindPassword": "servicepw",
@@ -83,6 +86,7 @@ up() {
   install
   ensure_ca
   redis_up
+  redis_cluster_up
   slapd_up
   oidc_up
   keystones_up
@@ -96,13 +100,13 @@ down() {
   local i
   for ((i = 1; i <= CLOUDS; i++)); do nova_down "$i"; keystone_down "$i"; done
   keystone_fed_down
-  oidc_down; slapd_down; redis_down
+  oidc_down; slapd_down; redis_cluster_down; redis_down
   if [[ ${1:-} == --purge ]]; then rm -rf "$STATE" "$FED_ROOT"; log "state deleted"; fi
 }
 
 status() {
   local i
-  redis_status; slapd_status; oidc_status
+  redis_status; redis_cluster_status; slapd_status; oidc_status
   for ((i = 1; i <= CLOUDS; i++)); do keystone_status "$i"; done
   keystone_fed_status
   for ((i = 1; i <= CLOUDS; i++)); do nova_status "$i"; done
@@ -112,10 +116,11 @@ one() { # start|stop NAME
   local action=$1 name=${2:?service name}
   case $name in
     redis | slapd | oidc) "${name}_$([[ $action == start ]] && echo up || echo down)" ;;
+    redis-cluster) if [[ $action == start ]]; then redis_cluster_up; write_endpoints; else redis_cluster_down; fi ;;
     keystone-fed) "keystone_fed_$([[ $action == start ]] && echo up || echo down)" ;;
     keystone-[0-9]*) "keystone_$([[ $action == start ]] && echo up || echo down)" "${name#keystone-}" ;;
     nova-[0-9]*) "nova_$([[ $action == start ]] && echo up || echo down)" "${name#nova-}" ;;
-    *) die "unknown service '$name' (redis slapd oidc keystone-N nova-N keystone-fed)" ;;
+    *) die "unknown service '$name' (redis redis-cluster slapd oidc keystone-N nova-N keystone-fed)" ;;
   esac
 }
 

@@ -34,6 +34,11 @@ export const IdpClientSchema = z
      * Access tokens then carry that cloud's groups. Empty: tokens for Archway itself (userinfo).
      */
     clouds: z.array(IdSchema).default([]),
+    /**
+     * May ask for access tokens for Archway's `/v3` facade (`resource=archway:keystone`, device flow): the
+     * `archway login` command's client, whose tokens the openstack CLI uses as `auth_type: v3token`.
+     */
+    facade: z.boolean().default(false),
     /** Scopes the client may receive; requested scopes outside it are dropped. */
     scopes: z.array(z.string().min(1)).default(["openid", "profile", "email", "groups", "offline_access"]),
     /**

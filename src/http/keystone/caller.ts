@@ -8,6 +8,7 @@ import {
   type ArchwayClaims,
   type Entitlements,
   entitlementsOf,
+  FACADE_AUDIENCE,
   type IdentitySessions,
   type ProjectScope,
   type TokenService,
@@ -16,8 +17,8 @@ import type { AppEnv } from "../env.js";
 import type { CloudCatalogs } from "./catalog.js";
 import { keystoneError } from "./shapes.js";
 
-/** The audience of tokens the facade issues; the proxy accepts the same. */
-export const FACADE_AUDIENCE = "archway:keystone";
+/** The audience of tokens the facade issues; the proxy accepts the same (defined in tokens/, for OAuth too). */
+export { FACADE_AUDIENCE };
 
 /** What the facade needs. */
 export interface FacadeDeps {

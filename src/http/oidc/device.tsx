@@ -8,7 +8,7 @@ import { OIDC_PATHS, type OidcProviderDeps } from "./deps.js";
 import { DeviceCodeLimiter, DeviceStartLimiter } from "./device-limit.js";
 import { OAuthError, oauthEndpoint } from "./errors.js";
 import { authenticateClient, grantedScope, readParams } from "./params.js";
-import { resourceCloud } from "./token.js";
+import { resourceTarget } from "./token.js";
 
 const Decision = z.object({
   csrf: z.string().max(200).optional(),
@@ -73,7 +73,7 @@ export function deviceRoutes(deps: OidcProviderDeps) {
       const started = await deps.devices.start({
         clientId: client.id,
         scope: grantedScope(params.scope, client),
-        cloudId: resourceCloud(deps, client, params.resource),
+        ...resourceTarget(deps, client, params.resource),
       });
       const verification = `${deps.issuer}${OIDC_PATHS.device}`;
       c.header("cache-control", "no-store");
@@ -122,7 +122,8 @@ export function deviceRoutes(deps: OidcProviderDeps) {
           <p>
             <strong>{client?.name ?? found.request.clientId}</strong> asks to act as{" "}
             <strong>{session.identity.username}</strong>
-            {found.request.cloudId ? ` in cloud ${found.request.cloudId}` : ""}.
+            {found.request.cloudId ? ` in cloud ${found.request.cloudId}` : ""}
+            {found.request.facade ? " with the openstack CLI, in every project you hold" : ""}.
           </p>
           <p>
             Code: <strong>{found.request.userCode.replace(/^(.{4})/, "$1-")}</strong>. Approve only if the device shows
@@ -168,6 +169,7 @@ export function deviceRoutes(deps: OidcProviderDeps) {
               identity: session.identity,
               scope: found.request.scope,
               cloudId: found.request.cloudId,
+              ...(found.request.facade ? { facade: true } : {}),
               authTime: session.authTime,
               // The device's tokens hang off the session that approved it.
               ...(session.sid ? { sid: session.sid, sessionEnd: session.sessionEnd } : {}),

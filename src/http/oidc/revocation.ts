@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { unlessStoreUnavailable } from "../../errors.js";
+import { FACADE_AUDIENCE } from "../../tokens/index.js";
 import type { AppEnv } from "../env.js";
 import type { OidcProviderDeps } from "./deps.js";
 import { oauthEndpoint } from "./errors.js";
@@ -22,7 +23,7 @@ export function revocationEndpoint(deps: OidcProviderDeps) {
       await deps.audit({ type: "oauth.revoked", client: client.id, kind: "refresh_token" });
     } else if (token.includes(".")) {
       const claims = await deps.tokens
-        .verify(token, { audience: deps.issue.audiences() })
+        .verify(token, { audience: [...deps.issue.audiences(), FACADE_AUDIENCE] })
         .catch(unlessStoreUnavailable(null));
       if (claims && claims.client_id === client.id) {
         await deps.tokens.revoke(claims, client.id);

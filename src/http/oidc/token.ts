@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { IdpClient } from "../../config/index.js";
 import { isArchwayError } from "../../errors.js";
 import { retryAfterOf } from "../../identity/index.js";
-import type { Grant } from "../../tokens/index.js";
+import { FACADE_AUDIENCE, type Grant } from "../../tokens/index.js";
 import { type AppEnv, clientIp, setResponseHeader } from "../env.js";
 import { safeEqual } from "../safe-equal.js";
 import type { OidcProviderDeps } from "./deps.js";
@@ -214,7 +214,7 @@ async function requireSession(deps: OidcProviderDeps, grant: Grant): Promise<voi
  * and revocable on the person's page); without it, only for a client with session-bound refresh tokens.
  */
 async function respond(deps: OidcProviderDeps, client: IdpClient, grant: Grant, rotatedRefresh?: string) {
-  const access = await deps.issue.accessToken(grant);
+  let access = await deps.issue.accessToken(grant);
   const idToken = grant.scope.includes("openid") ? await deps.issue.idToken(grant) : undefined;
   let refresh: { token: string; family?: string } | undefined;
   let offlineSid: string | undefined;
@@ -233,6 +233,10 @@ async function respond(deps: OidcProviderDeps, client: IdpClient, grant: Grant, 
       { ...grant, sid: offline.sid, sessionEnd: offline.absoluteEnd },
       { offline: true },
     );
+    // A facade token lives in clouds.yaml, beside its refresh token: it hangs off the same offline session, so that
+    // revoking the refresh token (`archway login --logout`) ends it too, and signing out of the page does not.
+    if (grant.facade)
+      access = await deps.issue.accessToken({ ...grant, sid: offline.sid, sessionEnd: offline.absoluteEnd });
   } else if (client.grants.includes("refresh_token") && client.sessionRefreshTokens && grant.sid)
     refresh = await deps.refresh.issue(grant);
   const body: TokenResponse = {
@@ -247,6 +251,21 @@ async function respond(deps: OidcProviderDeps, client: IdpClient, grant: Grant, 
     body,
     issued: { jti: access.jti, expiresAt: access.expiresAt, family: refresh?.family, sid: grant.sid, offlineSid },
   };
+}
+
+/**
+ * What a device flow's `resource` asks for: Archway's `/v3` facade (`archway:keystone`, for a client with
+ * `facade: true`: `archway login`), or one of the client's clouds as {@link resourceCloud} finds it.
+ */
+export function resourceTarget(
+  deps: OidcProviderDeps,
+  client: IdpClient,
+  resource: string | undefined,
+): { cloudId?: string; facade?: true } {
+  if (resource !== FACADE_AUDIENCE) return { cloudId: resourceCloud(deps, client, resource) };
+  if (!client.facade)
+    throw new OAuthError("invalid_target", `client ${client.id} may not get tokens for Archway's /v3 (facade: true)`);
+  return { facade: true };
 }
 
 /** The cloud a `resource` parameter names among the client's clouds (its first cloud by default). */

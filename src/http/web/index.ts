@@ -10,7 +10,7 @@
  */
 export { type AuditFilter, auditEvents, cloudHealth, currentPlan, explainPerson } from "./admin-data.js";
 export { createWebDeps, ssoOrigins } from "./build.js";
-export { cloudsYaml } from "./clouds-yaml.js";
+export { cloudsYaml, type TokenCloudEntry, tokenCloudEntries } from "./clouds-yaml.js";
 export { adminCheck, type WebDeps, type WebVariables } from "./deps.js";
 export { CsrfField, Layout, type LayoutProps, Notice, type PageUser, renderPage } from "./layout.js";
 export { WEB_PATHS, webRoutes } from "./routes.js";

@@ -6,6 +6,7 @@ import { adminOffboardRoutes } from "./admin-offboard.js";
 import { apiRoutes } from "./api.js";
 import { APP_CREDENTIAL_PATHS, appCredentialRoutes } from "./app-credentials.js";
 import { backchannelLogoutRoutes } from "./backchannel-logout.js";
+import { CLI_PATH, cliRoutes } from "./cli.js";
 import type { WebDeps } from "./deps.js";
 import { webError } from "./errors.js";
 import { homeRoutes } from "./home.js";
@@ -25,6 +26,7 @@ export const WEB_PATHS = [
   "/admin",
   "/admin/*",
   "/api/v1/*",
+  CLI_PATH,
   ...APP_CREDENTIAL_PATHS,
   ...SESSION_PATHS,
 ];
@@ -41,6 +43,7 @@ export function webRoutes(deps: WebDeps, opts: { formTargets?: readonly string[]
   const headers = pageHeaders(opts.formTargets ?? []);
   for (const path of WEB_PATHS) app.use(path, headers);
   app.route("/", loginRoutes(deps));
+  app.route("/", cliRoutes(deps));
   app.route("/", backchannelLogoutRoutes(deps));
   app.route("/", homeRoutes(deps));
   // Before the API and admin routes: it brings its own guards for its paths under /admin and /api/v1.

@@ -10,6 +10,8 @@ const PendingSchema = z.object({
   clientId: z.string(),
   scope: z.array(z.string()),
   cloudId: z.string().optional(),
+  /** Tokens for the `/v3` facade (`archway login`), see the grant's `facade`. */
+  facade: z.boolean().optional(),
   userCode: z.string(),
   expiresAt: z.number(),
   status: z.enum(["pending", "approved", "denied"]),
@@ -40,7 +42,7 @@ export class DeviceCodes {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async start(req: { clientId: string; scope: string[]; cloudId?: string }) {
+  async start(req: { clientId: string; scope: string[]; cloudId?: string; facade?: boolean }) {
     const deviceCode = randomToken();
     const raw = Array.from({ length: 8 }, () => USER_CODE_ALPHABET[randomInt(USER_CODE_ALPHABET.length)]).join("");
     const record: DeviceRequest = { ...req, userCode: raw, expiresAt: this.now() + this.ttlMs, status: "pending" };

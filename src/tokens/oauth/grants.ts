@@ -46,6 +46,11 @@ export const GrantSchema = z.object({
   scope: z.array(z.string()),
   /** The cloud whose audience and groups the access tokens carry; absent for Archway's own audience. */
   cloudId: z.string().optional(),
+  /**
+   * Access tokens for Archway's `/v3` facade (`FACADE_AUDIENCE`) instead: `archway login` writes them into
+   * clouds.yaml as `v3token` entries. Only for clients with `facade: true`.
+   */
+  facade: z.boolean().optional(),
   /** When the person authenticated, seconds since the epoch. */
   authTime: z.number().int(),
   nonce: z.string().optional(),

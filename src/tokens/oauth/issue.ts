@@ -1,6 +1,7 @@
 import { type Cloud, federationAudience } from "../../config/index.js";
 import type { Identity } from "../../identity/index.js";
 import { type CompiledPolicySet, evaluate, federationGroups } from "../../policy/index.js";
+import { FACADE_AUDIENCE } from "../entitlements.js";
 import type { SigningAlgorithm } from "../keyring.js";
 import type { IssuedToken, TokenService } from "../tokens.js";
 import type { Grant } from "./grants.js";
@@ -78,7 +79,7 @@ export class OidcTokenIssuer {
     const person = "identity" in grant ? grant : undefined;
     return this.#o.tokens.issue({
       subject: person ? person.identity.id : grant.clientId,
-      audience: this.audience(grant.cloudId),
+      audience: person?.facade ? FACADE_AUDIENCE : this.audience(grant.cloudId),
       ttlSeconds: this.#o.accessTokenTtlSeconds,
       ...(person?.sessionEnd !== undefined ? { notAfter: person.sessionEnd / 1000 } : {}),
       claims: {

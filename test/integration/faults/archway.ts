@@ -23,9 +23,15 @@ export interface FaultArchway {
 
 /**
  * Starts Archway with a static user `alice`, an OAuth client allowed the password grant, no clouds (nothing here
- * needs one), strong random secrets and the Redis store at `redisUrl`.
+ * needs one), strong random secrets and the Redis store at `redis`: a URL, or the nodes of a Redis Cluster.
  */
-export async function startFaultArchway(redisUrl: string): Promise<FaultArchway> {
+export async function startFaultArchway(
+  redis: string | { nodes: { host: string; port: number }[] },
+): Promise<FaultArchway> {
+  const store =
+    typeof redis === "string"
+      ? `{ type: redis, url: "${redis}", keyPrefix: "faults:", commandTimeoutMs: 500 }`
+      : `{ type: redis-cluster, nodes: ${JSON.stringify(redis.nodes)}, keyPrefix: "faults:", commandTimeoutMs: 500 }`;
   const dir = mkdtempSync(join(tmpdir(), "archway-faults-"));
   const password = "alice-faults-pw";
   const clientSecret = randomBytes(32).toString("base64url");
@@ -34,7 +40,7 @@ export async function startFaultArchway(redisUrl: string): Promise<FaultArchway>
     join(dir, "archway.yaml"),
     `listen: { host: 127.0.0.1, port: 0 }\npublicUrl: http://127.0.0.1:1\n` +
       `secrets: { shadowPasswordKey: "${randomBytes(32).toString("base64url")}", storeKey: "${randomBytes(32).toString("base64url")}" }\n` +
-      `store: { type: redis, url: "${redisUrl}", keyPrefix: "faults:", commandTimeoutMs: 500 }\n` +
+      `store: ${store}\n` +
       `identity:\n  sources:\n    - id: demo\n      type: static\n      users:\n        - { username: alice, passwordHash: "${await hashPassword(password, { N: 1024 })}", groups: [devs] }\n` +
       `idp:\n  clients:\n    - { id: faults-cli, secret: "${clientSecret}", grants: [password] }\n` +
       `policiesDir: policies\nlog: { level: info }\n`,
