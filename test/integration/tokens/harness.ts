@@ -34,6 +34,8 @@ export interface FacadeOptions {
   labels?: (cloudId: string) => string;
   /** Appended to the YAML (top-level keys such as `store:` or `idp:`). */
   extraConfig?: string;
+  /** The static source's `mfa` mode (docs/mfa.md); absent: not set (off). */
+  sourceMfa?: "required" | "optional" | "off";
 }
 
 const DEVS_POLICY = `apiVersion: archway.dev/v1\nkind: AccessPolicy\nmetadata: { name: devs }\nspec:\n  subjects: { groups: { anyOf: [devs] } }\n  grants: [{ project: "u-{{ username }}", roles: [member] }]\n  keys: false\n`;
@@ -68,7 +70,7 @@ export async function startFacade(port: number, opts: FacadeOptions = {}): Promi
     join(dir, "archway.yaml"),
     // demo: the test Keystones' admin password is the public demo one (config/secrets/demo-cloud-admin).
     `demo: true\nlisten: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\nsecrets: { shadowPasswordKey: "${randomBytes(32).toString("base64url")}" }\n` +
-      `identity:\n  sources:\n    - id: demo\n      type: static\n      users:\n${users}` +
+      `identity:\n  sources:\n    - id: demo\n      type: static\n${opts.sourceMfa ? `      mfa: ${opts.sourceMfa}\n` : ""}      users:\n${users}` +
       `policiesDir: policies\nlog: { level: warn }\nclouds:\n${clouds}${opts.extraConfig ?? ""}`,
   );
   const policies = join(dir, "policies");
