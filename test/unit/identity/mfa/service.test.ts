@@ -149,7 +149,9 @@ describe("MfaService", () => {
     await enrol(t);
     expect(await t.mfa.reset(alice.id, "web:root")).toBe(2);
     expect(await t.mfa.secondStep(alice)).toBe("enrol");
-    expect(t.events).toContainEqual(expect.objectContaining({ type: "mfa.reset", actor: "web:root", person: alice.id }));
+    expect(t.events).toContainEqual(
+      expect.objectContaining({ type: "mfa.reset", actor: "web:root", person: alice.id }),
+    );
   });
 
   it("a source with mfa off never asks, whatever the person enrolled", async () => {
