@@ -14,6 +14,8 @@ import { type FacadeHarness, startFacade } from "./harness.js";
 const run = promisify(execFile);
 const STEP_MS = TOTP_PERIOD_SECONDS * 1000;
 let h: FacadeHarness;
+/** bob's facade token (password + TOTP): bob is an administrator (web.admins). */
+let bobToken = "";
 const home = mkdtempSync(join(tmpdir(), "archway-mfa-cli-"));
 /** Per person: the TOTP key and the last step whose code was used (each step's code is accepted once). */
 const factors = new Map<string, { secret: string; lastStep: number }>();
@@ -114,7 +116,9 @@ async function multifactor(username: string, args: string[], region = "cloud-1")
 beforeAll(async () => {
   h = await startFacade(18133, {
     sourceMfa: "required",
-    extraConfig: "idp:\n  clients:\n    - { id: cli, secret: cli-secret, grants: [password] }\n",
+    extraConfig:
+      "idp:\n  clients:\n    - { id: cli, secret: cli-secret, grants: [password] }\n" +
+      "web:\n  admins: { usernames: [bob] }\n",
     users: [
       { username: "alice", groups: ["devs"] },
       { username: "bob", groups: ["devs"] },
@@ -162,6 +166,7 @@ describe("multi-factor sign-in at the facade, as Keystone does it", () => {
       { "openstack-auth-receipt": receipt },
     );
     expect(second.status).toBe(201);
+    bobToken = second.headers.get("x-subject-token") ?? "";
     const token = (await second.json()) as { token: { methods: string[]; project: { name: string } } };
     expect(token.token.methods).toEqual(["password", "totp"]);
     expect(token.token.project.name).toBe("u-bob");
@@ -210,5 +215,19 @@ describe("multi-factor sign-in at the facade, as Keystone does it", () => {
     const body = (await res.json()) as { error: string; error_description: string };
     expect(body.error).toBe("invalid_grant");
     expect(body.error_description).toContain("device");
+  });
+
+  it("an administrator's reset removes alice's factors: she must enrol again before the facade lets her in", async () => {
+    const reset = await fetch(`${h.url}/api/v1/admin/mfa/reset`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${bobToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ person: "demo:alice" }),
+    });
+    expect(reset.status).toBe(200);
+    expect(((await reset.json()) as { removed: number }).removed).toBe(2);
+    const res = await issue({ auth: { identity: { methods: ["password"], password: passwordAuth("alice") } } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("openstack-auth-receipt")).toBeNull();
+    expect(JSON.stringify(await res.json())).toContain("web pages");
   });
 });
