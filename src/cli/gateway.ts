@@ -3,7 +3,7 @@ import { ArchwayError } from "../errors.js";
 import type { FacadeDeps, OidcProviderDeps, ProxyDeps } from "../http/index.js";
 import { CloudCatalogs, createApp, createHttpMetrics, type HttpMetrics, UpstreamPools } from "../http/index.js";
 import { createWebDeps, ssoOrigins, type WebDeps } from "../http/web/index.js";
-import { isPasswordSource, LoginGuard } from "../identity/index.js";
+import { isPasswordSource, LoginGuard, MfaService } from "../identity/index.js";
 import { createOffboard, type OffboardService } from "../offboard/index.js";
 import { type CloudBreakers, configuredBreakers, registerBreakerMetrics } from "../openstack/index.js";
 import { createSync, type SyncParts, shadowPassword } from "../sync/index.js";
@@ -105,6 +105,15 @@ export function buildGateway(runtime: Runtime): Gateway {
   // A session's end purges the broker's cached Keystone tokens of the person (their other sessions fetch anew).
   sessions.onEnd((session) => broker.drop(session.personId));
   const guard = new LoginGuard({ store: runtime.store, audit: runtime.audit, limits: config.identity.lockout });
+  // Second factors (docs/mfa.md): codes counted by the same guard as their own attempt kind.
+  const mfa = new MfaService({
+    store: runtime.store,
+    sealer: runtime.sealer,
+    attempts: guard.attempts,
+    audit: runtime.audit,
+    modes: new Map(config.identity.sources.map((s) => [s.id, s.mfa ?? "off"])),
+    issuer: `Archway ${new URL(runtime.publicUrl).host}`,
+  });
   const offboard = sync
     ? createOffboard({
         config,
@@ -125,6 +134,7 @@ export function buildGateway(runtime: Runtime): Gateway {
     audit: runtime.audit,
     sources: runtime.sources,
     guard,
+    mfa,
     policies,
     tokens: runtime.tokens,
     tokenSessions: sessions,
@@ -134,12 +144,13 @@ export function buildGateway(runtime: Runtime): Gateway {
   });
   return {
     web: { deps: web, formTargets: ssoOrigins(config) },
-    idp: buildOidcProvider(runtime, { issue, guard, web: web.sessions }),
+    idp: buildOidcProvider(runtime, { issue, guard, web: web.sessions, mfa }),
     facade: {
       publicUrl: runtime.publicUrl,
       tokens: runtime.tokens,
       sessions,
       guard,
+      mfa,
       sources: runtime.sources.filter(isPasswordSource),
       policies,
       catalogs,

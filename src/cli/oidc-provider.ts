@@ -1,7 +1,7 @@
 import type { IdpClient, SigningAlgorithm } from "../config/index.js";
 import type { OidcProviderDeps } from "../http/index.js";
 import type { WebSessions } from "../http/web/index.js";
-import { isLookupSource, isPasswordSource, type LoginGuard } from "../identity/index.js";
+import { isLookupSource, isPasswordSource, type LoginGuard, type MfaService } from "../identity/index.js";
 import type { CompiledPolicySet } from "../policy/index.js";
 import { AuthorizationCodes, DeviceCodes, OAuthClients, OidcTokenIssuer, RefreshTokens } from "../tokens/index.js";
 import type { Runtime } from "./runtime.js";
@@ -28,7 +28,7 @@ function idTokenAlgorithms(clients: readonly IdpClient[]): (clientId: string) =>
 /** Builds the OpenID Provider's dependencies from the runtime: clients and grant stores around the issuer. */
 export function buildOidcProvider(
   runtime: Runtime,
-  shared: { issue: OidcTokenIssuer; guard: LoginGuard; web: WebSessions },
+  shared: { issue: OidcTokenIssuer; guard: LoginGuard; web: WebSessions; mfa?: MfaService },
 ): OidcProviderDeps {
   const { config } = runtime.loaded;
   const idp = config.idp;
@@ -47,6 +47,7 @@ export function buildOidcProvider(
     devices: new DeviceCodes(runtime.store, idp.deviceCodeTtlSeconds * 1000, idp.devicePollSeconds * 1000),
     algorithms: runtime.keys.algorithms,
     guard: shared.guard,
+    ...(shared.mfa ? { mfa: shared.mfa } : {}),
     passwordSources: runtime.sources.filter(isPasswordSource),
     async relookup(identity) {
       const source = runtime.sources.find((s) => s.id === identity.source);

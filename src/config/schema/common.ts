@@ -29,3 +29,10 @@ export const SubjectCoreSchema = z
       .optional(),
   })
   .strict();
+
+/**
+ * Whether a source's people must pass a second factor (docs/mfa.md): `required` (enrolment forced at the next web
+ * sign-in), `optional` (asked of those who enrolled one), `off` (never asked; the default when absent, so nothing changes). Optional rather than defaulted, so that source
+ * configurations built in code without it keep their type.
+ */
+export const MfaModeSchema = z.enum(["required", "optional", "off"]).optional();

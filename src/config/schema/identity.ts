@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { IdSchema, SecretSchema } from "./common.js";
+import { IdSchema, MfaModeSchema, SecretSchema } from "./common.js";
 
 /** A demo/dev user of the static source. `passwordHash` is `scrypt$N$r$p$<salt b64>$<hash b64>`. */
 export const StaticUserSchema = z
@@ -19,13 +19,19 @@ export const StaticUserSchema = z
 export type StaticUser = z.infer<typeof StaticUserSchema>;
 
 export const StaticSourceSchema = z
-  .object({ id: IdSchema, type: z.literal("static"), users: z.array(StaticUserSchema).default([]) })
+  .object({
+    id: IdSchema,
+    type: z.literal("static"),
+    users: z.array(StaticUserSchema).default([]),
+    mfa: MfaModeSchema,
+  })
   .strict();
 
 export const LdapSourceSchema = z
   .object({
     id: IdSchema,
     type: z.literal("ldap"),
+    mfa: MfaModeSchema,
     /** Fills in the attribute names and filters of a common directory; explicit fields win. */
     preset: z.enum(["openldap", "active-directory", "freeipa"]).default("openldap"),
     urls: z.array(z.string().regex(/^ldaps?:\/\//, "expected an ldap:// or ldaps:// URL")).min(1),
@@ -74,6 +80,7 @@ export const OidcSourceSchema = z
   .object({
     id: IdSchema,
     type: z.literal("oidc"),
+    mfa: MfaModeSchema,
     displayName: z.string().optional(),
     issuer: z.url(),
     clientId: z.string().min(1),

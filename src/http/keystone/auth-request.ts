@@ -18,6 +18,17 @@ export const AuthRequestSchema = z.object({
         })
         .optional(),
       token: z.object({ id: z.string().max(8192) }).optional(),
+      /** Keystone's TOTP method: with a password in the same request, or alone with an auth receipt. */
+      totp: z
+        .object({
+          user: z.object({
+            id: z.string().optional(),
+            name: z.string().max(255).optional(),
+            domain: DomainRef.optional(),
+            passcode: z.string().max(64),
+          }),
+        })
+        .optional(),
     }),
     scope: z
       .union([

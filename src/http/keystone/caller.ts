@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Audit } from "../../audit/index.js";
 import { isArchwayError, retryAfterOf, STORE_UNAVAILABLE } from "../../errors.js";
-import type { Identity, LoginGuard, PasswordSource } from "../../identity/index.js";
+import type { Identity, LoginGuard, MfaService, PasswordSource } from "../../identity/index.js";
 import type { CompiledPolicySet } from "../../policy/index.js";
 import {
   type ArchwayClaims,
@@ -26,6 +26,8 @@ export interface FacadeDeps {
   tokens: TokenService;
   sessions: IdentitySessions;
   guard: LoginGuard;
+  /** Second factors: Keystone-style auth receipts and the `totp` method (docs/mfa.md). */
+  mfa?: MfaService;
   sources: readonly PasswordSource[];
   policies: () => CompiledPolicySet;
   catalogs: Pick<CloudCatalogs, "cloud" | "services">;

@@ -2,7 +2,7 @@ import { isArchwayError } from "../../errors.js";
 import { type Identity, type PasswordSource, retryAfterOf } from "../../identity/index.js";
 import { auditChain, type Entitlements, entitlementsOf, FACADE_DOMAIN, type ProjectScope } from "../../tokens/index.js";
 import { clientIp, requestJson, setResponseHeader } from "../env.js";
-import { AuthRequestSchema } from "./auth-request.js";
+import { type AuthRequest, AuthRequestSchema } from "./auth-request.js";
 import {
   FACADE_AUDIENCE,
   type FacadeDeps,
@@ -12,6 +12,7 @@ import {
   KeystoneHttpError,
 } from "./caller.js";
 import type { FacadeCatalogs } from "./facade-catalog.js";
+import { fromReceipt, secondFactor } from "./receipt.js";
 import { tokenJson } from "./shapes.js";
 
 /**
@@ -36,22 +37,26 @@ export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHa
     // The chain (Keystone's audit_ids) and the latest expiry: a token made from a token keeps the first one's.
     let chain: string | undefined;
     let notAfter: number;
-    if (auth.methods.includes("password") && auth.password) {
-      const user = auth.password.user;
-      if (!user.name) throw new KeystoneHttpError(400, "password authentication needs a user name");
-      const source = pickSource(deps.sources, user.domain?.name ?? user.domain?.id);
-      if (!source) throw new KeystoneHttpError(401, "unknown user domain");
-      identity = await deps.guard.login(source, user.name, user.password, clientIp(c)).catch((err) => {
-        if (isArchwayError(err) && err.code === "login_failed")
-          throw new KeystoneHttpError(401, "The request you have made requires authentication.");
-        const retryAfter = retryAfterOf(err);
-        if (retryAfter !== undefined) setResponseHeader(c, "retry-after", String(retryAfter));
-        throw err;
+    // Continuing a sign-in with Keystone's auth receipt (the first factor passed in an earlier request).
+    const receipt = await fromReceipt(c, deps.mfa);
+    let firstFactor: { identity: Identity; methods: string[]; receipt?: string } | undefined;
+    if (receipt && !(auth.methods.includes("password") && auth.password))
+      firstFactor = { identity: receipt.identity, methods: receipt.methods, receipt: receipt.id };
+    if (firstFactor || (auth.methods.includes("password") && auth.password)) {
+      firstFactor ??= { identity: await passwordLogin(c, deps, auth.password), methods: ["password"] };
+      const second = await secondFactor(c, deps.mfa, {
+        ...firstFactor,
+        totp: auth.methods.includes("totp") ? auth.totp : undefined,
       });
-      const session = await deps.sessions.create(identity, { amr: ["pwd"] });
+      if (second.kind === "receipt") return second.response;
+      // A receipt completes one sign-in only.
+      if (second.receipt && !(await deps.mfa?.pending.take(second.receipt)))
+        throw new KeystoneHttpError(401, "The auth receipt is not valid.");
+      identity = second.identity;
+      const session = await deps.sessions.create(identity, { amr: second.amr });
       sid = session.sid;
       notAfter = session.absoluteEnd / 1000;
-      methods = ["password"];
+      methods = second.methods;
     } else if (auth.methods.includes("token") && auth.token) {
       const caller = await facadeCaller(deps, auth.token.id);
       identity = caller.identity;
@@ -112,6 +117,25 @@ export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHa
     setResponseHeader(c, "x-subject-token", issued.token);
     return jsonText(c, body, 201);
   };
+}
+
+/** The first factor: a password checked by the sign-in guard, Keystone's 401 when wrong. */
+async function passwordLogin(
+  c: Parameters<FacadeHandler>[0],
+  deps: FacadeDeps,
+  password: AuthRequest["auth"]["identity"]["password"],
+): Promise<Identity> {
+  const user = password?.user;
+  if (!user?.name) throw new KeystoneHttpError(400, "password authentication needs a user name");
+  const source = pickSource(deps.sources, user.domain?.name ?? user.domain?.id);
+  if (!source) throw new KeystoneHttpError(401, "unknown user domain");
+  return deps.guard.login(source, user.name, user.password, clientIp(c)).catch((err) => {
+    if (isArchwayError(err) && err.code === "login_failed")
+      throw new KeystoneHttpError(401, "The request you have made requires authentication.");
+    const retryAfter = retryAfterOf(err);
+    if (retryAfter !== undefined) setResponseHeader(c, "retry-after", String(retryAfter));
+    throw err;
+  });
 }
 
 function pickSource(sources: readonly PasswordSource[], domain: string | undefined): PasswordSource | undefined {

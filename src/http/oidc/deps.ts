@@ -1,6 +1,6 @@
 import type { Audit } from "../../audit/index.js";
 import type { IdpConfig } from "../../config/index.js";
-import type { Identity, LoginGuard, PasswordSource } from "../../identity/index.js";
+import type { Identity, LoginGuard, MfaService, PasswordSource } from "../../identity/index.js";
 import type { Store } from "../../store/index.js";
 import type {
   AuthorizationCodes,
@@ -29,6 +29,8 @@ export interface OidcProviderDeps {
   algorithms: readonly string[];
   /** Password grant: the same lockout and audit as every other password login. */
   guard: LoginGuard;
+  /** Second factors: the password grant refuses people for whom one applies (docs/mfa.md). */
+  mfa?: MfaService;
   passwordSources: readonly PasswordSource[];
   /**
    * Reads the person again from their directory at refresh time (null: they are gone; undefined: the source cannot

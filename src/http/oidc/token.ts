@@ -146,6 +146,15 @@ async function password(
   const cloudId = resourceCloud(deps, client, p.resource);
   try {
     const identity = await deps.guard.login(source, p.username, p.password, ip);
+    // A password alone cannot pass a second factor: people for whom one applies use the device flow, whose
+    // approval page signs in with both (docs/mfa.md).
+    if (deps.mfa && (await deps.mfa.secondStep(identity)) !== "none") {
+      await deps.audit({ type: "login.refused", actor: identity.id, reason: "mfa_required", grant: "password" });
+      throw new OAuthError(
+        "invalid_grant",
+        "this account needs a second factor, which the password grant cannot carry: use the device authorization grant (urn:ietf:params:oauth:grant-type:device_code) and approve it in a browser",
+      );
+    }
     // A password grant is a sign-in of its own: its tokens hang off a new login session.
     const session = await deps.sessions.create(identity, { amr: ["pwd"] });
     const grant: Grant = {

@@ -134,6 +134,7 @@ async function page(c: WebContext, deps: WebDeps, target?: Person, report?: Offb
   const entry = target ? offboarded.get(target.id) : undefined;
   const credentials = target && deps.appCredentials ? await deps.appCredentials.list(target.id) : [];
   const sessions = target ? await deps.tokenSessions.listFor(target.id) : [];
+  const factors = target && deps.mfa ? await deps.mfa.list(target.id) : [];
   const waiting = target
     ? Object.entries(pending).flatMap(([cloudId, people]) => {
         const e = people[target.id];
@@ -200,6 +201,22 @@ async function page(c: WebContext, deps: WebDeps, target?: Person, report?: Offb
               </li>
             ))}
           </ul>
+          <h3>Second factors</h3>
+          {factors.length === 0 ? <p class="muted">none</p> : null}
+          <ul aria-label="Second factors">
+            {factors.map((f) => (
+              <li>{`${f.kind}: ${f.label}${f.remaining !== undefined ? ` (${f.remaining} left)` : ""}`}</li>
+            ))}
+          </ul>
+          {factors.length > 0 ? (
+            <PostButton
+              action="/admin/people/mfa/reset"
+              csrf={user.csrf}
+              fields={{ person: target.id }}
+              label="Reset second factors"
+              kind="danger"
+            />
+          ) : null}
           {waiting.length > 0 ? <h3>Waiting for clouds that were down</h3> : null}
           <ul>
             {waiting.map((e) => (

@@ -7,6 +7,7 @@ import {
   isPasswordSource,
   isRedirectSource,
   type LoginGuard,
+  type MfaService,
   StoredKeys,
 } from "../../identity/index.js";
 import type { Logger } from "../../log/index.js";
@@ -32,6 +33,7 @@ export function createWebDeps(opts: {
   audit: Audit;
   sources: readonly IdentitySource[];
   guard: LoginGuard;
+  mfa?: MfaService;
   policies: () => CompiledPolicySet;
   tokens: TokenService;
   tokenSessions: IdentitySessions;
@@ -63,6 +65,7 @@ export function createWebDeps(opts: {
       sessions: opts.tokenSessions,
     }),
     guard: opts.guard,
+    ...(opts.mfa ? { mfa: opts.mfa } : {}),
     passwordSources: opts.sources.filter(isPasswordSource),
     redirectSources: opts.sources.filter(isRedirectSource),
     lookupSources: opts.sources.filter(isLookupSource),

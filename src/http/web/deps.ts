@@ -4,6 +4,7 @@ import type {
   Identity,
   LoginGuard,
   LookupSource,
+  MfaService,
   PasswordSource,
   RedirectSource,
   StoredKeys,
@@ -40,6 +41,8 @@ export interface WebDeps {
   appCredentials?: ApplicationCredentials;
   /** Departures and the kill switch: the admin page's offboard and undo actions (absent without sync). */
   offboard?: OffboardService;
+  /** Second factors (docs/mfa.md); absent in tests that build pages without them. */
+  mfa?: MfaService;
   /** True when the person may use `/admin`. */
   isAdmin: (identity: Identity) => boolean;
 }

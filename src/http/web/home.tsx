@@ -169,7 +169,8 @@ export function homeRoutes(deps: WebDeps) {
         <a class="button" href="/api/v1/me/clouds.yaml" download="clouds.yaml">
           Download clouds.yaml
         </a>{" "}
-        <a href="/app-credentials">Application credentials</a> for tools that must reach a cloud directly.
+        <a href="/app-credentials">Application credentials</a> for tools that must reach a cloud directly.{" "}
+        {deps.mfa ? <a href="/mfa">Second factors</a> : null}
         <h2 id="keys">SSH keys</h2>
         <p class="muted">
           Keys you add here are imported as keypairs into the clouds whose policies import keys.

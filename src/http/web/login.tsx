@@ -6,6 +6,7 @@ import { getJson, setJson } from "../../store/index.js";
 import { clientIp } from "../env.js";
 import type { WebDeps } from "./deps.js";
 import { CsrfField, Layout, Notice, renderPage } from "./layout.js";
+import { secondStepPage } from "./mfa-login.js";
 import { parseFields, type WebContext, type WebEnv } from "./security.js";
 import { safeReturnTo } from "./session.js";
 
@@ -26,6 +27,7 @@ const MESSAGES: Record<string, string> = {
   directory_unavailable: "The directory cannot be reached right now. Try again in a moment.",
   csrf_failed: "The sign-in form expired. Please try again.",
   sso_failed: "Single sign-on did not complete. Please try again.",
+  mfa_expired: "The sign-in took too long or did not come from this browser. Please sign in again.",
   signed_out: "You are signed out.",
 };
 
@@ -107,6 +109,21 @@ export function loginRoutes(deps: WebDeps) {
       // An unknown source gets the same answer as a wrong password.
       if (!source) throw new ArchwayError("login_failed", "unknown source", 401);
       const identity = await deps.guard.login(source, form.username, form.password, clientIp(c));
+      // A second factor (docs/mfa.md): the password only opens the second step, never a session.
+      const step = deps.mfa ? await deps.mfa.secondStep(identity) : "none";
+      if (deps.mfa && step !== "none") {
+        const nonce = deps.sessions.loginNonce(c);
+        const enrol = step === "enrol";
+        const { id } = await deps.mfa.pending.start(identity, {
+          methods: ["password"],
+          purpose: "web",
+          returnTo,
+          enrol,
+          ...(nonce ? { nonce } : {}),
+        });
+        const enrolment = enrol ? await deps.mfa.beginTotp(identity, "authenticator app") : undefined;
+        return secondStepPage(c, deps, { pendingId: id, ...(enrolment ? { enrolment } : {}) });
+      }
       await deps.sessions.start(c, identity);
       await deps.audit({ type: "web.signin", actor: identity.username, identity: identity.id, method: "password" });
       return c.redirect(returnTo, 303);

@@ -11,6 +11,8 @@ import type { WebDeps } from "./deps.js";
 import { webError } from "./errors.js";
 import { homeRoutes } from "./home.js";
 import { loginRoutes } from "./login.js";
+import { mfaLoginRoutes } from "./mfa-login.js";
+import { MFA_PATHS, mfaPageRoutes } from "./mfa-page.js";
 import { pageHeaders, type WebEnv } from "./security.js";
 import { SESSION_PATHS, sessionRoutes } from "./sessions.js";
 import { styleRoutes } from "./style.js";
@@ -29,6 +31,7 @@ export const WEB_PATHS = [
   CLI_PATH,
   ...APP_CREDENTIAL_PATHS,
   ...SESSION_PATHS,
+  ...MFA_PATHS,
 ];
 
 /**
@@ -44,6 +47,9 @@ export function webRoutes(deps: WebDeps, opts: { formTargets?: readonly string[]
   for (const path of WEB_PATHS) app.use(path, headers);
   app.route("/", loginRoutes(deps));
   app.route("/", cliRoutes(deps));
+  app.route("/", mfaLoginRoutes(deps));
+  // Before the API and admin routes: it brings its own guards for its paths under /admin and /api/v1.
+  app.route("/", mfaPageRoutes(deps));
   app.route("/", backchannelLogoutRoutes(deps));
   app.route("/", homeRoutes(deps));
   // Before the API and admin routes: it brings its own guards for its paths under /admin and /api/v1.

@@ -3,13 +3,13 @@ import type { CounterChange, Store } from "../../store/index.js";
 import { addressKey } from "./address.js";
 
 /**
- * What is being guessed: a password today, a second-factor code later. Each kind is counted apart with the same
- * limits, so a multi-factor step reuses this guard by naming its own kind.
+ * What is being guessed: a password, or a second-factor code (`otp`: a TOTP or recovery code). Each kind is counted
+ * apart with the same limits, so wrong codes lock the (person, address) pair of the second step, not the password's.
  */
-export type AttemptKind = "password";
+export type AttemptKind = "password" | "otp";
 
 /** Every kind, for unlocking a person across all of them. */
-export const ATTEMPT_KINDS: readonly AttemptKind[] = ["password"];
+export const ATTEMPT_KINDS: readonly AttemptKind[] = ["password", "otp"];
 
 /** Which limit answered: the hard (username, address) pair, or the growing delays per username or per address. */
 export type LimitScope = "user_address" | "user" | "address";

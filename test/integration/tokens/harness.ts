@@ -42,6 +42,8 @@ export interface FacadeOptions {
   authUrl?: (cloudId: string, real: string) => string;
   /** More keys of a cloud's entry, as YAML lines indented by four spaces (e.g. `    timeoutMs: 5000\n`). */
   cloudExtra?: (cloudId: string) => string;
+  /** The static source's `mfa` mode (docs/mfa.md); absent: not set (off). */
+  sourceMfa?: "required" | "optional" | "off";
 }
 
 const DEVS_POLICY = `apiVersion: archway.dev/v1\nkind: AccessPolicy\nmetadata: { name: devs }\nspec:\n  subjects: { groups: { anyOf: [devs] } }\n  grants: [{ project: "u-{{ username }}", roles: [member] }]\n  keys: false\n`;
@@ -76,7 +78,7 @@ export async function startFacade(port: number, opts: FacadeOptions = {}): Promi
     join(dir, "archway.yaml"),
     // demo: the test Keystones' admin password is the public demo one (config/secrets/demo-cloud-admin).
     `demo: true\nlisten: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\nsecrets: { shadowPasswordKey: "${opts.shadowPasswordKey ?? randomBytes(32).toString("base64url")}" }\n` +
-      `identity:\n  sources:\n    - id: demo\n      type: static\n      users:\n${users}` +
+      `identity:\n  sources:\n    - id: demo\n      type: static\n${opts.sourceMfa ? `      mfa: ${opts.sourceMfa}\n` : ""}      users:\n${users}` +
       `policiesDir: policies\nlog: { level: warn }\nclouds:\n${clouds}${opts.extraConfig ?? ""}`,
   );
   const policies = join(dir, "policies");

@@ -1,0 +1,9 @@
+import type { FactorKind, FactorKindName } from "./factor.js";
+import { recoveryKind } from "./recovery.js";
+import { totpKind } from "./totp.js";
+
+/** Every factor kind by name; a kind missing here does not compile. */
+export const KINDS: { readonly [K in FactorKindName]: FactorKind } = {
+  totp: totpKind,
+  recovery: recoveryKind,
+};

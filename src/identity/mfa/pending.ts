@@ -1,0 +1,73 @@
+import { z } from "zod";
+import { getJson, type Store, setJson } from "../../store/index.js";
+import { type Identity, IdentitySchema } from "../identity.js";
+import { newId } from "./factors-store.js";
+
+/** How long a first step waits for the second: Keystone's receipts live 5 minutes too. */
+export const PENDING_TTL_MS = 5 * 60_000;
+
+const PendingSchema = z.object({
+  identity: IdentitySchema,
+  /** Methods already passed (Keystone's names: `password`). */
+  methods: z.array(z.string()),
+  /** What it is for: the web's second step (bound to a browser) or a facade receipt. */
+  purpose: z.enum(["web", "receipt"]),
+  /** Web: the login nonce of the browser that passed the first step; the second must come from it. */
+  nonce: z.string().optional(),
+  returnTo: z.string().optional(),
+  /** Enrolment forced before any session (`mfa: required`, no factor yet). */
+  enrol: z.boolean().default(false),
+  issuedAt: z.number(),
+  expiresAt: z.number(),
+});
+/** A first step passed, waiting for the second. Not a session: nothing can be done with it but the second step. */
+export type PendingSignIn = z.infer<typeof PendingSchema>;
+
+/**
+ * First steps waiting for their second, in the store under a random id (`mfa:pending:<id>`) that lives
+ * {@link PENDING_TTL_MS}: the web's second-step form carries it, and the facade hands it out as
+ * `Openstack-Auth-Receipt`. Taking it (on success) deletes it, so it completes one sign-in only.
+ */
+export class PendingSignIns {
+  readonly #store: Store;
+  readonly #now: () => number;
+
+  constructor(opts: { store: Store; now?: () => number }) {
+    this.#store = opts.store;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** Remembers a first step; resolves its id and record. */
+  async start(
+    identity: Identity,
+    opts: Pick<PendingSignIn, "methods" | "purpose"> & Partial<Pick<PendingSignIn, "nonce" | "returnTo" | "enrol">>,
+  ): Promise<{ id: string; pending: PendingSignIn }> {
+    const now = this.#now();
+    const pending: PendingSignIn = {
+      identity,
+      enrol: false,
+      ...opts,
+      issuedAt: now,
+      expiresAt: now + PENDING_TTL_MS,
+    };
+    const id = newId(32);
+    await setJson(this.#store, key(id), pending, { ttlMs: PENDING_TTL_MS });
+    return { id, pending };
+  }
+
+  /** The pending first step, or null (unknown, expired, taken). */
+  async get(id: string): Promise<PendingSignIn | null> {
+    if (!/^[A-Za-z0-9_-]{20,100}$/.test(id)) return null;
+    const pending = await getJson(this.#store, key(id), PendingSchema);
+    return pending && pending.expiresAt > this.#now() ? pending : null;
+  }
+
+  /** Ends it (the second step succeeded): resolves false when another request took it first. */
+  async take(id: string): Promise<boolean> {
+    return this.#store.delete(key(id));
+  }
+}
+
+function key(id: string): string {
+  return `mfa:pending:${id}`;
+}
