@@ -12,7 +12,12 @@ import { Limiter } from "./limiter.js";
 import { NovaClient } from "./nova.js";
 import { adminAuth, type KeystoneAuth, KeystoneSession } from "./session.js";
 
-export { type AppCredential, createAppCredential, deleteAppCredential } from "./app-credentials.js";
+export {
+  type AppCredential,
+  createAppCredential,
+  deleteAppCredential,
+  findAppCredentials,
+} from "./app-credentials.js";
 export { endpointFor } from "./catalog.js";
 export { codeForStatus, isUpstreamStatus, OpenStackError, type OpenStackService } from "./errors.js";
 export { FederationClient } from "./federation.js";

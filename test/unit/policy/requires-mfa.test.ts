@@ -14,7 +14,10 @@ import { allow, compileOk, ctx, person } from "./fixtures.js";
 
 // Members of `ops` get member on the ops project everywhere; admins get admin there, but only with a second factor.
 const policies = [
-  allow("ops-members", `  subjects: { groups: { anyOf: [ops] } }\n  clouds: { labels: { kind: region } }\n  grants: [{ project: ops, roles: [member] }]`),
+  allow(
+    "ops-members",
+    `  subjects: { groups: { anyOf: [ops] } }\n  clouds: { labels: { kind: region } }\n  grants: [{ project: ops, roles: [member] }]`,
+  ),
   allow(
     "ops-admins",
     `  subjects: { groups: { anyOf: [ops-admins] } }\n  clouds: { labels: { kind: region } }\n  requires: { mfa: true }\n  grants: [{ project: ops, roles: [admin] }, { project: ops-secrets, roles: [member] }]`,
