@@ -8,6 +8,7 @@ import {
   findAppCredentials,
   type IssuedToken,
   issueToken,
+  isUpstreamStatus,
   OpenStackError,
   type Transport,
 } from "../openstack/index.js";
@@ -75,6 +76,9 @@ export async function restrictedToken(login: RestrictedLogin): Promise<IssuedTok
       secret: credential.secret,
       roles: project.roles.map((name) => ({ name })),
       unrestricted: false,
+    }).catch((e: unknown) => {
+      // Another process made it meanwhile (or a retried request had landed): same name, same derived secret.
+      if (!isUpstreamStatus(e, 409)) throw e;
     });
     issued = await issueToken(transport, authUrl, auth);
   }

@@ -88,11 +88,14 @@ export function archwayAcr(amr: readonly string[]): string {
 export function keystoneMethods(amr: readonly string[], rescoped = false): string[] {
   const out: string[] = [];
   if (rescoped) out.push("token");
+  // An upstream sign-in is one federated method to Keystone (as its own OS-FEDERATION tokens say), whatever the
+  // upstream asked of the person.
+  if (amr.includes(AMR.federated)) return [...out, "openid"];
   for (const value of amr) {
     const method = KEYSTONE_METHOD[value];
     if (method && !out.includes(method)) out.push(method);
   }
-  if (out.length === (rescoped ? 1 : 0)) out.push(amr.includes(AMR.federated) ? "openid" : "password");
+  if (out.length === (rescoped ? 1 : 0)) out.push("password");
   return out;
 }
 
@@ -103,7 +106,6 @@ export function keystoneMethods(amr: readonly string[], rescoped = false): strin
 const KEYSTONE_METHOD: Readonly<Record<string, string>> = {
   pwd: "password",
   otp: "totp",
-  fed: "openid",
   hwk: "webauthn",
   swk: "webauthn",
 };

@@ -57,6 +57,7 @@ describe("archwayAcr and keystoneMethods", () => {
     expect(keystoneMethods(["pwd"], true)).toEqual(["token", "password"]);
     expect(keystoneMethods(["pwd", "otp"], true)).toEqual(["token", "password", "totp"]);
     expect(keystoneMethods(["fed", "mfa"])).toEqual(["openid"]);
+    expect(keystoneMethods(["fed", "pwd", "otp"], true)).toEqual(["token", "openid"]);
     expect(keystoneMethods(["hwk", "user"])).toEqual(["webauthn"]);
     expect(keystoneMethods([])).toEqual(["password"]);
   });
