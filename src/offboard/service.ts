@@ -1,12 +1,19 @@
 import type { Audit } from "../audit/index.js";
 import type { Config } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
-import { type IdentitySource, isAccountListSource, isLookupSource, type OffboardedEntry } from "../identity/index.js";
+import {
+  type IdentitySource,
+  isAccountListSource,
+  isAccountWatchSource,
+  isLookupSource,
+  type OffboardedEntry,
+} from "../identity/index.js";
 import { type CloudClients, mapLimit } from "../openstack/index.js";
 import type { Store } from "../store/index.js";
 import type { Person } from "./cloud.js";
 import { type AccountChange, DepartureDetector, knownAccount } from "./detect.js";
 import { type CloudOutcome, Offboarder, type OffboardReport, type PersonSessions } from "./offboarder.js";
+import { DepartureWatch } from "./watch.js";
 
 /** What one detection tick did. */
 export interface TickResult {
@@ -27,18 +34,35 @@ export class OffboardService {
     private readonly detector: DepartureDetector,
     private readonly sources: readonly IdentitySource[],
     private readonly store: Store,
+    private readonly watchDeps: { audit: Audit; maxDepartures: number; windowMs: number },
   ) {}
 
   /** One detection tick (see the class). */
   async tick(): Promise<TickResult> {
     const { changes, commit } = await this.detector.look();
+    const reports = await this.apply(changes);
+    await commit();
+    const retried = await this.offboarder.retryPending();
+    return { changes, reports, retried };
+  }
+
+  /**
+   * Acts on changes a look or a watch found: offboards who left or was disabled (unless already offboarded: then
+   * only the cause moves on), restores who the directory enabled again after it had disabled them. Acting twice
+   * on one change does nothing more, so a watch and a look may both report it.
+   */
+  async apply(changes: readonly AccountChange[], opts: { via?: string } = {}): Promise<OffboardReport[]> {
+    const via = opts.via ? ` (${opts.via})` : "";
     const offboarded = await this.offboarder.offboarded.all();
-    const reports = (
-      await mapLimit(changes, 8, async (change): Promise<OffboardReport | undefined> => {
+    return (
+      await mapLimit([...changes], 8, async (change): Promise<OffboardReport | undefined> => {
         const entry = offboarded.get(change.person.id);
         if (change.kind === "enabled")
           return entry?.cause === "disabled"
-            ? this.offboarder.restore(change.person, { reason: "enabled again in the directory", actor: "directory" })
+            ? this.offboarder.restore(change.person, {
+                reason: `enabled again in the directory${via}`,
+                actor: "directory",
+              })
             : undefined;
         const cause: OffboardedEntry["cause"] = change.kind;
         if (entry) {
@@ -46,13 +70,30 @@ export class OffboardService {
           if (entry.cause !== cause) await this.offboarder.offboarded.add(change.person.id, { ...entry, cause });
           return undefined;
         }
-        const reason = change.kind === "departed" ? `gone from ${change.sourceId}` : `disabled in ${change.sourceId}`;
+        const reason = `${change.kind === "departed" ? "gone from" : "disabled in"} ${change.sourceId}${via}`;
         return this.offboarder.offboard(change.person, { cause, reason, actor: "directory" });
       })
     ).filter((r): r is OffboardReport => r !== undefined);
-    await commit();
-    const retried = await this.offboarder.retryPending();
-    return { changes, reports, retried };
+  }
+
+  /**
+   * Starts watching every source that can (LDAP content synchronisation): what a watch sees is acted on at once
+   * through {@link OffboardService.apply}. One process per source watches (a lease in the store). Stop it with
+   * the returned function.
+   */
+  watch(log: {
+    info: (sourceId: string, message: string) => void;
+    error: (sourceId: string, message: string) => void;
+  }): { stop(): Promise<void> } {
+    const watch = new DepartureWatch({
+      ...this.watchDeps,
+      sources: this.sources.filter(isAccountWatchSource),
+      store: this.store,
+      apply: (change) => this.apply([change], { via: "syncrepl" }),
+      log,
+    });
+    watch.start();
+    return watch;
   }
 
   /**
@@ -122,5 +163,10 @@ export function createOffboard(deps: OffboardBuildDeps): OffboardService {
     onError: deps.onError,
     now: deps.now,
   });
-  return new OffboardService(offboarder, detector, deps.sources, deps.store);
+  return new OffboardService(offboarder, detector, deps.sources, deps.store, {
+    audit: deps.audit,
+    maxDepartures: config.offboard.maxDeparturesPerRun,
+    // The same guard as a look's, over the time one look covers (at least a minute).
+    windowMs: Math.max(config.offboard.detectSeconds, 60) * 1000,
+  });
 }

@@ -38,6 +38,10 @@ export interface FacadeOptions {
   extraConfig?: string;
   /** More identity sources after the static one, as YAML list items indented by four spaces. */
   extraSources?: string;
+  /** The Keystone domain of shadow users and projects (default: one unique to this run); deleted on close. */
+  domain?: string;
+  /** `secrets.shadowPasswordKey` (default: a random one); two harnesses on one store need the same one. */
+  shadowPasswordKey?: string;
 }
 
 const DEVS_POLICY = `apiVersion: archway.dev/v1\nkind: AccessPolicy\nmetadata: { name: devs }\nspec:\n  subjects: { groups: { anyOf: [devs] } }\n  grants: [{ project: "u-{{ username }}", roles: [member] }]\n  keys: false\n`;
@@ -50,7 +54,7 @@ const DEVS_POLICY = `apiVersion: archway.dev/v1\nkind: AccessPolicy\nmetadata: {
 export async function startFacade(port: number, opts: FacadeOptions = {}): Promise<FacadeHarness> {
   const env = loadEndpoints();
   const dir = mkdtempSync(join(tmpdir(), "archway-facade-"));
-  const domain = `facade-${randomBytes(4).toString("hex")}`;
+  const domain = opts.domain ?? `facade-${randomBytes(4).toString("hex")}`;
   const passwordOf = (username: string) => `${username}-facade-pw`;
   const password = passwordOf("alice");
   const labels = opts.labels ?? (() => "{ kind: region }");
@@ -71,7 +75,7 @@ export async function startFacade(port: number, opts: FacadeOptions = {}): Promi
   writeFileSync(
     join(dir, "archway.yaml"),
     // demo: the test Keystones' admin password is the public demo one (config/secrets/demo-cloud-admin).
-    `demo: true\nlisten: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\nsecrets: { shadowPasswordKey: "${randomBytes(32).toString("base64url")}" }\n` +
+    `demo: true\nlisten: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\nsecrets: { shadowPasswordKey: "${opts.shadowPasswordKey ?? randomBytes(32).toString("base64url")}" }\n` +
       `identity:\n  sources:\n    - id: demo\n      type: static\n      users:\n${users}${opts.extraSources ?? ""}` +
       `policiesDir: policies\nlog: { level: warn }\nclouds:\n${clouds}${opts.extraConfig ?? ""}`,
   );
