@@ -62,7 +62,7 @@ export function buildGateway(runtime: Runtime): Gateway {
     : undefined;
   const issue = oidcTokenIssuer(runtime, policies);
   const broker = new TokenBroker({
-    federatedAccessToken: async (identity, cloudId) =>
+    federatedAccessToken: async (identity, cloudId, mfa) =>
       (
         await issue.accessToken({
           clientId: "archway",
@@ -70,6 +70,8 @@ export function buildGateway(runtime: Runtime): Gateway {
           scope: ["openid"],
           cloudId,
           authTime: Math.floor(Date.now() / 1000),
+          // The asking session's strength decides the groups (grants that wait on a second factor).
+          amr: mfa ? ["mfa"] : [],
         })
       ).token,
     store: runtime.store,

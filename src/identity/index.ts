@@ -30,6 +30,14 @@ export {
 export { type Identity, type IdentityInput, IdentitySchema, identityId } from "./identity.js";
 export { LdapSource } from "./ldap/index.js";
 export * from "./mfa/index.js";
+export {
+  AMR,
+  ARCHWAY_ACR,
+  archwayAcr,
+  keystoneMethods,
+  satisfiesMfa,
+  upstreamAmr,
+} from "./mfa/strength.js";
 export { type OffboardedEntry, OffboardedPeople } from "./offboarded.js";
 export { claimAt, OidcSource } from "./oidc.js";
 export { hashPassword, verifyPassword } from "./scrypt.js";

@@ -7,7 +7,8 @@ import type { OidcSourceConfig } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import { type BackchannelLogoutSource, type LogoutClaims, verifyLogoutToken } from "./backchannel-logout.js";
 import { type Identity, identityId } from "./identity.js";
-import type { RedirectSource, RedirectStart, UpstreamTokens } from "./source.js";
+import { upstreamAmr } from "./mfa/strength.js";
+import type { RedirectSource, RedirectStart, UpstreamAuth, UpstreamTokens } from "./source.js";
 
 const PendingSchema = z
   .object({ state: z.string(), nonce: z.string(), verifier: z.string(), redirectUri: z.string() })
@@ -67,7 +68,10 @@ export class OidcSource implements RedirectSource, BackchannelLogoutSource {
     return { url: url.href, state, pending: JSON.stringify({ state, nonce, verifier, redirectUri: opts.redirectUri }) };
   }
 
-  async completeLogin(callbackUrl: URL, pending: string): Promise<{ identity: Identity; tokens: UpstreamTokens }> {
+  async completeLogin(
+    callbackUrl: URL,
+    pending: string,
+  ): Promise<{ identity: Identity; tokens: UpstreamTokens; auth: UpstreamAuth }> {
     const p = PendingSchema.parse(JSON.parse(pending));
     const config = await this.#discover();
     try {
@@ -77,7 +81,15 @@ export class OidcSource implements RedirectSource, BackchannelLogoutSource {
         expectedNonce: p.nonce,
         idTokenExpected: true,
       });
-      return { identity: await this.#identity(config, tokens), tokens: keep(tokens) };
+      const claims = tokens.claims();
+      return {
+        identity: await this.#identity(config, tokens),
+        tokens: keep(tokens),
+        auth: {
+          amr: upstreamAmr(claims?.amr, claims?.acr, this.#c.strongAcr),
+          ...(typeof claims?.acr === "string" ? { acr: claims.acr } : {}),
+        },
+      };
     } catch (err) {
       throw this.#refused(err);
     }

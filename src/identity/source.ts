@@ -104,12 +104,24 @@ export interface UpstreamTokens {
   expiresAt?: number;
 }
 
+/**
+ * How the upstream authenticated the person, as the session records it: `amr` from `upstreamAmr` (`fed`, the
+ * upstream's values, `mfa` when they or a strong `acr` say so) and the upstream's `acr` as reported.
+ */
+export interface UpstreamAuth {
+  amr: string[];
+  acr?: string;
+}
+
 /** Sends the person to an upstream login page and completes the login on the callback. */
 export interface RedirectSource extends IdentitySource {
   readonly displayName: string;
   beginLogin(opts: { redirectUri: string; prompt?: string }): Promise<RedirectStart>;
   /** Completes the login from the full callback URL; throws `ArchwayError` with code `login_failed` when refused. */
-  completeLogin(callbackUrl: URL, pending: string): Promise<{ identity: Identity; tokens: UpstreamTokens }>;
+  completeLogin(
+    callbackUrl: URL,
+    pending: string,
+  ): Promise<{ identity: Identity; tokens: UpstreamTokens; auth?: UpstreamAuth }>;
   /** Refreshes an upstream session; resolves null when the upstream refused (the person must log in again). */
   refresh(tokens: UpstreamTokens): Promise<{ identity: Identity; tokens: UpstreamTokens } | null>;
   /** The upstream's RP-initiated logout URL, if it has one. */

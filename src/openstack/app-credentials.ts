@@ -19,7 +19,17 @@ export async function createAppCredential(
   transport: Transport,
   authUrl: string,
   auth: { token: string; userId: string },
-  body: { name: string; description: string; expires_at?: string },
+  body: {
+    name: string;
+    description: string;
+    expires_at?: string;
+    /** A secret of the caller's choosing (Keystone makes one when absent). */
+    secret?: string;
+    /** A subset of the token's roles (all of them when absent). */
+    roles?: { name: string }[];
+    /** Whether tokens of it may create application credentials and trusts (Keystone's default: no). */
+    unrestricted?: boolean;
+  },
 ): Promise<AppCredential & { secret: string }> {
   const reply = await transport.call({
     operation: "keystone.application_credentials.create",
@@ -45,4 +55,21 @@ export async function deleteAppCredential(
     url: `${authUrl}/users/${encodeURIComponent(auth.userId)}/application_credentials/${encodeURIComponent(id)}`,
     headers: { "x-auth-token": auth.token },
   });
+}
+
+/** The user's application credentials of this name (Keystone's `?name=` filter): none or one. */
+export async function findAppCredentials(
+  transport: Transport,
+  authUrl: string,
+  auth: { token: string; userId: string },
+  name: string,
+): Promise<AppCredential[]> {
+  const reply = await transport.call({
+    operation: "keystone.application_credentials.list",
+    method: "GET",
+    url: `${authUrl}/users/${encodeURIComponent(auth.userId)}/application_credentials?name=${encodeURIComponent(name)}`,
+    headers: { "x-auth-token": auth.token },
+    schema: z.object({ application_credentials: z.array(AppCredentialSchema) }),
+  });
+  return reply.data.application_credentials;
 }

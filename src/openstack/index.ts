@@ -13,7 +13,12 @@ import { Limiter } from "./limiter.js";
 import { NovaClient } from "./nova.js";
 import { adminAuth, type KeystoneAuth, KeystoneSession } from "./session.js";
 
-export { type AppCredential, createAppCredential, deleteAppCredential } from "./app-credentials.js";
+export {
+  type AppCredential,
+  createAppCredential,
+  deleteAppCredential,
+  findAppCredentials,
+} from "./app-credentials.js";
 export {
   BREAKER_STATE_VALUE,
   type BreakerChange,

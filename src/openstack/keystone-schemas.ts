@@ -28,6 +28,7 @@ export const TokenReplySchema = z.object({
     catalog: z.array(CatalogEntrySchema).optional(),
     user: z.looseObject({ id: z.string(), name: z.string().optional() }),
     project: z.looseObject({ id: z.string(), name: z.string() }).optional(),
+    roles: z.array(z.looseObject({ name: z.string() })).optional(),
   }),
 });
 

@@ -15,6 +15,8 @@ export type KeystoneAuth =
       projectDomainName: string;
     }
   | { method: "application_credential"; id: string; secret: string }
+  /** An application credential by its name and its user's (no id to keep: the name is derived). */
+  | { method: "application_credential"; name: string; secret: string; userName: string; userDomainName: string }
   /** An existing token exchanged for a new (optionally project-scoped) one. */
   | { method: "token"; token: string; projectName?: string; projectDomainName?: string };
 
@@ -36,6 +38,8 @@ export interface IssuedToken {
   expiresAt: Date;
   userId: string;
   projectId?: string;
+  /** The token's role names (implied roles included, as Keystone lists them). */
+  roles: string[];
   catalog: CatalogEntry[];
 }
 
@@ -57,7 +61,14 @@ export function authBody(auth: KeystoneAuth): unknown {
         auth: {
           identity: {
             methods: ["application_credential"],
-            application_credential: { id: auth.id, secret: auth.secret },
+            application_credential:
+              "id" in auth
+                ? { id: auth.id, secret: auth.secret }
+                : {
+                    name: auth.name,
+                    secret: auth.secret,
+                    user: { name: auth.userName, domain: { name: auth.userDomainName } },
+                  },
           },
         },
       };
@@ -120,6 +131,7 @@ function issuedFrom(cloudId: string, reply: { headers: Headers; data: z.infer<ty
     expiresAt: new Date(t.expires_at),
     userId: t.user.id,
     projectId: t.project?.id,
+    roles: (t.roles ?? []).map((r) => r.name),
     catalog: t.catalog ?? [],
   };
 }

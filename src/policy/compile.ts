@@ -75,6 +75,8 @@ export interface CompiledPolicy {
   requiredAnyGroup?: string[];
   /** True when a template uses `{{ cloud }}`: its grants then differ per cloud. */
   usesCloud: boolean;
+  /** `spec.requires.mfa`: the grants apply only to sessions that passed a second factor (sync provisions them). */
+  requiresMfa: boolean;
   /** Position in the name-sorted set, assigned by {@link indexPolicies}. */
   index: number;
 }
@@ -105,6 +107,11 @@ export interface CompiledPolicySet {
   ordered: Cloud[];
   /** Plans of the combinations of matching policies seen so far, by bit mask of policy index: a bounded cache. */
   plans: Map<number, MatchPlan>;
+  /**
+   * Bit mask (by policy index) of the policies that require a second factor; in sets too large for masks, any
+   * non-zero value. Zero in the common case, where evaluation ignores the session's strength altogether.
+   */
+  mfaOnly: number;
 }
 
 /** Compiles every `*.yaml` file of a folder. Files are read in name order; the result does not depend on it. */
@@ -202,7 +209,9 @@ export function indexPolicies(policies: CompiledPolicy[], clouds: readonly Cloud
       byGroup.set(g, list);
     }
   }
-  return { policies: sorted, byGroup, unindexed, ordered, plans: new Map() };
+  let mfaOnly = 0;
+  for (const p of sorted) if (p.requiresMfa) mfaOnly |= p.index < 30 ? 1 << p.index : 1;
+  return { policies: sorted, byGroup, unindexed, ordered, plans: new Map(), mfaOnly };
 }
 
 type Problem = (path: PropertyKey[], message: string) => void;
@@ -236,11 +245,13 @@ function compileOne(
   }
   const clouds = selectClouds(spec.clouds, ctx.clouds, problem);
   const grants: CompiledGrant[] = [];
+  const requiresMfa = m.kind === "AccessPolicy" && m.spec.requires?.mfa === true;
   if (m.kind === "AccessPolicy") {
     m.spec.grants.forEach((g, i) => {
       const compiled = compileGrant(g, i, problem);
       if (compiled) grants.push(compiled);
       checkRoles(g, i, clouds, ctx, problem);
+      if (requiresMfa) checkMfaGrant(g, i, clouds, problem);
     });
   }
   let subject: SubjectCheck;
@@ -270,6 +281,7 @@ function compileOne(
     usesCloud: grants.some((g) =>
       [g.project, g.description].some((t) => t?.parts.some((x) => "field" in x && x.field === "cloud")),
     ),
+    requiresMfa,
     index: 0,
   };
 }
@@ -346,6 +358,23 @@ function checkRoles(g: Grant, i: number, clouds: readonly Cloud[], ctx: PolicyCo
       problem(["spec", "grants", i, "roles", r], `role '${role}' does not exist in ${shown}${didYouMean(role, known)}`);
     }
   });
+}
+
+/**
+ * A grant that waits on a second factor must be one Archway can withhold per session. In a brokered cloud a
+ * Keystone group membership belongs to the shadow user, whatever session asks, and the roles it brings are not
+ * Archway's to know: such a grant is refused. (Federated clouds take groups from each token: those work.)
+ */
+function checkMfaGrant(g: Grant, i: number, clouds: readonly Cloud[], problem: Problem): void {
+  if (g.groups.length === 0 && !g.groupsFromAttribute) return;
+  const brokered = clouds.filter((c) => c.mode === "brokered").map((c) => c.id);
+  if (brokered.length === 0) return;
+  const shown =
+    brokered.length > 5 ? `${brokered.slice(0, 5).join(", ")} and ${brokered.length - 5} more` : brokered.join(", ");
+  problem(
+    ["spec", "grants", i, g.groups.length > 0 ? "groups" : "groupsFromAttribute"],
+    `a grant that requires mfa cannot give Keystone groups in brokered clouds (${shown}): a group membership holds for every session of the person; grant roles on projects instead`,
+  );
 }
 
 /** Resolves a cloud selector against the inventory, reporting names, labels and exclusions that match nothing. */

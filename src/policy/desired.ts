@@ -8,6 +8,7 @@ import {
   type DesiredMembership,
   type DesiredProject,
   evaluate,
+  WITH_MFA,
 } from "./evaluate.js";
 import { sortedUnion } from "./value-set.js";
 
@@ -46,7 +47,8 @@ export function desiredState(identities: Iterable<Identity>, set: CompiledPolicy
     const users = new Map<CloudAccess, DesiredUser | null>();
     let lastAccess: CloudAccess | undefined;
     let lastUser: DesiredUser | null = null;
-    evaluate(identity, set).forEach((access, cloudId) => {
+    // Sync provisions what a session with a second factor may use; tokens withhold the MFA-only part per session.
+    evaluate(identity, set, WITH_MFA).forEach((access, cloudId) => {
       let state = states.get(cloudId);
       if (!state) {
         state = {

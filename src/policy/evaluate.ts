@@ -1,7 +1,7 @@
 import type { Identity } from "../identity/index.js";
 import { computeAccess } from "./access.js";
 import type { CompiledPolicy, CompiledPolicySet, MatchPlan } from "./compile.js";
-import { matchPlan } from "./match-plan.js";
+import { matchPlan, sessionPlans } from "./match-plan.js";
 
 /** A project that should exist in a cloud. */
 export interface DesiredProject {
@@ -52,15 +52,53 @@ export interface CloudAccess {
 export type DesiredAccess = Map<string, CloudAccess>;
 
 /**
+ * How the session asking was authenticated, as far as policy cares. Sync has no session: it provisions what a
+ * session with a second factor may use ({@link WITH_MFA}); tokens ask with their session's own strength.
+ */
+export interface SessionStrength {
+  /** The session passed a second factor (`satisfiesMfa` of its `amr`). */
+  readonly mfa: boolean;
+}
+
+/** A session that passed a second factor; also what sync provisions in the clouds. */
+export const WITH_MFA: SessionStrength = Object.freeze({ mfa: true });
+/** A session without a second factor: the default wherever a caller does not say (policies requiring MFA left out). */
+export const WITHOUT_MFA: SessionStrength = Object.freeze({ mfa: false });
+
+/**
  * Everything one person should have, per cloud: the union of every matching allow policy, minus every matching
  * deny policy (a deny always wins). Deterministic: lists are sorted and merged whatever the policy order.
  * Clouds where the same policies apply (and no template names the cloud) share one computed result, so a
  * policy over a thousand clouds costs one evaluation, not a thousand. Treat the results as read-only: clouds share
- * result objects, and every empty list is one frozen array.
+ * result objects, and every empty list is one frozen array. Policies that require a second factor count only with
+ * `strength.mfa` (sync passes {@link WITH_MFA}); without a strength they are left out.
  */
-export function evaluate(identity: Identity, set: CompiledPolicySet): DesiredAccess {
+export function evaluate(identity: Identity, set: CompiledPolicySet, strength = WITHOUT_MFA): DesiredAccess {
+  return accessOf(identity, set, matchPlan(identity, set, strength.mfa));
+}
+
+/**
+ * One session's access and what sync provisions for the person, from one match: `provisioned` is the very same
+ * object as `access` when nothing waits on a second factor (the session has one, or the person matches no policy
+ * requiring it). Where they differ, the clouds hold roles this session must not use (see the broker).
+ */
+export function evaluateSession(
+  identity: Identity,
+  set: CompiledPolicySet,
+  strength: SessionStrength,
+): { access: DesiredAccess; provisioned: DesiredAccess } {
+  if (strength.mfa || set.mfaOnly === 0) {
+    const access = evaluate(identity, set, WITH_MFA);
+    return { access, provisioned: access };
+  }
+  const plans = sessionPlans(identity, set);
+  const provisioned = accessOf(identity, set, plans.provisioned);
+  if (plans.session === plans.provisioned) return { access: provisioned, provisioned };
+  return { access: accessOf(identity, set, plans.session), provisioned };
+}
+
+function accessOf(identity: Identity, set: CompiledPolicySet, plan: MatchPlan | undefined): DesiredAccess {
   const out: DesiredAccess = new Map();
-  const plan = matchPlan(identity, set);
   if (!plan) return out;
   if (plan.sameClouds) everyCloud(identity, plan, set, out);
   else perCloud(identity, plan.policies, set, out);

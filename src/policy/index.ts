@@ -18,11 +18,22 @@ export {
   type DesiredMembership,
   type DesiredProject,
   evaluate,
+  evaluateSession,
+  type SessionStrength,
+  WITH_MFA,
+  WITHOUT_MFA,
 } from "./evaluate.js";
-export { type Explanation, explain, formatExplanation, type PolicyVerdict } from "./explain.js";
+export {
+  type Explanation,
+  explain,
+  formatExplanation,
+  MFA_ONLY_NOTE,
+  type MfaOnlyGrants,
+  type PolicyVerdict,
+} from "./explain.js";
 export { federationGroupName, federationGroups } from "./federation.js";
 export { matchingPolicies } from "./match-plan.js";
-export { type PolicyManifest, PolicyManifestSchema } from "./schema.js";
+export { type PolicyManifest, PolicyManifestSchema, type Requires } from "./schema.js";
 export { compileSubjects, type SubjectCheck } from "./subjects.js";
 export { keystoneName, parseTemplate, renderTemplate } from "./template.js";
 export { sortedUnion } from "./value-set.js";

@@ -35,13 +35,44 @@ const MASK_BITS = 30;
 /** Plans kept per set: a set with many policies could see many combinations, and each plan is small but not free. */
 const PLANS_MAX = 4096;
 
-/** The plan for the policies this person matches; undefined when none does. */
-export function matchPlan(identity: Identity, set: CompiledPolicySet): MatchPlan | undefined {
+/**
+ * The plan for the policies this person matches; undefined when none does. Without `mfa` (a session that passed no
+ * second factor) the policies that require one are left out, as if the person did not match them: one AND on the
+ * mask, nothing at all when no policy requires a second factor.
+ */
+export function matchPlan(identity: Identity, set: CompiledPolicySet, mfa = false): MatchPlan | undefined {
   if (set.policies.length > MASK_BITS) {
-    const matched = matchingPolicies(identity, set);
+    let matched = matchingPolicies(identity, set);
+    if (!mfa && set.mfaOnly !== 0) matched = matched.filter((p) => !p.requiresMfa);
     return matched.length === 0 ? undefined : planOf(matched);
   }
+  let mask = set.byGroup.size === 0 ? matchMask(identity, set.policies) : indexedMatchMask(identity, set);
+  if (!mfa) mask &= ~set.mfaOnly;
+  return planOfMask(set, mask);
+}
+
+/**
+ * The plans of a session without a second factor (`session`) and of the same person with one (`provisioned`: what
+ * sync gives them in the clouds), from one match. The same plan when no policy the person matches requires MFA.
+ */
+export function sessionPlans(
+  identity: Identity,
+  set: CompiledPolicySet,
+): { session: MatchPlan | undefined; provisioned: MatchPlan | undefined } {
+  if (set.policies.length > MASK_BITS) {
+    const matched = matchingPolicies(identity, set);
+    const provisioned = matched.length === 0 ? undefined : planOf(matched);
+    if (!matched.some((p) => p.requiresMfa)) return { session: provisioned, provisioned };
+    const allowed = matched.filter((p) => !p.requiresMfa);
+    return { session: allowed.length === 0 ? undefined : planOf(allowed), provisioned };
+  }
   const mask = set.byGroup.size === 0 ? matchMask(identity, set.policies) : indexedMatchMask(identity, set);
+  const provisioned = planOfMask(set, mask);
+  if ((mask & set.mfaOnly) === 0) return { session: provisioned, provisioned };
+  return { session: planOfMask(set, mask & ~set.mfaOnly), provisioned };
+}
+
+function planOfMask(set: CompiledPolicySet, mask: number): MatchPlan | undefined {
   if (mask === 0) return undefined;
   let plan = set.plans.get(mask);
   if (!plan) {

@@ -71,6 +71,13 @@ export const GrantSchema = z
   });
 export type Grant = z.infer<typeof GrantSchema>;
 
+/**
+ * What a session must have shown for an allow policy's grants to apply to it. `mfa: true`: only sessions that passed
+ * a second factor (see `satisfiesMfa`); sync still provisions the grants, and tokens carry them only for such sessions.
+ */
+export const RequiresSchema = z.object({ mfa: z.boolean().default(false) }).strict();
+export type Requires = z.infer<typeof RequiresSchema>;
+
 const Metadata = z
   .object({ name: Name, description: z.string().optional(), labels: z.record(z.string(), z.string()).optional() })
   .strict();
@@ -89,6 +96,8 @@ export const AccessPolicySchema = z
         grants: z.array(GrantSchema).default([]),
         /** Whether the person's SSH public keys are imported into those clouds. */
         keys: z.boolean().default(false),
+        /** Conditions on the session, not the person: the grants apply only to sessions that meet them. */
+        requires: RequiresSchema.optional(),
       })
       .strict(),
   })

@@ -15,6 +15,7 @@ import {
 import type { Store } from "../store/index.js";
 import type { FacadeProject } from "./entitlements.js";
 import { JustInTime } from "./just-in-time.js";
+import { restrictedToken } from "./restricted.js";
 import { Sealer } from "./sealed.js";
 
 const CachedSchema = z.object({
@@ -31,8 +32,11 @@ interface BrokerOptions {
   clouds: readonly Cloud[];
   /** The shadow user's password in a cloud (HMAC of the cloud, the identity and the key version). */
   shadowPassword: (cloudId: string, identityId: string) => string;
-  /** An Archway access token for a person and a federated cloud (its audience and groups). */
-  federatedAccessToken?: (identity: Identity, cloudId: string) => Promise<string>;
+  /**
+   * An Archway access token for a person and a federated cloud (its audience and groups); `mfa`: whether the
+   * session asking passed a second factor (groups of grants that wait on one only then).
+   */
+  federatedAccessToken?: (identity: Identity, cloudId: string, mfa: boolean) => Promise<string>;
   /**
    * Just-in-time sync of one person into one cloud, when their shadow user is missing. A request waits for it at
    * most the cloud's `provisionWaitMs` (then 503 {@link ProvisioningPending}, the run going on); one run per
@@ -89,9 +93,13 @@ export class TokenBroker {
     );
   }
 
-  /** A Keystone token scoped to `project` in its cloud for `identity`. */
+  /**
+   * A Keystone token scoped to `project` in its cloud for `identity`, carrying only the roles the session behind
+   * `project` may use: where it may not use all the shadow user holds (`withheldRoles`), a token of a restricted
+   * application credential with the session's roles; in a federated cloud, groups for the session's strength.
+   */
   async projectToken(identity: Identity, project: FacadeProject): Promise<BrokeredToken> {
-    const key = `broker:${await this.#generation(identity.id)}:${identity.id}:${project.cloudId}:${project.keystoneDomain}/${project.keystoneName}`;
+    const key = `broker:${await this.#generation(identity.id)}:${identity.id}:${project.cloudId}:${project.keystoneDomain}/${project.keystoneName}${strengthKey(project, this.#clouds.get(project.cloudId)?.cloud.mode)}`;
     const cached = await this.#readCached(key);
     if (cached && cached.expiresAt - this.#o.marginMs > this.#o.now()) return cached;
     const lock = await this.#o.store.acquireLock(`${key}:lock`, 15_000);
@@ -162,7 +170,7 @@ export class TokenBroker {
       const unscoped = await federatedToken(transport, authUrl, {
         identityProvider: cloud.federation?.identityProviderId ?? "archway",
         protocol: cloud.federation?.protocol ?? "openid",
-        accessToken: await this.#o.federatedAccessToken(identity, cloud.id),
+        accessToken: await this.#o.federatedAccessToken(identity, cloud.id, project.sessionMfa),
       });
       const scoped = await issueToken(transport, authUrl, {
         method: "token",
@@ -191,15 +199,21 @@ export class TokenBroker {
     const { cloud, transport } = entry;
     if (cloud.mode === "federated") return this.#federatedLogin(identity, project, cloud, transport);
     try {
-      const issued = await issueToken(transport, cloud.authUrl.replace(/\/+$/, ""), {
-        method: "password",
-        username: identity.username,
-        password: this.#o.shadowPassword(cloud.id, identity.id),
-        userDomainName: cloud.domain,
-        projectName: project.keystoneName,
-        projectDomainName: project.keystoneDomain,
-      });
-      return brokered(issued);
+      const password = this.#o.shadowPassword(cloud.id, identity.id);
+      const full = () =>
+        issueToken(transport, cloud.authUrl.replace(/\/+$/, ""), {
+          method: "password",
+          username: identity.username,
+          password,
+          userDomainName: cloud.domain,
+          projectName: project.keystoneName,
+          projectDomainName: project.keystoneDomain,
+        });
+      if (project.withheldRoles.length > 0)
+        return brokered(
+          await restrictedToken({ cloud, transport, identity, project, shadowPassword: password, fullToken: full }),
+        );
+      return brokered(await full());
     } catch (err) {
       // 401: no shadow user yet (or not yet in the project): provision this person now, then try once more.
       if (mayProvision && this.#justInTime && err instanceof OpenStackError && err.upstreamStatus === 401) {
@@ -225,6 +239,15 @@ export class TokenBroker {
  */
 export async function dropBrokeredTokens(store: Store, identityId: string): Promise<void> {
   await store.increment(`broker:gen:${identityId}`, { ttlMs: 30 * 24 * 3600_000 });
+}
+
+/**
+ * The cache key's suffix for the session's strength: tokens that carry fewer roles (or, federated, fewer groups)
+ * than the person's full set are cached apart from the full ones.
+ */
+function strengthKey(project: FacadeProject, mode: Cloud["mode"] | undefined): string {
+  if (project.withheldRoles.length > 0) return `:roles=${JSON.stringify(project.roles)}`;
+  return mode === "federated" && !project.sessionMfa ? ":1f" : "";
 }
 
 /** What the broker caches of a Keystone token. */

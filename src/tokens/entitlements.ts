@@ -1,6 +1,13 @@
 import { createHash } from "node:crypto";
 import type { Identity } from "../identity/index.js";
-import { type CloudAccess, type CompiledPolicySet, type DesiredAccess, evaluate } from "../policy/index.js";
+import {
+  type CloudAccess,
+  type CompiledPolicySet,
+  type DesiredAccess,
+  evaluateSession,
+  type SessionStrength,
+  WITHOUT_MFA,
+} from "../policy/index.js";
 
 /** The domain every facade project is shown in (the clouds' own domains differ; this one is Archway's view). */
 export const FACADE_DOMAIN = { id: "archway", name: "archway" } as const;
@@ -24,7 +31,15 @@ export interface FacadeProject {
   /** The project's name and domain in that cloud's Keystone. */
   keystoneName: string;
   keystoneDomain: string;
+  /** The roles this session may act with there. */
   roles: string[];
+  /**
+   * Roles the person holds there in Keystone (sync provisions them) that this session may not use: they wait on a
+   * second factor the session has not passed. Non-empty only then; the broker's Keystone token must not carry them.
+   */
+  withheldRoles: readonly string[];
+  /** Whether the session these entitlements were computed for passed a second factor. */
+  sessionMfa: boolean;
 }
 
 /**
@@ -82,14 +97,30 @@ export function projectInCloud(scope: ProjectScope | undefined, cloudId: string)
   return scope?.regions.get(cloudId);
 }
 
-/** Every project the policies give this person, across clouds, sorted by name (`<cloud>:<project>`). */
-export function entitledProjects(identity: Identity, policies: CompiledPolicySet): FacadeProject[] {
-  return [...entitlementsOf(identity, policies).cloudProjects];
+/**
+ * Every project the policies give this person's session, across clouds, sorted by name (`<cloud>:<project>`).
+ * Without a strength, the session is taken to have passed no second factor (grants that require one left out).
+ */
+export function entitledProjects(
+  identity: Identity,
+  policies: CompiledPolicySet,
+  strength: SessionStrength = WITHOUT_MFA,
+): FacadeProject[] {
+  return [...entitlementsOf(identity, policies, strength).cloudProjects];
 }
 
-/** The person's facade projects and their regions from the policies. */
-export function entitlementsOf(identity: Identity, policies: CompiledPolicySet): Entitlements {
-  return entitlementsFrom(evaluate(identity, policies));
+/**
+ * The facade projects of one session of a person, and their regions, from the policies: the grants that require a
+ * second factor count only when `strength.mfa` (default: they do not). Where the clouds hold roles this session may
+ * not use, each cloud project says which (`withheldRoles`).
+ */
+export function entitlementsOf(
+  identity: Identity,
+  policies: CompiledPolicySet,
+  strength: SessionStrength = WITHOUT_MFA,
+): Entitlements {
+  const { access, provisioned } = evaluateSession(identity, policies, strength);
+  return entitlementsFrom(access, strength.mfa, access === provisioned ? undefined : provisioned);
 }
 
 /** A project's roles in one cloud, per distinct evaluation result (clouds under the same policies share one). */
@@ -102,9 +133,10 @@ interface Held {
 /**
  * The facade projects of one person's evaluated access: a project (Keystone domain and name) spans every cloud where
  * it has a role; each cloud project is also its own single-region alias. Projects without a role are left out (they
- * cannot be scoped to).
+ * cannot be scoped to). `provisioned` (what sync gives the person, when it differs from `access`) tells which
+ * roles the clouds hold beyond this session's.
  */
-export function entitlementsFrom(access: DesiredAccess): Entitlements {
+export function entitlementsFrom(access: DesiredAccess, sessionMfa = false, provisioned?: DesiredAccess): Entitlements {
   const held = new Map<CloudAccess, Held[]>();
   const spanning = new Map<string, { domain: string; name: string; roles: Set<string>; regions: Map<string, Held> }>();
   for (const [cloudId, cloudAccess] of access) {
@@ -136,7 +168,8 @@ export function entitlementsFrom(access: DesiredAccess): Entitlements {
     const regions = new Map<string, FacadeProject>();
     for (const cloudId of regionIds) {
       const h = s.regions.get(cloudId) as Held;
-      const project = new CloudProject(`${cloudId}:${name}`, cloudId, s.name, s.domain, h.roles);
+      const withheld = provisioned ? withheldRoles(provisioned.get(cloudId), h) : NONE;
+      const project = new CloudProject(`${cloudId}:${name}`, cloudId, s.name, s.domain, h.roles, withheld, sessionMfa);
       regions.set(cloudId, project);
       cloudProjects.push(project);
     }
@@ -169,6 +202,8 @@ class CloudProject implements FacadeProject {
     readonly keystoneName: string,
     readonly keystoneDomain: string,
     readonly roles: string[],
+    readonly withheldRoles: readonly string[],
+    readonly sessionMfa: boolean,
   ) {}
 
   get id(): string {
@@ -226,6 +261,23 @@ class Indexed implements Entitlements {
     }
     return scope;
   }
+}
+
+const NONE: readonly string[] = Object.freeze([]);
+
+/** Roles the person holds on `held`'s project in `provisioned` (sync's view of one cloud) beyond `held.roles`. */
+function withheldRoles(provisioned: CloudAccess | undefined, held: Held): readonly string[] {
+  if (!provisioned) return NONE;
+  const out: string[] = [];
+  for (const a of provisioned.assignments)
+    if (
+      a.project === held.name &&
+      a.projectDomain === held.domain &&
+      !held.roles.includes(a.role) &&
+      !out.includes(a.role)
+    )
+      out.push(a.role);
+  return out.length === 0 ? NONE : out.sort(compareStrings);
 }
 
 /** The projects of one cloud's access that carry a role, each with its roles (sorted, distinct). */

@@ -88,6 +88,11 @@ export const OidcSourceSchema = z
     scopes: z.array(z.string()).default(["openid", "email", "profile"]),
     /** Only for development: allow an http issuer. */
     allowInsecureHttp: z.boolean().default(false),
+    /**
+     * `acr` values of this provider's ID tokens that count as multi-factor (as `amr` values such as `mfa`, `otp`,
+     * `hwk` always do): for policies that require a second factor.
+     */
+    strongAcr: z.array(z.string().min(1)).default([]),
     caFile: z.string().optional(),
     claims: z
       .object({

@@ -2,8 +2,14 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Audit } from "../../audit/index.js";
 import { isArchwayError, retryAfterOf, STORE_UNAVAILABLE } from "../../errors.js";
-import type { Identity, LoginGuard, MfaService, PasswordSource } from "../../identity/index.js";
-import type { CompiledPolicySet } from "../../policy/index.js";
+import {
+  type Identity,
+  type LoginGuard,
+  type MfaService,
+  type PasswordSource,
+  satisfiesMfa,
+} from "../../identity/index.js";
+import type { CompiledPolicySet, SessionStrength } from "../../policy/index.js";
 import {
   type ArchwayClaims,
   type Entitlements,
@@ -39,6 +45,8 @@ export interface FacadeDeps {
 export interface FacadeCaller {
   claims: ArchwayClaims;
   identity: Identity;
+  /** How the token's session was authenticated (RFC 8176 values). */
+  amr: readonly string[];
   /** Every project the person holds now (listings, re-scoping). */
   entitlements: Entitlements;
   /** The project the token names: the only one it acts as. Absent for an unscoped token, which reaches no cloud. */
@@ -46,10 +54,16 @@ export interface FacadeCaller {
 }
 
 // Entitlements per session for a few seconds: evaluation is cheap, but a validation storm should not repeat it. The
-// lookups by id and name are built with them, so a request only does Map lookups.
+// lookups by id and name are built with them, so a request only does Map lookups. A session's strength (its `amr`)
+// never changes, so the session id keys both.
 const recentEntitlements = new WeakMap<CompiledPolicySet, Map<string, { until: number; entitlements: Entitlements }>>();
 
-function entitlementsFor(identity: Identity, policies: CompiledPolicySet, sid: string): Entitlements {
+function entitlementsFor(
+  identity: Identity,
+  policies: CompiledPolicySet,
+  sid: string,
+  strength: SessionStrength,
+): Entitlements {
   let bySession = recentEntitlements.get(policies);
   if (!bySession) {
     bySession = new Map();
@@ -58,7 +72,7 @@ function entitlementsFor(identity: Identity, policies: CompiledPolicySet, sid: s
   const now = Date.now();
   const hit = bySession.get(sid);
   if (hit && hit.until > now) return hit.entitlements;
-  const entitlements = entitlementsOf(identity, policies);
+  const entitlements = entitlementsOf(identity, policies, strength);
   if (bySession.size >= 10_000) bySession.clear();
   bySession.set(sid, { until: now + 5_000, entitlements });
   return entitlements;
@@ -92,13 +106,17 @@ export async function facadeCaller(
     );
   }
   const sid = claims.sid;
-  const identity = typeof sid === "string" ? (deps.sessions.recent(sid) ?? (await deps.sessions.get(sid))) : null;
-  if (!identity) throw new KeystoneHttpError(401, "the session behind this token has ended");
-  const entitlements = entitlementsFor(identity, deps.policies(), String(claims.sid));
+  const session =
+    typeof sid === "string" ? (deps.sessions.recentSession(sid) ?? (await deps.sessions.session(sid))) : null;
+  if (!session) throw new KeystoneHttpError(401, "the session behind this token has ended");
+  const identity = session.identity;
+  // The session's strength, never the token's claim: a token carries its session's amr but cannot add to it.
+  const strength = { mfa: satisfiesMfa(session.amr) };
+  const entitlements = entitlementsFor(identity, deps.policies(), session.sid, strength);
   const scoped = typeof claims.prj === "string" ? entitlements.byId(claims.prj) : undefined;
   if (typeof claims.prj === "string" && !scoped)
     throw new KeystoneHttpError(401, "the project of this token is no longer granted to you");
-  return { claims, identity, entitlements, scoped };
+  return { claims, identity, amr: session.amr, entitlements, scoped };
 }
 
 /** A facade route handler. */

@@ -1,5 +1,12 @@
 import { isArchwayError } from "../../errors.js";
-import { type Identity, type PasswordSource, retryAfterOf } from "../../identity/index.js";
+import {
+  archwayAcr,
+  type Identity,
+  keystoneMethods,
+  type PasswordSource,
+  retryAfterOf,
+  satisfiesMfa,
+} from "../../identity/index.js";
 import { auditChain, type Entitlements, entitlementsOf, FACADE_DOMAIN, type ProjectScope } from "../../tokens/index.js";
 import { clientIp, requestJson, setResponseHeader } from "../env.js";
 import { type AuthRequest, AuthRequestSchema } from "./auth-request.js";
@@ -32,6 +39,8 @@ export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHa
     const { identity: auth, scope } = parsed.data.auth;
     let identity: Identity;
     let sid: string;
+    /** The session's RFC 8176 values: a token made from a token keeps its session's, never more. */
+    let amr: readonly string[];
     let methods: string[];
     let entitlements: Entitlements | undefined;
     // The chain (Keystone's audit_ids) and the latest expiry: a token made from a token keeps the first one's.
@@ -55,13 +64,16 @@ export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHa
       identity = second.identity;
       const session = await deps.sessions.create(identity, { amr: second.amr });
       sid = session.sid;
+      amr = session.amr;
       notAfter = session.absoluteEnd / 1000;
-      methods = second.methods;
+      methods = keystoneMethods(amr);
     } else if (auth.methods.includes("token") && auth.token) {
       const caller = await facadeCaller(deps, auth.token.id);
       identity = caller.identity;
       sid = String(caller.claims.sid);
-      methods = ["token"];
+      amr = caller.amr;
+      // As Keystone: `token` first, then the methods of the session's sign-in (["token", "password"]).
+      methods = keystoneMethods(amr, true);
       chain = auditChain(caller.claims);
       notAfter = caller.claims.exp;
       // The same evaluation of the same session's identity that validated the token: no second one per re-scope.
@@ -69,7 +81,7 @@ export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHa
     } else {
       throw new KeystoneHttpError(401, `unsupported authentication method(s): ${auth.methods.join(", ")}`);
     }
-    entitlements ??= entitlementsOf(identity, deps.policies());
+    entitlements ??= entitlementsOf(identity, deps.policies(), { mfa: satisfiesMfa(amr) });
     let project: ProjectScope | undefined;
     const wanted = scope && scope !== "unscoped" ? scope.project : undefined;
     if (scope && scope !== "unscoped" && (scope.domain || scope.system))
@@ -91,7 +103,7 @@ export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHa
         throw new KeystoneHttpError(401, `you have no role on project ${wanted.id ?? wanted.name}`);
       }
     }
-    const claims: Record<string, unknown> = { sid, amr: methods };
+    const claims: Record<string, unknown> = { sid, amr: [...amr], acr: archwayAcr(amr) };
     if (chain !== undefined) claims.ach = chain;
     if (project) claims.prj = project.id;
     const issued = await deps.tokens.issue({

@@ -1,5 +1,5 @@
 import { retryAfterOf } from "../../errors.js";
-import type { Identity } from "../../identity/index.js";
+import { type Identity, keystoneMethods } from "../../identity/index.js";
 import type { ArchwayClaims, ProjectScope } from "../../tokens/index.js";
 import { requestHeader, setResponseHeader } from "../env.js";
 import {
@@ -72,7 +72,7 @@ function validationJson(subject: FacadeCaller, catalogJson: string | undefined):
   return tokenJson(
     {
       identity: subject.identity,
-      methods: Array.isArray(subject.claims.amr) ? subject.claims.amr.map(String) : ["password"],
+      methods: keystoneMethods(subject.amr, typeof subject.claims.ach === "string"),
       auditIds:
         typeof subject.claims.ach === "string" ? [subject.claims.jti, subject.claims.ach] : [subject.claims.jti],
       issuedAt: subject.claims.iat * 1000,

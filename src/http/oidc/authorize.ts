@@ -92,6 +92,7 @@ async function authorize(
     cloudId,
     authTime: session.authTime,
     ...(session.sid ? { sid: session.sid, sessionEnd: session.sessionEnd } : {}),
+    ...(session.amr ? { amr: session.amr } : {}),
     redirectUri,
     ...(p.nonce ? { nonce: p.nonce } : {}),
     ...(p.code_challenge ? { codeChallenge: p.code_challenge } : {}),

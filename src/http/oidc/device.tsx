@@ -173,6 +173,7 @@ export function deviceRoutes(deps: OidcProviderDeps) {
               authTime: session.authTime,
               // The device's tokens hang off the session that approved it.
               ...(session.sid ? { sid: session.sid, sessionEnd: session.sessionEnd } : {}),
+              ...(session.amr ? { amr: session.amr } : {}),
             },
           }
         : { deny: true as const };

@@ -33,6 +33,8 @@ export function introspectionEndpoint(deps: OidcProviderDeps) {
         client_id: claims.client_id,
         scope: claims.scope,
         username: claims.preferred_username,
+        ...(claims.amr !== undefined ? { amr: claims.amr } : {}),
+        ...(claims.acr !== undefined ? { acr: claims.acr } : {}),
         exp: claims.exp,
         iat: claims.iat,
         nbf: claims.nbf,

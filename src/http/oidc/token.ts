@@ -165,6 +165,7 @@ async function password(
       authTime: Math.floor(Date.now() / 1000),
       sid: session.sid,
       sessionEnd: session.absoluteEnd,
+      amr: session.amr,
     };
     return (await respond(deps, client, grant)).body;
   } catch (err) {
@@ -231,7 +232,8 @@ async function respond(deps: OidcProviderDeps, client: IdpClient, grant: Grant, 
   else if (client.grants.includes("refresh_token") && grant.scope.includes("offline_access")) {
     const offline = await deps.sessions.create(grant.identity, {
       kind: "offline",
-      amr: [],
+      // The offline session keeps the sign-in's strength: its refreshed tokens are no stronger than it was.
+      amr: grant.amr ?? [],
       absoluteMs: deps.refresh.lifetimeMs,
       clientId: client.id,
       scope: grant.scope,

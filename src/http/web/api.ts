@@ -7,7 +7,15 @@ import { UnlockRequestSchema, unlockFor } from "./admin-lockouts.js";
 import { cloudsYaml } from "./clouds-yaml.js";
 import type { WebDeps } from "./deps.js";
 import { myClouds, myKeys, syncMyKeys } from "./overview.js";
-import { parseFields, person, requireAdmin, requireApi, type WebContext, type WebEnv } from "./security.js";
+import {
+  parseFields,
+  person,
+  requireAdmin,
+  requireApi,
+  sessionStrength,
+  type WebContext,
+  type WebEnv,
+} from "./security.js";
 
 const AddKey = z.object({ publicKey: z.string().min(1).max(8192) }).strict();
 const Fingerprint = z.object({ fingerprint: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/) });
@@ -50,7 +58,7 @@ export function apiRoutes(deps: WebDeps) {
       source: identity.source,
       groups: identity.groups,
       admin: deps.isAdmin(identity),
-      clouds: await myClouds(deps, identity),
+      clouds: await myClouds(deps, identity, sessionStrength(c)),
     });
   });
 
@@ -64,7 +72,7 @@ export function apiRoutes(deps: WebDeps) {
 
   app.get("/api/v1/me/keys", async (c) => {
     const { identity } = person(c);
-    const clouds = await myClouds(deps, identity);
+    const clouds = await myClouds(deps, identity, sessionStrength(c));
     return c.json({ keys: await myKeys(deps, identity, clouds) });
   });
 

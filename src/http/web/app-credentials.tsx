@@ -3,6 +3,7 @@ import { stringify } from "yaml";
 import { z } from "zod";
 import { ArchwayError } from "../../errors.js";
 import type { Identity } from "../../identity/index.js";
+import { type SessionStrength, WITH_MFA } from "../../policy/index.js";
 import {
   type CreatedAppCredential,
   entitledProjects,
@@ -13,7 +14,16 @@ import {
 import type { WebDeps } from "./deps.js";
 import { pageUser } from "./home.js";
 import { CsrfField, Layout, PostButton, renderPage, when } from "./layout.js";
-import { parseFields, person, readForm, requireApi, requirePage, type WebContext, type WebEnv } from "./security.js";
+import {
+  parseFields,
+  person,
+  readForm,
+  requireApi,
+  requirePage,
+  sessionStrength,
+  type WebContext,
+  type WebEnv,
+} from "./security.js";
 
 /** Days of validity asked for: a JSON number, or a form field's digits (empty: the maximum). */
 const Days = z
@@ -57,9 +67,13 @@ export function appCredentialRoutes(deps: WebDeps) {
   };
   const create = async (caller: WebContext, projectName: string, days: number | undefined) => {
     const { identity, tokenProject } = person(caller);
-    const project = entitledProjects(identity, deps.policies()).find((p) => p.name === projectName);
+    // The session's own roles: a credential made here never carries a role that waits on a second factor the
+    // session has not passed (the broker's token for such a project is a restricted one, which Keystone refuses
+    // to make credentials with).
+    const strength = sessionStrength(caller);
+    const project = entitledProjects(identity, deps.policies(), strength).find((p) => p.name === projectName);
     if (!project) throw new ArchwayError("project_unknown", `no project '${projectName}' is granted to you`, 404);
-    if (tokenProject !== undefined) withinTokenScope(identity, tokenProject, project);
+    if (tokenProject !== undefined) withinTokenScope(identity, tokenProject, project, strength);
     const created = await service().create(identity, project, days);
     await deps.audit({
       type: "appcred.created",
@@ -76,10 +90,15 @@ export function appCredentialRoutes(deps: WebDeps) {
    * application credential for the project of the token that asks): a token scoped to `cloud-1:u-bob` must not
    * reach cloud-2 here when the proxy refuses it there.
    */
-  const withinTokenScope = (identity: Identity, tokenProject: string | null, project: FacadeProject) => {
+  const withinTokenScope = (
+    identity: Identity,
+    tokenProject: string | null,
+    project: FacadeProject,
+    strength: SessionStrength,
+  ) => {
     if (tokenProject === null)
       throw new ArchwayError("scope_required", "an unscoped token reaches no cloud: scope it to the project", 403);
-    const scope = entitlementsOf(identity, deps.policies()).byId(tokenProject);
+    const scope = entitlementsOf(identity, deps.policies(), strength).byId(tokenProject);
     if (projectInCloud(scope, project.cloudId)?.id !== project.id)
       throw new ArchwayError(
         "scope_mismatch",
@@ -88,7 +107,8 @@ export function appCredentialRoutes(deps: WebDeps) {
       );
   };
   const revoke = async (identity: Identity, id: string) => {
-    const done = await service().revoke(identity, id, entitledProjects(identity, deps.policies()));
+    // Revoking only deletes: the broker's token for it (full roles) never leaves Archway.
+    const done = await service().revoke(identity, id, entitledProjects(identity, deps.policies(), WITH_MFA));
     if (done) await deps.audit({ type: "appcred.revoked", actor: identity.username, id });
     return done;
   };
@@ -129,7 +149,7 @@ export function appCredentialRoutes(deps: WebDeps) {
 async function page(c: WebContext, deps: WebDeps, yaml?: string) {
   const user = pageUser(deps, c);
   const { identity } = person(c);
-  const projects = entitledProjects(identity, deps.policies()).filter(
+  const projects = entitledProjects(identity, deps.policies(), sessionStrength(c)).filter(
     (p) => deps.clouds.find((cl) => cl.id === p.cloudId)?.mode === "brokered",
   );
   const records = deps.appCredentials ? await deps.appCredentials.list(identity.id) : [];

@@ -1,6 +1,7 @@
 import { parse, stringify } from "yaml";
 import { z } from "zod";
 import type { Identity } from "../../identity/index.js";
+import { WITH_MFA } from "../../policy/index.js";
 import { entitlementsOf, FACADE_DOMAIN } from "../../tokens/index.js";
 import type { WebDeps } from "./deps.js";
 
@@ -12,7 +13,9 @@ import type { WebDeps } from "./deps.js";
  */
 export function cloudsYaml(deps: Pick<WebDeps, "policies" | "publicUrl">, identity: Identity): string {
   const clouds: Record<string, unknown> = {};
-  for (const p of entitlementsOf(identity, deps.policies()).projects) {
+  // Every project the person may reach with a second factor: each entry is a future sign-in, which gets the
+  // roles of its own strength (a project only granted with MFA answers 401 to a password alone).
+  for (const p of entitlementsOf(identity, deps.policies(), WITH_MFA).projects) {
     clouds[p.name] = {
       auth: {
         auth_url: `${deps.publicUrl}/v3`,

@@ -53,7 +53,14 @@ export interface WebVariables {
    * Who is calling. A bearer token also carries its project scope (`prj`, null when unscoped): such a token acts only
    * in that project, as at the facade and the proxy.
    */
-  person: { identity: Identity; sessionId?: string; via: "session" | "bearer"; tokenProject?: string | null };
+  person: {
+    identity: Identity;
+    sessionId?: string;
+    via: "session" | "bearer";
+    tokenProject?: string | null;
+    /** How the login session was authenticated (RFC 8176); absent: no second factor. */
+    amr?: readonly string[];
+  };
   cspNonce: string;
 }
 

@@ -5,7 +5,7 @@ import { requestLog } from "../env.js";
 import type { WebDeps } from "./deps.js";
 import { CsrfField, Layout, Notice, type PageUser, PostButton, renderPage, when } from "./layout.js";
 import { type MyCloud, type MyKey, myClouds, myKeys, syncMyKeys } from "./overview.js";
-import { person, readForm, requirePage, type WebContext, type WebEnv } from "./security.js";
+import { person, readForm, requirePage, sessionStrength, type WebContext, type WebEnv } from "./security.js";
 import { mySessions, SessionsTable } from "./sessions.js";
 
 const AddKeyForm = z.object({ publicKey: z.string().min(1, "paste a public key").max(8192) });
@@ -147,7 +147,7 @@ export function homeRoutes(deps: WebDeps) {
   const page = async (c: WebContext, opts: { error?: string; ok?: string; keyText?: string; status?: 200 | 400 }) => {
     const user = pageUser(deps, c);
     const identity = person(c).identity;
-    const clouds = await myClouds(deps, identity);
+    const clouds = await myClouds(deps, identity, sessionStrength(c));
     const keys = await myKeys(deps, identity, clouds);
     const directoryKeys = identity.sshKeys.length;
     const sessions = await mySessions(deps, c);

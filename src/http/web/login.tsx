@@ -171,10 +171,12 @@ export function loginRoutes(deps: WebDeps) {
       const done = await source.completeLogin(new URL(callbackUrl(deps, source.id) + url.search), pending.pending);
       if (await new OffboardedPeople({ store: deps.store }).get(done.identity.id))
         throw new ArchwayError("login_failed", "offboarded", 401);
-      await deps.sessions.start(c, done.identity, {
-        source: source.id,
-        ...(done.tokens.idToken ? { idToken: done.tokens.idToken } : {}),
-      });
+      await deps.sessions.start(
+        c,
+        done.identity,
+        { source: source.id, ...(done.tokens.idToken ? { idToken: done.tokens.idToken } : {}) },
+        done.auth,
+      );
       await deps.audit({
         type: "web.signin",
         actor: done.identity.username,

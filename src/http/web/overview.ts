@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Identity, StoredKey } from "../../identity/index.js";
-import { evaluate } from "../../policy/index.js";
+import { evaluate, type SessionStrength, WITH_MFA, WITHOUT_MFA } from "../../policy/index.js";
 import { getJson, setJson } from "../../store/index.js";
 import { type CloudSyncStatus, type JobResult, readStatus } from "../../sync/index.js";
 import { entitledProjects } from "../../tokens/index.js";
@@ -33,11 +33,13 @@ const keySyncKey = (identityId: string) => `keys:sync:${identityId}`;
 export async function myClouds(
   deps: Pick<WebDeps, "policies" | "clouds" | "store" | "keys">,
   identity: Identity,
+  /** The asking session's strength: grants that wait on a second factor show only with one. */
+  strength: SessionStrength = WITHOUT_MFA,
 ): Promise<MyCloud[]> {
   const policies = deps.policies();
   const merged = await deps.keys.merge(identity);
-  const access = evaluate(merged, policies);
-  const projects = entitledProjects(identity, policies);
+  const access = evaluate(merged, policies, strength);
+  const projects = entitledProjects(identity, policies, strength);
   const cloudIds = [...new Set(projects.map((p) => p.cloudId))].sort();
   return Promise.all(
     cloudIds.map(async (cloudId): Promise<MyCloud> => {
@@ -94,7 +96,8 @@ export async function syncMyKeys(
   if (!deps.sync) return [];
   const results = await deps.sync.service.person(identity);
   const fingerprints = (await deps.keys.list(identity.id)).map((k) => k.fingerprint);
-  const access = evaluate(await deps.keys.merge(identity), deps.policies());
+  // Keys are provisioned whatever a session's strength (see sync): the full evaluation.
+  const access = evaluate(await deps.keys.merge(identity), deps.policies(), WITH_MFA);
   const previous = (await getJson(deps.store, keySyncKey(identity.id), KeySyncSchema)) ?? {};
   const at = new Date().toISOString();
   for (const r of results) {

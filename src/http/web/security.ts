@@ -1,7 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { ArchwayError } from "../../errors.js";
-import type { Identity } from "../../identity/index.js";
+import { type Identity, satisfiesMfa } from "../../identity/index.js";
+import type { SessionStrength } from "../../policy/index.js";
 import type { AppEnv } from "../env.js";
 import { FACADE_AUDIENCE } from "../keystone/caller.js";
 import type { WebDeps, WebVariables } from "./deps.js";
@@ -59,7 +60,12 @@ export function requirePage(deps: Pick<WebDeps, "sessions">): MiddlewareHandler<
       const url = new URL(c.req.url);
       return c.redirect(`/login?return_to=${encodeURIComponent(url.pathname + url.search)}`, 303);
     }
-    c.set("person", { identity: session.identity, sessionId: session.sessionId, via: "session" });
+    c.set("person", {
+      identity: session.identity,
+      sessionId: session.sessionId,
+      via: "session",
+      ...(session.amr ? { amr: session.amr } : {}),
+    });
     await next();
   };
 }
@@ -73,18 +79,33 @@ export function requireApi(deps: Pick<WebDeps, "sessions" | "tokens" | "tokenSes
     const bearer = c.req.header("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? c.req.header("x-auth-token");
     if (bearer) {
       const claims = await deps.tokens.verify(bearer, { audience: FACADE_AUDIENCE });
-      const identity = typeof claims.sid === "string" ? await deps.tokenSessions.get(claims.sid) : null;
-      if (!identity) throw new ArchwayError("session_ended", "the session behind this token has ended", 401);
-      c.set("person", { identity, via: "bearer", tokenProject: typeof claims.prj === "string" ? claims.prj : null });
+      const login = typeof claims.sid === "string" ? await deps.tokenSessions.session(claims.sid) : null;
+      if (!login) throw new ArchwayError("session_ended", "the session behind this token has ended", 401);
+      c.set("person", {
+        identity: login.identity,
+        via: "bearer",
+        tokenProject: typeof claims.prj === "string" ? claims.prj : null,
+        amr: login.amr,
+      });
       return next();
     }
     const session = await deps.sessions.read(c);
     if (!session) throw new ArchwayError("unauthenticated", "sign in, or send an Archway token", 401);
     if (!["GET", "HEAD"].includes(c.req.method) && !deps.sessions.checkCsrf(session, c.req.header("x-csrf-token")))
       throw new ArchwayError("csrf_failed", "X-CSRF-Token is missing or does not match this session", 403);
-    c.set("person", { identity: session.identity, sessionId: session.sessionId, via: "session" });
+    c.set("person", {
+      identity: session.identity,
+      sessionId: session.sessionId,
+      via: "session",
+      ...(session.amr ? { amr: session.amr } : {}),
+    });
     await next();
   };
+}
+
+/** The strength of the signed-in person's session, for policy (grants that wait on a second factor). */
+export function sessionStrength(c: WebContext): SessionStrength {
+  return { mfa: satisfiesMfa(person(c).amr) };
 }
 
 /** Admin routes: 403 for anyone the `web.admins` block does not name. */

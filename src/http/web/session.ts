@@ -20,6 +20,8 @@ export interface WebSession {
    */
   sid?: string;
   sessionEnd?: number;
+  /** How that login session was authenticated (RFC 8176 values); grants made here copy it. */
+  amr?: string[];
 }
 
 const StoredSessionSchema = z
@@ -94,6 +96,7 @@ export class WebSessions {
       authTime: stored.authTime,
       sid: login.sid,
       sessionEnd: login.absoluteEnd,
+      amr: login.amr,
     };
   }
 
@@ -106,7 +109,8 @@ export class WebSessions {
     c: Context,
     identity: Identity,
     upstream?: StoredSession["upstream"],
-    opts: { amr?: string[] } = {},
+    /** How the person signed in (RFC 8176 `amr`, an upstream's `acr`); default `pwd`, or `fed` after an upstream. */
+    auth?: { amr: string[]; acr?: string },
   ): Promise<WebSession> {
     const previous = await this.read(c);
     let login =
@@ -114,7 +118,8 @@ export class WebSessions {
     if (previous) await this.#forget(c, previous.sessionId);
     if (previous?.sid && !login) await this.#o.sessions?.end(previous.sid, "another sign-in on this browser");
     login ??= await this.#o.sessions?.create(identity, {
-      amr: opts.amr ?? (upstream ? ["sso"] : ["pwd"]),
+      amr: auth?.amr ?? (upstream ? ["fed"] : ["pwd"]),
+      ...(auth?.acr !== undefined ? { acr: auth.acr } : {}),
       absoluteMs: this.#o.ttlMs,
     });
     const sessionId = randomBytes(32).toString("base64url");
@@ -130,7 +135,12 @@ export class WebSessions {
     await setJson(this.#o.store, STORE_PREFIX + sessionId, stored, { ttlMs });
     setCookie(c, this.sessionCookie, this.#seal(sessionId), this.#cookieOptions(Math.floor(ttlMs / 1000)));
     deleteCookie(c, this.loginCookie, this.#cookieOptions());
-    return { identity, sessionId, authTime, ...(login ? { sid: login.sid, sessionEnd: login.absoluteEnd } : {}) };
+    return {
+      identity,
+      sessionId,
+      authTime,
+      ...(login ? { sid: login.sid, sessionEnd: login.absoluteEnd, amr: login.amr } : {}),
+    };
   }
 
   /**

@@ -61,5 +61,11 @@ export const GrantSchema = z.object({
   sid: z.string().optional(),
   /** That session's absolute end, milliseconds since the epoch: no token of the grant outlives it. */
   sessionEnd: z.number().optional(),
+  /**
+   * How that session was authenticated (RFC 8176), copied when the grant is made: tokens carry it as `amr` (and
+   * Archway's `acr`), and policy grants that wait on a second factor count only when it shows one. Absent on grants
+   * made before it was recorded: no second factor.
+   */
+  amr: z.array(z.string()).optional(),
 });
 export type Grant = z.infer<typeof GrantSchema>;

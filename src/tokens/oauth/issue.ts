@@ -1,5 +1,5 @@
 import { type Cloud, federationAudience } from "../../config/index.js";
-import type { Identity } from "../../identity/index.js";
+import { archwayAcr, type Identity, satisfiesMfa } from "../../identity/index.js";
 import { type CompiledPolicySet, evaluate, federationGroups } from "../../policy/index.js";
 import { FACADE_AUDIENCE } from "../entitlements.js";
 import type { SigningAlgorithm } from "../keyring.js";
@@ -86,7 +86,13 @@ export class OidcTokenIssuer {
         client_id: grant.clientId,
         scope: grant.scope.join(" "),
         ...(person?.sid ? { sid: person.sid } : {}),
-        ...(person ? { auth_time: person.authTime, ...this.#personClaims(person.identity, grant.cloudId) } : {}),
+        ...(person
+          ? {
+              auth_time: person.authTime,
+              ...authClaims(person.amr),
+              ...this.#personClaims(person.identity, grant.cloudId, person.amr),
+            }
+          : {}),
       },
     });
   }
@@ -106,6 +112,7 @@ export class OidcTokenIssuer {
         azp: grant.clientId,
         ...(grant.sid ? { sid: grant.sid } : {}),
         auth_time: grant.authTime,
+        ...authClaims(grant.amr),
         ...(grant.nonce ? { nonce: grant.nonce } : {}),
         ...(scope.has("profile") ? { preferred_username: id.username, name: id.displayName } : {}),
         ...(scope.has("email") && id.email ? { email: id.email } : {}),
@@ -118,10 +125,15 @@ export class OidcTokenIssuer {
    * Claims about the person. For a cloud: the username Keystone's mapping names the user by and the groups policy
    * gives them there. For Archway itself: the directory's groups.
    */
-  #personClaims(identity: Identity, cloudId: string | undefined): Record<string, unknown> {
+  #personClaims(
+    identity: Identity,
+    cloudId: string | undefined,
+    amr: readonly string[] | undefined,
+  ): Record<string, unknown> {
     const cloud = cloudId ? this.#clouds.get(cloudId) : undefined;
+    // A cloud's groups for this session's strength: grants that wait on a second factor only with one.
     const groups = cloud
-      ? federationGroups(evaluate(identity, this.#o.policies()).get(cloud.id), cloud.domain)
+      ? federationGroups(evaluate(identity, this.#o.policies(), { mfa: satisfiesMfa(amr) }).get(cloud.id), cloud.domain)
       : identity.groups;
     return {
       preferred_username: identity.username,
@@ -130,4 +142,10 @@ export class OidcTokenIssuer {
       groups,
     };
   }
+}
+
+/** `amr` (the session's RFC 8176 values) and Archway's `acr` for them; nothing for a grant that recorded none. */
+function authClaims(amr: readonly string[] | undefined): { amr?: string[]; acr?: string } {
+  if (!amr) return {};
+  return amr.length > 0 ? { amr: [...amr], acr: archwayAcr(amr) } : { acr: archwayAcr(amr) };
 }

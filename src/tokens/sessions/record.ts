@@ -15,8 +15,13 @@ export const SessionSchema = z.object({
   /** The identity source that vouched for the person. */
   source: z.string(),
   identity: IdentitySchema,
-  /** Authentication methods (`pwd`, `sso`, `token`...), as in an ID token's `amr`. */
+  /**
+   * How the person signed in, as RFC 8176 `amr` values (`pwd`, `otp`, `hwk`, `mfa`, `fed`...); fixed for the
+   * session's life: a token made under it carries these, never more (see `satisfiesMfa`).
+   */
   amr: z.array(z.string()),
+  /** The upstream's `acr` for a session started by an upstream login (kept as reported, for audit). */
+  acr: z.string().optional(),
   /** Milliseconds since the epoch. */
   createdAt: z.number(),
   /** The session ends then whatever happens; nothing hanging off it lives longer. */

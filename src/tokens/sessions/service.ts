@@ -20,7 +20,10 @@ export interface SessionOptions {
 /** How a session starts. */
 export interface SessionStart {
   kind?: Session["kind"];
+  /** RFC 8176 values; default `["pwd"]` (a directory password). An upstream login passes its own (`upstreamAmr`). */
   amr?: string[];
+  /** The upstream's `acr`, when an upstream login reported one. */
+  acr?: string;
   /** A shorter (never longer) absolute lifetime than the configured one, e.g. the web pages' own. */
   absoluteMs?: number;
   idleMs?: number;
@@ -88,6 +91,7 @@ export class IdentitySessions {
       source: identity.source,
       identity,
       amr: opts.amr ?? ["pwd"],
+      ...(opts.acr !== undefined ? { acr: opts.acr } : {}),
       createdAt: now,
       absoluteEnd: now + absoluteMs,
       lastSeen: now,
@@ -100,6 +104,12 @@ export class IdentitySessions {
     await this.#write(session);
     await this.#audit?.({ type: "session.started", actor: identity.id, sid: session.sid, kind, amr: session.amr });
     return session;
+  }
+
+  /** The session if this process read it in the last few seconds: {@link session} without waiting. */
+  recentSession(sid: string): Session | undefined {
+    const hit = this.#recent.get(sid);
+    return hit && hit.until > this.#now() ? hit.session : undefined;
   }
 
   /** The session's identity if this process read it in the last few seconds: {@link get} without waiting. */

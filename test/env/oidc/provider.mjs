@@ -34,7 +34,8 @@ const provider = new Provider(issuer, {
   jwks: { keys: [{ ...jwk, kid, use: "sig", alg: "RS256" }] },
   cookies: { keys: ["archway-test-cookie-key"] },
   claims: {
-    openid: ["sub"],
+    // `amr`/`acr`: how the login went (form fields, see authOf), in the ID token whenever the login set them.
+    openid: ["sub", "acr", "amr"],
     email: ["email", "email_verified"],
     profile: ["name", "preferred_username"],
     groups: ["groups"],
@@ -88,6 +89,12 @@ const provider = new Provider(issuer, {
 });
 provider.on("server_error", (_ctx, err) => console.error("oidc server_error", err));
 
+// How the login reports it authenticated: form fields `amr` (comma-separated RFC 8176 values, e.g. `pwd,mfa`) and
+// `acr`, for tests of multi-factor policies; absent, the ID token has neither claim.
+const authOf = (form) => ({
+  ...(form.get("amr") ? { amr: form.get("amr").split(",") } : {}),
+  ...(form.get("acr") ? { acr: form.get("acr") } : {}),
+});
 const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const callback = provider.callback();
 const server = createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, async (req, res) => {
@@ -109,7 +116,7 @@ const server = createServer({ cert: readFileSync(certFile), key: readFileSync(ke
     const user = USERS[form.get("login") ?? ""];
     const result =
       user && user.password === form.get("password")
-        ? { login: { accountId: form.get("login") } }
+        ? { login: { accountId: form.get("login"), ...authOf(form) } }
         : { error: "access_denied", error_description: "invalid credentials" };
     await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
   } catch (err) {

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildGateway, gatewayApp } from "../../../src/cli/gateway.js";
+import { buildGateway, type Gateway, gatewayApp } from "../../../src/cli/gateway.js";
 import { buildRuntime } from "../../../src/cli/runtime.js";
 import { type RunningServer, startServer } from "../../../src/http/index.js";
 import { hashPassword } from "../../../src/identity/index.js";
@@ -21,6 +21,8 @@ export interface FacadeHarness {
   /** The configuration file Archway runs with (its secrets included). */
   configFile: string;
   server: RunningServer;
+  /** The parts Archway runs with (sessions, token service, broker), for tests that need to reach behind HTTP. */
+  gateway: Gateway;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,8 @@ export interface FacadeOptions {
   labels?: (cloudId: string) => string;
   /** Appended to the YAML (top-level keys such as `store:` or `idp:`). */
   extraConfig?: string;
+  /** More identity sources after the static one, as YAML list items indented by four spaces. */
+  extraSources?: string;
   /** The Keystone domain of shadow users and projects (default: one unique to this run); deleted on close. */
   domain?: string;
   /** `secrets.shadowPasswordKey` (default: a random one); two harnesses on one store need the same one. */
@@ -78,7 +82,7 @@ export async function startFacade(port: number, opts: FacadeOptions = {}): Promi
     join(dir, "archway.yaml"),
     // demo: the test Keystones' admin password is the public demo one (config/secrets/demo-cloud-admin).
     `demo: true\nlisten: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\nsecrets: { shadowPasswordKey: "${opts.shadowPasswordKey ?? randomBytes(32).toString("base64url")}" }\n` +
-      `identity:\n  sources:\n    - id: demo\n      type: static\n${opts.sourceMfa ? `      mfa: ${opts.sourceMfa}\n` : ""}      users:\n${users}` +
+      `identity:\n  sources:\n    - id: demo\n      type: static\n${opts.sourceMfa ? `      mfa: ${opts.sourceMfa}\n` : ""}      users:\n${users}${opts.extraSources ?? ""}` +
       `policiesDir: policies\nlog: { level: warn }\nclouds:\n${clouds}${opts.extraConfig ?? ""}`,
   );
   const policies = join(dir, "policies");
@@ -97,6 +101,7 @@ export async function startFacade(port: number, opts: FacadeOptions = {}): Promi
     passwordOf,
     configFile: join(dir, "archway.yaml"),
     server,
+    gateway,
     async close() {
       await server.close(1_000);
       await gateway.close();
