@@ -1,5 +1,7 @@
 // The upstream corporate SSO for tests: oidc-provider over https (throwaway CA) with a password-checking login
 // form and auto-consent, PKCE required, groups in the ID token, refresh tokens and RP-initiated logout.
+// Back-channel logout (OIDC Back-Channel Logout 1.0) to the archway-bcl client, and a test-only admin path that
+// revokes an account's grants (the upstream ending a person's access), for the offboarding tests.
 // Usage: node provider.mjs <port> <cert> <key> <state-file>   (writes {"issuer": ...} to state-file when ready)
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:https";
@@ -29,8 +31,20 @@ const client = (id) => ({
   token_endpoint_auth_method: "client_secret_basic",
 });
 
+// Archway's offboarding tests on port 18082: sign-in through the web pages, logout tokens posted back.
+const BCL = "http://127.0.0.1:18082";
+const bclClient = {
+  ...client("archway-bcl"),
+  redirect_uris: [`${BCL}/login/sso/corp/callback`],
+  post_logout_redirect_uris: [`${BCL}/login?signed_out`],
+  backchannel_logout_uri: `${BCL}/login/sso/corp/backchannel-logout`,
+  backchannel_logout_session_required: true,
+};
+// accountId -> grant ids, to revoke an account's grants from the admin path.
+const grantsOf = new Map();
+
 const provider = new Provider(issuer, {
-  clients: [client("archway"), client("archway-short")],
+  clients: [client("archway"), client("archway-short"), bclClient],
   jwks: { keys: [{ ...jwk, kid, use: "sig", alg: "RS256" }] },
   cookies: { keys: ["archway-test-cookie-key"] },
   claims: {
@@ -42,7 +56,11 @@ const provider = new Provider(issuer, {
   scopes: ["openid", "offline_access", "email", "profile", "groups"],
   conformIdTokenClaims: false,
   pkce: { required: () => true },
-  features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
+  features: {
+    devInteractions: { enabled: false },
+    rpInitiatedLogout: { enabled: true },
+    backchannelLogout: { enabled: true },
+  },
   // Refresh tokens for every client that may use them, even without offline_access consent screens.
   issueRefreshToken: async (_ctx, c, code) => c.grantTypeAllowed("refresh_token") && code.scopes.has("openid"),
   ttl: {
@@ -68,6 +86,7 @@ const provider = new Provider(issuer, {
     });
     grant.addOIDCScope([...(ctx.oidc.requestParamScopes ?? ["openid"])].join(" "));
     await grant.save();
+    grantsOf.set(grant.accountId, [...(grantsOf.get(grant.accountId) ?? []), grant.jti]);
     return grant;
   },
   async findAccount(_ctx, sub) {
@@ -90,7 +109,26 @@ provider.on("server_error", (_ctx, err) => console.error("oidc server_error", er
 
 const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const callback = provider.callback();
+// Test-only: POST /test-admin/revoke-grants/<account> destroys every grant of the account, as an administrator
+// revoking a person's access upstream would (their refresh tokens are refused with invalid_grant from then on).
+async function revokeGrants(accountId) {
+  const ids = grantsOf.get(accountId) ?? [];
+  grantsOf.delete(accountId);
+  for (const id of ids) {
+    const grant = await provider.Grant.find(id);
+    await grant?.destroy();
+    await provider.RefreshToken.adapter.revokeByGrantId(id);
+  }
+  return ids.length;
+}
+
 const server = createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, async (req, res) => {
+  const admin = req.method === "POST" ? req.url?.match(/^\/test-admin\/revoke-grants\/([^/?]+)$/) : null;
+  if (admin) {
+    const revoked = await revokeGrants(decodeURIComponent(admin[1]));
+    res.setHeader("content-type", "application/json");
+    return res.end(JSON.stringify({ revoked }));
+  }
   const match = req.url?.match(/^\/interaction\/([^/?]+)$/);
   if (!match) return callback(req, res);
   try {
