@@ -41,6 +41,7 @@ export {
   StoredKeySchema,
   StoredKeys,
 } from "./stored-keys.js";
+export { isUpstreamGrantSource, type RefreshFailureAction, type UpstreamGrantSource } from "./upstream-grant.js";
 
 /** Builds every configured source, in configuration order. */
 export function createSources(configs: readonly IdentitySourceConfig[]): IdentitySource[] {

@@ -70,6 +70,8 @@ export interface UpstreamTokens {
   refreshToken?: string;
   idToken?: string;
   expiresAt?: number;
+  /** The upstream's session id (`sid` of the ID token), which its back-channel logout tokens name. */
+  sid?: string;
 }
 
 /** Sends the person to an upstream login page and completes the login on the callback. */

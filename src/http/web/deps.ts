@@ -8,7 +8,7 @@ import type {
   RedirectSource,
   StoredKeys,
 } from "../../identity/index.js";
-import type { OffboardService } from "../../offboard/index.js";
+import type { OffboardService, UpstreamGrants } from "../../offboard/index.js";
 import type { CompiledPolicySet } from "../../policy/index.js";
 import type { Store } from "../../store/index.js";
 import type { SyncParts } from "../../sync/index.js";
@@ -40,6 +40,8 @@ export interface WebDeps {
   appCredentials?: ApplicationCredentials;
   /** Departures and the kill switch: the admin page's offboard and undo actions (absent without sync). */
   offboard?: OffboardService;
+  /** SSO logins' upstream session ids and refresh tokens (back-channel logout, grant renewal). */
+  upstreamGrants?: UpstreamGrants;
   /** True when the person may use `/admin`. */
   isAdmin: (identity: Identity) => boolean;
 }

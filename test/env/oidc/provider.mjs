@@ -1,11 +1,12 @@
 // The upstream corporate SSO for tests: oidc-provider over https (throwaway CA) with a password-checking login
 // form and auto-consent, PKCE required, groups in the ID token, refresh tokens and RP-initiated logout.
 // Back-channel logout (OIDC Back-Channel Logout 1.0) to the archway-bcl client, and a test-only admin path that
-// revokes an account's grants (the upstream ending a person's access), for the offboarding tests.
+// revokes an account's grants (the upstream ending a person's access) or signs a given payload with the provider's
+// key (genuine logout tokens wrong in one claim), for the offboarding tests.
 // Usage: node provider.mjs <port> <cert> <key> <state-file>   (writes {"issuer": ...} to state-file when ready)
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:https";
-import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from "jose";
 import Provider from "oidc-provider";
 
 const [port, certFile, keyFile, stateFile] = process.argv.slice(2);
@@ -55,6 +56,8 @@ const provider = new Provider(issuer, {
   },
   scopes: ["openid", "offline_access", "email", "profile", "groups"],
   conformIdTokenClaims: false,
+  // Everything here is on loopback, which oidc-provider's SSRF guard refuses: logout tokens go to Archway on 127.0.0.1.
+  fetch: (url, { dispatcher: _ssrfGuard, ...options }) => globalThis.fetch(url, options),
   pkce: { required: () => true },
   features: {
     devInteractions: { enabled: false },
@@ -106,6 +109,7 @@ const provider = new Provider(issuer, {
   },
 });
 provider.on("server_error", (_ctx, err) => console.error("oidc server_error", err));
+provider.on("backchannel.error", (_ctx, err, client) => console.error("oidc backchannel.error", client.clientId, err));
 
 const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const callback = provider.callback();
@@ -123,6 +127,17 @@ async function revokeGrants(accountId) {
 }
 
 const server = createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, async (req, res) => {
+  // Test-only: POST /test-admin/sign with a JSON payload answers it signed with this provider's own key, for
+  // logout tokens that are genuine but wrong in one claim (another audience, old, no event, a nonce...).
+  if (req.method === "POST" && req.url === "/test-admin/sign") {
+    let body = "";
+    for await (const chunk of req) body += chunk;
+    const jws = await new SignJWT(JSON.parse(body))
+      .setProtectedHeader({ alg: "RS256", kid, typ: "logout+jwt" })
+      .sign(privateKey);
+    res.setHeader("content-type", "application/jwt");
+    return res.end(jws);
+  }
   const admin = req.method === "POST" ? req.url?.match(/^\/test-admin\/revoke-grants\/([^/?]+)$/) : null;
   if (admin) {
     const revoked = await revokeGrants(decodeURIComponent(admin[1]));
