@@ -54,6 +54,11 @@ export interface AccountState {
  */
 export interface AccountListSource extends IdentitySource {
   accounts(opts?: { pageSize?: number }): AsyncIterable<AccountState>;
+  /**
+   * For sources listed from a file each process reads (static): when that file last changed. A process whose
+   * listing is older than one another process already used skips its look (its reload is still to come).
+   */
+  readonly generation?: number;
 }
 
 /** State that must survive the round trip to an upstream login page (kept server-side, keyed by `state`). */
