@@ -54,6 +54,7 @@ export function configReloader(opts: {
     const policyProblems = opts.reloadPolicies();
     if (policyProblems.length > 0)
       log.error({ problems: policyProblems }, "policies not reloaded: the files have problems; the previous ones stay");
+    else log.info("policies reloaded");
     log.info({ staticChanges, needsRestart, policies: policyProblems.length === 0 }, "configuration reloaded");
     if (needsRestart.length > 0)
       log.warn({ sections: needsRestart }, "these configuration sections changed and take effect only at a restart");
