@@ -71,7 +71,7 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadedConfig {
   }
   const result = ConfigSchema.safeParse(parsed.value ?? {});
   if (!result.success) {
-    problems.push(...zodProblems(result.error, shown(file), parsed));
+    problems.push(...zodProblems(result.error, shown(file), parsed, [], ConfigSchema));
     throw new ConfigError(problems);
   }
   const config = result.data;
@@ -149,7 +149,8 @@ function loadInventory(
       });
     }
     const result = CloudInventoryFileSchema.safeParse(doc.value ?? {});
-    if (!result.success) ctx.problems.push(...zodProblems(result.error, ctx.shown(file), doc));
+    if (!result.success)
+      ctx.problems.push(...zodProblems(result.error, ctx.shown(file), doc, [], CloudInventoryFileSchema));
     else clouds.push(...result.data.clouds);
   }
   return clouds;
