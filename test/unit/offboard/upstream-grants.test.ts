@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { StaticUser } from "../../../src/config/index.js";
 import type { AccountListSource, UpstreamGrantSource } from "../../../src/identity/index.js";
 import { StaticSource } from "../../../src/identity/index.js";
 import { DepartureDetector, UpstreamGrants } from "../../../src/offboard/index.js";
@@ -97,15 +98,15 @@ describe("kept upstream grants", () => {
 });
 
 describe("static sources on reload", () => {
-  const user = (username: string, disabled = false) => ({
+  const user = (username: string, disabled = false): StaticUser => ({
     username,
     passwordHash: "scrypt$x",
     groups: [],
     sshKeys: [],
     attributes: {},
-    ...(disabled ? { disabled } : {}),
+    disabled,
   });
-  const config = (users: ReturnType<typeof user>[]) => ({ id: "demo", type: "static" as const, users });
+  const config = (users: StaticUser[]) => ({ id: "demo", type: "static" as const, users });
 
   it("takes the new users and tells who was removed or newly disabled", async () => {
     const s = new StaticSource(config([user("alice"), user("bob"), user("carol")]), { generation: 1 });
