@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 const registry: Record<string, () => Promise<void>> = {
   "facade-login": async () => (await import("./facade-login.js")).benchFacadeLogin(),
   "facade-rescope": async () => (await import("./facade-rescope.js")).benchFacadeRescope(),
+  faults: async () => (await import("./faults.js")).benchFaults(),
   healthz: async () => (await import("./healthz.js")).benchHealthz(),
   "idp-token": async () => (await import("./idp-token.js")).benchIdpToken(),
   "ldap-login": async () => (await import("./ldap-login.js")).benchLdapLogin(),

@@ -5,6 +5,7 @@ import { CloudCatalogs, createApp, createHttpMetrics, type HttpMetrics } from ".
 import { createWebDeps, ssoOrigins, type WebDeps } from "../http/web/index.js";
 import { isPasswordSource, LoginGuard } from "../identity/index.js";
 import { createOffboard, type OffboardService, UpstreamGrants } from "../offboard/index.js";
+import { type CloudBreakers, configuredBreakers, registerBreakerMetrics } from "../openstack/index.js";
 import { createSync, type SyncParts, shadowPassword } from "../sync/index.js";
 import { TokenBroker } from "../tokens/index.js";
 import { buildOidcProvider, oidcTokenIssuer } from "./oidc-provider.js";
@@ -27,6 +28,8 @@ export interface Gateway {
    * policies through one function). With problems, the policies in use stay and the problems are returned.
    */
   reloadPolicies(): string[];
+  /** This process's per-cloud circuit breakers (catalog reads, broker, proxy and sync share them). */
+  breakers: CloudBreakers;
   close(): Promise<void>;
 }
 
@@ -43,6 +46,8 @@ export function buildGateway(runtime: Runtime): Gateway {
   }
   const policies = live.current;
   const secret = config.secrets.shadowPasswordKey;
+  // One breaker per cloud for the process: whoever finds a cloud down spares every other caller the wait.
+  const breakers = configuredBreakers(config.breaker, runtime.log);
   // Without the shadow-password key there is no brokering and no just-in-time sync; the facade still serves.
   const sync = secret
     ? createSync({
@@ -52,6 +57,7 @@ export function buildGateway(runtime: Runtime): Gateway {
         sources: runtime.sources,
         policies,
         queue: "inline",
+        clientOptions: { breakers },
       })
     : undefined;
   const issue = oidcTokenIssuer(runtime, policies);
@@ -68,6 +74,7 @@ export function buildGateway(runtime: Runtime): Gateway {
       ).token,
     store: runtime.store,
     sealer: runtime.sealer,
+    breakers,
     clouds: config.clouds,
     shadowPassword: (cloudId, identityId) => {
       if (!secret)
@@ -80,7 +87,17 @@ export function buildGateway(runtime: Runtime): Gateway {
         }
       : undefined,
   });
-  const catalogs = new CloudCatalogs(config.clouds, sync ? { clients: sync.clients } : {});
+  const catalogs = new CloudCatalogs(config.clouds, {
+    store: runtime.store,
+    breakers,
+    ...(sync ? { clients: sync.clients } : {}),
+    refreshMs: config.catalog.refreshSeconds * 1000,
+    retryMs: config.catalog.retrySeconds * 1000,
+    coldWaitMs: config.catalog.coldWaitMs,
+    log: runtime.log,
+  });
+  // Read in the background from now on; requests are served from the last good copies (the store's at first).
+  catalogs.start();
   const sessions = runtime.sessions;
   // A session's end purges the broker's cached Keystone tokens of the person (their other sessions fetch anew).
   sessions.onEnd((session) => broker.drop(session.personId));
@@ -131,8 +148,10 @@ export function buildGateway(runtime: Runtime): Gateway {
       ttlSeconds: config.signing.accessTokenTtlSeconds,
       audit: runtime.audit,
       broker,
+      breakers,
     },
     sync,
+    breakers,
     offboard,
     reloadPolicies: () => live.reload().map(formatProblem),
     async close() {
@@ -146,6 +165,8 @@ export function buildGateway(runtime: Runtime): Gateway {
 export function gatewayApp(runtime: Runtime, gateway: Gateway, metrics: HttpMetrics = createHttpMetrics()) {
   // Lockouts, refusals and unlocks on /metrics beside the request histogram.
   gateway.facade.guard.metrics.register(metrics.registry);
+  const cloudIds = runtime.loaded.config.clouds.map((c) => c.id);
+  registerBreakerMetrics(metrics.registry, gateway.breakers, () => cloudIds);
   return createApp({
     config: runtime.loaded.config,
     log: runtime.log,

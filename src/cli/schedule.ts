@@ -8,7 +8,8 @@ import type { Runtime } from "./runtime.js";
  * directory changed since the last mark) every `sync.incrementalSeconds` (0 turns one off). A lock in the store
  * makes exactly one process start each run however many workers share the store; the lock expires just before
  * the next tick. With `offboard`, also the look for departures and disables every `offboard.detectSeconds`
- * (which retries clouds that were down, too). Returns the function that stops the timers.
+ * (which retries clouds that were down, too), and the sources' watches (LDAP syncrepl) for departures within seconds.
+ * Returns the function that stops the timers and the watches.
  */
 export function scheduleSyncRuns(runtime: Runtime, sync: SyncParts, offboard?: OffboardService): () => void {
   const { config } = runtime.loaded;
@@ -35,7 +36,13 @@ export function scheduleSyncRuns(runtime: Runtime, sync: SyncParts, offboard?: O
     // The first look right away: it sets the listing the next one is diffed against (or finds who left meanwhile).
     offboard ? schedule("offboard", config.offboard.detectSeconds, () => offboard.tick(), true) : undefined,
   ];
+  // Seconds-level notice where a source can watch (LDAP content synchronisation); the looks stay the backstop.
+  const watch = offboard?.watch({
+    info: (source, message) => runtime.log.info({ source }, message),
+    error: (source, message) => runtime.log.error({ source }, message),
+  });
   return () => {
     for (const t of timers) if (t) clearInterval(t);
+    void watch?.stop();
   };
 }

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { formatProblem } from "../config/index.js";
 import { isArchwayError } from "../errors.js";
+import { configuredBreakers } from "../openstack/index.js";
 import {
   actionOf,
   type CloudPlan,
@@ -134,6 +135,8 @@ export function buildSync(
     queue,
     onProgress,
     log: runtime.log,
+    // A cloud that hangs fails its job fast once its breaker opens, instead of every retry waiting on it.
+    clientOptions: { breakers: configuredBreakers(runtime.loaded.config.breaker, runtime.log) },
   });
   return { ...parts, reloadPolicies: () => live.reload().map(formatProblem) };
 }

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { Agent, request } from "undici";
 import { type ArchwayError, isArchwayError } from "../errors.js";
+import type { CloudBreakers } from "../openstack/index.js";
 import { projectInCloud, type TokenBroker } from "../tokens/index.js";
 import { type AppEnv, requestHeader } from "./env.js";
 import { type FacadeDeps, facadeCaller, keystoneStoreUnavailable } from "./keystone/caller.js";
@@ -18,6 +19,8 @@ export interface ProxyDeps extends Pick<FacadeDeps, "tokens" | "sessions" | "pol
   catalogs: Pick<CloudCatalogs, "cloud" | "services">;
   broker: Pick<TokenBroker, "projectToken">;
   timeoutMs?: number;
+  /** The process's per-cloud breakers: a cloud known down is answered 503 at once, with `Retry-After`. */
+  breakers?: CloudBreakers;
 }
 
 /**
@@ -31,11 +34,16 @@ export function cloudProxy(deps: ProxyDeps) {
   const app = new Hono<AppEnv>();
   const agent = new Agent({ keepAliveTimeout: 4_000, connections: 128 });
   const timeoutMs = deps.timeoutMs ?? 60_000;
-  const fail = (status: ContentfulStatusCode, message: string) =>
+  const fail = (status: ContentfulStatusCode, message: string, retryAfter?: number) =>
     new Response(JSON.stringify(keystoneError(status, message)), {
       status,
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...(retryAfter ? { "retry-after": String(retryAfter) } : {}) },
     });
+  // A cloud whose circuit is open: 503 at once, naming the cloud, instead of waiting on it.
+  const refused = (b: ReturnType<CloudBreakers["get"]>) => {
+    const err = b.refusal("proxy");
+    return fail(503, err.message, err.retryAfterSeconds);
+  };
 
   app.all("/clouds/:cloud/:service/*", async (c) => {
     const cloudId = c.req.param("cloud");
@@ -54,10 +62,12 @@ export function cloudProxy(deps: ProxyDeps) {
     const project = cloud && projectInCloud(caller.scoped, cloudId);
     if (!cloud || !project)
       return fail(403, `this token is scoped to project ${caller.scoped.name}, which has no region ${cloudId}`);
+    const breaker = deps.breakers?.get(cloudId);
+    if (breaker && breaker.refusedForMs() > 0) return refused(breaker);
     const services = await deps.catalogs.services(cloudId);
     const real = services.get(service);
     if (!real && services.size === 0)
-      return fail(503, `cloud ${cloudId} is unavailable: its catalog could not be read`);
+      return fail(503, `cloud ${cloudId} is unavailable: its catalog has not been read yet`, 5);
     if (!real) return fail(404, `cloud ${cloudId} has no ${service} service`);
 
     const prefix = `/clouds/${cloudId}/${service}`;
@@ -72,8 +82,10 @@ export function cloudProxy(deps: ProxyDeps) {
       keystoneToken = (await deps.broker.projectToken(caller.identity, project)).token;
     } catch (err) {
       const status = (isArchwayError(err) ? err.status : 503) as ContentfulStatusCode;
-      return fail(status, isArchwayError(err) ? err.message : `cloud ${cloudId}: Keystone did not answer`);
+      const retryAfter = (err as { retryAfterSeconds?: number }).retryAfterSeconds;
+      return fail(status, isArchwayError(err) ? err.message : `cloud ${cloudId}: Keystone did not answer`, retryAfter);
     }
+    if (breaker && !breaker.admit()) return refused(breaker);
 
     const headers: Record<string, string> = Object.fromEntries(forwardableHeaders(c.req.raw.headers.entries()));
     headers["x-auth-token"] = keystoneToken;
@@ -101,6 +113,7 @@ export function cloudProxy(deps: ProxyDeps) {
       // The client's own body went over the limit while it streamed to the cloud: the client's error, not the cloud's.
       const cause = (err as { cause?: unknown }).cause;
       const code = (err as { code?: string }).code ?? "";
+      if (!isArchwayError(err) && !isArchwayError(cause)) breaker?.failure(`${service}: ${code || "no reply"}`);
       // A cloud that answers early (nova's own size limit) and closes while the body still streams breaks the pipe
       // first: read what is left of the client's body, which says whether it was over Archway's limit anyway.
       const own = isArchwayError(err)
@@ -117,6 +130,8 @@ export function cloudProxy(deps: ProxyDeps) {
       return fail(502, `cloud ${cloudId}: ${service} failed (${code || (err as Error).message})`);
     }
 
+    if (upstream.statusCode >= 500) breaker?.failure(`${service}: HTTP ${upstream.statusCode}`);
+    else breaker?.success();
     const realOrigin = new URL(real).origin;
     const proxiedBase = `${deps.publicUrl}/clouds/${cloudId}/${service}`;
     const out = new Headers();

@@ -61,6 +61,38 @@ export interface AccountListSource extends IdentitySource {
   readonly generation?: number;
 }
 
+/** A departure, a disable or an enable again, as the source saw it happen. */
+export interface AccountEvent {
+  kind: "departed" | "disabled" | "enabled";
+  /** The account as last known (its username may be empty for someone the watch never saw). */
+  account: AccountState;
+}
+
+/** What a watch tells: the events, in the order they happened, and what went wrong (it keeps trying). */
+export interface AccountWatchHandler {
+  event(e: AccountEvent): void;
+  error?(message: string): void;
+  /** The watch sees the directory's current content and hears of changes from now on. */
+  ready?(message: string): void;
+}
+
+/** A running watch. */
+export interface AccountWatch {
+  stop(): Promise<void>;
+}
+
+/**
+ * Hears of departures and disables as they happen (LDAP content synchronisation), in seconds rather than at the
+ * next listing. The listing stays the backstop: a watch reports only what it sees while it runs.
+ */
+export interface AccountWatchSource extends IdentitySource {
+  /**
+   * Starts watching; resolves `{ unavailable }` (with the reason) when this source will not watch (the server
+   * lacks the support, or it is turned off). Rejects when the source cannot be asked now (try again later).
+   */
+  watchAccounts(handler: AccountWatchHandler): Promise<AccountWatch | { unavailable: string }>;
+}
+
 /** State that must survive the round trip to an upstream login page (kept server-side, keyed by `state`). */
 export interface RedirectStart {
   /** Where to send the browser. */
@@ -105,4 +137,7 @@ export function isAccountListSource(s: IdentitySource): s is AccountListSource {
 }
 export function isRedirectSource(s: IdentitySource): s is RedirectSource {
   return typeof (s as Partial<RedirectSource>).beginLogin === "function";
+}
+export function isAccountWatchSource(s: IdentitySource): s is AccountWatchSource {
+  return typeof (s as Partial<AccountWatchSource>).watchAccounts === "function";
 }

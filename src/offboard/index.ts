@@ -1,6 +1,6 @@
 /**
  * Offboarding: departures and disables found within a bound (each source's account listing diffed against the
- * last one), and the one path that cuts a person off everywhere, in order: Archway's sessions, tokens and grants,
+ * last one, and within seconds where a source can watch: LDAP content synchronisation), and the one path that cuts a person off everywhere, in order: Archway's sessions, tokens and grants,
  * the broker's cached tokens, then every cloud in parallel (users disabled, application credentials deleted),
  * with clouds that are down queued and retried. The kill switch (`archway offboard`, the admin page) calls the
  * same {@link Offboarder}.
@@ -23,3 +23,4 @@ export {
   type UpstreamCheck,
 } from "./service.js";
 export { type GrantCheck, type GrantRefusal, type UpstreamGrantRecord, UpstreamGrants } from "./upstream-grants.js";
+export { DepartureWatch, type DepartureWatchDeps } from "./watch.js";

@@ -4,6 +4,7 @@ import { ArchwayError } from "../errors.js";
 import {
   type IdentitySource,
   isAccountListSource,
+  isAccountWatchSource,
   isLookupSource,
   isUpstreamGrantSource,
   type OffboardedEntry,
@@ -14,6 +15,7 @@ import type { Person } from "./cloud.js";
 import { type AccountChange, DepartureDetector, knownAccount } from "./detect.js";
 import { type CloudOutcome, Offboarder, type OffboardReport, type PersonSessions } from "./offboarder.js";
 import type { GrantCheck, GrantRefusal, UpstreamGrants } from "./upstream-grants.js";
+import { DepartureWatch } from "./watch.js";
 
 /** What one detection tick did. */
 export interface TickResult {
@@ -46,19 +48,37 @@ export class OffboardService {
     private readonly detector: DepartureDetector,
     private readonly sources: readonly IdentitySource[],
     private readonly store: Store,
+    private readonly watchDeps: { audit: Audit; maxDepartures: number; windowMs: number },
     private readonly upstream?: UpstreamCheck,
   ) {}
 
   /** One detection tick (see the class). */
   async tick(): Promise<TickResult> {
     const { changes, commit } = await this.detector.look();
+    const reports = await this.apply(changes);
+    await commit();
+    const grants = await this.#checkGrants(reports);
+    const retried = await this.offboarder.retryPending();
+    return { changes, reports, retried, ...(grants ? { grants } : {}) };
+  }
+
+  /**
+   * Acts on changes a look or a watch found: offboards who left or was disabled (unless already offboarded: then
+   * only the cause moves on), restores who the directory enabled again after it had disabled them. Acting twice
+   * on one change does nothing more, so a watch and a look may both report it.
+   */
+  async apply(changes: readonly AccountChange[], opts: { via?: string } = {}): Promise<OffboardReport[]> {
+    const via = opts.via ? ` (${opts.via})` : "";
     const offboarded = await this.offboarder.offboarded.all();
-    const reports = (
-      await mapLimit(changes, 8, async (change): Promise<OffboardReport | undefined> => {
+    return (
+      await mapLimit([...changes], 8, async (change): Promise<OffboardReport | undefined> => {
         const entry = offboarded.get(change.person.id);
         if (change.kind === "enabled")
           return entry?.cause === "disabled"
-            ? this.offboarder.restore(change.person, { reason: "enabled again in the directory", actor: "directory" })
+            ? this.offboarder.restore(change.person, {
+                reason: `enabled again in the directory${via}`,
+                actor: "directory",
+              })
             : undefined;
         const cause: OffboardedEntry["cause"] = change.kind;
         if (entry) {
@@ -66,14 +86,10 @@ export class OffboardService {
           if (entry.cause !== cause) await this.offboarder.offboarded.add(change.person.id, { ...entry, cause });
           return undefined;
         }
-        const reason = change.kind === "departed" ? `gone from ${change.sourceId}` : `disabled in ${change.sourceId}`;
+        const reason = `${change.kind === "departed" ? "gone from" : "disabled in"} ${change.sourceId}${via}`;
         return this.offboarder.offboard(change.person, { cause, reason, actor: "directory" });
       })
     ).filter((r): r is OffboardReport => r !== undefined);
-    await commit();
-    const grants = await this.#checkGrants(reports);
-    const retried = await this.offboarder.retryPending();
-    return { changes, reports, retried, ...(grants ? { grants } : {}) };
   }
 
   /**
@@ -106,6 +122,26 @@ export class OffboardService {
       }
     }
     return check;
+  }
+
+  /**
+   * Starts watching every source that can (LDAP content synchronisation): what a watch sees is acted on at once
+   * through {@link OffboardService.apply}. One process per source watches (a lease in the store). Stop it with
+   * the returned function.
+   */
+  watch(log: {
+    info: (sourceId: string, message: string) => void;
+    error: (sourceId: string, message: string) => void;
+  }): { stop(): Promise<void> } {
+    const watch = new DepartureWatch({
+      ...this.watchDeps,
+      sources: this.sources.filter(isAccountWatchSource),
+      store: this.store,
+      apply: (change) => this.apply([change], { via: "syncrepl" }),
+      log,
+    });
+    watch.start();
+    return watch;
   }
 
   /**
@@ -186,5 +222,17 @@ export function createOffboard(deps: OffboardBuildDeps): OffboardService {
         onError: deps.onError,
       }
     : undefined;
-  return new OffboardService(offboarder, detector, deps.sources, deps.store, upstream);
+  return new OffboardService(
+    offboarder,
+    detector,
+    deps.sources,
+    deps.store,
+    {
+      audit: deps.audit,
+      maxDepartures: config.offboard.maxDeparturesPerRun,
+      // The same guard as a look's, over the time one look covers (at least a minute).
+      windowMs: Math.max(config.offboard.detectSeconds, 60) * 1000,
+    },
+    upstream,
+  );
 }

@@ -1,5 +1,6 @@
 import { Agent, type Dispatcher, fetch } from "undici";
 import type { z } from "zod";
+import type { CircuitBreaker } from "./breaker.js";
 import { codeForStatus, OpenStackError, type OpenStackService, upstreamMessage } from "./errors.js";
 import type { Limiter } from "./limiter.js";
 
@@ -38,6 +39,8 @@ export interface TransportOptions {
   /** Injected for tests: [0, 1). */
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** The cloud's circuit breaker (shared by every caller of the cloud): refused at once while open. */
+  breaker?: CircuitBreaker;
 }
 
 /** One call: the transport adds the timeout, the retries, the limiter and the reply validation. */
@@ -110,11 +113,17 @@ export class Transport {
     spec: CallSpec<S>,
   ): Promise<CallResult<S extends z.ZodType ? z.infer<S> : undefined>> {
     const idempotent = spec.idempotent ?? spec.method !== "POST";
+    const breaker = this.opts.breaker;
     for (let attempt = 1; ; attempt++) {
+      // Before the limiter: a call to a cloud known down must not queue behind calls that hang on it.
+      if (breaker && !breaker.admit()) throw breaker.refusal(spec.operation);
       const outcome = await this.opts.limiter.run(() => this.attempt(spec, attempt));
       const last = attempt >= this.retry.attempts;
       if (outcome.kind === "reply") {
         const { res, body } = outcome;
+        // A 4xx is an answer (the cloud is up); 5xx is the cloud failing.
+        if (res.status >= 500) breaker?.failure(`HTTP ${res.status} on ${spec.operation}`);
+        else breaker?.success();
         if (res.status < 400) return { status: res.status, headers: res.headers, data: this.validate(spec, body) };
         if (!last && idempotent && RETRY_STATUS.has(res.status)) {
           await this.sleep(this.backoff(attempt, res.headers.get("retry-after")));
@@ -122,6 +131,7 @@ export class Transport {
         }
         throw this.statusError(spec, res.status, body);
       }
+      breaker?.failure(outcome.reason);
       const retryable = outcome.refused || (idempotent && outcome.reset);
       if (!last && retryable) {
         await this.sleep(this.backoff(attempt, null));

@@ -5,6 +5,7 @@
  */
 import type { Agent } from "undici";
 import type { Cloud } from "../config/index.js";
+import type { CloudBreakers } from "./breaker.js";
 import { FederationClient } from "./federation.js";
 import { createAgent, type RequestEvent, type RetryPolicy, Transport } from "./http.js";
 import { KeystoneClient } from "./keystone.js";
@@ -13,6 +14,17 @@ import { NovaClient } from "./nova.js";
 import { adminAuth, type KeystoneAuth, KeystoneSession } from "./session.js";
 
 export { type AppCredential, createAppCredential, deleteAppCredential } from "./app-credentials.js";
+export {
+  BREAKER_STATE_VALUE,
+  type BreakerChange,
+  type BreakerSettings,
+  type BreakerState,
+  CircuitBreaker,
+  CloudBreakers,
+  configuredBreakers,
+  DEFAULT_BREAKER,
+  registerBreakerMetrics,
+} from "./breaker.js";
 export { endpointFor } from "./catalog.js";
 export { codeForStatus, isUpstreamStatus, OpenStackError, type OpenStackService } from "./errors.js";
 export { FederationClient } from "./federation.js";
@@ -30,6 +42,7 @@ export type {
   RoleAssignment,
   User,
 } from "./keystone-schemas.js";
+export { CatalogEntrySchema } from "./keystone-schemas.js";
 export { Limiter, mapLimit } from "./limiter.js";
 export { KEYPAIR_MICROVERSION, type Keypair, NovaClient } from "./nova.js";
 export {
@@ -63,6 +76,8 @@ export interface CloudClientOptions {
   auth?: KeystoneAuth;
   now?: () => number;
   random?: () => number;
+  /** The process's breakers: the cloud's one guards every call of these clients. */
+  breakers?: CloudBreakers;
 }
 
 /** Builds the clients of `cloud`. Nothing is sent until the first call. */
@@ -77,6 +92,7 @@ export function createCloudClients(cloud: Cloud, opts: CloudClientOptions = {}):
     onRequest: opts.onRequest,
     retry: opts.retry,
     random: opts.random,
+    breaker: opts.breakers?.get(cloud.id),
   };
   const keystoneTransport = new Transport({ ...base, service: "keystone" });
   const authUrl = cloud.authUrl.replace(/\/+$/, "");

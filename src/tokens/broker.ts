@@ -3,6 +3,7 @@ import type { Cloud } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import type { Identity } from "../identity/index.js";
 import {
+  type CloudBreakers,
   createAgent,
   federatedToken,
   type IssuedToken,
@@ -38,6 +39,8 @@ interface BrokerOptions {
   /** Tokens are dropped from the cache this long before Keystone would expire them. */
   marginMs?: number;
   now?: () => number;
+  /** The process's per-cloud breakers (shared with catalogs, proxy, sync): a cloud known down is refused at once. */
+  breakers?: CloudBreakers;
 }
 
 /**
@@ -48,8 +51,8 @@ interface BrokerOptions {
  * deprovisioned or signs out (a per-person generation number).
  */
 export class TokenBroker {
-  readonly #o: Required<Omit<BrokerOptions, "ensureUser" | "federatedAccessToken">> &
-    Pick<BrokerOptions, "ensureUser" | "federatedAccessToken">;
+  readonly #o: Required<Omit<BrokerOptions, "ensureUser" | "federatedAccessToken" | "breakers">> &
+    Pick<BrokerOptions, "ensureUser" | "federatedAccessToken" | "breakers">;
   readonly #clouds: Map<string, { cloud: Cloud; transport: Transport }>;
 
   constructor(opts: BrokerOptions) {
@@ -66,6 +69,7 @@ export class TokenBroker {
             limiter: new Limiter(cloud.maxConcurrency),
             timeoutMs: cloud.timeoutMs,
             dispatcher: agent,
+            breaker: opts.breakers?.get(cloud.id),
           }),
         },
       ]),

@@ -58,6 +58,12 @@ export const LdapSourceSchema = z
       .strict()
       .default({ nested: true, maxDepth: 10 }),
     disabledFilter: z.string().optional(),
+    /**
+     * RFC 4533 content synchronisation (OpenLDAP syncrepl, refreshAndPersist) to hear of departures and disables
+     * within seconds: `auto` when the root DSE lists the Sync Request control, `on` always, `off` never. The
+     * periodic listing (offboard.detectSeconds) runs either way.
+     */
+    syncrepl: z.enum(["auto", "on", "off"]).default("auto"),
     timeoutMs: z.number().int().positive().default(5_000),
     poolSize: z.number().int().positive().default(4),
     pageSize: z.number().int().positive().default(500),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { BreakerConfigSchema, CatalogConfigSchema } from "./catalog.js";
 import { CloudSchema } from "./cloud.js";
 import { SecretSchema } from "./common.js";
 import { IdentitySourceSchema } from "./identity.js";
@@ -9,6 +10,7 @@ import { SigningAlgorithmSchema } from "./signing.js";
 import { StoreConfigSchema } from "./store.js";
 import { WebConfigSchema } from "./web.js";
 
+export * from "./catalog.js";
 export * from "./cloud.js";
 export * from "./common.js";
 export * from "./identity.js";
@@ -153,6 +155,10 @@ export const ConfigSchema = z
       .strict()
       .default({ sources: [], lockout: LockoutConfigSchema.parse({}) }),
     clouds: z.array(CloudSchema).default([]),
+    /** Each cloud's catalog: refreshed in the background, served from the last good copy in the store. */
+    catalog: CatalogConfigSchema.default({ refreshSeconds: 300, retrySeconds: 15, coldWaitMs: 2_000 }),
+    /** Per-cloud circuit breaker (a cloud that hangs or is down is refused at once for a while). */
+    breaker: BreakerConfigSchema.default({ failureThreshold: 3, openSeconds: 5, maxOpenSeconds: 300 }),
     sessions: SessionsConfigSchema.default({ absoluteSeconds: 12 * 3600, idleSeconds: 2 * 3600 }),
     /** Archway as an OpenID Provider: its relying parties (clients) and token lifetimes. */
     idp: IdpConfigSchema.default({

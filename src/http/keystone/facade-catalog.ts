@@ -20,7 +20,7 @@ const MAX_CLOUD_SETS = 1_000;
  * clouds the token reaches), every endpoint pointing at Archway (the proxy, or the facade itself for identity). Every
  * project-scoped token and many validations carry one, and projects in the same clouds get the same one, so each set
  * of clouds is built and serialized once, and again only when a cloud's service list was read anew (`CloudCatalogs`
- * refreshes it every few minutes, sooner while the cloud is down).
+ * reads them in the background and hands out the last good copy at once: building a catalog never waits for a cloud).
  */
 export class FacadeCatalogs {
   readonly #catalogs: Pick<CloudCatalogs, "services">;

@@ -3,6 +3,7 @@ import { Agent } from "undici";
 import { readAudit } from "../../audit/index.js";
 import type { Cloud } from "../../config/index.js";
 import { ArchwayError } from "../../errors.js";
+import { mapLimit } from "../../openstack/index.js";
 import { type Explanation, explain } from "../../policy/index.js";
 import {
   actionOf,
@@ -12,6 +13,7 @@ import {
   describe,
   readStatus,
 } from "../../sync/index.js";
+import { type FleetCloud, type FleetQuery, type FleetView, fleetState, fleetView } from "./admin-fleet.js";
 import type { WebDeps } from "./deps.js";
 
 /** One cloud on the dashboard: live Keystone reachability and the stored sync status. */
@@ -26,27 +28,43 @@ export interface CloudHealth {
 
 /** Probes every cloud's Keystone (one GET of its `/v3`, 3 s at most) and reads its sync status. */
 export async function cloudHealth(deps: Pick<WebDeps, "clouds" | "store">): Promise<CloudHealth[]> {
-  return Promise.all(
-    deps.clouds.map(async (cloud): Promise<CloudHealth> => {
-      const status = await readStatus(deps.store, cloud.id);
-      const base = { cloudId: cloud.id, name: cloud.name ?? cloud.id, mode: cloud.mode, status };
-      const dispatcher = cloud.caFile ? new Agent({ connect: { ca: readFileSync(cloud.caFile) } }) : undefined;
-      try {
-        const res = await fetch(cloud.authUrl, {
-          signal: AbortSignal.timeout(3_000),
-          ...(dispatcher ? { dispatcher } : {}),
-        } as RequestInit);
-        await res.body?.cancel();
-        return res.status < 500
-          ? { ...base, reachable: true }
-          : { ...base, reachable: false, detail: `HTTP ${res.status}` };
-      } catch (err) {
-        return { ...base, reachable: false, detail: (err as Error).message };
-      } finally {
-        await dispatcher?.close();
-      }
-    }),
-  );
+  return Promise.all(deps.clouds.map(async (cloud) => probe(cloud, await readStatus(deps.store, cloud.id))));
+}
+
+/**
+ * The fleet overview: every cloud's state from its stored status (no live call, so 1,000 clouds cost 1,000 store
+ * reads), filtered and paged; only the clouds of the shown page are probed live.
+ */
+export async function fleetOverview(
+  deps: Pick<WebDeps, "clouds" | "store">,
+  query: FleetQuery,
+): Promise<FleetView & { health: CloudHealth[] }> {
+  const clouds = await mapLimit([...deps.clouds], 64, async (cloud): Promise<FleetCloud> => {
+    const status = await readStatus(deps.store, cloud.id);
+    return { cloud, status, state: fleetState(status) };
+  });
+  const view = fleetView(clouds, query);
+  const health = await Promise.all(view.page.map((c) => probe(c.cloud, c.status)));
+  return { ...view, health };
+}
+
+async function probe(cloud: Cloud, status: CloudSyncStatus | null): Promise<CloudHealth> {
+  const base = { cloudId: cloud.id, name: cloud.name ?? cloud.id, mode: cloud.mode, status };
+  const dispatcher = cloud.caFile ? new Agent({ connect: { ca: readFileSync(cloud.caFile) } }) : undefined;
+  try {
+    const res = await fetch(cloud.authUrl, {
+      signal: AbortSignal.timeout(3_000),
+      ...(dispatcher ? { dispatcher } : {}),
+    } as RequestInit);
+    await res.body?.cancel();
+    return res.status < 500
+      ? { ...base, reachable: true }
+      : { ...base, reachable: false, detail: `HTTP ${res.status}` };
+  } catch (err) {
+    return { ...base, reachable: false, detail: (err as Error).message };
+  } finally {
+    await dispatcher?.close();
+  }
 }
 
 /** A plan in the shape pages and `/api/v1/admin/plan` show. */

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { applyReviewedPlan, type CloudHealth, cloudHealth, type PlanView, reviewPlan } from "./admin-data.js";
+import { applyReviewedPlan, type CloudHealth, fleetOverview, type PlanView, reviewPlan } from "./admin-data.js";
+import { FLEET_STATES, type FleetQuery, FleetQuerySchema, type FleetView } from "./admin-fleet.js";
 import type { WebDeps } from "./deps.js";
 import { pageUser } from "./home.js";
 import { CsrfField, Layout, Notice, renderPage, when } from "./layout.js";
@@ -60,34 +61,139 @@ const HealthTable = ({ clouds }: { clouds: CloudHealth[] }) => (
   </div>
 );
 
-const PlanList = ({ plan }: { plan: PlanView }) => (
-  <div>
-    {plan.clouds.map((cloud) => (
-      <section class="card" aria-label={`Plan for ${cloud.cloudId}`} data-plan-cloud={cloud.cloudId}>
-        <h3>{cloud.cloudId}</h3>
-        {cloud.error ? <p class="state-bad">{cloud.error}</p> : null}
-        {!cloud.error && cloud.operations.length === 0 ? <p class="state-ok">in sync: nothing to do</p> : null}
-        {cloud.overDeleteLimit ? (
-          <p class="state-bad">Over maxDeletesPerRun.perCloud: applying will refuse this cloud.</p>
-        ) : null}
-        {cloud.operations.length > 0 ? (
-          <ul>
-            {cloud.operations.slice(0, 200).map((op) => (
-              <li>
-                <span class="pill">{op.action}</span> {op.text}
-                {op.policies.length > 0 ? <span class="muted"> ← {op.policies.join(", ")}</span> : null}
-              </li>
+const ACTIONS = ["create", "update", "revoke", "disable", "delete"] as const;
+
+/**
+ * The plan summarised per cloud and action, each cloud's operations folded in a `details` (open when the whole
+ * plan is small), so a plan of thousands of operations fits a screen; clouds in sync are only counted.
+ */
+const PlanList = ({ plan }: { plan: PlanView }) => {
+  const changing = plan.clouds.filter((c) => c.error || c.operations.length > 0 || c.problems.length > 0);
+  const inSync = plan.clouds.length - changing.length;
+  const totals = Object.fromEntries(
+    ACTIONS.map((a) => [a, plan.clouds.reduce((n, c) => n + (c.counts[a] ?? 0), 0)]),
+  ) as Record<(typeof ACTIONS)[number], number>;
+  const open = plan.total <= 200;
+  return (
+    <div>
+      <p>
+        {ACTIONS.map((a) => (
+          <span class="pill">{`${a} ${totals[a]}`}</span>
+        ))}{" "}
+        in {changing.length} cloud(s); {inSync} cloud(s) in sync.
+      </p>
+      {changing.map((cloud) => (
+        <section class="card" aria-label={`Plan for ${cloud.cloudId}`} data-plan-cloud={cloud.cloudId}>
+          <details open={open || undefined}>
+            <summary>
+              <strong>{cloud.cloudId}</strong>{" "}
+              {ACTIONS.filter((a) => (cloud.counts[a] ?? 0) > 0).map((a) => (
+                <span class="pill">{`${a} ${cloud.counts[a]}`}</span>
+              ))}
+              {cloud.error ? <span class="state-bad">{cloud.error}</span> : null}
+              {cloud.overDeleteLimit ? (
+                <span class="state-bad"> over maxDeletesPerRun.perCloud: applying will refuse this cloud</span>
+              ) : null}
+            </summary>
+            {cloud.operations.length > 0 ? (
+              <ul>
+                {cloud.operations.slice(0, 200).map((op) => (
+                  <li>
+                    <span class="pill">{op.action}</span> {op.text}
+                    {op.policies.length > 0 ? <span class="muted"> ← {op.policies.join(", ")}</span> : null}
+                  </li>
+                ))}
+              </ul>
+            ) : null}
+            {cloud.operations.length > 200 ? (
+              <p class="muted">
+                and {cloud.operations.length - 200} more (all of them: archway sync plan --cloud {cloud.cloudId})
+              </p>
+            ) : null}
+            {cloud.problems.map((p) => (
+              <p class="state-warn">{p}</p>
             ))}
-          </ul>
-        ) : null}
-        {cloud.operations.length > 200 ? <p class="muted">and {cloud.operations.length - 200} more</p> : null}
-        {cloud.problems.map((p) => (
-          <p class="state-warn">{p}</p>
-        ))}
-      </section>
-    ))}
-  </div>
+          </details>
+        </section>
+      ))}
+    </div>
+  );
+};
+
+const STATE_CLASS = { ok: "ok", failing: "warn", degraded: "bad", refused: "bad", never: "none" } as const;
+
+/** The fleet at a glance: counts by state and a grid of every matching cloud, one coloured cell each. */
+const FleetSummary = ({ view, query }: { view: FleetView; query: FleetQuery }) => (
+  <section aria-label="Fleet">
+    <p>
+      <strong>{view.total}</strong> clouds:{" "}
+      {FLEET_STATES.map((s) => (
+        <a class={`pill cell-${STATE_CLASS[s]}-text`} href={`/admin?state=${s}`} data-count={s}>
+          {`${s} ${view.counts[s]}`}
+        </a>
+      ))}
+    </p>
+    <form method="get" action="/admin" class="filters" aria-label="Filter the clouds">
+      <div>
+        <label for="f-name">Name</label>
+        <input id="f-name" type="text" name="name" value={query.name ?? ""} />
+      </div>
+      <div>
+        <label for="f-label">Label (key=value)</label>
+        <input id="f-label" type="text" name="label" value={query.label ?? ""} placeholder="kind=edge" />
+      </div>
+      <div>
+        <label for="f-state">State</label>
+        <select id="f-state" name="state">
+          <option value="">any</option>
+          {FLEET_STATES.map((s) => (
+            <option value={s} selected={query.state === s}>
+              {s}
+            </option>
+          ))}
+        </select>
+      </div>
+      <button type="submit" class="secondary">
+        Filter
+      </button>
+    </form>
+    <p class="muted">{`${view.matching.length} matching`}</p>
+    <ul class="fleet" aria-label="Every matching cloud, coloured by state">
+      {view.matching.map((c) => (
+        <li>
+          <a
+            class={`cell cell-${STATE_CLASS[c.state]}`}
+            href={`/admin?name=${encodeURIComponent(c.cloud.id)}`}
+            title={`${c.cloud.id}: ${c.state}`}
+            data-state={c.state}
+          >
+            <span class="sr">{`${c.cloud.id}: ${c.state}`}</span>
+          </a>
+        </li>
+      ))}
+    </ul>
+  </section>
 );
+
+/** Links to the other pages of the filtered list, keeping the filters. */
+const Pager = ({ view, query }: { view: FleetView; query: FleetQuery }) => {
+  if (view.pages <= 1) return null;
+  const link = (page: number) => {
+    const q = new URLSearchParams();
+    if (query.name) q.set("name", query.name);
+    if (query.label) q.set("label", query.label);
+    if (query.state) q.set("state", query.state);
+    q.set("page", String(page));
+    return `/admin?${q}`;
+  };
+  return (
+    <nav aria-label="Pages" class="filters">
+      {view.pageNumber > 1 ? <a href={link(view.pageNumber - 1)}>previous</a> : null}
+      <span>{`page ${view.pageNumber} of ${view.pages}`}</span>
+      {view.pageNumber < view.pages ? <a href={link(view.pageNumber + 1)}>next</a> : null}
+    </nav>
+  );
+};
 
 /** `/admin`: cloud health, the sync plan with a confirmed apply, links to the audit log and policy explain. */
 export function adminRoutes(deps: WebDeps) {
@@ -96,7 +202,8 @@ export function adminRoutes(deps: WebDeps) {
   app.use("/admin/*", requirePage(deps), requireAdmin(deps));
 
   app.get("/admin", async (c) => {
-    const clouds = await cloudHealth(deps);
+    const query = FleetQuerySchema.parse(c.req.query());
+    const fleet = await fleetOverview(deps, query);
     const applied = c.req.query("applied");
     return renderPage(
       c,
@@ -111,7 +218,9 @@ export function adminRoutes(deps: WebDeps) {
           <a href="/admin/sessions">Sessions</a> · <a href="/admin/people">People and offboarding</a>
         </nav>
         <h2>Clouds</h2>
-        <HealthTable clouds={clouds} />
+        <FleetSummary view={fleet} query={query} />
+        <HealthTable clouds={fleet.health} />
+        <Pager view={fleet} query={query} />
       </Layout>,
     );
   });

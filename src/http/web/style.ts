@@ -38,6 +38,12 @@ form.inline{display:inline}
 .muted{color:var(--muted)}.nowrap{white-space:nowrap}
 .pill{display:inline-block;padding:0 8px;border-radius:10px;background:#dde4ec;margin:0 4px 4px 0;font-size:.9em}
 .filters{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-end}.filters label{margin:0}.filters input{width:12rem}
+.fleet{display:grid;grid-template-columns:repeat(auto-fill,14px);gap:3px;margin:8px 0;padding:0;list-style:none}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.cell{display:block;width:14px;height:14px;border-radius:3px;background:#8c959f}
+.cell-ok{background:var(--ok)}.cell-warn{background:var(--warn)}.cell-bad{background:var(--bad)}.cell-none{background:#afb8c1}
+.cell-ok-text{border-left:6px solid var(--ok)}.cell-warn-text{border-left:6px solid var(--warn)}.cell-bad-text{border-left:6px solid var(--bad)}.cell-none-text{border-left:6px solid #afb8c1}
+details>summary{cursor:pointer}
 @media (max-width:600px){main{padding:8px 12px 32px}th,td{padding:4px}}
 `;
 

@@ -17,15 +17,7 @@ export async function* accountStates(
   sourceId: string,
   pageSize: number,
 ): AsyncIterable<AccountState> {
-  const disabled = new Set<string>();
-  if (s.disabledFilter) {
-    for await (const page of dir.searchPaged(
-      s.userBaseDn,
-      { scope: "sub", filter: `(&${s.userFilter}${s.disabledFilter})`, attributes: [s.idAttribute] },
-      pageSize,
-    ))
-      for (const entry of page) disabled.add(immutableId(entry, s.idAttribute) ?? entry.dn);
-  }
+  const disabled = await disabledIds(dir, s, pageSize);
   const attributes = [s.idAttribute, s.usernameAttribute, ...(s.lockedAttribute ? [s.lockedAttribute] : [])];
   for await (const page of dir.searchPaged(
     s.userBaseDn,
@@ -42,4 +34,20 @@ export async function* accountStates(
       };
     }
   }
+}
+
+/**
+ * The immutable ids of the people the directory's disabled filter matches (AD's ACCOUNTDISABLE bit, FreeIPA's
+ * `nsAccountLock`, a configured `disabledFilter`): one paged search; empty without such a filter.
+ */
+export async function disabledIds(dir: Directory, s: LdapSettings, pageSize: number): Promise<Set<string>> {
+  const disabled = new Set<string>();
+  if (!s.disabledFilter) return disabled;
+  for await (const page of dir.searchPaged(
+    s.userBaseDn,
+    { scope: "sub", filter: `(&${s.userFilter}${s.disabledFilter})`, attributes: [s.idAttribute] },
+    pageSize,
+  ))
+    for (const entry of page) disabled.add(immutableId(entry, s.idAttribute) ?? entry.dn);
+  return disabled;
 }

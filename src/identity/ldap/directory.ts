@@ -38,6 +38,11 @@ export class Directory {
     };
   }
 
+  /** The TLS settings of this directory (CA, verification), for other connections to it. */
+  get tls(): ConnectionOptions {
+    return this.#tls;
+  }
+
   /** Runs a search on the service connection (paged when `paged` is set), retrying once on a fresh connection. */
   async search(base: string, options: SearchOptions): Promise<Entry[]> {
     return this.#withService(async (client) => (await client.search(base, options)).searchEntries);

@@ -1,21 +1,35 @@
 import type { Entry } from "ldapts";
 import type { LdapSourceConfig } from "../../config/index.js";
 import { type Identity, identityId } from "../identity.js";
-import type { AccountListSource, AccountState, EnumerableSource, LookupSource, PasswordSource } from "../source.js";
+import type {
+  AccountListSource,
+  AccountState,
+  AccountWatch,
+  AccountWatchHandler,
+  AccountWatchSource,
+  EnumerableSource,
+  LookupSource,
+  PasswordSource,
+} from "../source.js";
 import { accountStates } from "./accounts.js";
 import { Directory } from "./directory.js";
 import { immutableId, values } from "./entry.js";
 import { equals, type GroupRef, GroupResolver } from "./groups.js";
 import { type LdapSettings, ldapSettings } from "./presets.js";
+import { netTransport, SYNC_OID } from "./syncrepl/index.js";
+import { LdapAccountWatch } from "./watch.js";
 
 /**
  * An LDAP or Active Directory source: password check by binding as the person, lookup and paged enumeration
  * through a reused service connection, groups (nested where configured), SSH keys and selected attributes.
  * Every value that comes from a user is escaped per RFC 4515 before it reaches a filter.
  */
-export class LdapSource implements PasswordSource, LookupSource, EnumerableSource, AccountListSource {
+export class LdapSource
+  implements PasswordSource, LookupSource, EnumerableSource, AccountListSource, AccountWatchSource
+{
   readonly type = "ldap" as const;
   readonly id: string;
+  readonly #config: LdapSourceConfig;
   readonly #s: LdapSettings;
   readonly #dir: Directory;
   readonly #groups: GroupResolver;
@@ -23,6 +37,7 @@ export class LdapSource implements PasswordSource, LookupSource, EnumerableSourc
 
   constructor(config: LdapSourceConfig) {
     this.id = config.id;
+    this.#config = config;
     this.#s = ldapSettings(config);
     this.#pageSize = config.pageSize;
     this.#dir = new Directory({
@@ -75,6 +90,41 @@ export class LdapSource implements PasswordSource, LookupSource, EnumerableSourc
   /** Every account's id and username, enabled or not, with the disabled ones marked (see {@link accountStates}). */
   accounts(opts: { pageSize?: number } = {}): AsyncIterable<AccountState> {
     return accountStates(this.#dir, this.#s, this.id, opts.pageSize ?? this.#pageSize);
+  }
+
+  /**
+   * Watches the people base with RFC 4533 content synchronisation (see {@link LdapAccountWatch}) when `syncrepl`
+   * is `on`, or `auto` and the root DSE lists the Sync Request control among its supportedControl values.
+   */
+  async watchAccounts(handler: AccountWatchHandler): Promise<AccountWatch | { unavailable: string }> {
+    const c = this.#config;
+    if (c.syncrepl === "off") return { unavailable: "syncrepl: off" };
+    if (c.syncrepl === "auto") {
+      const [root] = await this.#dir.search("", {
+        scope: "base",
+        filter: "(objectClass=*)",
+        attributes: ["supportedControl"],
+      });
+      if (!root || !values(root, "supportedControl").includes(SYNC_OID.request))
+        return { unavailable: `the directory does not list the Sync Request control (${SYNC_OID.request})` };
+    }
+    const watch = new LdapAccountWatch({
+      sourceId: this.id,
+      settings: this.#s,
+      dir: this.#dir,
+      pageSize: this.#pageSize,
+      handler,
+      consumer: {
+        urls: c.urls,
+        startTls: c.startTls,
+        bindDn: c.bindDn,
+        bindPassword: c.bindPassword,
+        timeoutMs: c.timeoutMs,
+        transport: netTransport(this.#dir.tls),
+      },
+    });
+    watch.start();
+    return watch;
   }
 
   async mark(): Promise<string> {

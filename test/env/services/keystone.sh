@@ -51,9 +51,29 @@ ks_template() {
     printf '[database]\nconnection = sqlite:///%s/keystone.db.tmp\n[DEFAULT]\nlog_file = %s/db_sync.log\n' "$t" "$t" >"$t/keystone.conf"
     log "keystone: db_sync into the template database"
     km --config-file "$t/keystone.conf" db_sync || die "keystone db_sync failed; see $t/db_sync.log"
+    ks_cascade "$t/keystone.db.tmp"
     mv "$t/keystone.db.tmp" "$t/keystone.db"
   fi
   echo "$t/keystone.db"
+}
+
+# ks_cascade DB: deleting an application credential deletes its role and access-rule rows, whatever the connection's
+# foreign-key setting. sqlite_fk alone still left orphans on these machines; SQLite then hands the next credential
+# the same internal id and Keystone answers 409 "Duplicate entry". Idempotent: also clears orphans already there.
+ks_cascade() {
+  /usr/bin/python3 - "$1" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=30)
+db.executescript("""
+CREATE TRIGGER IF NOT EXISTS archway_test_appcred_cascade AFTER DELETE ON application_credential BEGIN
+  DELETE FROM application_credential_role WHERE application_credential_id = OLD.internal_id;
+  DELETE FROM application_credential_access_rule WHERE application_credential_id = OLD.internal_id;
+END;
+DELETE FROM application_credential_role WHERE application_credential_id NOT IN (SELECT internal_id FROM application_credential);
+DELETE FROM application_credential_access_rule WHERE application_credential_id NOT IN (SELECT internal_id FROM application_credential);
+""")
+db.commit()
+PY
 }
 
 fernet_key() { head -c 32 /dev/urandom | base64 | tr '+/' '-_'; }
@@ -62,7 +82,7 @@ fernet_key() { head -c 32 /dev/urandom | base64 | tr '+/' '-_'; }
 # template, keys and bootstrap; idempotent (a bootstrapped one only gets its config rewritten).
 keystone_setup() {
   local d=$1 url=$2 region=$3 template=$4 conf=$5 arg=$6 k
-  if [[ -f $d/.bootstrapped ]]; then "$conf" "$arg"; return 0; fi
+  if [[ -f $d/.bootstrapped ]]; then "$conf" "$arg"; ks_cascade "$d/keystone.db"; return 0; fi
   rm -rf "$d"; mkdir -p "$d/fernet-keys" "$d/credential-keys"
   chmod 700 "$d/fernet-keys" "$d/credential-keys"
   "$conf" "$arg"

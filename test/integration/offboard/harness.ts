@@ -21,8 +21,8 @@ export const ADMIN = "ob-operator";
 /**
  * Archway in front of the test environment's three Keystones, with the real slapd as its `corp` source limited to
  * an organizational unit of this run, a Redis store under a key prefix of this run (so `archway offboard` run as
- * a separate command shares the sessions), departures looked for every `detectSeconds`, and a policy giving each
- * person `u-<username>` in every cloud.
+ * a separate command shares the sessions), departures looked for every `detectSeconds` (and heard of through
+ * syncrepl when `syncrepl` is not off), and a policy giving each person `u-<username>` in every cloud.
  */
 export interface OffboardHarness extends Target {
   env: Endpoints;
@@ -45,7 +45,10 @@ export interface OffboardHarness extends Target {
 }
 
 /** Starts the harness on `port` (Archway's own HTTP server, the schedules of a worker beside it). */
-export async function startOffboardHarness(port: number, opts: { detectSeconds: number }): Promise<OffboardHarness> {
+export async function startOffboardHarness(
+  port: number,
+  opts: { detectSeconds: number; syncrepl?: "auto" | "on" | "off" },
+): Promise<OffboardHarness> {
   const env = loadEndpoints();
   const run = randomBytes(4).toString("hex");
   const dir = join(tmpdir(), `archway-offboard-${run}`);
@@ -73,6 +76,8 @@ export async function startOffboardHarness(port: number, opts: { detectSeconds: 
           bindDn: env.ldap.bindDn,
           bindPassword: env.ldap.bindPassword,
           disabledFilter: "(employeeType=disabled)",
+          // The listing alone unless a test asks for content synchronisation (the test slapd serves it).
+          syncrepl: opts.syncrepl ?? "off",
           timeoutMs: 3_000,
         },
       ],

@@ -149,7 +149,9 @@ export function paths(h: Target, p: Held, clouds: readonly string[] = CLOUDS) {
   };
   const basic = `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString("base64")}`;
   const checks: Record<string, () => Promise<boolean>> = {
-    login: async () => (await facadeLogin(h, p.username, p.password)).status === 201,
+    // A reused keep-alive connection the server closed meanwhile resets once: try again on a fresh one.
+    login: async () =>
+      (await facadeLogin(h, p.username, p.password).catch(() => facadeLogin(h, p.username, p.password))).status === 201,
     facadeToken: async () =>
       (await status(`${h.url}/v3/auth/tokens`, {
         headers: { "x-auth-token": p.facadeToken, "x-subject-token": p.facadeToken },

@@ -34,6 +34,10 @@ export interface FacadeOptions {
   labels?: (cloudId: string) => string;
   /** Appended to the YAML (top-level keys such as `store:` or `idp:`). */
   extraConfig?: string;
+  /** The Keystone domain of shadow users and projects (default: one unique to this run); deleted on close. */
+  domain?: string;
+  /** `secrets.shadowPasswordKey` (default: a random one); two harnesses on one store need the same one. */
+  shadowPasswordKey?: string;
 }
 
 const DEVS_POLICY = `apiVersion: archway.dev/v1\nkind: AccessPolicy\nmetadata: { name: devs }\nspec:\n  subjects: { groups: { anyOf: [devs] } }\n  grants: [{ project: "u-{{ username }}", roles: [member] }]\n  keys: false\n`;
@@ -46,7 +50,7 @@ const DEVS_POLICY = `apiVersion: archway.dev/v1\nkind: AccessPolicy\nmetadata: {
 export async function startFacade(port: number, opts: FacadeOptions = {}): Promise<FacadeHarness> {
   const env = loadEndpoints();
   const dir = mkdtempSync(join(tmpdir(), "archway-facade-"));
-  const domain = `facade-${randomBytes(4).toString("hex")}`;
+  const domain = opts.domain ?? `facade-${randomBytes(4).toString("hex")}`;
   const passwordOf = (username: string) => `${username}-facade-pw`;
   const password = passwordOf("alice");
   const labels = opts.labels ?? (() => "{ kind: region }");
@@ -67,7 +71,7 @@ export async function startFacade(port: number, opts: FacadeOptions = {}): Promi
   writeFileSync(
     join(dir, "archway.yaml"),
     // demo: the test Keystones' admin password is the public demo one (config/secrets/demo-cloud-admin).
-    `demo: true\nlisten: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\nsecrets: { shadowPasswordKey: "${randomBytes(32).toString("base64url")}" }\n` +
+    `demo: true\nlisten: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\nsecrets: { shadowPasswordKey: "${opts.shadowPasswordKey ?? randomBytes(32).toString("base64url")}" }\n` +
       `identity:\n  sources:\n    - id: demo\n      type: static\n      users:\n${users}` +
       `policiesDir: policies\nlog: { level: warn }\nclouds:\n${clouds}${opts.extraConfig ?? ""}`,
   );

@@ -71,3 +71,26 @@ describe("hints in config check and policy check", () => {
     }
   });
 });
+
+describe("one cloud per Keystone and domain", () => {
+  it("refuses two clouds on the same Keystone and domain, however the URL is spelled; another domain is fine", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "archway-same-ks-"));
+    try {
+      const cloud = (id: string, url: string, domain?: string) =>
+        `  - { id: ${id}, authUrl: '${url}', region: ${id}, ${domain ? `domain: ${domain}, ` : ""}admin: { username: a, password: b } }`;
+      const write = (...clouds: string[]) => {
+        writeFileSync(join(dir, "archway.yaml"), ["clouds:", ...clouds, ""].join("\n"));
+        return join(dir, "archway.yaml");
+      };
+      const same = captureIO();
+      const file = write(cloud("a", "http://127.0.0.1:5000/v3"), cloud("b", "HTTP://127.0.0.1:5000/v3/"));
+      expect(await runCli(["config", "check", "--config", file], same)).toBe(2);
+      expect(same.stderr()).toMatch(/clouds\[1\]: cloud 'b' is the same Keystone .* and domain 'archway' as cloud 'a'/);
+      const other = captureIO();
+      const ok = write(cloud("a", "http://127.0.0.1:5000/v3"), cloud("b", "http://127.0.0.1:5000/v3", "second"));
+      expect(await runCli(["config", "check", "--config", ok], other)).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
