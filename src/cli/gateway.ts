@@ -4,7 +4,7 @@ import type { FacadeDeps, OidcProviderDeps, ProxyDeps } from "../http/index.js";
 import { CloudCatalogs, createApp, createHttpMetrics, type HttpMetrics, UpstreamPools } from "../http/index.js";
 import { createWebDeps, ssoOrigins, type WebDeps } from "../http/web/index.js";
 import { isPasswordSource, LoginGuard, MfaService } from "../identity/index.js";
-import { createOffboard, type OffboardService } from "../offboard/index.js";
+import { createOffboard, type OffboardService, UpstreamGrants } from "../offboard/index.js";
 import { type CloudBreakers, configuredBreakers, registerBreakerMetrics } from "../openstack/index.js";
 import { createSync, type SyncParts, shadowPassword } from "../sync/index.js";
 import { TokenBroker } from "../tokens/index.js";
@@ -106,6 +106,9 @@ export function buildGateway(runtime: Runtime): Gateway {
   const sessions = runtime.sessions;
   // A session's end purges the broker's cached Keystone tokens of the person (their other sessions fetch anew).
   sessions.onEnd((session) => broker.drop(session.personId));
+  // SSO logins keep the upstream's session id and refresh token (sealed): back-channel logout and grant renewal.
+  const upstreamGrants = new UpstreamGrants({ store: runtime.store, sealer: runtime.sealer, sessions });
+  sessions.onEnd((session) => upstreamGrants.forget(session.sid));
   const guard = new LoginGuard({ store: runtime.store, audit: runtime.audit, limits: config.identity.lockout });
   // Second factors (docs/mfa.md): codes counted by the same guard as their own attempt kind.
   const mfa = new MfaService({
@@ -126,6 +129,7 @@ export function buildGateway(runtime: Runtime): Gateway {
         sessions,
         purgeBrokerCache: (id) => broker.drop(id),
         onError: (source, message) => runtime.log.error({ source }, message),
+        upstreamGrants,
       })
     : undefined;
   const web = createWebDeps({
@@ -143,6 +147,7 @@ export function buildGateway(runtime: Runtime): Gateway {
     sync,
     broker,
     offboard,
+    upstreamGrants,
   });
   return {
     web: { deps: web, formTargets: ssoOrigins(config) },

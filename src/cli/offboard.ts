@@ -1,5 +1,11 @@
 import type { Cloud } from "../config/index.js";
-import { type CloudOutcome, createOffboard, type OffboardReport, type OffboardService } from "../offboard/index.js";
+import {
+  type CloudOutcome,
+  createOffboard,
+  type OffboardReport,
+  type OffboardService,
+  UpstreamGrants,
+} from "../offboard/index.js";
 import { type CloudClients, createCloudClients } from "../openstack/index.js";
 import { dropBrokeredTokens } from "../tokens/index.js";
 import { type CliIO, type Command, configOption, configPath, parseCommandArgs, UsageError } from "./command.js";
@@ -79,6 +85,7 @@ export function buildOffboard(runtime: Runtime, sync: { clients: (cloud: Cloud) 
     sessions: runtime.sessions,
     purgeBrokerCache: (id) => dropBrokeredTokens(runtime.store, id),
     onError: (source, message) => runtime.log.error({ source }, message),
+    upstreamGrants: new UpstreamGrants({ store: runtime.store, sealer: runtime.sealer, sessions: runtime.sessions }),
   });
 }
 

@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { type Audit, createAudit } from "../audit/index.js";
 import { type LoadedConfig, loadConfig, publicUrlOf } from "../config/index.js";
 import { createSources, type IdentitySource } from "../identity/index.js";
@@ -38,7 +39,8 @@ export function buildRuntime(
     destination: opts.logDestination,
   });
   const store = createStore(loaded.config.store, { log });
-  const sources = createSources(loaded.config.identity.sources);
+  // Static sources are listed from this file: a reloaded process must not be undone by one still on the old file.
+  const sources = createSources(loaded.config.identity.sources, { generation: configGeneration(loaded.file) });
   const { config } = loaded;
   const publicUrl = publicUrlOf(config);
   const audit = createAudit({ store, log });
@@ -89,4 +91,13 @@ export function buildRuntime(
       log.flush();
     },
   };
+}
+
+/** When the configuration file last changed (ms), or undefined when it cannot be read. */
+export function configGeneration(file: string): number | undefined {
+  try {
+    return Math.floor(statSync(file).mtimeMs);
+  } catch {
+    return undefined;
+  }
 }

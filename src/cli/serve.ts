@@ -2,6 +2,7 @@ import { createHttpMetrics, startServer } from "../http/index.js";
 import { registerSyncMetrics } from "../sync/index.js";
 import { type Command, configOption, configPath, parseCommandArgs } from "./command.js";
 import { buildGateway, type Gateway, gatewayApp } from "./gateway.js";
+import { configReloader } from "./reload.js";
 import { buildRuntime } from "./runtime.js";
 import { scheduleSyncRuns } from "./schedule.js";
 import { secretsGate } from "./secrets-gate.js";
@@ -13,7 +14,9 @@ Runs the gateway's HTTP server. Without a store in the config it runs on the emb
 Stops gracefully on SIGTERM or SIGINT: stops accepting, lets in-flight requests finish for up to
 shutdown.drainSeconds (default 30; then a 503 to what is left), closes the store, exits 0; an idle server exits at
 once. A second signal stops at once (exit 128 + signal). Exits 1 when it cannot start (port in use, store).
-Reloads the policy files on SIGHUP (a file with problems keeps the policies in use, and the problems are logged).
+Reloads on SIGHUP: the users of static sources (people removed or disabled there are offboarded) and the policy
+files; a config or policy file with problems is refused and logged, and what is in use stays. Other sections
+need a restart (the log names them).
 Refuses to start (exit 2) with public demo secrets or weak keys, unless demo: true and a loopback address.
 
 Options:
@@ -61,12 +64,9 @@ export const serveCommand: Command = {
         stopSchedule = scheduleSyncRuns(runtime, live.sync, live.offboard);
       runtime.log.info({ url: server.url, store: runtime.store.kind }, "archway listening");
       io.out(`Archway listening on ${server.url} (store: ${runtime.store.kind}, config: ${runtime.loaded.file})`);
-      // SIGHUP: policies changed on disk (a deploy, a reviewed merge). A bad file keeps the policies in use.
-      reload = () => {
-        const problems = live.reloadPolicies();
-        if (problems.length === 0) runtime.log.info("policies reloaded");
-        else runtime.log.error({ problems }, "policies not reloaded: the files have problems; the previous ones stay");
-      };
+      // SIGHUP: the configuration (static users) and the policies changed on disk. A bad file keeps what is in use.
+      const reloader = configReloader({ runtime, io, reloadPolicies: live.reloadPolicies, offboard: live.offboard });
+      reload = () => void reloader();
       process.on("SIGHUP", reload);
       const signal = await signals.first;
       const drainMs = config.shutdown.drainSeconds * 1000;

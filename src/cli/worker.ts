@@ -2,6 +2,7 @@ import { ArchwayError } from "../errors.js";
 import { bullConnection, engineHandler, type SyncWorker, startSyncWorker } from "../sync/index.js";
 import { type Command, configOption, configPath, parseCommandArgs } from "./command.js";
 import { buildOffboard } from "./offboard.js";
+import { configReloader } from "./reload.js";
 import { buildRuntime } from "./runtime.js";
 import { scheduleSyncRuns } from "./schedule.js";
 import { secretsGate } from "./secrets-gate.js";
@@ -14,8 +15,8 @@ const HELP = `Usage:
       Every worker also schedules the periodic full sync (sync.intervalSeconds) and the incremental sync of the
       people the directory changed (sync.incrementalSeconds), and looks for people who left or were disabled
       (offboard.detectSeconds), offboarding them at once in every cloud; a lock in the store makes exactly one of them start
-      each run. --no-schedule only runs jobs. Reloads the policy files on SIGHUP (a file with problems keeps the
-      policies in use). On SIGTERM/SIGINT it takes no new job and lets the running ones finish for up to
+      each run. --no-schedule only runs jobs. Reloads on SIGHUP the users of static sources (people removed or
+      disabled there are offboarded) and the policy files (a file with problems is refused; what is in use stays). On SIGTERM/SIGINT it takes no new job and lets the running ones finish for up to
       shutdown.drainSeconds (default 30), then hands what is left back to the queue and exits 0; an idle worker
       exits at once. A second signal hands the running jobs back now (exit 128 + signal). Refuses to start (exit 2) with public demo secrets or
       weak keys, unless demo: true with a loopback listen.host.`;
@@ -63,14 +64,12 @@ export const workerCommand: Command = {
           ),
       });
       worker = started;
-      if (!values["no-schedule"]) stopSchedule = scheduleSyncRuns(runtime, live, buildOffboard(runtime, live));
-      // SIGHUP: policies changed on disk. They decide what this worker's scheduled runs want; a bad file keeps the
-      // policies in use. (Jobs carry their desired state, so queued jobs run as their submitter planned them.)
-      reload = () => {
-        const problems = live.reloadPolicies();
-        if (problems.length === 0) runtime.log.info("policies reloaded");
-        else runtime.log.error({ problems }, "policies not reloaded: the files have problems; the previous ones stay");
-      };
+      const offboard = values["no-schedule"] ? undefined : buildOffboard(runtime, live);
+      if (offboard) stopSchedule = scheduleSyncRuns(runtime, live, offboard);
+      // SIGHUP: the configuration (static users) and the policies changed on disk; a bad file keeps what is in use.
+      // (Jobs carry their desired state, so queued jobs run as their submitter planned them.)
+      const reloader = configReloader({ runtime, io, reloadPolicies: live.reloadPolicies, offboard });
+      reload = () => void reloader();
       process.on("SIGHUP", reload);
       await Promise.race([started.waitUntilReady(), signals.first]);
       io.out(`archway worker: ready (concurrency ${concurrency})`);

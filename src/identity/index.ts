@@ -50,11 +50,15 @@ export {
   StoredKeySchema,
   StoredKeys,
 } from "./stored-keys.js";
+export { isUpstreamGrantSource, type RefreshFailureAction, type UpstreamGrantSource } from "./upstream-grant.js";
 
-/** Builds every configured source, in configuration order. */
-export function createSources(configs: readonly IdentitySourceConfig[]): IdentitySource[] {
+/** Builds every configured source, in configuration order (`generation`: when the config file last changed). */
+export function createSources(
+  configs: readonly IdentitySourceConfig[],
+  opts: { generation?: number } = {},
+): IdentitySource[] {
   return configs.map((config): IdentitySource => {
-    if (config.type === "static") return new StaticSource(config);
+    if (config.type === "static") return new StaticSource(config, opts);
     if (config.type === "ldap") return new LdapSource(config);
     return new OidcSource(config);
   });

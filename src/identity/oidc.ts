@@ -9,6 +9,7 @@ import { type BackchannelLogoutSource, type LogoutClaims, verifyLogoutToken } fr
 import { type Identity, identityId } from "./identity.js";
 import { upstreamAmr } from "./mfa/strength.js";
 import type { RedirectSource, RedirectStart, UpstreamAuth, UpstreamTokens } from "./source.js";
+import type { RefreshFailureAction, UpstreamGrantSource } from "./upstream-grant.js";
 
 const PendingSchema = z
   .object({ state: z.string(), nonce: z.string(), verifier: z.string(), redirectUri: z.string() })
@@ -20,10 +21,11 @@ const PendingSchema = z
  * RP-initiated logout, and back-channel logout (the upstream's logout tokens checked against its JWKS). https is
  * required unless the source explicitly allows http for development.
  */
-export class OidcSource implements RedirectSource, BackchannelLogoutSource {
+export class OidcSource implements RedirectSource, BackchannelLogoutSource, UpstreamGrantSource {
   readonly type = "oidc" as const;
   readonly id: string;
   readonly displayName: string;
+  readonly refreshFailure: RefreshFailureAction;
   readonly #c: OidcSourceConfig;
   readonly #fetch: typeof fetch | undefined;
   readonly #skewSeconds: number;
@@ -41,6 +43,7 @@ export class OidcSource implements RedirectSource, BackchannelLogoutSource {
     }
     this.id = config.id;
     this.displayName = config.displayName ?? config.id;
+    this.refreshFailure = config.refreshFailure;
     this.#c = config;
     if (config.caFile) {
       const dispatcher = new Agent({ connect: { ca: readFileSync(config.caFile) } });
@@ -104,6 +107,27 @@ export class OidcSource implements RedirectSource, BackchannelLogoutSource {
     } catch (err) {
       if (err instanceof oidc.ResponseBodyError && err.error === "invalid_grant") return null;
       throw this.#refused(err);
+    }
+  }
+
+  /**
+   * Renews a kept grant (see {@link UpstreamGrantSource.renew}): only `invalid_grant` is a refusal; a network
+   * failure, a 5xx or any other error answer throws `directory_unavailable`, and the caller changes nothing.
+   */
+  async renew(refreshToken: string): Promise<{ refreshToken: string } | null> {
+    const config = await this.#discover();
+    try {
+      const next = await oidc.refreshTokenGrant(config, refreshToken);
+      return { refreshToken: next.refresh_token ?? refreshToken };
+    } catch (err) {
+      if (err instanceof oidc.ResponseBodyError && err.error === "invalid_grant") return null;
+      const e = err as { error?: string; message?: string };
+      throw new ArchwayError(
+        "directory_unavailable",
+        `identity source ${this.id}: the grant could not be renewed (${e.error ?? e.message ?? "unknown"})`,
+        503,
+        { cause: err },
+      );
     }
   }
 
@@ -238,10 +262,15 @@ function listClaim(claims: Record<string, unknown>, path: string): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
 }
 
-function keep(tokens: oidc.TokenEndpointResponse, previous?: UpstreamTokens): UpstreamTokens {
+function keep(
+  tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers,
+  previous?: UpstreamTokens,
+): UpstreamTokens {
+  const sid = tokens.claims()?.sid;
   return {
     refreshToken: tokens.refresh_token ?? previous?.refreshToken,
     idToken: tokens.id_token ?? previous?.idToken,
     expiresAt: tokens.expires_in ? Date.now() + tokens.expires_in * 1000 : undefined,
+    ...(typeof sid === "string" && sid ? { sid } : previous?.sid ? { sid: previous.sid } : {}),
   };
 }

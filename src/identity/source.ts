@@ -54,6 +54,11 @@ export interface AccountState {
  */
 export interface AccountListSource extends IdentitySource {
   accounts(opts?: { pageSize?: number }): AsyncIterable<AccountState>;
+  /**
+   * For sources listed from a file each process reads (static): when that file last changed. A process whose
+   * listing is older than one another process already used skips its look (its reload is still to come).
+   */
+  readonly generation?: number;
 }
 
 /** A departure, a disable or an enable again, as the source saw it happen. */
@@ -102,6 +107,8 @@ export interface UpstreamTokens {
   refreshToken?: string;
   idToken?: string;
   expiresAt?: number;
+  /** The upstream's session id (`sid` of the ID token), which its back-channel logout tokens name. */
+  sid?: string;
 }
 
 /**

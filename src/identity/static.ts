@@ -10,14 +10,32 @@ import type { AccountListSource, AccountState, EnumerableSource, LookupSource, P
 export class StaticSource implements PasswordSource, LookupSource, EnumerableSource, AccountListSource {
   readonly type = "static" as const;
   readonly id: string;
-  readonly #users: Map<string, StaticUser>;
+  #users: Map<string, StaticUser>;
+  /** When the configuration file these users came from was last changed (ms): a newer reload wins. */
+  generation: number | undefined;
   // Verified against when the username is unknown, so both answers cost one scrypt.
   readonly #decoy: Promise<string>;
 
-  constructor(config: StaticSourceConfig) {
+  constructor(config: StaticSourceConfig, opts: { generation?: number } = {}) {
     this.id = config.id;
     this.#users = new Map(config.users.map((u) => [u.username, u]));
+    this.generation = opts.generation;
     this.#decoy = hashPassword("decoy-password-never-matches");
+  }
+
+  /**
+   * Takes the users of a reloaded configuration (`SIGHUP`): logins, lookups and listings see them at once; the
+   * next look for departures finds who was removed or disabled. Resolves the usernames removed and newly disabled.
+   */
+  replace(config: StaticSourceConfig, opts: { generation?: number } = {}): { removed: string[]; disabled: string[] } {
+    const next = new Map(config.users.map((u) => [u.username, u]));
+    const removed = [...this.#users.keys()].filter((name) => !next.has(name));
+    const disabled = [...next.values()]
+      .filter((u) => u.disabled && this.#users.has(u.username) && !this.#users.get(u.username)?.disabled)
+      .map((u) => u.username);
+    this.#users = next;
+    this.generation = opts.generation;
+    return { removed, disabled };
   }
 
   async login(username: string, password: string): Promise<Identity | null> {
@@ -38,8 +56,8 @@ export class StaticSource implements PasswordSource, LookupSource, EnumerableSou
   }
 
   /**
-   * Every configured user with its `disabled` flag. The list changes when the configuration is loaded again (a
-   * restart): the first look after it finds who was removed or disabled, against the listing kept in the store.
+   * Every configured user with its `disabled` flag. The list changes when the configuration is loaded again
+   * (`SIGHUP` or a restart): the next look finds who was removed or disabled, against the listing kept in the store.
    */
   async *accounts(): AsyncIterable<AccountState> {
     for (const user of this.#users.values())

@@ -58,6 +58,13 @@ export class DepartureDetector {
   }
 
   async #lookAt(source: AccountListSource): Promise<{ changes: AccountChange[]; commit?: () => Promise<void> }> {
+    if (source.generation !== undefined && !(await this.#current(source.id, source.generation))) {
+      this.deps.onError?.(
+        source.id,
+        "this process's configuration is older than the one another process already used: no look until it is reloaded (SIGHUP)",
+      );
+      return { changes: [] };
+    }
     const accounts: Snapshot["accounts"] = {};
     try {
       for await (const a of source.accounts({ pageSize: this.deps.pageSize ?? 1000 }))
@@ -89,6 +96,24 @@ export class DepartureDetector {
     }
     return { changes, commit };
   }
+
+  /**
+   * True when `generation` is at least the newest one used for the source (and records it as the newest): a
+   * process still on an older file would otherwise undo what the reloaded one found (a disabled person listed as
+   * enabled again is restored).
+   */
+  async #current(sourceId: string, generation: number): Promise<boolean> {
+    const key = generationKey(sourceId);
+    const newest = Number((await this.deps.store.get(key)) ?? "0");
+    if (generation < newest) return false;
+    if (generation > newest) await this.deps.store.set(key, String(generation));
+    return true;
+  }
+}
+
+/** Where the newest configuration generation any process listed a file-based source from is kept. */
+function generationKey(sourceId: string): string {
+  return `offboard:generation:${sourceId}`;
 }
 
 /** The last known username of an identity id, from the stored listings (people who left are still there). */

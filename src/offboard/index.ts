@@ -15,5 +15,12 @@ export {
   type PersonSessions,
 } from "./offboarder.js";
 export { type PendingEntry, type PendingMap, PendingOffboards } from "./pending.js";
-export { createOffboard, type OffboardBuildDeps, OffboardService, type TickResult } from "./service.js";
+export {
+  createOffboard,
+  type OffboardBuildDeps,
+  OffboardService,
+  type TickResult,
+  type UpstreamCheck,
+} from "./service.js";
+export { type GrantCheck, type GrantRefusal, type UpstreamGrantRecord, UpstreamGrants } from "./upstream-grants.js";
 export { DepartureWatch, type DepartureWatchDeps } from "./watch.js";

@@ -8,8 +8,11 @@ import { type PendingEntry, PendingOffboards } from "./pending.js";
 
 /** Ends every Archway session of a person (the session service's `endPerson`). */
 export interface PersonSessions {
-  /** Ends the person's sessions with their tokens, refresh tokens and grants; resolves how many were ended. */
-  endPerson(personId: string, reason: string): Promise<number>;
+  /**
+   * Ends the person's sessions with their tokens, refresh tokens and grants (only login sessions with
+   * `kind: "login"`); resolves how many were ended.
+   */
+  endPerson(personId: string, reason: string, opts?: { kind?: "login" | "offline" }): Promise<number>;
 }
 
 /** What the offboarder needs, passed in once. */

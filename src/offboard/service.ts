@@ -6,6 +6,7 @@ import {
   isAccountListSource,
   isAccountWatchSource,
   isLookupSource,
+  isUpstreamGrantSource,
   type OffboardedEntry,
 } from "../identity/index.js";
 import { type CloudClients, mapLimit } from "../openstack/index.js";
@@ -13,6 +14,7 @@ import type { Store } from "../store/index.js";
 import type { Person } from "./cloud.js";
 import { type AccountChange, DepartureDetector, knownAccount } from "./detect.js";
 import { type CloudOutcome, Offboarder, type OffboardReport, type PersonSessions } from "./offboarder.js";
+import type { GrantCheck, GrantRefusal, UpstreamGrants } from "./upstream-grants.js";
 import { DepartureWatch } from "./watch.js";
 
 /** What one detection tick did. */
@@ -20,6 +22,18 @@ export interface TickResult {
   changes: AccountChange[];
   reports: OffboardReport[];
   retried: CloudOutcome[];
+  /** The renewal of upstream SSO grants (absent without kept grants). */
+  grants?: GrantCheck;
+}
+
+/** What the detection tick needs to renew upstream grants and act on refusals. */
+export interface UpstreamCheck {
+  grants: UpstreamGrants;
+  sessions: PersonSessions;
+  /** Forgets the broker's cached Keystone tokens of a person (a worker has no session-end hook doing it). */
+  purgeBrokerCache: (personId: string) => Promise<void>;
+  audit: Audit;
+  onError?: (sourceId: string, message: string) => void;
 }
 
 /**
@@ -35,6 +49,7 @@ export class OffboardService {
     private readonly sources: readonly IdentitySource[],
     private readonly store: Store,
     private readonly watchDeps: { audit: Audit; maxDepartures: number; windowMs: number },
+    private readonly upstream?: UpstreamCheck,
   ) {}
 
   /** One detection tick (see the class). */
@@ -42,8 +57,9 @@ export class OffboardService {
     const { changes, commit } = await this.detector.look();
     const reports = await this.apply(changes);
     await commit();
+    const grants = await this.#checkGrants(reports);
     const retried = await this.offboarder.retryPending();
-    return { changes, reports, retried };
+    return { changes, reports, retried, ...(grants ? { grants } : {}) };
   }
 
   /**
@@ -74,6 +90,38 @@ export class OffboardService {
         return this.offboarder.offboard(change.person, { cause, reason, actor: "directory" });
       })
     ).filter((r): r is OffboardReport => r !== undefined);
+  }
+
+  /**
+   * Renews every live SSO session's upstream grant. A refusal (`invalid_grant`) ends the person's login sessions
+   * (`refreshFailure: end-sessions`) or offboards them (`offboard`); a grant that could not be checked changes
+   * nothing. Each person is acted on once per tick, however many of their grants were refused.
+   */
+  async #checkGrants(reports: OffboardReport[]): Promise<GrantCheck | undefined> {
+    const up = this.upstream;
+    if (!up) return undefined;
+    const check = await up.grants.check(this.sources.filter(isUpstreamGrantSource), { onError: up.onError });
+    const people = new Map<string, GrantRefusal>();
+    for (const r of check.refused) people.set(r.personId, r);
+    const offboarded = await this.offboarder.offboarded.all();
+    for (const r of people.values()) {
+      const action = r.source.refreshFailure;
+      const reason = `${r.source.id} refused to renew the grant`;
+      await up.audit({ type: "upstream.grant.refused", source: r.source.id, identity: r.personId, action });
+      if (action === "offboard") {
+        if (offboarded.has(r.personId)) continue;
+        reports.push(
+          await this.offboarder.offboard(
+            { id: r.personId, username: r.username },
+            { cause: "upstream", reason, actor: "upstream" },
+          ),
+        );
+      } else {
+        await up.sessions.endPerson(r.personId, reason, { kind: "login" });
+        await up.purgeBrokerCache(r.personId);
+      }
+    }
+    return check;
   }
 
   /**
@@ -139,6 +187,8 @@ export interface OffboardBuildDeps {
   purgeBrokerCache: (personId: string) => Promise<void>;
   onError?: (sourceId: string, message: string) => void;
   now?: () => Date;
+  /** Kept upstream SSO grants, renewed at each tick (absent: no grant checks). */
+  upstreamGrants?: UpstreamGrants;
 }
 
 /** Builds the offboarder, the detector over every source that can list its accounts, and the service. */
@@ -163,10 +213,26 @@ export function createOffboard(deps: OffboardBuildDeps): OffboardService {
     onError: deps.onError,
     now: deps.now,
   });
-  return new OffboardService(offboarder, detector, deps.sources, deps.store, {
-    audit: deps.audit,
-    maxDepartures: config.offboard.maxDeparturesPerRun,
-    // The same guard as a look's, over the time one look covers (at least a minute).
-    windowMs: Math.max(config.offboard.detectSeconds, 60) * 1000,
-  });
+  const upstream = deps.upstreamGrants
+    ? {
+        grants: deps.upstreamGrants,
+        sessions: deps.sessions,
+        purgeBrokerCache: deps.purgeBrokerCache,
+        audit: deps.audit,
+        onError: deps.onError,
+      }
+    : undefined;
+  return new OffboardService(
+    offboarder,
+    detector,
+    deps.sources,
+    deps.store,
+    {
+      audit: deps.audit,
+      maxDepartures: config.offboard.maxDeparturesPerRun,
+      // The same guard as a look's, over the time one look covers (at least a minute).
+      windowMs: Math.max(config.offboard.detectSeconds, 60) * 1000,
+    },
+    upstream,
+  );
 }

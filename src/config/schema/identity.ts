@@ -94,6 +94,11 @@ export const OidcSourceSchema = z
      */
     strongAcr: z.array(z.string().min(1)).default([]),
     caFile: z.string().optional(),
+    /**
+     * What a refused refresh of a kept upstream grant (`invalid_grant`, checked every offboard.detectSeconds) does:
+     * end the person's login sessions, offboard them everywhere, or nothing (no checks). See docs/offboarding.md.
+     */
+    refreshFailure: z.enum(["end-sessions", "offboard", "off"]).default("end-sessions"),
     claims: z
       .object({
         username: z.string().default("preferred_username"),

@@ -9,10 +9,11 @@ const REPLAY_MS = 10 * 60_000;
 
 /**
  * The OpenID Connect Back-Channel Logout 1.0 receiver, one per upstream OIDC source:
- * `POST /login/sso/{source}/backchannel-logout` with `logout_token`. A valid, unseen token naming a person
- * (`sub`) ends every Archway session of theirs (tokens, grants, refresh tokens, web sign-in) and drops the broker's
- * cached Keystone tokens; the answer is 200, or 400 with an OAuth-style error. A token naming only the upstream's
- * session (`sid`) is accepted and changes nothing: Archway does not keep upstream session ids.
+ * `POST /login/sso/{source}/backchannel-logout` with `logout_token`. A valid, unseen token ends the Archway login
+ * sessions made from the upstream session it names (`sid`), or, when Archway kept none for that sid, every login
+ * session of the person it names (`sub`): their tokens, refresh tokens and grants, the web sign-in, and the broker's
+ * cached Keystone tokens. Offline sessions (`offline_access` grants) stay, as they do at Archway's own sign-out.
+ * The answer is 200, or 400 with an OAuth-style error (nothing changed).
  */
 export function backchannelLogoutRoutes(deps: WebDeps) {
   const app = new Hono<WebEnv>();
@@ -36,8 +37,23 @@ export function backchannelLogoutRoutes(deps: WebDeps) {
       return refuse("logout token already used");
     }
     const person = claims.sub ? identityId(source.id, claims.sub) : undefined;
-    const ended = person ? await deps.tokenSessions.endPerson(person, "upstream back-channel logout") : 0;
-    if (person) await deps.broker?.drop(person);
+    const reason = "upstream back-channel logout";
+    // The login sessions made from that upstream session; a sid Archway did not keep (or no sid) ends every login
+    // session of the person. Offline grants outlive a sign-out by design, upstream as at Archway.
+    const bySid = claims.sid ? ((await deps.upstreamGrants?.sessionsOf(source.id, claims.sid)) ?? []) : [];
+    let ended = 0;
+    const people = new Set<string>();
+    for (const sid of bySid) {
+      const session = await deps.tokenSessions.peek(sid);
+      if (!session || (person && session.personId !== person)) continue;
+      if (await deps.tokenSessions.end(sid, reason)) ended++;
+      people.add(session.personId);
+    }
+    if (ended === 0 && person) {
+      ended = await deps.tokenSessions.endPerson(person, reason, { kind: "login" });
+      people.add(person);
+    }
+    for (const p of people) await deps.broker?.drop(p);
     await deps.audit({
       type: "logout.backchannel",
       source: source.id,

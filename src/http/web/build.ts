@@ -11,7 +11,7 @@ import {
   StoredKeys,
 } from "../../identity/index.js";
 import type { Logger } from "../../log/index.js";
-import type { OffboardService } from "../../offboard/index.js";
+import type { OffboardService, UpstreamGrants } from "../../offboard/index.js";
 import { type CompiledPolicySet, compileSubjects } from "../../policy/index.js";
 import type { Store } from "../../store/index.js";
 import type { SyncParts } from "../../sync/index.js";
@@ -40,6 +40,7 @@ export function createWebDeps(opts: {
   sync?: Pick<SyncParts, "service" | "clients">;
   broker?: TokenBroker;
   offboard?: OffboardService;
+  upstreamGrants?: UpstreamGrants;
 }): WebDeps {
   const { config } = opts;
   let key = config.secrets.sessionKey;
@@ -77,6 +78,7 @@ export function createWebDeps(opts: {
     sync: opts.sync,
     broker: opts.broker,
     offboard: opts.offboard,
+    upstreamGrants: opts.upstreamGrants,
     appCredentials: opts.broker
       ? new ApplicationCredentials({
           broker: opts.broker,

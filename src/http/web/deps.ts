@@ -9,7 +9,7 @@ import type {
   RedirectSource,
   StoredKeys,
 } from "../../identity/index.js";
-import type { OffboardService } from "../../offboard/index.js";
+import type { OffboardService, UpstreamGrants } from "../../offboard/index.js";
 import type { CompiledPolicySet } from "../../policy/index.js";
 import type { Store } from "../../store/index.js";
 import type { SyncParts } from "../../sync/index.js";
@@ -43,6 +43,8 @@ export interface WebDeps {
   offboard?: OffboardService;
   /** Second factors (docs/mfa.md); absent in tests that build pages without them. */
   mfa?: MfaService;
+  /** SSO logins' upstream session ids and refresh tokens (back-channel logout, grant renewal). */
+  upstreamGrants?: UpstreamGrants;
   /** True when the person may use `/admin`. */
   isAdmin: (identity: Identity) => boolean;
 }

@@ -171,12 +171,21 @@ export function loginRoutes(deps: WebDeps) {
       const done = await source.completeLogin(new URL(callbackUrl(deps, source.id) + url.search), pending.pending);
       if (await new OffboardedPeople({ store: deps.store }).get(done.identity.id))
         throw new ArchwayError("login_failed", "offboarded", 401);
-      await deps.sessions.start(
+      const web = await deps.sessions.start(
         c,
         done.identity,
         { source: source.id, ...(done.tokens.idToken ? { idToken: done.tokens.idToken } : {}) },
         done.auth,
       );
+      if (web.sid && web.sessionEnd)
+        await deps.upstreamGrants?.keep(web.sid, {
+          source: source.id,
+          personId: done.identity.id,
+          username: done.identity.username,
+          refreshToken: done.tokens.refreshToken,
+          upstreamSid: done.tokens.sid,
+          absoluteEnd: web.sessionEnd,
+        });
       await deps.audit({
         type: "web.signin",
         actor: done.identity.username,

@@ -184,13 +184,34 @@ export class IdentitySessions {
 
   /**
    * Ends every session of a person (login and offline) and so everything hanging off them; resolves how many
-   * were live. For departures, disables and an administrator's "end all sessions".
+   * were live. For departures, disables and an administrator's "end all sessions"; with `kind`, only sessions of
+   * that kind.
    */
-  async endPerson(personId: string, reason: string): Promise<number> {
+  async endPerson(personId: string, reason: string, opts: { kind?: Session["kind"] } = {}): Promise<number> {
     const index = (await getJson(this.#store, sessionKeys.person(personId), PersonIndexSchema)) ?? [];
     let ended = 0;
-    for (const { sid } of index) if (await this.end(sid, reason)) ended++;
+    for (const { sid } of index) {
+      // Only one kind (an upstream sign-out ends login sessions; offline grants outlive them by design).
+      if (opts.kind && (await getJson(this.#store, sessionKeys.record(sid), SessionSchema))?.kind !== opts.kind)
+        continue;
+      if (await this.end(sid, reason)) ended++;
+    }
     return ended;
+  }
+
+  /**
+   * Whether the session lives, as the store has it now, without counting as a use (background checks must not
+   * hold a session open past its idle timeout).
+   */
+  async peek(sid: string): Promise<Session | null> {
+    const [session, revoked] = await Promise.all([
+      getJson(this.#store, sessionKeys.record(sid), SessionSchema),
+      this.#store.get(sessionKeys.revoked(sid)),
+    ]);
+    const now = this.#now();
+    if (!session || revoked === ENDED || now >= session.absoluteEnd || now - session.lastSeen >= session.idleMs)
+      return null;
+    return session;
   }
 
   /**

@@ -1,9 +1,12 @@
 // The upstream corporate SSO for tests: oidc-provider over https (throwaway CA) with a password-checking login
 // form and auto-consent, PKCE required, groups in the ID token, refresh tokens and RP-initiated logout.
+// Back-channel logout (OIDC Back-Channel Logout 1.0) to the archway-bcl client, and a test-only admin path that
+// revokes an account's grants (the upstream ending a person's access) or signs a given payload with the provider's
+// key (genuine logout tokens wrong in one claim), for the offboarding tests.
 // Usage: node provider.mjs <port> <cert> <key> <state-file>   (writes {"issuer": ...} to state-file when ready)
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:https";
-import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from "jose";
 import Provider from "oidc-provider";
 
 const [port, certFile, keyFile, stateFile] = process.argv.slice(2);
@@ -29,8 +32,20 @@ const client = (id) => ({
   token_endpoint_auth_method: "client_secret_basic",
 });
 
+// Archway's offboarding tests on port 18082: sign-in through the web pages, logout tokens posted back.
+const BCL = "http://127.0.0.1:18082";
+const bclClient = {
+  ...client("archway-bcl"),
+  redirect_uris: [`${BCL}/login/sso/corp/callback`],
+  post_logout_redirect_uris: [`${BCL}/login?signed_out`],
+  backchannel_logout_uri: `${BCL}/login/sso/corp/backchannel-logout`,
+  backchannel_logout_session_required: true,
+};
+// accountId -> grant ids, to revoke an account's grants from the admin path.
+const grantsOf = new Map();
+
 const provider = new Provider(issuer, {
-  clients: [client("archway"), client("archway-short")],
+  clients: [client("archway"), client("archway-short"), bclClient],
   jwks: { keys: [{ ...jwk, kid, use: "sig", alg: "RS256" }] },
   cookies: { keys: ["archway-test-cookie-key"] },
   claims: {
@@ -42,8 +57,14 @@ const provider = new Provider(issuer, {
   },
   scopes: ["openid", "offline_access", "email", "profile", "groups"],
   conformIdTokenClaims: false,
+  // Everything here is on loopback, which oidc-provider's SSRF guard refuses: logout tokens go to Archway on 127.0.0.1.
+  fetch: (url, { dispatcher: _ssrfGuard, ...options }) => globalThis.fetch(url, options),
   pkce: { required: () => true },
-  features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
+  features: {
+    devInteractions: { enabled: false },
+    rpInitiatedLogout: { enabled: true },
+    backchannelLogout: { enabled: true },
+  },
   // Refresh tokens for every client that may use them, even without offline_access consent screens.
   issueRefreshToken: async (_ctx, c, code) => c.grantTypeAllowed("refresh_token") && code.scopes.has("openid"),
   ttl: {
@@ -69,6 +90,7 @@ const provider = new Provider(issuer, {
     });
     grant.addOIDCScope([...(ctx.oidc.requestParamScopes ?? ["openid"])].join(" "));
     await grant.save();
+    grantsOf.set(grant.accountId, [...(grantsOf.get(grant.accountId) ?? []), grant.jti]);
     return grant;
   },
   async findAccount(_ctx, sub) {
@@ -88,6 +110,7 @@ const provider = new Provider(issuer, {
   },
 });
 provider.on("server_error", (_ctx, err) => console.error("oidc server_error", err));
+provider.on("backchannel.error", (_ctx, err, client) => console.error("oidc backchannel.error", client.clientId, err));
 
 // How the login reports it authenticated: form fields `amr` (comma-separated RFC 8176 values, e.g. `pwd,mfa`) and
 // `acr`, for tests of multi-factor policies; absent, the ID token has neither claim.
@@ -97,7 +120,37 @@ const authOf = (form) => ({
 });
 const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const callback = provider.callback();
+// Test-only: POST /test-admin/revoke-grants/<account> destroys every grant of the account, as an administrator
+// revoking a person's access upstream would (their refresh tokens are refused with invalid_grant from then on).
+async function revokeGrants(accountId) {
+  const ids = grantsOf.get(accountId) ?? [];
+  grantsOf.delete(accountId);
+  for (const id of ids) {
+    const grant = await provider.Grant.find(id);
+    await grant?.destroy();
+    await provider.RefreshToken.adapter.revokeByGrantId(id);
+  }
+  return ids.length;
+}
+
 const server = createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, async (req, res) => {
+  // Test-only: POST /test-admin/sign with a JSON payload answers it signed with this provider's own key, for
+  // logout tokens that are genuine but wrong in one claim (another audience, old, no event, a nonce...).
+  if (req.method === "POST" && req.url === "/test-admin/sign") {
+    let body = "";
+    for await (const chunk of req) body += chunk;
+    const jws = await new SignJWT(JSON.parse(body))
+      .setProtectedHeader({ alg: "RS256", kid, typ: "logout+jwt" })
+      .sign(privateKey);
+    res.setHeader("content-type", "application/jwt");
+    return res.end(jws);
+  }
+  const admin = req.method === "POST" ? req.url?.match(/^\/test-admin\/revoke-grants\/([^/?]+)$/) : null;
+  if (admin) {
+    const revoked = await revokeGrants(decodeURIComponent(admin[1]));
+    res.setHeader("content-type", "application/json");
+    return res.end(JSON.stringify({ revoked }));
+  }
   const match = req.url?.match(/^\/interaction\/([^/?]+)$/);
   if (!match) return callback(req, res);
   try {

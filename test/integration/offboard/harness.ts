@@ -204,7 +204,7 @@ export async function startOffboardHarness(
 }
 
 /** Deletes the keys under one prefix only (SCAN, never FLUSHDB: the Redis is shared). */
-async function deleteRedisPrefix(url: string, prefix: string): Promise<void> {
+export async function deleteRedisPrefix(url: string, prefix: string): Promise<void> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
