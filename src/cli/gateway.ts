@@ -111,6 +111,7 @@ export function buildGateway(runtime: Runtime): Gateway {
     sync,
     broker,
     offboard,
+    sealer: runtime.sealer,
   });
   return {
     web: { deps: web, formTargets: ssoOrigins(config) },

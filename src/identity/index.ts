@@ -29,6 +29,7 @@ export {
 } from "./guard/index.js";
 export { type Identity, type IdentityInput, IdentitySchema, identityId } from "./identity.js";
 export { LdapSource } from "./ldap/index.js";
+export * from "./mfa/webauthn/index.js";
 export { type OffboardedEntry, OffboardedPeople } from "./offboarded.js";
 export { claimAt, OidcSource } from "./oidc.js";
 export { hashPassword, verifyPassword } from "./scrypt.js";

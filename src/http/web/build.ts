@@ -7,7 +7,10 @@ import {
   isPasswordSource,
   isRedirectSource,
   type LoginGuard,
+  Passkeys,
+  relyingPartyOf,
   StoredKeys,
+  type ValueSealer,
 } from "../../identity/index.js";
 import type { Logger } from "../../log/index.js";
 import type { OffboardService } from "../../offboard/index.js";
@@ -38,6 +41,8 @@ export function createWebDeps(opts: {
   sync?: Pick<SyncParts, "service" | "clients">;
   broker?: TokenBroker;
   offboard?: OffboardService;
+  /** Seals passkey records in the store (the runtime's store sealer). */
+  sealer?: ValueSealer;
 }): WebDeps {
   const { config } = opts;
   let key = config.secrets.sessionKey;
@@ -82,8 +87,16 @@ export function createWebDeps(opts: {
         })
       : undefined,
     isAdmin: adminCheck(config.web.admins, compileSubjects),
+    passkeys: new Passkeys({
+      store: opts.store,
+      sealer: opts.sealer ?? PLAIN,
+      relyingParty: relyingPartyOf(opts.publicUrl),
+    }),
   };
 }
+
+/** Without a store sealer (tests that build the deps by hand), values are kept as they are, like the `Sealer`'s. */
+const PLAIN: ValueSealer = { seal: (plaintext) => plaintext, open: (value) => ({ plaintext: value }) };
 
 /** Origins of the upstream SSO providers, which sign-in and sign-out forms redirect to. */
 export function ssoOrigins(config: Config): string[] {

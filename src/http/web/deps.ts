@@ -4,6 +4,7 @@ import type {
   Identity,
   LoginGuard,
   LookupSource,
+  Passkeys,
   PasswordSource,
   RedirectSource,
   StoredKeys,
@@ -40,6 +41,8 @@ export interface WebDeps {
   appCredentials?: ApplicationCredentials;
   /** Departures and the kill switch: the admin page's offboard and undo actions (absent without sync). */
   offboard?: OffboardService;
+  /** WebAuthn passkeys and security keys (absent where the deps are built by hand without them). */
+  passkeys?: Passkeys;
   /** True when the person may use `/admin`. */
   isAdmin: (identity: Identity) => boolean;
 }

@@ -6,6 +6,7 @@ import { getJson, setJson } from "../../store/index.js";
 import { clientIp } from "../env.js";
 import type { WebDeps } from "./deps.js";
 import { CsrfField, Layout, Notice, renderPage } from "./layout.js";
+import { holdForSecondStep, PasskeyScript, PasskeySignInCard } from "./passkeys/index.js";
 import { parseFields, type WebContext, type WebEnv } from "./security.js";
 import { safeReturnTo } from "./session.js";
 
@@ -26,6 +27,7 @@ const MESSAGES: Record<string, string> = {
   directory_unavailable: "The directory cannot be reached right now. Try again in a moment.",
   csrf_failed: "The sign-in form expired. Please try again.",
   sso_failed: "Single sign-on did not complete. Please try again.",
+  passkey_failed: "That passkey was not accepted. Try again, or sign in with your password.",
   signed_out: "You are signed out.",
 };
 
@@ -77,7 +79,9 @@ export function loginRoutes(deps: WebDeps) {
               ))}
             </div>
           ) : null}
+          {deps.passkeys ? <PasskeySignInCard csrf={csrf} returnTo={opts.returnTo} /> : null}
         </div>
+        {deps.passkeys ? <PasskeyScript /> : null}
       </Layout>,
       status,
     );
@@ -107,6 +111,8 @@ export function loginRoutes(deps: WebDeps) {
       // An unknown source gets the same answer as a wrong password.
       if (!source) throw new ArchwayError("login_failed", "unknown source", 401);
       const identity = await deps.guard.login(source, form.username, form.password, clientIp(c));
+      const secondStep = await holdForSecondStep(deps, c, identity, returnTo);
+      if (secondStep) return c.redirect(secondStep, 303);
       await deps.sessions.start(c, identity);
       await deps.audit({ type: "web.signin", actor: identity.username, identity: identity.id, method: "password" });
       return c.redirect(returnTo, 303);

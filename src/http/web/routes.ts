@@ -10,6 +10,7 @@ import type { WebDeps } from "./deps.js";
 import { webError } from "./errors.js";
 import { homeRoutes } from "./home.js";
 import { loginRoutes } from "./login.js";
+import { PASSKEY_PATHS, passkeyLoginRoutes, passkeyManageRoutes } from "./passkeys/index.js";
 import { pageHeaders, type WebEnv } from "./security.js";
 import { SESSION_PATHS, sessionRoutes } from "./sessions.js";
 import { styleRoutes } from "./style.js";
@@ -27,6 +28,7 @@ export const WEB_PATHS = [
   "/api/v1/*",
   ...APP_CREDENTIAL_PATHS,
   ...SESSION_PATHS,
+  ...PASSKEY_PATHS,
 ];
 
 /**
@@ -41,6 +43,8 @@ export function webRoutes(deps: WebDeps, opts: { formTargets?: readonly string[]
   const headers = pageHeaders(opts.formTargets ?? []);
   for (const path of WEB_PATHS) app.use(path, headers);
   app.route("/", loginRoutes(deps));
+  app.route("/", passkeyLoginRoutes(deps));
+  app.route("/", passkeyManageRoutes(deps));
   app.route("/", backchannelLogoutRoutes(deps));
   app.route("/", homeRoutes(deps));
   // Before the API and admin routes: it brings its own guards for its paths under /admin and /api/v1.

@@ -100,16 +100,22 @@ export class WebSessions {
   /**
    * Starts a new browser session for `identity` (always a fresh id: no session fixation) and sets its cookie. The
    * same person signing in again (`prompt=login`, `max_age`) keeps their login session, with a new `authTime`; any
-   * other session the browser had is ended only now, once the new sign-in has succeeded.
+   * other session the browser had is ended only now, once the new sign-in has succeeded. `opts.amr` says how the
+   * person signed in (RFC 8176 values; `pwd`, or `sso` with `upstream`, when absent).
    */
-  async start(c: Context, identity: Identity, upstream?: StoredSession["upstream"]): Promise<WebSession> {
+  async start(
+    c: Context,
+    identity: Identity,
+    upstream?: StoredSession["upstream"],
+    opts: { amr?: string[] } = {},
+  ): Promise<WebSession> {
     const previous = await this.read(c);
     let login =
       previous?.sid && previous.identity.id === identity.id ? await this.#o.sessions?.alive(previous.sid) : null;
     if (previous) await this.#forget(c, previous.sessionId);
     if (previous?.sid && !login) await this.#o.sessions?.end(previous.sid, "another sign-in on this browser");
     login ??= await this.#o.sessions?.create(identity, {
-      amr: upstream ? ["sso"] : ["pwd"],
+      amr: opts.amr ?? (upstream ? ["sso"] : ["pwd"]),
       absoluteMs: this.#o.ttlMs,
     });
     const sessionId = randomBytes(32).toString("base64url");
