@@ -54,6 +54,9 @@ export interface CeremonyContext {
   personId?: string;
 }
 
+/** A challenge as bytes: the library would take a string for UTF-8 text and encode it again. */
+const bytes = (b64url: string) => new Uint8Array(Buffer.from(b64url, "base64url"));
+
 const failed = (why: string) => new ArchwayError("passkey_failed", `the passkey was not accepted: ${why}`, 401);
 
 /**
@@ -85,7 +88,7 @@ export class Passkeys {
       userName: identity.username,
       userDisplayName: identity.displayName ?? identity.username,
       userID: userHandleOf(identity.id),
-      challenge,
+      challenge: bytes(challenge),
       attestationType: "none",
       excludeCredentials: existing.map((r) => ({ id: r.id, transports: r.transports })),
       // Discoverable where the authenticator can (usernameless sign-in); security keys without room still work
@@ -146,7 +149,7 @@ export class Passkeys {
     const challenge = await this.#challenges.issue({ purpose, binding: context.binding, personId: context.personId });
     return generateAuthenticationOptions({
       rpID: this.#rp.id,
-      challenge,
+      challenge: bytes(challenge),
       allowCredentials: allow.map((r) => ({ id: r.id, transports: r.transports })),
       userVerification: purpose === "passwordless" ? "required" : "preferred",
     });
