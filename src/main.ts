@@ -5,11 +5,13 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type CliIO, commands, UsageError } from "./cli/index.js";
+import { archwayVersion } from "./cli/version.js";
 import { ConfigError, formatProblem } from "./config/index.js";
 
 const USAGE = `archway: identity gateway for many shared-nothing OpenStack clouds
 
 Usage: archway <command> [options]    (archway <command> --help for details)
+       archway --version
 
 Commands:
 ${commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join("\n")}
@@ -21,6 +23,10 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   if (!name || name === "--help" || name === "-h" || name === "help") {
     io.out(USAGE);
     return name ? 0 : 2;
+  }
+  if (name === "--version" || name === "-V" || name === "version") {
+    io.out(`archway ${archwayVersion()}`);
+    return rest.length === 0 ? 0 : 2;
   }
   const command = commands.find((c) => c.name === name);
   if (!command) {

@@ -44,6 +44,15 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"
   }
 }
 
+/**
+ * Refuses arguments past the `expected` positionals of a (sub)command, so that a mistyped command line fails with
+ * exit 2 instead of running with part of it ignored.
+ */
+export function expectPositionals(positionals: readonly string[], expected: number): void {
+  const extra = positionals[expected];
+  if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`);
+}
+
 /** The `--config` option every command that reads the configuration accepts. */
 export const configOption = { config: { type: "string", short: "c" } } as const;
 

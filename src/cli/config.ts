@@ -1,10 +1,26 @@
 import { z } from "zod";
-import { ConfigError, ConfigSchema, checkSecrets, formatProblem, loadConfig } from "../config/index.js";
+import {
+  ConfigError,
+  ConfigSchema,
+  checkSecrets,
+  formatProblem,
+  type LocatedProblem,
+  loadConfig,
+} from "../config/index.js";
 import { hashPassword } from "../identity/index.js";
-import { type Command, configOption, configPath, parseCommandArgs, UsageError } from "./command.js";
+import {
+  type CliIO,
+  type Command,
+  configOption,
+  configPath,
+  expectPositionals,
+  parseCommandArgs,
+  UsageError,
+} from "./command.js";
 
 const HELP = `Usage:
-  archway config check [--config FILE]   validate the config and its clouds inventory; exit 2 on problems
+  archway config check [--json] [--config FILE]
+                                          validate the config and its clouds inventory; exit 2 on problems
   archway config schema                   print the JSON Schema of the config file (for editors)
   archway config hash-password            read a password on stdin, print a scrypt hash for a static user
 
@@ -19,26 +35,12 @@ export const configCommand: Command = {
   summary: "check the configuration, print its JSON Schema, hash a password",
   help: HELP,
   async run(argv, io) {
-    const { values, positionals } = parseCommandArgs(argv, configOption);
+    const { values, positionals } = parseCommandArgs(argv, { ...configOption, json: { type: "boolean" } });
     const [sub] = positionals;
+    expectPositionals(positionals, 1);
     switch (sub) {
-      case "check": {
-        const file = configPath(values.config, io);
-        try {
-          const loaded = loadConfig(file, { env: io.env, cwd: io.cwd });
-          const { clouds, identity } = loaded.config;
-          const verdict = checkSecrets(loaded);
-          for (const p of verdict.refused) io.err(formatProblem(p));
-          if (verdict.refused.length > 0) return 2;
-          if (verdict.warning) io.err(`WARNING: ${verdict.warning}`);
-          io.out(`${file}: ok (${clouds.length} clouds, ${identity.sources.length} identity sources)`);
-          return 0;
-        } catch (err) {
-          if (!(err instanceof ConfigError)) throw err;
-          for (const p of err.problems) io.err(formatProblem(p));
-          return 2;
-        }
-      }
+      case "check":
+        return check(configPath(values.config, io), values.json === true, io);
       case "schema":
         io.out(JSON.stringify(z.toJSONSchema(ConfigSchema, { io: "input", unrepresentable: "any" }), null, 2));
         return 0;
@@ -55,6 +57,35 @@ export const configCommand: Command = {
     }
   },
 };
+
+/** `config check`: problems on stderr (or in the JSON report), exit 2 when there are any. */
+function check(file: string, json: boolean, io: CliIO): number {
+  let report: { ok: boolean; problems: LocatedProblem[]; clouds?: number; identitySources?: number; warning?: string };
+  try {
+    const loaded = loadConfig(file, { env: io.env, cwd: io.cwd });
+    const { clouds, identity } = loaded.config;
+    const verdict = checkSecrets(loaded);
+    report = {
+      ok: verdict.refused.length === 0,
+      problems: verdict.refused,
+      clouds: clouds.length,
+      identitySources: identity.sources.length,
+      ...(verdict.warning ? { warning: verdict.warning } : {}),
+    };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    report = { ok: false, problems: err.problems };
+  }
+  if (json) {
+    io.out(JSON.stringify({ file, ...report }, null, 2));
+    return report.ok ? 0 : 2;
+  }
+  for (const p of report.problems) io.err(formatProblem(p));
+  if (!report.ok) return 2;
+  if (report.warning) io.err(`WARNING: ${report.warning}`);
+  io.out(`${file}: ok (${report.clouds} clouds, ${report.identitySources} identity sources)`);
+  return 0;
+}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

@@ -7,7 +7,7 @@ import {
   loadConfig,
   publicUrlOf,
 } from "../config/index.js";
-import { type Command, configOption, configPath, parseCommandArgs, UsageError } from "./command.js";
+import { type Command, configOption, configPath, expectPositionals, parseCommandArgs, UsageError } from "./command.js";
 
 const HELP = `Usage: archway federation snippet <cloud> [--config FILE]
 
@@ -23,6 +23,7 @@ export const federationCommand: Command = {
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(argv, configOption);
     const [sub, cloudId] = positionals;
+    expectPositionals(positionals, 2);
     if (sub !== "snippet" || !cloudId) throw new UsageError("expected: snippet <cloud>");
     let config: Config;
     try {

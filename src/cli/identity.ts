@@ -1,6 +1,6 @@
 import { ConfigError, formatProblem, loadConfig } from "../config/index.js";
 import { createSources, isLookupSource } from "../identity/index.js";
-import { type Command, configOption, configPath, parseCommandArgs, UsageError } from "./command.js";
+import { type Command, configOption, configPath, expectPositionals, parseCommandArgs, UsageError } from "./command.js";
 import { unlockPerson } from "./identity-unlock.js";
 
 const HELP = `Usage: archway identity lookup <source> <username> [--json] [--config FILE]
@@ -22,6 +22,7 @@ export const identityCommand: Command = {
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(argv, { ...configOption, json: { type: "boolean" } });
     const [sub, sourceId, username] = positionals;
+    expectPositionals(positionals, sub === "unlock" ? 2 : 3);
     if (sub === "unlock") {
       if (!sourceId || positionals.length !== 2) throw new UsageError("expected: unlock <person>");
       try {

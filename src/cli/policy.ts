@@ -3,10 +3,18 @@ import { ConfigError, formatProblem, type LoadedConfig, loadConfig } from "../co
 import { createSources, type Identity, IdentitySchema, isLookupSource } from "../identity/index.js";
 import { importKeystoneMapping } from "../policy/import-keystone.js";
 import { explain, formatExplanation, loadPolicies } from "../policy/index.js";
-import { type CliIO, type Command, configOption, configPath, parseCommandArgs, UsageError } from "./command.js";
+import {
+  type CliIO,
+  type Command,
+  configOption,
+  configPath,
+  expectPositionals,
+  parseCommandArgs,
+  UsageError,
+} from "./command.js";
 
 const HELP = `Usage:
-  archway policy check [--config FILE]
+  archway policy check [--json] [--config FILE]
       compile every policy file and check its references (clouds, labels, sources, roles);
       prints one located line per problem (file:line:column: path: what was expected) and exits 2 on problems
   archway policy explain <username | identity.json> [--cloud ID] [--json] [--config FILE]
@@ -29,9 +37,10 @@ export const policyCommand: Command = {
       name: { type: "string" },
     });
     const [sub, arg] = positionals;
+    expectPositionals(positionals, sub === "check" ? 1 : 2);
     switch (sub) {
       case "check":
-        return check(io, values.config);
+        return check(io, values.config, values.json === true);
       case "explain":
         if (!arg) throw new UsageError("expected a username or an identity.json file");
         return explainOne(io, values.config, arg, values.cloud, values.json ?? false);
@@ -71,10 +80,21 @@ function compile(io: CliIO, loaded: LoadedConfig) {
   );
 }
 
-function check(io: CliIO, configFile: string | undefined): number {
+function check(io: CliIO, configFile: string | undefined, json: boolean): number {
   const loaded = load(io, configFile);
   if (typeof loaded === "number") return loaded;
   const { policies, problems } = compile(io, loaded);
+  if (json) {
+    const names = policies.policies.map((p) => p.name);
+    io.out(
+      JSON.stringify(
+        { policiesDir: loaded.policiesDir, ok: problems.length === 0, policies: names, problems },
+        null,
+        2,
+      ),
+    );
+    return problems.length > 0 ? 2 : 0;
+  }
   for (const p of problems) io.err(formatProblem(p));
   if (problems.length > 0) return 2;
   io.out(`${loaded.policiesDir}: ok (${policies.policies.length} policies)`);

@@ -10,7 +10,15 @@ import {
   RUN_LOCKED,
   type SyncParts,
 } from "../sync/index.js";
-import { type CliIO, type Command, configOption, configPath, parseCommandArgs, UsageError } from "./command.js";
+import {
+  type CliIO,
+  type Command,
+  configOption,
+  configPath,
+  expectPositionals,
+  parseCommandArgs,
+  UsageError,
+} from "./command.js";
 import { livePolicies } from "./policies.js";
 import { buildRuntime, type Runtime } from "./runtime.js";
 import { secretsGate } from "./secrets-gate.js";
@@ -19,8 +27,8 @@ const HELP = `Usage:
   archway sync plan [--cloud ID] [--json] [--config FILE]
       read every cloud (or one) and print what a sync would change, per cloud:
       + create, ~ update, - revoke, ! disable, x delete, each with the policy that caused it
-  archway sync apply [--cloud ID] [--deep-keys] [--queue] [--wait] [--config FILE]
-      apply it (a progress bar on a terminal). Plans with more deletions than sync.maxDeletesPerRun are refused.
+  archway sync apply [--cloud ID] [--deep-keys] [--queue] [--wait] [--json] [--config FILE]
+      apply it (a progress bar on a terminal; --json: one JSON document with every cloud's result). Plans with more deletions than sync.maxDeletesPerRun are refused.
       --queue hands the jobs to 'archway worker' processes through Redis instead of running them here.
       --deep-keys also reads every person's Nova keypairs (catches keys deleted by hand).
       One full run per cloud at a time (a lock in the store): while another holds a cloud, apply says which run
@@ -46,6 +54,7 @@ export const syncCommand: Command = {
       "deep-keys": { type: "boolean" },
     });
     const [sub] = positionals;
+    expectPositionals(positionals, 1);
     if (sub !== "plan" && sub !== "apply") {
       throw new UsageError(sub ? `unknown subcommand '${sub}'` : "expected a subcommand: plan, apply");
     }
@@ -62,6 +71,7 @@ export const syncCommand: Command = {
               cloudId: values.cloud,
               deepKeys: values["deep-keys"] ?? false,
               wait: values.wait ?? false,
+              json: values.json ?? false,
               cloudCount: runtime.loaded.config.clouds.length,
             });
       } catch (err) {
@@ -142,13 +152,14 @@ export function formatPlan(p: CloudPlan): string {
 async function apply(
   sync: SyncParts,
   io: CliIO,
-  opts: { cloudId: string | undefined; deepKeys: boolean; wait: boolean; cloudCount: number },
+  opts: { cloudId: string | undefined; deepKeys: boolean; wait: boolean; json: boolean; cloudCount: number },
 ): Promise<number> {
   const { cloudId, deepKeys, cloudCount } = opts;
   const total = cloudId ? 1 : cloudCount;
   let done = 0;
   const onResult = (r: JobResult) => {
     done++;
+    if (opts.json) return; // one JSON document at the end, nothing else on stdout
     if (io.isTTY) process.stderr.write(`\r${bar(done, Math.max(total, done))} ${r.cloudId}`.padEnd(60));
     io.out(`${io.isTTY ? "\n" : ""}${formatResult(r)}`);
   };
@@ -160,6 +171,10 @@ async function apply(
     onWait: (holder) => io.err(`archway sync: waiting for ${describeHolder(holder)} to end`),
   });
   const bad = results.filter((r) => r.outcome !== "converged");
+  if (opts.json) {
+    io.out(JSON.stringify({ runId, converged: results.length - bad.length, results }, null, 2));
+    return bad.length > 0 ? 1 : 0;
+  }
   io.out(`run ${runId}: ${results.length - bad.length} of ${results.length} clouds converged`);
   return bad.length > 0 ? 1 : 0;
 }

@@ -1,27 +1,28 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { z } from "zod";
-import { loadConfig } from "../../src/config/index.js";
-import { runCli } from "../../src/main.js";
-import { captureIO } from "../helpers/io.js";
+import { loadConfig } from "../../../src/config/index.js";
+import { runCli } from "../../../src/main.js";
+import { captureIO } from "../../helpers/io.js";
 
 // There is no Docker engine on these machines: check the file's shape and what it points at instead.
 const Service = z.object({
   image: z.string().optional(),
-  build: z.unknown().optional(),
+  build: z.string().optional(),
   command: z.array(z.string()).optional(),
   ports: z.array(z.string()).optional(),
   volumes: z.array(z.string()).optional(),
   environment: z.record(z.string(), z.string()).optional(),
   secrets: z.array(z.string()).optional(),
+  deploy: z.object({ replicas: z.string() }).optional(),
 });
 const Compose = z.object({
   services: z.record(z.string(), Service),
-  secrets: z.record(z.string(), z.object({ file: z.string() })).optional(),
+  secrets: z.record(z.string(), z.object({ environment: z.string() }).strict()),
 });
 
 /**
@@ -35,6 +36,7 @@ async function checkComposeConfig(keys: { shadow: string; session: string }) {
     writeFileSync(join(dir, "archway_session_key"), keys.session);
     const text = readFileSync("config/archway.compose.yaml", "utf8").replaceAll("/run/secrets/", `${dir}/`);
     writeFileSync(join(dir, "archway.yaml"), text);
+    cpSync("config/clouds.d", join(dir, "clouds.d"), { recursive: true });
     const io = captureIO({ ARCHWAY_LDAP_BIND_PASSWORD: "x" });
     const code = await runCli(["config", "check", "--config", join(dir, "archway.yaml")], io);
     return {
@@ -48,29 +50,45 @@ async function checkComposeConfig(keys: { shadow: string; session: string }) {
 }
 
 describe("docker-compose.yml", () => {
-  const compose = Compose.parse(parse(readFileSync("docker-compose.yml", "utf8")));
+  const compose = Compose.parse(parse(readFileSync("docker-compose.yml", "utf8"), { merge: true }));
 
   it("runs archway, a worker, redis and openldap", () => {
     expect(Object.keys(compose.services).sort()).toEqual(["archway", "openldap", "redis", "worker"]);
   });
 
-  it("publishes Archway's port and mounts config and policies read-only", () => {
-    const archway = compose.services.archway!;
-    expect(archway.ports).toContain("8080:8080");
-    expect(archway.volumes).toEqual(
-      expect.arrayContaining(["./config:/etc/archway:ro", "./policies:/etc/archway/policies:ro"]),
-    );
-    expect(archway.command).toEqual(["serve", "--config", "/etc/archway/archway.compose.yaml", "--host", "0.0.0.0"]);
-    expect(existsSync("Dockerfile")).toBe(true);
+  it("publishes Archway's port and mounts config and policies read-only into serve and the workers", () => {
+    const { archway, worker } = compose.services;
+    expect(archway!.ports).toContain("8080:8080");
+    expect(archway!.build).toBe(".");
+    expect(archway!.command).toEqual(["serve", "--host", "0.0.0.0"]);
+    expect(worker!.command).toEqual(["worker"]);
+    expect(worker!.deploy?.replicas).toBe("${ARCHWAY_WORKERS:-2}");
+    for (const service of [archway!, worker!]) {
+      expect(service.image).toBe("archway:latest");
+      expect(service.volumes).toEqual([
+        "./config:/etc/archway:ro",
+        "./deploy/compose/policies:/etc/archway/policies:ro",
+      ]);
+      expect(service.environment?.ARCHWAY_CONFIG).toBe("/etc/archway/archway.compose.yaml");
+    }
   });
 
-  it("uses the images and ports of Redis and OpenLDAP", () => {
-    expect(compose.services.redis!.image).toMatch(/^redis:7/);
-    expect(compose.services.redis!.ports).toContain("127.0.0.1:6379:6379");
-    expect(compose.services.openldap!.image).toMatch(/openldap/);
-    expect(compose.services.openldap!.ports).toEqual(
-      expect.arrayContaining(["127.0.0.1:1389:1389", "127.0.0.1:1636:1636"]),
-    );
+  it("builds what it runs: the Dockerfile and the OpenLDAP image it builds exist", () => {
+    expect(existsSync("Dockerfile")).toBe(true);
+    expect(compose.services.openldap!.build).toBe("deploy/compose/openldap");
+    for (const f of ["Dockerfile", "entrypoint.sh", "base.ldif"]) {
+      expect(existsSync(join("deploy/compose/openldap", f))).toBe(true);
+    }
+  });
+
+  it("keeps Redis persistent and private, and one LDAP password for the directory and Archway's bind", () => {
+    const { redis, openldap, archway } = compose.services;
+    expect(redis!.image).toMatch(/^redis:7\.\d+-alpine$/);
+    expect(redis!.command).toEqual(expect.arrayContaining(["--appendonly", "yes"]));
+    expect(redis!.ports).toBeUndefined();
+    expect(openldap!.ports).toEqual(["127.0.0.1:1389:1389"]);
+    expect(openldap!.environment?.LDAP_ADMIN_PASSWORD).toBe("${LDAP_ADMIN_PASSWORD:?set LDAP_ADMIN_PASSWORD}");
+    expect(archway!.environment?.ARCHWAY_LDAP_BIND_PASSWORD).toBe(openldap!.environment?.LDAP_ADMIN_PASSWORD);
   });
 
   it("points at a config file that passes archway config check with real keys", async () => {
@@ -93,7 +111,10 @@ describe("docker-compose.yml", () => {
     for (const name of ["archway", "worker"]) {
       expect(compose.services[name]!.secrets).toEqual(["archway_shadow_password_key", "archway_session_key"]);
     }
-    for (const secret of Object.values(compose.secrets ?? {})) expect(secret.file).not.toMatch(/config\/secrets/);
+    expect(compose.secrets).toEqual({
+      archway_shadow_password_key: { environment: "ARCHWAY_SHADOW_PASSWORD_KEY" },
+      archway_session_key: { environment: "ARCHWAY_SESSION_KEY" },
+    });
     // Someone copies the demo keys into the secret files: it listens on 0.0.0.0, so the check refuses them.
     const demo = (name: string) => readFileSync(join("config/secrets", name), "utf8");
     const { code, err } = await checkComposeConfig({
