@@ -5,7 +5,6 @@ import { type Store, updateJson } from "../../../store/index.js";
 import type { Identity } from "../../identity.js";
 import {
   counterAccepted,
-  type PasskeyListSchema,
   type PasskeyOwner,
   PasskeyOwnerSchema,
   type PasskeyRecord,
@@ -39,19 +38,20 @@ const keys = {
 export class PasskeyCredentials {
   readonly #store: Store;
   readonly #sealer: ValueSealer;
+  readonly #lists: PasskeyLists;
   readonly #now: () => number;
 
-  constructor(opts: { store: Store; sealer: ValueSealer; now?: () => number }) {
+  /** `lists` defaults to {@link SealedPasskeyLists} on the same store. */
+  constructor(opts: { store: Store; sealer: ValueSealer; lists?: PasskeyLists; now?: () => number }) {
     this.#store = opts.store;
     this.#sealer = opts.sealer;
+    this.#lists = opts.lists ?? new SealedPasskeyLists({ store: opts.store, sealer: opts.sealer });
     this.#now = opts.now ?? Date.now;
   }
 
   /** Every credential of a person, oldest first. */
-  async list(personId: string): Promise<PasskeyRecord[]> {
-    const key = keys.list(personId);
-    const raw = await this.#store.get(key);
-    return raw === null ? [] : this.#openList(JSON.parse(raw) as unknown, key);
+  list(personId: string): Promise<PasskeyRecord[]> {
+    return this.#lists.list(personId);
   }
 
   /** Who holds a credential (null when no one does, or the index entry no longer opens). */
@@ -128,18 +128,46 @@ export class PasskeyCredentials {
     return used;
   }
 
-  async #change<R>(
-    personId: string,
-    change: (list: PasskeyRecord[]) => { list: PasskeyRecord[]; result: R },
-  ): Promise<R> {
+  #change<R>(personId: string, change: (list: PasskeyRecord[]) => { list: PasskeyRecord[]; result: R }): Promise<R> {
+    return this.#lists.change(personId, change);
+  }
+}
+
+/**
+ * Where each person's list of credentials lives. Changes run one at a time per person (a lock), so the counter
+ * check and its write are one step.
+ */
+export interface PasskeyLists {
+  list(personId: string): Promise<PasskeyRecord[]>;
+  /** Runs `change` on the current list under the person's lock and writes the list it returns. */
+  change<R>(personId: string, change: (list: PasskeyRecord[]) => { list: PasskeyRecord[]; result: R }): Promise<R>;
+}
+
+/** One sealed value per person (`mfa:webauthn:person:<id>`), changed under a store lock. */
+export class SealedPasskeyLists implements PasskeyLists {
+  readonly #store: Store;
+  readonly #sealer: ValueSealer;
+
+  constructor(opts: { store: Store; sealer: ValueSealer }) {
+    this.#store = opts.store;
+    this.#sealer = opts.sealer;
+  }
+
+  async list(personId: string): Promise<PasskeyRecord[]> {
+    const key = keys.list(personId);
+    const raw = await this.#store.get(key);
+    return raw === null ? [] : this.#open(JSON.parse(raw) as unknown, key);
+  }
+
+  change<R>(personId: string, change: (list: PasskeyRecord[]) => { list: PasskeyRecord[]; result: R }): Promise<R> {
     const key = keys.list(personId);
     return updateJson(this.#store, key, z.string(), (sealed) => {
-      const { list, result } = change(sealed === null ? [] : this.#openList(sealed, key));
+      const { list, result } = change(sealed === null ? [] : this.#open(sealed, key));
       return { value: list.length === 0 ? null : this.#sealer.seal(JSON.stringify(list), key), result };
     });
   }
 
-  #openList(sealed: unknown, key: string): z.infer<typeof PasskeyListSchema> {
+  #open(sealed: unknown, key: string): PasskeyRecord[] {
     if (typeof sealed !== "string") return [];
     // A list that does not open is an error, never an empty list: that would let a person "lose" their keys.
     return z.array(PasskeyRecordSchema).parse(JSON.parse(this.#sealer.open(sealed, key).plaintext));

@@ -9,7 +9,13 @@ export {
   challengeOf,
   PasskeyChallenges,
 } from "./challenges.js";
-export { MAX_PASSKEYS, PasskeyCredentials, type ValueSealer } from "./credentials.js";
+export {
+  MAX_PASSKEYS,
+  PasskeyCredentials,
+  type PasskeyLists,
+  SealedPasskeyLists,
+  type ValueSealer,
+} from "./credentials.js";
 export {
   counterAccepted,
   type PasskeyOwner,

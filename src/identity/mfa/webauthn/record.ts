@@ -35,9 +35,6 @@ export const PasskeyRecordSchema = z
 /** One registered credential. */
 export type PasskeyRecord = z.infer<typeof PasskeyRecordSchema>;
 
-/** Every credential of one person (the sealed value of their list). */
-export const PasskeyListSchema = z.array(PasskeyRecordSchema);
-
 /**
  * What the credential-id index says about a credential: whose it is, and the person as last seen, so a
  * usernameless sign-in can start a session for a source that cannot look people up (an upstream SSO).
