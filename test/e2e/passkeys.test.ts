@@ -32,7 +32,7 @@ async function password(username: string): Promise<void> {
   await page.goto(`${h.url}/login`);
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(`pass-${username}`);
-  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await page.getByRole("button", { name: "Sign in" }).click();
 }
 
 beforeAll(async () => {
@@ -101,7 +101,7 @@ describe("passkeys in the browser", () => {
     });
     await page.goto(`${h.url}/login`);
     await shot("login-with-passkey.png");
-    await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+    await page.getByRole("button", { name: "Continue with a passkey" }).click();
     await page.waitForURL(`${h.url}/`);
     await page.unroute(`${h.url}/login/passkey`);
     expect(await currentAmr()).toEqual(["hwk", "user", "mfa"]);
@@ -117,7 +117,7 @@ describe("passkeys in the browser", () => {
     expect(await page.locator("tbody tr[data-passkey-id]").count()).toBe(0);
     await signOut();
     // The authenticator still holds the credential; Archway no longer knows it.
-    await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+    await page.getByRole("button", { name: "Continue with a passkey" }).click();
     await page.waitForURL(/\/login\?error=passkey_failed/);
     expect(await page.getByRole("alert").innerText()).toContain("passkey was not accepted");
     // And the password alone signs in again: no second step without a passkey.

@@ -39,7 +39,7 @@ export const PasskeySignInCard: FC<{ csrf: string; returnTo: string }> = ({ csrf
     <input type="hidden" name="return_to" value={returnTo} />
     <input type="hidden" name="credential" value="" />
     <p data-passkey-status role="status" class="muted" />
-    <button type="submit">Sign in with a passkey</button>
+    <button type="submit">Continue with a passkey</button>
   </form>
 );
 
