@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from "node:fs";
 import { formatProblem } from "../config/index.js";
 import { isArchwayError } from "../errors.js";
 import {
@@ -8,7 +9,10 @@ import {
   describeHolder,
   type JobResult,
   RUN_LOCKED,
+  type SavedPlan,
+  SavedPlanSchema,
   type SyncParts,
+  savedTotals,
 } from "../sync/index.js";
 import {
   type CliIO,
@@ -24,9 +28,15 @@ import { buildRuntime, type Runtime } from "./runtime.js";
 import { secretsGate } from "./secrets-gate.js";
 
 const HELP = `Usage:
-  archway sync plan [--cloud ID] [--json] [--config FILE]
+  archway sync plan [--cloud ID] [--json] [--out FILE] [--detailed-exitcode] [--config FILE]
       read every cloud (or one) and print what a sync would change, per cloud:
-      + create, ~ update, - revoke, ! disable, x delete, each with the policy that caused it
+      + create, ~ update, - revoke, ! disable, x delete, each with the policy that caused it.
+      A cloud with more deletions than sync.maxDeletesPerRun.perCloud is flagged: apply would refuse it.
+      --out FILE saves the plan, to apply exactly it later (below).
+      --detailed-exitcode: 0 no changes, 2 changes, 1 an error, an unreadable cloud or a plan over the limit.
+  archway sync apply FILE [--wait] [--json] [--config FILE]
+      apply a saved plan exactly: each cloud is planned again and written to only if its plan is the saved one;
+      a cloud that changed since (or whose people or policies did) is refused, untouched, and the others applied.
   archway sync apply [--cloud ID] [--deep-keys] [--queue] [--wait] [--json] [--config FILE]
       apply it (a progress bar on a terminal; --json: one JSON document with every cloud's result). Plans with more deletions than sync.maxDeletesPerRun are refused.
       --queue hands the jobs to 'archway worker' processes through Redis instead of running them here.
@@ -49,12 +59,16 @@ export const syncCommand: Command = {
       ...configOption,
       cloud: { type: "string" },
       json: { type: "boolean" },
+      out: { type: "string" },
+      "detailed-exitcode": { type: "boolean" },
       queue: { type: "boolean" },
       wait: { type: "boolean" },
       "deep-keys": { type: "boolean" },
     });
-    const [sub] = positionals;
-    expectPositionals(positionals, 1);
+    const [sub, planFile] = positionals;
+    expectPositionals(positionals, sub === "apply" ? 2 : 1);
+    if (planFile && (values.cloud || values["deep-keys"]))
+      throw new UsageError("a saved plan names its clouds: --cloud and --deep-keys do not apply to it");
     if (sub !== "plan" && sub !== "apply") {
       throw new UsageError(sub ? `unknown subcommand '${sub}'` : "expected a subcommand: plan, apply");
     }
@@ -65,15 +79,23 @@ export const syncCommand: Command = {
       const sync = buildSync(runtime, io, values.queue ? "shared" : "inline");
       if (typeof sync === "number") return sync;
       try {
-        return sub === "plan"
-          ? await plan(sync, io, values.cloud, values.json ?? false)
-          : await apply(sync, io, {
-              cloudId: values.cloud,
-              deepKeys: values["deep-keys"] ?? false,
-              wait: values.wait ?? false,
-              json: values.json ?? false,
-              cloudCount: runtime.loaded.config.clouds.length,
-            });
+        if (sub === "plan") {
+          const opts = {
+            cloudId: values.cloud,
+            json: values.json ?? false,
+            detailed: values["detailed-exitcode"] ?? false,
+          };
+          return values.out ? await savePlan(sync, io, { ...opts, out: values.out }) : await plan(sync, io, opts);
+        }
+        if (planFile)
+          return await applySaved(sync, io, planFile, { wait: values.wait ?? false, json: values.json ?? false });
+        return await apply(sync, io, {
+          cloudId: values.cloud,
+          deepKeys: values["deep-keys"] ?? false,
+          wait: values.wait ?? false,
+          json: values.json ?? false,
+          cloudCount: runtime.loaded.config.clouds.length,
+        });
       } catch (err) {
         // Not a failure of this run: another one is doing the work. A distinct code lets a cron job tell.
         if (isArchwayError(err) && err.code === RUN_LOCKED) {
@@ -116,31 +138,117 @@ export function buildSync(
   return { ...parts, reloadPolicies: () => live.reload().map(formatProblem) };
 }
 
-async function plan(sync: SyncParts, io: CliIO, cloudId: string | undefined, json: boolean): Promise<number> {
-  const plans = await sync.service.plan({ cloudId });
-  if (json) {
-    io.out(JSON.stringify(plans, null, 2));
-    return plans.some((p) => !("operations" in p)) ? 1 : 0;
-  }
-  let failed = false;
-  for (const p of plans) {
-    if (!("operations" in p)) {
-      failed = true;
-      io.out(`${p.cloudId}: UNAVAILABLE: ${p.reason}`);
-      continue;
+interface PlanOpts {
+  cloudId: string | undefined;
+  json: boolean;
+  detailed: boolean;
+}
+
+async function plan(sync: SyncParts, io: CliIO, opts: PlanOpts): Promise<number> {
+  const plans = await sync.service.plan({ cloudId: opts.cloudId });
+  const { perCloud } = sync.engine.maxDeletes;
+  const ok = plans.flatMap((p) => ("operations" in p ? [p] : []));
+  const failed = plans.length - ok.length;
+  const over = ok.filter((p) => p.destructive > perCloud).length;
+  if (opts.json) io.out(JSON.stringify(plans, null, 2));
+  else {
+    for (const p of plans) {
+      if (!("operations" in p)) io.out(`${p.cloudId}: UNAVAILABLE: ${p.reason}`);
+      else io.out(formatPlan(p, perCloud));
     }
-    io.out(formatPlan(p));
   }
-  return failed ? 1 : 0;
+  return planExit({ failed, over, changes: ok.some((p) => p.operations.length > 0) }, opts.detailed);
+}
+
+/** Exit code of a plan: 1 for anything that stops an apply; with --detailed-exitcode, 2 when there are changes. */
+function planExit(p: { failed: number; over: number; changes: boolean }, detailed: boolean): number {
+  if (p.failed > 0) return 1;
+  if (!detailed) return 0;
+  if (p.over > 0) return 1;
+  return p.changes ? 2 : 0;
+}
+
+async function savePlan(sync: SyncParts, io: CliIO, opts: PlanOpts & { out: string }): Promise<number> {
+  const saved = await sync.service.savePlan({ cloudId: opts.cloudId });
+  writeFileSync(opts.out, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600 });
+  if (opts.json) io.out(JSON.stringify(saved, null, 2));
+  else {
+    for (const c of saved.clouds) io.out(formatSavedCloud(c));
+    for (const u of saved.unavailable) io.out(`${u.cloudId}: UNAVAILABLE: ${u.reason}`);
+    const totals = savedTotals(saved);
+    io.out(`plan ${saved.id}: ${totals.total} operation(s) in ${saved.clouds.length} cloud(s), saved to ${opts.out}`);
+    io.out(`apply exactly this plan with: archway sync apply ${opts.out}`);
+  }
+  const over = saved.clouds.filter((c) => c.overDeleteLimit).length;
+  const changes = saved.clouds.some((c) => c.operations.length > 0);
+  return planExit({ failed: saved.unavailable.length, over, changes }, opts.detailed);
+}
+
+async function applySaved(
+  sync: SyncParts,
+  io: CliIO,
+  file: string,
+  opts: { wait: boolean; json: boolean },
+): Promise<number> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    io.err(`archway sync: cannot read ${file}: ${(err as Error).message}`);
+    return 2;
+  }
+  let parsed: ReturnType<typeof SavedPlanSchema.safeParse>;
+  try {
+    parsed = SavedPlanSchema.safeParse(JSON.parse(text));
+  } catch {
+    io.err(`archway sync: ${file} is not JSON: not a plan saved by 'archway sync plan --out'`);
+    return 2;
+  }
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    io.err(`archway sync: ${file} is not a saved plan: ${first?.path.join(".") || "(top)"}: ${first?.message}`);
+    return 2;
+  }
+  const { runId, results } = await sync.service.applySaved(parsed.data, {
+    wait: opts.wait,
+    onResult: opts.json ? undefined : (r) => io.out(formatResult(r)),
+    onWait: (holder) => io.err(`archway sync: waiting for ${describeHolder(holder)} to end`),
+  });
+  const bad = results.filter((r) => r.outcome !== "converged");
+  if (opts.json)
+    io.out(JSON.stringify({ runId, planId: parsed.data.id, converged: results.length - bad.length, results }, null, 2));
+  else
+    io.out(
+      `run ${runId} (plan ${parsed.data.id}): ${results.length - bad.length} of ${results.length} clouds converged`,
+    );
+  return bad.length > 0 ? 1 : 0;
+}
+
+/** A saved plan's cloud as people read it. */
+function formatSavedCloud(c: SavedPlan["clouds"][number]): string {
+  const counts = ["create", "update", "revoke", "disable", "delete"].map((a) => `${c.counts[a] ?? 0} ${a}`).join(", ");
+  const lines = [`${c.cloudId}: ${counts}${c.operations.length === 0 ? " (in sync)" : ""}`];
+  if (c.overDeleteLimit)
+    lines.push(`  !! ${c.destructive} deletions, over sync.maxDeletesPerRun.perCloud: apply will refuse this cloud`);
+  for (const op of c.operations) {
+    const why = op.policies.length ? `  [${op.policies.join(", ")}]` : op.action === "create" ? "" : "  [no policy]";
+    lines.push(`  ${MARK[op.action as keyof typeof MARK] ?? "?"} ${op.text}${why}`);
+  }
+  for (const problem of c.problems) lines.push(`  ? ${problem}`);
+  return lines.join("\n");
 }
 
 /** A plan as people read it: a summary line, then one line per operation with its policies, then problems. */
-export function formatPlan(p: CloudPlan): string {
+export function formatPlan(p: CloudPlan, perCloudDeleteLimit = Number.POSITIVE_INFINITY): string {
   const c = p.counts;
   const lines = [
     `${p.cloudId}: ${c.create} create, ${c.update} update, ${c.revoke} revoke, ${c.disable} disable, ${c.delete} delete` +
       (p.operations.length === 0 ? " (in sync)" : ""),
   ];
+  if (p.destructive > perCloudDeleteLimit)
+    lines.push(
+      `  !! ${p.destructive} deletions, over sync.maxDeletesPerRun.perCloud = ${perCloudDeleteLimit}: apply will refuse this cloud`,
+    );
   for (const op of p.operations) {
     const why = op.policies.length ? `  [${op.policies.join(", ")}]` : actionOf(op) === "create" ? "" : "  [no policy]";
     lines.push(`  ${MARK[actionOf(op)]} ${describe(op)}${why}`);

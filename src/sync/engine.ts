@@ -8,6 +8,7 @@ import { type ApplyResult, applyPlan } from "./apply.js";
 import { federationDesired, observeFederation, planFederation } from "./federated.js";
 import { type ObservedCloud, observeCloud } from "./observe.js";
 import { type CloudPlan, finishPlan, planCloud } from "./plan.js";
+import { type PlanExpectation, planMismatch } from "./saved-plan.js";
 import { type CloudSyncStatus, driftOf, writeStatus } from "./status.js";
 
 /** Everything the engine needs, passed in once. */
@@ -35,6 +36,8 @@ export interface CloudRunOptions {
   /** Plan only. */
   dryRun?: boolean;
   deepKeys?: boolean;
+  /** Applying a saved plan: the fresh plan must be the saved one, or the cloud is refused untouched. */
+  expect?: PlanExpectation;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -65,6 +68,11 @@ export class SyncEngine {
 
   constructor(private readonly deps: SyncEngineDeps) {
     this.now = deps.now ?? (() => new Date());
+  }
+
+  /** `sync.maxDeletesPerRun`, for plans that say ahead of time what apply would refuse. */
+  get maxDeletes(): { perCloud: number; total: number } {
+    return this.deps.maxDeletes;
   }
 
   /** The configured cloud with this id. */
@@ -130,6 +138,8 @@ export class SyncEngine {
     }
     const { plan, observed } = planned;
     if (opts.dryRun) return { cloudId, outcome: "planned", plan };
+    const mismatch = opts.expect ? planMismatch(opts.expect, cloudId, desired, plan) : null;
+    if (mismatch) return { cloudId, outcome: "refused", plan, reason: mismatch };
     const refusal = await this.checkDeletes(plan, opts.runId);
     if (refusal) {
       const status = await writeStatus(this.deps.store, {

@@ -49,5 +49,13 @@ export {
   type RunHolder,
   type RunLockOptions,
 } from "./run-lock.js";
+export {
+  canonicalDigest,
+  type PlanExpectation,
+  planMismatch,
+  type SavedPlan,
+  SavedPlanSchema,
+  savedTotals,
+} from "./saved-plan.js";
 export { engineHandler, SyncService, type SyncServiceDeps } from "./service.js";
 export { type CloudSyncStatus, readStatus, registerSyncMetrics, writeStatus } from "./status.js";

@@ -1,6 +1,7 @@
 import { Limiter } from "../openstack/index.js";
 import type { DesiredCloudState } from "../policy/index.js";
 import type { CloudRunResult } from "./engine.js";
+import type { PlanExpectation } from "./saved-plan.js";
 
 /** One unit of work: one cloud of one run. Its id (`<runId>__<cloudId>`) makes submitting it twice harmless. */
 export interface SyncJob {
@@ -11,6 +12,8 @@ export interface SyncJob {
   /** Person-scoped jobs: the identity ids concerned. */
   people?: string[];
   deepKeys?: boolean;
+  /** A saved plan's digests for this cloud: apply only that plan. */
+  expect?: PlanExpectation;
 }
 
 /** The compact outcome a queue hands back (plans can be large; the details are in the audit and status). */

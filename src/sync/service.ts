@@ -4,11 +4,13 @@ import { ArchwayError } from "../errors.js";
 import { type EnumerableSource, type Identity, OffboardedPeople, StoredKeys } from "../identity/index.js";
 import { mapLimit } from "../openstack/index.js";
 import { type CompiledPolicySet, type DesiredCloudState, desiredState } from "../policy/index.js";
-import type { Store } from "../store/index.js";
+import { getJson, type Store, setJson } from "../store/index.js";
 import { type CloudRunResult, emptyDesired, type SyncEngine } from "./engine.js";
+import { describe } from "./operations.js";
 import type { CloudPlan } from "./plan.js";
 import type { JobResult, SyncJob, SyncQueue } from "./queue.js";
 import { acquireRunLocks, type RunLockOptions } from "./run-lock.js";
+import { type SavedPlan, SavedPlanSchema, savedCloudPlan } from "./saved-plan.js";
 
 /** What the triggers need. */
 export interface SyncServiceDeps {
@@ -97,6 +99,75 @@ export class SyncService {
         };
       }
     });
+  }
+
+  /**
+   * Plans every cloud (or one) and keeps the plan (`sync:plan:<id>`, a day) so that it can be applied exactly,
+   * by {@link applySaved}, after someone reviewed it.
+   */
+  async savePlan(opts: { cloudId?: string } = {}): Promise<SavedPlan> {
+    const id = this.newRunId();
+    const desired = this.desired(await this.identities(), this.cloudIds(opts.cloudId));
+    const { perCloud } = this.deps.engine.maxDeletes;
+    const planned = await mapLimit([...desired.values()], this.deps.concurrency ?? 16, async (state) => {
+      try {
+        const { plan } = await this.deps.engine.plan(state.cloudId, state);
+        return savedCloudPlan(plan, state, perCloud, describe);
+      } catch (err) {
+        return { cloudId: state.cloudId, reason: `cannot read the cloud: ${(err as Error).message}` };
+      }
+    });
+    const saved: SavedPlan = {
+      format: "archway-sync-plan/1",
+      id,
+      createdAt: new Date().toISOString(),
+      clouds: planned.flatMap((p) => ("planDigest" in p ? [p] : [])),
+      unavailable: planned.flatMap((p) => ("reason" in p ? [p] : [])),
+    };
+    await setJson(this.deps.store, savedPlanKey(id), saved, { ttlMs: SAVED_PLAN_TTL_MS });
+    return saved;
+  }
+
+  /** A plan kept by {@link savePlan}, or null once it expired (or never existed). */
+  async savedPlan(id: string): Promise<SavedPlan | null> {
+    return getJson(this.deps.store, savedPlanKey(id), SavedPlanSchema);
+  }
+
+  /**
+   * Applies a saved plan: a full run over the plan's clouds in which each cloud is planned again and written to
+   * only when its fresh plan is the saved one (same people and policies, same operations); any other cloud is
+   * `refused` with the reason, untouched. Clouds unavailable at plan time are not run.
+   */
+  async applySaved(
+    saved: SavedPlan,
+    opts: { onResult?: (r: JobResult) => void; wait?: boolean; onWait?: RunLockOptions["onWait"] } = {},
+  ) {
+    const runId = this.newRunId();
+    const known = new Set(this.deps.clouds.map((c) => c.id));
+    const missing = saved.clouds.filter((c) => !known.has(c.cloudId)).map((c) => c.cloudId);
+    if (missing.length > 0)
+      throw new ArchwayError(
+        "sync_plan_clouds",
+        `plan ${saved.id} names clouds not configured: ${missing.join(", ")}`,
+        400,
+      );
+    const cloudIds = saved.clouds.map((c) => c.cloudId);
+    return this.locked(
+      cloudIds.map((id) => `full:${id}`),
+      runId,
+      { wait: opts.wait, onWait: opts.onWait },
+      async () => {
+        const desired = this.desired(await this.identities(), cloudIds);
+        const jobs: SyncJob[] = saved.clouds.map((c) => ({
+          runId,
+          cloudId: c.cloudId,
+          kind: "full",
+          desired: desired.get(c.cloudId) ?? emptyDesired(c.cloudId),
+          expect: { planId: saved.id, desiredDigest: c.desiredDigest, planDigest: c.planDigest },
+        }));
+        return { runId, results: await this.deps.queue.submit(jobs, { onResult: opts.onResult }) };
+      },
+    );
   }
 
   /**
@@ -195,6 +266,9 @@ export class SyncService {
   }
 }
 
+const SAVED_PLAN_TTL_MS = 24 * 3600_000;
+const savedPlanKey = (id: string) => `sync:plan:${id}`;
+
 /** The handler both queues run: one cloud of one job through the engine. */
 export function engineHandler(
   engine: SyncEngine,
@@ -205,6 +279,7 @@ export function engineHandler(
       runId: job.runId,
       people: job.people ? new Set(job.people) : undefined,
       deepKeys: job.deepKeys,
+      expect: job.expect,
       onProgress: opts.onProgress ? (d, t) => opts.onProgress?.(job.cloudId, d, t) : undefined,
     });
 }

@@ -186,6 +186,18 @@ describe("an operator in the browser", () => {
     expect(explained).toContain("u-user0001 (member) ← devs");
     expect(explained).toMatch(/ops\s*\(allow\)\s*no\s*subjects\.groups\.anyOf/);
     await shot(page, "admin-explain.png");
+
+    // Apply takes the reviewed plan by its id: an unknown (or expired) one is refused, a missing one too.
+    await page.goto(`${h.url}/admin/plan`);
+    const csrf = await page.locator("input[name=csrf]").first().inputValue();
+    const planId = await page.locator("input[name=planId]").inputValue();
+    expect(planId).toMatch(/^\d{8}T\d+Z-[0-9a-f]{8}$/);
+    const post = (form: Record<string, string>) =>
+      page.request.post(`${h.url}/admin/sync/apply`, { form, maxRedirects: 0 });
+    const unknown = await post({ csrf, confirm: "yes", planId: "20990101T000000000Z-deadbeef" });
+    expect(unknown.status()).toBe(409);
+    expect(await unknown.text()).toContain("review the plan again");
+    expect((await post({ csrf, confirm: "yes" })).status()).toBe(400);
     await context.close();
   }, 180_000);
 });

@@ -51,20 +51,68 @@ export async function cloudHealth(deps: Pick<WebDeps, "clouds" | "store">): Prom
 
 /** A plan in the shape pages and `/api/v1/admin/plan` show. */
 export interface PlanView {
+  /** The saved plan's id: what "Apply" applies, exactly (absent for a plan that was only computed). */
+  planId?: string;
   clouds: {
     cloudId: string;
     error?: string;
     counts: Record<string, number>;
     problems: string[];
+    /** More deletions than maxDeletesPerRun.perCloud: applying refuses this cloud. */
+    overDeleteLimit?: boolean;
     operations: { action: string; text: string; policies: string[] }[];
   }[];
   total: number;
 }
 
+/**
+ * The sync plan for review: computed now (everyone, every cloud; nothing written to the clouds) and saved, so that
+ * applying it applies exactly this plan by its id ({@link applyReviewedPlan}), never a recomputed one.
+ */
+export async function reviewPlan(deps: Pick<WebDeps, "sync">): Promise<PlanView> {
+  const sync = needSync(deps);
+  const saved = await sync.service.savePlan();
+  const clouds: PlanView["clouds"] = [
+    ...saved.clouds.map((c) => ({
+      cloudId: c.cloudId,
+      counts: c.counts,
+      problems: c.problems,
+      overDeleteLimit: c.overDeleteLimit,
+      operations: c.operations,
+    })),
+    ...saved.unavailable.map((u) => ({
+      cloudId: u.cloudId,
+      error: u.reason,
+      counts: {},
+      problems: [],
+      operations: [],
+    })),
+  ].sort((a, b) => (a.cloudId < b.cloudId ? -1 : 1));
+  return { planId: saved.id, clouds, total: clouds.reduce((n, c) => n + c.operations.length, 0) };
+}
+
+/** Applies a reviewed plan by its id; a plan that expired (a day) or never existed is refused with 409. */
+export async function applyReviewedPlan(deps: Pick<WebDeps, "sync">, planId: string) {
+  const sync = needSync(deps);
+  const saved = await sync.service.savedPlan(planId);
+  if (!saved) {
+    throw new ArchwayError(
+      "sync_plan_expired",
+      `plan ${planId} is not known (plans are kept a day): review the plan again before applying`,
+      409,
+    );
+  }
+  return sync.service.applySaved(saved);
+}
+
+function needSync(deps: Pick<WebDeps, "sync">): NonNullable<WebDeps["sync"]> {
+  if (!deps.sync) throw new ArchwayError("sync_unavailable", "sync needs secrets.shadowPasswordKey", 503);
+  return deps.sync;
+}
+
 /** The current sync plan (everyone, every cloud; nothing is written). */
 export async function currentPlan(deps: Pick<WebDeps, "sync">): Promise<PlanView> {
-  if (!deps.sync) throw new ArchwayError("sync_unavailable", "sync needs secrets.shadowPasswordKey", 503);
-  const plans = await deps.sync.service.plan();
+  const plans = await needSync(deps).service.plan();
   const clouds = plans.map((p: CloudPlan | CloudRunResult) =>
     "operations" in p
       ? {

@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { ArchwayError } from "../../errors.js";
-import { type CloudHealth, cloudHealth, currentPlan, type PlanView } from "./admin-data.js";
+import { applyReviewedPlan, type CloudHealth, cloudHealth, type PlanView, reviewPlan } from "./admin-data.js";
 import type { WebDeps } from "./deps.js";
 import { pageUser } from "./home.js";
 import { CsrfField, Layout, Notice, renderPage, when } from "./layout.js";
@@ -9,6 +8,7 @@ import { person, readForm, requireAdmin, requirePage, type WebEnv } from "./secu
 
 const ApplyForm = z.object({
   confirm: z.literal("yes", { error: "tick the box to confirm that you reviewed the plan" }),
+  planId: z.string().regex(/^[\w.:-]{1,100}$/, { error: "no plan to apply: review the plan first" }),
 });
 
 const HealthTable = ({ clouds }: { clouds: CloudHealth[] }) => (
@@ -67,6 +67,9 @@ const PlanList = ({ plan }: { plan: PlanView }) => (
         <h3>{cloud.cloudId}</h3>
         {cloud.error ? <p class="state-bad">{cloud.error}</p> : null}
         {!cloud.error && cloud.operations.length === 0 ? <p class="state-ok">in sync: nothing to do</p> : null}
+        {cloud.overDeleteLimit ? (
+          <p class="state-bad">Over maxDeletesPerRun.perCloud: applying will refuse this cloud.</p>
+        ) : null}
         {cloud.operations.length > 0 ? (
           <ul>
             {cloud.operations.slice(0, 200).map((op) => (
@@ -115,7 +118,7 @@ export function adminRoutes(deps: WebDeps) {
 
   app.get("/admin/plan", async (c) => {
     const user = pageUser(deps, c);
-    const plan = await currentPlan(deps);
+    const plan = await reviewPlan(deps);
     return renderPage(
       c,
       <Layout title="Sync plan" user={user} current="admin">
@@ -125,8 +128,12 @@ export function adminRoutes(deps: WebDeps) {
         <PlanList plan={plan} />
         <form method="post" action="/admin/sync/apply" class="card">
           <CsrfField token={user.csrf} />
+          <input type="hidden" name="planId" value={plan.planId} />
           <h2>Apply</h2>
-          <p>Applying runs a full sync of every cloud. Deletions stay bounded by maxDeletesPerRun.</p>
+          <p>
+            Applying applies exactly this plan (<code>{plan.planId}</code>): a cloud that changed since it was made is
+            refused, untouched. Deletions stay bounded by maxDeletesPerRun.
+          </p>
           <label>
             <input type="checkbox" name="confirm" value="yes" required /> I reviewed this plan and want to apply it
           </label>
@@ -139,11 +146,10 @@ export function adminRoutes(deps: WebDeps) {
   });
 
   app.post("/admin/sync/apply", async (c) => {
-    await readForm(c, deps, ApplyForm);
-    if (!deps.sync) throw new ArchwayError("sync_unavailable", "sync needs secrets.shadowPasswordKey", 503);
+    const { planId } = await readForm(c, deps, ApplyForm);
     const actor = person(c).identity.username;
-    await deps.audit({ type: "sync.requested", actor, via: "web" });
-    const run = await deps.sync.service.full();
+    await deps.audit({ type: "sync.requested", actor, via: "web", planId });
+    const run = await applyReviewedPlan(deps, planId);
     await deps.audit({
       type: "sync.run",
       actor,

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { ArchwayError } from "../../errors.js";
 import { requestLog } from "../env.js";
-import { auditEvents, cloudHealth, currentPlan, explainPerson } from "./admin-data.js";
+import { applyReviewedPlan, auditEvents, cloudHealth, explainPerson, reviewPlan } from "./admin-data.js";
 import { UnlockRequestSchema, unlockFor } from "./admin-lockouts.js";
 import { cloudsYaml } from "./clouds-yaml.js";
 import type { WebDeps } from "./deps.js";
@@ -23,7 +23,7 @@ const ExplainQuery = z.object({
   source: z.string().max(100).optional(),
   cloud: z.string().max(100).optional(),
 });
-const Apply = z.object({ confirm: z.literal(true) }).strict();
+const Apply = z.object({ confirm: z.literal(true), planId: z.string().regex(/^[\w.:-]{1,100}$/) }).strict();
 
 /**
  * JSON behind the pages, for scripts: `/api/v1/me`, `me/keys`, `me/clouds.yaml`, and `admin/clouds|plan|audit|
@@ -95,7 +95,7 @@ export function apiRoutes(deps: WebDeps) {
   });
 
   app.get("/api/v1/admin/clouds", async (c) => c.json({ clouds: await cloudHealth(deps) }));
-  app.get("/api/v1/admin/plan", async (c) => c.json(await currentPlan(deps)));
+  app.get("/api/v1/admin/plan", async (c) => c.json(await reviewPlan(deps)));
   app.get("/api/v1/admin/audit", async (c) =>
     c.json({ events: await auditEvents(deps, parseFields(c.req.query(), AuditQuery)) }),
   );
@@ -111,11 +111,10 @@ export function apiRoutes(deps: WebDeps) {
     return c.json(await unlockFor(c, deps, who, "api"));
   });
   app.post("/api/v1/admin/sync/apply", async (c) => {
-    parseFields(await json(c), Apply);
-    if (!deps.sync) throw new ArchwayError("sync_unavailable", "sync needs secrets.shadowPasswordKey", 503);
+    const { planId } = parseFields(await json(c), Apply);
     const actor = person(c).identity.username;
-    await deps.audit({ type: "sync.requested", actor, via: "api" });
-    const run = await deps.sync.service.full();
+    await deps.audit({ type: "sync.requested", actor, via: "api", planId });
+    const run = await applyReviewedPlan(deps, planId);
     return c.json(run);
   });
   return app;
