@@ -14,9 +14,10 @@ import {
 } from "./command.js";
 
 const HELP = `Usage:
-  archway policy check [--json] [--config FILE]
+  archway policy check [--json] [--allow-empty] [--config FILE]
       compile every policy file and check its references (clouds, labels, sources, roles);
-      prints one located line per problem (file:line:column: path: what was expected) and exits 2 on problems
+      prints one located line per problem (file:line:column: path: what was expected) and exits 2 on problems.
+      No policy at all is a problem too (sync would take everything away), unless --allow-empty.
   archway policy explain <username | identity.json> [--cloud ID] [--json] [--config FILE]
       for one person: every policy, whether it matched (or the first condition that failed), and the resulting
       grants per cloud. A username is looked up in the identity sources; a .json file is an identity as is.
@@ -35,12 +36,13 @@ export const policyCommand: Command = {
       cloud: { type: "string" },
       json: { type: "boolean" },
       name: { type: "string" },
+      "allow-empty": { type: "boolean" },
     });
     const [sub, arg] = positionals;
     expectPositionals(positionals, sub === "check" ? 1 : 2);
     switch (sub) {
       case "check":
-        return check(io, values.config, values.json === true);
+        return check(io, values.config, { json: values.json === true, allowEmpty: values["allow-empty"] === true });
       case "explain":
         if (!arg) throw new UsageError("expected a username or an identity.json file");
         return explainOne(io, values.config, arg, values.cloud, values.json ?? false);
@@ -80,11 +82,21 @@ function compile(io: CliIO, loaded: LoadedConfig) {
   );
 }
 
-function check(io: CliIO, configFile: string | undefined, json: boolean): number {
+function check(io: CliIO, configFile: string | undefined, opts: { json: boolean; allowEmpty: boolean }): number {
   const loaded = load(io, configFile);
   if (typeof loaded === "number") return loaded;
   const { policies, problems } = compile(io, loaded);
-  if (json) {
+  if (policies.policies.length === 0 && problems.length === 0 && !opts.allowEmpty) {
+    problems.push({
+      file: loaded.policiesDir,
+      line: 1,
+      column: 1,
+      path: "",
+      message:
+        "no policies: nobody would get anything, and sync would take away what Archway gave; add policies, or pass --allow-empty if that is what you want",
+    });
+  }
+  if (opts.json) {
     const names = policies.policies.map((p) => p.name);
     io.out(
       JSON.stringify(

@@ -16,6 +16,7 @@ export {
 export * from "./schema/index.js";
 export { SecretValues } from "./secrets.js";
 export { readSigningKeyFiles, type SigningKeyFile } from "./signing-keys.js";
+export { didYouMean, keysAt } from "./suggest.js";
 export {
   DEMO_SECRET_DIGESTS,
   demoSecretOf,

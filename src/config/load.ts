@@ -71,7 +71,7 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadedConfig {
   }
   const result = ConfigSchema.safeParse(parsed.value ?? {});
   if (!result.success) {
-    problems.push(...zodProblems(result.error, shown(file), parsed));
+    problems.push(...zodProblems(result.error, shown(file), parsed, [], ConfigSchema));
     throw new ConfigError(problems);
   }
   const config = result.data;
@@ -81,6 +81,7 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadedConfig {
     );
   }
   checkUnique(config.clouds, "cloud", shown(file), parsed, problems);
+  checkDistinctKeystones(config.clouds, shown(file), parsed, problems);
   checkUnique(config.identity.sources, "identity source", shown(file), parsed, problems);
   checkUnique(config.idp.clients, "idp client", shown(file), parsed, problems);
   checkClientClouds(config, shown(file), parsed, problems);
@@ -88,6 +89,41 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadedConfig {
   if (problems.length > 0) throw new ConfigError(problems);
   const demoAt = { file: shown(file), ...parsed.locate(["demo"]) };
   return { config, file, policiesDir: resolve(baseDir, config.policiesDir), secrets, weakSecrets, demoAt };
+}
+
+/**
+ * Two clouds on one Keystone and one domain would be synced as two clouds over the same objects: each run would
+ * undo the other's plan (and deletions would count twice). Refuse it; one cloud per Keystone and domain.
+ */
+function checkDistinctKeystones(
+  clouds: readonly Cloud[],
+  file: string,
+  doc: LocatedDocument,
+  problems: LocatedProblem[],
+): void {
+  const seen = new Map<string, string>();
+  clouds.forEach((cloud, i) => {
+    const key = `${keystoneIdentity(cloud.authUrl)}\u0000${cloud.domain}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      problems.push({
+        file,
+        ...doc.locate(["clouds", i]),
+        path: `clouds[${i}]`,
+        message: `cloud '${cloud.id}' is the same Keystone (${cloud.authUrl}) and domain '${cloud.domain}' as cloud '${first}': sync would run twice over the same objects; give one its own domain`,
+      });
+    } else seen.set(key, cloud.id);
+  });
+}
+
+/** The Keystone an auth URL points at, spelled one way (scheme and host case, default port, trailing slash). */
+function keystoneIdentity(authUrl: string): string {
+  try {
+    const u = new URL(authUrl);
+    return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, "")}`;
+  } catch {
+    return authUrl;
+  }
 }
 
 function parseFile(file: string, shownName: string, problems: LocatedProblem[]): LocatedDocument | undefined {
@@ -149,7 +185,8 @@ function loadInventory(
       });
     }
     const result = CloudInventoryFileSchema.safeParse(doc.value ?? {});
-    if (!result.success) ctx.problems.push(...zodProblems(result.error, ctx.shown(file), doc));
+    if (!result.success)
+      ctx.problems.push(...zodProblems(result.error, ctx.shown(file), doc, [], CloudInventoryFileSchema));
     else clouds.push(...result.data.clouds);
   }
   return clouds;

@@ -1,5 +1,6 @@
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from "yaml";
 import type { z } from "zod";
+import { didYouMean, keysAt } from "./suggest.js";
 
 /** A problem found in a file, located to the line and column of the offending value. */
 export interface LocatedProblem {
@@ -84,23 +85,29 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-/** Turns zod issues into located problems; `prefix` is prepended to each issue path (for nested validation). */
+/**
+ * Turns zod issues into located problems; `prefix` is prepended to each issue path (for nested validation). With
+ * the `schema` that was parsed, an unknown key says which known key it is probably a typo of.
+ */
 export function zodProblems(
   error: z.ZodError,
   file: string,
   doc: LocatedDocument,
   prefix: readonly PropertyKey[] = [],
+  schema?: z.ZodType,
 ): LocatedProblem[] {
   return error.issues.map((issue) => {
     const path = [...prefix, ...issue.path];
     const { line, column } = doc.locate(path);
-    return { file, line, column, path: formatPath(path), message: describeIssue(issue) };
+    const known = schema && issue.code === "unrecognized_keys" ? keysAt(schema, issue.path) : [];
+    return { file, line, column, path: formatPath(path), message: describeIssue(issue, known) };
   });
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+function describeIssue(issue: z.core.$ZodIssue, knownKeys: readonly string[]): string {
   if (issue.code === "unrecognized_keys") {
-    return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
+    const keys = issue.keys.map((k) => `'${k}'${didYouMean(k, knownKeys)}`);
+    return `unknown key${issue.keys.length > 1 ? "s" : ""} ${keys.join(", ")}`;
   }
   if (issue.code === "invalid_union" && "discriminator" in issue && issue.discriminator) {
     return `${issue.message} (field '${issue.discriminator}')`;

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { type Cloud, formatPath, type LocatedProblem, parseYaml, zodProblems } from "../config/index.js";
+import { type Cloud, didYouMean, formatPath, type LocatedProblem, parseYaml, zodProblems } from "../config/index.js";
 import type { Identity } from "../identity/index.js";
 import { globMatcher, isGlob } from "./glob.js";
 import {
@@ -151,7 +151,7 @@ export function compilePolicies(
       if (doc.value === null || doc.value === undefined) continue;
       const result = PolicyManifestSchema.safeParse(doc.value);
       if (!result.success) {
-        problems.push(...zodProblems(result.error, file, doc));
+        problems.push(...zodProblems(result.error, file, doc, [], PolicyManifestSchema));
         continue;
       }
       const local: LocatedProblem[] = [];
@@ -230,7 +230,7 @@ function compileOne(
     if (!ctx.sources.includes(source)) {
       problem(
         ["spec", "subjects", "sources", i],
-        `unknown identity source '${source}' (configured: ${ctx.sources.join(", ") || "none"})`,
+        `unknown identity source '${source}'${didYouMean(source, ctx.sources)} (configured: ${ctx.sources.join(", ") || "none"})`,
       );
     }
   }
@@ -342,7 +342,8 @@ function checkRoles(g: Grant, i: number, clouds: readonly Cloud[], ctx: PolicyCo
     if (missing.length > 0) {
       const shown =
         missing.length > 5 ? `${missing.slice(0, 5).join(", ")} and ${missing.length - 5} more` : missing.join(", ");
-      problem(["spec", "grants", i, "roles", r], `role '${role}' does not exist in ${shown}`);
+      const known = new Set(clouds.flatMap((c) => (c.roles.length > 0 ? c.roles : ctx.roles)));
+      problem(["spec", "grants", i, "roles", r], `role '${role}' does not exist in ${shown}${didYouMean(role, known)}`);
     }
   });
 }
@@ -353,7 +354,10 @@ function selectClouds(sel: CloudSelector, clouds: readonly Cloud[], problem: Pro
   const checkNames = (names: readonly string[], field: "names" | "exclude") =>
     names.forEach((n, i) => {
       if (isGlob(n) ? !clouds.some((c) => globMatcher([n])(c.id)) : !ids.has(n)) {
-        problem(["spec", "clouds", field, i], isGlob(n) ? `'${n}' matches no cloud` : `unknown cloud '${n}'`);
+        problem(
+          ["spec", "clouds", field, i],
+          isGlob(n) ? `'${n}' matches no cloud` : `unknown cloud '${n}'${didYouMean(n, ids)}`,
+        );
       }
     });
   if (sel.names) checkNames(sel.names, "names");
@@ -363,7 +367,8 @@ function selectClouds(sel: CloudSelector, clouds: readonly Cloud[], problem: Pro
     const values = Array.isArray(value) ? value : [value];
     const test = globMatcher(values);
     if (!clouds.some((c) => key in c.labels)) {
-      problem(["spec", "clouds", "labels", key], `no cloud has the label '${key}'`);
+      const keys = new Set(clouds.flatMap((c) => Object.keys(c.labels)));
+      problem(["spec", "clouds", "labels", key], `no cloud has the label '${key}'${didYouMean(key, keys)}`);
     } else if (!clouds.some((c) => c.labels[key] !== undefined && test(c.labels[key]))) {
       problem(["spec", "clouds", "labels", key], `no cloud has label ${key}=${values.join("|")}`);
     }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -69,6 +69,23 @@ describe("the command line for automation", () => {
     expect(report.ok).toBe(true);
     expect(report.policies.length).toBeGreaterThan(3);
     expect(report.problems).toEqual([]);
+  });
+
+  it("policy check refuses an empty policy set unless --allow-empty", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "archway-empty-"));
+    try {
+      mkdirSync(join(dir, "policies"));
+      writeFileSync(join(dir, "archway.yaml"), "clouds: []\npoliciesDir: policies\n");
+      const refused = captureIO();
+      expect(await runCli(["policy", "check", "--config", join(dir, "archway.yaml")], refused)).toBe(2);
+      expect(refused.stderr()).toMatch(/no policies: nobody would get anything/);
+      const allowed = captureIO();
+      expect(await runCli(["policy", "check", "--allow-empty", "--config", join(dir, "archway.yaml")], allowed)).toBe(
+        0,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("archway --version prints the package's version", async () => {
