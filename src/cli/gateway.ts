@@ -148,6 +148,7 @@ export function buildGateway(runtime: Runtime): Gateway {
     broker,
     offboard,
     upstreamGrants,
+    sealer: runtime.sealer,
   });
   return {
     web: { deps: web, formTargets: ssoOrigins(config) },

@@ -38,6 +38,7 @@ export {
   satisfiesMfa,
   upstreamAmr,
 } from "./mfa/strength.js";
+export * from "./mfa/webauthn/index.js";
 export { type OffboardedEntry, OffboardedPeople } from "./offboarded.js";
 export { claimAt, OidcSource } from "./oidc.js";
 export { hashPassword, verifyPassword } from "./scrypt.js";

@@ -28,8 +28,11 @@ export const ARTIFACTS = join(repoRoot, "test-artifacts");
  * - `devs`: user0001 and user0010 get `u-<username>` (member) in cloud-1 and cloud-2, with their SSH keys;
  * - `ops`: members of `admins` among those two get `ops` (reader) in cloud-3.
  * `web.admins` names the LDAP group `admins` (user0010 is in it, user0001 is not).
+ * `opts.publicHost` is the host of `publicUrl` and of `url` (`localhost` for WebAuthn, which refuses IP addresses);
+ * the server listens on 127.0.0.1 either way.
  */
-export async function startWeb(port: number): Promise<WebHarness> {
+export async function startWeb(port: number, opts: { publicHost?: string } = {}): Promise<WebHarness> {
+  const publicUrl = `http://${opts.publicHost ?? "127.0.0.1"}:${port}`;
   const env = loadEndpoints();
   const dir = mkdtempSync(join(tmpdir(), "archway-web-"));
   const domain = `web-${randomBytes(4).toString("hex")}`;
@@ -43,7 +46,7 @@ export async function startWeb(port: number): Promise<WebHarness> {
   writeFileSync(
     join(dir, "archway.yaml"),
     // demo: the test Keystones' admin password is the public demo one (config/secrets/demo-cloud-admin).
-    `demo: true\nlisten: { host: 127.0.0.1, port: ${port} }\npublicUrl: http://127.0.0.1:${port}\n` +
+    `demo: true\nlisten: { host: 127.0.0.1, port: ${port} }\npublicUrl: ${publicUrl}\n` +
       `secrets: { shadowPasswordKey: "${randomBytes(32).toString("base64url")}", sessionKey: "${randomBytes(32).toString("base64url")}" }\n` +
       "identity:\n  sources:\n    - id: corp\n      type: ldap\n      preset: openldap\n" +
       `      urls: ["${env.ldap.url}"]\n      baseDn: "${env.ldap.baseDn}"\n      userBaseDn: "${env.ldap.peopleDn}"\n` +
@@ -67,7 +70,7 @@ export async function startWeb(port: number): Promise<WebHarness> {
   const server = await startServer(app, { host: "127.0.0.1", port, log: runtime.log });
   return {
     env,
-    url: server.url,
+    url: opts.publicHost ? publicUrl : server.url,
     domain,
     server,
     async close() {

@@ -8,7 +8,10 @@ import {
   isRedirectSource,
   type LoginGuard,
   type MfaService,
+  Passkeys,
+  relyingPartyOf,
   StoredKeys,
+  type ValueSealer,
 } from "../../identity/index.js";
 import type { Logger } from "../../log/index.js";
 import type { OffboardService, UpstreamGrants } from "../../offboard/index.js";
@@ -41,6 +44,8 @@ export function createWebDeps(opts: {
   broker?: TokenBroker;
   offboard?: OffboardService;
   upstreamGrants?: UpstreamGrants;
+  /** Seals passkey records in the store (the runtime's store sealer). */
+  sealer?: ValueSealer;
 }): WebDeps {
   const { config } = opts;
   let key = config.secrets.sessionKey;
@@ -87,8 +92,16 @@ export function createWebDeps(opts: {
         })
       : undefined,
     isAdmin: adminCheck(config.web.admins, compileSubjects),
+    passkeys: new Passkeys({
+      store: opts.store,
+      sealer: opts.sealer ?? PLAIN,
+      relyingParty: relyingPartyOf(opts.publicUrl),
+    }),
   };
 }
+
+/** Without a store sealer (tests that build the deps by hand), values are kept as they are, like the `Sealer`'s. */
+const PLAIN: ValueSealer = { seal: (plaintext) => plaintext, open: (value) => ({ plaintext: value }) };
 
 /** Origins of the upstream SSO providers, which sign-in and sign-out forms redirect to. */
 export function ssoOrigins(config: Config): string[] {

@@ -5,6 +5,7 @@ import type {
   LoginGuard,
   LookupSource,
   MfaService,
+  Passkeys,
   PasswordSource,
   RedirectSource,
   StoredKeys,
@@ -45,6 +46,8 @@ export interface WebDeps {
   mfa?: MfaService;
   /** SSO logins' upstream session ids and refresh tokens (back-channel logout, grant renewal). */
   upstreamGrants?: UpstreamGrants;
+  /** WebAuthn passkeys and security keys (absent where the deps are built by hand without them). */
+  passkeys?: Passkeys;
   /** True when the person may use `/admin`. */
   isAdmin: (identity: Identity) => boolean;
 }

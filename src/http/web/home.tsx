@@ -171,6 +171,9 @@ export function homeRoutes(deps: WebDeps) {
         </a>{" "}
         <a href="/app-credentials">Application credentials</a> for tools that must reach a cloud directly.{" "}
         {deps.mfa ? <a href="/mfa">Second factors</a> : null}
+        <p>
+          <a href="/passkeys">Passkeys and security keys</a>: sign in without a password, or as a second step.
+        </p>
         <h2 id="keys">SSH keys</h2>
         <p class="muted">
           Keys you add here are imported as keypairs into the clouds whose policies import keys.

@@ -13,6 +13,7 @@ import { homeRoutes } from "./home.js";
 import { loginRoutes } from "./login.js";
 import { mfaLoginRoutes } from "./mfa-login.js";
 import { MFA_PATHS, mfaPageRoutes } from "./mfa-page.js";
+import { PASSKEY_PATHS, passkeyLoginRoutes, passkeyManageRoutes } from "./passkeys/index.js";
 import { pageHeaders, type WebEnv } from "./security.js";
 import { SESSION_PATHS, sessionRoutes } from "./sessions.js";
 import { styleRoutes } from "./style.js";
@@ -32,6 +33,7 @@ export const WEB_PATHS = [
   ...APP_CREDENTIAL_PATHS,
   ...SESSION_PATHS,
   ...MFA_PATHS,
+  ...PASSKEY_PATHS,
 ];
 
 /**
@@ -50,6 +52,8 @@ export function webRoutes(deps: WebDeps, opts: { formTargets?: readonly string[]
   app.route("/", mfaLoginRoutes(deps));
   // Before the API and admin routes: it brings its own guards for its paths under /admin and /api/v1.
   app.route("/", mfaPageRoutes(deps));
+  app.route("/", passkeyLoginRoutes(deps));
+  app.route("/", passkeyManageRoutes(deps));
   app.route("/", backchannelLogoutRoutes(deps));
   app.route("/", homeRoutes(deps));
   // Before the API and admin routes: it brings its own guards for its paths under /admin and /api/v1.

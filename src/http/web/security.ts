@@ -6,6 +6,7 @@ import type { SessionStrength } from "../../policy/index.js";
 import type { AppEnv } from "../env.js";
 import { FACADE_AUDIENCE } from "../keystone/caller.js";
 import type { WebDeps, WebVariables } from "./deps.js";
+import { PASSKEY_SCRIPT_HASH } from "./passkeys/script.js";
 
 /** The Hono environment of the web routes: the app's plus the signed-in person. */
 export interface WebEnv {
@@ -15,7 +16,8 @@ export interface WebEnv {
 export type WebContext = Context<WebEnv>;
 
 /**
- * Headers for every page: a strict CSP (no script at all, styles only from Archway, forms only to Archway and the
+ * Headers for every page: a strict CSP (no script but the passkey script, allowed by its hash; fetches only to
+ * Archway; styles only from Archway, forms only to Archway and the
  * upstream SSO providers), no framing, no sniffing, no referrer beyond the origin, and no caching of pages that
  * show personal data.
  */
@@ -37,6 +39,8 @@ export function pageHeaderValues(formTargets: readonly string[]): readonly (read
   const formAction = ["'self'", ...formTargets].join(" ");
   const csp = [
     "default-src 'none'",
+    `script-src ${PASSKEY_SCRIPT_HASH}`,
+    "connect-src 'self'",
     "style-src 'self'",
     "img-src 'self'",
     `form-action ${formAction}`,

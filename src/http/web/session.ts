@@ -103,7 +103,8 @@ export class WebSessions {
   /**
    * Starts a new browser session for `identity` (always a fresh id: no session fixation) and sets its cookie. The
    * same person signing in again (`prompt=login`, `max_age`) keeps their login session, with a new `authTime`; any
-   * other session the browser had is ended only now, once the new sign-in has succeeded.
+   * other session the browser had is ended only now, once the new sign-in has succeeded. `opts.amr` says how the
+   * person signed in (RFC 8176 values; `pwd`, or `sso` with `upstream`, when absent).
    */
   async start(
     c: Context,

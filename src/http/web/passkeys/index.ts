@@ -1,0 +1,9 @@
+/**
+ * Passkey pages: the person's `/passkeys` page, usernameless sign-in and the passkey second step, and the one
+ * browser script (allowed by its CSP hash).
+ */
+
+export { PasskeySignInCard, passkeyLoginRoutes } from "./login.js";
+export { PASSKEY_PATHS, passkeyManageRoutes } from "./manage.js";
+export { holdForSecondStep, SECOND_STEP_PATH } from "./pending.js";
+export { PASSKEY_SCRIPT, PASSKEY_SCRIPT_HASH, PasskeyScript } from "./script.js";
