@@ -8,7 +8,7 @@ import { abandonedGet, eventually, get, openFds, scopedToken } from "./proxy-cli
 // sockets to a hung nova (fds 23 -> 151) for ~3 min, and a fresh request then waited 116.7 s for its 504.
 // Here cloud-2's real nova sits behind a delaying proxy (its Keystone too, through a proxy that rewrites the
 // catalog to list it), and the proxy hangs on command: accepts and never answers.
-const TIMEOUT_MS = 5_000;
+const TIMEOUT_MS = 15_000;
 const MAX_CONNECTIONS = 16;
 const QUEUE_MS = 1_500;
 
@@ -63,9 +63,10 @@ describe("a hung cloud behind the proxy (issue 23.6)", () => {
     // At most the cloud's own bound was ever held, however many clients asked.
     expect(nova.peakSockets()).toBeLessThanOrEqual(MAX_CONNECTIONS);
     expect(nova.peakSockets()).toBeGreaterThan(0);
-    // Every upstream socket closes at once (well before the cloud's 5 s timeout would end them), and within seconds
+    // Every upstream socket closes soon (well before the cloud's 15 s timeout would end them), and within seconds
     // the process's fds are back near where they were (measured: the in-flight ones' last fds close ~4 s later).
-    expect(await eventually(() => nova.openSockets() === 0, 2_000)).toBe(true);
+    // Measured ~4 s on a loaded 2-core machine, with the cloud's timeout at 15 s: the abort, not the timeout.
+    expect(await eventually(() => nova.openSockets() === 0, 8_000)).toBe(true);
     expect(await eventually(() => openFds() <= baseline + 10, 8_000)).toBe(true);
     console.info(`fds: baseline ${baseline}, after ${openFds()}; peak sockets at the hung nova ${nova.peakSockets()}`);
   }, 60_000);
@@ -97,8 +98,19 @@ describe("a hung cloud behind the proxy (issue 23.6)", () => {
 
     const ends = await Promise.all(held);
     expect(ends.map((r) => r.status)).toEqual(Array(MAX_CONNECTIONS).fill(504));
-    // Once the cloud answers again, so does the proxy.
+    // 16 timeouts in a row opened cloud-2's circuit breaker (docs/operations.md): while it is open the proxy answers
+    // 503 at once, naming the cloud; once the cloud answers again, the breaker's next probe (within its open time,
+    // 5 s the first time) lets requests through again.
+    const open = await get(keypairs2, token2);
+    expect(open.status).toBe(503);
+    expect(open.body).toContain("cloud cloud-2 is unavailable");
     nova.setMode({ kind: "pass" });
-    expect((await get(keypairs2, token2)).status).toBe(200);
+    let status = 0;
+    const deadline = Date.now() + 15_000;
+    while (status !== 200 && Date.now() < deadline) {
+      status = (await get(keypairs2, token2)).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(status).toBe(200);
   }, 60_000);
 });
