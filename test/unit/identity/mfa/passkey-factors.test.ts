@@ -81,7 +81,9 @@ describe("passkeys in the factor store", () => {
     const t = build();
     await t.creds.add(alice, passkey("cred-1", { transports: ["usb"], lastUsedAt: "2026-12-06T03:10:00.000Z" }));
     const factors = await t.mfa.factors.list(alice.id);
-    expect(factors.map((f) => [f.kind, f.id, f.label])).toEqual([["webauthn", passkeyFactorId("cred-1"), "key cred-1"]]);
+    expect(factors.map((f) => [f.kind, f.id, f.label])).toEqual([
+      ["webauthn", passkeyFactorId("cred-1"), "key cred-1"],
+    ]);
     expect(factors[0]?.state).toEqual({ counter: 5 });
     expect(credentialIdOf(factors[0] as (typeof factors)[number])).toBe("cred-1");
     expect(await t.creds.list(alice.id)).toEqual([
@@ -138,9 +140,7 @@ describe("passkeys in the factor store", () => {
     const codes = (await t.mfa.firstFactorRecoveryCodes(alice)) as string[];
     const id = passkeyFactorId("cred-1");
     expect(await code(t.mfa.remove(alice, id, { address: "127.0.0.1" }))).toBe("mfa_required");
-    expect(await code(t.mfa.remove(alice, id, { freshCode: "aaaaa-aaaaa", address: "127.0.0.1" }))).toBe(
-      "mfa_failed",
-    );
+    expect(await code(t.mfa.remove(alice, id, { freshCode: "aaaaa-aaaaa", address: "127.0.0.1" }))).toBe("mfa_failed");
     await t.mfa.remove(alice, id, { freshCode: codes[0] as string, address: "127.0.0.1" });
     expect(await t.mfa.list(alice.id)).toEqual([]);
     expect(await t.creds.owner("cred-1")).toBeNull();
@@ -155,9 +155,7 @@ describe("passkeys in the factor store", () => {
     expect((await t.creds.list(alice.id)).map((r) => r.id)).toEqual(["cred-2"]);
     expect(await t.creds.owner("cred-1")).toBeNull();
     expect((await t.creds.owner("cred-2"))?.personId).toBe(alice.id);
-    expect(await code(t.mfa.remove(alice, passkeyFactorId("cred-2"), { address: "127.0.0.1" }))).toBe(
-      "mfa_required",
-    );
+    expect(await code(t.mfa.remove(alice, passkeyFactorId("cred-2"), { address: "127.0.0.1" }))).toBe("mfa_required");
   });
 
   it("an administrator's reset clears passkeys and their index entries, audited", async () => {
