@@ -6,12 +6,15 @@ import { ARTIFACTS, launchChromium, startWeb, type WebHarness } from "./web-harn
 
 // Passkeys in Debian's headless Chromium with CDP's virtual authenticator (a platform authenticator with resident
 // keys and user verification), against the real slapd. The public URL is http://localhost: WebAuthn refuses IP
-// addresses as relying party ids, and localhost is a secure context.
+// addresses as relying party ids, and localhost is a secure context. The source has `mfa: optional`: a person who
+// holds a passkey (a factor of the factor store) is asked for a second factor after the password, one who holds
+// none is not.
 let h: WebHarness;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let cdp: CDPSession;
+let recoveryCodes: string[] = [];
 
 const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
 
@@ -37,7 +40,7 @@ async function password(username: string): Promise<void> {
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  h = await startWeb(18117, { publicHost: "localhost" });
+  h = await startWeb(18117, { publicHost: "localhost", sourceMfa: "optional" });
   browser = await launchChromium();
   context = await browser.newContext();
   page = await context.newPage();
@@ -60,13 +63,17 @@ afterAll(async () => {
 });
 
 describe("passkeys in the browser", () => {
-  it("registers a named passkey on the person's page", async () => {
+  it("registers a named passkey on the person's page; a first factor comes with recovery codes", async () => {
     await password("user0001");
     await page.waitForURL(`${h.url}/`);
     expect(await currentAmr()).toEqual(["pwd"]);
     await page.getByRole("link", { name: "Passkeys and security keys" }).click();
     await page.getByLabel("Name").fill("virtual laptop");
     await page.getByRole("button", { name: "Add a passkey" }).click();
+    await expect.poll(() => page.locator(".recovery-codes code").count()).toBe(10);
+    recoveryCodes = await page.locator(".recovery-codes code").allTextContents();
+    expect(recoveryCodes).toHaveLength(10);
+    await page.getByRole("link", { name: "Continue" }).click();
     await page.waitForURL(`${h.url}/passkeys?ok=added`);
     const rows = page.locator("tbody tr[data-passkey-id]");
     expect(await rows.count()).toBe(1);
@@ -75,10 +82,15 @@ describe("passkeys in the browser", () => {
     await shot("passkeys.png");
   });
 
-  it("asks for the passkey as the second step after the password", async () => {
+  it("asks for the passkey on the one second-step page after the password", async () => {
     await signOut();
     await password("user0001");
-    await page.waitForURL(`${h.url}/login/second-step/passkey`);
+    const form = page.getByRole("form", { name: "Use your passkey" });
+    await expect.poll(() => form.count()).toBe(1);
+    expect(await form.getAttribute("data-passkey")).toBe("get");
+    expect(await form.getAttribute("data-options")).toMatch(/^\/login\/mfa\/passkey\/options\?pending=[\w-]{20,}$/);
+    // The code form beside it (a recovery code works for a passkey-only person).
+    expect(await page.getByLabel("Code from your authenticator app, or a recovery code").count()).toBe(1);
     // No session yet: the password alone opens nothing.
     expect((await page.request.get(`${h.url}/api/v1/me/sessions`)).status()).toBe(401);
     await shot("passkey-second-step.png");
@@ -87,6 +99,23 @@ describe("passkeys in the browser", () => {
     expect(await currentAmr()).toEqual(["pwd", "hwk", "user", "mfa"]);
     await page.goto(`${h.url}/passkeys`);
     expect(await page.locator("tbody tr[data-passkey-id]").first().innerText()).not.toContain("never");
+  });
+
+  it("takes a recovery code at the second step instead of the passkey, once", async () => {
+    await signOut();
+    await password("user0001");
+    await page.getByLabel("Code from your authenticator app, or a recovery code").fill(recoveryCodes[0] as string);
+    await page.getByRole("button", { name: "Verify" }).click();
+    await page.waitForURL(`${h.url}/`);
+    expect(await currentAmr()).toEqual(["pwd", "otp"]);
+    await signOut();
+    await password("user0001");
+    await page.getByLabel("Code from your authenticator app, or a recovery code").fill(recoveryCodes[0] as string);
+    await page.getByRole("button", { name: "Verify" }).click();
+    expect(await page.getByRole("alert").innerText()).toContain("did not match");
+    await page.getByRole("button", { name: "Use a passkey" }).click();
+    await page.waitForURL(`${h.url}/`);
+    expect(await currentAmr()).toEqual(["pwd", "hwk", "user", "mfa"]);
   });
 
   it("signs in usernameless with the passkey alone, and refuses the same assertion replayed", async () => {
@@ -110,8 +139,12 @@ describe("passkeys in the browser", () => {
     expect(replay?.location).toMatch(/\/login\?error=passkey_failed/);
   });
 
-  it("refuses a passkey once it is removed", async () => {
+  it("removing the last factor, the passkey, needs a recovery code; then the passkey is refused", async () => {
     await page.goto(`${h.url}/passkeys`);
+    await page.getByRole("button", { name: "Remove passkey virtual laptop" }).click();
+    expect(await page.getByRole("alert").innerText()).toContain("last factor");
+    expect(await page.locator("tbody tr[data-passkey-id]").count()).toBe(1);
+    await page.getByLabel("A recovery code (needed to remove your last factor)").fill(recoveryCodes[1] as string);
     await page.getByRole("button", { name: "Remove passkey virtual laptop" }).click();
     await page.waitForURL(`${h.url}/passkeys?ok=removed`);
     expect(await page.locator("tbody tr[data-passkey-id]").count()).toBe(0);
@@ -120,7 +153,7 @@ describe("passkeys in the browser", () => {
     await page.getByRole("button", { name: "Continue with a passkey" }).click();
     await page.waitForURL(/\/login\?error=passkey_failed/);
     expect(await page.getByRole("alert").innerText()).toContain("passkey was not accepted");
-    // And the password alone signs in again: no second step without a passkey.
+    // And the password alone signs in again: no factor left (the recovery codes went with the last one).
     await password("user0001");
     await page.waitForURL(`${h.url}/`);
     expect(await currentAmr()).toEqual(["pwd"]);

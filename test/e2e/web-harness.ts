@@ -29,9 +29,12 @@ export const ARTIFACTS = join(repoRoot, "test-artifacts");
  * - `ops`: members of `admins` among those two get `ops` (reader) in cloud-3.
  * `web.admins` names the LDAP group `admins` (user0010 is in it, user0001 is not).
  * `opts.publicHost` is the host of `publicUrl` and of `url` (`localhost` for WebAuthn, which refuses IP addresses);
- * the server listens on 127.0.0.1 either way.
+ * the server listens on 127.0.0.1 either way. `opts.sourceMfa` is the `corp` source's `mfa` (absent: off).
  */
-export async function startWeb(port: number, opts: { publicHost?: string } = {}): Promise<WebHarness> {
+export async function startWeb(
+  port: number,
+  opts: { publicHost?: string; sourceMfa?: "optional" | "required" } = {},
+): Promise<WebHarness> {
   const publicUrl = `http://${opts.publicHost ?? "127.0.0.1"}:${port}`;
   const env = loadEndpoints();
   const dir = mkdtempSync(join(tmpdir(), "archway-web-"));
@@ -51,6 +54,7 @@ export async function startWeb(port: number, opts: { publicHost?: string } = {})
       "identity:\n  sources:\n    - id: corp\n      type: ldap\n      preset: openldap\n" +
       `      urls: ["${env.ldap.url}"]\n      baseDn: "${env.ldap.baseDn}"\n      userBaseDn: "${env.ldap.peopleDn}"\n` +
       `      groupBaseDn: "${env.ldap.groupsDn}"\n      bindDn: "${env.ldap.bindDn}"\n      bindPassword: "${env.ldap.bindPassword}"\n` +
+      (opts.sourceMfa ? `      mfa: ${opts.sourceMfa}\n` : "") +
       "web:\n  admins: { groups: { anyOf: [admins] } }\n" +
       `policiesDir: policies\nlog: { level: warn }\nclouds:\n${clouds}`,
   );

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Audit } from "../../audit/index.js";
 import type { Config } from "../../config/index.js";
 import {
+  FactorPasskeyLists,
   type IdentitySource,
   isLookupSource,
   isPasswordSource,
@@ -96,6 +97,9 @@ export function createWebDeps(opts: {
       store: opts.store,
       sealer: opts.sealer ?? PLAIN,
       relyingParty: relyingPartyOf(opts.publicUrl),
+      // Passkeys are factors of the factor store (one sealed value and one lock per person, with TOTP and
+      // recovery codes): the second step, the last-factor rule and the admin reset see them.
+      ...(opts.mfa ? { lists: new FactorPasskeyLists(opts.mfa.factors) } : {}),
     }),
   };
 }

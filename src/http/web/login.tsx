@@ -7,7 +7,7 @@ import { clientIp } from "../env.js";
 import type { WebDeps } from "./deps.js";
 import { CsrfField, Layout, Notice, renderPage } from "./layout.js";
 import { secondStepPage } from "./mfa-login.js";
-import { holdForSecondStep, PasskeyScript, PasskeySignInCard } from "./passkeys/index.js";
+import { PasskeyScript, PasskeySignInCard } from "./passkeys/index.js";
 import { parseFields, type WebContext, type WebEnv } from "./security.js";
 import { safeReturnTo } from "./session.js";
 
@@ -126,11 +126,8 @@ export function loginRoutes(deps: WebDeps) {
           ...(nonce ? { nonce } : {}),
         });
         const enrolment = enrol ? await deps.mfa.beginTotp(identity, "authenticator app") : undefined;
-        return secondStepPage(c, deps, { pendingId: id, ...(enrolment ? { enrolment } : {}) });
+        return secondStepPage(c, deps, { pendingId: id, personId: identity.id, ...(enrolment ? { enrolment } : {}) });
       }
-      // Passkeys keep their own records for now (docs/mfa.md): a person who holds one is asked for it.
-      const secondStep = await holdForSecondStep(deps, c, identity, returnTo);
-      if (secondStep) return c.redirect(secondStep, 303);
       await deps.sessions.start(c, identity);
       await deps.audit({ type: "web.signin", actor: identity.username, identity: identity.id, method: "password" });
       return c.redirect(returnTo, 303);

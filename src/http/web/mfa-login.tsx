@@ -3,10 +3,11 @@ import { Hono } from "hono";
 import { raw } from "hono/html";
 import { z } from "zod";
 import { isArchwayError } from "../../errors.js";
-import { type Identity, retryAfterOf, type TotpEnrolment } from "../../identity/index.js";
+import { type Identity, type PendingSignIn, retryAfterOf, type TotpEnrolment } from "../../identity/index.js";
 import { clientIp } from "../env.js";
 import type { WebDeps } from "./deps.js";
 import { CsrfField, Layout, Notice, renderPage } from "./layout.js";
+import { PasskeyScript } from "./passkeys/script.js";
 import { parseFields, type WebContext, type WebEnv } from "./security.js";
 import { safeReturnTo } from "./session.js";
 
@@ -17,7 +18,11 @@ const CodeForm = z.object({
 });
 const EnrolForm = CodeForm.extend({ enrolment: z.string().min(1).max(100) });
 
+/** Where a passkey answers the second step (`passkeys/login.tsx`); `/options` beside it gives the challenge. */
+export const PASSKEY_SECOND_STEP_PATH = "/login/mfa/passkey";
+
 const MESSAGES: Record<string, string> = {
+  passkey_failed: "That passkey was not accepted. Try again, use another one, or enter a code.",
   mfa_failed: "That code did not match, or it was used already. Enter the current code from your app.",
   login_locked: "Too many wrong codes from this address. Wait a little and try again.",
   expired: "The sign-in took too long. Please sign in again.",
@@ -57,7 +62,7 @@ export function mfaLoginRoutes(deps: WebDeps) {
       const verified = await mfa.verify(pending.identity, form.code, clientIp(c));
       return finish(c, deps, form.pending, pending.identity, pending.returnTo, verified.amr, verified.kind);
     } catch (err) {
-      return failed(c, deps, err, { pendingId: form.pending });
+      return failed(c, deps, err, { pendingId: form.pending, personId: pending.identity.id });
     }
   });
 
@@ -85,14 +90,29 @@ export function mfaLoginRoutes(deps: WebDeps) {
   return app;
 }
 
-/** The page of the second step: a code form, or the forced enrolment. */
+/**
+ * The page of the second step: a code form (TOTP or recovery code) and, when the person (`personId`) holds a
+ * passkey, the passkey form beside it; or the forced enrolment.
+ */
 export async function secondStepPage(
   c: Context,
   deps: WebDeps,
-  opts: { pendingId: string; enrolment?: TotpEnrolment; error?: string; status?: 200 | 400 | 401 | 403 | 429 },
+  opts: {
+    pendingId: string;
+    personId?: string;
+    enrolment?: TotpEnrolment;
+    error?: string;
+    status?: 200 | 400 | 401 | 403 | 429;
+  },
 ): Promise<Response> {
   const csrf = deps.sessions.loginCsrfToken(c);
   const text = opts.error ? (MESSAGES[opts.error] ?? MESSAGES.mfa_failed) : undefined;
+  const passkey =
+    !opts.enrolment &&
+    opts.personId !== undefined &&
+    deps.passkeys !== undefined &&
+    (await deps.passkeys.credentials.list(opts.personId)).length > 0;
+  const options = `${PASSKEY_SECOND_STEP_PATH}/options?pending=${encodeURIComponent(opts.pendingId)}`;
   return renderPage(
     c,
     <Layout title={opts.enrolment ? "Set up a second factor" : "Second factor"}>
@@ -109,14 +129,36 @@ export async function secondStepPage(
           <button type="submit">Confirm</button>
         </form>
       ) : (
-        <form method="post" action="/login/mfa" class="card" aria-label="Second factor">
-          <h2>Second factor</h2>
-          <CsrfField token={csrf} />
-          <input type="hidden" name="pending" value={opts.pendingId} />
-          <label for="code">Code from your authenticator app, or a recovery code</label>
-          <input id="code" name="code" autocomplete="one-time-code" required />
-          <button type="submit">Verify</button>
-        </form>
+        <>
+          {passkey ? (
+            <form
+              method="post"
+              action={PASSKEY_SECOND_STEP_PATH}
+              class="card"
+              aria-label="Use your passkey"
+              data-passkey="get"
+              data-options={options}
+              data-csrf={csrf}
+            >
+              <h2>Passkey</h2>
+              <p>Confirm with one of your passkeys or security keys.</p>
+              <CsrfField token={csrf} />
+              <input type="hidden" name="pending" value={opts.pendingId} />
+              <input type="hidden" name="credential" value="" />
+              <p data-passkey-status role="status" class="muted" />
+              <button type="submit">Use a passkey</button>
+            </form>
+          ) : null}
+          <form method="post" action="/login/mfa" class="card" aria-label="Second factor">
+            <h2>Second factor</h2>
+            <CsrfField token={csrf} />
+            <input type="hidden" name="pending" value={opts.pendingId} />
+            <label for="code">Code from your authenticator app, or a recovery code</label>
+            <input id="code" name="code" autocomplete="one-time-code" required />
+            <button type="submit">Verify</button>
+          </form>
+          {passkey ? <PasskeyScript /> : null}
+        </>
       )}
     </Layout>,
     opts.status ?? (opts.error === "login_locked" ? 429 : opts.error ? 401 : 200),
@@ -153,6 +195,16 @@ export function recoveryCodesPage(c: Context, codes: readonly string[], next: st
   );
 }
 
+/**
+ * The pending first step `id` when it belongs to this browser (a web one, started with this browser's login nonce)
+ * and asks a factor the person holds (not a forced enrolment); else null. The passkey second step uses it too.
+ */
+export async function browserPending(c: Context, deps: WebDeps, id: string): Promise<PendingSignIn | null> {
+  const pending = deps.mfa ? await deps.mfa.pending.get(id) : null;
+  if (pending?.purpose !== "web" || pending.nonce !== deps.sessions.loginNonce(c)) return null;
+  return pending;
+}
+
 async function readPending<S extends typeof CodeForm>(c: WebContext, deps: WebDeps, schema: S) {
   const body = await c.req.parseBody();
   const mfa = deps.mfa;
@@ -161,10 +213,9 @@ async function readPending<S extends typeof CodeForm>(c: WebContext, deps: WebDe
   if (!deps.sessions.checkLoginCsrf(c, typeof body.csrf === "string" ? body.csrf : undefined))
     return { ...expired, refusal: c.redirect("/login?error=csrf_failed", 303) };
   const form = parseFields(body, schema) as z.infer<S>;
-  const pending = await mfa.pending.get(form.pending);
   // Bound to the browser that passed the first step: a pending id copied elsewhere does nothing.
-  if (pending?.purpose !== "web" || pending.nonce !== deps.sessions.loginNonce(c))
-    return { ...expired, refusal: await failed(c, deps, "expired", {}) };
+  const pending = await browserPending(c, deps, form.pending);
+  if (!pending) return { ...expired, refusal: await failed(c, deps, "expired", {}) };
   return { mfa, form, pending, refusal: undefined };
 }
 
@@ -184,10 +235,19 @@ async function finish(
   return c.redirect(safeReturnTo(returnTo), 303);
 }
 
-async function failed(c: Context, deps: WebDeps, err: unknown, opts: { pendingId?: string }): Promise<Response> {
+async function failed(
+  c: Context,
+  deps: WebDeps,
+  err: unknown,
+  opts: { pendingId?: string; personId?: string },
+): Promise<Response> {
   if (err === "expired") return c.redirect("/login?error=mfa_expired", 303);
   if (!isArchwayError(err) || !(err.code in MESSAGES)) throw err;
   const retryAfter = retryAfterOf(err);
   if (retryAfter !== undefined) c.header("retry-after", String(retryAfter));
-  return secondStepPage(c, deps, { pendingId: opts.pendingId ?? "", error: err.code });
+  return secondStepPage(c, deps, {
+    pendingId: opts.pendingId ?? "",
+    error: err.code,
+    ...(opts.personId !== undefined ? { personId: opts.personId } : {}),
+  });
 }

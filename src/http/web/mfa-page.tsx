@@ -116,9 +116,13 @@ async function page(
               kind="secondary"
               formClass="inline"
             >
-              {`${f.kind === "totp" ? "Authenticator app" : f.kind}: ${f.label} (added ${when(new Date(f.createdAt).toISOString())}) `}
+              {`${f.kind === "totp" ? "Authenticator app" : f.kind === "webauthn" ? "Passkey" : f.kind}: ${f.label} (added ${when(new Date(f.createdAt).toISOString())}) `}
               {primaries.length === 1 ? (
-                <input name="code" aria-label="Current code (needed to remove your last factor)" placeholder="code" />
+                <input
+                  name="code"
+                  aria-label="Current code, or a recovery code (needed to remove your last factor)"
+                  placeholder="code"
+                />
               ) : null}
             </PostButton>
           </li>

@@ -4,7 +4,7 @@ import { z } from "zod";
  * The kinds of second factor. Each kind is one file of this folder implementing {@link FactorKind}; a new kind
  * (WebAuthn passkeys) adds its name here and its file, and the store and pages take it as they are.
  */
-export const FACTOR_KINDS = ["totp", "recovery"] as const;
+export const FACTOR_KINDS = ["totp", "recovery", "webauthn"] as const;
 /** One kind of second factor. */
 export type FactorKindName = (typeof FACTOR_KINDS)[number];
 
@@ -43,6 +43,7 @@ export type FactorCheck = { matched: true; state: Record<string, unknown> } | { 
 /**
  * One kind of second factor, pure: given the stored record and what the person typed, does it match and what must
  * the store remember so that the same code is never accepted twice. The store does the rest (sealing, locking).
+ * A kind that answers challenges instead of typed codes (WebAuthn) never matches a code: its own ceremony checks it.
  */
 export interface FactorKind {
   readonly kind: FactorKindName;

@@ -12,6 +12,8 @@ import { type MfaMode, type SecondStep, secondStep } from "./mode.js";
 import { PendingSignIns } from "./pending.js";
 import { hashRecoveryCode, newRecoveryCodes } from "./recovery.js";
 import { newTotpSecret, otpauthUri, totpKind } from "./totp.js";
+import { passkeyOwnerKey } from "./webauthn/credentials.js";
+import { credentialIdOf } from "./webauthn/factor-lists.js";
 
 /** How long an enrolment waits for its confirmation code. */
 const ENROL_TTL_MS = 10 * 60_000;
@@ -41,6 +43,10 @@ export class MfaService {
   readonly #store: Store;
   readonly #sealer: RecordSealer;
   readonly #factors: FactorStore;
+  /** Each person's factors, passkeys included (the web's `FactorPasskeyLists` works on this one store). */
+  get factors(): FactorStore {
+    return this.#factors;
+  }
   readonly #attempts: AttemptGuard;
   readonly #audit: Audit;
   readonly #modes: ReadonlyMap<string, MfaMode>;
@@ -163,6 +169,8 @@ export class MfaService {
     const now = this.#now();
     return this.#factors.update(personId, (factors) => {
       for (const [i, record] of factors.entries()) {
+        // A passkey answers its own ceremony, never a typed code.
+        if (record.kind === "webauthn") continue;
         const check = KINDS[record.kind].check(record, code, now);
         if (!check.matched) continue;
         const next = [...factors];
@@ -185,7 +193,11 @@ export class MfaService {
     const last = KINDS[target.kind].primary && primaries.length === 1;
     if (last) {
       if (!opts.freshCode)
-        throw new ArchwayError("mfa_required", "removing your last factor needs a current code from it", 400);
+        throw new ArchwayError(
+          "mfa_required",
+          "removing your last factor needs a current code from it (or, for a passkey, a recovery code)",
+          400,
+        );
       await this.verify(identity, opts.freshCode, opts.address);
     }
     await this.#factors.update(identity.id, (list) => ({
@@ -194,7 +206,26 @@ export class MfaService {
         : list.filter((f) => f.id !== factorId),
       result: undefined,
     }));
+    await this.#forgetPasskeys([target]);
     await this.#audit({ type: "mfa.removed", actor: identity.id, kind: target.kind, label: target.label, last });
+  }
+
+  /**
+   * The recovery codes that come with a person's first factor when it was added elsewhere (a passkey registered on
+   * `/passkeys`): when the person holds a primary factor and no recovery codes, 10 new ones, returned once; else
+   * undefined (they have codes already, or no factor).
+   */
+  async firstFactorRecoveryCodes(identity: Identity): Promise<string[] | undefined> {
+    const codes = newRecoveryCodes();
+    const now = this.#now();
+    const made = await this.#factors.update(identity.id, (factors) => {
+      if (!factors.some((f) => KINDS[f.kind].primary) || factors.some((f) => f.kind === "recovery"))
+        return { result: false };
+      return { factors: [...factors, recoveryRecord(codes, now)], result: true };
+    });
+    if (!made) return undefined;
+    await this.#audit({ type: "mfa.recovery_renewed", actor: identity.id, first: true });
+    return codes;
   }
 
   /** Replaces the person's recovery codes with 10 new ones, returned once. Needs an enrolled factor. */
@@ -212,9 +243,18 @@ export class MfaService {
 
   /** An administrator's reset: every factor of the person removed (audited with who asked). Resolves how many. */
   async reset(personId: string, actor: string): Promise<number> {
-    const removed = await this.#factors.update(personId, (factors) => ({ factors: [], result: factors.length }));
-    await this.#audit({ type: "mfa.reset", actor, person: personId, removed });
-    return removed;
+    const removed = await this.#factors.update(personId, (factors) => ({ factors: [], result: factors }));
+    await this.#forgetPasskeys(removed);
+    await this.#audit({ type: "mfa.reset", actor, person: personId, removed: removed.length });
+    return removed.length;
+  }
+
+  /** Drops the usernameless index entries of removed passkeys, so the credential no longer names an owner. */
+  async #forgetPasskeys(removed: readonly FactorRecord[]): Promise<void> {
+    for (const record of removed) {
+      const credentialId = credentialIdOf(record);
+      if (credentialId !== null) await this.#store.delete(passkeyOwnerKey(credentialId));
+    }
   }
 }
 

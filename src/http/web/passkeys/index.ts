@@ -5,5 +5,4 @@
 
 export { PasskeySignInCard, passkeyLoginRoutes } from "./login.js";
 export { PASSKEY_PATHS, passkeyManageRoutes } from "./manage.js";
-export { holdForSecondStep, SECOND_STEP_PATH } from "./pending.js";
 export { PASSKEY_SCRIPT, PASSKEY_SCRIPT_HASH, PasskeyScript } from "./script.js";

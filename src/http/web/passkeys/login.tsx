@@ -10,10 +10,10 @@ import {
   parseAuthenticationResponse,
 } from "../../../identity/index.js";
 import type { WebDeps } from "../deps.js";
-import { CsrfField, Layout, Notice, renderPage } from "../layout.js";
+import { CsrfField } from "../layout.js";
+import { browserPending, PASSKEY_SECOND_STEP_PATH, secondStepPage } from "../mfa-login.js";
 import { parseFields, type WebContext, type WebEnv } from "../security.js";
 import { safeReturnTo } from "../session.js";
-import { dropPending, pendingSignIn, SECOND_STEP_PATH } from "./pending.js";
 import { PasskeyScript } from "./script.js";
 
 const AnswerForm = z.object({
@@ -21,6 +21,7 @@ const AnswerForm = z.object({
   credential: z.string().min(1, "use your passkey first").max(16384),
   return_to: z.string().max(4096).optional(),
 });
+const SecondStepForm = AnswerForm.omit({ return_to: true }).extend({ pending: z.string().min(1).max(200) });
 
 /** The usernameless form on `/login` ("Sign in with a passkey"); the page adds {@link PasskeyScript} once. */
 export const PasskeySignInCard: FC<{ csrf: string; returnTo: string }> = ({ csrf, returnTo }) => (
@@ -45,7 +46,7 @@ export const PasskeySignInCard: FC<{ csrf: string; returnTo: string }> = ({ csrf
 
 /**
  * Passkey sign-in: usernameless (`/login/passkey`, a discoverable credential with user verification starts a
- * full session) and the second step after a password (`/login/second-step/passkey`). Options endpoints answer JSON
+ * full session) and the passkey answer of the second step after a password (`/login/mfa/passkey`). Options endpoints answer JSON
  * for the page's script; the answers come back as ordinary form posts.
  */
 export function passkeyLoginRoutes(deps: WebDeps) {
@@ -96,56 +97,30 @@ export function passkeyLoginRoutes(deps: WebDeps) {
     }
   });
 
-  const secondStepPage = async (c: WebContext, error?: string) => {
-    const csrf = deps.sessions.loginCsrfToken(c);
-    return renderPage(
-      c,
-      <Layout title="Second step">
-        <Notice kind="error" text={error} />
-        <form
-          method="post"
-          action={SECOND_STEP_PATH}
-          class="card"
-          aria-label="Use your passkey"
-          data-passkey="get"
-          data-options={`${SECOND_STEP_PATH}/options`}
-          data-csrf={csrf}
-        >
-          <p>Your password was right. Now confirm with one of your passkeys or security keys.</p>
-          <CsrfField token={csrf} />
-          <input type="hidden" name="credential" value="" />
-          <p data-passkey-status role="status" class="muted" />
-          <button type="submit">Use a passkey</button>
-        </form>
-        <p>
-          <a href="/login">Start again</a>
-        </p>
-        <PasskeyScript />
-      </Layout>,
-      error ? 401 : 200,
-    );
+  const pendingOf = async (c: WebContext, id: string | undefined) => {
+    const pending = id ? await browserPending(c, deps, id) : null;
+    return pending && !pending.enrol ? pending : null;
   };
 
-  app.get(SECOND_STEP_PATH, async (c) => {
-    if (!(await pendingSignIn(deps, c))) return c.redirect("/login", 303);
-    return secondStepPage(c);
-  });
-
-  app.post(`${SECOND_STEP_PATH}/options`, async (c) => {
+  // The passkey beside the TOTP / recovery code on the one second-step page (mfa-login.tsx): the options and the
+  // answer name the pending first step, which must be this browser's, and which the answer takes once.
+  app.post(`${PASSKEY_SECOND_STEP_PATH}/options`, async (c) => {
     const binding = loginCsrf(c, c.req.header("x-csrf-token"));
-    const pending = await pendingSignIn(deps, c);
+    const pending = await pendingOf(c, c.req.query("pending"));
     if (!pending) throw new ArchwayError("second_step_expired", "the sign-in expired; start again", 401);
     const options = await passkeys().authenticationOptions({ binding, personId: pending.identity.id });
     if (!options) throw new ArchwayError("passkey_failed", "you have no passkey", 401);
     return c.json(options);
   });
 
-  app.post(SECOND_STEP_PATH, async (c) => {
+  app.post(PASSKEY_SECOND_STEP_PATH, async (c) => {
     const body = await c.req.parseBody();
-    const binding = loginCsrf(c, typeof body.csrf === "string" ? body.csrf : undefined);
-    const pending = await pendingSignIn(deps, c);
-    if (!pending) return c.redirect("/login", 303);
-    const form = parseFields(body, AnswerForm);
+    if (!deps.sessions.checkLoginCsrf(c, typeof body.csrf === "string" ? body.csrf : undefined))
+      return c.redirect("/login?error=csrf_failed", 303);
+    const binding = deps.sessions.loginNonce(c) as string;
+    const form = parseFields(body, SecondStepForm);
+    const pending = await pendingOf(c, form.pending);
+    if (!pending) return c.redirect("/login?error=mfa_expired", 303);
     const { identity } = pending;
     let amr: string[];
     try {
@@ -154,13 +129,14 @@ export function passkeyLoginRoutes(deps: WebDeps) {
         parseAuthenticationResponse(form.credential),
       );
       // A password and a key the person holds: two factors, whatever the authenticator verified.
-      amr = [...new Set([...pending.amr, ...done.amr, "mfa"])];
+      amr = [...new Set(["pwd", ...done.amr, "mfa"])];
     } catch (err) {
       if (!isArchwayError(err) || err.status >= 500) throw err;
       await deps.audit({ type: "login.failure", method: "passkey", identity: identity.id, reason: err.code });
-      return secondStepPage(c, "That passkey was not accepted. Try again, or use another one.");
+      return secondStepPage(c, deps, { pendingId: form.pending, personId: identity.id, error: "passkey_failed" });
     }
-    if (!(await dropPending(deps, pending.nonce))) return c.redirect("/login", 303);
+    // Taken once: a second tab that also passed does not start a second session.
+    if (!(await deps.mfa?.pending.take(form.pending))) return c.redirect("/login?error=mfa_expired", 303);
     await deps.sessions.start(c, identity, undefined, { amr });
     await deps.audit({
       type: "web.signin",
@@ -169,7 +145,7 @@ export function passkeyLoginRoutes(deps: WebDeps) {
       method: "password+passkey",
       amr,
     });
-    return c.redirect(pending.returnTo, 303);
+    return c.redirect(safeReturnTo(pending.returnTo), 303);
   });
   return app;
 }

@@ -1,10 +1,17 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { ArchwayError, isArchwayError } from "../../../errors.js";
-import { type PasskeyRecord, parseRegistrationResponse } from "../../../identity/index.js";
+import {
+  type PasskeyRecord,
+  parseRegistrationResponse,
+  passkeyFactorId,
+  TooManyAttempts,
+} from "../../../identity/index.js";
+import { clientIp } from "../../env.js";
 import type { WebDeps } from "../deps.js";
 import { pageUser } from "../home.js";
 import { CsrfField, Layout, Notice, PostButton, renderPage, when } from "../layout.js";
+import { recoveryCodesPage } from "../mfa-login.js";
 import { person, readForm, requirePage, type WebContext, type WebEnv } from "../security.js";
 import { PasskeyScript } from "./script.js";
 
@@ -15,7 +22,11 @@ const AddForm = z.object({
   name: z.string().trim().min(1, "name the passkey").max(64),
   credential: z.string().min(1, "use your passkey first").max(65536),
 });
-const RemoveForm = z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{1,1400}$/) });
+const RemoveForm = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,1400}$/),
+  /** A recovery code or a TOTP code: removing the person's last factor needs a fresh second factor. */
+  code: z.string().trim().max(64).optional(),
+});
 
 const OK: Record<string, string> = {
   added: "Passkey added. You can use it to sign in.",
@@ -38,9 +49,18 @@ export function passkeyManageRoutes(deps: WebDeps) {
     return deps.passkeys;
   };
 
-  const page = async (c: WebContext, opts: { ok?: string; error?: string; name?: string; status?: 200 | 400 }) => {
+  const page = async (
+    c: WebContext,
+    opts: { ok?: string; error?: string; name?: string; status?: 200 | 400 | 429 },
+  ) => {
     const user = pageUser(deps, c);
-    const list = await passkeys().credentials.list(person(c).identity.id);
+    const personId = person(c).identity.id;
+    const list = await passkeys().credentials.list(personId);
+    // The person's only factor (no TOTP, one passkey): removing it asks a recovery code (docs/mfa.md).
+    const last =
+      deps.mfa !== undefined &&
+      list.length === 1 &&
+      (await deps.mfa.list(personId)).filter((f) => f.kind !== "recovery").length === 1;
     return renderPage(
       c,
       <Layout title="Passkeys and security keys" user={user}>
@@ -82,7 +102,15 @@ export function passkeyManageRoutes(deps: WebDeps) {
                         label="Remove"
                         kind="danger"
                         ariaLabel={`Remove passkey ${r.name}`}
-                      />
+                      >
+                        {last ? (
+                          <input
+                            name="code"
+                            aria-label="A recovery code (needed to remove your last factor)"
+                            placeholder="recovery code"
+                          />
+                        ) : null}
+                      </PostButton>
                     </td>
                   </tr>
                 ))}
@@ -144,14 +172,34 @@ export function passkeyManageRoutes(deps: WebDeps) {
       if (!isArchwayError(err) || err.status >= 500) throw err;
       return page(c, { error: `The passkey was not added: ${err.message}`, name: form.name, status: 400 });
     }
+    // A passkey as the person's first factor comes with recovery codes, as a first TOTP does.
+    const codes = await deps.mfa?.firstFactorRecoveryCodes(p.identity);
+    if (codes) return recoveryCodesPage(c, codes, "/passkeys?ok=added");
     return c.redirect("/passkeys?ok=added", 303);
   });
 
   app.post("/passkeys/remove", async (c) => {
     const form = await readForm(c, deps, RemoveForm);
     const { identity } = person(c);
-    if (await passkeys().credentials.remove(identity.id, form.id))
-      await deps.audit({ type: "mfa.passkey.removed", actor: identity.username, identity: identity.id });
+    if (!deps.mfa) {
+      if (await passkeys().credentials.remove(identity.id, form.id))
+        await deps.audit({ type: "mfa.passkey.removed", actor: identity.username, identity: identity.id });
+      return c.redirect("/passkeys?ok=removed", 303);
+    }
+    // As a factor: the last-factor rule, the recovery codes going with the last one, `mfa.removed`, the index.
+    if (!(await passkeys().credentials.list(identity.id)).some((r) => r.id === form.id))
+      return c.redirect("/passkeys?ok=removed", 303);
+    try {
+      await deps.mfa.remove(identity, passkeyFactorId(form.id), {
+        ...(form.code ? { freshCode: form.code } : {}),
+        address: clientIp(c),
+      });
+    } catch (err) {
+      if (!isArchwayError(err) || err.status >= 500) throw err;
+      if (err instanceof TooManyAttempts) c.header("retry-after", String(err.retryAfterSeconds));
+      return page(c, { error: `The passkey was not removed: ${err.message}`, status: err.status === 429 ? 429 : 400 });
+    }
+    await deps.audit({ type: "mfa.passkey.removed", actor: identity.username, identity: identity.id });
     return c.redirect("/passkeys?ok=removed", 303);
   });
   return app;

@@ -23,11 +23,17 @@ export interface ValueSealer {
 /** At most this many credentials per person: enough for keys, laptops and phones, not a store-filling loop. */
 export const MAX_PASSKEYS = 10;
 
+/**
+ * Store key of the credential-id index entry naming a credential's owner (usernameless sign-in). Credential ids can
+ * be long and are chosen by the authenticator: hashed into the key.
+ */
+export function passkeyOwnerKey(credentialId: string): string {
+  return `mfa:webauthn:credential:${createHash("sha256").update(credentialId).digest("base64url")}`;
+}
+
 const keys = {
   list: (personId: string) => `mfa:webauthn:person:${personId}`,
-  /** Credential ids can be long and are chosen by the authenticator: hashed into the key. */
-  owner: (credentialId: string) =>
-    `mfa:webauthn:credential:${createHash("sha256").update(credentialId).digest("base64url")}`,
+  owner: passkeyOwnerKey,
 };
 
 /**

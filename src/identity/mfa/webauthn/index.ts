@@ -13,9 +13,11 @@ export {
   MAX_PASSKEYS,
   PasskeyCredentials,
   type PasskeyLists,
+  passkeyOwnerKey,
   SealedPasskeyLists,
   type ValueSealer,
 } from "./credentials.js";
+export { credentialIdOf, FactorPasskeyLists, passkeyFactorId, webauthnKind } from "./factor-lists.js";
 export {
   counterAccepted,
   type PasskeyOwner,

@@ -13,7 +13,7 @@ import { ArchwayError } from "../../../errors.js";
 import type { Store } from "../../../store/index.js";
 import type { Identity } from "../../identity.js";
 import { type ChallengePurpose, challengeOf, PasskeyChallenges } from "./challenges.js";
-import { PasskeyCredentials, type ValueSealer } from "./credentials.js";
+import { PasskeyCredentials, type PasskeyLists, type ValueSealer } from "./credentials.js";
 import { type PasskeyOwner, type PasskeyRecord, passkeyAmr } from "./record.js";
 
 /** Where passkeys are valid: the relying party id (a host name) and the origins pages are served from. */
@@ -71,9 +71,21 @@ export class Passkeys {
   readonly #rp: RelyingParty;
   readonly #now: () => number;
 
-  constructor(opts: { store: Store; sealer: ValueSealer; relyingParty: RelyingParty; now?: () => number }) {
+  /** `lists`: where each person's credentials live (the factor store's `FactorPasskeyLists` in the gateway). */
+  constructor(opts: {
+    store: Store;
+    sealer: ValueSealer;
+    relyingParty: RelyingParty;
+    lists?: PasskeyLists;
+    now?: () => number;
+  }) {
     this.#now = opts.now ?? Date.now;
-    this.credentials = new PasskeyCredentials({ store: opts.store, sealer: opts.sealer, now: this.#now });
+    this.credentials = new PasskeyCredentials({
+      store: opts.store,
+      sealer: opts.sealer,
+      now: this.#now,
+      ...(opts.lists ? { lists: opts.lists } : {}),
+    });
     this.#challenges = new PasskeyChallenges({ store: opts.store });
     this.#rp = opts.relyingParty;
   }
