@@ -55,7 +55,8 @@ export class PendingSignIns {
   /** Remembers a first step; resolves its id and record. */
   async start(
     identity: Identity,
-    opts: Pick<PendingSignIn, "methods" | "purpose"> & Partial<Pick<PendingSignIn, "nonce" | "returnTo" | "enrol" | "upstream">>,
+    opts: Pick<PendingSignIn, "methods" | "purpose"> &
+      Partial<Pick<PendingSignIn, "nonce" | "returnTo" | "enrol" | "upstream">>,
   ): Promise<{ id: string; pending: PendingSignIn }> {
     const now = this.#now();
     const pending: PendingSignIn = {
