@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { ArchwayError, isArchwayError } from "../../errors.js";
-import { OffboardedPeople, retryAfterOf } from "../../identity/index.js";
+import { OffboardedPeople, retryAfterOf, satisfiesMfa } from "../../identity/index.js";
 import { getJson, setJson } from "../../store/index.js";
 import { clientIp } from "../env.js";
 import type { WebDeps } from "./deps.js";
@@ -10,6 +10,7 @@ import { secondStepPage } from "./mfa-login.js";
 import { PasskeyScript, PasskeySignInCard } from "./passkeys/index.js";
 import { parseFields, type WebContext, type WebEnv } from "./security.js";
 import { safeReturnTo } from "./session.js";
+import { startSsoSession } from "./sso-session.js";
 
 const PasswordForm = z.object({
   csrf: z.string().optional(),
@@ -175,21 +176,28 @@ export function loginRoutes(deps: WebDeps) {
       const done = await source.completeLogin(new URL(callbackUrl(deps, source.id) + url.search), pending.pending);
       if (await new OffboardedPeople({ store: deps.store }).get(done.identity.id))
         throw new ArchwayError("login_failed", "offboarded", 401);
-      const web = await deps.sessions.start(
-        c,
-        done.identity,
-        { source: source.id, ...(done.tokens.idToken ? { idToken: done.tokens.idToken } : {}) },
-        done.auth,
-      );
-      if (web.sid && web.sessionEnd)
-        await deps.upstreamGrants?.keep(web.sid, {
-          source: source.id,
-          personId: done.identity.id,
-          username: done.identity.username,
-          refreshToken: done.tokens.refreshToken,
-          upstreamSid: done.tokens.sid,
-          absoluteEnd: web.sessionEnd,
+      const handover = {
+        source: source.id,
+        ...(done.tokens.idToken ? { idToken: done.tokens.idToken } : {}),
+        ...(done.tokens.refreshToken ? { refreshToken: done.tokens.refreshToken } : {}),
+        ...(done.tokens.sid ? { sid: done.tokens.sid } : {}),
+      };
+      // The source asks a second factor the upstream did not report: Archway's own second step, as after a password.
+      const step = deps.mfa && !satisfiesMfa(done.auth?.amr) ? await deps.mfa.secondStep(done.identity) : "none";
+      if (deps.mfa && step !== "none") {
+        const enrol = step === "enrol";
+        const { id } = await deps.mfa.pending.start(done.identity, {
+          methods: ["sso"],
+          purpose: "web",
+          returnTo: pending.returnTo,
+          enrol,
+          nonce: pending.nonce,
+          upstream: { ...handover, amr: done.auth?.amr ?? ["fed"], ...(done.auth?.acr ? { acr: done.auth.acr } : {}) },
         });
+        const enrolment = enrol ? await deps.mfa.beginTotp(done.identity, "authenticator app") : undefined;
+        return secondStepPage(c, deps, { pendingId: id, ...(enrolment ? { enrolment } : {}) });
+      }
+      await startSsoSession(c, deps, done.identity, handover, done.auth);
       await deps.audit({
         type: "web.signin",
         actor: done.identity.username,

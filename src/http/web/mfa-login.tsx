@@ -3,13 +3,14 @@ import { Hono } from "hono";
 import { raw } from "hono/html";
 import { z } from "zod";
 import { isArchwayError } from "../../errors.js";
-import { type Identity, type PendingSignIn, retryAfterOf, type TotpEnrolment } from "../../identity/index.js";
+import { AMR, type Identity, type PendingSignIn, retryAfterOf, type TotpEnrolment } from "../../identity/index.js";
 import { clientIp } from "../env.js";
 import type { WebDeps } from "./deps.js";
 import { CsrfField, Layout, Notice, renderPage } from "./layout.js";
 import { PasskeyScript } from "./passkeys/script.js";
 import { parseFields, type WebContext, type WebEnv } from "./security.js";
 import { safeReturnTo } from "./session.js";
+import { startSsoSession } from "./sso-session.js";
 
 const CodeForm = z.object({
   csrf: z.string().optional(),
@@ -60,7 +61,7 @@ export function mfaLoginRoutes(deps: WebDeps) {
     if (refusal) return refusal;
     try {
       const verified = await mfa.verify(pending.identity, form.code, clientIp(c));
-      return finish(c, deps, form.pending, pending.identity, pending.returnTo, verified.amr, verified.kind);
+      return finish(c, deps, form.pending, pending, verified.amr, verified.kind);
     } catch (err) {
       return failed(c, deps, err, { pendingId: form.pending, personId: pending.identity.id });
     }
@@ -73,12 +74,12 @@ export function mfaLoginRoutes(deps: WebDeps) {
     try {
       const done = await mfa.confirmTotp(pending.identity, form.enrolment, form.code);
       if (!(await mfa.pending.take(form.pending))) return failed(c, deps, "expired", {});
-      await deps.sessions.start(c, pending.identity, undefined, { amr: ["pwd", "otp"] });
+      await startAfterSecondStep(c, deps, pending, ["pwd", "otp"]);
       await deps.audit({
         type: "web.signin",
         actor: pending.identity.username,
         identity: pending.identity.id,
-        method: "password+totp-enrolled",
+        method: `${pending.upstream ? "sso" : "password"}+totp-enrolled`,
       });
       return recoveryCodesPage(c, done.recoveryCodes ?? [], safeReturnTo(pending.returnTo));
     } catch (err) {
@@ -223,16 +224,32 @@ async function finish(
   c: Context,
   deps: WebDeps,
   pendingId: string,
-  identity: Identity,
-  returnTo: string | undefined,
+  pending: PendingSignIn,
   amr: string[],
   kind: string,
 ): Promise<Response> {
   // Taken once: a second tab that also passed a code does not start a second session.
   if (!(await deps.mfa?.pending.take(pendingId))) return failed(c, deps, "expired", {});
-  await deps.sessions.start(c, identity, undefined, { amr });
-  await deps.audit({ type: "web.signin", actor: identity.username, identity: identity.id, method: `password+${kind}` });
-  return c.redirect(safeReturnTo(returnTo), 303);
+  await startAfterSecondStep(c, deps, pending, amr);
+  const identity = pending.identity;
+  const method = `${pending.upstream ? "sso" : "password"}+${kind}`;
+  await deps.audit({ type: "web.signin", actor: identity.username, identity: identity.id, method });
+  return c.redirect(safeReturnTo(pending.returnTo), 303);
+}
+
+/**
+ * The session once the second step passed: after a password, with the factor's `amr`; after an upstream SSO, with
+ * the upstream's `amr` plus `otp` and `mfa` (the upstream's `pwd` is its own to report) and its grant kept.
+ */
+async function startAfterSecondStep(c: Context, deps: WebDeps, pending: PendingSignIn, amr: string[]): Promise<void> {
+  const up = pending.upstream;
+  if (!up) {
+    await deps.sessions.start(c, pending.identity, undefined, { amr });
+    return;
+  }
+  const { amr: upstreamAmr, acr, ...handover } = up;
+  const auth = { amr: [...new Set([...upstreamAmr, AMR.otp, AMR.mfa])], ...(acr ? { acr } : {}) };
+  await startSsoSession(c, deps, pending.identity, handover, auth);
 }
 
 async function failed(

@@ -17,6 +17,21 @@ const PendingSchema = z.object({
   returnTo: z.string().optional(),
   /** Enrolment forced before any session (`mfa: required`, no factor yet). */
   enrol: z.boolean().default(false),
+  /**
+   * An upstream SSO first step: what the session and the upstream-grants keeping need once the second step passes
+   * (the upstream's ID token for RP-initiated logout, its refresh token and `sid`), and how the upstream said the
+   * person signed in (`amr` as Archway records it, `acr`).
+   */
+  upstream: z
+    .object({
+      source: z.string(),
+      idToken: z.string().optional(),
+      refreshToken: z.string().optional(),
+      sid: z.string().optional(),
+      amr: z.array(z.string()),
+      acr: z.string().optional(),
+    })
+    .optional(),
   issuedAt: z.number(),
   expiresAt: z.number(),
 });
@@ -40,7 +55,8 @@ export class PendingSignIns {
   /** Remembers a first step; resolves its id and record. */
   async start(
     identity: Identity,
-    opts: Pick<PendingSignIn, "methods" | "purpose"> & Partial<Pick<PendingSignIn, "nonce" | "returnTo" | "enrol">>,
+    opts: Pick<PendingSignIn, "methods" | "purpose"> &
+      Partial<Pick<PendingSignIn, "nonce" | "returnTo" | "enrol" | "upstream">>,
   ): Promise<{ id: string; pending: PendingSignIn }> {
     const now = this.#now();
     const pending: PendingSignIn = {

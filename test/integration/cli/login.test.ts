@@ -130,6 +130,11 @@ describe("archway login: password-free CLI sign-in", () => {
     expect(readFileSync(cloudsFile, "utf8")).toContain("# my clouds");
     expect(statSync(cloudsFile).mode & 0o777).toBe(0o600);
     expect(statSync(stateFile).mode & 0o777).toBe(0o600);
+    // The facade token records how the approving browser session signed in (a password here): grants that wait
+    // on a second factor read it (docs/mfa.md).
+    const { accessToken } = JSON.parse(readFileSync(stateFile, "utf8")) as { accessToken: string };
+    const claims = JSON.parse(Buffer.from(accessToken.split(".")[1] ?? "", "base64url").toString()) as object;
+    expect(claims).toMatchObject({ amr: ["pwd"], acr: "urn:archway:acr:1fa" });
   }, 180_000);
 
   it("the real openstack CLI uses the entries: keypairs created and listed in two clouds", async () => {

@@ -41,6 +41,8 @@ export interface SsoHarness {
 export async function startSsoHarness(opts: {
   detectSeconds: number;
   refreshFailure?: "end-sessions" | "offboard" | "off";
+  /** The `corp` source's `mfa` mode (docs/mfa.md). */
+  mfa?: "required" | "optional";
 }): Promise<SsoHarness> {
   const env = loadEndpoints();
   const run = randomBytes(4).toString("hex");
@@ -69,6 +71,7 @@ export async function startSsoHarness(opts: {
           caFile: env.oidc.caFile,
           scopes: ["openid", "email", "profile", "groups"],
           ...(opts.refreshFailure ? { refreshFailure: opts.refreshFailure } : {}),
+          ...(opts.mfa ? { mfa: opts.mfa } : {}),
         },
       ],
     },

@@ -106,7 +106,9 @@ export function providerFixture() {
     IdentitySchema.parse({ id: `demo:${username}`, source: "demo", username, email: `${username}@example.org` });
   const app = new Hono<AppEnv>();
   app.post("/test/sign-in/:username", async (c) => {
-    await web.start(c, identity(c.req.param("username")));
+    // `?amr=pwd,otp,mfa`: how the person signed in (a second step passed, an upstream's report).
+    const amr = c.req.query("amr");
+    await web.start(c, identity(c.req.param("username")), undefined, amr ? { amr: amr.split(",") } : undefined);
     return c.text("signed in");
   });
   app.get("/test/whoami", async (c) => c.text((await web.read(c))?.identity.username ?? "nobody"));
@@ -135,8 +137,8 @@ export function providerFixture() {
     };
     return {
       request,
-      async signIn(username: string) {
-        await request(`/test/sign-in/${username}`, {});
+      async signIn(username: string, amr?: string) {
+        await request(`/test/sign-in/${username}${amr ? `?amr=${amr}` : ""}`, {});
       },
       async whoami() {
         return (await request("/test/whoami")).html;
