@@ -5,13 +5,17 @@ import { TRANSPORTS } from "./record.js";
 
 const B64 = z.string().regex(/^[A-Za-z0-9_-]*$/, "base64url");
 
-/** A registration answer as the page's script posts it (`PublicKeyCredential` in JSON, base64url fields). */
-export const RegistrationResponseSchema = z.object({
+/** What registration and sign-in answers share: the credential's ids and the browser's envelope. */
+const CredentialEnvelope = z.object({
   id: B64.min(1).max(1400),
   rawId: B64.min(1).max(1400),
   type: z.literal("public-key"),
   authenticatorAttachment: z.enum(["platform", "cross-platform"]).optional(),
   clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+});
+
+/** A registration answer as the page's script posts it (`PublicKeyCredential` in JSON, base64url fields). */
+export const RegistrationResponseSchema = CredentialEnvelope.extend({
   response: z.object({
     clientDataJSON: B64.max(4096),
     attestationObject: B64.max(65536),
@@ -26,12 +30,7 @@ export const RegistrationResponseSchema = z.object({
 });
 
 /** A sign-in answer as the page's script posts it. */
-export const AuthenticationResponseSchema = z.object({
-  id: B64.min(1).max(1400),
-  rawId: B64.min(1).max(1400),
-  type: z.literal("public-key"),
-  authenticatorAttachment: z.enum(["platform", "cross-platform"]).optional(),
-  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+export const AuthenticationResponseSchema = CredentialEnvelope.extend({
   response: z.object({
     clientDataJSON: B64.max(4096),
     authenticatorData: B64.max(4096),
