@@ -5,14 +5,7 @@ import type { Cloud } from "../../config/index.js";
 import { ArchwayError } from "../../errors.js";
 import { mapLimit } from "../../openstack/index.js";
 import { type Explanation, explain } from "../../policy/index.js";
-import {
-  actionOf,
-  type CloudPlan,
-  type CloudRunResult,
-  type CloudSyncStatus,
-  describe,
-  readStatus,
-} from "../../sync/index.js";
+import { type CloudSyncStatus, readStatus } from "../../sync/index.js";
 import { type FleetCloud, type FleetQuery, type FleetView, fleetState, fleetView } from "./admin-fleet.js";
 import type { WebDeps } from "./deps.js";
 
@@ -126,26 +119,6 @@ export async function applyReviewedPlan(deps: Pick<WebDeps, "sync">, planId: str
 function needSync(deps: Pick<WebDeps, "sync">): NonNullable<WebDeps["sync"]> {
   if (!deps.sync) throw new ArchwayError("sync_unavailable", "sync needs secrets.shadowPasswordKey", 503);
   return deps.sync;
-}
-
-/** The current sync plan (everyone, every cloud; nothing is written). */
-export async function currentPlan(deps: Pick<WebDeps, "sync">): Promise<PlanView> {
-  const plans = await needSync(deps).service.plan();
-  const clouds = plans.map((p: CloudPlan | CloudRunResult) =>
-    "operations" in p
-      ? {
-          cloudId: p.cloudId,
-          counts: { ...p.counts },
-          problems: p.problems,
-          operations: p.operations.map((op) => ({
-            action: actionOf(op),
-            text: describe(op),
-            policies: op.policies,
-          })),
-        }
-      : { cloudId: p.cloudId, error: p.reason ?? p.outcome, counts: {}, problems: [], operations: [] },
-  );
-  return { clouds, total: clouds.reduce((n, c) => n + c.operations.length, 0) };
 }
 
 /** Filters of the audit log. */

@@ -8,7 +8,7 @@
  * Pages of their own reuse {@link Layout}, {@link CsrfField}, {@link renderPage}, `requirePage`, `readForm` and
  * `pageHeaders`.
  */
-export { type AuditFilter, auditEvents, cloudHealth, currentPlan, explainPerson } from "./admin-data.js";
+export { type AuditFilter, auditEvents, cloudHealth, explainPerson } from "./admin-data.js";
 export { createWebDeps, ssoOrigins } from "./build.js";
 export { cloudsYaml, type TokenCloudEntry, tokenCloudEntries } from "./clouds-yaml.js";
 export { adminCheck, type WebDeps, type WebVariables } from "./deps.js";
