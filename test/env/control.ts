@@ -3,7 +3,7 @@ import { Client } from "ldapts";
 import { type Endpoints, loadEndpoints, repoRoot } from "./endpoints.js";
 
 /** Services a failure test may stop and start again. */
-export type ServiceName = "redis" | "slapd" | "oidc" | `keystone-${number}` | `nova-${number}`;
+export type ServiceName = "redis" | "slapd" | "oidc" | "samba" | `keystone-${number}` | `nova-${number}`;
 
 /** Stops one test-environment service (by its PID file). */
 export function stopService(name: ServiceName): void {

@@ -35,6 +35,25 @@ export const EndpointsSchema = z.object({
     adminDn: z.string(),
     adminPassword: z.string(),
   }),
+  /** The Samba AD DC (services/samba.sh): StartTLS on 389, LDAPS on 636, certificate from the test CA. */
+  ad: z
+    .object({
+      url: z.string(),
+      ldapsUrl: z.string(),
+      caFile: z.string(),
+      realm: z.string(),
+      netbiosDomain: z.string(),
+      dnsDomain: z.string(),
+      baseDn: z.string(),
+      peopleDn: z.string(),
+      groupsDn: z.string(),
+      users: z.number(),
+      bindDn: z.string(),
+      bindPassword: z.string(),
+      adminDn: z.string(),
+      adminPassword: z.string(),
+    })
+    .optional(),
   keystones: z.array(KeystoneEndpointSchema),
   novas: z.array(z.object({ cloud: z.string(), url: z.string() })),
   /** Keystones in federated mode behind Apache + mod_auth_openidc, trusting Archway run on `idpUrl` by the tests. */

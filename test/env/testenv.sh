@@ -5,8 +5,9 @@
 #   testenv.sh up                 install if needed, start everything (reusing what is up), write endpoints
 #   testenv.sh down [--purge]     stop everything this script started; --purge also deletes .testenv/
 #   testenv.sh status             one line per service
-#   testenv.sh stop|start NAME    one service: redis redis-cluster slapd oidc keystone-N nova-N keystone-fed (for
-#                                 failure tests; starting redis-cluster also rewrites endpoints.json)
+#   testenv.sh stop|start NAME    one service: redis redis-cluster slapd oidc keystone-N nova-N keystone-fed samba (for
+#                                 failure tests; starting redis-cluster also rewrites endpoints.json; `start
+#                                 samba-fresh` puts the AD DC back to its provisioned data)
 #
 # State, logs, PID files and .testenv/endpoints.json live under .testenv/ (git-ignored).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -14,7 +15,7 @@ for f in "$ROOT"/test/env/services/*.sh; do source "$f"; done
 
 PACKAGES=(python3-keystone python3-openstackclient uwsgi-core uwsgi-plugin-python3 python3-nova slapd ldap-utils
   redis-server openssl curl apache2 libapache2-mod-wsgi-py3 libapache2-mod-auth-openidc nginx-light chromium
-  wrk)
+  wrk samba samba-dsdb-modules samba-vfs-modules samba-ad-provision ldb-tools)
 
 install() {
   local missing=()
@@ -54,6 +55,11 @@ write_endpoints() {
     "peopleDn": "ou=people,dc=example,dc=org", "groupsDn": "ou=groups,dc=example,dc=org", "bulkDn": "ou=bulk,dc=example,dc=org",
     "bulkUsers": 10000, "bindDn": "cn=service,dc=example,dc=org", "bindPassword": "servicepw",
     "adminDn": "cn=admin,dc=example,dc=org", "adminPassword": "adminpw"},
+  "ad": {"url": "ldap://127.0.0.1:389", "ldapsUrl": "ldaps://127.0.0.1:636", "caFile": "$STATE/ca/ca.crt",
+    "realm": "$SAMBA_REALM", "netbiosDomain": "$SAMBA_NETBIOS", "dnsDomain": "$SAMBA_DNSDOMAIN", "baseDn": "$SAMBA_BASE",
+    "peopleDn": "OU=people,$SAMBA_BASE", "groupsDn": "OU=groups,$SAMBA_BASE", "users": $SAMBA_USERS,
+    "bindDn": "CN=svc-archway,CN=Users,$SAMBA_BASE", "bindPassword": "$SAMBA_SVC_PASSWORD",
+    "adminDn": "CN=Administrator,CN=Users,$SAMBA_BASE", "adminPassword": "$SAMBA_ADMIN_PASSWORD"},
   "keystones": [$keystones],
   "novas": [$novas],
   "federation": {"idpUrl": "https://127.0.0.1:$ARCHWAY_IDP_PORT", "idpPort": $ARCHWAY_IDP_PORT,
@@ -85,6 +91,7 @@ up() {
   local t0=$SECONDS
   install
   ensure_ca
+  samba_begin
   redis_up
   redis_cluster_up
   slapd_up
@@ -92,6 +99,7 @@ up() {
   keystones_up
   keystone_fed_up
   novas_up
+  samba_wait
   write_endpoints
   log "environment up in $((SECONDS - t0)) s; endpoints in $STATE/endpoints.json"
 }
@@ -100,13 +108,13 @@ down() {
   local i
   for ((i = 1; i <= CLOUDS; i++)); do nova_down "$i"; keystone_down "$i"; done
   keystone_fed_down
-  oidc_down; slapd_down; redis_cluster_down; redis_down
+  oidc_down; slapd_down; samba_down; redis_cluster_down; redis_down
   if [[ ${1:-} == --purge ]]; then rm -rf "$STATE" "$FED_ROOT"; log "state deleted"; fi
 }
 
 status() {
   local i
-  redis_status; redis_cluster_status; slapd_status; oidc_status
+  redis_status; redis_cluster_status; slapd_status; oidc_status; samba_status
   for ((i = 1; i <= CLOUDS; i++)); do keystone_status "$i"; done
   keystone_fed_status
   for ((i = 1; i <= CLOUDS; i++)); do nova_status "$i"; done
@@ -117,10 +125,12 @@ one() { # start|stop NAME
   case $name in
     redis | slapd | oidc) "${name}_$([[ $action == start ]] && echo up || echo down)" ;;
     redis-cluster) if [[ $action == start ]]; then redis_cluster_up; write_endpoints; else redis_cluster_down; fi ;;
+    samba) "samba_$([[ $action == start ]] && echo up || echo down)" ;;
+    samba-fresh) samba_fresh ;;
     keystone-fed) "keystone_fed_$([[ $action == start ]] && echo up || echo down)" ;;
     keystone-[0-9]*) "keystone_$([[ $action == start ]] && echo up || echo down)" "${name#keystone-}" ;;
     nova-[0-9]*) "nova_$([[ $action == start ]] && echo up || echo down)" "${name#nova-}" ;;
-    *) die "unknown service '$name' (redis redis-cluster slapd oidc keystone-N nova-N keystone-fed)" ;;
+    *) die "unknown service '$name' (redis redis-cluster slapd oidc keystone-N nova-N keystone-fed samba samba-fresh)" ;;
   esac
 }
 
