@@ -64,6 +64,8 @@ export const LdapSourceSchema = z
       .strict()
       .default({ nested: true, maxDepth: 10 }),
     disabledFilter: z.string().optional(),
+    /** Active Directory: the `DOMAIN` of `DOMAIN\\user` logins; read from the directory when absent. */
+    netbiosDomain: z.string().min(1).optional(),
     /**
      * RFC 4533 content synchronisation (OpenLDAP syncrepl, refreshAndPersist) to hear of departures and disables
      * within seconds: `auto` when the root DSE lists the Sync Request control, `on` always, `off` never. The

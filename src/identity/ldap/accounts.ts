@@ -1,5 +1,6 @@
 import { identityId } from "../identity.js";
 import type { AccountState } from "../source.js";
+import { accountExpired, uacFlags } from "./ad.js";
 import type { Directory } from "./directory.js";
 import { immutableId, values } from "./entry.js";
 import type { LdapSettings } from "./presets.js";
@@ -8,7 +9,9 @@ import type { LdapSettings } from "./presets.js";
  * Every account under the user base, enabled or not, as ids and usernames only: one paged search for all
  * people (with the lock attribute, OpenLDAP ppolicy's `pwdAccountLockedTime`), and, where the directory marks
  * disabled accounts with a filter (Active Directory's ACCOUNTDISABLE bit of `userAccountControl`, FreeIPA's
- * `nsAccountLock`, a configured `disabledFilter`), a second paged search for just those. No groups, keys or other
+ * `nsAccountLock`, a configured `disabledFilter`), a second paged search for just those. An account past its AD
+ * `accountExpires` counts as disabled (its end date came); AD's lockout bit does not (it is temporary, and
+ * anyone can set it off with wrong passwords). No groups, keys or other
  * attributes are read, so a complete listing stays cheap enough to diff every minute.
  */
 export async function* accountStates(
@@ -16,9 +19,14 @@ export async function* accountStates(
   s: LdapSettings,
   sourceId: string,
   pageSize: number,
+  now: () => Date = () => new Date(),
 ): AsyncIterable<AccountState> {
   const disabled = await disabledIds(dir, s, pageSize);
-  const attributes = [s.idAttribute, s.usernameAttribute, ...(s.lockedAttribute ? [s.lockedAttribute] : [])];
+  const attributes = [
+    s.idAttribute,
+    s.usernameAttribute,
+    ...[s.lockedAttribute, s.uacAttribute, s.expiresAttribute].filter((a): a is string => a !== undefined),
+  ];
   for await (const page of dir.searchPaged(
     s.userBaseDn,
     { scope: "sub", filter: s.userFilter, attributes },
@@ -27,10 +35,12 @@ export async function* accountStates(
     for (const entry of page) {
       const immutable = immutableId(entry, s.idAttribute) ?? entry.dn;
       const locked = s.lockedAttribute !== undefined && values(entry, s.lockedAttribute).length > 0;
+      const uacDisabled = s.uacAttribute !== undefined && uacFlags(values(entry, s.uacAttribute)[0]).disabled;
+      const expired = s.expiresAttribute !== undefined && accountExpired(values(entry, s.expiresAttribute)[0], now());
       yield {
         id: identityId(sourceId, immutable),
         username: values(entry, s.usernameAttribute)[0] ?? "",
-        disabled: locked || disabled.has(immutable),
+        disabled: locked || uacDisabled || expired || disabled.has(immutable),
       };
     }
   }

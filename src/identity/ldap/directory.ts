@@ -2,6 +2,13 @@ import { readFileSync } from "node:fs";
 import type { ConnectionOptions } from "node:tls";
 import { Client, type Entry, InvalidCredentialsError, type SearchOptions } from "ldapts";
 import { ArchwayError } from "../../errors.js";
+import { AD_BINARY_ATTRIBUTES, type BindRefusal, bindRefusal } from "./ad.js";
+
+/** A password check's answer: accepted, or refused with the directory's reason (for logs, never for the person). */
+export type BindOutcome = { ok: true } | { ok: false; code?: string; reason: BindRefusal };
+
+// ldapts returns a value as a string whenever its bytes are valid UTF-8: binary attributes must be asked for as such.
+const BINARY = { explicitBufferAttributes: [...AD_BINARY_ATTRIBUTES] };
 
 /** How to reach a directory: several URLs tried in order, TLS settings, the service account. */
 export interface DirectoryOptions {
@@ -45,14 +52,14 @@ export class Directory {
 
   /** Runs a search on the service connection (paged when `paged` is set), retrying once on a fresh connection. */
   async search(base: string, options: SearchOptions): Promise<Entry[]> {
-    return this.#withService(async (client) => (await client.search(base, options)).searchEntries);
+    return this.#withService(async (client) => (await client.search(base, { ...BINARY, ...options })).searchEntries);
   }
 
   /** Pages through a large result on the service connection. */
   async *searchPaged(base: string, options: SearchOptions, pageSize: number): AsyncGenerator<Entry[]> {
     const client = await this.#serviceClient();
     try {
-      for await (const page of client.searchPaginated(base, { ...options, paged: { pageSize } }))
+      for await (const page of client.searchPaginated(base, { ...BINARY, ...options, paged: { pageSize } }))
         yield page.searchEntries;
     } catch (err) {
       this.#dropService();
@@ -60,8 +67,11 @@ export class Directory {
     }
   }
 
-  /** Checks a password by binding as `dn`; resolves false for wrong credentials. Never called with "". */
-  async checkPassword(dn: string, password: string): Promise<boolean> {
+  /**
+   * Checks a password by binding as `dn`; a refusal (LDAP error 49) resolves with AD's reason code when the server
+   * gave one (`data 52e`, `533`, `701`, `773`, `775`, ...). Never called with "".
+   */
+  async checkPassword(dn: string, password: string): Promise<BindOutcome> {
     // Bind connections are reused: each check rebinds, so the previous person's binding never carries over.
     for (;;) {
       const pooled = this.#bindPool.pop();
@@ -69,11 +79,11 @@ export class Directory {
       try {
         await client.bind(dn, password);
         this.#release(client);
-        return true;
+        return { ok: true };
       } catch (err) {
         if (err instanceof InvalidCredentialsError) {
           this.#release(client);
-          return false;
+          return { ok: false, ...bindRefusal(err.message) };
         }
         await client.unbind().catch(() => undefined);
         // A pooled connection the server dropped meanwhile: try again on a fresh one.

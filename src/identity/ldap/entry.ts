@@ -1,4 +1,5 @@
 import type { Entry } from "ldapts";
+import { guidToString } from "./ad.js";
 
 /** An attribute's values as strings, whatever the case the server used for its name. */
 export function values(entry: Entry, name: string): string[] {
@@ -14,11 +15,7 @@ export function immutableId(entry: Entry, attribute: string): string | undefined
   const key = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase());
   const raw = key === undefined ? undefined : entry[key];
   const first = Array.isArray(raw) ? raw[0] : raw;
-  if (Buffer.isBuffer(first) && first.length === 16) {
-    const h = first.toString("hex");
-    // objectGUID's first three fields are little-endian.
-    const le = (s: string) => s.match(/../g)!.reverse().join("");
-    return `${le(h.slice(0, 8))}-${le(h.slice(8, 12))}-${le(h.slice(12, 16))}-${h.slice(16, 20)}-${h.slice(20)}`;
-  }
+  // The directory asks for objectGUID as bytes (AD_BINARY_ATTRIBUTES), whatever they happen to decode as.
+  if (Buffer.isBuffer(first) && first.length === 16) return guidToString(first);
   return first === undefined ? undefined : String(first);
 }

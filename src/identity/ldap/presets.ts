@@ -29,12 +29,26 @@ export interface LdapSettings {
   lockedAttribute?: string;
   /** Attribute for changed-since enumeration. */
   changedAttribute: string;
+  /** What a change mark is: a time (compared with `changedAttribute`), or AD's per-DC update counter (uSNChanged). */
+  changeMark: "time" | "usn";
+  /** AD logon names: `DOMAIN\user` and `user@suffix` (userPrincipalName) find the same person as `user`. */
+  logonNames: boolean;
+  /** AD's userPrincipalName, for `user@suffix` logins. */
+  upnAttribute?: string;
+  /** AD's userAccountControl: the ACCOUNTDISABLE bit refuses the account (besides `disabledFilter`). */
+  uacAttribute?: string;
+  /** AD's accountExpires (100-ns ticks since 1601; 0 and 2^63-1 mean never): an expired account is refused. */
+  expiresAttribute?: string;
+  /** `DOMAIN` of `DOMAIN\user`; read from the directory (CN=Partitions) when not configured. */
+  netbiosDomain?: string;
+  /** Keep only attribute values shaped like OpenSSH public keys (AD's altSecurityIdentities mixes in mappings). */
+  sshKeysOnly: boolean;
   extraAttributes: string[];
 }
 
 const PRESETS: Record<
   LdapSourceConfig["preset"],
-  Omit<LdapSettings, "userBaseDn" | "groupBaseDn" | "extraAttributes">
+  Omit<LdapSettings, "userBaseDn" | "groupBaseDn" | "extraAttributes" | "netbiosDomain">
 > = {
   openldap: {
     userFilter: "(objectClass=inetOrgPerson)",
@@ -53,6 +67,9 @@ const PRESETS: Record<
     maxDepth: 10,
     lockedAttribute: "pwdAccountLockedTime",
     changedAttribute: "modifyTimestamp",
+    changeMark: "time",
+    logonNames: false,
+    sshKeysOnly: false,
   },
   "active-directory": {
     userFilter: "(&(objectCategory=person)(objectClass=user))",
@@ -60,7 +77,9 @@ const PRESETS: Record<
     idAttribute: "objectGUID",
     emailAttribute: "mail",
     displayNameAttribute: "displayName",
-    sshKeyAttribute: "sshPublicKey",
+    // AD's schema has no sshPublicKey; altSecurityIdentities is multi-valued text that AD tooling already shows.
+    sshKeyAttribute: "altSecurityIdentities",
+    sshKeysOnly: true,
     groupMode: "search",
     groupFilter: "(objectClass=group)",
     memberAttribute: "member",
@@ -71,7 +90,13 @@ const PRESETS: Record<
     maxDepth: 10,
     // ACCOUNTDISABLE bit of userAccountControl.
     disabledFilter: "(userAccountControl:1.2.840.113556.1.4.803:=2)",
-    changedAttribute: "whenChanged",
+    uacAttribute: "userAccountControl",
+    expiresAttribute: "accountExpires",
+    upnAttribute: "userPrincipalName",
+    logonNames: true,
+    // whenChanged is not replicated (each DC keeps its own) and has a one-second grain; uSNChanged is exact.
+    changedAttribute: "uSNChanged",
+    changeMark: "usn",
   },
   freeipa: {
     userFilter: "(objectClass=posixAccount)",
@@ -91,6 +116,9 @@ const PRESETS: Record<
     maxDepth: 10,
     disabledFilter: "(nsAccountLock=TRUE)",
     changedAttribute: "modifyTimestamp",
+    changeMark: "time",
+    logonNames: false,
+    sshKeysOnly: false,
   },
 };
 
@@ -119,6 +147,7 @@ export function ldapSettings(c: LdapSourceConfig): LdapSettings {
     inChain: g.inChainMatchingRule ?? p.inChain,
     maxDepth: g.maxDepth,
     disabledFilter: c.disabledFilter ?? p.disabledFilter,
+    netbiosDomain: c.netbiosDomain,
     extraAttributes: c.extraAttributes,
   };
 }

@@ -12,6 +12,8 @@ import type {
   PasswordSource,
 } from "../source.js";
 import { accountStates } from "./accounts.js";
+import { accountExpired, type BindRefusal, isSshKeyLine, parseLogonName, uacFlags } from "./ad.js";
+import { type DomainNames, readDomainNames, readUsnMark, usnChangedFilter } from "./ad-directory.js";
 import { Directory } from "./directory.js";
 import { immutableId, values } from "./entry.js";
 import { equals, type GroupRef, GroupResolver } from "./groups.js";
@@ -34,8 +36,11 @@ export class LdapSource
   readonly #dir: Directory;
   readonly #groups: GroupResolver;
   readonly #pageSize: number;
+  readonly #onRefusal?: LdapSourceOptions["onRefusal"];
+  readonly #now: () => Date;
+  #domain: Promise<DomainNames> | undefined;
 
-  constructor(config: LdapSourceConfig) {
+  constructor(config: LdapSourceConfig, opts: LdapSourceOptions = {}) {
     this.id = config.id;
     this.#config = config;
     this.#s = ldapSettings(config);
@@ -52,16 +57,28 @@ export class LdapSource
       poolSize: config.poolSize,
     });
     this.#groups = new GroupResolver(this.#dir, this.#s);
+    this.#onRefusal = opts.onRefusal;
+    this.#now = opts.now ?? (() => new Date());
   }
 
   async login(username: string, password: string): Promise<Identity | null> {
     // An empty password would be an anonymous ("unauthenticated") bind that many servers accept: refuse first.
     if (password === "" || username === "") return null;
     const entry = await this.#findUser(username);
-    // Unknown or disabled: bind a DN that does not exist, so the answer costs the same round trip.
-    const ok = await this.#dir.checkPassword(entry?.dn ?? `cn=archway-no-such-user,${this.#s.userBaseDn}`, password);
-    if (!entry || !ok) return null;
-    return this.#toIdentity(entry);
+    // Unknown, disabled or expired: bind a DN that does not exist, so the answer costs the same round trip.
+    const outcome = await this.#dir.checkPassword(
+      entry?.dn ?? `cn=archway-no-such-user,${this.#s.userBaseDn}`,
+      password,
+    );
+    if (entry && outcome.ok) return this.#toIdentity(entry);
+    // Every refusal reads the same to the person (wrong password, disabled, expired, locked, must change):
+    // only the operator's log learns which.
+    this.#onRefusal?.({
+      username,
+      reason: entry ? (outcome.ok ? "invalid_credentials" : outcome.reason) : "no_such_user",
+      code: outcome.ok ? undefined : outcome.code,
+    });
+    return null;
   }
 
   async lookup(username: string): Promise<Identity | null> {
@@ -72,7 +89,7 @@ export class LdapSource
 
   async *list(opts: { pageSize?: number; changedSince?: string } = {}): AsyncIterable<Identity> {
     const s = this.#s;
-    const changed = opts.changedSince ? `(${s.changedAttribute}>=${toGeneralizedTime(opts.changedSince)})` : "";
+    const changed = await this.#changedFilter(opts.changedSince);
     const filter = `(&${s.userFilter}${this.#notDisabled()}${changed})`;
     const parents = new Map<string, Promise<GroupRef[]>>();
     for await (const page of this.#dir.searchPaged(
@@ -81,7 +98,7 @@ export class LdapSource
       opts.pageSize ?? this.#pageSize,
     )) {
       for (const entry of page) {
-        if (this.#locked(entry)) continue;
+        if (!this.#usable(entry)) continue;
         yield await this.#toIdentity(entry, parents);
       }
     }
@@ -89,7 +106,7 @@ export class LdapSource
 
   /** Every account's id and username, enabled or not, with the disabled ones marked (see {@link accountStates}). */
   accounts(opts: { pageSize?: number } = {}): AsyncIterable<AccountState> {
-    return accountStates(this.#dir, this.#s, this.id, opts.pageSize ?? this.#pageSize);
+    return accountStates(this.#dir, this.#s, this.id, opts.pageSize ?? this.#pageSize, this.#now);
   }
 
   /**
@@ -128,6 +145,7 @@ export class LdapSource
   }
 
   async mark(): Promise<string> {
+    if (this.#s.changeMark === "usn") return readUsnMark(this.#dir);
     // A second of margin for clock skew between Archway and the directory; re-reading an entry is harmless.
     return new Date(Date.now() - 1_000).toISOString();
   }
@@ -140,10 +158,12 @@ export class LdapSource
     await this.#dir.close();
   }
 
-  /** The one enabled entry for `username`, or null (none, several, disabled or locked). */
+  /** The one enabled entry for `username`, or null (none, several, disabled, expired or locked). */
   async #findUser(username: string): Promise<Entry | null> {
     const s = this.#s;
-    const filter = `(&${s.userFilter}${equals(s.usernameAttribute, username)}${this.#notDisabled()})`;
+    const who = await this.#logonFilter(username);
+    if (!who) return null;
+    const filter = `(&${s.userFilter}${who}${this.#notDisabled()})`;
     const entries = await this.#dir.search(s.userBaseDn, {
       scope: "sub",
       filter,
@@ -152,7 +172,49 @@ export class LdapSource
     });
     if (entries.length !== 1) return null;
     const entry = entries[0]!;
-    return this.#locked(entry) ? null : entry;
+    return this.#usable(entry) ? entry : null;
+  }
+
+  /**
+   * The filter that finds who `username` names. With AD logon names, `DOMAIN\user` is the sAMAccountName in
+   * this domain (another domain's name finds nobody) and `user@suffix` a userPrincipalName, or, with the
+   * domain's own DNS suffix, the implicit UPN `sAMAccountName@domain` as AD's own bind accepts it.
+   */
+  async #logonFilter(username: string): Promise<string | null> {
+    const s = this.#s;
+    if (!s.logonNames) return equals(s.usernameAttribute, username);
+    const domain = await this.#domainNames();
+    const name = parseLogonName(username, domain);
+    if (!name) return null;
+    if (name.kind === "sam") return equals(s.usernameAttribute, name.sam);
+    const upn = equals(s.upnAttribute ?? "userPrincipalName", name.upn);
+    return domain.dns && name.suffix.toLowerCase() === domain.dns.toLowerCase()
+      ? `(|${upn}${equals(s.usernameAttribute, name.local)})`
+      : upn;
+  }
+
+  #domainNames(): Promise<DomainNames> {
+    this.#domain ??= readDomainNames(this.#dir, this.#s.netbiosDomain);
+    const pending = this.#domain;
+    pending.catch(() => {
+      if (this.#domain === pending) this.#domain = undefined;
+    });
+    return pending;
+  }
+
+  async #changedFilter(mark: string | undefined): Promise<string> {
+    if (!mark) return "";
+    const s = this.#s;
+    if (s.changeMark === "usn") return usnChangedFilter(this.#dir, s, mark);
+    return `(${s.changedAttribute}>=${toGeneralizedTime(mark)})`;
+  }
+
+  /** Not locked (ppolicy), not disabled (AD's ACCOUNTDISABLE bit) and not past its accountExpires. */
+  #usable(entry: Entry): boolean {
+    const s = this.#s;
+    if (this.#locked(entry)) return false;
+    if (s.uacAttribute && uacFlags(values(entry, s.uacAttribute)[0]).disabled) return false;
+    return !(s.expiresAttribute && accountExpired(values(entry, s.expiresAttribute)[0], this.#now()));
   }
 
   #notDisabled(): string {
@@ -174,6 +236,8 @@ export class LdapSource
       s.sshKeyAttribute,
       "memberOf",
       ...(s.lockedAttribute ? [s.lockedAttribute] : []),
+      ...(s.uacAttribute ? [s.uacAttribute] : []),
+      ...(s.expiresAttribute ? [s.expiresAttribute] : []),
       ...s.extraAttributes,
     ];
   }
@@ -195,10 +259,21 @@ export class LdapSource
       groupDns: groups.map((g) => g.dn),
       sshKeys: values(entry, s.sshKeyAttribute)
         .map((k) => k.trim())
-        .filter(Boolean),
+        .filter((k) => k !== "" && (!s.sshKeysOnly || isSshKeyLine(k))),
       attributes,
     };
   }
+}
+
+/** Options of an {@link LdapSource} beyond its configuration. */
+export interface LdapSourceOptions {
+  /**
+   * Hears why a login was refused (AD's bind data codes: disabled, expired, locked, must change the password),
+   * for the operator's log. The person is never told which: every refusal is the same `null`.
+   */
+  onRefusal?: (refusal: { username: string; reason: BindRefusal | "no_such_user"; code?: string }) => void;
+  /** The clock that `accountExpires` is compared with. */
+  now?: () => Date;
 }
 
 /** ISO time or an LDAP generalized time -> generalized time (`YYYYMMDDHHmmssZ`). */
