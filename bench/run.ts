@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 
 // Loaded on demand: some benchmarks import the compiled gateway (dist/), which the build below makes first.
 const registry: Record<string, () => Promise<void>> = {
+  "ad-login": async () => (await import("./ad-login.js")).benchAdLogin(),
   "facade-login": async () => (await import("./facade-login.js")).benchFacadeLogin(),
   "facade-rescope": async () => (await import("./facade-rescope.js")).benchFacadeRescope(),
   faults: async () => (await import("./faults.js")).benchFaults(),
