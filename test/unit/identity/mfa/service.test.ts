@@ -174,4 +174,3 @@ describe("MfaService", () => {
     await expect(mfa.pending.get(other)).rejects.toThrow();
   });
 });
-
