@@ -90,11 +90,11 @@ _samba_tool() { local d=$1; shift; samba-tool "$@" -s "$d/etc/smb.conf"; }
 # samba_populate DIR: the test data, written to the local sam.ldb (samba itself is not running yet).
 samba_populate() {
   local d=$1 u
-  st() { _samba_tool "$d" "$@" >/dev/null; }
+  _samba_st() { _samba_tool "$d" "$@" >/dev/null; }
   # Tests change passwords; a state older than 42 days would otherwise answer 532 (password expired).
-  st domain passwordsettings set --min-pwd-age=0 --max-pwd-age=0
-  st ou add OU=people
-  st ou add OU=groups
+  _samba_st domain passwordsettings set --min-pwd-age=0 --max-pwd-age=0
+  _samba_st ou add OU=people
+  _samba_st ou add OU=groups
   # The code `samba-tool user create` runs, in one process and one transaction: ~25 ms a user instead of ~0.5 s.
   CONF=$d/etc/smb.conf N=$SAMBA_USERS DNSDOMAIN=$SAMBA_DNSDOMAIN $PY - <<'PYTHON'
 import os
@@ -113,21 +113,21 @@ except Exception:
     db.transaction_cancel(); raise
 db.transaction_commit()
 PYTHON
-  for u in $SAMBA_DISABLED; do st user disable "$u"; done
-  st user setexpiry "$SAMBA_EXPIRED" --days=-1
-  st user setpassword user0297 --newpassword=Passw0rd-0297 --must-change-at-next-login
+  for u in $SAMBA_DISABLED; do _samba_st user disable "$u"; done
+  _samba_st user setexpiry "$SAMBA_EXPIRED" --days=-1
+  _samba_st user setpassword user0297 --newpassword=Passw0rd-0297 --must-change-at-next-login
   # A lockout policy for user0298 only, so wrong-password tests never lock anyone else.
-  st domain passwordsettings pso create pso-lockout 10 --account-lockout-threshold=3 --account-lockout-duration=5 \
+  _samba_st domain passwordsettings pso create pso-lockout 10 --account-lockout-threshold=3 --account-lockout-duration=5 \
     --reset-account-lockout-after=5 --min-pwd-age=0 --max-pwd-age=0
-  st domain passwordsettings pso apply pso-lockout user0298
-  for u in g-inner g-outer g-top g-all; do st group add "$u" --groupou=OU=groups; done
-  st group addmembers g-inner user0001
-  st group addmembers g-outer g-inner,user0002
-  st group addmembers g-top g-outer
-  st user create svc-archway "$SAMBA_SVC_PASSWORD" --description="Archway service account"
-  st user setexpiry svc-archway --noexpiry
-  st user create gone0001 'Passw0rd-gone' --userou=OU=people --description="deleted user"
-  st user delete gone0001
+  _samba_st domain passwordsettings pso apply pso-lockout user0298
+  for u in g-inner g-outer g-top g-all; do _samba_st group add "$u" --groupou=OU=groups; done
+  _samba_st group addmembers g-inner user0001
+  _samba_st group addmembers g-outer g-inner,user0002
+  _samba_st group addmembers g-top g-outer
+  _samba_st user create svc-archway "$SAMBA_SVC_PASSWORD" --description="Archway service account"
+  _samba_st user setexpiry svc-archway --noexpiry
+  _samba_st user create gone0001 'Passw0rd-gone' --userou=OU=people --description="deleted user"
+  _samba_st user delete gone0001
   # Everyone in g-all, and the SSH key (AD's schema has no sshPublicKey) beside a mapping that is not a key.
   {
     printf 'dn: CN=g-all,OU=groups,%s\nchangetype: modify\nadd: member\n' "$SAMBA_BASE"
