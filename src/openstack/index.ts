@@ -10,8 +10,10 @@ import { FederationClient } from "./federation.js";
 import { createAgent, type RequestEvent, type RetryPolicy, Transport } from "./http.js";
 import { KeystoneClient } from "./keystone.js";
 import { Limiter } from "./limiter.js";
+import { LimitsClient } from "./limits.js";
 import { NovaClient } from "./nova.js";
-import { adminAuth, type KeystoneAuth, KeystoneSession } from "./session.js";
+import { CinderQuotaClient, NeutronQuotaClient, NovaQuotaClient } from "./quotas.js";
+import { adminAuth, type KeystoneAuth, KeystoneSession, systemAuth } from "./session.js";
 
 export {
   type AppCredential,
@@ -49,7 +51,16 @@ export type {
 } from "./keystone-schemas.js";
 export { CatalogEntrySchema } from "./keystone-schemas.js";
 export { Limiter, mapLimit } from "./limiter.js";
+export { effectiveLimits, type LimitFilter, LimitsClient } from "./limits.js";
 export { KEYPAIR_MICROVERSION, type Keypair, NovaClient } from "./nova.js";
+export type { Limit, QuotaLimits, QuotaUsage, QuotaUsageEntry, RegisteredLimit } from "./quota-schemas.js";
+export {
+  CinderQuotaClient,
+  NeutronQuotaClient,
+  NovaQuotaClient,
+  QUOTA_MICROVERSION,
+  type QuotaClient,
+} from "./quotas.js";
 export {
   adminAuth,
   authBody,
@@ -58,6 +69,7 @@ export {
   issueToken,
   type KeystoneAuth,
   KeystoneSession,
+  systemAuth,
 } from "./session.js";
 
 /** The clients of one cloud, sharing one admin session, one connection pool and one concurrency limit. */
@@ -67,6 +79,10 @@ export interface CloudClients {
   /** Nova keypairs; the compute URL is looked up in the catalog on first use. */
   nova(): NovaClient;
   federation(): FederationClient;
+  /** Quotas: Nova `os-quota-sets`, Cinder `os-quota-sets`, Neutron `quotas`; URLs from the catalog on first use. */
+  quotas(): { compute: NovaQuotaClient; volume: CinderQuotaClient; network: NeutronQuotaClient };
+  /** Keystone unified limits, through a system-scoped admin session of its own. */
+  limits(): LimitsClient;
   readonly limiter: Limiter;
   /** Closes the connection pool. */
   close(): Promise<void>;
@@ -105,21 +121,43 @@ export function createCloudClients(cloud: Cloud, opts: CloudClientOptions = {}):
   const keystone = new KeystoneClient(keystoneTransport, authUrl, session);
   let nova: NovaClient | undefined;
   let federation: FederationClient | undefined;
-  let computeUrl: Promise<string> | undefined;
+  let quotas: ReturnType<CloudClients["quotas"]> | undefined;
+  let limits: LimitsClient | undefined;
+  // One catalog lookup per service type, shared by the clients of that service. A failed lookup (cloud down)
+  // must not stick: the next call tries again.
+  const urls = new Map<string, Promise<string>>();
+  const endpoint = (type: string) => () => {
+    let url = urls.get(type);
+    if (!url) {
+      url = keystone.endpoint(type, { interface: cloud.interface, region: cloud.region });
+      url.catch(() => urls.delete(type));
+      urls.set(type, url);
+    }
+    return url;
+  };
   return {
     cloud,
     keystone,
     limiter,
     nova() {
-      nova ??= new NovaClient(keystone, new Transport({ ...base, service: "nova" }), () => {
-        computeUrl ??= keystone.endpoint("compute", { interface: cloud.interface, region: cloud.region });
-        // A failed lookup (cloud down) must not stick: the next call tries again.
-        computeUrl.catch(() => {
-          computeUrl = undefined;
-        });
-        return computeUrl;
-      });
+      nova ??= new NovaClient(keystone, new Transport({ ...base, service: "nova" }), endpoint("compute"));
       return nova;
+    },
+    quotas() {
+      quotas ??= {
+        compute: new NovaQuotaClient(keystone, new Transport({ ...base, service: "nova" }), endpoint("compute")),
+        volume: new CinderQuotaClient(keystone, new Transport({ ...base, service: "cinder" }), endpoint("volumev3")),
+        network: new NeutronQuotaClient(keystone, new Transport({ ...base, service: "neutron" }), endpoint("network")),
+      };
+      return quotas;
+    },
+    limits() {
+      if (!limits) {
+        const auth = systemAuth(opts.auth ?? adminAuth(cloud.admin));
+        const systemSession = new KeystoneSession(keystoneTransport, authUrl, auth, opts.now);
+        limits = new LimitsClient(new KeystoneClient(keystoneTransport, authUrl, systemSession));
+      }
+      return limits;
     },
     federation() {
       federation ??= new FederationClient(keystone);

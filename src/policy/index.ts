@@ -34,6 +34,7 @@ export {
 export { federationGroupName, federationGroups } from "./federation.js";
 export { matchingPolicies } from "./match-plan.js";
 export { type PolicyManifest, PolicyManifestSchema, type Requires } from "./schema.js";
+export { QUOTA_SERVICES, type Quotas, QuotasSchema, type QuotaService } from "./quotas.js";
 export { compileSubjects, type SubjectCheck } from "./subjects.js";
 export { keystoneName, parseTemplate, renderTemplate } from "./template.js";
 export { sortedUnion } from "./value-set.js";
