@@ -73,7 +73,12 @@ export class LimitsClient {
   // ---- registered limits: the default of a resource for every project
   listRegisteredLimits(filter: Omit<LimitFilter, "projectId"> = {}): Promise<RegisteredLimit[]> {
     const q = query({ service_id: filter.serviceId, region_id: filter.regionId, resource_name: filter.resourceName });
-    return this.list("keystone.registered_limits.list", `/registered_limits${q}`, "registered_limits", RegisteredLimitSchema);
+    return this.list(
+      "keystone.registered_limits.list",
+      `/registered_limits${q}`,
+      "registered_limits",
+      RegisteredLimitSchema,
+    );
   }
   createRegisteredLimit(body: {
     serviceId: string;
@@ -170,7 +175,12 @@ export class LimitsClient {
     return effectiveLimits(registered, own, regionId);
   }
 
-  private async list<T extends z.ZodType>(operation: string, path: string, key: string, item: T): Promise<z.infer<T>[]> {
+  private async list<T extends z.ZodType>(
+    operation: string,
+    path: string,
+    key: string,
+    item: T,
+  ): Promise<z.infer<T>[]> {
     const reply = await this.system.request({ operation, method: "GET", path, schema: listOf(key, item) });
     if (reply.truncated) {
       throw new ArchwayError(

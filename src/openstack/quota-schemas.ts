@@ -55,7 +55,8 @@ export const NeutronQuotaReplySchema = z
 export const NeutronQuotaDetailsReplySchema = z
   .object({ quota: z.record(z.string(), Used) })
   .transform(
-    (v): QuotaUsage => Object.fromEntries(Object.entries(v.quota).map(([k, e]) => [k, { limit: e.limit, inUse: e.used }])),
+    (v): QuotaUsage =>
+      Object.fromEntries(Object.entries(v.quota).map(([k, e]) => [k, { limit: e.limit, inUse: e.used }])),
   );
 
 /** A Keystone registered limit: the default of one resource of one service (and region) for every project. */

@@ -67,7 +67,10 @@ export class NovaQuotaClient implements QuotaClient {
 
   async reset(projectId: string): Promise<void> {
     const path = `${await this.url()}/os-quota-sets/${enc(projectId)}`;
-    await this.keystone.request({ operation: "nova.quotas.reset", method: "DELETE", path, headers: this.headers }, this.transport);
+    await this.keystone.request(
+      { operation: "nova.quotas.reset", method: "DELETE", path, headers: this.headers },
+      this.transport,
+    );
   }
 }
 
@@ -139,7 +142,13 @@ export class NeutronQuotaClient implements QuotaClient {
   async set(projectId: string, limits: QuotaLimits): Promise<QuotaLimits> {
     const path = `${await this.url()}/v2.0/quotas/${enc(projectId)}`;
     return this.keystone.request(
-      { operation: "neutron.quotas.set", method: "PUT", path, body: { quota: limits }, schema: NeutronQuotaReplySchema },
+      {
+        operation: "neutron.quotas.set",
+        method: "PUT",
+        path,
+        body: { quota: limits },
+        schema: NeutronQuotaReplySchema,
+      },
       this.transport,
     );
   }

@@ -62,3 +62,10 @@ export type Quotas = z.infer<typeof QuotasSchema>;
 export type QuotaService = keyof Quotas;
 /** Every service of {@link QuotasSchema}, in a fixed order (reports, plans). */
 export const QUOTA_SERVICES = ["compute", "volume", "network"] as const satisfies readonly QuotaService[];
+
+/** The resource names each service's quotas accept, from the schemas (reports show these, in this order). */
+export const QUOTA_RESOURCES: Readonly<Record<QuotaService, readonly string[]>> = {
+  compute: Object.keys(ComputeQuotasSchema.shape),
+  volume: Object.keys(VolumeQuotasSchema.shape),
+  network: Object.keys(NetworkQuotasSchema.shape),
+};
