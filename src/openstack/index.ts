@@ -1,7 +1,8 @@
 /**
  * OpenStack clients: a typed Keystone v3 admin client (auth, catalog, domains, projects with tags, users with
- * extra attributes and options, groups, roles, role assignments, OS-FEDERATION) and a Nova keypairs client
- * (microversion 2.10, `user_id`). `createCloudClients` builds them for one configured cloud.
+ * extra attributes and options, groups, roles, role assignments, OS-FEDERATION), a Nova keypairs client
+ * (microversion 2.10, `user_id`), quota clients for Nova, Cinder and Neutron, and Keystone unified limits
+ * (system scope). `createCloudClients` builds them for one configured cloud.
  */
 import type { Agent } from "undici";
 import type { Cloud } from "../config/index.js";
@@ -53,7 +54,19 @@ export { CatalogEntrySchema } from "./keystone-schemas.js";
 export { Limiter, mapLimit } from "./limiter.js";
 export { effectiveLimits, type LimitFilter, LimitsClient } from "./limits.js";
 export { KEYPAIR_MICROVERSION, type Keypair, NovaClient } from "./nova.js";
-export type { Limit, QuotaLimits, QuotaUsage, QuotaUsageEntry, RegisteredLimit } from "./quota-schemas.js";
+export {
+  type Limit,
+  LimitSchema,
+  NeutronQuotaDetailsReplySchema,
+  NeutronQuotaReplySchema,
+  type QuotaLimits,
+  QuotaSetReplySchema,
+  QuotaSetUsageReplySchema,
+  type QuotaUsage,
+  type QuotaUsageEntry,
+  type RegisteredLimit,
+  RegisteredLimitSchema,
+} from "./quota-schemas.js";
 export {
   CinderQuotaClient,
   NeutronQuotaClient,
