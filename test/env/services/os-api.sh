@@ -77,6 +77,7 @@ osapi_stop() {
 # volume_network_launch: every cloud's cinder-api and neutron API, their databases copied from templates built
 # once per package version (cinder and neutron templates in parallel). Only launches: the APIs reach Keystone at
 # their first request, so this runs while nova starts; volume_network_wait finishes the job.
+VOLUME_NETWORK_LAUNCHED=0
 volume_network_launch() {
   local i need=0 pids=() p
   for ((i = 1; i <= CLOUDS; i++)); do
@@ -88,11 +89,14 @@ volume_network_launch() {
   neutron_template & pids+=($!)
   for p in "${pids[@]}"; do wait "$p" || die "building the cinder/neutron template databases failed"; done
   for ((i = 1; i <= CLOUDS; i++)); do cinder_launch "$i"; neutron_launch "$i"; done
+  VOLUME_NETWORK_LAUNCHED=1
 }
 
-# volume_network_wait: waits for every cloud's cinder and neutron, then registers them in that cloud's catalog.
+# volume_network_wait: waits for every cloud's cinder and neutron, then registers them in that cloud's catalog
+# (skipped when all were already running: the registration is kept in each Keystone's database).
 volume_network_wait() {
   local i rc=0
+  ((VOLUME_NETWORK_LAUNCHED)) || return 0
   for ((i = 1; i <= CLOUDS; i++)); do cinder_wait "$i" || rc=1; neutron_wait "$i" || rc=1; done
   ((rc == 0)) || die "cinder/neutron did not start (see above)"
   for ((i = 1; i <= CLOUDS; i++)); do volume_network_register "$i"; done
