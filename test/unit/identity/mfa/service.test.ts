@@ -159,4 +159,18 @@ describe("MfaService", () => {
     await enrol(t);
     expect(await t.mfa.secondStep(alice)).toBe("none");
   });
+
+  it("seals a pending SSO first step: the upstream refresh token never sits in the store in the clear", async () => {
+    const { store, mfa } = build();
+    const upstream = { source: "corp", refreshToken: "rt-upstream-secret", idToken: "id.token.x", amr: ["pwd"] };
+    const { id } = await mfa.pending.start(alice, { methods: ["password"], purpose: "web", upstream });
+    const raw = await store.get(`mfa:pending:${id}`);
+    expect(raw).toMatch(/^seal1\./);
+    expect(raw).not.toContain("rt-upstream-secret");
+    expect((await mfa.pending.get(id))?.upstream?.refreshToken).toBe("rt-upstream-secret");
+    // A sealed record copied under another id does not open (bound to its key).
+    const other = "x".repeat(32);
+    await store.set(`mfa:pending:${other}`, raw ?? "");
+    await expect(mfa.pending.get(other)).rejects.toThrow();
+  });
 });
