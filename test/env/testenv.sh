@@ -95,8 +95,10 @@ up() {
   oidc_up
   keystones_up
   keystone_fed_up
-  volume_network_launch   # cinder + neutron start while nova does; they reach Keystone only when first called
+  # cinder + neutron (templates, then six APIs) start while nova does; they reach Keystone only when first called.
+  local vn; volume_network_launch & vn=$!
   novas_up
+  wait "$vn" || die "starting cinder/neutron failed"
   volume_network_wait
   write_endpoints
   log "environment up in $((SECONDS - t0)) s; endpoints in $STATE/endpoints.json"

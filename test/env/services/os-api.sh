@@ -76,30 +76,32 @@ osapi_stop() {
 
 # volume_network_launch: every cloud's cinder-api and neutron API, their databases copied from templates built
 # once per package version (cinder and neutron templates in parallel). Only launches: the APIs reach Keystone at
-# their first request, so this runs while nova starts; volume_network_wait finishes the job.
-VOLUME_NETWORK_LAUNCHED=0
+# their first request, so this may run in the background while nova starts; volume_network_wait finishes the job.
+# A marker file (not a variable: the caller may run this in a subshell) says whether anything was launched.
 volume_network_launch() {
   local i need=0 pids=() p
   for ((i = 1; i <= CLOUDS; i++)); do
     pid_alive "cinder-$i" "$(cinder_dir "$i")/wsgi.py" || need=1
     pid_alive "neutron-$i" "$(neutron_dir "$i")/wsgi.py" || need=1
   done
+  rm -f "$STATE/.volume-network-launched"
   ((need)) || return 0
   cinder_template & pids+=($!)
   neutron_template & pids+=($!)
   for p in "${pids[@]}"; do wait "$p" || die "building the cinder/neutron template databases failed"; done
   for ((i = 1; i <= CLOUDS; i++)); do cinder_launch "$i"; neutron_launch "$i"; done
-  VOLUME_NETWORK_LAUNCHED=1
+  touch "$STATE/.volume-network-launched"
 }
 
 # volume_network_wait: waits for every cloud's cinder and neutron, then registers them in that cloud's catalog
 # (skipped when all were already running: the registration is kept in each Keystone's database).
 volume_network_wait() {
   local i rc=0
-  ((VOLUME_NETWORK_LAUNCHED)) || return 0
+  [[ -f $STATE/.volume-network-launched ]] || return 0
   for ((i = 1; i <= CLOUDS; i++)); do cinder_wait "$i" || rc=1; neutron_wait "$i" || rc=1; done
   ((rc == 0)) || die "cinder/neutron did not start (see above)"
   for ((i = 1; i <= CLOUDS; i++)); do volume_network_register "$i"; done
+  rm -f "$STATE/.volume-network-launched"
   log "cinder + neutron up: $(for ((i = 1; i <= CLOUDS; i++)); do printf '%s %s ' "$(cinder_base "$i")" "$(neutron_url "$i")"; done)"
 }
 
