@@ -6,6 +6,7 @@
  */
 import type { Agent } from "undici";
 import type { Cloud } from "../config/index.js";
+import { isArchwayError } from "../errors.js";
 import type { CloudBreakers } from "./breaker.js";
 import { FederationClient } from "./federation.js";
 import { createAgent, type RequestEvent, type RetryPolicy, Transport } from "./http.js";
@@ -139,10 +140,18 @@ export function createCloudClients(cloud: Cloud, opts: CloudClientOptions = {}):
   // One catalog lookup per service type, shared by the clients of that service. A failed lookup (cloud down)
   // must not stick: the next call tries again.
   const urls = new Map<string, Promise<string>>();
-  const endpoint = (type: string) => () => {
+  const where = { interface: cloud.interface, region: cloud.region };
+  const endpoint = (type: string, alias?: string) => () => {
     let url = urls.get(type);
     if (!url) {
-      url = keystone.endpoint(type, { interface: cloud.interface, region: cloud.region });
+      // `alias`: the same service under its newer type name (`block-storage` for `volumev3`), as keystoneauth does.
+      url = keystone
+        .endpoint(type, where)
+        .catch((err) =>
+          alias && isArchwayError(err) && err.code === "endpoint_not_found"
+            ? keystone.endpoint(alias, where)
+            : Promise.reject(err),
+        );
       url.catch(() => urls.delete(type));
       urls.set(type, url);
     }
@@ -159,7 +168,11 @@ export function createCloudClients(cloud: Cloud, opts: CloudClientOptions = {}):
     quotas() {
       quotas ??= {
         compute: new NovaQuotaClient(keystone, new Transport({ ...base, service: "nova" }), endpoint("compute")),
-        volume: new CinderQuotaClient(keystone, new Transport({ ...base, service: "cinder" }), endpoint("volumev3")),
+        volume: new CinderQuotaClient(
+          keystone,
+          new Transport({ ...base, service: "cinder" }),
+          endpoint("volumev3", "block-storage"),
+        ),
         network: new NeutronQuotaClient(keystone, new Transport({ ...base, service: "neutron" }), endpoint("network")),
       };
       return quotas;
