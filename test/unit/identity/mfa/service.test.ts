@@ -1,25 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { Audit } from "../../../../src/audit/index.js";
 import { DEFAULT_LOCKOUT } from "../../../../src/config/index.js";
-import {
-  AttemptGuard,
-  type Identity,
-  MfaService,
-  TOTP_PERIOD_SECONDS,
-  totpCode,
-} from "../../../../src/identity/index.js";
+import { AttemptGuard, MfaService, TOTP_PERIOD_SECONDS, totpCode } from "../../../../src/identity/index.js";
 import { MemoryStore } from "../../../../src/store/index.js";
 import { Sealer } from "../../../../src/tokens/index.js";
+import { alice } from "./fixtures.js";
 
-const alice: Identity = {
-  id: "corp:uuid-alice",
-  source: "corp",
-  username: "alice",
-  groups: [],
-  groupDns: [],
-  sshKeys: [],
-  attributes: {},
-};
 const STEP_MS = TOTP_PERIOD_SECONDS * 1000;
 
 function build(mode: "required" | "optional" | "off" = "optional") {
