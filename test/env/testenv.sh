@@ -5,9 +5,9 @@
 #   testenv.sh up                 install if needed, start everything (reusing what is up), write endpoints
 #   testenv.sh down [--purge]     stop everything this script started; --purge also deletes .testenv/
 #   testenv.sh status             one line per service
-#   testenv.sh stop|start NAME    one service: redis redis-cluster slapd oidc keystone-N nova-N keystone-fed samba (for
-#                                 failure tests; starting redis-cluster also rewrites endpoints.json; `start
-#                                 samba-fresh` puts the AD DC back to its provisioned data)
+#   testenv.sh stop|start NAME    one service: redis redis-cluster slapd oidc keystone-N nova-N cinder-N neutron-N
+#                                 keystone-fed samba (for failure tests; starting redis-cluster also rewrites
+#                                 endpoints.json; `start samba-fresh` puts the AD DC back to its provisioned data)
 #
 # State, logs, PID files and .testenv/endpoints.json live under .testenv/ (git-ignored).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -15,7 +15,7 @@ for f in "$ROOT"/test/env/services/*.sh; do source "$f"; done
 
 PACKAGES=(python3-keystone python3-openstackclient uwsgi-core uwsgi-plugin-python3 python3-nova slapd ldap-utils
   redis-server openssl curl apache2 libapache2-mod-wsgi-py3 libapache2-mod-auth-openidc nginx-light chromium
-  wrk samba samba-dsdb-modules samba-vfs-modules samba-ad-provision ldb-tools)
+  wrk python3-cinder python3-neutron samba samba-dsdb-modules samba-vfs-modules samba-ad-provision ldb-tools)
 
 install() {
   local missing=()
@@ -37,7 +37,7 @@ install() {
 }
 
 write_endpoints() {
-  local i keystones="" novas="" feds="" cluster_nodes="" p
+  local i keystones="" novas="" cinders="" neutrons="" feds="" cluster_nodes="" p
   for p in $REDIS_CLUSTER_PORTS; do cluster_nodes+="${cluster_nodes:+,}{\"host\":\"127.0.0.1\",\"port\":$p}"; done
   for ((i = 1; i <= FED_CLOUDS; i++)); do
     feds+="${feds:+,}{\"id\":\"fed-$i\",\"authUrl\":\"$(fed_url "$i")\",\"region\":\"fed-$i\",\"adminUsername\":\"admin\",\"adminPassword\":\"$KEYSTONE_ADMIN_PASSWORD\",\"adminProject\":\"admin\"}"
@@ -45,6 +45,8 @@ write_endpoints() {
   for ((i = 1; i <= CLOUDS; i++)); do
     keystones+="${keystones:+,}{\"id\":\"cloud-$i\",\"authUrl\":\"$(ks_url "$i")\",\"region\":\"cloud-$i\",\"adminUsername\":\"admin\",\"adminPassword\":\"$KEYSTONE_ADMIN_PASSWORD\",\"adminProject\":\"admin\"}"
     novas+="${novas:+,}{\"cloud\":\"cloud-$i\",\"url\":\"$(nova_url "$i")\"}"
+    cinders+="${cinders:+,}{\"cloud\":\"cloud-$i\",\"url\":\"$(cinder_base "$i")/v3\"}"
+    neutrons+="${neutrons:+,}{\"cloud\":\"cloud-$i\",\"url\":\"$(neutron_url "$i")\"}"
   done
   cat >"$STATE/endpoints.json.tmp" <<JSON
 {
@@ -62,6 +64,8 @@ write_endpoints() {
     "adminDn": "CN=Administrator,CN=Users,$SAMBA_BASE", "adminPassword": "$SAMBA_ADMIN_PASSWORD"},
   "keystones": [$keystones],
   "novas": [$novas],
+  "cinders": [$cinders],
+  "neutrons": [$neutrons],
   "federation": {"idpUrl": "https://127.0.0.1:$ARCHWAY_IDP_PORT", "idpPort": $ARCHWAY_IDP_PORT,
     "tls": {"certFile": "$STATE/ca/server.crt", "keyFile": "$STATE/ca/server.key"}, "keystones": [$feds]},
   "oidc": {"issuer": "https://127.0.0.1:$OIDC_PORT", "caFile": "$STATE/ca/ca.crt",
@@ -98,7 +102,11 @@ up() {
   oidc_up
   keystones_up
   keystone_fed_up
+  # cinder + neutron (templates, then six APIs) start while nova does; they reach Keystone only when first called.
+  local vn; volume_network_launch & vn=$!
   novas_up
+  wait "$vn" || die "starting cinder/neutron failed"
+  volume_network_wait
   samba_wait
   write_endpoints
   log "environment up in $((SECONDS - t0)) s; endpoints in $STATE/endpoints.json"
@@ -106,7 +114,7 @@ up() {
 
 down() {
   local i
-  for ((i = 1; i <= CLOUDS; i++)); do nova_down "$i"; keystone_down "$i"; done
+  for ((i = 1; i <= CLOUDS; i++)); do cinder_down "$i"; neutron_down "$i"; nova_down "$i"; keystone_down "$i"; done
   keystone_fed_down
   oidc_down; slapd_down; samba_down; redis_cluster_down; redis_down
   if [[ ${1:-} == --purge ]]; then rm -rf "$STATE" "$FED_ROOT"; log "state deleted"; fi
@@ -118,6 +126,7 @@ status() {
   for ((i = 1; i <= CLOUDS; i++)); do keystone_status "$i"; done
   keystone_fed_status
   for ((i = 1; i <= CLOUDS; i++)); do nova_status "$i"; done
+  for ((i = 1; i <= CLOUDS; i++)); do cinder_status "$i"; neutron_status "$i"; done
 }
 
 one() { # start|stop NAME
@@ -130,7 +139,10 @@ one() { # start|stop NAME
     keystone-fed) "keystone_fed_$([[ $action == start ]] && echo up || echo down)" ;;
     keystone-[0-9]*) "keystone_$([[ $action == start ]] && echo up || echo down)" "${name#keystone-}" ;;
     nova-[0-9]*) "nova_$([[ $action == start ]] && echo up || echo down)" "${name#nova-}" ;;
-    *) die "unknown service '$name' (redis redis-cluster slapd oidc keystone-N nova-N keystone-fed samba samba-fresh)" ;;
+    cinder-[0-9]* | neutron-[0-9]*)
+      if [[ $action == start ]]; then "${name%-*}_up" "${name##*-}"; volume_network_register "${name##*-}"; write_endpoints
+      else "${name%-*}_down" "${name##*-}"; fi ;;
+    *) die "unknown service '$name' (redis redis-cluster slapd oidc keystone-N nova-N cinder-N neutron-N keystone-fed samba samba-fresh)" ;;
   esac
 }
 
