@@ -15,7 +15,7 @@ export {
   startSyncWorker,
 } from "./bullmq.js";
 export { type CloudRunOptions, type CloudRunResult, emptyDesired, SyncEngine, type SyncEngineDeps } from "./engine.js";
-export { type ObservedCloud, type ObserveOptions, observeCloud, projectKey } from "./observe.js";
+export { ObservedCloud, observeCloud } from "./observe.js";
 export { type Action, actionOf, describe, isDestructive, type Operation, type UserChanges } from "./operations.js";
 export {
   DISABLED_AT_ATTR,
@@ -32,7 +32,8 @@ export {
   shadowPassword,
   USER_MARK,
 } from "./ownership.js";
-export { type CloudPlan, type PlanOptions, planCloud } from "./plan.js";
+export { type CloudPlan, planCloud } from "./plan.js";
+export { type ProjectRef, projectLabel } from "./project-ref.js";
 export {
   InProcessQueue,
   type JobHandler,
@@ -42,6 +43,19 @@ export {
   type SyncJob,
   type SyncQueue,
 } from "./queue.js";
+export type {
+  ApplyContext,
+  ObserveContext,
+  ObserveOptions,
+  Phase,
+  PlanContext,
+  Planned,
+  PlanOptions,
+  Step,
+  SyncInput,
+  SyncResource,
+} from "./resource.js";
+export { OPERATION_KINDS, RESOURCES } from "./resources/index.js";
 export {
   acquireRunLocks,
   describeHolder,
