@@ -52,6 +52,7 @@ export type {
   Planned,
   PlanOptions,
   Step,
+  Steps,
   SyncInput,
   SyncResource,
 } from "./resource.js";
