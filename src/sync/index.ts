@@ -1,7 +1,8 @@
 /**
  * Sync: desired state (from the policy engine) vs observed state (only what Archway owns, read with few list
- * calls) -> a typed plan -> apply, per cloud, with ownership marks, bounded deletions, per-cloud status and
- * metrics, and queues (BullMQ on Redis, in-process otherwise) that keep one down cloud from blocking others.
+ * calls) -> a typed plan -> apply, per cloud, over the registry of synced resources (`resources/index.ts`), with
+ * ownership marks, bounded deletions, per-cloud status and metrics, and queues (BullMQ on Redis, in-process
+ * otherwise) that keep one down cloud from blocking others.
  */
 export { type ApplyDeps, type ApplyResult, applyPlan, type FailedOperation } from "./apply.js";
 export { createSync, passwordSecret, type SyncBuildDeps, type SyncParts } from "./build.js";
