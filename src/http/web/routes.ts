@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { adminRoutes } from "./admin.js";
 import { adminAuditRoutes } from "./admin-audit.js";
+import { adminHistoryRoutes } from "./admin-history.js";
 import { adminLockoutRoutes } from "./admin-lockouts.js";
 import { adminOffboardRoutes } from "./admin-offboard.js";
 import { apiRoutes } from "./api.js";
@@ -60,6 +61,7 @@ export function webRoutes(deps: WebDeps, opts: { formTargets?: readonly string[]
   app.route("/", sessionRoutes(deps));
   app.route("/", adminRoutes(deps));
   app.route("/", adminAuditRoutes(deps));
+  app.route("/", adminHistoryRoutes(deps));
   app.route("/", adminLockoutRoutes(deps));
   app.route("/", adminOffboardRoutes(deps));
   app.route("/", appCredentialRoutes(deps));

@@ -44,6 +44,14 @@ form.inline{display:inline}
 .cell-ok{background:var(--ok)}.cell-warn{background:var(--warn)}.cell-bad{background:var(--bad)}.cell-none{background:#afb8c1}
 .cell-ok-text{border-left:6px solid var(--ok)}.cell-warn-text{border-left:6px solid var(--warn)}.cell-bad-text{border-left:6px solid var(--bad)}.cell-none-text{border-left:6px solid #afb8c1}
 details>summary{cursor:pointer}
+.num{text-align:right;font-variant-numeric:tabular-nums}
+table.compact th,table.compact td{padding:3px 8px}
+.plan-group{margin:6px 0;padding:6px 10px;border:1px solid var(--line);border-radius:6px}
+.plan-cloud{margin:4px 0 4px 12px}.ops{margin:4px 0;padding-left:20px}
+.chart{width:100%;height:auto;display:block}
+.chart-label{font:600 13px system-ui,sans-serif;fill:var(--fg)}.chart-scale,.chart-tick{font:11px system-ui,sans-serif;fill:var(--muted)}
+.chart-base{stroke:var(--line);stroke-width:1}
+.bar-runs{fill:var(--accent)}.bar-changes{fill:var(--ok)}.bar-failures{fill:var(--bad)}
 @media (max-width:600px){main{padding:8px 12px 32px}th,td{padding:4px}}
 `;
 
