@@ -56,7 +56,7 @@ export const PostButton: FC<
 
 /** What only an administrator sees: the forms that act (an auditor sees the page without them). */
 export const AdminOnly: FC<PropsWithChildren<{ user: PageUser }>> = ({ user, children }) =>
-  user.readOnly ? null : <>{children}</>;
+  user.readOnly ? null : <div class="admin-only">{children}</div>;
 
 /** A status message above the page content (role=status for success, role=alert for errors). */
 export const Notice: FC<{ kind: "ok" | "error"; text?: string }> = ({ kind, text }) =>
