@@ -48,13 +48,13 @@ const Sessions = ({ v, user }: { v: PersonView; user: PageUser }) => (
         sessions and ends with it.
       </span>
     </p>
-    {v.sessions.length === 0 ? <p class="muted">No live session.</p> : null}
+    {v.sessions.length === 0 ? <p class="muted">none active</p> : null}
     <div class="scroll">
       <table class="compact">
         <thead>
           <tr>
             <th scope="col">Kind</th>
-            <th scope="col">How</th>
+            <th scope="col">Source</th>
             <th scope="col">Started</th>
             <th scope="col">Last seen</th>
             <th scope="col">Ends at the latest</th>
@@ -66,8 +66,10 @@ const Sessions = ({ v, user }: { v: PersonView; user: PageUser }) => (
         <tbody>
           {v.sessions.map((s) => (
             <tr data-sid={s.sid}>
-              <th scope="row">{s.kind === "offline" ? `offline grant of ${s.clientId ?? "a client"}` : "sign-in"}</th>
-              <td>{`${s.source} (${s.amr.join(", ")})`}</td>
+              <th scope="row">
+                {s.kind === "offline" ? `offline grant of ${s.clientId ?? "a client"}` : `login (${s.amr.join(", ")})`}
+              </th>
+              <td>{s.source}</td>
               <td class="nowrap">{at(s.createdAt)}</td>
               <td class="nowrap">{at(s.lastSeen)}</td>
               <td class="nowrap">{at(s.absoluteEnd)}</td>
