@@ -46,7 +46,7 @@ export const OffboardSection = (props: {
 }) => {
   const { user, target, entry, waiting } = props;
   return (
-    <section class="card" aria-label="Offboarding">
+    <section aria-label="Offboarding">
       <h3>Offboarding</h3>
       <p>
         {entry ? (

@@ -9,6 +9,17 @@ import type { WebContext } from "./security.js";
 
 const at = (ms: number) => when(new Date(ms).toISOString());
 
+/** One line per lockout: a failure that crossed the limit of a name and of the person it leads to is one event. */
+function dedupe(records: PersonView["lockouts"]): PersonView["lockouts"] {
+  const seen = new Set<string>();
+  return records.filter((r) => {
+    const key = `${r.at}|${r.kind}|${r.scope}|${r.address ?? ""}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 /** A confirmed action: a `details` that opens on a form whose checkbox must be ticked (no script). */
 const Confirmed = (props: {
   user: PageUser;
@@ -180,9 +191,11 @@ const Lockouts = ({ v, user }: { v: PersonView; user: PageUser }) => (
     <h3>Sign-in lockouts</h3>
     {v.lockouts.length === 0 ? <p class="muted">none recently</p> : null}
     <ul>
-      {v.lockouts.slice(0, 20).map((r) => (
-        <li>{`${when(r.at)}: ${r.kind} ${r.scope === "user_address" ? `refused from ${r.address ?? "an address"}` : "slowed down"}`}</li>
-      ))}
+      {dedupe(v.lockouts)
+        .slice(0, 20)
+        .map((r) => (
+          <li>{`${when(r.at)}: ${r.kind} ${r.scope === "user_address" ? `refused from ${r.address ?? "an address"}` : "slowed down"}`}</li>
+        ))}
     </ul>
     <AdminOnly user={user}>
       <PostButton
@@ -230,7 +243,7 @@ export async function personPage(
       <form method="get" action="/admin/people" class="card filters" aria-label="Find a person">
         <div>
           <label for="person">Username or identity id</label>
-          <input id="person" name="person" type="text" required value={opts.query ?? target?.id ?? ""} />
+          <input id="person" name="person" type="text" class="wide" required value={opts.query ?? target?.id ?? ""} />
         </div>
         <button type="submit">Show</button>
       </form>

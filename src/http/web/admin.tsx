@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { ArchwayError } from "../../errors.js";
 import { applyReviewedPlan, type CloudHealth, fleetOverview, reviewPlan, savedPlanView } from "./admin-data.js";
-import { FLEET_STATES, type FleetQuery, FleetQuerySchema, type FleetView } from "./admin-fleet.js";
+import { FLEET_STATES, type FleetQuery, FleetQuerySchema, type FleetView, fleetState } from "./admin-fleet.js";
 import type { WebDeps } from "./deps.js";
 import { pageUser } from "./home.js";
 import { AdminOnly, CsrfField, Layout, Notice, renderPage, when } from "./layout.js";
@@ -15,9 +15,11 @@ const ApplyForm = z.object({
   planId: PlanId,
 });
 
+const STATE_TEXT = { ok: "ok", failing: "failing", degraded: "degraded", refused: "refused", never: "never" } as const;
+
 const HealthTable = ({ clouds }: { clouds: CloudHealth[] }) => (
   <div class="scroll">
-    <table>
+    <table class="compact">
       <thead>
         <tr>
           <th scope="col">Cloud</th>
@@ -39,13 +41,9 @@ const HealthTable = ({ clouds }: { clouds: CloudHealth[] }) => (
                 {c.detail ? <div class="muted">{c.detail}</div> : null}
               </td>
               <td>
-                {!c.status ? (
-                  <span class="state-warn">never</span>
-                ) : c.status.degraded ? (
-                  <span class="state-bad">degraded</span>
-                ) : (
-                  <span class="state-ok">ok</span>
-                )}
+                <span class={`state-${STATE_CLASS[fleetState(c.status)]}`} data-state={fleetState(c.status)}>
+                  {STATE_TEXT[fleetState(c.status)]}
+                </span>
                 <div class="muted">success: {when(c.status?.lastSuccessAt)}</div>
                 {c.status?.lastError ? <div class="muted">{c.status.lastError}</div> : null}
               </td>
