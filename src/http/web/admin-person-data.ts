@@ -65,8 +65,10 @@ export async function personView(
     deps.guard.recent(LOCKOUTS_SCANNED),
   ]);
   const offline = sessions.filter((s) => s.kind === "offline");
+  // Named by id, a person's username may be unknown here; their sessions know it.
+  const username = person.username || sessions[0]?.identity.username || "";
   return {
-    person,
+    person: { ...person, username },
     sessions,
     tokens: {
       login: sessions.length - offline.length,

@@ -60,7 +60,7 @@ const Sessions = ({ v, user }: { v: PersonView; user: PageUser }) => (
       </span>
     </p>
     {v.sessions.length === 0 ? <p class="muted">none active</p> : null}
-    <div class="scroll">
+    <div class="scroll" hidden={v.sessions.length === 0 || undefined}>
       <table class="compact">
         <thead>
           <tr>
@@ -250,10 +250,10 @@ export async function personPage(
       {opts.report ? <Report report={opts.report} /> : null}
       {view && target ? (
         <section class="card" aria-label="Person" data-person={target.id}>
-          <h2>{target.username || target.id}</h2>
+          <h2>{view.person.username || target.id}</h2>
           <p class="muted">
             <code>{target.id}</code> ·{" "}
-            <a href={`/admin/audit?text=${encodeURIComponent(target.username || target.id)}`}>audit events</a>
+            <a href={`/admin/audit?text=${encodeURIComponent(view.person.username || target.id)}`}>audit events</a>
           </p>
           <Sessions v={view} user={user} />
           <Credentials v={view} user={user} />

@@ -96,24 +96,26 @@ export const PlanSummaryView = ({ plan }: { plan: PlanView }) => {
             <strong>{group.action}</strong>
             {` ${n(group.total)} operation(s) in ${n(group.clouds.length)} cloud(s)`}
           </summary>
-          {group.clouds.map((cloud) => (
-            <details class="plan-cloud" data-plan-cloud={cloud.cloudId} open={open}>
-              <summary>{`${cloud.cloudId}: ${n(cloud.count)}`}</summary>
-              <ul class="ops">
-                {cloud.operations.map((op) => (
-                  <li>
-                    {op.text}
-                    {op.policies.length > 0 ? <span class="muted"> ← {op.policies.join(", ")}</span> : null}
-                  </li>
-                ))}
-              </ul>
-              {cloud.count > cloud.operations.length ? (
-                <p class="muted">
-                  {`and ${n(cloud.count - cloud.operations.length)} more (all of them: archway sync plan --cloud ${cloud.cloudId})`}
-                </p>
-              ) : null}
-            </details>
-          ))}
+          <div class="plan-clouds">
+            {group.clouds.map((cloud) => (
+              <details class="plan-cloud" data-plan-cloud={cloud.cloudId} open={open}>
+                <summary>{`${cloud.cloudId}: ${n(cloud.count)}`}</summary>
+                <ul class="ops">
+                  {cloud.operations.map((op) => (
+                    <li>
+                      {op.text}
+                      {op.policies.length > 0 ? <span class="muted"> ← {op.policies.join(", ")}</span> : null}
+                    </li>
+                  ))}
+                </ul>
+                {cloud.count > cloud.operations.length ? (
+                  <p class="muted">
+                    {`and ${n(cloud.count - cloud.operations.length)} more (all of them: archway sync plan --cloud ${cloud.cloudId})`}
+                  </p>
+                ) : null}
+              </details>
+            ))}
+          </div>
         </details>
       ))}
       {plan.clouds.some((c) => c.problems.length > 0) ? (

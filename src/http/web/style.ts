@@ -50,7 +50,8 @@ td form button,li form.inline button{margin-top:0}.actions{margin:10px 0}
 .num{text-align:right;font-variant-numeric:tabular-nums}
 table.compact th,table.compact td{padding:3px 8px}
 .plan-group{margin:6px 0;padding:6px 10px;border:1px solid var(--line);border-radius:6px}
-.plan-cloud{margin:4px 0 4px 12px}.ops{margin:4px 0;padding-left:20px}
+.plan-clouds{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:2px 12px;margin:6px 0 0 12px}
+.plan-cloud[open]{grid-column:1/-1}.ops{margin:4px 0;padding-left:20px}
 .chart{width:100%;height:auto;display:block}
 .chart-label{font:600 13px system-ui,sans-serif;fill:var(--fg)}.chart-scale,.chart-tick{font:11px system-ui,sans-serif;fill:var(--muted)}
 .chart-base{stroke:var(--line);stroke-width:1}
