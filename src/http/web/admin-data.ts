@@ -54,7 +54,9 @@ async function probe(cloud: Cloud, status: CloudSyncStatus | null): Promise<Clou
       ? { ...base, reachable: true }
       : { ...base, reachable: false, detail: `HTTP ${res.status}` };
   } catch (err) {
-    return { ...base, reachable: false, detail: (err as Error).message };
+    // undici says "fetch failed" and keeps the reason (ECONNREFUSED, a timeout) in the cause.
+    const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
+    return { ...base, reachable: false, detail: cause?.code ?? cause?.message ?? (err as Error).message };
   } finally {
     await dispatcher?.close();
   }

@@ -44,7 +44,7 @@ form.inline{display:inline}
 .cell-ok{background:var(--ok)}.cell-warn{background:var(--warn)}.cell-bad{background:var(--bad)}.cell-none{background:#afb8c1}
 .cell-ok-text{border-left:6px solid var(--ok)}.cell-warn-text{border-left:6px solid var(--warn)}.cell-bad-text{border-left:6px solid var(--bad)}.cell-none-text{border-left:6px solid #afb8c1}
 details>summary{cursor:pointer}
-.card>h2:first-child,.card>h3:first-child{margin-top:.2em}
+.card>h2:first-child,.card>h3:first-child,.card>input[type=hidden]+h2,.card>input[type=hidden]+input[type=hidden]+h2{margin-top:.2em}
 td form button,li form.inline button{margin-top:0}.actions{margin:10px 0}
 .filters input.wide{width:28rem;max-width:100%}
 .num{text-align:right;font-variant-numeric:tabular-nums}
