@@ -16,6 +16,14 @@ export {
   startSyncWorker,
 } from "./bullmq.js";
 export { type CloudRunOptions, type CloudRunResult, emptyDesired, SyncEngine, type SyncEngineDeps } from "./engine.js";
+export {
+  HISTORY_DAYS,
+  HISTORY_SERIES,
+  type HistoryBucket,
+  type HistorySeries,
+  readHistory,
+  recordCloudRun,
+} from "./history.js";
 export { ObservedCloud, observeCloud } from "./observe.js";
 export { type Action, actionOf, describe, isDestructive, type Operation, type UserChanges } from "./operations.js";
 export {
