@@ -5,7 +5,7 @@
 #   testenv.sh up                 install if needed, start everything (reusing what is up), write endpoints
 #   testenv.sh down [--purge]     stop everything this script started; --purge also deletes .testenv/
 #   testenv.sh status             one line per service
-#   testenv.sh stop|start NAME    one service: redis redis-cluster slapd oidc keystone-N nova-N keystone-fed (for
+#   testenv.sh stop|start NAME    one service: redis redis-cluster slapd oidc saml-idp keystone-N nova-N keystone-fed (for
 #                                 failure tests; starting redis-cluster also rewrites endpoints.json)
 #
 # State, logs, PID files and .testenv/endpoints.json live under .testenv/ (git-ignored).
@@ -14,7 +14,8 @@ for f in "$ROOT"/test/env/services/*.sh; do source "$f"; done
 
 PACKAGES=(python3-keystone python3-openstackclient uwsgi-core uwsgi-plugin-python3 python3-nova slapd ldap-utils
   redis-server openssl curl apache2 libapache2-mod-wsgi-py3 libapache2-mod-auth-openidc nginx-light chromium
-  wrk)
+  wrk
+  simplesamlphp php8.2-cli php8.2-cgi php8.2-xml)
 
 install() {
   local missing=()
@@ -56,6 +57,7 @@ write_endpoints() {
     "adminDn": "cn=admin,dc=example,dc=org", "adminPassword": "adminpw"},
   "keystones": [$keystones],
   "novas": [$novas],
+  "samlIdp": $(saml_idp_json),
   "federation": {"idpUrl": "https://127.0.0.1:$ARCHWAY_IDP_PORT", "idpPort": $ARCHWAY_IDP_PORT,
     "tls": {"certFile": "$STATE/ca/server.crt", "keyFile": "$STATE/ca/server.key"}, "keystones": [$feds]},
   "oidc": {"issuer": "https://127.0.0.1:$OIDC_PORT", "caFile": "$STATE/ca/ca.crt",
@@ -89,6 +91,7 @@ up() {
   redis_cluster_up
   slapd_up
   oidc_up
+  saml_idp_up
   keystones_up
   keystone_fed_up
   novas_up
@@ -100,13 +103,13 @@ down() {
   local i
   for ((i = 1; i <= CLOUDS; i++)); do nova_down "$i"; keystone_down "$i"; done
   keystone_fed_down
-  oidc_down; slapd_down; redis_cluster_down; redis_down
+  saml_idp_down; oidc_down; slapd_down; redis_cluster_down; redis_down
   if [[ ${1:-} == --purge ]]; then rm -rf "$STATE" "$FED_ROOT"; log "state deleted"; fi
 }
 
 status() {
   local i
-  redis_status; redis_cluster_status; slapd_status; oidc_status
+  redis_status; redis_cluster_status; slapd_status; oidc_status; saml_idp_status
   for ((i = 1; i <= CLOUDS; i++)); do keystone_status "$i"; done
   keystone_fed_status
   for ((i = 1; i <= CLOUDS; i++)); do nova_status "$i"; done
@@ -116,11 +119,12 @@ one() { # start|stop NAME
   local action=$1 name=${2:?service name}
   case $name in
     redis | slapd | oidc) "${name}_$([[ $action == start ]] && echo up || echo down)" ;;
+    saml-idp) if [[ $action == start ]]; then saml_idp_up; saml_idp_patch_endpoints; else saml_idp_down; fi ;;
     redis-cluster) if [[ $action == start ]]; then redis_cluster_up; write_endpoints; else redis_cluster_down; fi ;;
     keystone-fed) "keystone_fed_$([[ $action == start ]] && echo up || echo down)" ;;
     keystone-[0-9]*) "keystone_$([[ $action == start ]] && echo up || echo down)" "${name#keystone-}" ;;
     nova-[0-9]*) "nova_$([[ $action == start ]] && echo up || echo down)" "${name#nova-}" ;;
-    *) die "unknown service '$name' (redis redis-cluster slapd oidc keystone-N nova-N keystone-fed)" ;;
+    *) die "unknown service '$name' (redis redis-cluster slapd oidc saml-idp keystone-N nova-N keystone-fed)" ;;
   esac
 }
 
