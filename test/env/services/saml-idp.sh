@@ -109,6 +109,7 @@ EOF
     'userid.attribute' => 'uid',
     'logouttype' => 'traditional',
     'sign.logout' => true,
+    'SingleSignOnServiceBinding' => ['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST'],
 ];
 EOF
   {
