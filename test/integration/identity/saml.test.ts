@@ -273,4 +273,3 @@ describe("SAML upstream source against SimpleSAMLphp", () => {
     });
   });
 });
-
