@@ -55,7 +55,7 @@ describe("SAML response checks", () => {
     ["no ID", {}, { id: "" }, /ID/],
     ["an unreadable time", {}, { notOnOrAfter: Number.NaN }, /time/],
   ] as const)("refuse %s", (_name, r, a, why) => {
-    expect(refusal({ ...response, ...r }, { ...assertion, ...a }, expected)).toMatch(why);
+    expect(refusal({ ...response, ...r }, { ...assertion, ...(a as Partial<AssertionFacts>) }, expected)).toMatch(why);
   });
 
   it.each([
