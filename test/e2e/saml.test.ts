@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
@@ -38,6 +38,7 @@ describe("SAML sign-in in a real browser, then Archway as an OpenID Provider", (
         `idp:\n  clients:\n    - id: ${RP.id}\n      public: true\n      redirectUris: ["${RP.redirectUri}"]\n` +
         "policiesDir: policies\nlog: { level: warn }\n",
     );
+    mkdirSync(join(dir, "policies")); // no clouds, no policies: the sign-in and the OpenID Provider need none
     const runtime = buildRuntime(join(dir, "archway.yaml"), captureIO(process.env));
     const gateway = buildGateway(runtime);
     const { app } = gatewayApp(runtime, gateway);
