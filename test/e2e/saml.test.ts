@@ -68,7 +68,9 @@ describe("SAML sign-in in a real browser, then Archway as an OpenID Provider", (
     await page.locator('input[name="password"]').press("Enter");
     // The IdP's auto-POST to the ACS, then Archway's home page, signed in.
     await page.waitForURL(`${URL_BASE}/`, { timeout: 20_000 });
-    expect(await page.content()).toContain("alice");
+    const home = await page.content();
+    expect(home).toContain("Alice Anders");
+    expect(home).toContain("Sign-in (corp-saml)");
     const cookies = await context.cookies(URL_BASE);
     expect(cookies.find((c) => c.name.endsWith("archway_session"))?.sameSite).toBe("Lax");
 
