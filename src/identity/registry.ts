@@ -1,6 +1,7 @@
 import type { Store } from "../store/index.js";
 import { LdapSource } from "./ldap/index.js";
 import { OidcSource } from "./oidc/index.js";
+import { SamlSource } from "./saml/index.js";
 import type { SourceConfigOf, SourceType } from "./schemas.js";
 import type { IdentitySource } from "./source.js";
 import { StaticSource } from "./static/index.js";
@@ -27,6 +28,7 @@ export const SOURCE_TYPES: { readonly [T in SourceType]: SourceFactory<T> } = {
   static: (config, ctx) => new StaticSource(config, ctx),
   ldap: (config) => new LdapSource(config),
   oidc: (config) => new OidcSource(config),
+  saml: (config, ctx) => new SamlSource(config, ctx),
 };
 
 /** Builds the source a configuration describes. */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { LdapSourceSchema } from "./ldap/schema.js";
 import { OidcSourceSchema } from "./oidc/schema.js";
+import { SamlSourceSchema } from "./saml/schema.js";
 import { StaticSourceSchema } from "./static/schema.js";
 
 /**
@@ -9,7 +10,7 @@ import { StaticSourceSchema } from "./static/schema.js";
  * here has its line there). Zod only: the config layer imports this file, never the sources' code, so reading a
  * config pulls no LDAP, OIDC or SAML library and config -> identity code -> config cannot cycle.
  */
-export const SOURCE_SCHEMAS = [StaticSourceSchema, LdapSourceSchema, OidcSourceSchema] as const;
+export const SOURCE_SCHEMAS = [StaticSourceSchema, LdapSourceSchema, OidcSourceSchema, SamlSourceSchema] as const;
 
 /** One place people are authenticated against (and, for some types, enumerated from), told apart by `type`. */
 export const IdentitySourceSchema = z.discriminatedUnion("type", SOURCE_SCHEMAS);

@@ -98,6 +98,11 @@ export interface AccountWatchSource extends IdentitySource {
 export interface RedirectStart {
   /** Where to send the browser. */
   url: string;
+  /**
+   * When set, the browser must POST these fields to `url` (an HTML form) rather than follow a redirect: SAML's
+   * HTTP-POST binding.
+   */
+  form?: Record<string, string>;
   /** Opaque value the caller stores and hands back to `completeLogin` (contains state, nonce, PKCE verifier). */
   pending: string;
   state: string;
@@ -106,6 +111,10 @@ export interface RedirectStart {
 /** Tokens an upstream issued, kept so the session can be refreshed or logged out upstream. */
 export interface UpstreamTokens {
   refreshToken?: string;
+  /**
+   * What the source needs back to log the person out upstream ({@link RedirectSource.logoutUrl}), opaque to
+   * everyone else: OIDC's ID token; SAML's NameID and SessionIndex.
+   */
   idToken?: string;
   expiresAt?: number;
   /** The upstream's session id (`sid` of the ID token), which its back-channel logout tokens name. */
@@ -129,16 +138,51 @@ export interface RedirectSource extends IdentitySource {
    * web pages' CSP `form-action` lets them through.
    */
   readonly formOrigins: readonly string[];
+  /**
+   * The callback parameter that carries {@link RedirectStart.state} back: `state` when absent (OAuth), `RelayState`
+   * for SAML.
+   */
+  readonly stateParameter?: string;
   beginLogin(opts: { redirectUri: string; prompt?: string }): Promise<RedirectStart>;
-  /** Completes the login from the full callback URL; throws `ArchwayError` with code `login_failed` when refused. */
+  /**
+   * Completes the login from the full callback URL and, for a callback the upstream POSTed (SAML's HTTP-POST
+   * binding), its form fields; throws `ArchwayError` with code `login_failed` when refused.
+   */
   completeLogin(
     callbackUrl: URL,
     pending: string,
+    form?: URLSearchParams,
   ): Promise<{ identity: Identity; tokens: UpstreamTokens; auth?: UpstreamAuth }>;
   /** Refreshes an upstream session; resolves null when the upstream refused (the person must log in again). */
   refresh(tokens: UpstreamTokens): Promise<{ identity: Identity; tokens: UpstreamTokens } | null>;
   /** The upstream's RP-initiated logout URL, if it has one. */
   logoutUrl(opts: { idToken?: string; postLogoutRedirectUri: string }): Promise<string | null>;
+}
+
+/** A source that publishes a description of Archway for its upstream to trust (a SAML SP's metadata). */
+export interface MetadataSource extends IdentitySource {
+  metadata(): Promise<{ contentType: string; body: string }>;
+}
+
+/** What a front-channel logout message from the upstream asked, and where the browser goes next. */
+export interface FrontChannelLogout {
+  /**
+   * The upstream ended a session of the person `personId` (an {@link Identity.id}, when the message names them in
+   * a way Archway can map) made as the upstream session `sid`: Archway ends the login sessions made from it.
+   * Absent for an answer to Archway's own logout request.
+   */
+  ended?: { personId?: string; sid?: string };
+  /** Where to send the browser: back to the upstream with the answer; absent: Archway's signed-out page. */
+  redirect?: string;
+}
+
+/**
+ * Logout messages an upstream sends through the person's browser (SAML single logout): its own logout requests
+ * (IdP-initiated) and its answers to Archway's. Throws `ArchwayError` `logout_refused` for a message that fails a
+ * check (signature, issuer, time); nothing is ended then.
+ */
+export interface FrontChannelLogoutSource extends IdentitySource {
+  frontChannelLogout(request: { url: URL; form?: URLSearchParams }): Promise<FrontChannelLogout>;
 }
 
 export function isPasswordSource(s: IdentitySource): s is PasswordSource {
@@ -158,4 +202,10 @@ export function isRedirectSource(s: IdentitySource): s is RedirectSource {
 }
 export function isAccountWatchSource(s: IdentitySource): s is AccountWatchSource {
   return typeof (s as Partial<AccountWatchSource>).watchAccounts === "function";
+}
+export function isMetadataSource(s: IdentitySource): s is MetadataSource {
+  return typeof (s as Partial<MetadataSource>).metadata === "function";
+}
+export function isFrontChannelLogoutSource(s: IdentitySource): s is FrontChannelLogoutSource {
+  return typeof (s as Partial<FrontChannelLogoutSource>).frontChannelLogout === "function";
 }

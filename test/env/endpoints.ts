@@ -67,6 +67,31 @@ export const EndpointsSchema = z.object({
     tls: z.object({ certFile: z.string(), keyFile: z.string() }),
     keystones: z.array(KeystoneEndpointSchema),
   }),
+  /** SimpleSAMLphp as the upstream SAML IdP, with the keys of the IdP and of the SPs it trusts (test-only). */
+  samlIdp: z
+    .object({
+      metadataUrl: z.string(),
+      entityId: z.string(),
+      caFile: z.string(),
+      idpKeyFile: z.string(),
+      idpCertFile: z.string(),
+      spKeyFile: z.string(),
+      spCertFile: z.string(),
+      spEncKeyFile: z.string(),
+      spEncCertFile: z.string(),
+      spBases: z.array(z.string()),
+      encryptedSpBases: z.array(z.string()),
+      users: z.array(
+        z.object({
+          username: z.string(),
+          password: z.string(),
+          email: z.string(),
+          name: z.string(),
+          groups: z.array(z.string()),
+        }),
+      ),
+    })
+    .optional(),
   oidc: z.object({
     issuer: z.string(),
     caFile: z.string(),

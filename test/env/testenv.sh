@@ -5,8 +5,8 @@
 #   testenv.sh up                 install if needed, start everything (reusing what is up), write endpoints
 #   testenv.sh down [--purge]     stop everything this script started; --purge also deletes .testenv/
 #   testenv.sh status             one line per service
-#   testenv.sh stop|start NAME    one service: redis redis-cluster slapd oidc keystone-N nova-N cinder-N neutron-N
-#                                 keystone-fed samba (for failure tests; starting redis-cluster also rewrites
+#   testenv.sh stop|start NAME    one service: redis redis-cluster slapd oidc saml-idp keystone-N nova-N cinder-N
+#                                 neutron-N keystone-fed samba (for failure tests; starting redis-cluster also rewrites
 #                                 endpoints.json; `start samba-fresh` puts the AD DC back to its provisioned data)
 #
 # State, logs, PID files and .testenv/endpoints.json live under .testenv/ (git-ignored).
@@ -15,7 +15,8 @@ for f in "$ROOT"/test/env/services/*.sh; do source "$f"; done
 
 PACKAGES=(python3-keystone python3-openstackclient uwsgi-core uwsgi-plugin-python3 python3-nova slapd ldap-utils
   redis-server openssl curl apache2 libapache2-mod-wsgi-py3 libapache2-mod-auth-openidc nginx-light chromium
-  wrk python3-cinder python3-neutron samba samba-dsdb-modules samba-vfs-modules samba-ad-provision ldb-tools)
+  wrk python3-cinder python3-neutron samba samba-dsdb-modules samba-vfs-modules samba-ad-provision ldb-tools
+  simplesamlphp php8.2-cli php8.2-cgi php8.2-xml)
 
 install() {
   local missing=()
@@ -64,6 +65,7 @@ write_endpoints() {
     "adminDn": "CN=Administrator,CN=Users,$SAMBA_BASE", "adminPassword": "$SAMBA_ADMIN_PASSWORD"},
   "keystones": [$keystones],
   "novas": [$novas],
+  "samlIdp": $(saml_idp_json),
   "cinders": [$cinders],
   "neutrons": [$neutrons],
   "federation": {"idpUrl": "https://127.0.0.1:$ARCHWAY_IDP_PORT", "idpPort": $ARCHWAY_IDP_PORT,
@@ -100,6 +102,7 @@ up() {
   redis_cluster_up
   slapd_up
   oidc_up
+  saml_idp_up
   keystones_up
   keystone_fed_up
   # cinder + neutron (templates, then six APIs) start while nova does; they reach Keystone only when first called.
@@ -116,13 +119,13 @@ down() {
   local i
   for ((i = 1; i <= CLOUDS; i++)); do cinder_down "$i"; neutron_down "$i"; nova_down "$i"; keystone_down "$i"; done
   keystone_fed_down
-  oidc_down; slapd_down; samba_down; redis_cluster_down; redis_down
+  saml_idp_down; oidc_down; slapd_down; samba_down; redis_cluster_down; redis_down
   if [[ ${1:-} == --purge ]]; then rm -rf "$STATE" "$FED_ROOT"; log "state deleted"; fi
 }
 
 status() {
   local i
-  redis_status; redis_cluster_status; slapd_status; oidc_status; samba_status
+  redis_status; redis_cluster_status; slapd_status; oidc_status; saml_idp_status; samba_status
   for ((i = 1; i <= CLOUDS; i++)); do keystone_status "$i"; done
   keystone_fed_status
   for ((i = 1; i <= CLOUDS; i++)); do nova_status "$i"; done
@@ -133,6 +136,7 @@ one() { # start|stop NAME
   local action=$1 name=${2:?service name}
   case $name in
     redis | slapd | oidc) "${name}_$([[ $action == start ]] && echo up || echo down)" ;;
+    saml-idp) if [[ $action == start ]]; then saml_idp_up; saml_idp_patch_endpoints; else saml_idp_down; fi ;;
     redis-cluster) if [[ $action == start ]]; then redis_cluster_up; write_endpoints; else redis_cluster_down; fi ;;
     samba) "samba_$([[ $action == start ]] && echo up || echo down)" ;;
     samba-fresh) samba_fresh ;;
@@ -142,7 +146,7 @@ one() { # start|stop NAME
     cinder-[0-9]* | neutron-[0-9]*)
       if [[ $action == start ]]; then "${name%-*}_up" "${name##*-}"; volume_network_register "${name##*-}"; write_endpoints
       else "${name%-*}_down" "${name##*-}"; fi ;;
-    *) die "unknown service '$name' (redis redis-cluster slapd oidc keystone-N nova-N cinder-N neutron-N keystone-fed samba samba-fresh)" ;;
+    *) die "unknown service '$name' (redis redis-cluster slapd oidc saml-idp keystone-N nova-N cinder-N neutron-N keystone-fed samba samba-fresh)" ;;
   esac
 }
 

@@ -3,6 +3,7 @@ import { isArchwayError } from "../../errors.js";
 import { identityId, isBackchannelLogoutSource } from "../../identity/index.js";
 import type { WebDeps } from "./deps.js";
 import type { WebEnv } from "./security.js";
+import { endUpstreamSessions } from "./upstream-logout.js";
 
 /** Logout tokens are remembered this long by `jti`, past their own acceptance window, so none is used twice. */
 const REPLAY_MS = 10 * 60_000;
@@ -37,23 +38,12 @@ export function backchannelLogoutRoutes(deps: WebDeps) {
       return refuse("logout token already used");
     }
     const person = claims.sub ? identityId(source.id, claims.sub) : undefined;
-    const reason = "upstream back-channel logout";
-    // The login sessions made from that upstream session; a sid Archway did not keep (or no sid) ends every login
-    // session of the person. Offline grants outlive a sign-out by design, upstream as at Archway.
-    const bySid = claims.sid ? ((await deps.upstreamGrants?.sessionsOf(source.id, claims.sid)) ?? []) : [];
-    let ended = 0;
-    const people = new Set<string>();
-    for (const sid of bySid) {
-      const session = await deps.tokenSessions.peek(sid);
-      if (!session || (person && session.personId !== person)) continue;
-      if (await deps.tokenSessions.end(sid, reason)) ended++;
-      people.add(session.personId);
-    }
-    if (ended === 0 && person) {
-      ended = await deps.tokenSessions.endPerson(person, reason, { kind: "login" });
-      people.add(person);
-    }
-    for (const p of people) await deps.broker?.drop(p);
+    const ended = await endUpstreamSessions(
+      deps,
+      source.id,
+      { ...(person ? { personId: person } : {}), ...(claims.sid ? { sid: claims.sid } : {}) },
+      "upstream back-channel logout",
+    );
     await deps.audit({
       type: "logout.backchannel",
       source: source.id,

@@ -1,8 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { ArchwayError, isArchwayError } from "../../errors.js";
-import { OffboardedPeople, retryAfterOf, satisfiesMfa } from "../../identity/index.js";
-import { getJson, setJson } from "../../store/index.js";
+import { retryAfterOf } from "../../identity/index.js";
 import { clientIp } from "../env.js";
 import type { WebDeps } from "./deps.js";
 import { CsrfField, Layout, Notice, renderPage } from "./layout.js";
@@ -10,7 +9,6 @@ import { secondStepPage } from "./mfa-login.js";
 import { PasskeyScript, PasskeySignInCard } from "./passkeys/index.js";
 import { parseFields, type WebContext, type WebEnv } from "./security.js";
 import { safeReturnTo } from "./session.js";
-import { startSsoSession } from "./sso-session.js";
 
 const PasswordForm = z.object({
   csrf: z.string().optional(),
@@ -19,8 +17,6 @@ const PasswordForm = z.object({
   password: z.string().min(1, "enter your password").max(1024),
   return_to: z.string().max(4096).optional(),
 });
-const SsoForm = z.object({ csrf: z.string().optional(), return_to: z.string().max(4096).optional() });
-const PendingSso = z.object({ source: z.string(), pending: z.string(), returnTo: z.string(), nonce: z.string() });
 
 /** Messages that never say whether the username exists. */
 const MESSAGES: Record<string, string> = {
@@ -34,7 +30,7 @@ const MESSAGES: Record<string, string> = {
   signed_out: "You are signed out.",
 };
 
-/** `/login` (a password form per password source, a button per upstream SSO), its posts, the SSO callback, `/logout`. */
+/** `/login` (a password form per password source, a button per upstream SSO, see sso.tsx), its post, `/logout`. */
 export function loginRoutes(deps: WebDeps) {
   const app = new Hono<WebEnv>();
 
@@ -145,78 +141,6 @@ export function loginRoutes(deps: WebDeps) {
     }
   });
 
-  app.post("/login/sso/:source", async (c) => {
-    const body = parseFields(await c.req.parseBody(), SsoForm);
-    const returnTo = safeReturnTo(body.return_to);
-    const nonce = deps.sessions.loginNonce(c);
-    if (!nonce || !deps.sessions.checkLoginCsrf(c, body.csrf)) return c.redirect("/login?error=csrf_failed", 303);
-    const source = deps.redirectSources.find((s) => s.id === c.req.param("source"));
-    if (!source) throw new ArchwayError("not_found", "no such sign-in method", 404);
-    const start = await source.beginLogin({ redirectUri: callbackUrl(deps, source.id) });
-    // The round trip is bound to this browser by its login nonce: a callback opened elsewhere is refused.
-    await setJson(
-      deps.store,
-      `web:sso:${start.state}`,
-      { source: source.id, pending: start.pending, returnTo, nonce },
-      { ttlMs: 10 * 60_000 },
-    );
-    return c.redirect(start.url, 303);
-  });
-
-  app.get("/login/sso/:source/callback", async (c) => {
-    const state = c.req.query("state") ?? "";
-    const key = `web:sso:${state}`;
-    const pending = state ? await getJson(deps.store, key, PendingSso) : null;
-    if (pending) await deps.store.delete(key); // one use only
-    const source = deps.redirectSources.find((s) => s.id === c.req.param("source"));
-    if (!pending || !source || pending.source !== source.id || pending.nonce !== deps.sessions.loginNonce(c))
-      return c.redirect("/login?error=sso_failed", 303);
-    const url = new URL(c.req.url);
-    try {
-      const done = await source.completeLogin(new URL(callbackUrl(deps, source.id) + url.search), pending.pending);
-      if (await new OffboardedPeople({ store: deps.store }).get(done.identity.id))
-        throw new ArchwayError("login_failed", "offboarded", 401);
-      const handover = {
-        source: source.id,
-        ...(done.tokens.idToken ? { idToken: done.tokens.idToken } : {}),
-        ...(done.tokens.refreshToken ? { refreshToken: done.tokens.refreshToken } : {}),
-        ...(done.tokens.sid ? { sid: done.tokens.sid } : {}),
-      };
-      // The source asks a second factor the upstream did not report: Archway's own second step, as after a password.
-      const step = deps.mfa && !satisfiesMfa(done.auth?.amr) ? await deps.mfa.secondStep(done.identity) : "none";
-      if (deps.mfa && step !== "none") {
-        const enrol = step === "enrol";
-        const { id } = await deps.mfa.pending.start(done.identity, {
-          methods: ["sso"],
-          purpose: "web",
-          returnTo: pending.returnTo,
-          enrol,
-          nonce: pending.nonce,
-          upstream: { ...handover, amr: done.auth?.amr ?? ["fed"], ...(done.auth?.acr ? { acr: done.auth.acr } : {}) },
-        });
-        const enrolment = enrol ? await deps.mfa.beginTotp(done.identity, "authenticator app") : undefined;
-        // The person's own id: a passkey they hold is offered beside the code, as after a password.
-        return secondStepPage(c, deps, {
-          pendingId: id,
-          personId: done.identity.id,
-          ...(enrolment ? { enrolment } : {}),
-        });
-      }
-      await startSsoSession(c, deps, done.identity, handover, done.auth);
-      await deps.audit({
-        type: "web.signin",
-        actor: done.identity.username,
-        identity: done.identity.id,
-        method: "sso",
-        source: source.id,
-      });
-      return c.redirect(pending.returnTo, 303);
-    } catch (err) {
-      await deps.audit({ type: "login.failure", source: source.id, reason: isArchwayError(err) ? err.code : "error" });
-      return c.redirect("/login?error=sso_failed", 303);
-    }
-  });
-
   app.post("/logout", async (c) => {
     const session = await deps.sessions.read(c);
     const body = await c.req.parseBody();
@@ -232,8 +156,4 @@ export function loginRoutes(deps: WebDeps) {
     return c.redirect(logout ?? "/login?signed_out", 303);
   });
   return app;
-}
-
-function callbackUrl(deps: Pick<WebDeps, "publicUrl">, sourceId: string): string {
-  return `${deps.publicUrl}/login/sso/${encodeURIComponent(sourceId)}/callback`;
 }

@@ -17,6 +17,7 @@ import { MFA_PATHS, mfaPageRoutes } from "./mfa-page.js";
 import { PASSKEY_PATHS, passkeyLoginRoutes, passkeyManageRoutes } from "./passkeys/index.js";
 import { pageHeaders, type WebEnv } from "./security.js";
 import { SESSION_PATHS, sessionRoutes } from "./sessions.js";
+import { ssoRoutes } from "./sso.js";
 import { styleRoutes } from "./style.js";
 
 /** Paths the web routes own (their security headers apply here only). */
@@ -49,6 +50,7 @@ export function webRoutes(deps: WebDeps, opts: { formTargets?: readonly string[]
   const headers = pageHeaders(opts.formTargets ?? []);
   for (const path of WEB_PATHS) app.use(path, headers);
   app.route("/", loginRoutes(deps));
+  app.route("/", ssoRoutes(deps));
   app.route("/", cliRoutes(deps));
   app.route("/", mfaLoginRoutes(deps));
   // Before the API and admin routes: it brings its own guards for its paths under /admin and /api/v1.

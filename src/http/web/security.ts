@@ -7,6 +7,7 @@ import type { AppEnv } from "../env.js";
 import { FACADE_AUDIENCE } from "../keystone/caller.js";
 import { adminRole, type WebDeps, type WebVariables } from "./deps.js";
 import { PASSKEY_SCRIPT_HASH } from "./passkeys/script.js";
+import { SSO_POST_SCRIPT_HASH } from "./sso-post-script.js";
 
 /** The Hono environment of the web routes: the app's plus the signed-in person. */
 export interface WebEnv {
@@ -39,7 +40,7 @@ export function pageHeaderValues(formTargets: readonly string[]): readonly (read
   const formAction = ["'self'", ...formTargets].join(" ");
   const csp = [
     "default-src 'none'",
-    `script-src ${PASSKEY_SCRIPT_HASH}`,
+    `script-src ${PASSKEY_SCRIPT_HASH} ${SSO_POST_SCRIPT_HASH}`,
     "connect-src 'self'",
     "style-src 'self'",
     "img-src 'self'",

@@ -69,9 +69,12 @@ export class WebSessions {
   /** Cookie names; `__Host-` pins them to this origin, path `/`, Secure. */
   readonly sessionCookie: string;
   readonly loginCookie: string;
+  /** Whether cookies carry `Secure` (see {@link WebSessionOptions.secure}). */
+  readonly secure: boolean;
 
   constructor(opts: WebSessionOptions) {
     this.#o = { now: Date.now, ...opts };
+    this.secure = opts.secure;
     const prefix = opts.secure ? "__Host-" : "";
     this.sessionCookie = `${prefix}archway_session`;
     this.loginCookie = `${prefix}archway_login`;

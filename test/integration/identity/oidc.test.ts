@@ -3,6 +3,7 @@ import { Agent } from "undici";
 import { afterAll, describe, expect, it } from "vitest";
 import { OidcSourceSchema } from "../../../src/config/index.js";
 import { OidcSource } from "../../../src/identity/index.js";
+import { describeRedirectConformance } from "../../conformance/identity.js";
 import { loadEndpoints } from "../../env/endpoints.js";
 import { browserLogin } from "../../helpers/oidc-browser.js";
 
@@ -31,6 +32,17 @@ async function loginUpTo(s: OidcSource, user = "alice", password = "alice-pw") {
   const callback = await browserLogin(new URL(start.url), REDIRECT, { login: user, password }, browser);
   return { start, callback };
 }
+
+const conforming = source();
+describeRedirectConformance("oidc", () => ({
+  source: conforming,
+  redirectUri: REDIRECT,
+  login: async (start, user) => ({
+    url: await browserLogin(new URL(start.url), REDIRECT, { login: user.username, password: user.password }, browser),
+  }),
+  user: { username: "alice", password: "alice-pw", groups: ["admins", "devs"] },
+  other: { username: "bob", password: "bob-pw" },
+}));
 
 describe("OIDC upstream source", () => {
   const s = source();
