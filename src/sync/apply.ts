@@ -26,6 +26,8 @@ export interface ApplyDeps {
   keyVersion: number;
   now: () => Date;
   audit: (event: AuditEvent) => Promise<void> | void;
+  /** Hears of each operation applied (`ok`) or failed, by its kind (the metrics). */
+  onOperation?: (kind: Operation["kind"], ok: boolean) => void;
   /** Called after each operation (progress bars). */
   onProgress?: (done: number, total: number) => void;
   runId?: string;
@@ -79,6 +81,7 @@ export async function applyPlan(plan: CloudPlan, observed: ObservedCloud, deps: 
       try {
         await ctx.run(op);
         result.applied++;
+        deps.onOperation?.(op.kind, true);
         await deps.audit({
           type: "sync.applied",
           cloud: plan.cloudId,
@@ -89,6 +92,7 @@ export async function applyPlan(plan: CloudPlan, observed: ObservedCloud, deps: 
           runId: deps.runId,
         });
       } catch (err) {
+        deps.onOperation?.(op.kind, false);
         const e = err as { code?: string; message?: string };
         result.failed.push({ operation: op, code: e.code ?? "sync_failed", message: e.message ?? String(err) });
       }

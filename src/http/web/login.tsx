@@ -198,6 +198,7 @@ export function loginRoutes(deps: WebDeps) {
         return secondStepPage(c, deps, { pendingId: id, ...(enrolment ? { enrolment } : {}) });
       }
       await startSsoSession(c, deps, done.identity, handover, done.auth);
+      deps.guard.metrics.countLogin(source.id, "success");
       await deps.audit({
         type: "web.signin",
         actor: done.identity.username,
@@ -207,6 +208,7 @@ export function loginRoutes(deps: WebDeps) {
       });
       return c.redirect(pending.returnTo, 303);
     } catch (err) {
+      deps.guard.metrics.countLogin(source.id, "failure");
       await deps.audit({ type: "login.failure", source: source.id, reason: isArchwayError(err) ? err.code : "error" });
       return c.redirect("/login?error=sso_failed", 303);
     }

@@ -15,7 +15,7 @@ interface Json {
 }
 const json = async (res: Response) => (await res.json()) as Json;
 
-function build(opts: { sources?: IdentitySource[]; bodyLimitBytes?: number } = {}) {
+function build(opts: { sources?: IdentitySource[]; bodyLimitBytes?: number; bearerToken?: string } = {}) {
   const lines: string[] = [];
   const destination = new Writable({
     write(chunk, _enc, cb) {
@@ -23,7 +23,10 @@ function build(opts: { sources?: IdentitySource[]; bodyLimitBytes?: number } = {
       cb();
     },
   });
-  const config = ConfigSchema.parse({ http: { bodyLimitBytes: opts.bodyLimitBytes ?? 1024 } });
+  const config = ConfigSchema.parse({
+    http: { bodyLimitBytes: opts.bodyLimitBytes ?? 1024 },
+    ...(opts.bearerToken ? { metrics: { bearerToken: opts.bearerToken } } : {}),
+  });
   const log = createLogger({ level: "debug", destination });
   const store = new MemoryStore();
   const keys = new KeyRing({ store, algorithm: "ES256", rotateAfterMs: 86_400_000, overlapMs: 3_600_000 });
@@ -56,12 +59,18 @@ describe("HTTP foundation", () => {
     expect(await res.json()).toEqual({ status: "ok" });
   });
 
-  it("reports readiness per dependency and 503 when one is down", async () => {
+  it("reports readiness per dependency and 503 when one is down (detail only with the metrics token)", async () => {
     const ok = await build().app.request("/readyz");
     expect(ok.status).toBe(200);
     const down = await build({ sources: [downSource] }).app.request("/readyz");
     expect(down.status).toBe(503);
-    const body = await json(down);
+    // The public answer names no dependency and no error.
+    expect(await json(down)).toEqual({ status: "not_ready" });
+    const detailed = await build({ sources: [downSource], bearerToken: "t0ken-for-metrics" }).app.request("/readyz", {
+      headers: { authorization: "Bearer t0ken-for-metrics" },
+    });
+    expect(detailed.status).toBe(503);
+    const body = await json(detailed);
     expect(body.status).toBe("not_ready");
     expect(body.checks?.["store:memory"]?.ok).toBe(true);
     expect(body.checks?.["source:corp-ldap"]).toMatchObject({
@@ -85,7 +94,9 @@ describe("HTTP foundation", () => {
       /archway_http_request_duration_seconds_bucket\{le="[^"]+",method="GET",route="\/healthz",status="200"\}/,
     );
     expect(text).toMatch(/route="unmatched",status="404"/);
-    expect(text).toMatch(/archway_process_cpu_user_seconds_total/);
+    // Node and process metrics under their standard names, without Archway's prefix.
+    expect(text).toMatch(/^process_cpu_user_seconds_total /m);
+    expect(text).not.toMatch(/archway_process_/);
   });
 
   it("publishes the signing keys as a JWKS", async () => {
