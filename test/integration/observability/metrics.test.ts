@@ -178,24 +178,31 @@ describe("OpenTelemetry traces", () => {
 
     const isProxy = (s: ReceivedSpan) =>
       s.name === "GET /clouds/:cloud/:service/*" && s.attributes["http.response.status_code"] === 200;
+    /** The proxied requests' traces: the broker inside the request, the Keystone login inside the broker. */
+    const chains = (spans: ReceivedSpan[]) =>
+      spans.filter(isProxy).map((root) => {
+        const inTrace = spans.filter((s) => s.traceId === root.traceId);
+        const broker = inTrace.find((s) => s.name === "broker.project_token" && s.parentSpanId === root.spanId);
+        const under = (parent: ReceivedSpan | undefined): ReceivedSpan[] =>
+          parent ? inTrace.filter((s) => s.parentSpanId === parent.spanId).flatMap((s) => [s, ...under(s)]) : [];
+        return { root, broker, keystone: under(broker).find((s) => s.name === "keystone.auth.issue"), inTrace };
+      });
+    const complete = (c: ReturnType<typeof chains>[number]) =>
+      c.broker?.attributes["archway.cloud"] === "cloud-2" && c.keystone !== undefined;
     const spans = await spansUntil(
-      (all) =>
-        all.some((s) => s.name === "POST /v3/auth/tokens") &&
-        all.filter(isProxy).length > 0 &&
-        all.some((s) => s.name === "keystone.auth.issue"),
+      (all) => all.some((s) => s.name === "POST /v3/auth/tokens") && chains(all).some(complete),
     );
     const loginSpan = spans.find((s) => s.name === "POST /v3/auth/tokens");
     expect(loginSpan).toMatchObject({ serviceName: "archway-test", kind: 2 });
-    // The proxied request of cloud-2: its own trace, with the broker inside it and the Keystone login inside that.
-    const roots = spans.filter(isProxy);
-    const traced = roots.map((root) => {
-      const inTrace = spans.filter((s) => s.traceId === root.traceId);
-      const broker = inTrace.find((s) => s.name === "broker.project_token" && s.parentSpanId === root.spanId);
-      const under = (parent: ReceivedSpan | undefined): ReceivedSpan[] =>
-        parent ? inTrace.filter((s) => s.parentSpanId === parent.spanId).flatMap((s) => [s, ...under(s)]) : [];
-      return { root, broker, keystone: under(broker).find((s) => s.name === "keystone.auth.issue") };
-    });
-    const full = traced.find((t) => t.broker?.attributes["archway.cloud"] === "cloud-2" && t.keystone);
+    const full = chains(spans).find(complete);
+    if (!full)
+      console.info(
+        JSON.stringify(
+          chains(spans).map((c) => c.inTrace.map((s) => [s.name, s.spanId, s.parentSpanId ?? "-"])),
+          null,
+          1,
+        ),
+      );
     expect(full?.keystone).toMatchObject({ kind: 3, attributes: { "archway.cloud": "cloud-2" } });
     // Sync runs (here the just-in-time one of the first proxied call) have spans of their own.
     expect(spans.some((s) => s.name === "sync.cloud")).toBe(true);
