@@ -1,7 +1,9 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { createAudit } from "../../../src/audit/index.js";
 import { ConfigSchema } from "../../../src/config/index.js";
 import { ArchwayError } from "../../../src/errors.js";
+import { noteRequest } from "../../../src/http/env.js";
 import { createApp } from "../../../src/http/index.js";
 import type { IdentitySource } from "../../../src/identity/index.js";
 import { createLogger } from "../../../src/log/index.js";
@@ -33,13 +35,21 @@ function build(opts: { sources?: IdentitySource[]; bodyLimitBytes?: number; bear
   const tokens = new TokenService({ store, keys, issuer: "http://127.0.0.1:8080" });
   const { app } = createApp({ config, log, store, sources: opts.sources ?? [], keys, tokens });
   app.post("/echo", async (c) => c.json(await c.req.json()));
+  // A route that knows who and where, and audits something deep down (after awaits), as the facade and proxy do.
+  const audit = createAudit({ store, log });
+  app.get("/acting", async (c) => {
+    noteRequest(c, { person: "demo:alice", cloud: "cloud-2" });
+    await new Promise((r) => setTimeout(r, 5));
+    await audit({ type: "test.acted", actor: "alice" });
+    return c.json({ ok: true });
+  });
   app.get("/boom", () => {
     throw new Error("database password=hunter2 exploded");
   });
   app.get("/refuse", () => {
     throw new ArchwayError("cloud_unavailable", "cloud cloud-2: Keystone did not answer in 5 s", 503);
   });
-  return { app, lines };
+  return { app, lines, store };
 }
 
 const downSource: IdentitySource = {
@@ -176,5 +186,20 @@ describe("HTTP foundation", () => {
     expect(JSON.stringify(body)).not.toContain("hunter2");
     await new Promise((r) => setTimeout(r, 50));
     expect(lines.join("")).toMatch(/"requestId":"req-42".*request failed/);
+  });
+
+  it("names the person and the cloud in the access log, and the request id in audit events", async () => {
+    const { app, lines, store } = build();
+    const res = await app.request("/acting", { headers: { "X-Request-Id": "req-acting-7" } });
+    expect(res.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 50));
+    const access = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "request");
+    expect(access).toMatchObject({ requestId: "req-acting-7", person: "demo:alice", cloud: "cloud-2", status: 200 });
+    const [event] = await store.read("audit", { limit: 10, latest: true });
+    expect(event?.data).toMatchObject({ type: "test.acted", requestId: "req-acting-7" });
+    // Outside a request, an audit event has no request id.
+    await createAudit({ store, log: createLogger({ level: "silent" }) })({ type: "test.background" });
+    const events = await store.read("audit", { limit: 10, latest: true });
+    expect(events.at(-1)?.data.requestId).toBeUndefined();
   });
 });
