@@ -42,18 +42,22 @@ export function buildRuntime(
     destination: opts.logDestination,
   });
   const store = createStore(loaded.config.store, { log });
-  // Static sources are listed from this file: a reloaded process must not be undone by one still on the old file.
   const { config } = loaded;
   const metrics = new ArchwayMetrics({
     cloudIds: () => config.clouds.map((c) => c.id),
     sourceIds: () => config.identity.sources.map((s) => s.id),
   });
   metrics.watchStore(() => store.ping());
+  const publicUrl = publicUrlOf(config);
+  // Static sources are listed from this file: a reloaded process must not be undone by one still on the old file.
   // Every call to a source is timed (archway_identity_source_duration_seconds); the sources themselves are unchanged.
-  const sources = createSources(config.identity.sources, { generation: configGeneration(loaded.file) }).map((s) =>
+  const sources = createSources(config.identity.sources, {
+    generation: configGeneration(loaded.file),
+    store,
+    publicUrl,
+  }).map((s) =>
     timedCalls(s, SOURCE_OPERATIONS, (operation, ok, seconds) => metrics.sourceCall(s.id, operation, ok, seconds)),
   );
-  const publicUrl = publicUrlOf(config);
   const audit = createAudit({ store, log });
   // A Redis that lost its data while Archway ran logged everyone out: an incident for the audit trail too.
   if (store instanceof RedisStore) store.onIncident((incident) => void audit({ ...incident }));
