@@ -209,7 +209,7 @@ export const ConfigSchema = z
         maxConnections: 10_000,
       }),
     /** The web pages (`/login`, `/`, `/admin`) and `/api/v1/`. */
-    web: WebConfigSchema.default({ sessionTtlSeconds: 8 * 3600, admins: {}, appCredentialMaxDays: 90 }),
+    web: WebConfigSchema.default({ sessionTtlSeconds: 8 * 3600, admins: {}, auditors: {}, appCredentialMaxDays: 90 }),
     log: z
       .object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") })
       .strict()
