@@ -1,7 +1,7 @@
 import { formatProblem } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import type { FacadeDeps, OidcProviderDeps, ProxyDeps } from "../http/index.js";
-import { CloudCatalogs, createApp, createHttpMetrics, type HttpMetrics, UpstreamPools } from "../http/index.js";
+import { CloudCatalogs, createApp, type HttpMetrics, UpstreamPools } from "../http/index.js";
 import { createWebDeps, ssoOrigins, type WebDeps } from "../http/web/index.js";
 import { isPasswordSource, LoginGuard, MfaService } from "../identity/index.js";
 import { createOffboard, type OffboardService, UpstreamGrants } from "../offboard/index.js";
@@ -58,6 +58,7 @@ export function buildGateway(runtime: Runtime): Gateway {
         policies,
         queue: "inline",
         clientOptions: { breakers },
+        metrics: runtime.metrics,
       })
     : undefined;
   const issue = oidcTokenIssuer(runtime, policies);
@@ -77,6 +78,8 @@ export function buildGateway(runtime: Runtime): Gateway {
     store: runtime.store,
     sealer: runtime.sealer,
     breakers,
+    metrics: runtime.metrics,
+    onRequest: (e) => runtime.metrics.upstream(e.cloudId, e.service, e.method, e.status, e.ms / 1000),
     clouds: config.clouds,
     shadowPassword: (cloudId, identityId) => {
       if (!secret)
@@ -110,6 +113,8 @@ export function buildGateway(runtime: Runtime): Gateway {
   const upstreamGrants = new UpstreamGrants({ store: runtime.store, sealer: runtime.sealer, sessions });
   sessions.onEnd((session) => upstreamGrants.forget(session.sid));
   const guard = new LoginGuard({ store: runtime.store, audit: runtime.audit, limits: config.identity.lockout });
+  // Logins, lockouts, refusals and unlocks on /metrics beside everything else.
+  guard.metrics.register(runtime.metrics.registry);
   // Second factors (docs/mfa.md): codes counted by the same guard as their own attempt kind.
   const mfa = new MfaService({
     store: runtime.store,
@@ -167,6 +172,7 @@ export function buildGateway(runtime: Runtime): Gateway {
       broker,
       breakers,
       pools: proxyPools,
+      metrics: runtime.metrics,
     },
     sync,
     breakers,
@@ -180,9 +186,9 @@ export function buildGateway(runtime: Runtime): Gateway {
 }
 
 /** The Hono app with every surface of the gateway mounted: health, JWKS, facade, proxy, pages and the IdP. */
-export function gatewayApp(runtime: Runtime, gateway: Gateway, metrics: HttpMetrics = createHttpMetrics()) {
-  // Lockouts, refusals and unlocks on /metrics beside the request histogram.
-  gateway.facade.guard.metrics.register(metrics.registry);
+export function gatewayApp(runtime: Runtime, gateway: Gateway, metrics: HttpMetrics = runtime.metrics) {
+  // The guard's counters are in the runtime's registry already; another registry (tests) gets them too.
+  if (metrics !== runtime.metrics) gateway.facade.guard.metrics.register(metrics.registry);
   const cloudIds = runtime.loaded.config.clouds.map((c) => c.id);
   registerBreakerMetrics(metrics.registry, gateway.breakers, () => cloudIds);
   return createApp({

@@ -1,7 +1,8 @@
-import { createHttpMetrics, startServer } from "../http/index.js";
+import { startServer } from "../http/index.js";
 import { registerSyncMetrics } from "../sync/index.js";
 import { type Command, configOption, configPath, parseCommandArgs } from "./command.js";
 import { buildGateway, type Gateway, gatewayApp } from "./gateway.js";
+import { type Observability, startObservability } from "./observability.js";
 import { configReloader } from "./reload.js";
 import { buildRuntime } from "./runtime.js";
 import { scheduleSyncRuns } from "./schedule.js";
@@ -42,6 +43,7 @@ export const serveCommand: Command = {
     let gateway: Gateway | undefined;
     let stopSchedule = () => {};
     let reload = () => {};
+    let observability: Observability | undefined;
     try {
       const host = values.host ?? config.listen.host;
       const refused = secretsGate(runtime.loaded, io, { host, log: runtime.log });
@@ -49,7 +51,7 @@ export const serveCommand: Command = {
       const live = buildGateway(runtime);
       gateway = live;
       // Per-cloud sync status (degraded, drift, last success) comes from the store, whichever process ran the sync.
-      const metrics = createHttpMetrics();
+      const metrics = runtime.metrics;
       registerSyncMetrics(metrics.registry, { store: runtime.store, cloudIds: () => config.clouds.map((c) => c.id) });
       const { app } = gatewayApp(runtime, live, metrics);
       const server = await startServer(app, {
@@ -59,6 +61,8 @@ export const serveCommand: Command = {
         tls: config.listen.tls,
         limits: config.http,
       });
+      // The metrics listener (metrics.listen) and trace export (telemetry.otlpEndpoint), when configured.
+      observability = await startObservability(runtime, io);
       // On the embedded default no worker can exist (it needs Redis), so the server runs the periodic syncs itself.
       if (live.sync && config.store.type === "memory")
         stopSchedule = scheduleSyncRuns(runtime, live.sync, live.offboard);
@@ -84,6 +88,7 @@ export const serveCommand: Command = {
       // Bounded: a store that does not answer must not keep a stopping process alive.
       await Promise.race([
         (async () => {
+          await observability?.close();
           await gateway?.close();
           await runtime.close();
         })().catch(() => {}),

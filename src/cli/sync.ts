@@ -135,6 +135,7 @@ export function buildSync(
     queue,
     onProgress,
     log: runtime.log,
+    metrics: runtime.metrics,
     // A cloud that hangs fails its job fast once its breaker opens, instead of every retry waiting on it.
     clientOptions: { breakers: configuredBreakers(runtime.loaded.config.breaker, runtime.log) },
   });

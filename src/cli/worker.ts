@@ -1,6 +1,7 @@
 import { ArchwayError } from "../errors.js";
 import { bullConnection, engineHandler, type SyncWorker, startSyncWorker } from "../sync/index.js";
 import { type Command, configOption, configPath, parseCommandArgs } from "./command.js";
+import { type Observability, startObservability } from "./observability.js";
 import { buildOffboard } from "./offboard.js";
 import { configReloader } from "./reload.js";
 import { buildRuntime } from "./runtime.js";
@@ -39,6 +40,7 @@ export const workerCommand: Command = {
     let worker: SyncWorker | undefined;
     let stopSchedule = () => {};
     let reload = () => {};
+    let observability: Observability | undefined;
     try {
       const refused = secretsGate(runtime.loaded, io, { log: runtime.log });
       if (refused !== undefined) return refused;
@@ -53,6 +55,8 @@ export const workerCommand: Command = {
       if (typeof built === "number") return built;
       const live = built;
       sync = live;
+      // Sync runs, operations and the queue's depth are counted here: the metrics listener serves them.
+      observability = await startObservability(runtime, io);
       const concurrency = values.concurrency ? Number(values.concurrency) : config.sync.concurrency;
       const started = startSyncWorker(bullConnection(config.store, runtime.log), engineHandler(live.engine), {
         concurrency,
@@ -98,6 +102,7 @@ export const workerCommand: Command = {
       const handedBack = (await worker?.release()) ?? 0;
       await Promise.race([
         (async () => {
+          await observability?.close();
           await sync?.close();
           await runtime.close();
         })().catch(() => {}),

@@ -5,6 +5,7 @@ import { SecretSchema } from "./common.js";
 import { IdentitySourceSchema } from "./identity.js";
 import { CLIENT_AUTH_LIMITS, IdpConfigSchema } from "./idp.js";
 import { LockoutConfigSchema, TrustedProxySchema } from "./lockout.js";
+import { MetricsConfigSchema, TelemetryConfigSchema } from "./observability.js";
 import { OffboardConfigSchema } from "./offboard.js";
 import { SigningAlgorithmSchema } from "./signing.js";
 import { StoreConfigSchema } from "./store.js";
@@ -16,6 +17,7 @@ export * from "./common.js";
 export * from "./identity.js";
 export * from "./idp.js";
 export * from "./lockout.js";
+export * from "./observability.js";
 export * from "./offboard.js";
 export * from "./signing.js";
 export * from "./store.js";
@@ -212,6 +214,10 @@ export const ConfigSchema = z
       .object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") })
       .strict()
       .default({ level: "info" }),
+    /** `/metrics` and the detailed `/readyz`: a listener of their own, or a bearer token (docs/operations.md). */
+    metrics: MetricsConfigSchema.default({}),
+    /** OpenTelemetry traces over OTLP/HTTP; off unless `otlpEndpoint` is set (docs/operations.md). */
+    telemetry: TelemetryConfigSchema.default({ serviceName: "archway", sampleRatio: 1 }),
     /** How `serve` and `worker` stop on SIGTERM/SIGINT (docs/operations.md). */
     shutdown: z
       .object({
