@@ -16,6 +16,7 @@ import {
   expectPositionals,
   parseCommandArgs,
   UsageError,
+  unknownSubcommand,
 } from "./command.js";
 
 const HELP = `Usage:
@@ -34,6 +35,7 @@ export const configCommand: Command = {
   name: "config",
   summary: "check the configuration, print its JSON Schema, hash a password",
   help: HELP,
+  subcommands: ["check", "schema", "hash-password"],
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(argv, { ...configOption, json: { type: "boolean" } });
     const [sub] = positionals;
@@ -51,9 +53,7 @@ export const configCommand: Command = {
         return 0;
       }
       default:
-        throw new UsageError(
-          sub ? `unknown subcommand '${sub}'` : "expected a subcommand: check, schema, hash-password",
-        );
+        throw unknownSubcommand(sub, configCommand.subcommands ?? []);
     }
   },
 };

@@ -10,7 +10,9 @@ import {
   configPath,
   expectPositionals,
   parseCommandArgs,
+  requireCloud,
   UsageError,
+  unknownSubcommand,
 } from "./command.js";
 
 const HELP = `Usage:
@@ -30,6 +32,7 @@ export const policyCommand: Command = {
   name: "policy",
   summary: "check policies, explain a person's access, import Keystone mappings",
   help: HELP,
+  subcommands: ["check", "explain", "import-keystone"],
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(argv, {
       ...configOption,
@@ -56,9 +59,7 @@ export const policyCommand: Command = {
         return result.refused.length > 0 ? 2 : 0;
       }
       default:
-        throw new UsageError(
-          sub ? `unknown subcommand '${sub}'` : "expected a subcommand: check, explain, import-keystone",
-        );
+        throw unknownSubcommand(sub, policyCommand.subcommands ?? []);
     }
   },
 };
@@ -125,8 +126,7 @@ async function explainOne(
   const { policies, problems } = compile(io, loaded);
   for (const p of problems) io.err(formatProblem(p));
   if (problems.length > 0) return 2;
-  if (cloudId && !loaded.config.clouds.some((c) => c.id === cloudId))
-    throw new UsageError(`unknown cloud '${cloudId}'`);
+  requireCloud(loaded.config.clouds, cloudId);
   const identity = who.endsWith(".json")
     ? IdentitySchema.parse(JSON.parse(readFileSync(who, "utf8")))
     : await lookup(loaded, who);

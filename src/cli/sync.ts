@@ -22,7 +22,10 @@ import {
   configPath,
   expectPositionals,
   parseCommandArgs,
+  requireCloud,
+  stderrLog,
   UsageError,
+  unknownSubcommand,
 } from "./command.js";
 import { livePolicies } from "./policies.js";
 import { buildRuntime, type Runtime } from "./runtime.js";
@@ -55,6 +58,7 @@ export const syncCommand: Command = {
   name: "sync",
   summary: "plan or apply users, projects, roles and SSH keys in every cloud",
   help: HELP,
+  subcommands: ["plan", "apply"],
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(argv, {
       ...configOption,
@@ -70,11 +74,10 @@ export const syncCommand: Command = {
     expectPositionals(positionals, sub === "apply" ? 2 : 1);
     if (planFile && (values.cloud || values["deep-keys"]))
       throw new UsageError("a saved plan names its clouds: --cloud and --deep-keys do not apply to it");
-    if (sub !== "plan" && sub !== "apply") {
-      throw new UsageError(sub ? `unknown subcommand '${sub}'` : "expected a subcommand: plan, apply");
-    }
-    const runtime = buildRuntime(configPath(values.config, io), io);
+    if (sub !== "plan" && sub !== "apply") throw unknownSubcommand(sub, syncCommand.subcommands ?? []);
+    const runtime = buildRuntime(configPath(values.config, io), io, { logDestination: stderrLog() });
     try {
+      requireCloud(runtime.loaded.config.clouds, values.cloud);
       const refused = secretsGate(runtime.loaded, io, { log: runtime.log });
       if (refused !== undefined) return refused;
       const sync = buildSync(runtime, io, values.queue ? "shared" : "inline");
