@@ -8,8 +8,13 @@ export interface CliIO {
   err(line: string): void;
   env: NodeJS.ProcessEnv;
   cwd: string;
-  /** True when stdout is a terminal (progress bars, colours). */
+  /**
+   * True when stdout is a terminal (progress bars on stderr, summary tables). `main.ts` takes it from the process,
+   * or from `ARCHWAY_TTY=1|0` when set (tests, or forcing bars off in a terminal).
+   */
   isTTY: boolean;
+  /** Writes to stderr as is, without a newline (redrawn progress bars); absent, bars use `err`. */
+  errRaw?(text: string): void;
 }
 
 /**

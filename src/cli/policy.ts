@@ -23,7 +23,7 @@ const HELP = `Usage:
   archway policy explain <username | identity.json> [--cloud ID] [--json] [--config FILE]
       for one person: every policy, whether it matched (or the first condition that failed), and the resulting
       grants per cloud. A username is looked up in the identity sources; a .json file is an identity as is.
-  archway policy import-keystone <mapping.json> [--name PREFIX]
+  archway policy import-keystone <mapping.json> [--name PREFIX] [--json]
       turn a Keystone federation mapping into Archway policies (YAML on stdout); a rule that cannot be
       expressed is refused with a line saying why, and the exit code is 2`;
 
@@ -54,8 +54,11 @@ export const policyCommand: Command = {
         const result = importKeystoneMapping(JSON.parse(readFileSync(arg, "utf8")), {
           namePrefix: values.name ?? "imported",
         });
-        for (const refusal of result.refused) io.err(`${arg}: ${refusal}`);
-        if (result.yaml) io.out(result.yaml);
+        if (values.json) io.out(JSON.stringify({ yaml: result.yaml, refused: result.refused }, null, 2));
+        else {
+          for (const refusal of result.refused) io.err(`${arg}: ${refusal}`);
+          if (result.yaml) io.out(result.yaml);
+        }
         return result.refused.length > 0 ? 2 : 0;
       }
       default:

@@ -33,12 +33,15 @@ export const LdapSourceSchema = z
     type: z.literal("ldap"),
     mfa: MfaModeSchema,
     /** Fills in the attribute names and filters of a common directory; explicit fields win. */
-    preset: z.enum(["openldap", "active-directory", "freeipa"]).default("openldap"),
+    preset: z
+      .enum(["openldap", "active-directory", "freeipa"])
+      .default("openldap")
+      .describe("Fills in the attribute names and filters of a common directory; explicit fields win."),
     urls: z.array(z.string().regex(/^ldaps?:\/\//, "expected an ldap:// or ldaps:// URL")).min(1),
     startTls: z.boolean().default(false),
     caFile: z.string().optional(),
     /** Only for lab setups: skip certificate verification. */
-    insecureSkipVerify: z.boolean().default(false),
+    insecureSkipVerify: z.boolean().default(false).describe("Only for lab setups: skip certificate verification."),
     bindDn: z.string().optional(),
     bindPassword: SecretSchema.optional(),
     baseDn: z.string().min(1),
@@ -69,7 +72,12 @@ export const LdapSourceSchema = z
      * within seconds: `auto` when the root DSE lists the Sync Request control, `on` always, `off` never. The
      * periodic listing (offboard.detectSeconds) runs either way.
      */
-    syncrepl: z.enum(["auto", "on", "off"]).default("auto"),
+    syncrepl: z
+      .enum(["auto", "on", "off"])
+      .default("auto")
+      .describe(
+        "RFC 4533 content synchronisation (OpenLDAP syncrepl, refreshAndPersist) to hear of departures and disables within seconds: `auto` when the root DSE lists the Sync Request control, `on` always, `off` never. The periodic listing (offboard.detectSeconds) runs either way.",
+      ),
     timeoutMs: z.number().int().positive().default(5_000),
     poolSize: z.number().int().positive().default(4),
     pageSize: z.number().int().positive().default(500),
@@ -87,18 +95,28 @@ export const OidcSourceSchema = z
     clientSecret: SecretSchema.optional(),
     scopes: z.array(z.string()).default(["openid", "email", "profile"]),
     /** Only for development: allow an http issuer. */
-    allowInsecureHttp: z.boolean().default(false),
+    allowInsecureHttp: z.boolean().default(false).describe("Only for development: allow an http issuer."),
     /**
      * `acr` values of this provider's ID tokens that count as multi-factor (as `amr` values such as `mfa`, `otp`,
      * `hwk` always do): for policies that require a second factor.
      */
-    strongAcr: z.array(z.string().min(1)).default([]),
+    strongAcr: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        "`acr` values of this provider's ID tokens that count as multi-factor (as `amr` values such as `mfa`, `otp`, `hwk` always do): for policies that require a second factor.",
+      ),
     caFile: z.string().optional(),
     /**
      * What a refused refresh of a kept upstream grant (`invalid_grant`, checked every offboard.detectSeconds) does:
      * end the person's login sessions, offboard them everywhere, or nothing (no checks). See docs/offboarding.md.
      */
-    refreshFailure: z.enum(["end-sessions", "offboard", "off"]).default("end-sessions"),
+    refreshFailure: z
+      .enum(["end-sessions", "offboard", "off"])
+      .default("end-sessions")
+      .describe(
+        "What a refused refresh of a kept upstream grant (`invalid_grant`, checked every offboard.detectSeconds) does: end the person's login sessions, offboard them everywhere, or nothing (no checks). See docs/offboarding.md.",
+      ),
     claims: z
       .object({
         username: z.string().default("preferred_username"),

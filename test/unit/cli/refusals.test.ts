@@ -26,7 +26,7 @@ const FORMS: Record<string, { argv: string[]; takesMore?: boolean }[]> = {
   serve: [{ argv: ["serve", ...CONFIG] }],
   config: [
     { argv: ["config", "check", ...CONFIG] },
-    { argv: ["config", "schema"] },
+    { argv: ["config", "schema", "config"] },
     { argv: ["config", "hash-password"] },
   ],
   policy: [
