@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import { formatProblem } from "../config/index.js";
+import { type Cloud, formatProblem } from "../config/index.js";
 import { isArchwayError } from "../errors.js";
 import { configuredBreakers } from "../openstack/index.js";
 import {
@@ -128,7 +128,7 @@ export const syncCommand: Command = {
 };
 
 /** Sync parts whose policies can be compiled again while the process runs (a worker's SIGHUP). */
-export type LiveSync = SyncParts & { reloadPolicies(): string[] };
+export type LiveSync = SyncParts & { reloadPolicies(clouds?: readonly Cloud[]): string[] };
 
 /** Compiles the policies and builds the sync parts; prints policy problems and returns 2 when there are any. */
 export function buildSync(
@@ -152,7 +152,7 @@ export function buildSync(
     // A cloud that hangs fails its job fast once its breaker opens, instead of every retry waiting on it.
     clientOptions: { breakers: configuredBreakers(runtime.loaded.config.breaker, runtime.log) },
   });
-  return { ...parts, reloadPolicies: () => live.reload().map(formatProblem) };
+  return { ...parts, reloadPolicies: (clouds) => live.reload(clouds).map(formatProblem) };
 }
 
 interface PlanOpts {

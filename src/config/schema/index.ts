@@ -310,6 +310,23 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ level: "info" }),
+    reload: z
+      .object({
+        watch: z
+          .boolean()
+          .default(true)
+          .describe("Reload when the config file, a clouds.d file or a policy file changes (SIGHUP reloads always)."),
+        debounceMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(60_000)
+          .default(500)
+          .describe("Changes closer together than this are one reload (an editor's save writes several times)."),
+      })
+      .strict()
+      .default({ watch: true, debounceMs: 500 })
+      .describe("How serve and worker take changed files without a restart (docs/operations.md)."),
     /** How `serve` and `worker` stop on SIGTERM/SIGINT (docs/operations.md). */
     shutdown: z
       .object({
