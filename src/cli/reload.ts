@@ -19,10 +19,11 @@ export interface ReloadOutcome {
 }
 
 /**
- * The `SIGHUP` handler of `serve` and `worker`: reads the configuration file again and, when it is valid, takes
- * what a running process can take (the users of static sources, and the policy files); a file that does not
- * load is refused whole (logged, the configuration in use stays). Sections that changed but need a restart are
- * named in the log. People removed from or disabled in a static source are then looked for at once, and go
+ * The reload of `serve` and `worker` (on `SIGHUP` and on file change): reads the configuration file again and,
+ * when it is valid, takes what a running process can take (the users of static sources, the policy files and the
+ * clouds inventory; the policies are compiled against the new clouds and the two are taken together or not at
+ * all); a file that does not load is refused whole (logged, the configuration in use stays). Sections that
+ * changed but need a restart are named in the log. People removed from or disabled in a static source are then looked for at once, and go
  * through offboarding as any departure does.
  */
 export function configReloader(opts: {
