@@ -1,9 +1,10 @@
 /**
- * The reports of `sync plan` and `sync apply` beyond the per-cloud lines: the JSON documents (shapes in
- * reports.ts) and the deletion-limit warning people must not miss.
+ * The reports of `sync plan` and `sync apply` beyond the per-cloud plan lines: the JSON documents (shapes in
+ * reports.ts), the deletion-limit warning people must not miss, and how an apply shows itself as it runs.
  */
 import type { CloudPlan, CloudRunResult, JobResult } from "../sync/index.js";
-import { summarize } from "./progress.js";
+import type { CliIO } from "./command.js";
+import { type ApplyProgress, applyProgress, summarize, summaryTable } from "./progress.js";
 import type { SyncApplyReport, SyncPlanReport } from "./reports.js";
 
 /** `sync plan --json`: every cloud's plan, the unreadable clouds, and which clouds apply would refuse. */
@@ -81,4 +82,50 @@ export function savedDeleteLimitWarning(
 export function applyReport(runId: string, results: JobResult[], planId?: string): SyncApplyReport {
   const summary = summarize(results);
   return { runId, ...(planId ? { planId } : {}), converged: summary.converged, results, summary };
+}
+
+/** Where `buildSync`'s per-operation callback finds the bars of the run in progress. */
+export type ProgressSlot = { current?: ApplyProgress };
+
+/**
+ * How an apply shows itself: `--json`, one document at the end and nothing else on stdout; on a terminal, bars on
+ * stderr while it runs, then the summary table; otherwise one line per cloud as each finishes. Then the run line.
+ */
+export function startDisplay(io: CliIO, opts: { json: boolean; progress: ProgressSlot }, clouds: number) {
+  const bars = opts.json ? undefined : applyProgress(io, { clouds });
+  opts.progress.current = bars;
+  return {
+    result(r: JobResult) {
+      if (opts.json) return;
+      if (io.isTTY) bars?.result(r);
+      else io.out(formatResult(r));
+    },
+    end(runId: string, results: JobResult[], planId?: string): number {
+      bars?.finish();
+      opts.progress.current = undefined;
+      const bad = results.filter((r) => r.outcome !== "converged");
+      if (opts.json) {
+        io.out(JSON.stringify(applyReport(runId, results, planId), null, 2));
+        return bad.length > 0 ? 1 : 0;
+      }
+      if (io.isTTY) {
+        io.out(summaryTable(results));
+        for (const r of bad) io.out(formatResult(r));
+      }
+      const of = planId ? ` (plan ${planId})` : "";
+      io.out(`run ${runId}${of}: ${results.length - bad.length} of ${results.length} clouds converged`);
+      return bad.length > 0 ? 1 : 0;
+    },
+  };
+}
+
+/** One cloud's result as a line. */
+export function formatResult(r: JobResult): string {
+  const counts = r.counts
+    ? Object.entries(r.counts)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(", ")
+    : "";
+  const detail = r.outcome === "converged" ? counts : `${r.reason ?? ""}`;
+  return `${r.cloudId}: ${r.outcome}${detail ? ` (${detail})` : ""}`;
 }

@@ -8,7 +8,6 @@ import {
   createSync,
   describe,
   describeHolder,
-  type JobResult,
   RUN_LOCKED,
   type SavedPlan,
   SavedPlanSchema,
@@ -28,10 +27,15 @@ import {
   unknownSubcommand,
 } from "./command.js";
 import { livePolicies } from "./policies.js";
-import { type ApplyProgress, applyProgress, summaryTable } from "./progress.js";
 import { buildRuntime, type Runtime } from "./runtime.js";
 import { secretsGate } from "./secrets-gate.js";
-import { applyReport, deleteLimitWarning, planReport, savedDeleteLimitWarning } from "./sync-report.js";
+import {
+  deleteLimitWarning,
+  type ProgressSlot,
+  planReport,
+  savedDeleteLimitWarning,
+  startDisplay,
+} from "./sync-report.js";
 
 const HELP = `Usage:
   archway sync plan [--cloud ID] [--json] [--out FILE] [--detailed-exitcode] [--config FILE]
@@ -242,41 +246,6 @@ async function applySaved(
   return show.end(runId, results, parsed.data.id);
 }
 
-/** Where `buildSync`'s per-operation callback finds the bars of the run in progress. */
-type ProgressSlot = { current?: ApplyProgress };
-
-/**
- * How an apply shows itself: `--json`, one document at the end and nothing else on stdout; on a terminal, bars on
- * stderr while it runs, then the summary table; otherwise one line per cloud as each finishes. Then the run line.
- */
-function startDisplay(io: CliIO, opts: { json: boolean; progress: ProgressSlot }, clouds: number) {
-  const bars = opts.json ? undefined : applyProgress(io, { clouds });
-  opts.progress.current = bars;
-  return {
-    result(r: JobResult) {
-      if (opts.json) return;
-      if (io.isTTY) bars?.result(r);
-      else io.out(formatResult(r));
-    },
-    end(runId: string, results: JobResult[], planId?: string): number {
-      bars?.finish();
-      opts.progress.current = undefined;
-      const bad = results.filter((r) => r.outcome !== "converged");
-      if (opts.json) {
-        io.out(JSON.stringify(applyReport(runId, results, planId), null, 2));
-        return bad.length > 0 ? 1 : 0;
-      }
-      if (io.isTTY) {
-        io.out(summaryTable(results));
-        for (const r of bad) io.out(formatResult(r));
-      }
-      const of = planId ? ` (plan ${planId})` : "";
-      io.out(`run ${runId}${of}: ${results.length - bad.length} of ${results.length} clouds converged`);
-      return bad.length > 0 ? 1 : 0;
-    },
-  };
-}
-
 /** A saved plan's cloud as people read it. */
 function formatSavedCloud(c: SavedPlan["clouds"][number]): string {
   const counts = ["create", "update", "revoke", "disable", "delete"].map((a) => `${c.counts[a] ?? 0} ${a}`).join(", ");
@@ -332,14 +301,4 @@ async function apply(
     onWait: (holder) => io.err(`archway sync: waiting for ${describeHolder(holder)} to end`),
   });
   return show.end(runId, results);
-}
-
-function formatResult(r: JobResult): string {
-  const counts = r.counts
-    ? Object.entries(r.counts)
-        .map(([k, v]) => `${v} ${k}`)
-        .join(", ")
-    : "";
-  const detail = r.outcome === "converged" ? counts : `${r.reason ?? ""}`;
-  return `${r.cloudId}: ${r.outcome}${detail ? ` (${detail})` : ""}`;
 }
