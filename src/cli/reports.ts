@@ -99,7 +99,7 @@ export const SyncPlanReportSchema = z.object({
       counts: Counts,
       destructive: z.number().int().describe("operations that take something away"),
       overDeleteLimit: z.boolean().describe("destructive > maxDeletesPerRun.perCloud: apply refuses this cloud"),
-      operations: z.array(z.looseObject({ kind: z.string(), policies: z.array(z.string()) })),
+      operations: z.array(z.looseObject({ kind: z.string() })).describe("each with its kind, fields and policies"),
       problems: z.array(z.string()),
     }),
   ),

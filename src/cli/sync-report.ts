@@ -24,7 +24,15 @@ export function planReport(
     totals.destructive += p.destructive;
     totals.operations += p.operations.length;
   }
-  const withFlag = clouds.map((p) => ({ ...p, overDeleteLimit: p.destructive > maxDeletes.perCloud }));
+  type ReportCloud = SyncPlanReport["clouds"][number];
+  const withFlag = clouds.map(
+    (p): ReportCloud => ({
+      ...p,
+      // Operation types are interfaces (no index signature); their JSON is what the loose schema describes.
+      operations: p.operations as unknown as ReportCloud["operations"],
+      overDeleteLimit: p.destructive > maxDeletes.perCloud,
+    }),
+  );
   // The total is counted over the clouds apply would not refuse anyway (those it refuses delete nothing).
   const accepted = withFlag.filter((p) => !p.overDeleteLimit).reduce((n, p) => n + p.destructive, 0);
   return {

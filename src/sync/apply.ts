@@ -1,22 +1,9 @@
 import type { AuditEvent } from "../audit/index.js";
-import type { Cloud } from "../config/index.js";
-import { ArchwayError } from "../errors.js";
-import { type CloudClients, isUpstreamStatus, mapLimit, type UserWrite } from "../openstack/index.js";
-import { IDP_MARK } from "./federated.js";
+import { type CloudClients, mapLimit } from "../openstack/index.js";
 import type { ObservedCloud } from "./observe.js";
-import { describe, type Operation } from "./operations.js";
-import {
-  DISABLED_AT_ATTR,
-  IDENTITY_ATTR,
-  KEY_VERSION_ATTR,
-  KEYS_ATTR,
-  ownedUser,
-  PROJECT_TAG,
-  SHADOW_USER_OPTIONS,
-  shadowPassword,
-  USER_MARK,
-} from "./ownership.js";
+import { describe, type Operation, requireStep } from "./operations.js";
 import type { CloudPlan } from "./plan.js";
+import { type ApplyContext, PHASES, type Phase, type Step } from "./resource.js";
 
 /** What apply needs besides the clients. */
 export interface ApplyDeps {
@@ -45,39 +32,36 @@ export interface ApplyResult {
   failed: FailedOperation[];
 }
 
-/** Apply phases: later phases depend on objects earlier ones create; operations within a phase run in parallel. */
-const PHASES: Operation["kind"][][] = [
-  ["ensureDomain"],
-  [
-    "createProject",
-    "updateProject",
-    "createGroup",
-    "createUser",
-    "updateUser",
-    "ensureIdentityProvider",
-    "ensureMapping",
-  ],
-  ["grant", "addMember", "importKey", "grantGroup", "ensureProtocol"],
-  ["recordKeys", "revoke", "removeMember", "deleteKey", "revokeGroup"],
-  ["disableUser"],
-  ["deleteUser"],
-];
-
 /**
- * Applies a plan to one cloud. Every step is safe to repeat: grants are PUTs, a 409 on create re-reads and
- * adopts Archway's own object, a 404 on delete counts as done. So a run killed half-way converges on rerun,
- * without duplicates. Each applied operation becomes an audit event `sync.applied`.
+ * Applies a plan to one cloud, phase by phase (each operation's phase comes from its resource; operations within a
+ * phase run in parallel). Every step is safe to repeat: grants are PUTs, a 409 on create re-reads and adopts
+ * Archway's own object, a 404 on delete counts as done. So a run killed half-way converges on rerun, without
+ * duplicates. Each applied operation becomes an audit event `sync.applied`; an operation no resource handles fails
+ * and is neither counted nor audited as applied.
  */
 export async function applyPlan(plan: CloudPlan, observed: ObservedCloud, deps: ApplyDeps): Promise<ApplyResult> {
-  const ctx = new ApplyContext(deps.clients.cloud, observed, deps);
+  const ctx = applyContext(observed, deps);
   const result: ApplyResult = { cloudId: plan.cloudId, applied: 0, failed: [] };
   const total = plan.operations.length;
   let done = 0;
+  const fail = (operation: Operation, err: unknown) => {
+    const e = err as { code?: string; message?: string };
+    result.failed.push({ operation, code: e.code ?? "sync_failed", message: e.message ?? String(err) });
+  };
+  const byPhase = new Map<Phase, { op: Operation; step: Step<Operation> }[]>(PHASES.map((p) => [p, []]));
+  for (const op of plan.operations) {
+    try {
+      const step = requireStep(op);
+      byPhase.get(step.phase)?.push({ op, step });
+    } catch (err) {
+      fail(op, err);
+      deps.onProgress?.(++done, total);
+    }
+  }
   for (const phase of PHASES) {
-    const ops = plan.operations.filter((op) => phase.includes(op.kind));
-    await mapLimit(ops, deps.clients.limiter.max, async (op) => {
+    await mapLimit(byPhase.get(phase) ?? [], deps.clients.limiter.max, async ({ op, step }) => {
       try {
-        await ctx.run(op);
+        await step.apply(ctx, op);
         result.applied++;
         await deps.audit({
           type: "sync.applied",
@@ -89,8 +73,7 @@ export async function applyPlan(plan: CloudPlan, observed: ObservedCloud, deps: 
           runId: deps.runId,
         });
       } catch (err) {
-        const e = err as { code?: string; message?: string };
-        result.failed.push({ operation: op, code: e.code ?? "sync_failed", message: e.message ?? String(err) });
+        fail(op, err);
       }
       deps.onProgress?.(++done, total);
     });
@@ -98,212 +81,19 @@ export async function applyPlan(plan: CloudPlan, observed: ObservedCloud, deps: 
   return result;
 }
 
-class ApplyContext {
-  private domainId: string | null;
-  private readonly userIds = new Map<string, string>();
-  private readonly projectIds = new Map<string, string>();
-  private readonly groupIds = new Map<string, string>();
-
-  constructor(
-    private readonly cloud: Cloud,
-    private readonly observed: ObservedCloud,
-    private readonly deps: ApplyDeps,
-  ) {
-    this.domainId = observed.domainId;
-    for (const u of observed.users.values()) this.userIds.set(u.identityId, u.id);
-    for (const [key, p] of observed.projects) this.projectIds.set(key, p.id);
-    for (const [name, g] of observed.groups) this.groupIds.set(name, g.id);
-  }
-
-  private get ks() {
-    return this.deps.clients.keystone;
-  }
-
-  async run(op: Operation): Promise<void> {
-    switch (op.kind) {
-      case "ensureDomain": {
-        const domain = await adoptOnConflict(
-          () => this.ks.createDomain({ name: op.name, description: "Archway shadow users, groups and projects" }),
-          async () => (await this.ks.listDomains({ name: op.name }))[0],
-        );
-        this.domainId = domain.id;
-        return;
-      }
-      case "createProject": {
-        const domainId = op.domain === this.cloud.domain ? this.requireDomain() : this.observed.domains.get(op.domain);
-        if (!domainId) throw new ArchwayError("sync_unresolved", `domain ${op.domain} not found`, 409);
-        const body = { name: op.name, domain_id: domainId, description: op.description, tags: op.tags };
-        const project = await adoptOnConflict(
-          () => this.ks.createProject(body),
-          async () =>
-            (await this.ks.listProjects({ domainId, name: op.name })).find((p) => p.tags.includes(PROJECT_TAG)),
-        );
-        this.projectIds.set(op.key, project.id);
-        return;
-      }
-      case "updateProject":
-        await this.ks.updateProject(op.projectId, { description: op.description, tags: op.tags });
-        return;
-      case "createGroup": {
-        const domainId = this.requireDomain();
-        const group = await adoptOnConflict(
-          () => this.ks.createGroup({ name: op.name, domain_id: domainId, [USER_MARK]: true }),
-          async () => (await this.ks.listGroups({ domainId, name: op.name })).find((g) => g[USER_MARK] === true),
-        );
-        this.groupIds.set(op.name, group.id);
-        return;
-      }
-      case "createUser": {
-        const domainId = this.requireDomain();
-        const body = {
-          name: op.username,
-          domain_id: domainId,
-          password: this.password(op.identityId),
-          ...(op.email ? { email: op.email } : {}),
-          ...(op.displayName ? { description: op.displayName } : {}),
-          options: { ...SHADOW_USER_OPTIONS },
-          [USER_MARK]: true,
-          [IDENTITY_ATTR]: op.identityId,
-          [KEY_VERSION_ATTR]: this.deps.keyVersion,
-          [KEYS_ATTR]: {},
-        };
-        const user = await adoptOnConflict(
-          () => this.ks.createUser(body),
-          async () =>
-            (await this.ks.listUsers({ domainId, name: op.username })).find(
-              (u) => ownedUser(u, domainId)?.identityId === op.identityId,
-            ),
-        );
-        this.userIds.set(op.identityId, user.id);
-        return;
-      }
-      case "updateUser": {
-        const c = op.changes;
-        const body: UserWrite = {};
-        if (c.name) body.name = c.name;
-        if (c.email !== undefined) body.email = c.email || null;
-        if (c.description !== undefined) body.description = c.description || null;
-        if (c.enable) Object.assign(body, { enabled: true, [DISABLED_AT_ATTR]: null });
-        if (c.password)
-          Object.assign(body, { password: this.password(op.identityId), [KEY_VERSION_ATTR]: c.password.to });
-        if (c.options) body.options = { ...SHADOW_USER_OPTIONS };
-        await this.ks.updateUser(op.userId, body);
-        return;
-      }
-      case "disableUser":
-        await this.ks.updateUser(op.userId, { enabled: false, [DISABLED_AT_ATTR]: this.deps.now().toISOString() });
-        return;
-      case "deleteUser": {
-        const nova = this.deps.clients.nova();
-        for (const name of op.keyNames) await ignoreNotFound(() => nova.deleteKeypair(op.userId, name));
-        await ignoreNotFound(() => this.ks.deleteUser(op.userId));
-        return;
-      }
-      case "grant":
-        await this.ks.grantProjectRole(
-          { userId: this.user(op.identityId) },
-          this.resolve(this.projectIds, op.project, "project"),
-          this.resolve(this.observed.roles, op.role, "role"),
-        );
-        return;
-      case "revoke":
-        await ignoreNotFound(() => this.ks.revokeProjectRole({ userId: op.userId }, op.projectId, op.roleId));
-        return;
-      case "addMember":
-        await this.ks.addUserToGroup(this.resolve(this.groupIds, op.group, "group"), this.user(op.identityId));
-        return;
-      case "removeMember":
-        await ignoreNotFound(() => this.ks.removeUserFromGroup(op.groupId, op.userId));
-        return;
-      case "importKey": {
-        const nova = this.deps.clients.nova();
-        const userId = this.user(op.identityId);
-        if (op.replace) await ignoreNotFound(() => nova.deleteKeypair(userId, op.name));
-        await adoptOnConflict(
-          () => nova.importKeypair(userId, op.name, op.publicKey),
-          async () =>
-            (await nova.listKeypairs(userId)).find((k) => k.name === op.name && sameKey(k.public_key, op.publicKey)),
-        );
-        return;
-      }
-      case "deleteKey":
-        await ignoreNotFound(() => this.deps.clients.nova().deleteKeypair(op.userId, op.name));
-        return;
-      case "recordKeys":
-        await this.ks.updateUser(this.user(op.identityId), { [KEYS_ATTR]: op.keys });
-        return;
-      case "grantGroup":
-        await this.ks.grantProjectRole(
-          { groupId: this.resolve(this.groupIds, op.group, "group") },
-          this.resolve(this.projectIds, op.project, "project"),
-          this.resolve(this.observed.roles, op.role, "role"),
-        );
-        return;
-      case "revokeGroup":
-        await ignoreNotFound(() => this.ks.revokeProjectRole({ groupId: op.groupId }, op.projectId, op.roleId));
-        return;
-      case "ensureIdentityProvider": {
-        const fed = this.deps.clients.federation();
-        const body = { remote_ids: op.remoteIds, enabled: true, description: IDP_MARK };
-        if (op.create) await fed.createIdentityProvider(op.id, { ...body, domain_id: this.requireDomain() });
-        else await fed.updateIdentityProvider(op.id, body);
-        return;
-      }
-      case "ensureMapping": {
-        const fed = this.deps.clients.federation();
-        if (op.create) await fed.createMapping(op.id, op.rules);
-        else await fed.updateMapping(op.id, op.rules);
-        return;
-      }
-      case "ensureProtocol": {
-        const fed = this.deps.clients.federation();
-        if (op.create) await fed.createProtocol(op.idp, op.id, op.mappingId);
-        else await fed.updateProtocol(op.idp, op.id, op.mappingId);
-        return;
-      }
-    }
-  }
-
-  private password(identityId: string): string {
-    return shadowPassword(this.deps.passwordSecret, this.cloud.id, identityId, this.deps.keyVersion);
-  }
-
-  private requireDomain(): string {
-    if (!this.domainId) throw new ArchwayError("sync_unresolved", `domain ${this.cloud.domain} was not created`, 409);
-    return this.domainId;
-  }
-
-  private user(identityId: string): string {
-    return this.resolve(this.userIds, identityId, "user of identity");
-  }
-
-  private resolve(map: Map<string, string>, key: string, what: string): string {
-    const id = map.get(key);
-    if (!id) throw new ArchwayError("sync_unresolved", `${what} ${key} does not exist (an earlier step failed)`, 409);
-    return id;
-  }
-}
-
-/** Creates; on 409 (created by an earlier, interrupted run) re-reads and adopts it when it is Archway's. */
-async function adoptOnConflict<T>(create: () => Promise<T>, find: () => Promise<T | undefined>): Promise<T> {
-  try {
-    return await create();
-  } catch (err) {
-    if (!isUpstreamStatus(err, 409)) throw err;
-    const existing = await find();
-    if (existing) return existing;
-    throw err;
-  }
-}
-
-async function ignoreNotFound(call: () => Promise<void>): Promise<void> {
-  try {
-    await call();
-  } catch (err) {
-    if (!isUpstreamStatus(err, 404)) throw err;
-  }
-}
-
-function sameKey(a: string, b: string): boolean {
-  return a.trim().split(/\s+/).slice(0, 2).join(" ") === b.trim().split(/\s+/).slice(0, 2).join(" ");
+function applyContext(observed: ObservedCloud, deps: ApplyDeps): ApplyContext {
+  const memos = new Map<unknown, unknown>();
+  const ctx: ApplyContext = {
+    cloud: deps.clients.cloud,
+    clients: deps.clients,
+    passwordSecret: deps.passwordSecret,
+    keyVersion: deps.keyVersion,
+    now: deps.now,
+    observed: (resource) => observed.of(resource),
+    memo<T>(init: (c: ApplyContext) => T): T {
+      if (!memos.has(init)) memos.set(init, init(ctx));
+      return memos.get(init) as T;
+    },
+  };
+  return ctx;
 }

@@ -5,9 +5,9 @@ import type { CloudClients } from "../openstack/index.js";
 import type { DesiredCloudState } from "../policy/index.js";
 import type { Store } from "../store/index.js";
 import { type ApplyResult, applyPlan } from "./apply.js";
-import { federationDesired, observeFederation, planFederation } from "./federated.js";
 import { type ObservedCloud, observeCloud } from "./observe.js";
-import { type CloudPlan, finishPlan, planCloud } from "./plan.js";
+import { type CloudPlan, planCloud } from "./plan.js";
+import { federationDesired } from "./resources/federation/index.js";
 import { type PlanExpectation, planMismatch } from "./saved-plan.js";
 import { type CloudSyncStatus, driftOf, writeStatus } from "./status.js";
 
@@ -95,6 +95,7 @@ export class SyncEngine {
       now: this.now(),
       people: opts.people,
     };
+    const clients = this.deps.clients(cloud);
     if (cloud.mode === "federated") {
       if (!this.deps.issuer) throw new ArchwayError("config_invalid", "federated clouds need Archway's publicUrl", 500);
       if (opts.people)
@@ -103,27 +104,14 @@ export class SyncEngine {
           `cloud ${cloudId} is federated: only full runs plan its shared groups`,
           400,
         );
-      const clients = this.deps.clients(cloud);
       const { base, federation } = federationDesired(cloud, desired, this.deps.issuer);
-      const [observed, fed] = await Promise.all([observeCloud(clients, base), observeFederation(clients, federation)]);
-      const plan = planCloud(cloud, base, observed, { ...planOpts, people: undefined });
-      const ready = new Set([
-        ...observed.projects.keys(),
-        ...plan.operations.flatMap((o) => (o.kind === "createProject" ? [o.key] : [])),
-      ]);
-      const extra = planFederation(
-        federation,
-        observed,
-        { ...fed, groupAssignments: observed.groupAssignments },
-        ready,
-      );
-      return {
-        plan: finishPlan(cloudId, [...plan.operations, ...extra.operations], [...plan.problems, ...extra.problems]),
-        observed,
-      };
+      const input = { cloud, desired: base, federation };
+      const observed = await observeCloud(clients, input);
+      return { plan: planCloud(input, observed, planOpts), observed };
     }
-    const observed = await observeCloud(this.deps.clients(cloud), desired, opts);
-    return { plan: planCloud(cloud, desired, observed, planOpts), observed };
+    const input = { cloud, desired };
+    const observed = await observeCloud(clients, input, opts);
+    return { plan: planCloud(input, observed, planOpts), observed };
   }
 
   /** Plans and applies one cloud, records its status, and never throws for a cloud-side failure. */

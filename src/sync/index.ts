@@ -1,7 +1,8 @@
 /**
  * Sync: desired state (from the policy engine) vs observed state (only what Archway owns, read with few list
- * calls) -> a typed plan -> apply, per cloud, with ownership marks, bounded deletions, per-cloud status and
- * metrics, and queues (BullMQ on Redis, in-process otherwise) that keep one down cloud from blocking others.
+ * calls) -> a typed plan -> apply, per cloud, over the registry of synced resources (`resources/index.ts`), with
+ * ownership marks, bounded deletions, per-cloud status and metrics, and queues (BullMQ on Redis, in-process
+ * otherwise) that keep one down cloud from blocking others.
  */
 export { type ApplyDeps, type ApplyResult, applyPlan, type FailedOperation } from "./apply.js";
 export { createSync, passwordSecret, type SyncBuildDeps, type SyncParts } from "./build.js";
@@ -15,7 +16,15 @@ export {
   startSyncWorker,
 } from "./bullmq.js";
 export { type CloudRunOptions, type CloudRunResult, emptyDesired, SyncEngine, type SyncEngineDeps } from "./engine.js";
-export { type ObservedCloud, type ObserveOptions, observeCloud, projectKey } from "./observe.js";
+export {
+  HISTORY_DAYS,
+  HISTORY_SERIES,
+  type HistoryBucket,
+  type HistorySeries,
+  readHistory,
+  recordCloudRun,
+} from "./history.js";
+export { ObservedCloud, observeCloud } from "./observe.js";
 export { type Action, actionOf, describe, isDestructive, type Operation, type UserChanges } from "./operations.js";
 export {
   DISABLED_AT_ATTR,
@@ -32,7 +41,8 @@ export {
   shadowPassword,
   USER_MARK,
 } from "./ownership.js";
-export { type CloudPlan, type PlanOptions, planCloud } from "./plan.js";
+export { type CloudPlan, planCloud } from "./plan.js";
+export { type ProjectRef, projectLabel } from "./project-ref.js";
 export {
   InProcessQueue,
   type JobHandler,
@@ -42,6 +52,20 @@ export {
   type SyncJob,
   type SyncQueue,
 } from "./queue.js";
+export type {
+  ApplyContext,
+  ObserveContext,
+  ObserveOptions,
+  Phase,
+  PlanContext,
+  Planned,
+  PlanOptions,
+  Step,
+  Steps,
+  SyncInput,
+  SyncResource,
+} from "./resource.js";
+export { OPERATION_KINDS, RESOURCES } from "./resources/index.js";
 export {
   acquireRunLocks,
   describeHolder,

@@ -1,193 +1,60 @@
-import type { CloudClients, Keypair } from "../openstack/index.js";
-import { mapLimit } from "../openstack/index.js";
-import type { DesiredCloudState } from "../policy/index.js";
-import { type OwnedUser, ownedUser, ownsGroup, ownsProject, PROJECT_TAG, parsePublicKey } from "./ownership.js";
+import type { CloudClients, RoleAssignment } from "../openstack/index.js";
+import type { ObserveContext, ObserveOptions, SharedReads, SliceSource, SyncInput } from "./resource.js";
+import { RESOURCES } from "./resources/index.js";
 
-/** A project as sync sees it; `owned` when it carries Archway's tag. */
-export interface ObservedProject {
-  id: string;
-  name: string;
-  domainId: string;
-  description: string;
-  tags: string[];
-  owned: boolean;
-}
+/** What exists in one cloud, restricted to what Archway owns or needs to reference: one slice per resource. */
+export class ObservedCloud {
+  constructor(
+    readonly cloudId: string,
+    private readonly slices: ReadonlyMap<string, unknown>,
+  ) {}
 
-/** A role assignment of an owned user on a project. */
-export interface ObservedAssignment {
-  userId: string;
-  projectId: string;
-  roleId: string;
-}
-
-/** What exists in one cloud, restricted to what Archway owns or needs to reference. */
-export interface ObservedCloud {
-  cloudId: string;
-  /** Archway's domain id, null when it does not exist yet. */
-  domainId: string | null;
-  /** Every domain, name -> id (projects may live in other domains). */
-  domains: Map<string, string>;
-  /** Owned shadow users by identity id. */
-  users: Map<string, OwnedUser>;
-  /** Names of users in Archway's domain that Archway does not own (never touched; a name clash is a problem). */
-  foreignUserNames: Set<string>;
-  /** Projects Archway owns or the desired state names, by `<domain name>/<name>`. */
-  projects: Map<string, ObservedProject>;
-  roles: Map<string, string>;
-  assignments: ObservedAssignment[];
-  /** Owned groups by name, with member user ids. */
-  groups: Map<string, { id: string; members: Set<string> }>;
-  /** Role assignments of owned groups on projects (federated clouds grant through groups). */
-  groupAssignments: { groupId: string; projectId: string; roleId: string }[];
-  /** Keypairs read from Nova, by user id: only for users whose recorded keys differ from the desired ones. */
-  keypairs: Map<string, Keypair[]>;
-}
-
-/** What to read: everything (full sync), or only what concerns a few people (just-in-time sync). */
-export interface ObserveOptions {
-  /** Identity ids to restrict to; absent means the whole cloud. */
-  people?: ReadonlySet<string>;
-  /** Read every owned user's keypairs from Nova, not only those whose record differs (catches hand edits). */
-  deepKeys?: boolean;
-}
-
-/** `<domain name>/<project name>`: how desired and observed projects are matched. */
-export function projectKey(domain: string, name: string): string {
-  return `${domain}/${name}`;
+  /** What `resource` observed. */
+  of<S>(resource: SliceSource<S>): S {
+    if (!this.slices.has(resource.name)) throw new Error(`sync: resource ${resource.name} was not observed`);
+    return this.slices.get(resource.name) as S;
+  }
 }
 
 /**
- * Reads one cloud with few list calls, whatever the number of people: domains, users of Archway's domain,
- * projects by tag (server-side filter), roles, role assignments (one call, filtered to owned users), owned
- * groups and their members; Nova keypairs only for users whose desired keys differ from what their user record
- * says Archway put there. A person-scoped read (`people`) looks users and assignments up per person instead.
+ * Reads one cloud with few list calls, whatever the number of people: every registered resource observes its
+ * slice, all at once; a resource that needs another's slice waits for it, and list calls several need (domains,
+ * roles, role assignments) are made once. A person-scoped read (`people`) looks users and assignments up per
+ * person instead.
  */
 export async function observeCloud(
   clients: CloudClients,
-  desired: DesiredCloudState,
+  input: SyncInput,
   opts: ObserveOptions = {},
 ): Promise<ObservedCloud> {
   const ks = clients.keystone;
-  const cloud = clients.cloud;
-  const [domainList, tagged, roleList] = await Promise.all([
-    ks.listDomains(),
-    ks.listProjects({ tags: [PROJECT_TAG] }),
-    ks.listRoles(),
-  ]);
-  const domains = new Map(domainList.map((d) => [d.name, d.id]));
-  const domainNames = new Map(domainList.map((d) => [d.id, d.name]));
-  const domainId = domains.get(cloud.domain) ?? null;
-  const obs: ObservedCloud = {
-    cloudId: cloud.id,
-    domainId,
-    domains,
-    users: new Map(),
-    foreignUserNames: new Set(),
-    projects: new Map(),
-    roles: new Map(roleList.map((r) => [r.name, r.id])),
-    assignments: [],
-    groups: new Map(),
-    groupAssignments: [],
-    keypairs: new Map(),
+  const once = <T>(read: () => Promise<T>) => {
+    let p: Promise<T> | undefined;
+    return () => {
+      p ??= read();
+      return p;
+    };
   };
-  const observeProject = (p: (typeof tagged)[number]) => {
-    const domainName = domainNames.get(p.domain_id);
-    if (!domainName) return;
-    obs.projects.set(projectKey(domainName, p.name), {
-      id: p.id,
-      name: p.name,
-      domainId: p.domain_id,
-      description: p.description ?? "",
-      tags: p.tags,
-      owned: ownsProject(p),
-    });
+  const reads: SharedReads = {
+    domains: once(async () => new Map((await ks.listDomains()).map((d) => [d.name, d.id]))),
+    roles: once(async () => new Map((await ks.listRoles()).map((r) => [r.name, r.id]))),
+    roleAssignments: once((): Promise<RoleAssignment[]> => ks.listRoleAssignments()),
   };
-  for (const p of tagged) observeProject(p);
-  const missing = desired.projects.filter(
-    (p) => !obs.projects.has(projectKey(p.domain, p.name)) && domains.has(p.domain),
-  );
-  await mapLimit(missing, clients.limiter.max, async (p) => {
-    for (const found of await ks.listProjects({ domainId: domains.get(p.domain), name: p.name })) observeProject(found);
-  });
-  if (!domainId) return obs;
-
-  const users = opts.people
-    ? (
-        await mapLimit(
-          desired.users.filter((u) => opts.people?.has(u.identityId)),
-          clients.limiter.max,
-          (u) => ks.listUsers({ domainId, name: u.username }),
-        )
-      ).flat()
-    : await ks.listUsers({ domainId });
-  for (const user of users) {
-    const owned = ownedUser(user, domainId);
-    if (owned && (!opts.people || opts.people.has(owned.identityId))) obs.users.set(owned.identityId, owned);
-    else if (!owned) obs.foreignUserNames.add(user.name);
-  }
-  const ownedIds = new Set([...obs.users.values()].map((u) => u.id));
-  const assignments = opts.people
-    ? (await mapLimit([...ownedIds], clients.limiter.max, (userId) => ks.listRoleAssignments({ userId }))).flat()
-    : await ks.listRoleAssignments();
-  for (const a of assignments) {
-    const userId = a.user?.id;
-    const projectId = a.scope?.project?.id;
-    if (userId && projectId && ownedIds.has(userId)) obs.assignments.push({ userId, projectId, roleId: a.role.id });
-  }
-  await observeGroups(clients, obs, domainId, desired);
-  if (!opts.people) {
-    const ownedGroups = new Set([...obs.groups.values()].map((g) => g.id));
-    for (const a of assignments) {
-      const groupId = a.group?.id;
-      const projectId = a.scope?.project?.id;
-      if (groupId && projectId && ownedGroups.has(groupId))
-        obs.groupAssignments.push({ groupId, projectId, roleId: a.role.id });
-    }
-  }
-  await observeKeypairs(clients, obs, desired, opts);
-  return obs;
-}
-
-async function observeGroups(clients: CloudClients, obs: ObservedCloud, domainId: string, desired: DesiredCloudState) {
-  // Only worth a call when policies name groups, or when Archway may own groups left from earlier policies.
-  const groups = await clients.keystone.listGroups({ domainId });
-  const owned = groups.filter((g) => ownsGroup(g, domainId));
-  if (owned.length === 0 && desired.memberships.length === 0) return;
-  await mapLimit(owned, clients.limiter.max, async (g) => {
-    const members = await clients.keystone.listGroupUsers(g.id);
-    obs.groups.set(g.name, { id: g.id, members: new Set(members.map((m) => m.id)) });
-  });
-}
-
-async function observeKeypairs(
-  clients: CloudClients,
-  obs: ObservedCloud,
-  desired: DesiredCloudState,
-  opts: ObserveOptions,
-) {
-  const wanted = new Map<string, Set<string>>();
-  for (const k of desired.keys) {
-    const parsed = parsePublicKey(k.publicKey);
-    if (!parsed) continue;
-    let set = wanted.get(k.identityId);
-    if (!set) {
-      set = new Set();
-      wanted.set(k.identityId, set);
-    }
-    set.add(parsed.fingerprint);
-  }
-  const desiredPeople = new Set(desired.users.map((u) => u.identityId));
-  // People who lost all access keep their keys until their user is deleted (from the record, without a read).
-  const toRead = [...obs.users.values()].filter((u) => {
-    if (!desiredPeople.has(u.identityId)) return false;
-    if (opts.deepKeys) return true;
-    const recorded = new Set(Object.values(u.keys));
-    const want = wanted.get(u.identityId) ?? new Set<string>();
-    return recorded.size !== want.size || [...want].some((fp) => !recorded.has(fp));
-  });
-  if (toRead.length === 0) return;
-  const nova = clients.nova();
-  await mapLimit(toRead, clients.limiter.max, async (u) => {
-    obs.keypairs.set(u.id, await nova.listKeypairs(u.id));
-  });
+  const started = new Map<string, Promise<unknown>>();
+  const ctx: ObserveContext = {
+    clients,
+    input,
+    opts,
+    reads,
+    slice<S>(resource: SliceSource<S>): Promise<S> {
+      let p = started.get(resource.name);
+      if (!p) {
+        p = resource.observe(ctx);
+        started.set(resource.name, p);
+      }
+      return p as Promise<S>;
+    },
+  };
+  const slices = await Promise.all(RESOURCES.map((r) => ctx.slice<unknown>(r)));
+  return new ObservedCloud(input.cloud.id, new Map(RESOURCES.map((r, i) => [r.name, slices[i]])));
 }

@@ -2,6 +2,7 @@ import { Gauge, type Registry } from "prom-client";
 import { z } from "zod";
 import type { Store } from "../store/index.js";
 import { getJson, setJson } from "../store/index.js";
+import { recordCloudRun } from "./history.js";
 import type { Action } from "./operations.js";
 
 /** What `/metrics`, `/admin` and `archway sync status` know about one cloud's sync. */
@@ -39,6 +40,8 @@ export async function writeStatus(
   const previous = await readStatus(store, update.cloudId);
   const next = CloudSyncStatusSchema.parse({ ...previous, ...update });
   await setJson(store, key(update.cloudId), next);
+  // A run's end also goes into the bounded history the admin chart reads.
+  await recordCloudRun(store, update);
   return next;
 }
 

@@ -81,6 +81,12 @@ export const CloudSchema = z
       .describe(
         'How long a request waits for the just-in-time provisioning of a person\'s account in this cloud before it answers 503 "being provisioned" (`Retry-After`); provisioning goes on in the background.',
       ),
+    /**
+     * Where grants' quotas go: `service` (Nova, Cinder and Neutron quota APIs) or `unified-limits` (Keystone
+     * `/v3/limits` over registered limits, for clouds whose Nova and Cinder enforce them; Neutron has no unified
+     * limits, so network quotas still go to Neutron's API).
+     */
+    quotaBackend: z.enum(["service", "unified-limits"]).default("service"),
     federation: z
       .object({
         identityProviderId: z.string().min(1).default("archway"),

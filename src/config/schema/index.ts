@@ -298,9 +298,12 @@ export const ConfigSchema = z
         maxConnections: 10_000,
       }),
     /** The web pages (`/login`, `/`, `/admin`) and `/api/v1/`. */
-    web: WebConfigSchema.default({ sessionTtlSeconds: 8 * 3600, admins: {}, appCredentialMaxDays: 90 }).describe(
-      "The web pages (`/login`, `/`, `/admin`) and `/api/v1/`.",
-    ),
+    web: WebConfigSchema.default({
+      sessionTtlSeconds: 8 * 3600,
+      admins: {},
+      auditors: {},
+      appCredentialMaxDays: 90,
+    }).describe("The web pages (`/login`, `/`, `/admin`) and `/api/v1/`."),
     log: z
       .object({
         level: z

@@ -21,6 +21,11 @@ export const WebConfigSchema = z
       .describe("How long a browser session lasts after sign-in."),
     admins: WebAdminsSchema.default({}),
     /**
+     * Read-only operators: they see every admin page and `GET /api/v1/admin/...`, and every action (a POST, a
+     * DELETE) is refused to them with 403. Same matchers as `admins`; an empty block names nobody.
+     */
+    auditors: WebAdminsSchema.default({}),
+    /**
      * Longest lifetime of an application credential made on request, in days (its Keystone `expires_at`). A
      * request for longer is refused; one that names no lifetime gets this one.
      */

@@ -19,6 +19,13 @@ const ExplainForm = z.object({
   cloud: z.string().max(100).optional(),
 });
 
+/** Who an event names, linked to their person page (`web:` and `api:` say how an administrator acted). */
+const PersonLink = ({ who }: { who: unknown }) => {
+  if (typeof who !== "string" || who === "") return null;
+  const ref = who.replace(/^(web|api|cli):/, "");
+  return <a href={`/admin/people?person=${encodeURIComponent(ref)}`}>{who}</a>;
+};
+
 /** Fields an audit row shows in its own columns; the rest goes to "details". */
 const COLUMNS = new Set(["at", "type", "actor", "cloud"]);
 
@@ -112,7 +119,14 @@ export function adminAuditRoutes(deps: WebDeps) {
                     {typeof e.data.at === "string" ? e.data.at.slice(0, 19).replace("T", " ") : ""}
                   </td>
                   <td>{String(e.data.type ?? "")}</td>
-                  <td>{String(e.data.actor ?? "")}</td>
+                  <td>
+                    <PersonLink who={e.data.actor} />
+                    {typeof e.data.person === "string" && e.data.person !== e.data.actor ? (
+                      <div>
+                        <PersonLink who={e.data.person} />
+                      </div>
+                    ) : null}
+                  </td>
                   <td>{String(e.data.cloud ?? "")}</td>
                   <td class="mono">
                     {JSON.stringify(Object.fromEntries(Object.entries(e.data).filter(([k]) => !COLUMNS.has(k))))}

@@ -5,7 +5,7 @@ import type { Cloud } from "../../config/index.js";
 import { ArchwayError } from "../../errors.js";
 import { mapLimit } from "../../openstack/index.js";
 import { type Explanation, explain } from "../../policy/index.js";
-import { type CloudSyncStatus, readStatus } from "../../sync/index.js";
+import { type CloudSyncStatus, readStatus, type SavedPlan } from "../../sync/index.js";
 import { type FleetCloud, type FleetQuery, type FleetView, fleetState, fleetView } from "./admin-fleet.js";
 import type { WebDeps } from "./deps.js";
 
@@ -54,7 +54,9 @@ async function probe(cloud: Cloud, status: CloudSyncStatus | null): Promise<Clou
       ? { ...base, reachable: true }
       : { ...base, reachable: false, detail: `HTTP ${res.status}` };
   } catch (err) {
-    return { ...base, reachable: false, detail: (err as Error).message };
+    // undici says "fetch failed" and keeps the reason (ECONNREFUSED, a timeout) in the cause.
+    const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
+    return { ...base, reachable: false, detail: cause?.code ?? cause?.message ?? (err as Error).message };
   } finally {
     await dispatcher?.close();
   }
@@ -64,6 +66,8 @@ async function probe(cloud: Cloud, status: CloudSyncStatus | null): Promise<Clou
 export interface PlanView {
   /** The saved plan's id: what "Apply" applies, exactly (absent for a plan that was only computed). */
   planId?: string;
+  /** When the plan was made (ISO). */
+  createdAt?: string;
   clouds: {
     cloudId: string;
     error?: string;
@@ -81,8 +85,17 @@ export interface PlanView {
  * applying it applies exactly this plan by its id ({@link applyReviewedPlan}), never a recomputed one.
  */
 export async function reviewPlan(deps: Pick<WebDeps, "sync">): Promise<PlanView> {
-  const sync = needSync(deps);
-  const saved = await sync.service.savePlan();
+  return planView(await needSync(deps).service.savePlan());
+}
+
+/** A plan saved earlier (by the page, the API or `archway sync plan`), as it was made; null once it expired. */
+export async function savedPlanView(deps: Pick<WebDeps, "sync">, planId: string): Promise<PlanView | null> {
+  const saved = await needSync(deps).service.savedPlan(planId);
+  return saved ? planView(saved) : null;
+}
+
+/** The page's view of a saved plan: its clouds (unavailable ones with their reason) by id. */
+export function planView(saved: SavedPlan): PlanView {
   const clouds: PlanView["clouds"] = [
     ...saved.clouds.map((c) => ({
       cloudId: c.cloudId,
@@ -99,7 +112,12 @@ export async function reviewPlan(deps: Pick<WebDeps, "sync">): Promise<PlanView>
       operations: [],
     })),
   ].sort((a, b) => (a.cloudId < b.cloudId ? -1 : 1));
-  return { planId: saved.id, clouds, total: clouds.reduce((n, c) => n + c.operations.length, 0) };
+  return {
+    planId: saved.id,
+    createdAt: saved.createdAt,
+    clouds,
+    total: clouds.reduce((n, c) => n + c.operations.length, 0),
+  };
 }
 
 /** Applies a reviewed plan by its id; a plan that expired (a day) or never existed is refused with 409. */

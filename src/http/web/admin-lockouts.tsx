@@ -4,7 +4,7 @@ import { ArchwayError } from "../../errors.js";
 import type { IdentitySource, UnlockResult, UnlockVia } from "../../identity/index.js";
 import type { WebDeps } from "./deps.js";
 import { pageUser } from "./home.js";
-import { CsrfField, Layout, Notice, PostButton, renderPage } from "./layout.js";
+import { AdminOnly, CsrfField, Layout, Notice, PostButton, renderPage } from "./layout.js";
 import { person, readForm, requireAdmin, requirePage, type WebContext, type WebEnv } from "./security.js";
 
 /** Who to unlock: a username in any spelling, a stable identity id, or a subject the lockout list shows. */
@@ -27,6 +27,11 @@ export async function unlockFor(c: WebContext, deps: WebDeps, who: string, via: 
   return result;
 }
 
+/** The person page of a lockout's subject (`person:<id>` or `name:<source>:<folded username>`). */
+export function personLink(subject: string): string {
+  return `/admin/people?person=${encodeURIComponent(subject)}`;
+}
+
 /** `/admin/lockouts`: recent sign-in lockouts and delays, and a CSRF-protected form to unlock a person. */
 export function adminLockoutRoutes(deps: WebDeps) {
   const app = new Hono<WebEnv>();
@@ -44,12 +49,14 @@ export function adminLockoutRoutes(deps: WebDeps) {
           kind="ok"
           text={unlocked ? `Unlocked ${unlocked}: ${c.req.query("cleared") ?? 0} limit(s) cleared.` : undefined}
         />
-        <form method="post" action="/admin/lockouts/unlock" class="card" aria-label="Unlock a person">
-          <CsrfField token={user.csrf} />
-          <label for="unlock-person">Username or identity id</label>
-          <input id="unlock-person" type="text" name="person" required />
-          <button type="submit">Unlock</button>
-        </form>
+        <AdminOnly user={user}>
+          <form method="post" action="/admin/lockouts/unlock" class="card" aria-label="Unlock a person">
+            <CsrfField token={user.csrf} />
+            <label for="unlock-person">Username or identity id</label>
+            <input id="unlock-person" type="text" name="person" required />
+            <button type="submit">Unlock</button>
+          </form>
+        </AdminOnly>
         <h2>Recent</h2>
         {recent.length === 0 ? <p class="muted">No sign-in limit has been reached recently.</p> : null}
         <div class="scroll">
@@ -70,10 +77,10 @@ export function adminLockoutRoutes(deps: WebDeps) {
                   <td>
                     {SCOPES[r.scope] ?? r.scope} <span class="muted">({r.kind})</span>
                   </td>
-                  <td class="mono">{r.subject ?? ""}</td>
+                  <td class="mono">{r.subject ? <a href={personLink(r.subject)}>{r.subject}</a> : ""}</td>
                   <td class="mono">{r.address ?? ""}</td>
                   <td>
-                    {r.subject ? (
+                    {r.subject && !user.readOnly ? (
                       <PostButton
                         action="/admin/lockouts/unlock"
                         csrf={user.csrf}

@@ -1,20 +1,25 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { applyReviewedPlan, type CloudHealth, fleetOverview, type PlanView, reviewPlan } from "./admin-data.js";
-import { FLEET_STATES, type FleetQuery, FleetQuerySchema, type FleetView } from "./admin-fleet.js";
+import { ArchwayError } from "../../errors.js";
+import { applyReviewedPlan, type CloudHealth, fleetOverview, reviewPlan, savedPlanView } from "./admin-data.js";
+import { FLEET_STATES, type FleetQuery, FleetQuerySchema, type FleetView, fleetState } from "./admin-fleet.js";
 import type { WebDeps } from "./deps.js";
 import { pageUser } from "./home.js";
-import { CsrfField, Layout, Notice, renderPage, when } from "./layout.js";
+import { AdminOnly, CsrfField, Layout, Notice, renderPage, when } from "./layout.js";
+import { PlanSummaryView } from "./plan-page.js";
 import { person, readForm, requireAdmin, requirePage, type WebEnv } from "./security.js";
 
+const PlanId = z.string().regex(/^[\w.:-]{1,100}$/, { error: "no plan to apply: review the plan first" });
 const ApplyForm = z.object({
   confirm: z.literal("yes", { error: "tick the box to confirm that you reviewed the plan" }),
-  planId: z.string().regex(/^[\w.:-]{1,100}$/, { error: "no plan to apply: review the plan first" }),
+  planId: PlanId,
 });
+
+const STATE_TEXT = { ok: "ok", failing: "failing", degraded: "degraded", refused: "refused", never: "never" } as const;
 
 const HealthTable = ({ clouds }: { clouds: CloudHealth[] }) => (
   <div class="scroll">
-    <table>
+    <table class="compact">
       <thead>
         <tr>
           <th scope="col">Cloud</th>
@@ -36,13 +41,9 @@ const HealthTable = ({ clouds }: { clouds: CloudHealth[] }) => (
                 {c.detail ? <div class="muted">{c.detail}</div> : null}
               </td>
               <td>
-                {!c.status ? (
-                  <span class="state-warn">never</span>
-                ) : c.status.degraded ? (
-                  <span class="state-bad">degraded</span>
-                ) : (
-                  <span class="state-ok">ok</span>
-                )}
+                <span class={`state-${STATE_CLASS[fleetState(c.status)]}`} data-state={fleetState(c.status)}>
+                  {STATE_TEXT[fleetState(c.status)]}
+                </span>
                 <div class="muted">success: {when(c.status?.lastSuccessAt)}</div>
                 {c.status?.lastError ? <div class="muted">{c.status.lastError}</div> : null}
               </td>
@@ -60,65 +61,6 @@ const HealthTable = ({ clouds }: { clouds: CloudHealth[] }) => (
     </table>
   </div>
 );
-
-const ACTIONS = ["create", "update", "revoke", "disable", "delete"] as const;
-
-/**
- * The plan summarised per cloud and action, each cloud's operations folded in a `details` (open when the whole
- * plan is small), so a plan of thousands of operations fits a screen; clouds in sync are only counted.
- */
-const PlanList = ({ plan }: { plan: PlanView }) => {
-  const changing = plan.clouds.filter((c) => c.error || c.operations.length > 0 || c.problems.length > 0);
-  const inSync = plan.clouds.length - changing.length;
-  const totals = Object.fromEntries(
-    ACTIONS.map((a) => [a, plan.clouds.reduce((n, c) => n + (c.counts[a] ?? 0), 0)]),
-  ) as Record<(typeof ACTIONS)[number], number>;
-  const open = plan.total <= 200;
-  return (
-    <div>
-      <p>
-        {ACTIONS.map((a) => (
-          <span class="pill">{`${a} ${totals[a]}`}</span>
-        ))}{" "}
-        in {changing.length} cloud(s); {inSync} cloud(s) in sync.
-      </p>
-      {changing.map((cloud) => (
-        <section class="card" aria-label={`Plan for ${cloud.cloudId}`} data-plan-cloud={cloud.cloudId}>
-          <details open={open || undefined}>
-            <summary>
-              <strong>{cloud.cloudId}</strong>{" "}
-              {ACTIONS.filter((a) => (cloud.counts[a] ?? 0) > 0).map((a) => (
-                <span class="pill">{`${a} ${cloud.counts[a]}`}</span>
-              ))}
-              {cloud.error ? <span class="state-bad">{cloud.error}</span> : null}
-              {cloud.overDeleteLimit ? (
-                <span class="state-bad"> over maxDeletesPerRun.perCloud: applying will refuse this cloud</span>
-              ) : null}
-            </summary>
-            {cloud.operations.length > 0 ? (
-              <ul>
-                {cloud.operations.slice(0, 200).map((op) => (
-                  <li>
-                    <span class="pill">{op.action}</span> {op.text}
-                    {op.policies.length > 0 ? <span class="muted"> ← {op.policies.join(", ")}</span> : null}
-                  </li>
-                ))}
-              </ul>
-            ) : null}
-            {cloud.operations.length > 200 ? (
-              <p class="muted">
-                and {cloud.operations.length - 200} more (all of them: archway sync plan --cloud {cloud.cloudId})
-              </p>
-            ) : null}
-            {cloud.problems.map((p) => (
-              <p class="state-warn">{p}</p>
-            ))}
-          </details>
-        </section>
-      ))}
-    </div>
-  );
-};
 
 const STATE_CLASS = { ok: "ok", failing: "warn", degraded: "bad", refused: "bad", never: "none" } as const;
 
@@ -213,9 +155,10 @@ export function adminRoutes(deps: WebDeps) {
           text={applied ? `Sync run ${applied} finished; see the audit log for each change.` : undefined}
         />
         <nav aria-label="Admin sections">
-          <a href="/admin/plan">Sync plan</a> · <a href="/admin/audit">Audit log</a> ·{" "}
-          <a href="/admin/explain">Explain a person's access</a> · <a href="/admin/lockouts">Sign-in lockouts</a> ·{" "}
-          <a href="/admin/sessions">Sessions</a> · <a href="/admin/people">People and offboarding</a>
+          <a href="/admin/plan">Sync plan</a> · <a href="/admin/history">Sync history</a> ·{" "}
+          <a href="/admin/audit">Audit log</a> · <a href="/admin/explain">Explain a person's access</a> ·{" "}
+          <a href="/admin/lockouts">Sign-in lockouts</a> · <a href="/admin/sessions">Sessions</a> ·{" "}
+          <a href="/admin/people">People and offboarding</a>
         </nav>
         <h2>Clouds</h2>
         <FleetSummary view={fleet} query={query} />
@@ -225,31 +168,40 @@ export function adminRoutes(deps: WebDeps) {
     );
   });
 
+  // `?id=` shows a plan saved earlier (by this page, the API or `archway sync plan`) as it was made; without it a
+  // fresh plan is computed and saved. Either way "Apply" applies the plan shown, by its id.
   app.get("/admin/plan", async (c) => {
     const user = pageUser(deps, c);
-    const plan = await reviewPlan(deps);
+    const id = PlanId.safeParse(c.req.query("id"));
+    const plan = id.success ? await savedPlanView(deps, id.data) : await reviewPlan(deps);
+    if (!plan)
+      throw new ArchwayError("sync_plan_expired", "this plan is not known (plans are kept a day): review again", 404);
     return renderPage(
       c,
       <Layout title="Sync plan" user={user} current="admin">
         <p>
-          What a sync run would change now: <strong>{plan.total}</strong> operation(s). Nothing has been changed yet.
+          {id.success ? "A saved plan" : "What a sync run would change now"}
+          {plan.createdAt ? `, made ${when(plan.createdAt)}` : ""}: <code>{plan.planId}</code>. Nothing has been changed
+          yet.
         </p>
-        <PlanList plan={plan} />
-        <form method="post" action="/admin/sync/apply" class="card">
-          <CsrfField token={user.csrf} />
-          <input type="hidden" name="planId" value={plan.planId} />
-          <h2>Apply</h2>
-          <p>
-            Applying applies exactly this plan (<code>{plan.planId}</code>): a cloud that changed since it was made is
-            refused, untouched. Deletions stay bounded by maxDeletesPerRun.
-          </p>
-          <label>
-            <input type="checkbox" name="confirm" value="yes" required /> I reviewed this plan and want to apply it
-          </label>
-          <button type="submit" class="danger">
-            Apply the plan
-          </button>
-        </form>
+        <PlanSummaryView plan={plan} />
+        <AdminOnly user={user}>
+          <form method="post" action="/admin/sync/apply" class="card">
+            <CsrfField token={user.csrf} />
+            <input type="hidden" name="planId" value={plan.planId} />
+            <h2>Apply</h2>
+            <p>
+              Applying applies exactly this plan (<code>{plan.planId}</code>): a cloud that changed since it was made is
+              refused, untouched. Deletions stay bounded by maxDeletesPerRun.
+            </p>
+            <label>
+              <input type="checkbox" name="confirm" value="yes" required /> I reviewed this plan and want to apply it
+            </label>
+            <button type="submit" class="danger">
+              Apply the plan
+            </button>
+          </form>
+        </AdminOnly>
       </Layout>,
     );
   });

@@ -5,7 +5,7 @@ import { requestLog } from "../env.js";
 import { applyReviewedPlan, auditEvents, cloudHealth, explainPerson, reviewPlan } from "./admin-data.js";
 import { UnlockRequestSchema, unlockFor } from "./admin-lockouts.js";
 import { cloudsYaml } from "./clouds-yaml.js";
-import type { WebDeps } from "./deps.js";
+import { adminRole, type WebDeps } from "./deps.js";
 import { myClouds, myKeys, syncMyKeys } from "./overview.js";
 import {
   parseFields,
@@ -58,6 +58,7 @@ export function apiRoutes(deps: WebDeps) {
       source: identity.source,
       groups: identity.groups,
       admin: deps.isAdmin(identity),
+      auditor: adminRole(deps, identity) === "auditor",
       clouds: await myClouds(deps, identity, sessionStrength(c)),
     });
   });

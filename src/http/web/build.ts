@@ -93,6 +93,7 @@ export function createWebDeps(opts: {
         })
       : undefined,
     isAdmin: adminCheck(config.web.admins, compileSubjects),
+    isAuditor: adminCheck(config.web.auditors, compileSubjects),
     passkeys: new Passkeys({
       store: opts.store,
       sealer: opts.sealer ?? PLAIN,

@@ -50,6 +50,8 @@ export interface WebDeps {
   passkeys?: Passkeys;
   /** True when the person may use `/admin`. */
   isAdmin: (identity: Identity) => boolean;
+  /** True when the person may look at `/admin` without acting (`web.auditors`); absent: nobody. */
+  isAuditor?: (identity: Identity) => boolean;
 }
 
 /** Hono variables the web routes set for their handlers. */
@@ -69,7 +71,16 @@ export interface WebVariables {
   cspNonce: string;
 }
 
-/** Compiles `web.admins` into a check; an empty block names nobody. */
+/** What a person may do on `/admin`: act (`admin`), only look (`auditor`), or nothing. */
+export type AdminRole = "admin" | "auditor" | null;
+
+/** The person's admin role: `web.admins` wins over `web.auditors`. */
+export function adminRole(deps: Pick<WebDeps, "isAdmin" | "isAuditor">, identity: Identity): AdminRole {
+  if (deps.isAdmin(identity)) return "admin";
+  return deps.isAuditor?.(identity) ? "auditor" : null;
+}
+
+/** Compiles `web.admins` (or `web.auditors`) into a check; an empty block names nobody. */
 export function adminCheck(
   admins: WebAdmins,
   compile: (subjects: WebAdmins) => (identity: Identity) => string | null,

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { isArchwayError } from "../../errors.js";
 import { requestLog } from "../env.js";
-import type { WebDeps } from "./deps.js";
+import { adminRole, type WebDeps } from "./deps.js";
 import { CsrfField, Layout, Notice, type PageUser, PostButton, renderPage, when } from "./layout.js";
 import { type MyCloud, type MyKey, myClouds, myKeys, syncMyKeys } from "./overview.js";
 import { person, readForm, requirePage, sessionStrength, type WebContext, type WebEnv } from "./security.js";
@@ -18,12 +18,14 @@ const OK: Record<string, string> = {
 };
 
 /** The page user of the header (name, admin link, sign-out CSRF token). */
-export function pageUser(deps: Pick<WebDeps, "sessions" | "isAdmin">, c: WebContext): PageUser {
+export function pageUser(deps: Pick<WebDeps, "sessions" | "isAdmin" | "isAuditor">, c: WebContext): PageUser {
   const p = person(c);
+  const role = adminRole(deps, p.identity);
   return {
     username: p.identity.username,
     displayName: p.identity.displayName,
-    isAdmin: deps.isAdmin(p.identity),
+    isAdmin: role !== null,
+    ...(role === "auditor" ? { readOnly: true } : {}),
     csrf: p.sessionId ? deps.sessions.csrfToken({ sessionId: p.sessionId }) : "",
   };
 }

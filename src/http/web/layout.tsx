@@ -7,7 +7,10 @@ import { STYLESHEET_PATH } from "./style.js";
 export interface PageUser {
   username: string;
   displayName?: string;
+  /** May see `/admin` (an administrator or an auditor). */
   isAdmin: boolean;
+  /** An auditor (`web.auditors`): the admin pages hide their forms, and the server refuses their posts. */
+  readOnly?: boolean;
   /** CSRF token for the sign-out form. */
   csrf: string;
 }
@@ -50,6 +53,10 @@ export const PostButton: FC<
     </button>
   </form>
 );
+
+/** What only an administrator sees: the forms that act (an auditor sees the page without them). */
+export const AdminOnly: FC<PropsWithChildren<{ user: PageUser }>> = ({ user, children }) =>
+  user.readOnly ? null : <div class="admin-only">{children}</div>;
 
 /** A status message above the page content (role=status for success, role=alert for errors). */
 export const Notice: FC<{ kind: "ok" | "error"; text?: string }> = ({ kind, text }) =>
@@ -99,6 +106,11 @@ export const Layout: FC<PropsWithChildren<LayoutProps>> = ({ title, user, curren
       </header>
       <main id="main" tabindex={-1}>
         <h1>{title}</h1>
+        {user?.readOnly && current === "admin" ? (
+          <p class="notice notice-ok" role="status">
+            Read-only: you are an auditor (web.auditors); actions are hidden and refused.
+          </p>
+        ) : null}
         {children}
       </main>
     </body>

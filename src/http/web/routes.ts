@@ -1,8 +1,9 @@
 import { Hono } from "hono";
 import { adminRoutes } from "./admin.js";
 import { adminAuditRoutes } from "./admin-audit.js";
+import { adminHistoryRoutes } from "./admin-history.js";
 import { adminLockoutRoutes } from "./admin-lockouts.js";
-import { adminOffboardRoutes } from "./admin-offboard.js";
+import { adminPeopleRoutes } from "./admin-people.js";
 import { apiRoutes } from "./api.js";
 import { APP_CREDENTIAL_PATHS, appCredentialRoutes } from "./app-credentials.js";
 import { backchannelLogoutRoutes } from "./backchannel-logout.js";
@@ -60,8 +61,9 @@ export function webRoutes(deps: WebDeps, opts: { formTargets?: readonly string[]
   app.route("/", sessionRoutes(deps));
   app.route("/", adminRoutes(deps));
   app.route("/", adminAuditRoutes(deps));
+  app.route("/", adminHistoryRoutes(deps));
   app.route("/", adminLockoutRoutes(deps));
-  app.route("/", adminOffboardRoutes(deps));
+  app.route("/", adminPeopleRoutes(deps));
   app.route("/", appCredentialRoutes(deps));
   app.route("/", apiRoutes(deps));
   return app;

@@ -5,7 +5,7 @@ import { type Identity, satisfiesMfa } from "../../identity/index.js";
 import type { SessionStrength } from "../../policy/index.js";
 import type { AppEnv } from "../env.js";
 import { FACADE_AUDIENCE } from "../keystone/caller.js";
-import type { WebDeps, WebVariables } from "./deps.js";
+import { adminRole, type WebDeps, type WebVariables } from "./deps.js";
 import { PASSKEY_SCRIPT_HASH } from "./passkeys/script.js";
 
 /** The Hono environment of the web routes: the app's plus the signed-in person. */
@@ -112,12 +112,24 @@ export function sessionStrength(c: WebContext): SessionStrength {
   return { mfa: satisfiesMfa(person(c).amr) };
 }
 
-/** Admin routes: 403 for anyone the `web.admins` block does not name. */
-export function requireAdmin(deps: Pick<WebDeps, "isAdmin">): MiddlewareHandler<WebEnv> {
+/** Admin POSTs that only read (the explain form queries the directory, so it is a CSRF-protected POST). */
+const READING_POSTS = new Set(["/admin/explain"]);
+
+/**
+ * Admin routes: 403 for anyone `web.admins` does not name, except that `web.auditors` may read (GET, HEAD, and the
+ * POSTs that only read). Every other request is an action and is refused to an auditor here, whatever the page
+ * showed; several routers' guards may run for one path, and they all agree.
+ */
+export function requireAdmin(deps: Pick<WebDeps, "isAdmin" | "isAuditor">): MiddlewareHandler<WebEnv> {
   return async (c, next) => {
-    if (!deps.isAdmin(person(c).identity))
-      throw new ArchwayError("forbidden", "this page is for the operators named in web.admins", 403);
-    await next();
+    const role = adminRole(deps, person(c).identity);
+    if (role === "admin") return next();
+    const method = c.req.method;
+    const reads = method === "GET" || method === "HEAD" || (method === "POST" && READING_POSTS.has(c.req.path));
+    if (role === "auditor" && reads) return next();
+    if (role === "auditor")
+      throw new ArchwayError("forbidden", "web.auditors may look at the admin pages but not act on them", 403);
+    throw new ArchwayError("forbidden", "this page is for the operators named in web.admins", 403);
   };
 }
 

@@ -4,7 +4,7 @@ import { ArchwayError } from "../../errors.js";
 import type { Session } from "../../tokens/index.js";
 import type { WebDeps } from "./deps.js";
 import { pageUser } from "./home.js";
-import { CsrfField, Layout, Notice, PostButton, renderPage } from "./layout.js";
+import { AdminOnly, CsrfField, Layout, Notice, PostButton, renderPage } from "./layout.js";
 import {
   parseFields,
   person,
@@ -43,7 +43,7 @@ type SessionView = ReturnType<typeof sessionView>;
  * A table of sessions with one "end" form each: sign-ins (this browser marked) and offline access granted to
  * applications (`offline_access` refresh tokens, which outlive sign-out by design until revoked here).
  */
-export const SessionsTable = (props: { sessions: SessionView[]; csrf: string; action: string }) => (
+export const SessionsTable = (props: { sessions: SessionView[]; csrf: string; action: string; readOnly?: boolean }) => (
   <div class="scroll">
     <table>
       <thead>
@@ -67,13 +67,15 @@ export const SessionsTable = (props: { sessions: SessionView[]; csrf: string; ac
             <td>{s.createdAt}</td>
             <td>{s.absoluteEnd}</td>
             <td>
-              <PostButton
-                action={props.action}
-                csrf={props.csrf}
-                fields={{ sid: s.sid }}
-                label={s.kind === "offline" ? "Revoke" : "End"}
-                kind="danger"
-              />
+              {props.readOnly ? null : (
+                <PostButton
+                  action={props.action}
+                  csrf={props.csrf}
+                  fields={{ sid: s.sid }}
+                  label={s.kind === "offline" ? "Revoke" : "End"}
+                  kind="danger"
+                />
+              )}
             </td>
           </tr>
         ))}
@@ -139,14 +141,16 @@ export function sessionRoutes(deps: WebDeps) {
           <>
             <h2>Sessions of {personId}</h2>
             {sessions.length === 0 ? <p>No live session.</p> : null}
-            <SessionsTable sessions={sessions} csrf={user.csrf} action="/admin/sessions/end" />
-            <form method="post" action="/admin/sessions/end-all" class="card">
-              <CsrfField token={user.csrf} />
-              <input type="hidden" name="person" value={personId} />
-              <button type="submit" class="danger">
-                End every session of {personId}
-              </button>
-            </form>
+            <SessionsTable sessions={sessions} csrf={user.csrf} action="/admin/sessions/end" readOnly={user.readOnly} />
+            <AdminOnly user={user}>
+              <form method="post" action="/admin/sessions/end-all" class="card">
+                <CsrfField token={user.csrf} />
+                <input type="hidden" name="person" value={personId} />
+                <button type="submit" class="danger">
+                  End every session of {personId}
+                </button>
+              </form>
+            </AdminOnly>
           </>
         ) : null}
       </Layout>,

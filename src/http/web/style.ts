@@ -34,7 +34,7 @@ button.link{background:none;border:none;color:#fff;text-decoration:underline;pad
 form.inline{display:inline}
 .notice{padding:10px 12px;border-radius:6px;border:1px solid}
 .notice-ok{border-color:var(--ok);background:#e6f4ea}.notice-error{border-color:var(--bad);background:#fdecea}
-.state-ok{color:var(--ok);font-weight:600}.state-warn{color:var(--warn);font-weight:600}.state-bad{color:var(--bad);font-weight:600}
+.state-ok{color:var(--ok);font-weight:600}.state-warn{color:var(--warn);font-weight:600}.state-bad{color:var(--bad);font-weight:600}.state-none{color:var(--muted);font-weight:600}
 .muted{color:var(--muted)}.nowrap{white-space:nowrap}
 .pill{display:inline-block;padding:0 8px;border-radius:10px;background:#dde4ec;margin:0 4px 4px 0;font-size:.9em}
 .filters{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-end}.filters label{margin:0}.filters input{width:12rem}
@@ -44,6 +44,18 @@ form.inline{display:inline}
 .cell-ok{background:var(--ok)}.cell-warn{background:var(--warn)}.cell-bad{background:var(--bad)}.cell-none{background:#afb8c1}
 .cell-ok-text{border-left:6px solid var(--ok)}.cell-warn-text{border-left:6px solid var(--warn)}.cell-bad-text{border-left:6px solid var(--bad)}.cell-none-text{border-left:6px solid #afb8c1}
 details>summary{cursor:pointer}
+.card>h2:first-child,.card>h3:first-child,.card>input[type=hidden]+h2,.card>input[type=hidden]+input[type=hidden]+h2{margin-top:.2em}
+td form button,li form.inline button{margin-top:0}.actions{margin:10px 0}
+.filters input.wide{width:28rem;max-width:100%}
+.num{text-align:right;font-variant-numeric:tabular-nums}
+table.compact th,table.compact td{padding:3px 8px}
+.plan-group{margin:6px 0;padding:6px 10px;border:1px solid var(--line);border-radius:6px}
+.plan-clouds{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:2px 12px;margin:6px 0 0 12px}
+.plan-cloud[open]{grid-column:1/-1}.ops{margin:4px 0;padding-left:20px}
+.chart{width:100%;height:auto;display:block}
+.chart-label{font:600 13px system-ui,sans-serif;fill:var(--fg)}.chart-scale,.chart-tick{font:11px system-ui,sans-serif;fill:var(--muted)}
+.chart-base{stroke:var(--line);stroke-width:1}
+.bar-runs{fill:var(--accent)}.bar-changes{fill:var(--ok)}.bar-failures{fill:var(--bad)}
 @media (max-width:600px){main{padding:8px 12px 32px}th,td{padding:4px}}
 `;
 

@@ -241,6 +241,33 @@ export class MfaService {
     return codes;
   }
 
+  /**
+   * An administrator's removal of one factor of a person (audited with who asked); removing their last primary
+   * factor takes the recovery codes with it, as the person's own removal does. Resolves false when there is no
+   * such factor.
+   */
+  async removeFor(personId: string, factorId: string, actor: string): Promise<boolean> {
+    const removed = await this.#factors.update(personId, (list) => {
+      const target = list.find((f) => f.id === factorId);
+      if (!target) return { result: [] as FactorRecord[] };
+      const last = KINDS[target.kind].primary && list.filter((f) => KINDS[f.kind].primary).length === 1;
+      const gone = list.filter((f) => f.id === factorId || (last && f.kind === "recovery"));
+      return { factors: list.filter((f) => !gone.includes(f)), result: gone };
+    });
+    if (removed.length === 0) return false;
+    await this.#forgetPasskeys(removed);
+    const target = removed.find((f) => f.id === factorId);
+    await this.#audit({
+      type: "mfa.removed",
+      actor,
+      person: personId,
+      kind: target?.kind,
+      label: target?.label,
+      removed: removed.length,
+    });
+    return true;
+  }
+
   /** An administrator's reset: every factor of the person removed (audited with who asked). Resolves how many. */
   async reset(personId: string, actor: string): Promise<number> {
     const removed = await this.#factors.update(personId, (factors) => ({ factors: [], result: factors }));

@@ -45,6 +45,7 @@ const FORMS: Record<string, { argv: string[]; takesMore?: boolean }[]> = {
     { argv: ["sync", "apply", SAVED, ...CONFIG] },
   ],
   worker: [{ argv: ["worker", ...CONFIG] }],
+  quota: [{ argv: ["quota", "report", ...CONFIG] }],
   federation: [{ argv: ["federation", "snippet", "cloud-1", ...CONFIG] }],
   offboard: [
     { argv: ["offboard", "alice@demo", ...CONFIG] },
