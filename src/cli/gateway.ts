@@ -1,4 +1,4 @@
-import { formatProblem } from "../config/index.js";
+import { type Cloud, formatProblem } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import type { FacadeDeps, OidcProviderDeps, ProxyDeps } from "../http/index.js";
 import { CloudCatalogs, createApp, type HttpMetrics, UpstreamPools } from "../http/index.js";
@@ -27,7 +27,9 @@ export interface Gateway {
    * Compiles the policy files again and, when they have no problem, serves them from now on (every part reads
    * policies through one function). With problems, the policies in use stay and the problems are returned.
    */
-  reloadPolicies(): string[];
+  reloadPolicies(clouds?: readonly Cloud[]): string[];
+  /** Takes a reloaded cloud inventory into the broker and the catalogs (the rest reads the config's list). */
+  setClouds(clouds: readonly Cloud[]): void;
   /** This process's per-cloud circuit breakers (catalog reads, broker, proxy and sync share them). */
   breakers: CloudBreakers;
   close(): Promise<void>;
@@ -177,7 +179,11 @@ export function buildGateway(runtime: Runtime): Gateway {
     sync,
     breakers,
     offboard,
-    reloadPolicies: () => live.reload().map(formatProblem),
+    reloadPolicies: (clouds) => live.reload(clouds).map(formatProblem),
+    setClouds(clouds) {
+      broker.setClouds(clouds);
+      catalogs.setClouds(clouds);
+    },
     async close() {
       // Shutdown must finish whatever one part reports: a half-closed pool is not worth an error exit.
       await Promise.allSettled([catalogs.close(), sync?.close(), proxyPools.close()]);

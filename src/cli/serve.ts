@@ -8,6 +8,7 @@ import { buildRuntime } from "./runtime.js";
 import { scheduleSyncRuns } from "./schedule.js";
 import { secretsGate } from "./secrets-gate.js";
 import { shutdownSignals, signalExitCode, unrefSleep } from "./shutdown.js";
+import { reloadedFolders, watchConfigFiles } from "./watch.js";
 
 const HELP = `Usage: archway serve [--config FILE] [--port N] [--host ADDR]
 
@@ -15,9 +16,10 @@ Runs the gateway's HTTP server. Without a store in the config it runs on the emb
 Stops gracefully on SIGTERM or SIGINT: stops accepting, lets in-flight requests finish for up to
 shutdown.drainSeconds (default 30; then a 503 to what is left), closes the store, exits 0; an idle server exits at
 once. A second signal stops at once (exit 128 + signal). Exits 1 when it cannot start (port in use, store).
-Reloads on SIGHUP: the users of static sources (people removed or disabled there are offboarded) and the policy
-files; a config or policy file with problems is refused and logged, and what is in use stays. Other sections
-need a restart (the log names them).
+Reloads on SIGHUP, and when the config file, a clouds.d file or a policy file changes (reload.watch, on by
+default): the users of static sources (people removed or disabled there are offboarded), the clouds inventory and
+the policy files; a config or policy file with problems is refused and logged, and what is in use stays. Other
+sections need a restart (the log names them).
 Refuses to start (exit 2) with public demo secrets or weak keys, unless demo: true and a loopback address.
 
 Options:
@@ -44,6 +46,7 @@ export const serveCommand: Command = {
     let stopSchedule = () => {};
     let reload = () => {};
     let observability: Observability | undefined;
+    let stopWatch = () => {};
     try {
       const host = values.host ?? config.listen.host;
       const refused = secretsGate(runtime.loaded, io, { host, log: runtime.log });
@@ -69,9 +72,22 @@ export const serveCommand: Command = {
       runtime.log.info({ url: server.url, store: runtime.store.kind }, "archway listening");
       io.out(`Archway listening on ${server.url} (store: ${runtime.store.kind}, config: ${runtime.loaded.file})`);
       // SIGHUP: the configuration (static users) and the policies changed on disk. A bad file keeps what is in use.
-      const reloader = configReloader({ runtime, io, reloadPolicies: live.reloadPolicies, offboard: live.offboard });
+      const reloader = configReloader({
+        runtime,
+        io,
+        reloadPolicies: live.reloadPolicies,
+        setClouds: live.setClouds,
+        offboard: live.offboard,
+      });
       reload = () => void reloader();
       process.on("SIGHUP", reload);
+      // And on file change (reload.watch, on by default): the same reload, once a burst of writes is over.
+      if (config.reload.watch)
+        stopWatch = watchConfigFiles(reloadedFolders(runtime.loaded), {
+          debounceMs: config.reload.debounceMs,
+          onChange: reload,
+          log: runtime.log,
+        });
       const signal = await signals.first;
       const drainMs = config.shutdown.drainSeconds * 1000;
       runtime.log.info({ signal, drainSeconds: config.shutdown.drainSeconds }, "shutting down");
@@ -84,6 +100,7 @@ export const serveCommand: Command = {
     } finally {
       signals.dispose();
       process.off("SIGHUP", reload);
+      stopWatch();
       stopSchedule();
       // Bounded: a store that does not answer must not keep a stopping process alive.
       await Promise.race([

@@ -9,6 +9,7 @@ import { scheduleSyncRuns } from "./schedule.js";
 import { secretsGate } from "./secrets-gate.js";
 import { shutdownSignals, signalExitCode, unrefSleep } from "./shutdown.js";
 import { buildSync, type LiveSync } from "./sync.js";
+import { reloadedFolders, watchConfigFiles } from "./watch.js";
 
 const HELP = `Usage:
   archway worker [--concurrency N] [--no-schedule] [--config FILE]
@@ -16,8 +17,8 @@ const HELP = `Usage:
       Every worker also schedules the periodic full sync (sync.intervalSeconds) and the incremental sync of the
       people the directory changed (sync.incrementalSeconds), and looks for people who left or were disabled
       (offboard.detectSeconds), offboarding them at once in every cloud; a lock in the store makes exactly one of them start
-      each run. --no-schedule only runs jobs. Reloads on SIGHUP the users of static sources (people removed or
-      disabled there are offboarded) and the policy files (a file with problems is refused; what is in use stays). On SIGTERM/SIGINT it takes no new job and lets the running ones finish for up to
+      each run. --no-schedule only runs jobs. Reloads on SIGHUP and on file change (reload.watch) the users of static sources (people removed or
+      disabled there are offboarded), the clouds inventory and the policy files (a file with problems is refused; what is in use stays). On SIGTERM/SIGINT it takes no new job and lets the running ones finish for up to
       shutdown.drainSeconds (default 30), then hands what is left back to the queue and exits 0; an idle worker
       exits at once. A second signal hands the running jobs back now (exit 128 + signal). Refuses to start (exit 2) with public demo secrets or
       weak keys, unless demo: true with a loopback listen.host.`;
@@ -41,6 +42,7 @@ export const workerCommand: Command = {
     let stopSchedule = () => {};
     let reload = () => {};
     let observability: Observability | undefined;
+    let stopWatch = () => {};
     try {
       const refused = secretsGate(runtime.loaded, io, { log: runtime.log });
       if (refused !== undefined) return refused;
@@ -75,6 +77,12 @@ export const workerCommand: Command = {
       const reloader = configReloader({ runtime, io, reloadPolicies: live.reloadPolicies, offboard });
       reload = () => void reloader();
       process.on("SIGHUP", reload);
+      if (config.reload.watch)
+        stopWatch = watchConfigFiles(reloadedFolders(runtime.loaded), {
+          debounceMs: config.reload.debounceMs,
+          onChange: reload,
+          log: runtime.log,
+        });
       await Promise.race([started.waitUntilReady(), signals.first]);
       io.out(`archway worker: ready (concurrency ${concurrency})`);
       const signal = await signals.first;
@@ -96,6 +104,7 @@ export const workerCommand: Command = {
     } finally {
       signals.dispose();
       process.off("SIGHUP", reload);
+      stopWatch();
       stopSchedule();
       // Bounded: a Redis that does not answer, or a cloud client still waiting on a job handed back, must not keep
       // a stopping worker alive.

@@ -186,6 +186,32 @@ export class TokenBroker {
   }
 
   /** Forgets every cached token of a person (deprovisioned, signed out, revoked). */
+  /**
+   * Follows a reloaded inventory (`clouds.d`): added clouds get their Keystone transport, removed ones are
+   * forgotten (their cached tokens expire unused). A changed cloud keeps its transport (timeouts, limits) until a
+   * restart.
+   */
+  setClouds(clouds: readonly Cloud[]): void {
+    const ids = new Set(clouds.map((c) => c.id));
+    for (const id of [...this.#clouds.keys()]) if (!ids.has(id)) this.#clouds.delete(id);
+    for (const cloud of clouds) {
+      const known = this.#clouds.get(cloud.id);
+      if (known) {
+        known.cloud = cloud;
+        continue;
+      }
+      const transport = new Transport({
+        cloudId: cloud.id,
+        service: "keystone",
+        limiter: new Limiter(cloud.maxConcurrency),
+        timeoutMs: cloud.timeoutMs,
+        dispatcher: createAgent(),
+        breaker: this.#o.breakers?.get(cloud.id),
+      });
+      this.#clouds.set(cloud.id, { cloud, transport });
+    }
+  }
+
   async drop(identityId: string): Promise<void> {
     await dropBrokeredTokens(this.#o.store, identityId);
   }
