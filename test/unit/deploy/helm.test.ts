@@ -93,6 +93,23 @@ describe("Helm chart deploy/helm/archway (rendered by the test's Go-template sub
     expect(dig(ingress, "spec.rules.0.host")).toBe("archway.example.org");
     expect(dig(ingress, "spec.tls.0.secretName")).toBe("tls");
     expect(dig(find(all, "ServiceMonitor", "archway"), "spec.endpoints.0.path")).toBe("/metrics");
+    expect(dig(find(all, "ServiceMonitor", "archway"), "spec.endpoints.0.port")).toBe("http");
+  });
+
+  it("scrapes a metrics listener of its own through the Service when metricsPort is set", () => {
+    const all = manifests({
+      serviceMonitor: { enabled: true },
+      metricsPort: 9464,
+      config: { metrics: { listen: "0.0.0.0:9464" } },
+    });
+    expect(dig(find(all, "ServiceMonitor", "archway"), "spec.endpoints.0.port")).toBe("metrics");
+    expect(dig(find(all, "Service", "archway"), "spec.ports.1")).toEqual({
+      name: "metrics",
+      port: 9464,
+      targetPort: "metrics",
+    });
+    const serve = find(all, "Deployment", "archway-serve");
+    expect(dig(serve, "spec.template.spec.containers.0.ports.1")).toEqual({ name: "metrics", containerPort: 9464 });
   });
 
   it("puts a config in the ConfigMap that passes archway config check with the Secret's keys", async () => {
