@@ -10,10 +10,20 @@ export function timedCalls<T extends object>(
   observe: (operation: string, ok: boolean, seconds: number) => void,
 ): T {
   const timed = new Set(operations);
+  // Untimed methods are bound to the object too (a method reading a private field fails with the proxy as `this`),
+  // once each, so a method read twice is the same function.
+  const bound = new Map<PropertyKey, { from: unknown; to: unknown }>();
   return new Proxy(target, {
     get(obj, prop, _receiver) {
       const value = Reflect.get(obj, prop, obj) as unknown;
-      if (typeof prop !== "string" || !timed.has(prop) || typeof value !== "function") return value;
+      if (typeof value !== "function") return value;
+      if (typeof prop !== "string" || !timed.has(prop)) {
+        const known = bound.get(prop);
+        if (known?.from === value) return known.to;
+        const to = (value as (...a: unknown[]) => unknown).bind(obj);
+        bound.set(prop, { from: value, to });
+        return to;
+      }
       return (...args: unknown[]) => {
         const start = performance.now();
         const done = (ok: boolean) => observe(prop, ok, (performance.now() - start) / 1000);

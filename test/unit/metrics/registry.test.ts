@@ -112,6 +112,12 @@ describe("timedCalls", () => {
       yield "two";
     }
     close(): void {}
+    /** Not timed, and reads a private field (as StaticSource.replace does on a reload). */
+    replace(secret: string): string {
+      const before = this.#secret;
+      this.#secret = secret;
+      return before;
+    }
   }
 
   it("times promises and iterations, keeps private fields, capabilities and identity checks", async () => {
@@ -126,10 +132,15 @@ describe("timedCalls", () => {
     for await (const x of wrapped.list()) listed.push(x);
     expect(listed).toEqual(["inside", "two"]);
     wrapped.close();
+    // An untimed method runs on the object (its private fields), and reading it twice gives one function.
+    expect(wrapped.replace("new")).toBe("inside");
+    expect(await wrapped.login("bob")).toBe("bob:new");
+    expect(wrapped.replace).toBe(wrapped.replace);
     expect(seen).toEqual([
       ["login", true],
       ["login", false],
       ["list", true],
+      ["login", true],
     ]);
   });
 });
