@@ -2,19 +2,22 @@ import type { AuditEvent } from "../audit/index.js";
 import type { Cloud } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import { type CloudClients, isUpstreamStatus, mapLimit, type UserWrite } from "../openstack/index.js";
-import { IDP_MARK } from "./federated.js";
+import { idpMark } from "./federated.js";
 import type { ObservedCloud } from "./observe.js";
 import { describe, type Operation } from "./operations.js";
 import {
+  DEPLOYMENT_ATTR,
   DISABLED_AT_ATTR,
+  extraMark,
+  extraMarks,
   IDENTITY_ATTR,
   KEY_VERSION_ATTR,
   KEYS_ATTR,
+  type Ownership,
   ownedUser,
-  PROJECT_TAG,
+  projectMark,
   SHADOW_USER_OPTIONS,
   shadowPassword,
-  USER_MARK,
 } from "./ownership.js";
 import type { CloudPlan } from "./plan.js";
 
@@ -24,6 +27,8 @@ export interface ApplyDeps {
   /** Key of the derived shadow passwords (never logged). */
   passwordSecret: string;
   keyVersion: number;
+  /** Whose marks to write; a create that meets an existing object adopts it only when it carries them. */
+  ownership: Ownership;
   now: () => Date;
   audit: (event: AuditEvent) => Promise<void> | void;
   /** Called after each operation (progress bars). */
@@ -52,6 +57,7 @@ const PHASES: Operation["kind"][][] = [
     "createProject",
     "updateProject",
     "createGroup",
+    "markGroup",
     "createUser",
     "updateUser",
     "ensureIdentityProvider",
@@ -136,7 +142,9 @@ class ApplyContext {
         const project = await adoptOnConflict(
           () => this.ks.createProject(body),
           async () =>
-            (await this.ks.listProjects({ domainId, name: op.name })).find((p) => p.tags.includes(PROJECT_TAG)),
+            (await this.ks.listProjects({ domainId, name: op.name })).find(
+              (p) => projectMark(p, this.deps.ownership).owner === "self",
+            ),
         );
         this.projectIds.set(op.key, project.id);
         return;
@@ -147,12 +155,18 @@ class ApplyContext {
       case "createGroup": {
         const domainId = this.requireDomain();
         const group = await adoptOnConflict(
-          () => this.ks.createGroup({ name: op.name, domain_id: domainId, [USER_MARK]: true }),
-          async () => (await this.ks.listGroups({ domainId, name: op.name })).find((g) => g[USER_MARK] === true),
+          () => this.ks.createGroup({ name: op.name, domain_id: domainId, ...extraMarks(this.deps.ownership) }),
+          async () =>
+            (await this.ks.listGroups({ domainId, name: op.name })).find(
+              (g) => extraMark(g, domainId, this.deps.ownership).owner === "self",
+            ),
         );
         this.groupIds.set(op.name, group.id);
         return;
       }
+      case "markGroup":
+        await this.ks.updateGroup(op.groupId, { [DEPLOYMENT_ATTR]: this.deps.ownership.deploymentId });
+        return;
       case "createUser": {
         const domainId = this.requireDomain();
         const body = {
@@ -162,7 +176,7 @@ class ApplyContext {
           ...(op.email ? { email: op.email } : {}),
           ...(op.displayName ? { description: op.displayName } : {}),
           options: { ...SHADOW_USER_OPTIONS },
-          [USER_MARK]: true,
+          ...extraMarks(this.deps.ownership),
           [IDENTITY_ATTR]: op.identityId,
           [KEY_VERSION_ATTR]: this.deps.keyVersion,
           [KEYS_ATTR]: {},
@@ -171,7 +185,7 @@ class ApplyContext {
           () => this.ks.createUser(body),
           async () =>
             (await this.ks.listUsers({ domainId, name: op.username })).find(
-              (u) => ownedUser(u, domainId)?.identityId === op.identityId,
+              (u) => ownedUser(u, domainId, this.deps.ownership)?.identityId === op.identityId,
             ),
         );
         this.userIds.set(op.identityId, user.id);
@@ -187,11 +201,17 @@ class ApplyContext {
         if (c.password)
           Object.assign(body, { password: this.password(op.identityId), [KEY_VERSION_ATTR]: c.password.to });
         if (c.options) body.options = { ...SHADOW_USER_OPTIONS };
+        if (c.mark) Object.assign(body, { [DEPLOYMENT_ATTR]: this.deps.ownership.deploymentId });
         await this.ks.updateUser(op.userId, body);
         return;
       }
       case "disableUser":
-        await this.ks.updateUser(op.userId, { enabled: false, [DISABLED_AT_ATTR]: this.deps.now().toISOString() });
+        // The deployment mark too: an adopted user with the old mark leaves it as this deployment's.
+        await this.ks.updateUser(op.userId, {
+          enabled: false,
+          [DISABLED_AT_ATTR]: this.deps.now().toISOString(),
+          [DEPLOYMENT_ATTR]: this.deps.ownership.deploymentId,
+        });
         return;
       case "deleteUser": {
         const nova = this.deps.clients.nova();
@@ -244,7 +264,11 @@ class ApplyContext {
         return;
       case "ensureIdentityProvider": {
         const fed = this.deps.clients.federation();
-        const body = { remote_ids: op.remoteIds, enabled: true, description: IDP_MARK };
+        const body = {
+          remote_ids: op.remoteIds,
+          enabled: true,
+          description: idpMark(this.deps.ownership.deploymentId),
+        };
         if (op.create) await fed.createIdentityProvider(op.id, { ...body, domain_id: this.requireDomain() });
         else await fed.updateIdentityProvider(op.id, body);
         return;

@@ -7,6 +7,7 @@ import type { Store } from "../store/index.js";
 import { type ApplyResult, applyPlan } from "./apply.js";
 import { federationDesired, observeFederation, planFederation } from "./federated.js";
 import { type ObservedCloud, observeCloud } from "./observe.js";
+import type { Ownership } from "./ownership.js";
 import { type CloudPlan, finishPlan, planCloud } from "./plan.js";
 import { type PlanExpectation, planMismatch } from "./saved-plan.js";
 import { type CloudSyncStatus, driftOf, writeStatus } from "./status.js";
@@ -21,6 +22,8 @@ export interface SyncEngineDeps {
   /** Key of derived shadow passwords. */
   passwordSecret: string;
   keyVersion: number;
+  /** This deployment's id and whether it adopts the old marks (config `deploymentId`, `sync.adoptUnmarked`). */
+  ownership: Ownership;
   graceMs: number;
   maxDeletes: { perCloud: number; total: number };
   /** Archway's issuer URL: the `remote_ids` of the identity provider in federated clouds. */
@@ -94,6 +97,7 @@ export class SyncEngine {
       graceMs: this.deps.graceMs,
       now: this.now(),
       people: opts.people,
+      ownership: this.deps.ownership,
     };
     if (cloud.mode === "federated") {
       if (!this.deps.issuer) throw new ArchwayError("config_invalid", "federated clouds need Archway's publicUrl", 500);
@@ -105,7 +109,10 @@ export class SyncEngine {
         );
       const clients = this.deps.clients(cloud);
       const { base, federation } = federationDesired(cloud, desired, this.deps.issuer);
-      const [observed, fed] = await Promise.all([observeCloud(clients, base), observeFederation(clients, federation)]);
+      const [observed, fed] = await Promise.all([
+        observeCloud(clients, base, this.deps.ownership),
+        observeFederation(clients, federation),
+      ]);
       const plan = planCloud(cloud, base, observed, { ...planOpts, people: undefined });
       const ready = new Set([
         ...observed.projects.keys(),
@@ -116,13 +123,19 @@ export class SyncEngine {
         observed,
         { ...fed, groupAssignments: observed.groupAssignments },
         ready,
+        this.deps.ownership,
       );
       return {
-        plan: finishPlan(cloudId, [...plan.operations, ...extra.operations], [...plan.problems, ...extra.problems]),
+        plan: finishPlan(
+          cloudId,
+          [...plan.operations, ...extra.operations],
+          [...plan.problems, ...extra.problems],
+          plan.orphans,
+        ),
         observed,
       };
     }
-    const observed = await observeCloud(this.deps.clients(cloud), desired, opts);
+    const observed = await observeCloud(this.deps.clients(cloud), desired, this.deps.ownership, opts);
     return { plan: planCloud(cloud, desired, observed, planOpts), observed };
   }
 
@@ -156,6 +169,7 @@ export class SyncEngine {
       clients: this.deps.clients(this.cloud(cloudId)),
       passwordSecret: this.deps.passwordSecret,
       keyVersion: this.deps.keyVersion,
+      ownership: this.deps.ownership,
       now: this.now,
       audit: this.deps.audit,
       onProgress: opts.onProgress,

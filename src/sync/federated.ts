@@ -3,9 +3,25 @@ import type { CloudClients, IdentityProvider } from "../openstack/index.js";
 import { type DesiredCloudState, federationGroupName, sortedUnion } from "../policy/index.js";
 import { type ObservedCloud, projectKey } from "./observe.js";
 import type { Operation } from "./operations.js";
+import { classifyMark, type Mark, type Ownership, whose } from "./ownership.js";
 
-/** The description that marks an identity provider as Archway's (Keystone IdPs have no extra attributes). */
+/**
+ * The description that marks an identity provider as Archway's (Keystone IdPs have no extra attributes); alone,
+ * it is the mark from before deployment ids. Its mapping and protocol follow it: never changed when it is not ours.
+ */
 export const IDP_MARK = "Managed by Archway: the OpenID Provider this cloud trusts for federated logins";
+
+/** The description of an identity provider this deployment manages. */
+export function idpMark(deploymentId: string): string {
+  return `${IDP_MARK} (deployment ${deploymentId})`;
+}
+
+/** Whose an identity provider is, from its description. */
+export function idpOwner(description: string | null | undefined, ownership: Ownership): Mark {
+  const d = description ?? "";
+  const dep = d.startsWith(`${IDP_MARK} (deployment `) && d.endsWith(")") ? d.slice(IDP_MARK.length + 13, -1) : "";
+  return classifyMark(d === IDP_MARK || dep !== "", dep ? [dep] : [], ownership);
+}
 
 /** What a federated cloud should hold besides projects: groups with their grants, and the federation objects. */
 export interface FederationDesired {
@@ -111,6 +127,7 @@ export function planFederation(
   observed: ObservedCloud,
   fed: FederationObserved,
   projectsReady: ReadonlySet<string>,
+  ownership: Ownership,
 ): { operations: Operation[]; problems: string[] } {
   const ops: Operation[] = [];
   const problems: string[] = [];
@@ -119,6 +136,11 @@ export function planFederation(
   const unknownRoles = new Set<string>();
   for (const [name, grants] of desired.groups) {
     const group = observed.groups.get(name);
+    const foreign = observed.foreignGroupNames.get(name);
+    if (!group && foreign !== undefined) {
+      problems.push(`group ${name} exists ${foreign}: not adopted, its grants not made`);
+      continue;
+    }
     if (!group) ops.push({ kind: "createGroup", name, policies: [...new Set(grants.flatMap((g) => g.policies))] });
     for (const g of grants) {
       const roleId = observed.roles.get(g.role);
@@ -154,14 +176,16 @@ export function planFederation(
     });
   }
 
-  if (fed.idp && fed.idp.description !== IDP_MARK) {
+  const mark = fed.idp ? idpOwner(fed.idp.description, ownership) : undefined;
+  if (mark && mark.owner !== "self") {
     problems.push(
-      `identity provider ${desired.idp.id} exists without Archway's mark: not changed; set federation.identityProviderId to another id`,
+      `identity provider ${desired.idp.id} exists ${whose(mark)}: not changed; set federation.identityProviderId to another id`,
     );
     return { operations: ops, problems };
   }
   const remoteIdsDiffer = fed.idp && [...fed.idp.remote_ids].sort().join(" ") !== desired.idp.remoteIds.join(" ");
-  if (!fed.idp || remoteIdsDiffer || !fed.idp.enabled) {
+  const remark = mark?.owner === "self" && mark.remark;
+  if (!fed.idp || remoteIdsDiffer || !fed.idp.enabled || remark) {
     ops.push({
       kind: "ensureIdentityProvider",
       id: desired.idp.id,

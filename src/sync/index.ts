@@ -15,24 +15,38 @@ export {
   startSyncWorker,
 } from "./bullmq.js";
 export { type CloudRunOptions, type CloudRunResult, emptyDesired, SyncEngine, type SyncEngineDeps } from "./engine.js";
+export { IDP_MARK, idpMark, idpOwner } from "./federated.js";
 export { type ObservedCloud, type ObserveOptions, observeCloud, projectKey } from "./observe.js";
 export { type Action, actionOf, describe, isDestructive, type Operation, type UserChanges } from "./operations.js";
 export {
+  classifyMark,
+  DEMO_DEPLOYMENT_ID,
+  DEPLOYMENT_ATTR,
+  DEPLOYMENT_TAG_PREFIX,
   DISABLED_AT_ATTR,
+  deploymentTag,
+  extraMark,
+  extraMarks,
   IDENTITY_ATTR,
   KEY_VERSION_ATTR,
   KEYS_ATTR,
   keypairNames,
+  type Mark,
   type OwnedUser,
+  type Ownership,
   ownedUser,
+  ownershipOf,
   type ParsedKey,
   PROJECT_TAG,
   parsePublicKey,
+  projectMark,
+  projectMarks,
   SHADOW_USER_OPTIONS,
   shadowPassword,
   USER_MARK,
+  whose,
 } from "./ownership.js";
-export { type CloudPlan, type PlanOptions, planCloud } from "./plan.js";
+export { type CloudPlan, orphansOf, type PlanOptions, planCloud } from "./plan.js";
 export {
   InProcessQueue,
   type JobHandler,

@@ -1,9 +1,19 @@
 import type { CloudClients, Keypair } from "../openstack/index.js";
 import { mapLimit } from "../openstack/index.js";
 import type { DesiredCloudState } from "../policy/index.js";
-import { type OwnedUser, ownedUser, ownsGroup, ownsProject, PROJECT_TAG, parsePublicKey } from "./ownership.js";
+import {
+  extraMark,
+  type Mark,
+  type OwnedUser,
+  type Ownership,
+  ownedUser,
+  PROJECT_TAG,
+  parsePublicKey,
+  projectMark,
+  whose,
+} from "./ownership.js";
 
-/** A project as sync sees it; `owned` when it carries Archway's tag. */
+/** A project as sync sees it; `owned` when it carries this deployment's marks (see {@link projectMark}). */
 export interface ObservedProject {
   id: string;
   name: string;
@@ -11,6 +21,10 @@ export interface ObservedProject {
   description: string;
   tags: string[];
   owned: boolean;
+  /** Whose it is when not owned, for the plan's problems (`marked by Archway deployment 'b'`). */
+  whose?: string;
+  /** Owned through `adoptUnmarked`: carries only the old mark, this deployment's is still to be written. */
+  remark?: boolean;
 }
 
 /** A role assignment of an owned user on a project. */
@@ -29,14 +43,19 @@ export interface ObservedCloud {
   domains: Map<string, string>;
   /** Owned shadow users by identity id. */
   users: Map<string, OwnedUser>;
-  /** Names of users in Archway's domain that Archway does not own (never touched; a name clash is a problem). */
-  foreignUserNames: Set<string>;
+  /**
+   * Users in Archway's domain this deployment does not own, name -> whose they are (never touched; a name clash
+   * is a problem).
+   */
+  foreignUserNames: Map<string, string>;
   /** Projects Archway owns or the desired state names, by `<domain name>/<name>`. */
   projects: Map<string, ObservedProject>;
   roles: Map<string, string>;
   assignments: ObservedAssignment[];
   /** Owned groups by name, with member user ids. */
-  groups: Map<string, { id: string; members: Set<string> }>;
+  groups: Map<string, { id: string; members: Set<string>; remark?: boolean }>;
+  /** Groups in Archway's domain this deployment does not own, name -> whose they are (a name clash is a problem). */
+  foreignGroupNames: Map<string, string>;
   /** Role assignments of owned groups on projects (federated clouds grant through groups). */
   groupAssignments: { groupId: string; projectId: string; roleId: string }[];
   /** Keypairs read from Nova, by user id: only for users whose recorded keys differ from the desired ones. */
@@ -65,6 +84,7 @@ export function projectKey(domain: string, name: string): string {
 export async function observeCloud(
   clients: CloudClients,
   desired: DesiredCloudState,
+  ownership: Ownership,
   opts: ObserveOptions = {},
 ): Promise<ObservedCloud> {
   const ks = clients.keystone;
@@ -82,24 +102,27 @@ export async function observeCloud(
     domainId,
     domains,
     users: new Map(),
-    foreignUserNames: new Set(),
+    foreignUserNames: new Map(),
     projects: new Map(),
     roles: new Map(roleList.map((r) => [r.name, r.id])),
     assignments: [],
     groups: new Map(),
+    foreignGroupNames: new Map(),
     groupAssignments: [],
     keypairs: new Map(),
   };
   const observeProject = (p: (typeof tagged)[number]) => {
     const domainName = domainNames.get(p.domain_id);
     if (!domainName) return;
+    const mark = projectMark(p, ownership);
     obs.projects.set(projectKey(domainName, p.name), {
       id: p.id,
       name: p.name,
       domainId: p.domain_id,
       description: p.description ?? "",
       tags: p.tags,
-      owned: ownsProject(p),
+      owned: mark.owner === "self",
+      ...(mark.owner === "self" ? (mark.remark ? { remark: true } : {}) : { whose: whose(mark) }),
     });
   };
   for (const p of tagged) observeProject(p);
@@ -121,9 +144,9 @@ export async function observeCloud(
       ).flat()
     : await ks.listUsers({ domainId });
   for (const user of users) {
-    const owned = ownedUser(user, domainId);
+    const owned = ownedUser(user, domainId, ownership);
     if (owned && (!opts.people || opts.people.has(owned.identityId))) obs.users.set(owned.identityId, owned);
-    else if (!owned) obs.foreignUserNames.add(user.name);
+    else if (!owned) obs.foreignUserNames.set(user.name, whose(extraMark(user, domainId, ownership)));
   }
   const ownedIds = new Set([...obs.users.values()].map((u) => u.id));
   const assignments = opts.people
@@ -134,7 +157,7 @@ export async function observeCloud(
     const projectId = a.scope?.project?.id;
     if (userId && projectId && ownedIds.has(userId)) obs.assignments.push({ userId, projectId, roleId: a.role.id });
   }
-  await observeGroups(clients, obs, domainId, desired);
+  await observeGroups(clients, obs, domainId, desired, ownership);
   if (!opts.people) {
     const ownedGroups = new Set([...obs.groups.values()].map((g) => g.id));
     for (const a of assignments) {
@@ -148,14 +171,26 @@ export async function observeCloud(
   return obs;
 }
 
-async function observeGroups(clients: CloudClients, obs: ObservedCloud, domainId: string, desired: DesiredCloudState) {
+async function observeGroups(
+  clients: CloudClients,
+  obs: ObservedCloud,
+  domainId: string,
+  desired: DesiredCloudState,
+  ownership: Ownership,
+) {
   // Only worth a call when policies name groups, or when Archway may own groups left from earlier policies.
   const groups = await clients.keystone.listGroups({ domainId });
-  const owned = groups.filter((g) => ownsGroup(g, domainId));
+  const owned: { id: string; name: string; mark: Mark }[] = [];
+  for (const g of groups) {
+    const mark = extraMark(g, domainId, ownership);
+    if (mark.owner === "self") owned.push({ id: g.id, name: g.name, mark });
+    else obs.foreignGroupNames.set(g.name, whose(mark));
+  }
   if (owned.length === 0 && desired.memberships.length === 0) return;
   await mapLimit(owned, clients.limiter.max, async (g) => {
     const members = await clients.keystone.listGroupUsers(g.id);
-    obs.groups.set(g.name, { id: g.id, members: new Set(members.map((m) => m.id)) });
+    const remark = g.mark.owner === "self" && g.mark.remark;
+    obs.groups.set(g.name, { id: g.id, members: new Set(members.map((m) => m.id)), ...(remark ? { remark } : {}) });
   });
 }
 

@@ -60,6 +60,8 @@ export type Operation =
       policies: string[];
     }
   | { kind: "createGroup"; name: string; policies: string[] }
+  /** A group with the old mark, adopted (`sync.adoptUnmarked`): write this deployment's mark. */
+  | { kind: "markGroup"; name: string; groupId: string; policies: string[] }
   | { kind: "addMember"; group: string; identityId: string; username: string; policies: string[] }
   | { kind: "removeMember"; group: string; groupId: string; userId: string; username: string; policies: string[] }
   | {
@@ -99,6 +101,8 @@ export interface UserChanges {
   enable?: boolean;
   password?: { from: number; to: number };
   options?: boolean;
+  /** Adopted with the old mark: write this deployment's mark. */
+  mark?: boolean;
 }
 
 /** The verbs a person reads in `archway sync plan`. */
@@ -124,6 +128,7 @@ export function actionOf(op: Operation): Action {
     case "updateProject":
     case "updateUser":
     case "recordKeys":
+    case "markGroup":
       return "update";
     case "revoke":
     case "removeMember":
@@ -166,6 +171,7 @@ export function describe(op: Operation): string {
         c.enable && "enable",
         c.password && `reset password (key v${c.password.from} -> v${c.password.to})`,
         c.options && "user options",
+        c.mark && "mark as this deployment's",
       ].filter(Boolean);
       return `update user ${op.username} (${what.join(", ")})`;
     }
@@ -179,6 +185,8 @@ export function describe(op: Operation): string {
       return `revoke ${op.role} on ${op.project} from ${op.username}`;
     case "createGroup":
       return `create group ${op.name}`;
+    case "markGroup":
+      return `mark group ${op.name} as this deployment's (adopted)`;
     case "addMember":
       return `add ${op.username} to group ${op.group}`;
     case "removeMember":

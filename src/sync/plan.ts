@@ -2,7 +2,7 @@ import type { Cloud } from "../config/index.js";
 import type { DesiredCloudState, DesiredUser } from "../policy/index.js";
 import { type ObservedCloud, projectKey } from "./observe.js";
 import { type Action, actionOf, isDestructive, type Operation, type UserChanges } from "./operations.js";
-import { PROJECT_TAG } from "./ownership.js";
+import { type Ownership, projectMarks } from "./ownership.js";
 import { planKeys } from "./plan-keys.js";
 
 /** Everything that must change in one cloud, in apply order, and what cannot be done (and why). */
@@ -14,6 +14,11 @@ export interface CloudPlan {
   counts: Record<Action, number>;
   /** Operations that take something away (they count against `maxDeletesPerRun`). */
   destructive: number;
+  /**
+   * Projects this deployment created that no policy asks for any more (`<domain>/<name>`), sorted. Reported, never
+   * deleted: a project may hold servers and volumes; deleting it is a person's decision.
+   */
+  orphans: string[];
 }
 
 /** Knobs of planning. */
@@ -24,6 +29,8 @@ export interface PlanOptions {
   now: Date;
   /** Restrict to these people (just-in-time sync): nobody else is disabled, revoked or touched. */
   people?: ReadonlySet<string>;
+  /** Whose marks to write and honour. */
+  ownership: Ownership;
 }
 
 /**
@@ -48,7 +55,7 @@ export function planCloud(
   for (const p of desired.projects) {
     const key = projectKey(p.domain, p.name);
     const seen = observed.projects.get(key);
-    const tags = [...new Set([...p.tags, PROJECT_TAG])].sort();
+    const tags = [...new Set([...p.tags, ...projectMarks(opts.ownership)])].sort();
     const description = p.description ?? "";
     if (!seen) {
       if (!p.create) problems.push(`project ${key} does not exist and no policy creates it (${p.policies.join(", ")})`);
@@ -70,8 +77,7 @@ export function planCloud(
     }
     projectsReady.add(key);
     if (!seen.owned) {
-      if (p.create)
-        problems.push(`project ${key} exists without the ${PROJECT_TAG} tag: granting on it, not changing it`);
+      if (p.create) problems.push(`project ${key} exists ${seen.whose ?? ""}: granting on it, not changing it`);
       continue;
     }
     const tagsDiffer = [...seen.tags].sort().join(",") !== tags.join(",");
@@ -87,6 +93,14 @@ export function planCloud(
     }
   }
 
+  // Adopted projects no policy names: this deployment's mark too (desired ones get it through their tags above).
+  const desiredKeys = new Set(desired.projects.map((p) => projectKey(p.domain, p.name)));
+  for (const [key, seen] of observed.projects) {
+    if (!seen.remark || desiredKeys.has(key)) continue;
+    const tags = [...new Set([...seen.tags, ...projectMarks(opts.ownership)])].sort();
+    ops.push({ kind: "updateProject", key, projectId: seen.id, tags, policies: [] });
+  }
+
   // Users: create, update (rename, contact, re-enable, password rotation, options).
   const usable = new Map<string, DesiredUser>();
   for (const u of desired.users) {
@@ -94,8 +108,9 @@ export function planCloud(
     const seen = observed.users.get(u.identityId);
     const policies = policiesOf.get(u.identityId) ?? [];
     if (!seen) {
-      if (observed.foreignUserNames.has(u.username)) {
-        problems.push(`user ${u.username} exists in domain ${cloud.domain} without Archway's mark: not adopted`);
+      const foreign = observed.foreignUserNames.get(u.username);
+      if (foreign !== undefined) {
+        problems.push(`user ${u.username} exists in domain ${cloud.domain} ${foreign}: not adopted`);
         continue;
       }
       ops.push({
@@ -117,6 +132,7 @@ export function planCloud(
     if (!seen.enabled) changes.enable = true;
     if (seen.keyVersion !== opts.keyVersion) changes.password = { from: seen.keyVersion, to: opts.keyVersion };
     if (!seen.optionsOk) changes.options = true;
+    if (seen.remark) changes.mark = true;
     if (Object.keys(changes).length > 0) {
       ops.push({
         kind: "updateUser",
@@ -141,17 +157,26 @@ export function planCloud(
   }
 
   planAssignments(desired, observed, usable, projectsReady, inScope, ops, problems);
-  planGroups(desired, observed, usable, inScope, ops);
+  planGroups(desired, observed, usable, inScope, ops, problems);
   planKeys(desired, observed, usable, ops, problems);
 
-  return finishPlan(cloud.id, ops, problems);
+  return finishPlan(cloud.id, ops, problems, orphansOf(desired, observed));
+}
+
+/** This deployment's projects that no desired project names (see {@link CloudPlan.orphans}). */
+export function orphansOf(desired: DesiredCloudState, observed: ObservedCloud): string[] {
+  const wanted = new Set(desired.projects.map((p) => projectKey(p.domain, p.name)));
+  return [...observed.projects]
+    .filter(([key, p]) => p.owned && !wanted.has(key))
+    .map(([key]) => key)
+    .sort();
 }
 
 /** A plan from its operations: counts per verb and the number of destructive operations. */
-export function finishPlan(cloudId: string, ops: Operation[], problems: string[]): CloudPlan {
+export function finishPlan(cloudId: string, ops: Operation[], problems: string[], orphans: string[] = []): CloudPlan {
   const counts: Record<Action, number> = { create: 0, update: 0, revoke: 0, disable: 0, delete: 0 };
   for (const op of ops) counts[actionOf(op)]++;
-  return { cloudId, operations: ops, problems, counts, destructive: ops.filter(isDestructive).length };
+  return { cloudId, operations: ops, problems, counts, destructive: ops.filter(isDestructive).length, orphans };
 }
 
 function planAssignments(
@@ -218,11 +243,19 @@ function planGroups(
   usable: Map<string, DesiredUser>,
   inScope: (id: string) => boolean,
   ops: Operation[],
+  problems: string[],
 ) {
   const wanted = new Set<string>();
+  const clashes = new Set<string>();
   for (const m of desired.memberships) {
     const user = usable.get(m.identityId);
     if (!user) continue;
+    const foreign = observed.foreignGroupNames.get(m.group);
+    if (foreign !== undefined && !observed.groups.has(m.group)) {
+      if (!clashes.has(m.group)) problems.push(`group ${m.group} exists ${foreign}: not adopted`);
+      clashes.add(m.group);
+      continue;
+    }
     if (!observed.groups.has(m.group) && !wanted.has(m.group))
       ops.push({ kind: "createGroup", name: m.group, policies: m.policies });
     const userId = observed.users.get(m.identityId)?.id;
@@ -239,6 +272,9 @@ function planGroups(
       });
     }
   }
+  // Adopted groups with the old mark get this deployment's, wanted or not (so adoption can be switched off).
+  for (const [name, group] of observed.groups)
+    if (group.remark) ops.push({ kind: "markGroup", name, groupId: group.id, policies: [] });
   const byUserId = new Map([...observed.users.values()].map((u) => [u.id, u]));
   for (const [name, group] of observed.groups) {
     for (const userId of group.members) {

@@ -69,6 +69,8 @@ export interface PlanView {
     error?: string;
     counts: Record<string, number>;
     problems: string[];
+    /** Projects this deployment created that no policy grants any more (kept, never deleted). */
+    orphans: string[];
     /** More deletions than maxDeletesPerRun.perCloud: applying refuses this cloud. */
     overDeleteLimit?: boolean;
     operations: { action: string; text: string; policies: string[] }[];
@@ -88,6 +90,7 @@ export async function reviewPlan(deps: Pick<WebDeps, "sync">): Promise<PlanView>
       cloudId: c.cloudId,
       counts: c.counts,
       problems: c.problems,
+      orphans: c.orphans,
       overDeleteLimit: c.overDeleteLimit,
       operations: c.operations,
     })),
@@ -96,6 +99,7 @@ export async function reviewPlan(deps: Pick<WebDeps, "sync">): Promise<PlanView>
       error: u.reason,
       counts: {},
       problems: [],
+      orphans: [],
       operations: [],
     })),
   ].sort((a, b) => (a.cloudId < b.cloudId ? -1 : 1));

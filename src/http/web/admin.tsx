@@ -68,7 +68,9 @@ const ACTIONS = ["create", "update", "revoke", "disable", "delete"] as const;
  * plan is small), so a plan of thousands of operations fits a screen; clouds in sync are only counted.
  */
 const PlanList = ({ plan }: { plan: PlanView }) => {
-  const changing = plan.clouds.filter((c) => c.error || c.operations.length > 0 || c.problems.length > 0);
+  const changing = plan.clouds.filter(
+    (c) => c.error || c.operations.length > 0 || c.problems.length > 0 || c.orphans.length > 0,
+  );
   const inSync = plan.clouds.length - changing.length;
   const totals = Object.fromEntries(
     ACTIONS.map((a) => [a, plan.clouds.reduce((n, c) => n + (c.counts[a] ?? 0), 0)]),
@@ -94,6 +96,7 @@ const PlanList = ({ plan }: { plan: PlanView }) => {
               {cloud.overDeleteLimit ? (
                 <span class="state-bad"> over maxDeletesPerRun.perCloud: applying will refuse this cloud</span>
               ) : null}
+              {cloud.orphans.length > 0 ? <span class="pill">{`orphans ${cloud.orphans.length}`}</span> : null}
             </summary>
             {cloud.operations.length > 0 ? (
               <ul>
@@ -113,6 +116,24 @@ const PlanList = ({ plan }: { plan: PlanView }) => {
             {cloud.problems.map((p) => (
               <p class="state-warn">{p}</p>
             ))}
+            {cloud.orphans.length > 0 ? (
+              <div data-plan-orphans={cloud.cloudId}>
+                <p class="muted">
+                  Orphaned projects: made by this deployment, granted by no policy any more. Kept; delete or hand them
+                  over by hand.
+                </p>
+                <ul>
+                  {cloud.orphans.slice(0, 50).map((key) => (
+                    <li>{key}</li>
+                  ))}
+                </ul>
+                {cloud.orphans.length > 50 ? (
+                  <p class="muted">
+                    and {cloud.orphans.length - 50} more (archway sync plan --cloud {cloud.cloudId})
+                  </p>
+                ) : null}
+              </div>
+            ) : null}
           </details>
         </section>
       ))}

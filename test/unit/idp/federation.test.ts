@@ -5,8 +5,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { CloudSchema } from "../../../src/config/index.js";
 import { runCli } from "../../../src/main.js";
 import { federationGroupName } from "../../../src/policy/index.js";
-import { federationDesired, IDP_MARK, planFederation } from "../../../src/sync/federated.js";
+import { federationDesired, idpMark, planFederation } from "../../../src/sync/federated.js";
 import type { ObservedCloud } from "../../../src/sync/observe.js";
+import type { Ownership } from "../../../src/sync/ownership.js";
 import { captureIO } from "../../helpers/io.js";
 
 const cloud = CloudSchema.parse({
@@ -23,12 +24,15 @@ const assignment = (project: string, role: string, identityId = "demo:alice") =>
   role,
   policies: ["p"],
 });
+/** This deployment: `t`, not adopting the old marks. */
+const OWN: Ownership = { deploymentId: "t", adoptUnmarked: false };
 const observed = (over: Partial<ObservedCloud> = {}): ObservedCloud => ({
   cloudId: "fed-1",
   domainId: "d1",
   domains: new Map([["archway", "d1"]]),
   users: new Map(),
-  foreignUserNames: new Set(),
+  foreignUserNames: new Map(),
+  foreignGroupNames: new Map(),
   projects: new Map([
     ["archway/shared", { id: "p1", name: "shared", domainId: "d1", description: "", tags: [], owned: true }],
   ]),
@@ -80,7 +84,7 @@ describe("federated plan", () => {
 
   it("from nothing: group, grant, identity provider, mapping, protocol; converged: nothing", () => {
     const { federation } = federationDesired(cloud, desired, ISSUER);
-    const fresh = planFederation(federation, observed(), { groupAssignments: [] }, new Set(["archway/shared"]));
+    const fresh = planFederation(federation, observed(), { groupAssignments: [] }, new Set(["archway/shared"]), OWN);
     expect(fresh.operations.map((o) => o.kind)).toEqual([
       "createGroup",
       "grantGroup",
@@ -92,12 +96,13 @@ describe("federated plan", () => {
       federation,
       observed({ groups: new Map([["shared:member", { id: "g1", members: new Set() }]]) }),
       {
-        idp: { id: "archway", enabled: true, description: IDP_MARK, remote_ids: [ISSUER] },
+        idp: { id: "archway", enabled: true, description: idpMark("t"), remote_ids: [ISSUER] },
         mappingRules: JSON.parse(JSON.stringify(federation.mapping.rules)) as unknown[],
         protocolMapping: "archway-mapping",
         groupAssignments: [{ groupId: "g1", projectId: "p1", roleId: "r-member" }],
       },
       new Set(["archway/shared"]),
+      OWN,
     );
     expect(done).toEqual({ operations: [], problems: [] });
   });
@@ -112,6 +117,7 @@ describe("federated plan", () => {
         groupAssignments: [],
       },
       new Set(["archway/shared"]),
+      OWN,
     );
     expect(plan.problems[0]).toMatch(/without Archway's mark/);
     expect(plan.operations.map((o) => o.kind)).not.toContain("ensureIdentityProvider");
@@ -125,6 +131,7 @@ describe("federated plan", () => {
       observed({ groups: new Map([["shared:member", { id: "g1", members: new Set() }]]) }),
       { groupAssignments: [{ groupId: "g1", projectId: "p1", roleId: "r-member" }] },
       new Set(),
+      OWN,
     );
     expect(plan.operations).toContainEqual(expect.objectContaining({ kind: "revokeGroup", group: "shared:member" }));
   });
@@ -136,7 +143,7 @@ describe("archway federation snippet", () => {
   const file = join(dir, "archway.yaml");
   writeFileSync(
     file,
-    `publicUrl: ${ISSUER}\npoliciesDir: .\nclouds:\n` +
+    `publicUrl: ${ISSUER}\ndeploymentId: t\npoliciesDir: .\nclouds:\n` +
       "  - { id: fed-1, authUrl: 'http://127.0.0.1:15011/v3', mode: federated, admin: { username: a, password: b } }\n" +
       "  - { id: c-1, authUrl: 'http://127.0.0.1:15001/v3', admin: { username: a, password: b } }\n" +
       "idp:\n  clients:\n    - { id: cli, secret: s, grants: [password], clouds: [fed-1] }\n",
