@@ -151,7 +151,7 @@ export function buildGateway(runtime: Runtime): Gateway {
     sealer: runtime.sealer,
   });
   return {
-    web: { deps: web, formTargets: ssoOrigins(config) },
+    web: { deps: web, formTargets: ssoOrigins(runtime.sources) },
     idp: buildOidcProvider(runtime, { issue, guard, web: web.sessions, mfa }),
     facade: {
       publicUrl: runtime.publicUrl,

@@ -8,6 +8,7 @@ import { identityCommand } from "./identity.js";
 import { loginCommand } from "./login/index.js";
 import { offboardCommand } from "./offboard.js";
 import { policyCommand } from "./policy.js";
+import { quotaCommand } from "./quota.js";
 import { serveCommand } from "./serve.js";
 import { syncCommand } from "./sync.js";
 import { workerCommand } from "./worker.js";
@@ -21,6 +22,7 @@ export const commands: readonly Command[] = [
   policyCommand,
   identityCommand,
   syncCommand,
+  quotaCommand,
   workerCommand,
   federationCommand,
   offboardCommand,

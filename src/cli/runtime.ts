@@ -39,10 +39,14 @@ export function buildRuntime(
     destination: opts.logDestination,
   });
   const store = createStore(loaded.config.store, { log });
-  // Static sources are listed from this file: a reloaded process must not be undone by one still on the old file.
-  const sources = createSources(loaded.config.identity.sources, { generation: configGeneration(loaded.file) });
   const { config } = loaded;
   const publicUrl = publicUrlOf(config);
+  // Static sources are listed from this file: a reloaded process must not be undone by one still on the old file.
+  const sources = createSources(config.identity.sources, {
+    generation: configGeneration(loaded.file),
+    store,
+    publicUrl,
+  });
   const audit = createAudit({ store, log });
   // A Redis that lost its data while Archway ran logged everyone out: an incident for the audit trail too.
   if (store instanceof RedisStore) store.onIncident((incident) => void audit({ ...incident }));

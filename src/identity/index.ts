@@ -1,12 +1,11 @@
 /**
  * Identity sources: who a person is. One small interface per capability (password, lookup, enumerate,
- * redirect), one file per source type. `createSources` builds them from configuration.
+ * redirect), one folder per source type (its schema beside its code), registered in schemas.ts and registry.ts.
+ * `createSources` builds them from configuration.
  */
-import type { IdentitySourceConfig } from "../config/index.js";
-import { LdapSource } from "./ldap/index.js";
-import { OidcSource } from "./oidc.js";
+import { createSource, type SourceContext } from "./registry.js";
+import type { IdentitySourceConfig } from "./schemas.js";
 import type { IdentitySource } from "./source.js";
-import { StaticSource } from "./static.js";
 
 export {
   BACKCHANNEL_LOGOUT_EVENT,
@@ -40,10 +39,18 @@ export {
 } from "./mfa/strength.js";
 export * from "./mfa/webauthn/index.js";
 export { type OffboardedEntry, OffboardedPeople } from "./offboarded.js";
-export { claimAt, OidcSource } from "./oidc.js";
+export { claimAt, OidcSource } from "./oidc/index.js";
+export { createSource, SOURCE_TYPES, type SourceContext, type SourceFactory } from "./registry.js";
+export {
+  type IdentitySourceConfig,
+  IdentitySourceSchema,
+  SOURCE_SCHEMAS,
+  type SourceConfigOf,
+  type SourceType,
+} from "./schemas.js";
 export { hashPassword, verifyPassword } from "./scrypt.js";
 export * from "./source.js";
-export { StaticSource } from "./static.js";
+export { StaticSource } from "./static/index.js";
 export {
   MAX_STORED_KEYS,
   parseOpenSshKey,
@@ -53,14 +60,11 @@ export {
 } from "./stored-keys.js";
 export { isUpstreamGrantSource, type RefreshFailureAction, type UpstreamGrantSource } from "./upstream-grant.js";
 
-/** Builds every configured source, in configuration order (`generation`: when the config file last changed). */
-export function createSources(
-  configs: readonly IdentitySourceConfig[],
-  opts: { generation?: number } = {},
-): IdentitySource[] {
-  return configs.map((config): IdentitySource => {
-    if (config.type === "static") return new StaticSource(config, opts);
-    if (config.type === "ldap") return new LdapSource(config);
-    return new OidcSource(config);
-  });
+/**
+ * Builds every configured source, in configuration order, through the registry (`ctx.generation`: when the config
+ * file last changed; `ctx.store`, `ctx.publicUrl`: for sources that keep login state or tell an upstream where to
+ * send people back).
+ */
+export function createSources(configs: readonly IdentitySourceConfig[], ctx: SourceContext = {}): IdentitySource[] {
+  return configs.map((config) => createSource(config, ctx));
 }

@@ -1,4 +1,5 @@
 import type { Identity } from "./identity.js";
+import type { SourceType } from "./schemas.js";
 
 /**
  * Every source: something that can say whether it is reachable. Each kind of capability below is a small
@@ -6,7 +7,7 @@ import type { Identity } from "./identity.js";
  */
 export interface IdentitySource {
   readonly id: string;
-  readonly type: "static" | "ldap" | "oidc";
+  readonly type: SourceType;
   /** Resolves when the source can answer now; rejects with a reason otherwise (used by `/readyz`). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -123,6 +124,11 @@ export interface UpstreamAuth {
 /** Sends the person to an upstream login page and completes the login on the callback. */
 export interface RedirectSource extends IdentitySource {
   readonly displayName: string;
+  /**
+   * Origins the sign-in and sign-out forms are sent or redirected to (the upstream's login and logout pages): the
+   * web pages' CSP `form-action` lets them through.
+   */
+  readonly formOrigins: readonly string[];
   beginLogin(opts: { redirectUri: string; prompt?: string }): Promise<RedirectStart>;
   /** Completes the login from the full callback URL; throws `ArchwayError` with code `login_failed` when refused. */
   completeLogin(

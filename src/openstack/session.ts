@@ -13,12 +13,22 @@ export type KeystoneAuth =
       userDomainName: string;
       projectName: string;
       projectDomainName: string;
+      /** Scope the token to the whole system instead of the project (unified limits of every project). */
+      system?: boolean;
     }
   | { method: "application_credential"; id: string; secret: string }
   /** An application credential by its name and its user's (no id to keep: the name is derived). */
   | { method: "application_credential"; name: string; secret: string; userName: string; userDomainName: string }
   /** An existing token exchanged for a new (optionally project-scoped) one. */
   | { method: "token"; token: string; projectName?: string; projectDomainName?: string };
+
+/**
+ * The admin's auth scoped to the system, for what only a system-scoped token sees (every project's unified limits).
+ * An application credential keeps the scope it was made with: it is returned unchanged.
+ */
+export function systemAuth(auth: KeystoneAuth): KeystoneAuth {
+  return auth.method === "password" ? { ...auth, system: true } : auth;
+}
 
 /** The auth of a cloud's `admin` configuration. */
 export function adminAuth(admin: CloudAdmin): KeystoneAuth {
@@ -53,7 +63,9 @@ export function authBody(auth: KeystoneAuth): unknown {
             methods: ["password"],
             password: { user: { name: auth.username, domain: { name: auth.userDomainName }, password: auth.password } },
           },
-          scope: { project: { name: auth.projectName, domain: { name: auth.projectDomainName } } },
+          scope: auth.system
+            ? { system: { all: true } }
+            : { project: { name: auth.projectName, domain: { name: auth.projectDomainName } } },
         },
       };
     case "application_credential":

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { SubjectCoreSchema } from "../config/index.js";
+import { QuotasSchema } from "./quotas.js";
 
 const Name = z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, "expected a lower-case name (letters, digits, '.', '-')");
 
@@ -64,10 +65,16 @@ export const GrantSchema = z
     /** Keystone groups the person's user joins in that cloud (federated mappings grant through groups). */
     groups: z.array(z.string().min(1)).default([]),
     groupsFromAttribute: GroupsFromAttributeSchema.optional(),
+    /** Limits of the project in each targeted cloud, per service (Archway-owned projects only). */
+    quotas: QuotasSchema.optional(),
   })
   .strict()
   .refine((g) => g.project !== undefined || g.groups.length > 0 || g.groupsFromAttribute !== undefined, {
     message: "expected a project, groups or groupsFromAttribute",
+  })
+  .refine((g) => g.quotas === undefined || (g.project !== undefined && g.create), {
+    message: "quotas apply only to a project Archway creates and owns (a project with create: true)",
+    path: ["quotas"],
   });
 export type Grant = z.infer<typeof GrantSchema>;
 

@@ -37,6 +37,10 @@ export const EndpointsSchema = z.object({
   }),
   keystones: z.array(KeystoneEndpointSchema),
   novas: z.array(z.object({ cloud: z.string(), url: z.string() })),
+  /** cinder-api of each cloud (`.../v3`; the catalog's volumev3 URL adds the token's project id). Absent in older files. */
+  cinders: z.array(z.object({ cloud: z.string(), url: z.string() })).default([]),
+  /** Neutron API of each cloud (unversioned, as in the catalog). Absent in older files. */
+  neutrons: z.array(z.object({ cloud: z.string(), url: z.string() })).default([]),
   /** Keystones in federated mode behind Apache + mod_auth_openidc, trusting Archway run on `idpUrl` by the tests. */
   federation: z.object({
     idpUrl: z.string(),

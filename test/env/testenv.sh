@@ -5,8 +5,8 @@
 #   testenv.sh up                 install if needed, start everything (reusing what is up), write endpoints
 #   testenv.sh down [--purge]     stop everything this script started; --purge also deletes .testenv/
 #   testenv.sh status             one line per service
-#   testenv.sh stop|start NAME    one service: redis redis-cluster slapd oidc keystone-N nova-N keystone-fed (for
-#                                 failure tests; starting redis-cluster also rewrites endpoints.json)
+#   testenv.sh stop|start NAME    one service: redis redis-cluster slapd oidc keystone-N nova-N cinder-N neutron-N
+#                                 keystone-fed (for failure tests; starting redis-cluster also rewrites endpoints.json)
 #
 # State, logs, PID files and .testenv/endpoints.json live under .testenv/ (git-ignored).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -14,7 +14,7 @@ for f in "$ROOT"/test/env/services/*.sh; do source "$f"; done
 
 PACKAGES=(python3-keystone python3-openstackclient uwsgi-core uwsgi-plugin-python3 python3-nova slapd ldap-utils
   redis-server openssl curl apache2 libapache2-mod-wsgi-py3 libapache2-mod-auth-openidc nginx-light chromium
-  wrk)
+  wrk python3-cinder python3-neutron)
 
 install() {
   local missing=()
@@ -36,7 +36,7 @@ install() {
 }
 
 write_endpoints() {
-  local i keystones="" novas="" feds="" cluster_nodes="" p
+  local i keystones="" novas="" cinders="" neutrons="" feds="" cluster_nodes="" p
   for p in $REDIS_CLUSTER_PORTS; do cluster_nodes+="${cluster_nodes:+,}{\"host\":\"127.0.0.1\",\"port\":$p}"; done
   for ((i = 1; i <= FED_CLOUDS; i++)); do
     feds+="${feds:+,}{\"id\":\"fed-$i\",\"authUrl\":\"$(fed_url "$i")\",\"region\":\"fed-$i\",\"adminUsername\":\"admin\",\"adminPassword\":\"$KEYSTONE_ADMIN_PASSWORD\",\"adminProject\":\"admin\"}"
@@ -44,6 +44,8 @@ write_endpoints() {
   for ((i = 1; i <= CLOUDS; i++)); do
     keystones+="${keystones:+,}{\"id\":\"cloud-$i\",\"authUrl\":\"$(ks_url "$i")\",\"region\":\"cloud-$i\",\"adminUsername\":\"admin\",\"adminPassword\":\"$KEYSTONE_ADMIN_PASSWORD\",\"adminProject\":\"admin\"}"
     novas+="${novas:+,}{\"cloud\":\"cloud-$i\",\"url\":\"$(nova_url "$i")\"}"
+    cinders+="${cinders:+,}{\"cloud\":\"cloud-$i\",\"url\":\"$(cinder_base "$i")/v3\"}"
+    neutrons+="${neutrons:+,}{\"cloud\":\"cloud-$i\",\"url\":\"$(neutron_url "$i")\"}"
   done
   cat >"$STATE/endpoints.json.tmp" <<JSON
 {
@@ -56,6 +58,8 @@ write_endpoints() {
     "adminDn": "cn=admin,dc=example,dc=org", "adminPassword": "adminpw"},
   "keystones": [$keystones],
   "novas": [$novas],
+  "cinders": [$cinders],
+  "neutrons": [$neutrons],
   "federation": {"idpUrl": "https://127.0.0.1:$ARCHWAY_IDP_PORT", "idpPort": $ARCHWAY_IDP_PORT,
     "tls": {"certFile": "$STATE/ca/server.crt", "keyFile": "$STATE/ca/server.key"}, "keystones": [$feds]},
   "oidc": {"issuer": "https://127.0.0.1:$OIDC_PORT", "caFile": "$STATE/ca/ca.crt",
@@ -91,14 +95,18 @@ up() {
   oidc_up
   keystones_up
   keystone_fed_up
+  # cinder + neutron (templates, then six APIs) start while nova does; they reach Keystone only when first called.
+  local vn; volume_network_launch & vn=$!
   novas_up
+  wait "$vn" || die "starting cinder/neutron failed"
+  volume_network_wait
   write_endpoints
   log "environment up in $((SECONDS - t0)) s; endpoints in $STATE/endpoints.json"
 }
 
 down() {
   local i
-  for ((i = 1; i <= CLOUDS; i++)); do nova_down "$i"; keystone_down "$i"; done
+  for ((i = 1; i <= CLOUDS; i++)); do cinder_down "$i"; neutron_down "$i"; nova_down "$i"; keystone_down "$i"; done
   keystone_fed_down
   oidc_down; slapd_down; redis_cluster_down; redis_down
   if [[ ${1:-} == --purge ]]; then rm -rf "$STATE" "$FED_ROOT"; log "state deleted"; fi
@@ -110,6 +118,7 @@ status() {
   for ((i = 1; i <= CLOUDS; i++)); do keystone_status "$i"; done
   keystone_fed_status
   for ((i = 1; i <= CLOUDS; i++)); do nova_status "$i"; done
+  for ((i = 1; i <= CLOUDS; i++)); do cinder_status "$i"; neutron_status "$i"; done
 }
 
 one() { # start|stop NAME
@@ -120,7 +129,10 @@ one() { # start|stop NAME
     keystone-fed) "keystone_fed_$([[ $action == start ]] && echo up || echo down)" ;;
     keystone-[0-9]*) "keystone_$([[ $action == start ]] && echo up || echo down)" "${name#keystone-}" ;;
     nova-[0-9]*) "nova_$([[ $action == start ]] && echo up || echo down)" "${name#nova-}" ;;
-    *) die "unknown service '$name' (redis redis-cluster slapd oidc keystone-N nova-N keystone-fed)" ;;
+    cinder-[0-9]* | neutron-[0-9]*)
+      if [[ $action == start ]]; then "${name%-*}_up" "${name##*-}"; volume_network_register "${name##*-}"; write_endpoints
+      else "${name%-*}_down" "${name##*-}"; fi ;;
+    *) die "unknown service '$name' (redis redis-cluster slapd oidc keystone-N nova-N cinder-N neutron-N keystone-fed)" ;;
   esac
 }
 

@@ -57,6 +57,12 @@ export const CloudSchema = z
      * answers 503 "being provisioned" (`Retry-After`); provisioning goes on in the background.
      */
     provisionWaitMs: z.number().int().nonnegative().default(10_000),
+    /**
+     * Where grants' quotas go: `service` (Nova, Cinder and Neutron quota APIs) or `unified-limits` (Keystone
+     * `/v3/limits` over registered limits, for clouds whose Nova and Cinder enforce them; Neutron has no unified
+     * limits, so network quotas still go to Neutron's API).
+     */
+    quotaBackend: z.enum(["service", "unified-limits"]).default("service"),
     federation: z
       .object({
         identityProviderId: z.string().min(1).default("archway"),

@@ -108,6 +108,6 @@ export function createWebDeps(opts: {
 const PLAIN: ValueSealer = { seal: (plaintext) => plaintext, open: (value) => ({ plaintext: value }) };
 
 /** Origins of the upstream SSO providers, which sign-in and sign-out forms redirect to. */
-export function ssoOrigins(config: Config): string[] {
-  return config.identity.sources.flatMap((s) => (s.type === "oidc" ? [new URL(s.issuer).origin] : []));
+export function ssoOrigins(sources: readonly IdentitySource[]): string[] {
+  return [...new Set(sources.filter(isRedirectSource).flatMap((s) => s.formOrigins))];
 }

@@ -195,7 +195,12 @@ export function loginRoutes(deps: WebDeps) {
           upstream: { ...handover, amr: done.auth?.amr ?? ["fed"], ...(done.auth?.acr ? { acr: done.auth.acr } : {}) },
         });
         const enrolment = enrol ? await deps.mfa.beginTotp(done.identity, "authenticator app") : undefined;
-        return secondStepPage(c, deps, { pendingId: id, ...(enrolment ? { enrolment } : {}) });
+        // The person's own id: a passkey they hold is offered beside the code, as after a password.
+        return secondStepPage(c, deps, {
+          pendingId: id,
+          personId: done.identity.id,
+          ...(enrolment ? { enrolment } : {}),
+        });
       }
       await startSsoSession(c, deps, done.identity, handover, done.auth);
       await deps.audit({

@@ -238,17 +238,24 @@ async function finish(
 }
 
 /**
- * The session once the second step passed: after a password, with the factor's `amr`; after an upstream SSO, with
- * the upstream's `amr` plus `otp` and `mfa` (the upstream's `pwd` is its own to report) and its grant kept.
+ * The session once the second step passed, whichever factor it was (a code, a passkey): after a password, with the
+ * factor's `amr` (`factorAmr`, which names the password as `pwd`); after an upstream SSO, with the upstream's `amr`
+ * plus the factor's and `mfa` (the upstream's `pwd` is its own to report), and the upstream grant kept.
  */
-async function startAfterSecondStep(c: Context, deps: WebDeps, pending: PendingSignIn, amr: string[]): Promise<void> {
+export async function startAfterSecondStep(
+  c: Context,
+  deps: WebDeps,
+  pending: PendingSignIn,
+  factorAmr: string[],
+): Promise<void> {
   const up = pending.upstream;
   if (!up) {
-    await deps.sessions.start(c, pending.identity, undefined, { amr });
+    await deps.sessions.start(c, pending.identity, undefined, { amr: factorAmr });
     return;
   }
   const { amr: upstreamAmr, acr, ...handover } = up;
-  const auth = { amr: [...new Set([...upstreamAmr, AMR.otp, AMR.mfa])], ...(acr ? { acr } : {}) };
+  const factor = factorAmr.filter((m) => m !== AMR.password);
+  const auth = { amr: [...new Set([...upstreamAmr, ...factor, AMR.mfa])], ...(acr ? { acr } : {}) };
   await startSsoSession(c, deps, pending.identity, handover, auth);
 }
 

@@ -44,6 +44,8 @@ export type AttemptOutcome<T> =
 /** The capped stream of recent lockouts (pairs refused, users and addresses slowed), for unlock and `/admin`. */
 export const LOCKOUT_STREAM = "guard:lockouts";
 const LOCKOUT_STREAM_LENGTH = 10_000;
+/** Background tries of a reservation the store could not take back (1, 2, 4, then every 8 s: about a minute). */
+const RELEASE_RETRIES = 9;
 
 /** One entry of {@link LOCKOUT_STREAM}. */
 export interface LockoutRecord {
@@ -89,27 +91,29 @@ export class AttemptGuard {
     const { perUserAndAddress: pair, perUser: user, perAddress: address } = this.#limits;
     const keys = this.#keys(request);
     const [userCount = 0, addressCount = 0, ...pairCounts] = await this.#reserve(keys);
-    const refusal =
-      Math.max(...pairCounts) > pair.maxFailures
-        ? { scope: "user_address" as const, retryAfterSeconds: pair.windowSeconds }
-        : // Under the free failures (nearly every sign-in) no gate is looked at: no further store call.
-          userCount <= user.freeFailures && addressCount <= address.freeFailures
-          ? undefined
-          : ((await this.#pace(`${keys.user}:gate`, userCount, user, "user")) ??
-            (await this.#pace(`${keys.address}:gate`, addressCount, address, "address")));
-    if (refusal) {
-      await this.#giveBack(keys);
-      return { kind: "refused", ...refusal };
-    }
-    let value: T | null;
+    let refusal: { scope: LimitScope; retryAfterSeconds: number } | undefined;
+    let value: T | null = null;
     try {
-      value = await check();
+      refusal =
+        Math.max(...pairCounts) > pair.maxFailures
+          ? { scope: "user_address" as const, retryAfterSeconds: pair.windowSeconds }
+          : // Under the free failures (nearly every sign-in) no gate is looked at: no further store call.
+            userCount <= user.freeFailures && addressCount <= address.freeFailures
+            ? undefined
+            : ((await this.#pace(`${keys.user}:gate`, userCount, user, "user")) ??
+              (await this.#pace(`${keys.address}:gate`, addressCount, address, "address")));
+      if (!refusal) value = await check();
     } catch (err) {
-      await this.#giveBack(keys);
+      // The source (or the store) could not tell: not a failure, so the reservation goes back.
+      await this.#release(keys);
       throw err;
     }
+    if (refusal) {
+      await this.#release(keys);
+      return { kind: "refused", ...refusal };
+    }
     if (value !== null) {
-      await this.#giveBack(keys);
+      await this.#release(keys);
       return { kind: "passed", value };
     }
     const crossed: Crossing[] = [];
@@ -199,9 +203,27 @@ export class AttemptGuard {
       const counts = await this.#store.addToCounters(this.#changes(keys, 1));
       const pairFull = counts.slice(2).some((count) => count > maxFailures);
       if (!pairFull || Date.now() + pause > until) return counts;
-      await this.#giveBack(keys);
+      await this.#release(keys);
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
+  }
+
+  /**
+   * Gives a reservation back. A store that cannot take it now (an outage, a failover) gets it again in the
+   * background for about a minute: attempts that were never judged must not pile up as failures and pace or lock
+   * everyone out once the store is back.
+   */
+  async #release(keys: Keys): Promise<void> {
+    await this.#giveBack(keys).catch(() => this.#releaseLater(keys, 1));
+  }
+
+  #releaseLater(keys: Keys, attempt: number): void {
+    if (attempt > RELEASE_RETRIES) return;
+    const retry = setTimeout(
+      () => void this.#giveBack(keys).catch(() => this.#releaseLater(keys, attempt + 1)),
+      Math.min(1000 * 2 ** (attempt - 1), 8000),
+    );
+    retry.unref();
   }
 
   async #giveBack(keys: Keys): Promise<void> {

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { getJson, type Store, setJson } from "../../store/index.js";
+import type { Store } from "../../store/index.js";
 import { type Identity, IdentitySchema } from "../identity.js";
-import { newId } from "./factors-store.js";
+import { newId, type RecordSealer } from "./factors-store.js";
 
 /** How long a first step waits for the second: Keystone's receipts live 5 minutes too. */
 export const PENDING_TTL_MS = 5 * 60_000;
@@ -41,14 +41,18 @@ export type PendingSignIn = z.infer<typeof PendingSchema>;
 /**
  * First steps waiting for their second, in the store under a random id (`mfa:pending:<id>`) that lives
  * {@link PENDING_TTL_MS}: the web's second-step form carries it, and the facade hands it out as
- * `Openstack-Auth-Receipt`. Taking it (on success) deletes it, so it completes one sign-in only.
+ * `Openstack-Auth-Receipt`. Taking it (on success) deletes it, so it completes one sign-in only. Records are
+ * sealed like factors: an SSO first step carries the upstream's refresh and ID tokens, which a store dump must not
+ * hand out.
  */
 export class PendingSignIns {
   readonly #store: Store;
+  readonly #sealer: RecordSealer;
   readonly #now: () => number;
 
-  constructor(opts: { store: Store; now?: () => number }) {
+  constructor(opts: { store: Store; sealer: RecordSealer; now?: () => number }) {
     this.#store = opts.store;
+    this.#sealer = opts.sealer;
     this.#now = opts.now ?? Date.now;
   }
 
@@ -67,20 +71,32 @@ export class PendingSignIns {
       expiresAt: now + PENDING_TTL_MS,
     };
     const id = newId(32);
-    await setJson(this.#store, key(id), pending, { ttlMs: PENDING_TTL_MS });
+    const storeKey = key(id);
+    await this.#store.set(storeKey, this.#sealer.seal(JSON.stringify(pending), storeKey), { ttlMs: PENDING_TTL_MS });
     return { id, pending };
   }
 
   /** The pending first step, or null (unknown, expired, taken). */
   async get(id: string): Promise<PendingSignIn | null> {
     if (!/^[A-Za-z0-9_-]{20,100}$/.test(id)) return null;
-    const pending = await getJson(this.#store, key(id), PendingSchema);
-    return pending && pending.expiresAt > this.#now() ? pending : null;
+    const storeKey = key(id);
+    const value = await this.#store.get(storeKey);
+    if (value === null) return null;
+    const parsed = PendingSchema.safeParse(parseJson(this.#sealer.open(value, storeKey).plaintext));
+    return parsed.success && parsed.data.expiresAt > this.#now() ? parsed.data : null;
   }
 
   /** Ends it (the second step succeeded): resolves false when another request took it first. */
   async take(id: string): Promise<boolean> {
     return this.#store.delete(key(id));
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 

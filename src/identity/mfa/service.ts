@@ -74,7 +74,7 @@ export class MfaService {
     this.#modes = opts.modes;
     this.#issuer = opts.issuer;
     this.#now = opts.now ?? Date.now;
-    this.pending = new PendingSignIns({ store: opts.store, now: this.#now });
+    this.pending = new PendingSignIns({ store: opts.store, sealer: opts.sealer, now: this.#now });
   }
 
   /** The mode of a source (`off` when not configured). */

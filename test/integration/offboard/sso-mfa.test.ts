@@ -1,5 +1,7 @@
+import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { satisfiesMfa, TOTP_PERIOD_SECONDS, totpCode } from "../../../src/identity/index.js";
+import { type Identity, satisfiesMfa, TOTP_PERIOD_SECONDS, totpCode } from "../../../src/identity/index.js";
+import { SoftAuthenticator } from "../../helpers/soft-authenticator.js";
 import { SsoBrowser } from "./sso-browser.js";
 import { type SsoHarness, startSsoHarness } from "./sso-harness.js";
 
@@ -84,4 +86,43 @@ describe("Archway's second step after an upstream SSO that reported none", () =>
     expect(back.html).toContain("My clouds");
     expect(await amrOf(browser)).toEqual(["fed", "pwd", "mfa"]);
   }, 60_000);
+
+  it("offers a passkey the person holds beside the code, and the session keeps the upstream grant", async () => {
+    // Alice's stable id, from the token of a sign-in that needed no second step.
+    const plain = await ssoSignIn({ amr: "pwd,mfa" });
+    const { accessToken } = await h.oauthTokens(plain.browser);
+    const sub = (JSON.parse(Buffer.from(accessToken.split(".")[1] ?? "", "base64url").toString()) as { sub: string })
+      .sub;
+    const alice: Identity = {
+      ...{ id: sub, source: "corp", username: "alice" },
+      ...{ groups: [], groupDns: [], sshKeys: [], attributes: {} },
+    };
+    const key = new SoftAuthenticator();
+    const passkeys = h.gateway.web.deps.passkeys;
+    if (!passkeys) throw new Error("passkeys are not wired");
+    await passkeys.credentials.add(alice, key.record("security key"));
+
+    const { browser, back } = await ssoSignIn({ amr: "pwd" });
+    expect(back.html).toContain('aria-label="Use your passkey"');
+    const pending = /name="pending" value="([^"]+)"/.exec(back.html)?.[1] ?? "";
+    const csrf = /data-csrf="([^"]+)"/.exec(back.html)?.[1] ?? "";
+    const origin = new URL(h.url).origin;
+    const res = await fetch(`${h.url}/login/mfa/passkey/options?pending=${encodeURIComponent(pending)}`, {
+      method: "POST",
+      headers: { cookie: browser.cookies(origin), "x-csrf-token": csrf },
+    });
+    expect(res.status).toBe(200);
+    const options = (await res.json()) as PublicKeyCredentialRequestOptionsJSON;
+    const credential = JSON.stringify(key.assert(options, origin));
+    const done = await browser.submit(back, { credential }, /\/login\/mfa\/passkey$/);
+    expect(done.status).toBe(200);
+    expect(done.url.startsWith(h.url)).toBe(true);
+    const amr = await amrOf(browser);
+    expect(amr).toEqual(expect.arrayContaining(["fed", "pwd", "hwk", "user", "mfa"]));
+    expect(amr).not.toContain("otp");
+
+    // The upstream grant was kept through the passkey step too: the upstream's sign-out ends the session.
+    await h.upstreamLogout(browser);
+    await expect(h.oauthTokens(browser)).rejects.toThrow();
+  }, 120_000);
 });

@@ -1,13 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Cloud, CloudSchema, ConfigSchema } from "../../../src/config/index.js";
-import { createApp, FACADE_AUDIENCE, safeTarget } from "../../../src/http/index.js";
-import { LoginGuard } from "../../../src/identity/index.js";
-import { createLogger } from "../../../src/log/index.js";
-import { compilePolicies } from "../../../src/policy/index.js";
-import { MemoryStore } from "../../../src/store/index.js";
-import { IdentitySessions, KeyRing, projectScopeId, TokenService } from "../../../src/tokens/index.js";
+import { FACADE_AUDIENCE, safeTarget } from "../../../src/http/index.js";
+import { proxyFixture } from "./proxy-fixture.js";
 
 // The proxy against a local echo server standing in for a cloud's service (the real Nova path is covered by the
 // openstack CLI integration test): what reaches the upstream, and what comes back.
@@ -52,72 +47,8 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => upstream.close(() => r())));
 
-async function setup() {
-  const store = new MemoryStore();
-  const keys = new KeyRing({ store, algorithm: "ES256", rotateAfterMs: 3_600_000, overlapMs: 600_000 });
-  const tokens = new TokenService({ store, keys, issuer: "http://archway.test" });
-  const sessions = new IdentitySessions({ store, absoluteMs: 3_600_000 });
-  const cloud: Cloud = CloudSchema.parse({
-    id: "c1",
-    authUrl: "http://127.0.0.1:1/v3",
-    admin: { username: "a", password: "b" },
-  });
-  const { policies } = compilePolicies(
-    [
-      {
-        file: "p.yaml",
-        text: "apiVersion: archway.dev/v1\nkind: AccessPolicy\nmetadata: { name: p }\nspec:\n  grants: [{ project: proj, roles: [member] }]\n",
-      },
-    ],
-    { clouds: [cloud], sources: ["demo"], roles: ["member"] },
-  );
-  const brokered: string[] = [];
-  const gateway = {
-    publicUrl: "http://archway.test",
-    tokens,
-    sessions,
-    guard: new LoginGuard({ store, audit: async () => {} }),
-    sources: [],
-    policies: () => policies,
-    catalogs: {
-      cloud: (id: string) => (id === "c1" ? cloud : undefined),
-      services: async () => new Map([["compute", `${upstreamUrl}/v2.1`]]),
-    },
-    broker: {
-      projectToken: async () => {
-        brokered.push("c1");
-        return { token: "keystone-token-for-c1", expiresAt: Date.now() + 3_600_000, userId: "u" };
-      },
-    },
-    ttlSeconds: 600,
-    audit: async () => {},
-  };
-  const config = ConfigSchema.parse({ http: { bodyLimitBytes: 4096 } });
-  const { app } = createApp({
-    config,
-    log: createLogger({ level: "silent" }),
-    store,
-    sources: [],
-    keys,
-    tokens,
-    gateway,
-  });
-  const { sid } = await sessions.create({
-    id: "demo:alice",
-    source: "demo",
-    username: "alice",
-    groups: [],
-    groupDns: [],
-    sshKeys: [],
-    attributes: {},
-  });
-  const issued = await tokens.issue({
-    subject: "demo:alice",
-    audience: FACADE_AUDIENCE,
-    ttlSeconds: 600,
-    claims: { sid, prj: projectScopeId("archway", "proj") },
-  });
-  return { app, token: issued.token, issued, tokens, brokered, sid };
+function setup() {
+  return proxyFixture({ upstreamUrl, config: { http: { bodyLimitBytes: 4096 } } });
 }
 
 describe("cloud proxy", () => {

@@ -11,7 +11,7 @@ import {
 } from "../../../identity/index.js";
 import type { WebDeps } from "../deps.js";
 import { CsrfField } from "../layout.js";
-import { browserPending, PASSKEY_SECOND_STEP_PATH, secondStepPage } from "../mfa-login.js";
+import { browserPending, PASSKEY_SECOND_STEP_PATH, secondStepPage, startAfterSecondStep } from "../mfa-login.js";
 import { parseFields, type WebContext, type WebEnv } from "../security.js";
 import { safeReturnTo } from "../session.js";
 import { PasskeyScript } from "./script.js";
@@ -137,12 +137,12 @@ export function passkeyLoginRoutes(deps: WebDeps) {
     }
     // Taken once: a second tab that also passed does not start a second session.
     if (!(await deps.mfa?.pending.take(form.pending))) return c.redirect("/login?error=mfa_expired", 303);
-    await deps.sessions.start(c, identity, undefined, { amr });
+    await startAfterSecondStep(c, deps, pending, amr);
     await deps.audit({
       type: "web.signin",
       actor: identity.username,
       identity: identity.id,
-      method: "password+passkey",
+      method: `${pending.upstream ? "sso" : "password"}+passkey`,
       amr,
     });
     return c.redirect(safeReturnTo(pending.returnTo), 303);

@@ -1,15 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { Audit } from "../../../../src/audit/index.js";
 import { DEFAULT_LOCKOUT } from "../../../../src/config/index.js";
-import { isArchwayError } from "../../../../src/errors.js";
 import {
   AttemptGuard,
   credentialIdOf,
   FactorPasskeyLists,
-  type Identity,
   MfaService,
   PasskeyCredentials,
-  type PasskeyRecord,
   passkeyFactorId,
   passkeyOwnerKey,
   secondStep,
@@ -17,32 +14,10 @@ import {
 } from "../../../../src/identity/index.js";
 import { MemoryStore } from "../../../../src/store/index.js";
 import { Sealer } from "../../../../src/tokens/index.js";
+import { alice, errorCode as code, passkeyRecord as passkey } from "./fixtures.js";
 
 // Passkeys as a kind of the factor store (docs/mfa.md): one sealed value per person, one second step, one
 // last-factor rule, one admin reset.
-
-const alice: Identity = {
-  id: "corp:uuid-alice",
-  source: "corp",
-  username: "alice",
-  groups: [],
-  groupDns: [],
-  sshKeys: [],
-  attributes: {},
-};
-
-const passkey = (id: string, over: Partial<PasskeyRecord> = {}): PasskeyRecord => ({
-  id,
-  publicKey: "pQECAyYgASFYIA",
-  counter: 5,
-  transports: ["internal"],
-  name: `key ${id}`,
-  aaguid: "",
-  deviceType: "singleDevice",
-  backedUp: false,
-  createdAt: "2026-12-06T03:00:00.000Z",
-  ...over,
-});
 
 function build() {
   const store = new MemoryStore();
@@ -64,16 +39,6 @@ function build() {
   });
   const creds = new PasskeyCredentials({ store, sealer, lists: new FactorPasskeyLists(mfa.factors), now: () => now });
   return { store, mfa, creds, events, now: () => now, advance: (ms: number) => (now += ms) };
-}
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (isArchwayError(err)) return err.code;
-    throw err;
-  }
-  return "resolved";
 }
 
 describe("passkeys in the factor store", () => {

@@ -1,13 +1,10 @@
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { describe, expect, it } from "vitest";
-import { isArchwayError } from "../../../../src/errors.js";
 import {
   counterAccepted,
-  type Identity,
   MAX_PASSKEYS,
   PasskeyChallenges,
   PasskeyCredentials,
-  type PasskeyRecord,
   PasskeyRecordSchema,
   Passkeys,
   parseAuthenticationResponse,
@@ -16,39 +13,7 @@ import {
 } from "../../../../src/identity/index.js";
 import { MemoryStore } from "../../../../src/store/index.js";
 import { Sealer } from "../../../../src/tokens/index.js";
-
-const alice: Identity = {
-  id: "corp:1111",
-  source: "corp",
-  username: "alice",
-  groups: [],
-  groupDns: [],
-  sshKeys: [],
-  attributes: {},
-};
-
-const record = (id: string, over: Partial<PasskeyRecord> = {}): PasskeyRecord => ({
-  id,
-  publicKey: "pQECAyYgASFYIA",
-  counter: 5,
-  transports: ["internal"],
-  name: `key ${id}`,
-  aaguid: "",
-  deviceType: "singleDevice",
-  backedUp: false,
-  createdAt: "2026-12-06T03:00:00.000Z",
-  ...over,
-});
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (isArchwayError(err)) return err.code;
-    throw err;
-  }
-  return "resolved";
-}
+import { alice, errorCode as code, passkeyRecord as record } from "./fixtures.js";
 
 describe("the signature-counter rule", () => {
   it("accepts only a counter that moves forward, or authenticators that keep none", () => {

@@ -1,25 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { Audit } from "../../../../src/audit/index.js";
 import { DEFAULT_LOCKOUT } from "../../../../src/config/index.js";
-import {
-  AttemptGuard,
-  type Identity,
-  MfaService,
-  TOTP_PERIOD_SECONDS,
-  totpCode,
-} from "../../../../src/identity/index.js";
+import { AttemptGuard, MfaService, TOTP_PERIOD_SECONDS, totpCode } from "../../../../src/identity/index.js";
 import { MemoryStore } from "../../../../src/store/index.js";
 import { Sealer } from "../../../../src/tokens/index.js";
+import { alice } from "./fixtures.js";
 
-const alice: Identity = {
-  id: "corp:uuid-alice",
-  source: "corp",
-  username: "alice",
-  groups: [],
-  groupDns: [],
-  sshKeys: [],
-  attributes: {},
-};
 const STEP_MS = TOTP_PERIOD_SECONDS * 1000;
 
 function build(mode: "required" | "optional" | "off" = "optional") {
@@ -158,5 +144,19 @@ describe("MfaService", () => {
     const t = build("off");
     await enrol(t);
     expect(await t.mfa.secondStep(alice)).toBe("none");
+  });
+
+  it("seals a pending SSO first step: the upstream refresh token never sits in the store in the clear", async () => {
+    const { store, mfa } = build();
+    const upstream = { source: "corp", refreshToken: "rt-upstream-secret", idToken: "id.token.x", amr: ["pwd"] };
+    const { id } = await mfa.pending.start(alice, { methods: ["password"], purpose: "web", upstream });
+    const raw = await store.get(`mfa:pending:${id}`);
+    expect(raw).toMatch(/^seal1\./);
+    expect(raw).not.toContain("rt-upstream-secret");
+    expect((await mfa.pending.get(id))?.upstream?.refreshToken).toBe("rt-upstream-secret");
+    // A sealed record copied under another id does not open (bound to its key).
+    const other = "x".repeat(32);
+    await store.set(`mfa:pending:${other}`, raw ?? "");
+    await expect(mfa.pending.get(other)).rejects.toThrow();
   });
 });

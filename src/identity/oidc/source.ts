@@ -3,13 +3,13 @@ import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from "jose";
 import * as oidc from "openid-client";
 import { Agent } from "undici";
 import { z } from "zod";
-import type { OidcSourceConfig } from "../config/index.js";
-import { ArchwayError } from "../errors.js";
-import { type BackchannelLogoutSource, type LogoutClaims, verifyLogoutToken } from "./backchannel-logout.js";
-import { type Identity, identityId } from "./identity.js";
-import { upstreamAmr } from "./mfa/strength.js";
-import type { RedirectSource, RedirectStart, UpstreamAuth, UpstreamTokens } from "./source.js";
-import type { RefreshFailureAction, UpstreamGrantSource } from "./upstream-grant.js";
+import { ArchwayError } from "../../errors.js";
+import { type BackchannelLogoutSource, type LogoutClaims, verifyLogoutToken } from "../backchannel-logout.js";
+import { type Identity, identityId } from "../identity.js";
+import { upstreamAmr } from "../mfa/strength.js";
+import type { RedirectSource, RedirectStart, UpstreamAuth, UpstreamTokens } from "../source.js";
+import type { RefreshFailureAction, UpstreamGrantSource } from "../upstream-grant.js";
+import type { OidcSourceConfig } from "./schema.js";
 
 const PendingSchema = z
   .object({ state: z.string(), nonce: z.string(), verifier: z.string(), redirectUri: z.string() })
@@ -25,6 +25,7 @@ export class OidcSource implements RedirectSource, BackchannelLogoutSource, Upst
   readonly type = "oidc" as const;
   readonly id: string;
   readonly displayName: string;
+  readonly formOrigins: readonly string[];
   readonly refreshFailure: RefreshFailureAction;
   readonly #c: OidcSourceConfig;
   readonly #fetch: typeof fetch | undefined;
@@ -43,6 +44,7 @@ export class OidcSource implements RedirectSource, BackchannelLogoutSource, Upst
     }
     this.id = config.id;
     this.displayName = config.displayName ?? config.id;
+    this.formOrigins = [issuer.origin];
     this.refreshFailure = config.refreshFailure;
     this.#c = config;
     if (config.caFile) {

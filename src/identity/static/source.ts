@@ -1,7 +1,7 @@
-import type { StaticSourceConfig, StaticUser } from "../config/index.js";
-import { type Identity, identityId } from "./identity.js";
-import { hashPassword, verifyPassword } from "./scrypt.js";
-import type { AccountListSource, AccountState, EnumerableSource, LookupSource, PasswordSource } from "./source.js";
+import { type Identity, identityId } from "../identity.js";
+import { hashPassword, verifyPassword } from "../scrypt.js";
+import type { AccountListSource, AccountState, EnumerableSource, LookupSource, PasswordSource } from "../source.js";
+import type { StaticSourceConfig, StaticUser } from "./schema.js";
 
 /**
  * Users listed in the config file with scrypt hashes: the embedded default's demo users, and a break-glass
