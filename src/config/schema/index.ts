@@ -83,6 +83,11 @@ export const SyncConfigSchema = z
     concurrency: z.number().int().positive().default(16),
     /** Version of `secrets.shadowPasswordKey`; bump it to rotate every shadow password. */
     keyVersion: z.number().int().min(1).default(1),
+    /**
+     * Take over objects with Archway's mark from before deployment ids and re-mark them as this deployment's
+     * (docs/sync.md, "Migration"). Only on the one deployment that made them; off by default.
+     */
+    adoptUnmarked: z.boolean().optional(),
   })
   .strict();
 
@@ -108,6 +113,15 @@ export const ConfigSchema = z
      * listen address; every start prints a warning.
      */
     demo: z.boolean().default(false),
+    /**
+     * Names this deployment in every mark it writes in the clouds (project tags, user and group attributes,
+     * identity provider descriptions): deployments sharing a Keystone never touch each other's objects. Required
+     * outside demo mode (demo: `demo`); never change it once objects exist (docs/sync.md).
+     */
+    deploymentId: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "a short slug: lowercase letters, digits and '-', at most 32, e.g. prod-eu")
+      .optional(),
     listen: z
       .object({
         host: z.string().default("127.0.0.1"),
