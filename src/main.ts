@@ -72,7 +72,8 @@ if (invokedDirectly()) {
     err: (line) => process.stderr.write(`${line}\n`),
     env: process.env,
     cwd: process.cwd(),
-    isTTY: Boolean(process.stdout.isTTY),
+    isTTY: process.env.ARCHWAY_TTY ? process.env.ARCHWAY_TTY === "1" : Boolean(process.stdout.isTTY),
+    errRaw: (text) => process.stderr.write(text),
   };
   runCli(process.argv.slice(2), io).then((code) => {
     process.exitCode = code;

@@ -4,7 +4,7 @@
  */
 
 import { isArchwayError, STORE_UNAVAILABLE } from "../errors.js";
-import type { Logger } from "../log/index.js";
+import { currentRequestId, type Logger } from "../log/index.js";
 import { LogLimiter, type Store, type StreamEntry } from "../store/index.js";
 
 /** The stream key in the store. */
@@ -33,6 +33,11 @@ export function createAudit(deps: { store: Store; log: Logger; now?: () => Date;
     // Copied, then stamped: an object spread with the extra field took V8's slow path for events of many shapes.
     const record: AuditEvent = Object.assign({}, event);
     record.at = now().toISOString();
+    // The HTTP request that caused it, so an audit event leads to its access-log line (and back).
+    if (record.requestId === undefined) {
+      const requestId = currentRequestId();
+      if (requestId !== undefined) record.requestId = requestId;
+    }
     deps.log.info({ audit: record }, event.type);
     try {
       await deps.store.append(AUDIT_STREAM, record, { maxLength: deps.maxLength ?? 1_000_000 });

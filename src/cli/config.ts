@@ -1,8 +1,7 @@
-import { z } from "zod";
 import {
   ConfigError,
-  ConfigSchema,
   checkSecrets,
+  didYouMean,
   formatProblem,
   type LocatedProblem,
   loadConfig,
@@ -16,12 +15,16 @@ import {
   expectPositionals,
   parseCommandArgs,
   UsageError,
+  unknownSubcommand,
 } from "./command.js";
+import { SCHEMA_NAMES, schemaByName } from "./schemas.js";
 
 const HELP = `Usage:
   archway config check [--json] [--config FILE]
                                           validate the config and its clouds inventory; exit 2 on problems
-  archway config schema                   print the JSON Schema of the config file (for editors)
+  archway config schema [NAME]            print a JSON Schema (for editors): config (default), clouds (a clouds.d
+                                          file), policy (a policy document), report:<name> (a --json report, e.g.
+                                          report:sync-plan); the same files are under schema/ in the repository
   archway config hash-password            read a password on stdin, print a scrypt hash for a static user
 
 Problems are printed one per line as file:line:column: path: what was expected.
@@ -34,16 +37,24 @@ export const configCommand: Command = {
   name: "config",
   summary: "check the configuration, print its JSON Schema, hash a password",
   help: HELP,
+  subcommands: ["check", "schema", "hash-password"],
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(argv, { ...configOption, json: { type: "boolean" } });
-    const [sub] = positionals;
-    expectPositionals(positionals, 1);
+    const [sub, name] = positionals;
+    expectPositionals(positionals, sub === "schema" ? 2 : 1);
     switch (sub) {
       case "check":
         return check(configPath(values.config, io), values.json === true, io);
-      case "schema":
-        io.out(JSON.stringify(z.toJSONSchema(ConfigSchema, { io: "input", unrepresentable: "any" }), null, 2));
+      case "schema": {
+        if (values.json) throw new UsageError("config schema prints JSON already: drop --json");
+        const schema = schemaByName(name ?? "config");
+        if (!schema)
+          throw new UsageError(
+            `unknown schema '${name}'${didYouMean(name ?? "", SCHEMA_NAMES)} (one of: ${SCHEMA_NAMES.join(", ")})`,
+          );
+        io.out(JSON.stringify(schema, null, 2));
         return 0;
+      }
       case "hash-password": {
         const password = (await readStdin()).replace(/\r?\n$/, "");
         if (!password) throw new UsageError("expected a password on standard input");
@@ -51,9 +62,7 @@ export const configCommand: Command = {
         return 0;
       }
       default:
-        throw new UsageError(
-          sub ? `unknown subcommand '${sub}'` : "expected a subcommand: check, schema, hash-password",
-        );
+        throw unknownSubcommand(sub, configCommand.subcommands ?? []);
     }
   },
 };

@@ -7,7 +7,16 @@ import {
   loadConfig,
   publicUrlOf,
 } from "../config/index.js";
-import { type Command, configOption, configPath, expectPositionals, parseCommandArgs, UsageError } from "./command.js";
+import {
+  type Command,
+  configOption,
+  configPath,
+  expectPositionals,
+  parseCommandArgs,
+  requireCloud,
+  UsageError,
+  unknownSubcommand,
+} from "./command.js";
 
 const HELP = `Usage: archway federation snippet <cloud> [--config FILE]
 
@@ -20,11 +29,13 @@ export const federationCommand: Command = {
   name: "federation",
   summary: "print the Apache and keystone.conf lines a federated cloud needs",
   help: HELP,
+  subcommands: ["snippet"],
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(argv, configOption);
     const [sub, cloudId] = positionals;
     expectPositionals(positionals, 2);
-    if (sub !== "snippet" || !cloudId) throw new UsageError("expected: snippet <cloud>");
+    if (sub !== "snippet") throw unknownSubcommand(sub, federationCommand.subcommands ?? []);
+    if (!cloudId) throw new UsageError("expected: snippet <cloud>");
     let config: Config;
     try {
       config = loadConfig(configPath(values.config, io), { env: io.env, cwd: io.cwd }).config;
@@ -33,6 +44,7 @@ export const federationCommand: Command = {
       for (const p of err.problems) io.err(formatProblem(p));
       return 2;
     }
+    requireCloud(config.clouds, cloudId);
     const cloud = config.clouds.find((c) => c.id === cloudId);
     if (!cloud) throw new UsageError(`unknown cloud '${cloudId}'`);
     if (cloud.mode !== "federated") {

@@ -1,7 +1,7 @@
-import { formatProblem } from "../config/index.js";
+import { type Cloud, formatProblem } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import type { FacadeDeps, OidcProviderDeps, ProxyDeps } from "../http/index.js";
-import { CloudCatalogs, createApp, createHttpMetrics, type HttpMetrics, UpstreamPools } from "../http/index.js";
+import { CloudCatalogs, createApp, type HttpMetrics, UpstreamPools } from "../http/index.js";
 import { createWebDeps, ssoOrigins, type WebDeps } from "../http/web/index.js";
 import { isPasswordSource, LoginGuard, MfaService } from "../identity/index.js";
 import { createOffboard, type OffboardService, UpstreamGrants } from "../offboard/index.js";
@@ -27,7 +27,9 @@ export interface Gateway {
    * Compiles the policy files again and, when they have no problem, serves them from now on (every part reads
    * policies through one function). With problems, the policies in use stay and the problems are returned.
    */
-  reloadPolicies(): string[];
+  reloadPolicies(clouds?: readonly Cloud[]): string[];
+  /** Takes a reloaded cloud inventory into the broker and the catalogs (the rest reads the config's list). */
+  setClouds(clouds: readonly Cloud[]): void;
   /** This process's per-cloud circuit breakers (catalog reads, broker, proxy and sync share them). */
   breakers: CloudBreakers;
   close(): Promise<void>;
@@ -58,6 +60,7 @@ export function buildGateway(runtime: Runtime): Gateway {
         policies,
         queue: "inline",
         clientOptions: { breakers },
+        metrics: runtime.metrics,
       })
     : undefined;
   const issue = oidcTokenIssuer(runtime, policies);
@@ -77,6 +80,8 @@ export function buildGateway(runtime: Runtime): Gateway {
     store: runtime.store,
     sealer: runtime.sealer,
     breakers,
+    metrics: runtime.metrics,
+    onRequest: (e) => runtime.metrics.upstream(e.cloudId, e.service, e.method, e.status, e.ms / 1000),
     clouds: config.clouds,
     shadowPassword: (cloudId, identityId) => {
       if (!secret)
@@ -110,6 +115,8 @@ export function buildGateway(runtime: Runtime): Gateway {
   const upstreamGrants = new UpstreamGrants({ store: runtime.store, sealer: runtime.sealer, sessions });
   sessions.onEnd((session) => upstreamGrants.forget(session.sid));
   const guard = new LoginGuard({ store: runtime.store, audit: runtime.audit, limits: config.identity.lockout });
+  // Logins, lockouts, refusals and unlocks on /metrics beside everything else.
+  guard.metrics.register(runtime.metrics.registry);
   // Second factors (docs/mfa.md): codes counted by the same guard as their own attempt kind.
   const mfa = new MfaService({
     store: runtime.store,
@@ -167,11 +174,16 @@ export function buildGateway(runtime: Runtime): Gateway {
       broker,
       breakers,
       pools: proxyPools,
+      metrics: runtime.metrics,
     },
     sync,
     breakers,
     offboard,
-    reloadPolicies: () => live.reload().map(formatProblem),
+    reloadPolicies: (clouds) => live.reload(clouds).map(formatProblem),
+    setClouds(clouds) {
+      broker.setClouds(clouds);
+      catalogs.setClouds(clouds);
+    },
     async close() {
       // Shutdown must finish whatever one part reports: a half-closed pool is not worth an error exit.
       await Promise.allSettled([catalogs.close(), sync?.close(), proxyPools.close()]);
@@ -180,9 +192,9 @@ export function buildGateway(runtime: Runtime): Gateway {
 }
 
 /** The Hono app with every surface of the gateway mounted: health, JWKS, facade, proxy, pages and the IdP. */
-export function gatewayApp(runtime: Runtime, gateway: Gateway, metrics: HttpMetrics = createHttpMetrics()) {
-  // Lockouts, refusals and unlocks on /metrics beside the request histogram.
-  gateway.facade.guard.metrics.register(metrics.registry);
+export function gatewayApp(runtime: Runtime, gateway: Gateway, metrics: HttpMetrics = runtime.metrics) {
+  // The guard's counters are in the runtime's registry already; another registry (tests) gets them too.
+  if (metrics !== runtime.metrics) gateway.facade.guard.metrics.register(metrics.registry);
   const cloudIds = runtime.loaded.config.clouds.map((c) => c.id);
   registerBreakerMetrics(metrics.registry, gateway.breakers, () => cloudIds);
   return createApp({

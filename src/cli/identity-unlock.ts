@@ -3,7 +3,7 @@ import { pino } from "pino";
 import { createAudit } from "../audit/index.js";
 import { LoginGuard } from "../identity/index.js";
 import { createLogger } from "../log/index.js";
-import type { CliIO } from "./command.js";
+import { type CliIO, stderrLog } from "./command.js";
 import { buildRuntime } from "./runtime.js";
 
 /**
@@ -17,7 +17,7 @@ export async function unlockPerson(
   opts: { json: boolean },
   io: CliIO,
 ): Promise<number> {
-  const runtime = buildRuntime(configFile, io);
+  const runtime = buildRuntime(configFile, io, { logDestination: stderrLog() });
   try {
     const { config } = runtime.loaded;
     // The audit line goes to stderr: stdout is the command's answer (`--json` must stay parseable).

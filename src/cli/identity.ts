@@ -1,6 +1,14 @@
-import { ConfigError, formatProblem, loadConfig } from "../config/index.js";
+import { ConfigError, didYouMean, formatProblem, loadConfig } from "../config/index.js";
 import { createSources, isLookupSource } from "../identity/index.js";
-import { type Command, configOption, configPath, expectPositionals, parseCommandArgs, UsageError } from "./command.js";
+import {
+  type Command,
+  configOption,
+  configPath,
+  expectPositionals,
+  parseCommandArgs,
+  UsageError,
+  unknownSubcommand,
+} from "./command.js";
 import { unlockPerson } from "./identity-unlock.js";
 
 const HELP = `Usage: archway identity lookup <source> <username> [--json] [--config FILE]
@@ -19,6 +27,7 @@ export const identityCommand: Command = {
   name: "identity",
   summary: "show what an identity source returns for a person; unlock a person's sign-in limits",
   help: HELP,
+  subcommands: ["lookup", "unlock"],
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(argv, { ...configOption, json: { type: "boolean" } });
     const [sub, sourceId, username] = positionals;
@@ -33,10 +42,7 @@ export const identityCommand: Command = {
         return 2;
       }
     }
-    if (sub !== "lookup")
-      throw new UsageError(
-        sub ? `unknown subcommand '${sub}'` : "expected: lookup <source> <username> | unlock <person>",
-      );
+    if (sub !== "lookup") throw unknownSubcommand(sub, identityCommand.subcommands ?? []);
     if (!sourceId || !username) throw new UsageError("expected: lookup <source> <username>");
     let loaded: ReturnType<typeof loadConfig>;
     try {
@@ -47,10 +53,12 @@ export const identityCommand: Command = {
       return 2;
     }
     const config = loaded.config.identity.sources.find((s) => s.id === sourceId);
-    if (!config)
+    if (!config) {
+      const ids = loaded.config.identity.sources.map((s) => s.id);
       throw new UsageError(
-        `unknown identity source '${sourceId}' (configured: ${loaded.config.identity.sources.map((s) => s.id).join(", ")})`,
+        `unknown identity source '${sourceId}'${didYouMean(sourceId, ids)} (configured: ${ids.join(", ")})`,
       );
+    }
     const [source] = createSources([config]);
     try {
       if (!source || !isLookupSource(source))

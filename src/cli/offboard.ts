@@ -8,7 +8,16 @@ import {
 } from "../offboard/index.js";
 import { type CloudClients, createCloudClients } from "../openstack/index.js";
 import { dropBrokeredTokens } from "../tokens/index.js";
-import { type CliIO, type Command, configOption, configPath, parseCommandArgs, UsageError } from "./command.js";
+import {
+  type CliIO,
+  type Command,
+  configOption,
+  configPath,
+  expectPositionals,
+  parseCommandArgs,
+  stderrLog,
+  UsageError,
+} from "./command.js";
 import { buildRuntime, type Runtime } from "./runtime.js";
 
 const HELP = `Usage:
@@ -42,9 +51,9 @@ export const offboardCommand: Command = {
       reason: { type: "string" },
     });
     const json = values.json ?? false;
-    if (values.pending ? positionals.length !== 0 : positionals.length !== 1)
-      throw new UsageError(values.pending ? "--pending takes no person" : "expected exactly one person");
-    const runtime = buildRuntime(configPath(values.config, io), io);
+    expectPositionals(positionals, values.pending ? 0 : 1);
+    if (!values.pending && positionals.length !== 1) throw new UsageError("expected a person (username@source)");
+    const runtime = buildRuntime(configPath(values.config, io), io, { logDestination: stderrLog() });
     const clients = cloudClients();
     try {
       const service = buildOffboard(runtime, { clients: clients.get });

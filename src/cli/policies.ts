@@ -1,4 +1,4 @@
-import type { LocatedProblem } from "../config/index.js";
+import type { Cloud, LocatedProblem } from "../config/index.js";
 import { type CompiledPolicySet, loadPolicies } from "../policy/index.js";
 import type { Runtime } from "./runtime.js";
 
@@ -10,18 +10,19 @@ export interface LivePolicies {
   problems: LocatedProblem[];
   /**
    * Compiles the files again; without problems, they are the policies in use from now on. With problems, the
-   * policies in use stay and the problems are returned.
+   * policies in use stay and the problems are returned. `clouds`: compile against this inventory instead (a
+   * reload that changes `clouds.d`: the policies must hold against the clouds about to be in use).
    */
-  reload(): LocatedProblem[];
+  reload(clouds?: readonly Cloud[]): LocatedProblem[];
 }
 
 /** Compiles the configured policies folder against the configured clouds, sources and roles. */
 export function livePolicies(runtime: Runtime, cwd?: string): LivePolicies {
   const { config, policiesDir } = runtime.loaded;
-  const compile = () =>
+  const compile = (clouds: readonly Cloud[] = config.clouds) =>
     loadPolicies(
       policiesDir,
-      { clouds: config.clouds, sources: config.identity.sources.map((s) => s.id), roles: config.roles },
+      { clouds: [...clouds], sources: config.identity.sources.map((s) => s.id), roles: config.roles },
       cwd,
     );
   const first = compile();
@@ -29,8 +30,8 @@ export function livePolicies(runtime: Runtime, cwd?: string): LivePolicies {
   return {
     current: () => current,
     problems: first.problems,
-    reload() {
-      const next = compile();
+    reload(clouds) {
+      const next = compile(clouds);
       if (next.problems.length === 0) current = next.policies;
       return next.problems;
     },

@@ -10,7 +10,9 @@ import {
   configPath,
   expectPositionals,
   parseCommandArgs,
+  requireCloud,
   UsageError,
+  unknownSubcommand,
 } from "./command.js";
 
 const HELP = `Usage:
@@ -21,7 +23,7 @@ const HELP = `Usage:
   archway policy explain <username | identity.json> [--cloud ID] [--json] [--config FILE]
       for one person: every policy, whether it matched (or the first condition that failed), and the resulting
       grants per cloud. A username is looked up in the identity sources; a .json file is an identity as is.
-  archway policy import-keystone <mapping.json> [--name PREFIX]
+  archway policy import-keystone <mapping.json> [--name PREFIX] [--json]
       turn a Keystone federation mapping into Archway policies (YAML on stdout); a rule that cannot be
       expressed is refused with a line saying why, and the exit code is 2`;
 
@@ -30,6 +32,7 @@ export const policyCommand: Command = {
   name: "policy",
   summary: "check policies, explain a person's access, import Keystone mappings",
   help: HELP,
+  subcommands: ["check", "explain", "import-keystone"],
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(argv, {
       ...configOption,
@@ -51,14 +54,15 @@ export const policyCommand: Command = {
         const result = importKeystoneMapping(JSON.parse(readFileSync(arg, "utf8")), {
           namePrefix: values.name ?? "imported",
         });
-        for (const refusal of result.refused) io.err(`${arg}: ${refusal}`);
-        if (result.yaml) io.out(result.yaml);
+        if (values.json) io.out(JSON.stringify({ yaml: result.yaml, refused: result.refused }, null, 2));
+        else {
+          for (const refusal of result.refused) io.err(`${arg}: ${refusal}`);
+          if (result.yaml) io.out(result.yaml);
+        }
         return result.refused.length > 0 ? 2 : 0;
       }
       default:
-        throw new UsageError(
-          sub ? `unknown subcommand '${sub}'` : "expected a subcommand: check, explain, import-keystone",
-        );
+        throw unknownSubcommand(sub, policyCommand.subcommands ?? []);
     }
   },
 };
@@ -125,8 +129,7 @@ async function explainOne(
   const { policies, problems } = compile(io, loaded);
   for (const p of problems) io.err(formatProblem(p));
   if (problems.length > 0) return 2;
-  if (cloudId && !loaded.config.clouds.some((c) => c.id === cloudId))
-    throw new UsageError(`unknown cloud '${cloudId}'`);
+  requireCloud(loaded.config.clouds, cloudId);
   const identity = who.endsWith(".json")
     ? IdentitySchema.parse(JSON.parse(readFileSync(who, "utf8")))
     : await lookup(loaded, who);

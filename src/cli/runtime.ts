@@ -3,6 +3,7 @@ import { type Audit, createAudit } from "../audit/index.js";
 import { type LoadedConfig, loadConfig, publicUrlOf } from "../config/index.js";
 import { createSources, type IdentitySource } from "../identity/index.js";
 import { createLogger, type Logger, type LoggerOptions } from "../log/index.js";
+import { ArchwayMetrics, timedCalls } from "../metrics/index.js";
 import { createStore, RedisStore, type Store } from "../store/index.js";
 import { IdentitySessions, KeyRing, loopSaturation, type Sealer, storeSealer, TokenService } from "../tokens/index.js";
 import type { CliIO } from "./command.js";
@@ -20,6 +21,8 @@ export interface Runtime {
   sessions: IdentitySessions;
   /** Seals secrets the store keeps (signing keys, brokered Keystone tokens), from `secrets.storeKey`. */
   sealer: Sealer;
+  /** The process's metrics registry: every part counts into it, `/metrics` renders it. */
+  metrics: ArchwayMetrics;
   /** Externally visible base URL (config `publicUrl`, else the listen address); the token issuer. */
   publicUrl: string;
   /** Closes what was opened, in reverse order. */
@@ -40,13 +43,21 @@ export function buildRuntime(
   });
   const store = createStore(loaded.config.store, { log });
   const { config } = loaded;
+  const metrics = new ArchwayMetrics({
+    cloudIds: () => config.clouds.map((c) => c.id),
+    sourceIds: () => config.identity.sources.map((s) => s.id),
+  });
+  metrics.watchStore(() => store.ping());
   const publicUrl = publicUrlOf(config);
   // Static sources are listed from this file: a reloaded process must not be undone by one still on the old file.
+  // Every call to a source is timed (archway_identity_source_duration_seconds); the sources themselves are unchanged.
   const sources = createSources(config.identity.sources, {
     generation: configGeneration(loaded.file),
     store,
     publicUrl,
-  });
+  }).map((s) =>
+    timedCalls(s, SOURCE_OPERATIONS, (operation, ok, seconds) => metrics.sourceCall(s.id, operation, ok, seconds)),
+  );
   const audit = createAudit({ store, log });
   // A Redis that lost its data while Archway ran logged everyone out: an incident for the audit trail too.
   if (store instanceof RedisStore) store.onIncident((incident) => void audit({ ...incident }));
@@ -77,6 +88,7 @@ export function buildRuntime(
     audit,
     offloadSigning: loopSaturation(),
     sessions,
+    metrics,
   });
   return {
     loaded,
@@ -88,6 +100,7 @@ export function buildRuntime(
     tokens,
     sessions,
     sealer,
+    metrics,
     publicUrl,
     async close() {
       await Promise.allSettled(sources.map((s) => s.close()));
@@ -96,6 +109,9 @@ export function buildRuntime(
     },
   };
 }
+
+/** The identity source calls timed by the metrics: sign-ins, lookups, listings, SSO steps, readiness pings. */
+const SOURCE_OPERATIONS = ["login", "lookup", "list", "accounts", "completeLogin", "refresh", "ping"] as const;
 
 /** When the configuration file last changed (ms), or undefined when it cannot be read. */
 export function configGeneration(file: string): number | undefined {

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import { formatProblem } from "../config/index.js";
+import { type Cloud, formatProblem } from "../config/index.js";
 import { isArchwayError } from "../errors.js";
 import { configuredBreakers } from "../openstack/index.js";
 import {
@@ -8,7 +8,6 @@ import {
   createSync,
   describe,
   describeHolder,
-  type JobResult,
   RUN_LOCKED,
   type SavedPlan,
   SavedPlanSchema,
@@ -22,11 +21,21 @@ import {
   configPath,
   expectPositionals,
   parseCommandArgs,
+  requireCloud,
+  stderrLog,
   UsageError,
+  unknownSubcommand,
 } from "./command.js";
 import { livePolicies } from "./policies.js";
 import { buildRuntime, type Runtime } from "./runtime.js";
 import { secretsGate } from "./secrets-gate.js";
+import {
+  deleteLimitWarning,
+  type ProgressSlot,
+  planReport,
+  savedDeleteLimitWarning,
+  startDisplay,
+} from "./sync-report.js";
 
 const HELP = `Usage:
   archway sync plan [--cloud ID] [--json] [--out FILE] [--detailed-exitcode] [--config FILE]
@@ -55,6 +64,7 @@ export const syncCommand: Command = {
   name: "sync",
   summary: "plan or apply users, projects, roles and SSH keys in every cloud",
   help: HELP,
+  subcommands: ["plan", "apply"],
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(argv, {
       ...configOption,
@@ -70,14 +80,17 @@ export const syncCommand: Command = {
     expectPositionals(positionals, sub === "apply" ? 2 : 1);
     if (planFile && (values.cloud || values["deep-keys"]))
       throw new UsageError("a saved plan names its clouds: --cloud and --deep-keys do not apply to it");
-    if (sub !== "plan" && sub !== "apply") {
-      throw new UsageError(sub ? `unknown subcommand '${sub}'` : "expected a subcommand: plan, apply");
-    }
-    const runtime = buildRuntime(configPath(values.config, io), io);
+    if (sub !== "plan" && sub !== "apply") throw unknownSubcommand(sub, syncCommand.subcommands ?? []);
+    const runtime = buildRuntime(configPath(values.config, io), io, { logDestination: stderrLog() });
     try {
+      requireCloud(runtime.loaded.config.clouds, values.cloud);
       const refused = secretsGate(runtime.loaded, io, { log: runtime.log });
       if (refused !== undefined) return refused;
-      const sync = buildSync(runtime, io, values.queue ? "shared" : "inline");
+      // The engine reports each applied operation; the bars of this run (if any) listen from apply on.
+      const progress: ProgressSlot = {};
+      const sync = buildSync(runtime, io, values.queue ? "shared" : "inline", (cloudId, done, total) =>
+        progress.current?.operation(cloudId, done, total),
+      );
       if (typeof sync === "number") return sync;
       try {
         if (sub === "plan") {
@@ -89,13 +102,18 @@ export const syncCommand: Command = {
           return values.out ? await savePlan(sync, io, { ...opts, out: values.out }) : await plan(sync, io, opts);
         }
         if (planFile)
-          return await applySaved(sync, io, planFile, { wait: values.wait ?? false, json: values.json ?? false });
+          return await applySaved(sync, io, planFile, {
+            wait: values.wait ?? false,
+            json: values.json ?? false,
+            progress,
+          });
         return await apply(sync, io, {
           cloudId: values.cloud,
           deepKeys: values["deep-keys"] ?? false,
           wait: values.wait ?? false,
           json: values.json ?? false,
           cloudCount: runtime.loaded.config.clouds.length,
+          progress,
         });
       } catch (err) {
         // Not a failure of this run: another one is doing the work. A distinct code lets a cron job tell.
@@ -114,7 +132,7 @@ export const syncCommand: Command = {
 };
 
 /** Sync parts whose policies can be compiled again while the process runs (a worker's SIGHUP). */
-export type LiveSync = SyncParts & { reloadPolicies(): string[] };
+export type LiveSync = SyncParts & { reloadPolicies(clouds?: readonly Cloud[]): string[] };
 
 /** Compiles the policies and builds the sync parts; prints policy problems and returns 2 when there are any. */
 export function buildSync(
@@ -135,10 +153,11 @@ export function buildSync(
     queue,
     onProgress,
     log: runtime.log,
+    metrics: runtime.metrics,
     // A cloud that hangs fails its job fast once its breaker opens, instead of every retry waiting on it.
     clientOptions: { breakers: configuredBreakers(runtime.loaded.config.breaker, runtime.log) },
   });
-  return { ...parts, reloadPolicies: () => live.reload().map(formatProblem) };
+  return { ...parts, reloadPolicies: (clouds) => live.reload(clouds).map(formatProblem) };
 }
 
 interface PlanOpts {
@@ -152,15 +171,20 @@ async function plan(sync: SyncParts, io: CliIO, opts: PlanOpts): Promise<number>
   const { perCloud } = sync.engine.maxDeletes;
   const ok = plans.flatMap((p) => ("operations" in p ? [p] : []));
   const failed = plans.length - ok.length;
-  const over = ok.filter((p) => p.destructive > perCloud).length;
-  if (opts.json) io.out(JSON.stringify(plans, null, 2));
+  const report = planReport(plans, sync.engine.maxDeletes);
+  const over = report.overDeleteLimit.length;
+  if (opts.json) io.out(JSON.stringify(report, null, 2));
   else {
     for (const p of plans) {
       if (!("operations" in p)) io.out(`${p.cloudId}: UNAVAILABLE: ${p.reason}`);
       else io.out(formatPlan(p, perCloud));
     }
+    for (const line of deleteLimitWarning(report)) io.out(line);
   }
-  return planExit({ failed, over, changes: ok.some((p) => p.operations.length > 0) }, opts.detailed);
+  return planExit(
+    { failed, over: over + (report.overTotalDeleteLimit ? 1 : 0), changes: report.totals.operations > 0 },
+    opts.detailed,
+  );
 }
 
 /** Exit code of a plan: 1 for anything that stops an apply; with --detailed-exitcode, 2 when there are changes. */
@@ -178,11 +202,13 @@ async function savePlan(sync: SyncParts, io: CliIO, opts: PlanOpts & { out: stri
   else {
     for (const c of saved.clouds) io.out(formatSavedCloud(c));
     for (const u of saved.unavailable) io.out(`${u.cloudId}: UNAVAILABLE: ${u.reason}`);
+    for (const line of savedDeleteLimitWarning(saved, sync.engine.maxDeletes)) io.out(line);
     const totals = savedTotals(saved);
     io.out(`plan ${saved.id}: ${totals.total} operation(s) in ${saved.clouds.length} cloud(s), saved to ${opts.out}`);
     io.out(`apply exactly this plan with: archway sync apply ${opts.out}`);
   }
-  const over = saved.clouds.filter((c) => c.overDeleteLimit).length;
+  // Any limit passed (per cloud or in total) stops part of the apply: exit 1 with --detailed-exitcode.
+  const over = savedDeleteLimitWarning(saved, sync.engine.maxDeletes).length;
   const changes = saved.clouds.some((c) => c.operations.length > 0);
   return planExit({ failed: saved.unavailable.length, over, changes }, opts.detailed);
 }
@@ -191,7 +217,7 @@ async function applySaved(
   sync: SyncParts,
   io: CliIO,
   file: string,
-  opts: { wait: boolean; json: boolean },
+  opts: { wait: boolean; json: boolean; progress: ProgressSlot },
 ): Promise<number> {
   let text: string;
   try {
@@ -212,19 +238,13 @@ async function applySaved(
     io.err(`archway sync: ${file} is not a saved plan: ${first?.path.join(".") || "(top)"}: ${first?.message}`);
     return 2;
   }
+  const show = startDisplay(io, opts, parsed.data.clouds.length);
   const { runId, results } = await sync.service.applySaved(parsed.data, {
     wait: opts.wait,
-    onResult: opts.json ? undefined : (r) => io.out(formatResult(r)),
+    onResult: show.result,
     onWait: (holder) => io.err(`archway sync: waiting for ${describeHolder(holder)} to end`),
   });
-  const bad = results.filter((r) => r.outcome !== "converged");
-  if (opts.json)
-    io.out(JSON.stringify({ runId, planId: parsed.data.id, converged: results.length - bad.length, results }, null, 2));
-  else
-    io.out(
-      `run ${runId} (plan ${parsed.data.id}): ${results.length - bad.length} of ${results.length} clouds converged`,
-    );
-  return bad.length > 0 ? 1 : 0;
+  return show.end(runId, results, parsed.data.id);
 }
 
 /** A saved plan's cloud as people read it. */
@@ -270,45 +290,23 @@ export function formatPlan(p: CloudPlan, perCloudDeleteLimit = Number.POSITIVE_I
 async function apply(
   sync: SyncParts,
   io: CliIO,
-  opts: { cloudId: string | undefined; deepKeys: boolean; wait: boolean; json: boolean; cloudCount: number },
+  opts: {
+    cloudId: string | undefined;
+    deepKeys: boolean;
+    wait: boolean;
+    json: boolean;
+    cloudCount: number;
+    progress: ProgressSlot;
+  },
 ): Promise<number> {
   const { cloudId, deepKeys, cloudCount } = opts;
-  const total = cloudId ? 1 : cloudCount;
-  let done = 0;
-  const onResult = (r: JobResult) => {
-    done++;
-    if (opts.json) return; // one JSON document at the end, nothing else on stdout
-    if (io.isTTY) process.stderr.write(`\r${bar(done, Math.max(total, done))} ${r.cloudId}`.padEnd(60));
-    io.out(`${io.isTTY ? "\n" : ""}${formatResult(r)}`);
-  };
+  const show = startDisplay(io, opts, cloudId ? 1 : cloudCount);
   const { runId, results } = await sync.service.full({
     cloudId,
     deepKeys,
-    onResult,
+    onResult: show.result,
     wait: opts.wait,
     onWait: (holder) => io.err(`archway sync: waiting for ${describeHolder(holder)} to end`),
   });
-  const bad = results.filter((r) => r.outcome !== "converged");
-  if (opts.json) {
-    io.out(JSON.stringify({ runId, converged: results.length - bad.length, results }, null, 2));
-    return bad.length > 0 ? 1 : 0;
-  }
-  io.out(`run ${runId}: ${results.length - bad.length} of ${results.length} clouds converged`);
-  return bad.length > 0 ? 1 : 0;
-}
-
-function formatResult(r: JobResult): string {
-  const counts = r.counts
-    ? Object.entries(r.counts)
-        .map(([k, v]) => `${v} ${k}`)
-        .join(", ")
-    : "";
-  const detail = r.outcome === "converged" ? counts : `${r.reason ?? ""}`;
-  return `${r.cloudId}: ${r.outcome}${detail ? ` (${detail})` : ""}`;
-}
-
-function bar(done: number, total: number): string {
-  const width = 30;
-  const filled = Math.round((done / Math.max(total, 1)) * width);
-  return `[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total}`;
+  return show.end(runId, results);
 }

@@ -1,6 +1,7 @@
 import { ArchwayError } from "../errors.js";
 import { bullConnection, engineHandler, type SyncWorker, startSyncWorker } from "../sync/index.js";
 import { type Command, configOption, configPath, parseCommandArgs } from "./command.js";
+import { type Observability, startObservability } from "./observability.js";
 import { buildOffboard } from "./offboard.js";
 import { configReloader } from "./reload.js";
 import { buildRuntime } from "./runtime.js";
@@ -8,6 +9,7 @@ import { scheduleSyncRuns } from "./schedule.js";
 import { secretsGate } from "./secrets-gate.js";
 import { shutdownSignals, signalExitCode, unrefSleep } from "./shutdown.js";
 import { buildSync, type LiveSync } from "./sync.js";
+import { reloadedFolders, watchConfigFiles } from "./watch.js";
 
 const HELP = `Usage:
   archway worker [--concurrency N] [--no-schedule] [--config FILE]
@@ -15,8 +17,8 @@ const HELP = `Usage:
       Every worker also schedules the periodic full sync (sync.intervalSeconds) and the incremental sync of the
       people the directory changed (sync.incrementalSeconds), and looks for people who left or were disabled
       (offboard.detectSeconds), offboarding them at once in every cloud; a lock in the store makes exactly one of them start
-      each run. --no-schedule only runs jobs. Reloads on SIGHUP the users of static sources (people removed or
-      disabled there are offboarded) and the policy files (a file with problems is refused; what is in use stays). On SIGTERM/SIGINT it takes no new job and lets the running ones finish for up to
+      each run. --no-schedule only runs jobs. Reloads on SIGHUP and on file change (reload.watch) the users of static sources (people removed or
+      disabled there are offboarded), the clouds inventory and the policy files (a file with problems is refused; what is in use stays). On SIGTERM/SIGINT it takes no new job and lets the running ones finish for up to
       shutdown.drainSeconds (default 30), then hands what is left back to the queue and exits 0; an idle worker
       exits at once. A second signal hands the running jobs back now (exit 128 + signal). Refuses to start (exit 2) with public demo secrets or
       weak keys, unless demo: true with a loopback listen.host.`;
@@ -39,6 +41,8 @@ export const workerCommand: Command = {
     let worker: SyncWorker | undefined;
     let stopSchedule = () => {};
     let reload = () => {};
+    let observability: Observability | undefined;
+    let stopWatch = () => {};
     try {
       const refused = secretsGate(runtime.loaded, io, { log: runtime.log });
       if (refused !== undefined) return refused;
@@ -53,6 +57,8 @@ export const workerCommand: Command = {
       if (typeof built === "number") return built;
       const live = built;
       sync = live;
+      // Sync runs, operations and the queue's depth are counted here: the metrics listener serves them.
+      observability = await startObservability(runtime, io);
       const concurrency = values.concurrency ? Number(values.concurrency) : config.sync.concurrency;
       const started = startSyncWorker(bullConnection(config.store, runtime.log), engineHandler(live.engine), {
         concurrency,
@@ -71,6 +77,12 @@ export const workerCommand: Command = {
       const reloader = configReloader({ runtime, io, reloadPolicies: live.reloadPolicies, offboard });
       reload = () => void reloader();
       process.on("SIGHUP", reload);
+      if (config.reload.watch)
+        stopWatch = watchConfigFiles(reloadedFolders(runtime.loaded), {
+          debounceMs: config.reload.debounceMs,
+          onChange: reload,
+          log: runtime.log,
+        });
       await Promise.race([started.waitUntilReady(), signals.first]);
       io.out(`archway worker: ready (concurrency ${concurrency})`);
       const signal = await signals.first;
@@ -92,12 +104,14 @@ export const workerCommand: Command = {
     } finally {
       signals.dispose();
       process.off("SIGHUP", reload);
+      stopWatch();
       stopSchedule();
       // Bounded: a Redis that does not answer, or a cloud client still waiting on a job handed back, must not keep
       // a stopping worker alive.
       const handedBack = (await worker?.release()) ?? 0;
       await Promise.race([
         (async () => {
+          await observability?.close();
           await sync?.close();
           await runtime.close();
         })().catch(() => {}),

@@ -4,6 +4,7 @@
  * mode, and located YAML parsing reused by the policy compiler.
  */
 export { checkSecrets, type SecretsVerdict } from "./check-secrets.js";
+export { configJsonSchema, inventoryJsonSchema, jsonSchemaOf } from "./json-schema.js";
 export { ConfigError, type LoadedConfig, loadConfig } from "./load.js";
 export {
   formatPath,

@@ -12,6 +12,7 @@ import {
 import { type Cloud, CloudInventoryFileSchema, type Config, ConfigSchema } from "./schema/index.js";
 import { resolveSecretReferences, SecretValues } from "./secrets.js";
 import { checkSigning } from "./signing-keys.js";
+import { didYouMean } from "./suggest.js";
 import { findWeakSecrets } from "./weak-secrets.js";
 
 /** A configuration that passed every check, with where it came from. */
@@ -60,7 +61,7 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadedConfig {
   const problems: LocatedProblem[] = [];
   const weakSecrets: LocatedProblem[] = [];
 
-  const parsed = parseFile(file, shown(file), problems);
+  const parsed = parseFile(file, shown(file), problems, { main: true });
   if (!parsed) throw new ConfigError(problems);
   const baseDir = dirname(file);
   for (const p of resolveSecretReferences(parsed.value, { env, baseDir, secrets })) {
@@ -134,13 +135,23 @@ function keystoneIdentity(authUrl: string): string {
   }
 }
 
-function parseFile(file: string, shownName: string, problems: LocatedProblem[]): LocatedDocument | undefined {
+function parseFile(
+  file: string,
+  shownName: string,
+  problems: LocatedProblem[],
+  opts: { main?: boolean } = {},
+): LocatedDocument | undefined {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
-    problems.push({ file: shownName, line: 1, column: 1, path: "", message: `cannot read file (${code})` });
+    // The commonest first mistake: no --config, and no config/archway.yaml where the command was started.
+    const hint =
+      opts.main && code === "ENOENT"
+        ? ": no configuration file there; give one with --config FILE or $ARCHWAY_CONFIG (default config/archway.yaml)"
+        : "";
+    problems.push({ file: shownName, line: 1, column: 1, path: "", message: `cannot read file (${code})${hint}` });
     return undefined;
   }
   const { documents, problems: syntax } = parseYaml(text, shownName);
@@ -212,7 +223,9 @@ function checkClientClouds(config: Config, file: string, doc: LocatedDocument, p
         file,
         ...doc.locate(path),
         path: formatPath(path),
-        message: cloud ? `cloud '${id}' is not in federated mode` : `unknown cloud '${id}'`,
+        message: cloud
+          ? `cloud '${id}' is not in federated mode`
+          : `unknown cloud '${id}'${didYouMean(id, clouds.keys())}`,
       });
     });
   });

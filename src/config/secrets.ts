@@ -10,6 +10,11 @@ const REFERENCE = /^\$\{(env|file):([^}]+)\}$/;
 export class SecretValues {
   readonly #values = new Set<string>();
 
+  /** Takes every value of `other` too (a reloaded configuration's secrets join the ones already scrubbed). */
+  addAll(other: SecretValues): void {
+    for (const value of other.#values) this.#values.add(value);
+  }
+
   add(value: string): void {
     // Very short values would scrub ordinary words; they are still secrets but cannot be matched safely.
     if (value.length >= 4) this.#values.add(value);

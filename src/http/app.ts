@@ -6,8 +6,9 @@ import type { Store } from "../store/index.js";
 import type { KeyRing, TokenService } from "../tokens/index.js";
 import type { AppEnv } from "./env.js";
 import { handleError, handleNotFound } from "./errors.js";
-import { healthRoutes } from "./health.js";
+import { healthRoutes, metricsListenerRoutes } from "./health.js";
 import { type FacadeDeps, keystoneFacade } from "./keystone/facade.js";
+import { metricsAccess } from "./metrics-access.js";
 import { createHttpMetrics, type HttpMetrics } from "./middleware/metrics.js";
 import { observeFetch } from "./middleware/observe.js";
 import { type OidcProviderDeps, oidcProvider } from "./oidc-provider.js";
@@ -42,7 +43,10 @@ export function createApp(deps: AppDeps): { app: Hono<AppEnv>; metrics: HttpMetr
   const app = new Hono<AppEnv>();
   app.onError(handleError);
   app.notFound(handleNotFound);
-  app.route("/", healthRoutes({ store: deps.store, sources: deps.sources, metrics }));
+  app.route(
+    "/",
+    healthRoutes({ store: deps.store, sources: deps.sources, metrics, access: metricsAccess(deps.config.metrics) }),
+  );
   app.route("/", wellKnownRoutes({ keys: deps.keys }));
   if (deps.gateway) {
     app.route("/", keystoneFacade(deps.gateway));
@@ -55,6 +59,19 @@ export function createApp(deps: AppDeps): { app: Hono<AppEnv>; metrics: HttpMetr
     metrics,
     trustedProxies: deps.config.http.trustedProxies,
     bodyLimitBytes: deps.config.http.bodyLimitBytes,
+    tracing: deps.config.telemetry?.otlpEndpoint !== undefined,
   });
   return { app, metrics };
+}
+
+/**
+ * The app of the metrics listener (`metrics.listen`): `/metrics`, the detailed `/readyz` and `/healthz`, with the
+ * app's error shape and no access log (scrapes every few seconds would drown it).
+ */
+export function createMetricsApp(deps: Pick<AppDeps, "store" | "sources"> & { metrics: HttpMetrics }): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.onError(handleError);
+  app.notFound(handleNotFound);
+  app.route("/", metricsListenerRoutes(deps));
+  return app;
 }

@@ -15,6 +15,10 @@ export interface RequestInfo {
   readonly rootLog: Logger;
   /** Memoized by {@link requestLog}. */
   log?: Logger;
+  /** Who the request acts for (an identity id, else the username given), once a route knows: the access log. */
+  person?: string;
+  /** The cloud the request concerns, once a route knows: the access log. */
+  cloud?: string;
 }
 
 /**
@@ -43,6 +47,17 @@ export function requestId(c: AnyContext): string | undefined {
 /** The client's address (see {@link RequestInfo.clientIp}); "unknown" without the observing layer. */
 export function clientIp(c: AnyContext): string {
   return infoOf(c)?.clientIp ?? "unknown";
+}
+
+/**
+ * Notes who a request acts for and which cloud it concerns, for its access-log line. An identity id (or the
+ * username a login named), never a password or token.
+ */
+export function noteRequest(c: AnyContext, seen: { person?: string; cloud?: string }): void {
+  const info = infoOf(c);
+  if (!info) return;
+  if (seen.person !== undefined) info.person = seen.person;
+  if (seen.cloud !== undefined) info.cloud = seen.cloud;
 }
 
 /**

@@ -1,10 +1,11 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { request } from "undici";
 import { type ArchwayError, isArchwayError, retryAfterOf } from "../errors.js";
+import type { ArchwayMetrics } from "../metrics/index.js";
 import type { CloudBreakers } from "../openstack/index.js";
 import { projectInCloud, type TokenBroker } from "../tokens/index.js";
-import { type AppEnv, requestHeader } from "./env.js";
+import { type AppEnv, noteRequest, requestHeader } from "./env.js";
 import { type FacadeDeps, facadeCaller, keystoneStoreUnavailable } from "./keystone/caller.js";
 import type { CloudCatalogs } from "./keystone/catalog.js";
 import { keystoneError } from "./keystone/shapes.js";
@@ -26,6 +27,8 @@ export interface ProxyDeps extends Pick<FacadeDeps, "tokens" | "sessions" | "pol
   timeoutMs?: number;
   /** The process's per-cloud breakers: a cloud known down is answered 503 at once, with `Retry-After`. */
   breakers?: CloudBreakers;
+  /** Counts answers by cloud (`archway_proxy_requests_total`) and times the upstream exchange. */
+  metrics?: Pick<ArchwayMetrics, "proxyRequest" | "upstream">;
 }
 
 /**
@@ -68,8 +71,15 @@ export function cloudProxy(deps: ProxyDeps) {
   const refused = (b: ReturnType<CloudBreakers["get"]>) => refuse(b.refusal("proxy"));
 
   app.all("/clouds/:cloud/:service/*", async (c) => {
+    const res = await forward(c);
+    deps.metrics?.proxyRequest(c.req.param("cloud"), res.status);
+    return res;
+  });
+
+  const forward = async (c: Context<AppEnv, "/clouds/:cloud/:service/*">): Promise<Response> => {
     const cloudId = c.req.param("cloud");
     const service = c.req.param("service");
+    noteRequest(c, { cloud: cloudId });
     let caller: Awaited<ReturnType<typeof facadeCaller>>;
     try {
       caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
@@ -78,6 +88,7 @@ export function cloudProxy(deps: ProxyDeps) {
     }
     // The token acts only as the project it names, and only in that project's regions (docs/tokens.md): an
     // unscoped token reaches no cloud, as Keystone's own services refuse one.
+    noteRequest(c, { person: caller.identity.id });
     if (!caller.scoped)
       return fail(403, "an unscoped token reaches no cloud: scope it to a project (e.g. --os-project-name)");
     const cloud = deps.catalogs.cloud(cloudId);
@@ -145,6 +156,7 @@ export function cloudProxy(deps: ProxyDeps) {
         bodyTimeout: timeoutMs,
       });
     let upstream: Awaited<ReturnType<typeof request>>;
+    const sent = performance.now();
     try {
       try {
         upstream = await send();
@@ -178,6 +190,8 @@ export function cloudProxy(deps: ProxyDeps) {
       return fail(502, `cloud ${cloudId}: ${service} failed (${code || (err as Error).message})`);
     }
 
+    // Until the headers came: the body streams to the client afterwards, at the client's pace.
+    deps.metrics?.upstream(cloudId, service, c.req.method, upstream.statusCode, (performance.now() - sent) / 1000);
     if (upstream.statusCode >= 500) breaker?.failure(`${service}: HTTP ${upstream.statusCode}`);
     else breaker?.success();
     try {
@@ -194,7 +208,7 @@ export function cloudProxy(deps: ProxyDeps) {
       if (signal.aborted) return clientGone();
       throw err;
     }
-  });
+  };
   return app;
 }
 

@@ -58,3 +58,4 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     opts.destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }
+export { currentRequestId, type RequestScope, runInRequest } from "./context.js";

@@ -1,5 +1,6 @@
 import { Agent, type Dispatcher, fetch } from "undici";
 import type { z } from "zod";
+import { clientSpan } from "../telemetry/index.js";
 import type { CircuitBreaker } from "./breaker.js";
 import { codeForStatus, OpenStackError, type OpenStackService, upstreamMessage } from "./errors.js";
 import type { Limiter } from "./limiter.js";
@@ -108,8 +109,25 @@ export class Transport {
     return this.opts.cloudId;
   }
 
-  /** Sends the call and returns the validated reply, or throws an {@link OpenStackError}. */
-  async call<S extends z.ZodType | undefined>(
+  /**
+   * Sends the call and returns the validated reply, or throws an {@link OpenStackError}. One client span per call
+   * (retries inside it) when tracing is on, named by the operation (`keystone.auth.issue`), with the cloud.
+   */
+  call<S extends z.ZodType | undefined>(
+    spec: CallSpec<S>,
+  ): Promise<CallResult<S extends z.ZodType ? z.infer<S> : undefined>> {
+    return clientSpan(
+      spec.operation,
+      { "archway.cloud": this.opts.cloudId, "http.request.method": spec.method, "rpc.method": spec.operation },
+      async (span) => {
+        const result = await this.#send(spec);
+        span.setAttribute("http.response.status_code", result.status);
+        return result;
+      },
+    );
+  }
+
+  async #send<S extends z.ZodType | undefined>(
     spec: CallSpec<S>,
   ): Promise<CallResult<S extends z.ZodType ? z.infer<S> : undefined>> {
     const idempotent = spec.idempotent ?? spec.method !== "POST";

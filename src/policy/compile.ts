@@ -399,7 +399,9 @@ function selectClouds(sel: CloudSelector, clouds: readonly Cloud[], problem: Pro
       const keys = new Set(clouds.flatMap((c) => Object.keys(c.labels)));
       problem(["spec", "clouds", "labels", key], `no cloud has the label '${key}'${didYouMean(key, keys)}`);
     } else if (!clouds.some((c) => c.labels[key] !== undefined && test(c.labels[key]))) {
-      problem(["spec", "clouds", "labels", key], `no cloud has label ${key}=${values.join("|")}`);
+      const known = new Set(clouds.flatMap((c) => (c.labels[key] === undefined ? [] : [c.labels[key]])));
+      const hint = values.length === 1 && !isGlob(values[0] ?? "") ? didYouMean(values[0] ?? "", known) : "";
+      problem(["spec", "clouds", "labels", key], `no cloud has label ${key}=${values.join("|")}${hint}`);
     }
     labelTests.push([key, test]);
   }

@@ -16,6 +16,8 @@ export interface ApplyDeps {
   ownership: Ownership;
   now: () => Date;
   audit: (event: AuditEvent) => Promise<void> | void;
+  /** Hears of each operation applied (`ok`) or failed, by its kind (the metrics). */
+  onOperation?: (kind: Operation["kind"], ok: boolean) => void;
   /** Called after each operation (progress bars). */
   onProgress?: (done: number, total: number) => void;
   runId?: string;
@@ -66,6 +68,7 @@ export async function applyPlan(plan: CloudPlan, observed: ObservedCloud, deps: 
       try {
         await step.apply(ctx, op);
         result.applied++;
+        deps.onOperation?.(op.kind, true);
         await deps.audit({
           type: "sync.applied",
           cloud: plan.cloudId,
@@ -76,6 +79,7 @@ export async function applyPlan(plan: CloudPlan, observed: ObservedCloud, deps: 
           runId: deps.runId,
         });
       } catch (err) {
+        deps.onOperation?.(op.kind, false);
         fail(op, err);
       }
       deps.onProgress?.(++done, total);

@@ -3,6 +3,7 @@ import { type Cloud, type Config, publicUrlOf } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import { type EnumerableSource, type IdentitySource, isEnumerableSource } from "../identity/index.js";
 import type { Logger } from "../log/index.js";
+import type { ArchwayMetrics } from "../metrics/index.js";
 import { type CloudClientOptions, type CloudClients, createCloudClients } from "../openstack/index.js";
 import type { CompiledPolicySet } from "../policy/index.js";
 import type { Store } from "../store/index.js";
@@ -37,7 +38,11 @@ export interface SyncBuildDeps {
   now?: () => Date;
   /** Where the shared queue's Redis errors go. */
   log?: Logger;
+  /** The process's metrics: sync runs and operations, calls to the clouds, the queue's depth. */
+  metrics?: ArchwayMetrics;
 }
+
+const NO_JOBS = { waiting: 0, active: 0, failed: 0 };
 
 /** The shadow password key, or an actionable error when sync cannot run without it. */
 export function passwordSecret(config: Config): string {
@@ -59,7 +64,13 @@ export function createSync(deps: SyncBuildDeps): SyncParts {
   const clients = (cloud: Cloud) => {
     let c = cache.get(cloud.id);
     if (!c) {
-      c = createCloudClients(cloud, deps.clientOptions);
+      const metrics = deps.metrics;
+      c = createCloudClients(cloud, {
+        ...(metrics
+          ? { onRequest: (e) => metrics.upstream(e.cloudId, e.service, e.method, e.status, e.ms / 1000) }
+          : {}),
+        ...deps.clientOptions,
+      });
       cache.set(cloud.id, c);
     }
     return c;
@@ -76,6 +87,7 @@ export function createSync(deps: SyncBuildDeps): SyncParts {
     maxDeletes: config.sync.maxDeletesPerRun,
     issuer: publicUrlOf(config),
     now: deps.now,
+    metrics: deps.metrics,
   });
   const retry = { attempts: 3, backoffMs: 2_000 };
   const queue: SyncQueue =
@@ -85,6 +97,7 @@ export function createSync(deps: SyncBuildDeps): SyncParts {
           concurrency: config.sync.concurrency,
           retry,
         });
+  if (deps.metrics && queue.depth) deps.metrics.watchQueue(() => queue.depth?.() ?? Promise.resolve(NO_JOBS));
   const sources = deps.sources.filter((s): s is EnumerableSource => isEnumerableSource(s));
   const service = new SyncService({
     engine,

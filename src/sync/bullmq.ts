@@ -161,6 +161,16 @@ export class BullSyncQueue implements SyncQueue {
     );
   }
 
+  /** The shared queue's jobs by state, as Redis has them (every worker's). Waiting includes delayed retries. */
+  async depth(): Promise<{ waiting: number; active: number; failed: number }> {
+    const c = await this.queue.getJobCounts("waiting", "prioritized", "delayed", "active", "failed");
+    return {
+      waiting: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0),
+      active: c.active ?? 0,
+      failed: c.failed ?? 0,
+    };
+  }
+
   async close(): Promise<void> {
     await this.events.close();
     await this.queue.close();

@@ -1,9 +1,11 @@
 import type { AuditEvent } from "../audit/index.js";
 import type { Cloud } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
+import type { ArchwayMetrics } from "../metrics/index.js";
 import type { CloudClients } from "../openstack/index.js";
 import type { DesiredCloudState } from "../policy/index.js";
 import type { Store } from "../store/index.js";
+import { inSpan } from "../telemetry/index.js";
 import { type ApplyResult, applyPlan } from "./apply.js";
 import { type ObservedCloud, observeCloud } from "./observe.js";
 import type { Ownership } from "./ownership.js";
@@ -29,6 +31,8 @@ export interface SyncEngineDeps {
   /** Archway's issuer URL: the `remote_ids` of the identity provider in federated clouds. */
   issuer?: string;
   now?: () => Date;
+  /** Counts runs by outcome and operations by kind, per cloud. */
+  metrics?: Pick<ArchwayMetrics, "syncRun" | "syncOperation">;
 }
 
 /** Options of one cloud run. */
@@ -117,8 +121,20 @@ export class SyncEngine {
     return { plan: planCloud(input, observed, planOpts), observed };
   }
 
-  /** Plans and applies one cloud, records its status, and never throws for a cloud-side failure. */
-  async run(cloudId: string, desired: DesiredCloudState, opts: CloudRunOptions): Promise<CloudRunResult> {
+  /**
+   * Plans and applies one cloud, records its status, and never throws for a cloud-side failure. Counted
+   * (`archway_sync_runs_total`) and, with tracing on, a span of its own with every call to the cloud inside.
+   */
+  run(cloudId: string, desired: DesiredCloudState, opts: CloudRunOptions): Promise<CloudRunResult> {
+    return inSpan("sync.cloud", { "archway.cloud": cloudId, "archway.sync.run": opts.runId }, async (span) => {
+      const result = await this.#run(cloudId, desired, opts);
+      span.setAttribute("archway.sync.outcome", result.outcome);
+      this.deps.metrics?.syncRun(cloudId, result.outcome);
+      return result;
+    });
+  }
+
+  async #run(cloudId: string, desired: DesiredCloudState, opts: CloudRunOptions): Promise<CloudRunResult> {
     const at = this.now().toISOString();
     const base = { cloudId, lastRunAt: at, lastRunId: opts.runId };
     let planned: { plan: CloudPlan; observed: ObservedCloud };
@@ -152,6 +168,7 @@ export class SyncEngine {
       audit: this.deps.audit,
       onProgress: opts.onProgress,
       runId: opts.runId,
+      onOperation: (kind, ok) => this.deps.metrics?.syncOperation(cloudId, kind, ok),
     });
     if (apply.failed.length > 0) {
       const first = apply.failed[0]!;

@@ -1,3 +1,4 @@
+import type { QueueDepth } from "../metrics/index.js";
 import { Limiter } from "../openstack/index.js";
 import type { DesiredCloudState } from "../policy/index.js";
 import type { CloudRunResult } from "./engine.js";
@@ -41,6 +42,8 @@ export interface QueueRetry {
 export interface SyncQueue {
   /** Submits jobs and resolves with each one's result once every one finished (or ran out of attempts). */
   submit(jobs: readonly SyncJob[], opts?: { onResult?: (r: JobResult) => void }): Promise<JobResult[]>;
+  /** Jobs waiting, running, and failed for good (`archway_sync_queue_jobs`). */
+  depth?(): Promise<QueueDepth>;
   close(): Promise<void>;
 }
 
@@ -73,6 +76,8 @@ export class InProcessQueue implements SyncQueue {
   private readonly limiter: Limiter;
   private readonly seen = new Map<string, Promise<JobResult>>();
   private closed = false;
+  /** Submitted and not started, running, and (since the process started) failed after every attempt. */
+  private readonly counts = { waiting: 0, active: 0, failed: 0 };
 
   constructor(
     private readonly handler: JobHandler,
@@ -94,7 +99,18 @@ export class InProcessQueue implements SyncQueue {
         const id = jobId(job);
         let p = this.seen.get(id);
         if (!p) {
-          p = this.limiter.run(() => this.runWithRetries(job));
+          this.counts.waiting++;
+          p = this.limiter.run(async () => {
+            this.counts.waiting--;
+            this.counts.active++;
+            try {
+              const r = await this.runWithRetries(job);
+              if (r.outcome === "failed") this.counts.failed++;
+              return r;
+            } finally {
+              this.counts.active--;
+            }
+          });
           this.seen.set(id, p);
           this.forgetOldest();
         }
@@ -104,6 +120,10 @@ export class InProcessQueue implements SyncQueue {
         });
       }),
     );
+  }
+
+  async depth(): Promise<QueueDepth> {
+    return { ...this.counts };
   }
 
   private async runWithRetries(job: SyncJob): Promise<JobResult> {

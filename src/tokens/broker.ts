@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Cloud } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import type { Identity } from "../identity/index.js";
+import type { ArchwayMetrics } from "../metrics/index.js";
 import {
   type CloudBreakers,
   createAgent,
@@ -10,9 +11,11 @@ import {
   issueToken,
   Limiter,
   OpenStackError,
+  type RequestEvent,
   Transport,
 } from "../openstack/index.js";
 import type { Store } from "../store/index.js";
+import { inSpan } from "../telemetry/index.js";
 import type { FacadeProject } from "./entitlements.js";
 import { JustInTime } from "./just-in-time.js";
 import { restrictedToken } from "./restricted.js";
@@ -52,6 +55,10 @@ interface BrokerOptions {
   now?: () => number;
   /** The process's per-cloud breakers (shared with catalogs, proxy, sync): a cloud known down is refused at once. */
   breakers?: CloudBreakers;
+  /** Counts cache hits and misses and Keystone logins by cloud. */
+  metrics?: Pick<ArchwayMetrics, "brokerCache" | "brokerLogin">;
+  /** Hears of every HTTP attempt to a Keystone (the upstream duration histogram). */
+  onRequest?: (event: RequestEvent) => void;
 }
 
 /**
@@ -63,9 +70,12 @@ interface BrokerOptions {
  */
 export class TokenBroker {
   readonly #o: Required<
-    Omit<BrokerOptions, "ensureUser" | "federatedAccessToken" | "breakers" | "onLateProvisioningFailure">
+    Omit<
+      BrokerOptions,
+      "ensureUser" | "federatedAccessToken" | "breakers" | "onLateProvisioningFailure" | "metrics" | "onRequest"
+    >
   > &
-    Pick<BrokerOptions, "ensureUser" | "federatedAccessToken" | "breakers">;
+    Pick<BrokerOptions, "ensureUser" | "federatedAccessToken" | "breakers" | "metrics">;
   readonly #clouds: Map<string, { cloud: Cloud; transport: Transport }>;
   readonly #justInTime: JustInTime | undefined;
 
@@ -87,6 +97,7 @@ export class TokenBroker {
             timeoutMs: cloud.timeoutMs,
             dispatcher: agent,
             breaker: opts.breakers?.get(cloud.id),
+            onRequest: opts.onRequest,
           }),
         },
       ]),
@@ -98,10 +109,27 @@ export class TokenBroker {
    * `project` may use: where it may not use all the shadow user holds (`withheldRoles`), a token of a restricted
    * application credential with the session's roles; in a federated cloud, groups for the session's strength.
    */
-  async projectToken(identity: Identity, project: FacadeProject): Promise<BrokeredToken> {
+  projectToken(identity: Identity, project: FacadeProject): Promise<BrokeredToken> {
+    return inSpan("broker.project_token", { "archway.cloud": project.cloudId }, (span) =>
+      this.#projectToken(identity, project, (hit) => span.setAttribute("archway.broker.cache_hit", hit)),
+    );
+  }
+
+  async #projectToken(
+    identity: Identity,
+    project: FacadeProject,
+    noteHit: (hit: boolean) => void,
+  ): Promise<BrokeredToken> {
+    const metrics = this.#o.metrics;
     const key = `broker:${await this.#generation(identity.id)}:${identity.id}:${project.cloudId}:${project.keystoneDomain}/${project.keystoneName}${strengthKey(project, this.#clouds.get(project.cloudId)?.cloud.mode)}`;
     const cached = await this.#readCached(key);
-    if (cached && cached.expiresAt - this.#o.marginMs > this.#o.now()) return cached;
+    if (cached && cached.expiresAt - this.#o.marginMs > this.#o.now()) {
+      metrics?.brokerCache(project.cloudId, true);
+      noteHit(true);
+      return cached;
+    }
+    metrics?.brokerCache(project.cloudId, false);
+    noteHit(false);
     const lock = await this.#o.store.acquireLock(`${key}:lock`, 15_000);
     if (!lock) {
       // Another process is fetching this very token: wait for it rather than logging in twice.
@@ -112,7 +140,16 @@ export class TokenBroker {
       }
     }
     try {
-      const issued = await this.#login(identity, project, true);
+      const issued = await this.#login(identity, project, true).then(
+        (t) => {
+          metrics?.brokerLogin(project.cloudId, true);
+          return t;
+        },
+        (err: unknown) => {
+          metrics?.brokerLogin(project.cloudId, false);
+          throw err;
+        },
+      );
       const ttlMs = issued.expiresAt - this.#o.marginMs - this.#o.now();
       if (ttlMs > 0) await this.#writeCached(key, issued, ttlMs);
       return issued;
@@ -149,6 +186,32 @@ export class TokenBroker {
   }
 
   /** Forgets every cached token of a person (deprovisioned, signed out, revoked). */
+  /**
+   * Follows a reloaded inventory (`clouds.d`): added clouds get their Keystone transport, removed ones are
+   * forgotten (their cached tokens expire unused). A changed cloud keeps its transport (timeouts, limits) until a
+   * restart.
+   */
+  setClouds(clouds: readonly Cloud[]): void {
+    const ids = new Set(clouds.map((c) => c.id));
+    for (const id of [...this.#clouds.keys()]) if (!ids.has(id)) this.#clouds.delete(id);
+    for (const cloud of clouds) {
+      const known = this.#clouds.get(cloud.id);
+      if (known) {
+        known.cloud = cloud;
+        continue;
+      }
+      const transport = new Transport({
+        cloudId: cloud.id,
+        service: "keystone",
+        limiter: new Limiter(cloud.maxConcurrency),
+        timeoutMs: cloud.timeoutMs,
+        dispatcher: createAgent(),
+        breaker: this.#o.breakers?.get(cloud.id),
+      });
+      this.#clouds.set(cloud.id, { cloud, transport });
+    }
+  }
+
   async drop(identityId: string): Promise<void> {
     await dropBrokeredTokens(this.#o.store, identityId);
   }

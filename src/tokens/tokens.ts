@@ -2,7 +2,9 @@ import { randomUUID } from "node:crypto";
 import { decodeJwt, decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify } from "jose";
 import type { Audit } from "../audit/index.js";
 import { ArchwayError, isArchwayError, STORE_UNAVAILABLE } from "../errors.js";
+import type { ArchwayMetrics, TokenKind, TokenResult } from "../metrics/index.js";
 import type { Store } from "../store/index.js";
+import { FACADE_AUDIENCE } from "./entitlements.js";
 import type { KeyRing, SigningAlgorithm, VerificationKey } from "./keyring.js";
 import { type IdentitySessions, revokedBy, sessionKeys } from "./sessions/index.js";
 import { encodeJwsHeader, signJwt, signJwtInPool } from "./sign.js";
@@ -42,9 +44,23 @@ interface TokenServiceOptions {
    * checked against its own `jti` key only, and sessions cannot end their tokens.
    */
   sessions?: Pick<IdentitySessions, "revokeIn">;
+  /** Counts tokens issued and checked (`archway_tokens_issued_total`, `archway_tokens_validated_total`). */
+  metrics?: Pick<ArchwayMetrics, "tokenIssued" | "tokenValidated">;
 }
 
 const REVOKED = "tokens:revoked:";
+
+/** The metrics label of a refusal's code. */
+const TOKEN_RESULTS: Record<string, TokenResult> = {
+  token_expired: "expired",
+  token_revoked: "revoked",
+  [STORE_UNAVAILABLE]: "unavailable",
+};
+
+/** Facade tokens (the Keystone facade's audience) or access tokens (any other audience), for the metrics. */
+function kindOf(audience: string | readonly string[]): TokenKind {
+  return audience === FACADE_AUDIENCE ? "facade" : "access";
+}
 
 /**
  * A remembered verification: the claims, the key that signed them, the token's revocation key in the store and the
@@ -115,8 +131,8 @@ export const ACCESS_TOKEN_TYPE = "at+jwt";
  * revocation list in the store on every use.
  */
 export class TokenService {
-  readonly #o: Required<Omit<TokenServiceOptions, "audit" | "offloadSigning" | "sessions">> &
-    Pick<TokenServiceOptions, "audit" | "offloadSigning" | "sessions">;
+  readonly #o: Required<Omit<TokenServiceOptions, "audit" | "offloadSigning" | "sessions" | "metrics">> &
+    Pick<TokenServiceOptions, "audit" | "offloadSigning" | "sessions" | "metrics">;
   /** Token -> (audience and type it was verified for) -> what that verification found. */
   readonly #verified = new Map<string, Map<string, Verified>>();
   /** The last revocation value read per key, and when: used only while the store is unavailable. */
@@ -162,6 +178,7 @@ export class TokenService {
     const token = this.#o.offloadSigning?.()
       ? await signJwtInPool(header, payload, key)
       : signJwt(header, payload, key);
+    this.#o.metrics?.tokenIssued(opts.type === "JWT" ? "id" : kindOf(opts.audience));
     await this.#o.audit?.({ type: "token.issued", actor: opts.subject, audience: opts.audience, jti, expiresAt });
     return { token, jti, expiresAt };
   }
@@ -194,9 +211,11 @@ export class TokenService {
       if (revoked !== null && (chain === undefined || revokedBy(revoked, claims.jti, chain))) {
         throw new ArchwayError("token_revoked", "the token was revoked", 401);
       }
+      this.#o.metrics?.tokenValidated(kindOf(opts.audience), "valid");
       return claims;
     } catch (err) {
       const refused = toTokenError(err);
+      this.#o.metrics?.tokenValidated(kindOf(opts.audience), TOKEN_RESULTS[refused.code] ?? "invalid");
       // A store outage refuses nothing about the token (a 503): no refusal to audit, into a store that is down.
       if (refused.code !== STORE_UNAVAILABLE) await this.#o.audit?.({ type: "token.refused", reason: refused.code });
       throw refused;

@@ -1,5 +1,6 @@
 import { tokenCloudEntries } from "../../http/index.js";
 import { type CliIO, type Command, parseCommandArgs, UsageError } from "../command.js";
+import type { LoginStatusReport } from "../reports.js";
 import {
   defaultCloudsFile,
   type LoginState,
@@ -22,7 +23,7 @@ const HELP = `Usage:
       the access token in the entries lasts minutes (idp access token lifetime): this gets a new one with the
       refresh token and rewrites the entries (also adding projects granted since, removing those taken away).
       Run it before a session of openstack commands, or from cron / a systemd timer every few minutes.
-  archway login --status [--clouds-file FILE]
+  archway login --status [--json] [--clouds-file FILE]
       who is signed in, until when the token in the entries is good, and which entries archway login wrote.
   archway login --logout [--clouds-file FILE]
       revokes the refresh token (ending its offline session and every token of it) and removes the entries
@@ -38,6 +39,7 @@ const OPTIONS = {
   refresh: { type: "boolean" },
   status: { type: "boolean" },
   logout: { type: "boolean" },
+  json: { type: "boolean" },
 } as const;
 
 /** `archway login`: the device flow for the openstack CLI, and the clouds.yaml entries it writes. */
@@ -51,7 +53,8 @@ export const loginCommand: Command = {
     if (modes > 1) throw new UsageError("use one of --refresh, --status and --logout");
     const cloudsFile = values["clouds-file"] ?? defaultCloudsFile(io.env);
     const state = readState(cloudsFile);
-    if (values.status) return status(io, cloudsFile, state);
+    if (values.json && !values.status) throw new UsageError("--json goes with --status");
+    if (values.status) return values.json ? statusJson(io, cloudsFile, state) : status(io, cloudsFile, state);
     if (values.logout) return logout(io, cloudsFile, state);
     if (values.refresh) return refresh(io, cloudsFile, state);
     const url = values.url ?? io.env.ARCHWAY_URL ?? state?.url;
@@ -126,6 +129,28 @@ async function refresh(io: CliIO, cloudsFile: string, state: LoginState | undefi
   });
   io.out(`Refreshed for ${next.username}; the token is good until ${new Date(next.expiresAt).toISOString()}.`);
   return 0;
+}
+
+/** `--status --json`: the same answer and exit code as the text, as one document. */
+function statusJson(io: CliIO, cloudsFile: string, state: LoginState | undefined): number {
+  if (!state) {
+    io.out(JSON.stringify({ signedIn: false, cloudsFile, entries: [] } satisfies LoginStatusReport, null, 2));
+    return 1;
+  }
+  const left = Math.round((state.expiresAt - Date.now()) / 1000);
+  const report: LoginStatusReport = {
+    signedIn: true,
+    cloudsFile,
+    url: state.url,
+    clientId: state.clientId,
+    username: state.username,
+    expiresAt: new Date(state.expiresAt).toISOString(),
+    secondsLeft: Math.max(0, left),
+    refreshToken: Boolean(state.refreshToken),
+    entries: state.entries,
+  };
+  io.out(JSON.stringify(report, null, 2));
+  return left > 0 ? 0 : 3;
 }
 
 function status(io: CliIO, cloudsFile: string, state: LoginState | undefined): number {

@@ -35,18 +35,35 @@ export type CloudProxy = z.infer<typeof CloudProxySchema>;
 /** One OpenStack cloud (its own Keystone, no shared database). */
 export const CloudSchema = z
   .object({
-    id: IdSchema,
+    id: IdSchema.describe("Stable id of the cloud (lower-case, DNS-label-like): policies, tokens and marks use it."),
     /** Human-readable name shown on pages; defaults to the id. */
-    name: z.string().optional(),
-    authUrl: z.url({ protocol: /^https?$/, error: "expected an http(s) URL of the cloud's Keystone /v3" }),
-    region: z.string().min(1).optional(),
-    labels: z.record(z.string(), z.string()).default({}),
-    mode: z.enum(["brokered", "federated"]).default("brokered"),
-    admin: CloudAdminSchema,
+    name: z.string().optional().describe("Human-readable name shown on pages; defaults to the id."),
+    authUrl: z
+      .url({ protocol: /^https?$/, error: "expected an http(s) URL of the cloud's Keystone /v3" })
+      .describe("The cloud's Keystone /v3 URL."),
+    region: z.string().min(1).optional().describe("The cloud's region name in its catalog (and in the facade's)."),
+    labels: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe("Free labels (site, region, tier...) that policies select clouds by."),
+    mode: z
+      .enum(["brokered", "federated"])
+      .default("brokered")
+      .describe("brokered: shadow users Archway logs in as; federated: the cloud trusts Archway as an OIDC provider."),
+    admin: CloudAdminSchema.describe(
+      "The credentials sync uses in this cloud (secrets as ${env:NAME} or ${file:PATH}).",
+    ),
     /** Keystone domain that holds Archway's shadow users, groups and projects in this cloud. */
-    domain: z.string().min(1).default("archway"),
+    domain: z
+      .string()
+      .min(1)
+      .default("archway")
+      .describe("Keystone domain that holds Archway's shadow users, groups and projects in this cloud."),
     /** Roles that exist in this cloud and policies may grant; empty means "use the global role list". */
-    roles: z.array(z.string().min(1)).default([]),
+    roles: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Roles that exist in this cloud and policies may grant; empty means "use the global role list".'),
     interface: z.enum(["public", "internal", "admin"]).default("public"),
     caFile: z.string().optional(),
     timeoutMs: z.number().int().positive().default(10_000),
@@ -56,7 +73,14 @@ export const CloudSchema = z
      * How long a request waits for the just-in-time provisioning of a person's account in this cloud before it
      * answers 503 "being provisioned" (`Retry-After`); provisioning goes on in the background.
      */
-    provisionWaitMs: z.number().int().nonnegative().default(10_000),
+    provisionWaitMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(10_000)
+      .describe(
+        'How long a request waits for the just-in-time provisioning of a person\'s account in this cloud before it answers 503 "being provisioned" (`Retry-After`); provisioning goes on in the background.',
+      ),
     /**
      * Where grants' quotas go: `service` (Nova, Cinder and Neutron quota APIs) or `unified-limits` (Keystone
      * `/v3/limits` over registered limits, for clouds whose Nova and Cinder enforce them; Neutron has no unified

@@ -33,31 +33,59 @@ export const IdpClientSchema = z
      * Clouds whose federation audience this client may ask for (`resource` parameter); the first is the default.
      * Access tokens then carry that cloud's groups. Empty: tokens for Archway itself (userinfo).
      */
-    clouds: z.array(IdSchema).default([]),
+    clouds: z
+      .array(IdSchema)
+      .default([])
+      .describe(
+        "Clouds whose federation audience this client may ask for (`resource` parameter); the first is the default. Access tokens then carry that cloud's groups. Empty: tokens for Archway itself (userinfo).",
+      ),
     /**
      * May ask for access tokens for Archway's `/v3` facade (`resource=archway:keystone`, device flow): the
      * `archway login` command's client, whose tokens the openstack CLI uses as `auth_type: v3token`.
      */
-    facade: z.boolean().default(false),
+    facade: z
+      .boolean()
+      .default(false)
+      .describe(
+        "May ask for access tokens for Archway's `/v3` facade (`resource=archway:keystone`, device flow): the `archway login` command's client, whose tokens the openstack CLI uses as `auth_type: v3token`.",
+      ),
     /** Scopes the client may receive; requested scopes outside it are dropped. */
-    scopes: z.array(z.string().min(1)).default(["openid", "profile", "email", "groups", "offline_access"]),
+    scopes: z
+      .array(z.string().min(1))
+      .default(["openid", "profile", "email", "groups", "offline_access"])
+      .describe("Scopes the client may receive; requested scopes outside it are dropped."),
     /**
      * Refresh tokens without `offline_access`, bound to the sign-in session: they end with it (sign-out, its absolute
      * end). Off by default: refresh tokens come only with `offline_access`.
      */
-    sessionRefreshTokens: z.boolean().default(false),
+    sessionRefreshTokens: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Refresh tokens without `offline_access`, bound to the sign-in session: they end with it (sign-out, its absolute end). Off by default: refresh tokens come only with `offline_access`.",
+      ),
     /** Clients whose tokens this one (a resource server) may introspect, besides its own. */
-    introspects: z.array(ClientIdSchema).default([]),
+    introspects: z
+      .array(ClientIdSchema)
+      .default([])
+      .describe("Clients whose tokens this one (a resource server) may introspect, besides its own."),
     /**
      * The `alg` of this client's ID tokens (OpenID Connect Registration's `id_token_signed_response_alg`): one of
      * `signing.algorithm` and `signing.additionalAlgorithms`. Absent: `signing.algorithm` (ES256 by default).
      */
-    idTokenSignedResponseAlg: SigningAlgorithmSchema.optional(),
+    idTokenSignedResponseAlg: SigningAlgorithmSchema.optional().describe(
+      "The `alg` of this client's ID tokens (OpenID Connect Registration's `id_token_signed_response_alg`): one of `signing.algorithm` and `signing.additionalAlgorithms`. Absent: `signing.algorithm` (ES256 by default).",
+    ),
     /**
      * PKCE (S256) on the authorization code flow: `required` for every client by default (OAuth 2.1); `optional`
      * lets a confidential client that cannot send a `code_challenge` go without. Public clients always need it.
      */
-    pkce: z.enum(["required", "optional"]).default("required"),
+    pkce: z
+      .enum(["required", "optional"])
+      .default("required")
+      .describe(
+        "PKCE (S256) on the authorization code flow: `required` for every client by default (OAuth 2.1); `optional` lets a confidential client that cannot send a `code_challenge` go without. Public clients always need it.",
+      ),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -99,9 +127,19 @@ export const ClientAuthLimitsSchema = z
     perAddress: z.number().int().positive().default(50),
     perClient: z.number().int().positive().default(200),
     /** scrypt checks of hashed client secrets running at once (each holds one of libuv's 4 pool threads). */
-    hashConcurrency: z.number().int().positive().default(2),
+    hashConcurrency: z
+      .number()
+      .int()
+      .positive()
+      .default(2)
+      .describe("scrypt checks of hashed client secrets running at once (each holds one of libuv's 4 pool threads)."),
     /** scrypt checks waiting for a slot; beyond it a request is answered 503 at once, not queued. */
-    hashQueue: z.number().int().min(0).default(16),
+    hashQueue: z
+      .number()
+      .int()
+      .min(0)
+      .default(16)
+      .describe("scrypt checks waiting for a slot; beyond it a request is answered 503 at once, not queued."),
   })
   .strict();
 export type ClientAuthLimits = z.infer<typeof ClientAuthLimitsSchema>;
@@ -122,7 +160,12 @@ export const IdpConfigSchema = z
       .default(30 * 24 * 3600),
     deviceCodeTtlSeconds: z.number().int().positive().default(600),
     /** Seconds a device must wait between polls (RFC 8628 `interval`). */
-    devicePollSeconds: z.number().int().positive().default(5),
+    devicePollSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default(5)
+      .describe("Seconds a device must wait between polls (RFC 8628 `interval`)."),
     clientAuthentication: ClientAuthLimitsSchema.default(CLIENT_AUTH_LIMITS),
   })
   .strict();

@@ -10,9 +10,15 @@ const DelaySchema = (defaults: { freeFailures: number; windowSeconds: number; ma
       freeFailures: z.number().int().min(0).default(defaults.freeFailures),
       windowSeconds: seconds(defaults.windowSeconds),
       /** The wait after the first failure past `freeFailures`; it doubles with each further failure. */
-      baseDelaySeconds: z.number().positive().default(1),
+      baseDelaySeconds: z
+        .number()
+        .positive()
+        .default(1)
+        .describe("The wait after the first failure past `freeFailures`; it doubles with each further failure."),
       /** The longest wait: never a long wall, only a slower pace. */
-      maxDelaySeconds: seconds(defaults.maxDelaySeconds),
+      maxDelaySeconds: seconds(defaults.maxDelaySeconds).describe(
+        "The longest wait: never a long wall, only a slower pace.",
+      ),
     })
     .strict()
     .default({ ...defaults, baseDelaySeconds: 1 });
@@ -34,14 +40,28 @@ export const LockoutConfigSchema = z
          * is refused: a success gives its unit back, so concurrent right passwords (parallel CLI commands of one
          * account) get through instead of being refused as if they had failed. 0 refuses at once.
          */
-        inFlightWaitMs: z.number().int().min(0).max(10_000).default(400),
+        inFlightWaitMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(10_000)
+          .default(400)
+          .describe(
+            "How long an attempt waits, when the pair's count is full, for attempts still in flight to settle before it is refused: a success gives its unit back, so concurrent right passwords (parallel CLI commands of one account) get through instead of being refused as if they had failed. 0 refuses at once.",
+          ),
       })
       .strict()
       .default({ maxFailures: 5, windowSeconds: 900, inFlightWaitMs: 400 }),
     perUser: DelaySchema({ freeFailures: 20, windowSeconds: 3600, maxDelaySeconds: 60 }),
     perAddress: DelaySchema({ freeFailures: 100, windowSeconds: 900, maxDelaySeconds: 30 }),
     /** IPv6 clients are counted by this prefix: one attacker usually holds a whole /64. */
-    ipv6PrefixLength: z.number().int().min(32).max(128).default(64),
+    ipv6PrefixLength: z
+      .number()
+      .int()
+      .min(32)
+      .max(128)
+      .default(64)
+      .describe("IPv6 clients are counted by this prefix: one attacker usually holds a whole /64."),
   })
   .strict();
 export type LockoutConfig = z.infer<typeof LockoutConfigSchema>;

@@ -7,14 +7,33 @@ import { z } from "zod";
 export const OffboardConfigSchema = z
   .object({
     /** Seconds between two looks for departures and disables (0: never; the kill switch still works). */
-    detectSeconds: z.number().int().min(0).default(60),
+    detectSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .default(60)
+      .describe("Seconds between two looks for departures and disables (0: never; the kill switch still works)."),
     /**
      * More departures than this in one look are held, not acted on (a wrong base DN or an emptied OU looks like
      * everyone leaving): logged and audited as `offboard.held`; `archway offboard` still acts on anyone.
      */
-    maxDeparturesPerRun: z.number().int().min(1).default(100),
+    maxDeparturesPerRun: z
+      .number()
+      .int()
+      .min(1)
+      .default(100)
+      .describe(
+        "More departures than this in one look are held, not acted on (a wrong base DN or an emptied OU looks like everyone leaving): logged and audited as `offboard.held`; `archway offboard` still acts on anyone.",
+      ),
     /** First retry delay for a cloud that was down during offboarding; doubles per attempt up to 15 minutes. */
-    retrySeconds: z.number().int().positive().default(30),
+    retrySeconds: z
+      .number()
+      .int()
+      .positive()
+      .default(30)
+      .describe(
+        "First retry delay for a cloud that was down during offboarding; doubles per attempt up to 15 minutes.",
+      ),
   })
   .strict();
 export type OffboardConfig = z.infer<typeof OffboardConfigSchema>;

@@ -17,7 +17,8 @@ export const WebConfigSchema = z
       .number()
       .int()
       .positive()
-      .default(8 * 3600),
+      .default(8 * 3600)
+      .describe("How long a browser session lasts after sign-in."),
     admins: WebAdminsSchema.default({}),
     /**
      * Read-only operators: they see every admin page and `GET /api/v1/admin/...`, and every action (a POST, a
@@ -28,7 +29,15 @@ export const WebConfigSchema = z
      * Longest lifetime of an application credential made on request, in days (its Keystone `expires_at`). A
      * request for longer is refused; one that names no lifetime gets this one.
      */
-    appCredentialMaxDays: z.number().int().positive().max(3650).default(90),
+    appCredentialMaxDays: z
+      .number()
+      .int()
+      .positive()
+      .max(3650)
+      .default(90)
+      .describe(
+        "Longest lifetime of an application credential made on request, in days (its Keystone `expires_at`). A request for longer is refused; one that names no lifetime gets this one.",
+      ),
   })
   .strict();
 export type WebConfig = z.infer<typeof WebConfigSchema>;

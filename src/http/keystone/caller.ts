@@ -19,7 +19,7 @@ import {
   type ProjectScope,
   type TokenService,
 } from "../../tokens/index.js";
-import type { AppEnv } from "../env.js";
+import { type AppEnv, noteRequest } from "../env.js";
 import type { CloudCatalogs } from "./catalog.js";
 import { keystoneError } from "./shapes.js";
 
@@ -92,6 +92,8 @@ export class KeystoneHttpError extends Error {
 export async function facadeCaller(
   deps: Pick<FacadeDeps, "tokens" | "sessions" | "policies">,
   token: string | undefined,
+  /** The request acting with the token: its access-log line names the person. */
+  c?: Pick<Context, "env">,
 ): Promise<FacadeCaller> {
   if (!token) throw new KeystoneHttpError(401, "The request you have made requires authentication.");
   let claims: ArchwayClaims;
@@ -110,6 +112,7 @@ export async function facadeCaller(
     typeof sid === "string" ? (deps.sessions.recentSession(sid) ?? (await deps.sessions.session(sid))) : null;
   if (!session) throw new KeystoneHttpError(401, "the session behind this token has ended");
   const identity = session.identity;
+  if (c) noteRequest(c, { person: identity.id });
   // The session's strength, never the token's claim: a token carries its session's amr but cannot add to it.
   const strength = { mfa: satisfiesMfa(session.amr) };
   const entitlements = entitlementsFor(identity, deps.policies(), session.sid, strength);

@@ -108,6 +108,20 @@ export class CloudCatalogs {
     return this.#entries.get(cloudId)?.cloud;
   }
 
+  /**
+   * Follows a reloaded inventory (`clouds.d`): added clouds are read at the next tick, removed ones forgotten,
+   * the others keep their copies.
+   */
+  setClouds(clouds: readonly Cloud[]): void {
+    const ids = new Set(clouds.map((c) => c.id));
+    for (const id of [...this.#entries.keys()]) if (!ids.has(id)) this.#entries.delete(id);
+    for (const cloud of clouds) {
+      const entry = this.#entries.get(cloud.id);
+      if (entry) entry.cloud = cloud;
+      else this.#entries.set(cloud.id, { cloud, due: 0, reading: false, failing: false });
+    }
+  }
+
   /** The last good copy of a cloud's service list, if any was ever read. */
   current(cloudId: string): CatalogCopy | undefined {
     return this.#entries.get(cloudId)?.copy;

@@ -36,7 +36,7 @@ export function keystoneFacade(deps: FacadeDeps) {
     };
   };
   const ownProjects = keystoneErrors(async (c) => {
-    const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
+    const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"), c);
     return c.json(listProjects(caller, c.req.query("name"), `${deps.publicUrl}${c.req.path}`));
   });
   app.get("/v3/auth/projects", ownProjects);
@@ -44,7 +44,7 @@ export function keystoneFacade(deps: FacadeDeps) {
   app.get(
     "/v3/users/:userId/projects",
     keystoneErrors(async (c) => {
-      const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
+      const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"), c);
       // As in Keystone: a person lists their own projects, nobody else's.
       if (c.req.param("userId") !== facadeUserId(caller.identity))
         throw new KeystoneHttpError(
@@ -57,7 +57,7 @@ export function keystoneFacade(deps: FacadeDeps) {
   app.get(
     "/v3/projects/:id",
     keystoneErrors(async (c) => {
-      const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
+      const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"), c);
       const id = c.req.param("id") ?? "";
       const project = caller.entitlements.byId(id);
       if (!project) throw new KeystoneHttpError(404, `Could not find project: ${id}.`);
@@ -67,7 +67,7 @@ export function keystoneFacade(deps: FacadeDeps) {
   app.get(
     "/v3/auth/domains",
     keystoneErrors(async (c) => {
-      await facadeCaller(deps, requestHeader(c, "x-auth-token"));
+      await facadeCaller(deps, requestHeader(c, "x-auth-token"), c);
       return c.json({
         domains: [{ ...FACADE_DOMAIN, enabled: true, description: "Archway" }],
         links: { self: `${deps.publicUrl}/v3/auth/domains`, next: null, previous: null },
@@ -77,7 +77,7 @@ export function keystoneFacade(deps: FacadeDeps) {
   app.get(
     "/v3/auth/catalog",
     keystoneErrors(async (c) => {
-      const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
+      const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"), c);
       // Keystone's own answer to an unscoped token: it reaches no service, so it has no catalog.
       if (!caller.scoped)
         throw new KeystoneHttpError(403, "A project-scoped token is required to produce a service catalog.");

@@ -8,7 +8,7 @@ import {
   satisfiesMfa,
 } from "../../identity/index.js";
 import { auditChain, type Entitlements, entitlementsOf, FACADE_DOMAIN, type ProjectScope } from "../../tokens/index.js";
-import { clientIp, requestJson, setResponseHeader } from "../env.js";
+import { clientIp, noteRequest, requestJson, setResponseHeader } from "../env.js";
 import { type AuthRequest, AuthRequestSchema } from "./auth-request.js";
 import {
   FACADE_AUDIENCE,
@@ -68,7 +68,7 @@ export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHa
       notAfter = session.absoluteEnd / 1000;
       methods = keystoneMethods(amr);
     } else if (auth.methods.includes("token") && auth.token) {
-      const caller = await facadeCaller(deps, auth.token.id);
+      const caller = await facadeCaller(deps, auth.token.id, c);
       identity = caller.identity;
       sid = String(caller.claims.sid);
       amr = caller.amr;
@@ -81,6 +81,7 @@ export function issueToken(deps: FacadeDeps, catalogs: FacadeCatalogs): FacadeHa
     } else {
       throw new KeystoneHttpError(401, `unsupported authentication method(s): ${auth.methods.join(", ")}`);
     }
+    noteRequest(c, { person: identity.id });
     entitlements ??= entitlementsOf(identity, deps.policies(), { mfa: satisfiesMfa(amr) });
     let project: ProjectScope | undefined;
     const wanted = scope && scope !== "unscoped" ? scope.project : undefined;
@@ -141,6 +142,8 @@ async function passwordLogin(
   if (!user?.name) throw new KeystoneHttpError(400, "password authentication needs a user name");
   const source = pickSource(deps.sources, user.domain?.name ?? user.domain?.id);
   if (!source) throw new KeystoneHttpError(401, "unknown user domain");
+  // The name tried, until the login says who it is (then the identity id replaces it).
+  noteRequest(c, { person: user.name });
   return deps.guard.login(source, user.name, user.password, clientIp(c)).catch((err) => {
     if (isArchwayError(err) && err.code === "login_failed")
       throw new KeystoneHttpError(401, "The request you have made requires authentication.");

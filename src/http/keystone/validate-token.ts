@@ -31,7 +31,7 @@ export function validateToken(deps: FacadeDeps, catalogs: FacadeCatalogs): Facad
 
   return async (c) => {
     const authToken = requestHeader(c, "x-auth-token");
-    const caller = await facadeCaller(deps, authToken);
+    const caller = await facadeCaller(deps, authToken, c);
     const subjectToken = requestHeader(c, "x-subject-token");
     // A client validating its own token (the common case) is checked once.
     const subject =
@@ -56,7 +56,7 @@ export function validateToken(deps: FacadeDeps, catalogs: FacadeCatalogs): Facad
  */
 export function revokeToken(deps: FacadeDeps): FacadeHandler {
   return async (c) => {
-    const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"));
+    const caller = await facadeCaller(deps, requestHeader(c, "x-auth-token"), c);
     const subject = await facadeCaller(deps, requestHeader(c, "x-subject-token")).catch((err: unknown) => {
       throw retryAfterOf(err) !== undefined ? err : new KeystoneHttpError(404, "Could not find token.");
     });

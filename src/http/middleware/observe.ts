@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import { isArchwayError, retryAfterOf } from "../../errors.js";
-import type { Logger } from "../../log/index.js";
+import { type Logger, runInRequest } from "../../log/index.js";
+import { endServerSpan, startServerSpan, withContext } from "../../telemetry/index.js";
 import { type AppEnv, headerOf, type RequestHeaders, type RequestInfo } from "../env.js";
 import { toErrorResponse } from "../errors.js";
 import { GatewayResponse } from "../response.js";
@@ -20,6 +21,8 @@ interface ObserveDeps {
   /** Plain addresses and CIDR ranges (IPv4, IPv6) whose X-Forwarded-For is believed. */
   trustedProxies: readonly string[];
   bodyLimitBytes: number;
+  /** A server span per request (OpenTelemetry), parent from `traceparent`; only when tracing is configured. */
+  tracing?: boolean;
 }
 
 type Bindings = Partial<AppEnv["Bindings"]>;
@@ -27,8 +30,9 @@ type Bindings = Partial<AppEnv["Bindings"]>;
 /**
  * Puts the one observing layer in front of every route by wrapping `app.fetch` (so `app.request` in tests goes
  * through it too): request id (a safe incoming `X-Request-Id` is kept), client address, body limit, the duration
- * histogram and one access-log line. What routes need of it they read from `c.env.requestInfo` (see
- * {@link RequestInfo}). It wraps the app rather than being a Hono middleware because a middleware turns every
+ * histogram and one access-log line, naming the person and the cloud when a route noted them (`noteRequest`). The
+ * routes run inside the request's scope, so audit events carry its id, and with tracing on inside a server span.
+ * What routes need of it they read from `c.env.requestInfo` (see {@link RequestInfo}). It wraps the app rather than being a Hono middleware because a middleware turns every
  * request into a composed chain of promises, which costs more than everything else a health probe does.
  */
 export function observeFetch(app: Hono<AppEnv>, deps: ObserveDeps): void {
@@ -52,23 +56,32 @@ export function observeFetch(app: Hono<AppEnv>, deps: ObserveDeps): void {
     if (outgoing instanceof GatewayResponse) outgoing.presetHeader("x-request-id", id);
     else outgoing?.setHeader("X-Request-Id", id);
 
+    const path = pathOf(incoming?.url) ?? app.getPath(request, { env: bindings as AppEnv["Bindings"] });
+    const quiet = QUIET.has(path);
+    const traced =
+      deps.tracing && !quiet
+        ? startServerSpan(request.method, (name) => headerOf(headers, name as Lowercase<string>))
+        : undefined;
+
     const finish = (res: Response): Response => {
       const ms = performance.now() - start;
-      const path = pathOf(incoming?.url) ?? app.getPath(request, { env: bindings as AppEnv["Bindings"] });
-      deps.metrics.requestDuration.observe(request.method, routeOf(request.method, path), res.status, ms / 1000);
-      const level = QUIET.has(path) ? "debug" : "info";
+      const route = routeOf(request.method, path);
+      deps.metrics.requestDuration.observe(request.method, route, res.status, ms / 1000);
+      if (traced) endServerSpan(traced.span, request.method, route, res.status);
+      const level = quiet ? "debug" : "info";
       if (deps.log.isLevelEnabled(level)) {
-        deps.log[level](
-          {
-            requestId: id,
-            method: request.method,
-            path,
-            status: res.status,
-            ms: Math.round(ms * 10) / 10,
-            ip: clientIp,
-          },
-          "request",
-        );
+        const line: Record<string, unknown> = {
+          requestId: id,
+          method: request.method,
+          path,
+          status: res.status,
+          ms: Math.round(ms * 10) / 10,
+          ip: clientIp,
+        };
+        // Who and where, once a route knew (facade, proxy, token endpoints): an identity id, never a password.
+        if (info.person !== undefined) line.person = info.person;
+        if (info.cloud !== undefined) line.cloud = info.cloud;
+        deps.log[level](line, "request");
       }
       return outgoing ? res : withHeader(res, "X-Request-Id", id);
     };
@@ -78,7 +91,11 @@ export function observeFetch(app: Hono<AppEnv>, deps: ObserveDeps): void {
     } catch (err) {
       return finish(refusal(err, id, deps.log));
     }
-    const res = routed(checked, bindings, executionCtx);
+    // Probes skip the request scope: an AsyncLocalStorage run is a measurable share of a health check, and they
+    // audit nothing.
+    const run = () => routed(checked, bindings, executionCtx);
+    const scoped = quiet ? run : () => runInRequest(info, run);
+    const res = traced ? withContext(traced.context, scoped) : scoped();
     // The rejection handler is created only for an answer still pending: most routes answer synchronously.
     return res instanceof Promise
       ? res.then(finish, (err: unknown) => finish(refusal(err, id, deps.log)))

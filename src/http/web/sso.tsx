@@ -113,6 +113,7 @@ export function ssoRoutes(deps: WebDeps) {
         throw new ArchwayError("login_failed", "offboarded", 401);
       return await signIn(c, deps, source, done, pending);
     } catch (err) {
+      deps.guard.metrics.countLogin(source.id, "failure");
       await deps.audit({ type: "login.failure", source: source.id, reason: isArchwayError(err) ? err.code : "error" });
       return c.redirect("/login?error=sso_failed", 303);
     }
@@ -193,6 +194,7 @@ async function signIn(
     });
   }
   await startSsoSession(c, deps, done.identity, handover, done.auth);
+  deps.guard.metrics.countLogin(source.id, "success");
   await deps.audit({
     type: "web.signin",
     actor: done.identity.username,

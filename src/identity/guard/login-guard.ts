@@ -86,12 +86,14 @@ export class LoginGuard {
     const outcome = await this.#attempts
       .attempt({ kind: "password", subjects, address: clientIp }, () => source.login(username, password))
       .catch(async (err: unknown) => {
+        this.metrics.countLogin(source.id, "error");
         await this.#audit({ type: "login.error", ...base, reason: isArchwayError(err) ? err.code : "internal_error" });
         throw err;
       });
     switch (outcome.kind) {
       case "refused":
         this.metrics.countRefusal("password", outcome.scope);
+        this.metrics.countLogin(source.id, "refused");
         await this.#audit({
           type: "login.refused",
           ...base,
@@ -100,6 +102,7 @@ export class LoginGuard {
         });
         throw new TooManyAttempts(outcome.retryAfterSeconds);
       case "failed":
+        this.metrics.countLogin(source.id, "failure");
         for (const crossed of outcome.crossed) {
           this.metrics.countLockout("password", crossed.scope);
           await this.#audit({ type: "login.locked", ...base, ...crossed });
@@ -114,9 +117,11 @@ export class LoginGuard {
         const identity = outcome.value;
         // Offboarded (the kill switch, or before the directory says so): the same answer as a wrong password.
         if (await this.#offboarded.get(identity.id)) {
+          this.metrics.countLogin(source.id, "failure");
           await this.#audit({ type: "login.failure", ...base, identity: identity.id, reason: "offboarded" });
           throw new ArchwayError("login_failed", "invalid username or password", 401);
         }
+        this.metrics.countLogin(source.id, "success");
         await Promise.all([
           this.#remember(name, identity.id),
           this.#audit({ type: "login.success", ...base, identity: identity.id }),

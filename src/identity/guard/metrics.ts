@@ -1,6 +1,9 @@
 import { Counter, type Registry } from "prom-client";
 import type { AttemptKind, LimitScope } from "./attempts.js";
 
+/** How a sign-in ended (a bounded label). */
+export type LoginResult = "success" | "failure" | "refused" | "error";
+
 /** How an unlock was asked for (a bounded label). */
 export type UnlockVia = "cli" | "api" | "web";
 
@@ -9,6 +12,13 @@ export type UnlockVia = "cli" | "api" | "web";
  * joined to it later ({@link GuardMetrics.register}). Labels are bounded: attempt kind, limit scope, unlock route.
  */
 export class GuardMetrics {
+  /** `archway_logins_total{source,result}`: every sign-in with a password or through an upstream SSO. */
+  readonly logins = new Counter<"source" | "result">({
+    name: "archway_logins_total",
+    help: "Sign-ins by identity source and result (success, failure, refused by a limit, error: the source could not tell)",
+    labelNames: ["source", "result"],
+    registers: [],
+  });
   /** `archway_login_lockouts_total{kind,scope}`: a pair became refused, or delays began for a user or address. */
   readonly lockouts = new Counter<"kind" | "scope">({
     name: "archway_login_lockouts_total",
@@ -33,9 +43,15 @@ export class GuardMetrics {
 
   /** Adds the counters to `registry` (the one `/metrics` renders). */
   register(registry: Registry): void {
+    registry.registerMetric(this.logins);
     registry.registerMetric(this.lockouts);
     registry.registerMetric(this.refused);
     registry.registerMetric(this.unlocks);
+  }
+
+  /** Counts a sign-in; `sourceId` is a configured source's id (or `passkey`), never what a client sent. */
+  countLogin(sourceId: string, result: LoginResult): void {
+    this.logins.inc({ source: sourceId, result });
   }
 
   countLockout(kind: AttemptKind, scope: LimitScope): void {

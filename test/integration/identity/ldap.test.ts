@@ -5,6 +5,8 @@ import { describeIdentityConformance } from "../../conformance/identity.js";
 import { ldapAdmin, startService, stopService } from "../../env/control.js";
 import { loadEndpoints } from "../../env/endpoints.js";
 
+const METRICS_TOKEN = "ldap-test-metrics-token-0123456789";
+
 // Against the test environment's real slapd (see test/env/gen-ldif.mjs for the directory).
 const env = loadEndpoints();
 const sources: LdapSource[] = [];
@@ -162,7 +164,7 @@ describe("LDAP source against slapd", () => {
       const store = new MemoryStore();
       const keys = new KeyRing({ store, algorithm: "ES256", rotateAfterMs: 3_600_000, overlapMs: 600_000 });
       const { app } = createApp({
-        config: ConfigSchema.parse({}),
+        config: ConfigSchema.parse({ metrics: { bearerToken: METRICS_TOKEN } }),
         log: createLogger({ level: "silent" }),
         store,
         sources: [s],
@@ -175,7 +177,8 @@ describe("LDAP source against slapd", () => {
         status: 503,
       });
       await expect(s.ping()).rejects.toMatchObject({ code: "directory_unavailable" });
-      const ready = await app.request("/readyz");
+      // The checks are detailed for the metrics scraper's bearer token only (docs/operations.md).
+      const ready = await app.request("/readyz", { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
       expect(ready.status).toBe(503);
       expect(await ready.json()).toMatchObject({
         checks: { "source:corp": { ok: false, error: expect.stringMatching(/directory unavailable/) } },

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildGateway, type Gateway, gatewayApp } from "../../../src/cli/gateway.js";
-import { buildRuntime } from "../../../src/cli/runtime.js";
+import { buildRuntime, type Runtime } from "../../../src/cli/runtime.js";
 import { type RunningServer, startServer } from "../../../src/http/index.js";
 import { hashPassword } from "../../../src/identity/index.js";
 import { deleteKeystoneDomain } from "../../env/control.js";
@@ -23,6 +23,8 @@ export interface FacadeHarness {
   server: RunningServer;
   /** The parts Archway runs with (sessions, token service, broker), for tests that need to reach behind HTTP. */
   gateway: Gateway;
+  /** The runtime Archway runs with (store, metrics), for tests that need to reach behind HTTP. */
+  runtime: Runtime;
   close(): Promise<void>;
 }
 
@@ -102,6 +104,7 @@ export async function startFacade(port: number, opts: FacadeOptions = {}): Promi
     configFile: join(dir, "archway.yaml"),
     server,
     gateway,
+    runtime,
     async close() {
       await server.close(1_000);
       await gateway.close();

@@ -1,7 +1,9 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { createAudit } from "../../../src/audit/index.js";
 import { ConfigSchema } from "../../../src/config/index.js";
 import { ArchwayError } from "../../../src/errors.js";
+import { noteRequest } from "../../../src/http/env.js";
 import { createApp } from "../../../src/http/index.js";
 import type { IdentitySource } from "../../../src/identity/index.js";
 import { createLogger } from "../../../src/log/index.js";
@@ -15,7 +17,7 @@ interface Json {
 }
 const json = async (res: Response) => (await res.json()) as Json;
 
-function build(opts: { sources?: IdentitySource[]; bodyLimitBytes?: number } = {}) {
+function build(opts: { sources?: IdentitySource[]; bodyLimitBytes?: number; bearerToken?: string } = {}) {
   const lines: string[] = [];
   const destination = new Writable({
     write(chunk, _enc, cb) {
@@ -23,20 +25,31 @@ function build(opts: { sources?: IdentitySource[]; bodyLimitBytes?: number } = {
       cb();
     },
   });
-  const config = ConfigSchema.parse({ http: { bodyLimitBytes: opts.bodyLimitBytes ?? 1024 } });
+  const config = ConfigSchema.parse({
+    http: { bodyLimitBytes: opts.bodyLimitBytes ?? 1024 },
+    ...(opts.bearerToken ? { metrics: { bearerToken: opts.bearerToken } } : {}),
+  });
   const log = createLogger({ level: "debug", destination });
   const store = new MemoryStore();
   const keys = new KeyRing({ store, algorithm: "ES256", rotateAfterMs: 86_400_000, overlapMs: 3_600_000 });
   const tokens = new TokenService({ store, keys, issuer: "http://127.0.0.1:8080" });
   const { app } = createApp({ config, log, store, sources: opts.sources ?? [], keys, tokens });
   app.post("/echo", async (c) => c.json(await c.req.json()));
+  // A route that knows who and where, and audits something deep down (after awaits), as the facade and proxy do.
+  const audit = createAudit({ store, log });
+  app.get("/acting", async (c) => {
+    noteRequest(c, { person: "demo:alice", cloud: "cloud-2" });
+    await new Promise((r) => setTimeout(r, 5));
+    await audit({ type: "test.acted", actor: "alice" });
+    return c.json({ ok: true });
+  });
   app.get("/boom", () => {
     throw new Error("database password=hunter2 exploded");
   });
   app.get("/refuse", () => {
     throw new ArchwayError("cloud_unavailable", "cloud cloud-2: Keystone did not answer in 5 s", 503);
   });
-  return { app, lines };
+  return { app, lines, store };
 }
 
 const downSource: IdentitySource = {
@@ -56,12 +69,18 @@ describe("HTTP foundation", () => {
     expect(await res.json()).toEqual({ status: "ok" });
   });
 
-  it("reports readiness per dependency and 503 when one is down", async () => {
+  it("reports readiness per dependency and 503 when one is down (detail only with the metrics token)", async () => {
     const ok = await build().app.request("/readyz");
     expect(ok.status).toBe(200);
     const down = await build({ sources: [downSource] }).app.request("/readyz");
     expect(down.status).toBe(503);
-    const body = await json(down);
+    // The public answer names no dependency and no error.
+    expect(await json(down)).toEqual({ status: "not_ready" });
+    const detailed = await build({ sources: [downSource], bearerToken: "t0ken-for-metrics" }).app.request("/readyz", {
+      headers: { authorization: "Bearer t0ken-for-metrics" },
+    });
+    expect(detailed.status).toBe(503);
+    const body = await json(detailed);
     expect(body.status).toBe("not_ready");
     expect(body.checks?.["store:memory"]?.ok).toBe(true);
     expect(body.checks?.["source:corp-ldap"]).toMatchObject({
@@ -85,7 +104,9 @@ describe("HTTP foundation", () => {
       /archway_http_request_duration_seconds_bucket\{le="[^"]+",method="GET",route="\/healthz",status="200"\}/,
     );
     expect(text).toMatch(/route="unmatched",status="404"/);
-    expect(text).toMatch(/archway_process_cpu_user_seconds_total/);
+    // Node and process metrics under their standard names, without Archway's prefix.
+    expect(text).toMatch(/^process_cpu_user_seconds_total /m);
+    expect(text).not.toMatch(/archway_process_/);
   });
 
   it("publishes the signing keys as a JWKS", async () => {
@@ -165,5 +186,20 @@ describe("HTTP foundation", () => {
     expect(JSON.stringify(body)).not.toContain("hunter2");
     await new Promise((r) => setTimeout(r, 50));
     expect(lines.join("")).toMatch(/"requestId":"req-42".*request failed/);
+  });
+
+  it("names the person and the cloud in the access log, and the request id in audit events", async () => {
+    const { app, lines, store } = build();
+    const res = await app.request("/acting", { headers: { "X-Request-Id": "req-acting-7" } });
+    expect(res.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 50));
+    const access = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "request");
+    expect(access).toMatchObject({ requestId: "req-acting-7", person: "demo:alice", cloud: "cloud-2", status: 200 });
+    const [event] = await store.read("audit", { limit: 10, latest: true });
+    expect(event?.data).toMatchObject({ type: "test.acted", requestId: "req-acting-7" });
+    // Outside a request, an audit event has no request id.
+    await createAudit({ store, log: createLogger({ level: "silent" }) })({ type: "test.background" });
+    const events = await store.read("audit", { limit: 10, latest: true });
+    expect(events.at(-1)?.data.requestId).toBeUndefined();
   });
 });
