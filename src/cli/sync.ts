@@ -258,7 +258,13 @@ function formatSavedCloud(c: SavedPlan["clouds"][number]): string {
     lines.push(`  ${MARK[op.action as keyof typeof MARK] ?? "?"} ${op.text}${why}`);
   }
   for (const problem of c.problems) lines.push(`  ? ${problem}`);
+  lines.push(...orphanLines(c.orphans));
   return lines.join("\n");
+}
+
+/** Orphaned projects, after the operations: kept, for a person to delete or hand over. */
+function orphanLines(orphans: readonly string[]): string[] {
+  return orphans.map((key) => `  ~ orphan project ${key}: no policy grants it any more (kept, never deleted by sync)`);
 }
 
 /** A plan as people read it: a summary line, then one line per operation with its policies, then problems. */
@@ -277,6 +283,7 @@ export function formatPlan(p: CloudPlan, perCloudDeleteLimit = Number.POSITIVE_I
     lines.push(`  ${MARK[actionOf(op)]} ${describe(op)}${why}`);
   }
   for (const problem of p.problems) lines.push(`  ? ${problem}`);
+  lines.push(...orphanLines(p.orphans));
   return lines.join("\n");
 }
 

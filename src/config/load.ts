@@ -86,6 +86,14 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadedConfig {
   checkUnique(config.identity.sources, "identity source", shown(file), parsed, problems);
   checkUnique(config.idp.clients, "idp client", shown(file), parsed, problems);
   checkClientClouds(config, shown(file), parsed, problems);
+  if (!config.demo && !config.deploymentId)
+    problems.push({
+      file: shown(file),
+      ...parsed.locate([]),
+      path: "deploymentId",
+      message:
+        "is required outside demo mode: a short name unique among the Archway deployments sharing a Keystone (e.g. deploymentId: prod-eu); every mark Archway writes in the clouds carries it",
+    });
   problems.push(...checkSigning(config, baseDir, shown(file), parsed));
   if (problems.length > 0) throw new ConfigError(problems);
   const demoAt = { file: shown(file), ...parsed.locate(["demo"]) };

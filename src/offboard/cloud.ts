@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { type CloudClients, isUpstreamStatus, type User } from "../openstack/index.js";
-import { DISABLED_AT_ATTR, ownedUser } from "../sync/index.js";
+import { DISABLED_AT_ATTR, idpOwner, type Ownership, ownedUser } from "../sync/index.js";
 
 /** The person being offboarded or restored: the stable identity id and the last known username. */
 export interface Person {
@@ -33,10 +33,14 @@ async function usersOf(
   clients: CloudClients,
   person: Person,
   domainId: () => Promise<string | undefined>,
+  ownership: Ownership,
 ): Promise<{ id: string; enabled: boolean; disabledAt?: string }[]> {
   const { cloud, keystone } = clients;
   if (cloud.mode === "federated") {
     const idp = cloud.federation?.identityProviderId ?? "archway";
+    // Users of another deployment's identity provider (same id on a shared Keystone) are that deployment's.
+    const provider = (await clients.federation().listIdentityProviders()).find((i) => i.id === idp);
+    if (!provider || idpOwner(provider.description, ownership).owner !== "self") return [];
     const q = `idp_id=${encodeURIComponent(idp)}&unique_id=${encodeURIComponent(person.id)}`;
     const reply = await keystone.request({
       operation: "keystone.users.list",
@@ -50,7 +54,7 @@ async function usersOf(
   if (!domain) return [];
   const mine = (users: User[]) =>
     users.flatMap((u) => {
-      const owned = ownedUser(u, domain);
+      const owned = ownedUser(u, domain, ownership);
       return owned && owned.identityId === person.id ? [owned] : [];
     });
   const byName = person.username ? mine(await keystone.listUsers({ domainId: domain, name: person.username })) : [];
@@ -66,10 +70,10 @@ async function usersOf(
 export async function offboardInCloud(
   clients: CloudClients,
   person: Person,
-  opts: { now: () => Date; domainId: () => Promise<string | undefined> },
+  opts: { now: () => Date; domainId: () => Promise<string | undefined>; ownership: Ownership },
 ): Promise<CloudChange> {
   const { keystone } = clients;
-  const users = await usersOf(clients, person, opts.domainId);
+  const users = await usersOf(clients, person, opts.domainId, opts.ownership);
   const change: CloudChange = { users: 0, appCredentials: 0 };
   await Promise.all(
     users.map(async (user) => {
@@ -113,9 +117,9 @@ export async function offboardInCloud(
 export async function restoreInCloud(
   clients: CloudClients,
   person: Person,
-  opts: { domainId: () => Promise<string | undefined> },
+  opts: { domainId: () => Promise<string | undefined>; ownership: Ownership },
 ): Promise<CloudChange> {
-  const users = await usersOf(clients, person, opts.domainId);
+  const users = await usersOf(clients, person, opts.domainId, opts.ownership);
   let restored = 0;
   for (const user of users) {
     if (user.enabled) continue;

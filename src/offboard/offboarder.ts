@@ -3,6 +3,7 @@ import type { Cloud } from "../config/index.js";
 import { type OffboardedEntry, OffboardedPeople } from "../identity/index.js";
 import { type CloudClients, mapLimit } from "../openstack/index.js";
 import type { Store } from "../store/index.js";
+import type { Ownership } from "../sync/index.js";
 import { type CloudChange, offboardInCloud, type Person, restoreInCloud } from "./cloud.js";
 import { type PendingEntry, PendingOffboards } from "./pending.js";
 
@@ -24,6 +25,8 @@ export interface OffboarderDeps {
   sessions: PersonSessions;
   /** Forgets the token broker's cached Keystone tokens of a person. */
   purgeBrokerCache: (personId: string) => Promise<void>;
+  /** Only users this deployment marked are disabled or restored (see src/sync/ownership.ts). */
+  ownership: Ownership;
   /** Clouds worked on at once (default 64): a slow cloud holds one slot, never the others. */
   concurrency?: number;
   /** First retry delay for a cloud that was down (doubles per attempt). */
@@ -177,8 +180,8 @@ export class Offboarder {
     try {
       const change =
         action === "offboard"
-          ? await offboardInCloud(clients, person, { now: this.#now, domainId })
-          : await restoreInCloud(clients, person, { domainId });
+          ? await offboardInCloud(clients, person, { now: this.#now, domainId, ownership: this.deps.ownership })
+          : await restoreInCloud(clients, person, { domainId, ownership: this.deps.ownership });
       const state = change.users === 0 && change.appCredentials === 0 ? "absent" : "done";
       outcome = { cloudId: cloud.id, state, ...change, ms: Date.now() - started };
     } catch (err) {

@@ -11,6 +11,7 @@ import {
 } from "../identity/index.js";
 import { type CloudClients, mapLimit } from "../openstack/index.js";
 import type { Store } from "../store/index.js";
+import { ownershipOf } from "../sync/index.js";
 import type { Person } from "./cloud.js";
 import { type AccountChange, DepartureDetector, knownAccount } from "./detect.js";
 import { type CloudOutcome, Offboarder, type OffboardReport, type PersonSessions } from "./offboarder.js";
@@ -201,6 +202,7 @@ export function createOffboard(deps: OffboardBuildDeps): OffboardService {
     audit: deps.audit,
     sessions: deps.sessions,
     purgeBrokerCache: deps.purgeBrokerCache,
+    ownership: ownershipOf(config),
     concurrency: Math.max(config.sync.concurrency, 64),
     retryMs: config.offboard.retrySeconds * 1000,
     now: deps.now,

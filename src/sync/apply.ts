@@ -2,6 +2,7 @@ import type { AuditEvent } from "../audit/index.js";
 import { type CloudClients, mapLimit } from "../openstack/index.js";
 import type { ObservedCloud } from "./observe.js";
 import { describe, type Operation, requireStep } from "./operations.js";
+import type { Ownership } from "./ownership.js";
 import type { CloudPlan } from "./plan.js";
 import { type ApplyContext, PHASES, type Phase, type Step } from "./resource.js";
 
@@ -11,6 +12,8 @@ export interface ApplyDeps {
   /** Key of the derived shadow passwords (never logged). */
   passwordSecret: string;
   keyVersion: number;
+  /** Whose marks to write; a create that meets an existing object adopts it only when it carries them. */
+  ownership: Ownership;
   now: () => Date;
   audit: (event: AuditEvent) => Promise<void> | void;
   /** Hears of each operation applied (`ok`) or failed, by its kind (the metrics). */
@@ -92,6 +95,7 @@ function applyContext(observed: ObservedCloud, deps: ApplyDeps): ApplyContext {
     clients: deps.clients,
     passwordSecret: deps.passwordSecret,
     keyVersion: deps.keyVersion,
+    ownership: deps.ownership,
     now: deps.now,
     observed: (resource) => observed.of(resource),
     memo<T>(init: (c: ApplyContext) => T): T {

@@ -9,6 +9,7 @@ import type { CompiledPolicySet } from "../policy/index.js";
 import type { Store } from "../store/index.js";
 import { BullSyncQueue, bullConnection } from "./bullmq.js";
 import { SyncEngine } from "./engine.js";
+import { ownershipOf } from "./ownership.js";
 import { InProcessQueue, type SyncQueue } from "./queue.js";
 import { engineHandler, SyncService } from "./service.js";
 
@@ -81,6 +82,7 @@ export function createSync(deps: SyncBuildDeps): SyncParts {
     audit: deps.audit,
     passwordSecret: passwordSecret(config),
     keyVersion: config.sync.keyVersion,
+    ownership: ownershipOf(config),
     graceMs: config.sync.disableGraceSeconds * 1000,
     maxDeletes: config.sync.maxDeletesPerRun,
     issuer: publicUrlOf(config),

@@ -8,6 +8,7 @@ import type { Store } from "../store/index.js";
 import { inSpan } from "../telemetry/index.js";
 import { type ApplyResult, applyPlan } from "./apply.js";
 import { type ObservedCloud, observeCloud } from "./observe.js";
+import type { Ownership } from "./ownership.js";
 import { type CloudPlan, planCloud } from "./plan.js";
 import { federationDesired } from "./resources/federation/index.js";
 import { type PlanExpectation, planMismatch } from "./saved-plan.js";
@@ -23,6 +24,8 @@ export interface SyncEngineDeps {
   /** Key of derived shadow passwords. */
   passwordSecret: string;
   keyVersion: number;
+  /** This deployment's id and whether it adopts the old marks (config `deploymentId`, `sync.adoptUnmarked`). */
+  ownership: Ownership;
   graceMs: number;
   maxDeletes: { perCloud: number; total: number };
   /** Archway's issuer URL: the `remote_ids` of the identity provider in federated clouds. */
@@ -109,11 +112,11 @@ export class SyncEngine {
           400,
         );
       const { base, federation } = federationDesired(cloud, desired, this.deps.issuer);
-      const input = { cloud, desired: base, federation };
+      const input = { cloud, desired: base, federation, ownership: this.deps.ownership };
       const observed = await observeCloud(clients, input);
       return { plan: planCloud(input, observed, planOpts), observed };
     }
-    const input = { cloud, desired };
+    const input = { cloud, desired, ownership: this.deps.ownership };
     const observed = await observeCloud(clients, input, opts);
     return { plan: planCloud(input, observed, planOpts), observed };
   }
@@ -160,6 +163,7 @@ export class SyncEngine {
       clients: this.deps.clients(this.cloud(cloudId)),
       passwordSecret: this.deps.passwordSecret,
       keyVersion: this.deps.keyVersion,
+      ownership: this.deps.ownership,
       now: this.now,
       audit: this.deps.audit,
       onProgress: opts.onProgress,

@@ -27,19 +27,32 @@ export {
 export { ObservedCloud, observeCloud } from "./observe.js";
 export { type Action, actionOf, describe, isDestructive, type Operation, type UserChanges } from "./operations.js";
 export {
+  classifyMark,
+  DEMO_DEPLOYMENT_ID,
+  DEPLOYMENT_ATTR,
+  DEPLOYMENT_TAG_PREFIX,
   DISABLED_AT_ATTR,
+  deploymentTag,
+  extraMark,
+  extraMarks,
   IDENTITY_ATTR,
   KEY_VERSION_ATTR,
   KEYS_ATTR,
   keypairNames,
+  type Mark,
   type OwnedUser,
+  type Ownership,
   ownedUser,
+  ownershipOf,
   type ParsedKey,
   PROJECT_TAG,
   parsePublicKey,
+  projectMark,
+  projectMarks,
   SHADOW_USER_OPTIONS,
   shadowPassword,
   USER_MARK,
+  whose,
 } from "./ownership.js";
 export { type CloudPlan, planCloud } from "./plan.js";
 export { type ProjectRef, projectLabel } from "./project-ref.js";
@@ -65,6 +78,7 @@ export type {
   SyncInput,
   SyncResource,
 } from "./resource.js";
+export { IDP_MARK, idpMark, idpOwner } from "./resources/federation/index.js";
 export { OPERATION_KINDS, RESOURCES } from "./resources/index.js";
 export {
   acquireRunLocks,

@@ -1,14 +1,22 @@
 import { createHash, createHmac } from "node:crypto";
+import type { Config } from "../config/index.js";
+import { ArchwayError } from "../errors.js";
 import type { Group, Project, User } from "../openstack/index.js";
 
 /**
  * How Archway knows, from the cloud itself, what it owns. Nothing without these marks is ever changed or
  * deleted: shadow users live in the cloud's dedicated domain AND carry {@link USER_MARK}; projects carry the
- * {@link PROJECT_TAG} tag (filtered server-side); groups carry {@link USER_MARK} too.
+ * {@link PROJECT_TAG} tag (filtered server-side); groups carry {@link USER_MARK} too. Every mark also names the
+ * deployment that wrote it ({@link DEPLOYMENT_ATTR}, {@link deploymentTag}): several Archway deployments may share
+ * one Keystone and domain, and none touches what another marked (docs/sync.md, "Ownership").
  */
 export const PROJECT_TAG = "archway:managed";
 /** Extra attribute: `true` on every user and group Archway created. */
 export const USER_MARK = "archway_managed";
+/** Extra attribute: the `deploymentId` of the Archway deployment that owns the user or group. */
+export const DEPLOYMENT_ATTR = "archway_deployment";
+/** Project tags naming the owning deployment start with this (Keystone tags: no `,` or `/`, at most 255 chars). */
+export const DEPLOYMENT_TAG_PREFIX = "archway:dep:";
 /** Extra attribute: the identity id (`<source>:<immutable id>`) a shadow user stands for. */
 export const IDENTITY_ATTR = "archway_identity";
 /** Extra attribute: the version of the shadow password key the user's password was derived with. */
@@ -17,6 +25,100 @@ export const KEY_VERSION_ATTR = "archway_key_version";
 export const DISABLED_AT_ATTR = "archway_disabled_at";
 /** Extra attribute: `{ <keypair name>: <fingerprint> }` of the Nova keypairs Archway put there for the user. */
 export const KEYS_ATTR = "archway_keys";
+/** The deployment id of demo mode when the config names none. */
+export const DEMO_DEPLOYMENT_ID = "demo";
+
+/** Whose marks this process writes and honours. */
+export interface Ownership {
+  /** Config `deploymentId`: written into every mark, and the only marks Archway changes objects under. */
+  deploymentId: string;
+  /**
+   * Take over objects that carry Archway's mark from before deployment ids (no deployment named), and re-mark
+   * them as this deployment's. Off: they are another deployment's, never touched.
+   */
+  adoptUnmarked: boolean;
+}
+
+/**
+ * The ownership a configuration gives: `deploymentId` (in demo mode `demo` when absent), and whether it adopts the
+ * marks from before deployment ids (`sync.adoptUnmarked`, off unless set: nothing is taken over silently).
+ */
+export function ownershipOf(config: Pick<Config, "deploymentId" | "demo" | "sync">): Ownership {
+  const id = config.deploymentId ?? (config.demo ? DEMO_DEPLOYMENT_ID : undefined);
+  if (!id) {
+    throw new ArchwayError(
+      "config_missing_deployment_id",
+      "deploymentId is required outside demo mode: a short name unique among the Archway deployments sharing a Keystone (e.g. deploymentId: prod-eu); it goes into every mark Archway writes in the clouds",
+      500,
+    );
+  }
+  return { deploymentId: id, adoptUnmarked: config.sync.adoptUnmarked ?? false };
+}
+
+/** The project tag naming the deployment. */
+export function deploymentTag(deploymentId: string): string {
+  return `${DEPLOYMENT_TAG_PREFIX}${deploymentId}`;
+}
+
+/**
+ * Whose an object is, from its marks. `self`: this deployment's; `remark` when it carries only the old mark and is
+ * adopted (`adoptUnmarked`), so sync writes the deployment mark. `other`: another deployment's (`deploymentId`
+ * null for the old mark, not adopted). `none`: no Archway mark at all.
+ */
+export type Mark =
+  | { owner: "self"; remark: boolean }
+  | { owner: "other"; deploymentId: string | null }
+  | { owner: "none" };
+
+/**
+ * The rule every kind shares: not marked -> none; marked with this deployment only -> self; marked with another
+ * deployment -> other; marked without a deployment -> self (re-mark) when adopting, else other.
+ */
+export function classifyMark(marked: boolean, deploymentIds: readonly string[], ownership: Ownership): Mark {
+  if (!marked) return { owner: "none" };
+  const others = deploymentIds.filter((d) => d !== ownership.deploymentId);
+  if (others.length > 0) return { owner: "other", deploymentId: others[0] ?? null };
+  if (deploymentIds.length > 0) return { owner: "self", remark: false };
+  return ownership.adoptUnmarked ? { owner: "self", remark: true } : { owner: "other", deploymentId: null };
+}
+
+/** The marks of a project (its tags). */
+export function projectMark(project: Pick<Project, "tags">, ownership: Ownership): Mark {
+  const deployments = project.tags.filter(
+    (t) => t.startsWith(DEPLOYMENT_TAG_PREFIX) && t.length > DEPLOYMENT_TAG_PREFIX.length,
+  );
+  return classifyMark(
+    project.tags.includes(PROJECT_TAG),
+    deployments.map((t) => t.slice(DEPLOYMENT_TAG_PREFIX.length)),
+    ownership,
+  );
+}
+
+/** The marks of a user or group (its extra attributes); only objects in Archway's domain can be Archway's. */
+export function extraMark(object: User | Group, domainId: string, ownership: Ownership): Mark {
+  if (object.domain_id !== domainId) return { owner: "none" };
+  const dep = object[DEPLOYMENT_ATTR];
+  return classifyMark(object[USER_MARK] === true, typeof dep === "string" && dep ? [dep] : [], ownership);
+}
+
+/** The tags every project Archway creates carries. */
+export function projectMarks(ownership: Ownership): string[] {
+  return [PROJECT_TAG, deploymentTag(ownership.deploymentId)];
+}
+
+/** The extra attributes every user and group Archway creates carries. */
+export function extraMarks(ownership: Ownership): Record<string, unknown> {
+  return { [USER_MARK]: true, [DEPLOYMENT_ATTR]: ownership.deploymentId };
+}
+
+/** Why an object Archway may not touch is not its own, for plan problems. */
+export function whose(mark: Mark): string {
+  if (mark.owner === "none") return "without Archway's mark";
+  if (mark.owner === "self") return "as this deployment's";
+  return mark.deploymentId
+    ? `marked by Archway deployment '${mark.deploymentId}'`
+    : "with Archway's mark from before deployment ids (set sync.adoptUnmarked: true on the deployment that made it)";
+}
 
 /** The user options that keep a shadow user's derived password from expiring, locking or asking for a change. */
 export const SHADOW_USER_OPTIONS = {
@@ -37,11 +139,14 @@ export interface OwnedUser {
   disabledAt?: string;
   keys: Record<string, string>;
   optionsOk: boolean;
+  /** Carries only the old mark and is adopted: the deployment mark is still to be written. */
+  remark: boolean;
 }
 
-/** The parsed marks of `user` when Archway owns it (right domain, marked), else null. */
-export function ownedUser(user: User, domainId: string): OwnedUser | null {
-  if (user.domain_id !== domainId || user[USER_MARK] !== true) return null;
+/** The parsed marks of `user` when this deployment owns it (right domain, its mark), else null. */
+export function ownedUser(user: User, domainId: string, ownership: Ownership): OwnedUser | null {
+  const mark = extraMark(user, domainId, ownership);
+  if (mark.owner !== "self") return null;
   const identityId = user[IDENTITY_ATTR];
   if (typeof identityId !== "string" || !identityId) return null;
   const keys = user[KEYS_ATTR];
@@ -57,17 +162,8 @@ export function ownedUser(user: User, domainId: string): OwnedUser | null {
     disabledAt: typeof disabledAt === "string" ? disabledAt : undefined,
     keys: isStringRecord(keys) ? keys : {},
     optionsOk: Object.entries(SHADOW_USER_OPTIONS).every(([k, v]) => user.options[k] === v),
+    remark: mark.remark,
   };
-}
-
-/** True when Archway owns the project. */
-export function ownsProject(project: Project): boolean {
-  return project.tags.includes(PROJECT_TAG);
-}
-
-/** True when Archway owns the group (right domain, marked). */
-export function ownsGroup(group: Group, domainId: string): boolean {
-  return group.domain_id === domainId && group[USER_MARK] === true;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { ObservedCloud } from "./observe.js";
 import { type Action, actionOf, isDestructive, type Operation } from "./operations.js";
 import type { PlanContext, PlanOptions, SyncInput } from "./resource.js";
 import { RESOURCES } from "./resources/index.js";
+import { orphanProjects } from "./resources/project/index.js";
 
 /** Everything that must change in one cloud, in plan order, and what cannot be done (and why). */
 export interface CloudPlan {
@@ -12,6 +13,11 @@ export interface CloudPlan {
   counts: Record<Action, number>;
   /** Operations that take something away (they count against `maxDeletesPerRun`). */
   destructive: number;
+  /**
+   * Projects this deployment created that no policy asks for any more (`<domain>/<name>`), sorted. Reported, never
+   * deleted: a project may hold servers and volumes; deleting it is a person's decision.
+   */
+  orphans: string[];
 }
 
 /**
@@ -38,14 +44,14 @@ export function planCloud(input: SyncInput, observed: ObservedCloud, opts: PlanO
     operations.push(...planned.operations);
     if (planned.problems) problems.push(...planned.problems);
   }
-  return finishPlan(input.cloud.id, operations, problems);
+  return finishPlan(input.cloud.id, operations, problems, orphanProjects(ctx));
 }
 
 /** A plan from its operations: counts per verb and the number of destructive operations. */
-export function finishPlan(cloudId: string, ops: Operation[], problems: string[]): CloudPlan {
+export function finishPlan(cloudId: string, ops: Operation[], problems: string[], orphans: string[] = []): CloudPlan {
   const counts: Record<Action, number> = { create: 0, update: 0, revoke: 0, disable: 0, delete: 0 };
   for (const op of ops) counts[actionOf(op)]++;
-  return { cloudId, operations: ops, problems, counts, destructive: ops.filter(isDestructive).length };
+  return { cloudId, operations: ops, problems, counts, destructive: ops.filter(isDestructive).length, orphans };
 }
 
 export type { PlanOptions } from "./resource.js";

@@ -1,6 +1,7 @@
 import type { Cloud } from "../config/index.js";
 import type { CloudClients, RoleAssignment } from "../openstack/index.js";
 import type { DesiredCloudState } from "../policy/index.js";
+import type { Ownership } from "./ownership.js";
 import type { FederationDesired } from "./resources/federation/desired.js";
 
 /**
@@ -33,6 +34,8 @@ export interface SyncInput {
   desired: DesiredCloudState;
   /** Present for federated clouds only (then `desired` has no users, memberships or keys). */
   federation?: FederationDesired;
+  /** Whose marks to write and honour (config `deploymentId`, `sync.adoptUnmarked`). */
+  ownership: Ownership;
 }
 
 /** What to read: everything (full sync), or only what concerns a few people (just-in-time sync). */
@@ -99,6 +102,8 @@ export interface ApplyContext {
   /** Key of the derived shadow passwords (never logged). */
   readonly passwordSecret: string;
   readonly keyVersion: number;
+  /** Whose marks to write; a create that meets an existing object adopts it only when it carries them. */
+  readonly ownership: Ownership;
   readonly now: () => Date;
   observed<S>(resource: SliceSource<S>): S;
   /** State kept for one apply run, made once by `init` (keyed by the function: pass a named one). */

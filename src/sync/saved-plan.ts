@@ -28,6 +28,8 @@ export const SavedPlanSchema = z.object({
       /** The operations as people read them (review only; apply never replays them). */
       operations: z.array(z.object({ action: z.string(), text: z.string(), policies: z.array(z.string()) })),
       problems: z.array(z.string()),
+      /** Projects this deployment created that no policy grants any more: reported, never deleted. */
+      orphans: z.array(z.string()).default([]),
     }),
   ),
   /** Clouds that could not be read when the plan was made: not in the plan, never applied from it. */
@@ -78,6 +80,7 @@ export function savedCloudPlan(
     overDeleteLimit: plan.destructive > perCloudDeleteLimit,
     operations: plan.operations.map((op) => ({ action: actionOf(op), text: describe(op), policies: op.policies })),
     problems: plan.problems,
+    orphans: plan.orphans,
   };
 }
 

@@ -167,6 +167,7 @@ export async function seedLargePlan(h: FleetHarness, total: number): Promise<str
     counts: {},
     destructive: 0,
     overDeleteLimit: false,
+    orphans: [],
     operations: [],
     problems: [],
   }));

@@ -113,6 +113,16 @@ export const SyncConfigSchema = z
       .min(1)
       .default(1)
       .describe("Version of `secrets.shadowPasswordKey`; bump it to rotate every shadow password."),
+    /**
+     * Take over objects with Archway's mark from before deployment ids and re-mark them as this deployment's
+     * (docs/sync.md, "Migration"). Only on the one deployment that made them; off by default.
+     */
+    adoptUnmarked: z
+      .boolean()
+      .optional()
+      .describe(
+        "Take over objects with Archway's mark from before deployment ids and re-mark them as this deployment's. Only on the one deployment that made them.",
+      ),
   })
   .strict();
 
@@ -162,6 +172,18 @@ export const ConfigSchema = z
       .default(false)
       .describe(
         "Demo mode: accept the public demo secrets of `config/secrets/` and weak keys. Allowed only with a loopback listen address; every start prints a warning.",
+      ),
+    /**
+     * Names this deployment in every mark it writes in the clouds (project tags, user and group attributes,
+     * identity provider descriptions): deployments sharing a Keystone never touch each other's objects. Required
+     * outside demo mode (demo: `demo`); never change it once objects exist (docs/sync.md).
+     */
+    deploymentId: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "a short slug: lowercase letters, digits and '-', at most 32, e.g. prod-eu")
+      .optional()
+      .describe(
+        "Names this deployment in every mark it writes in the clouds; deployments sharing a Keystone never touch each other's objects. Required outside demo mode; never change it once objects exist.",
       ),
     listen: z
       .object({

@@ -73,6 +73,8 @@ export interface PlanView {
     error?: string;
     counts: Record<string, number>;
     problems: string[];
+    /** Projects this deployment created that no policy grants any more (kept, never deleted). */
+    orphans: string[];
     /** More deletions than maxDeletesPerRun.perCloud: applying refuses this cloud. */
     overDeleteLimit?: boolean;
     operations: { action: string; text: string; policies: string[] }[];
@@ -101,6 +103,7 @@ export function planView(saved: SavedPlan): PlanView {
       cloudId: c.cloudId,
       counts: c.counts,
       problems: c.problems,
+      orphans: c.orphans,
       overDeleteLimit: c.overDeleteLimit,
       operations: c.operations,
     })),
@@ -109,6 +112,7 @@ export function planView(saved: SavedPlan): PlanView {
       error: u.reason,
       counts: {},
       problems: [],
+      orphans: [],
       operations: [],
     })),
   ].sort((a, b) => (a.cloudId < b.cloudId ? -1 : 1));

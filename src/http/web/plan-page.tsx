@@ -126,6 +126,15 @@ export const PlanSummaryView = ({ plan }: { plan: PlanView }) => {
           </ul>
         </details>
       ) : null}
+      {plan.clouds.some((c) => c.orphans.length > 0) ? (
+        <details class="plan-group" data-plan-orphans open={open}>
+          <summary>Orphaned projects</summary>
+          <p class="muted">
+            Made by this deployment, granted by no policy any more. Kept; delete or hand them over by hand.
+          </p>
+          <ul>{plan.clouds.flatMap((c) => c.orphans.slice(0, 50).map((key) => <li>{`${c.cloudId}: ${key}`}</li>))}</ul>
+        </details>
+      ) : null}
     </section>
   );
 };

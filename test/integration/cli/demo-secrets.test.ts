@@ -36,7 +36,7 @@ async function writeConfig(opts: { host: string; shadowKeyFile: string; demo?: b
       `secrets: { shadowPasswordKey: "\${file:${opts.shadowKeyFile}}" }\n` +
       `identity:\n  sources:\n    - id: demo\n      type: static\n      users:\n` +
       `        - { username: alice, passwordHash: "${await hashPassword("alice-pw", { N: 1024 })}", groups: [ops] }\n` +
-      `policiesDir: policies\nlog: { level: warn }\nclouds:\n${cloudsYaml}`,
+      `policiesDir: policies\nlog: { level: warn }\nclouds:\n${cloudsYaml}deploymentId: demo-it\n`,
   );
   return file;
 }

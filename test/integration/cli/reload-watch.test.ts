@@ -31,7 +31,7 @@ describe("archway serve reloads on file change", () => {
     writeFileSync(join(dir, "clouds.d", "c-1.yaml"), cloud("c-1", 9));
     writeFileSync(
       join(dir, "archway.yaml"),
-      `listen: { host: 127.0.0.1, port: 0 }\npoliciesDir: policies\ncloudsDir: clouds.d\nlog: { level: info }\n` +
+      `deploymentId: reload-it\nlisten: { host: 127.0.0.1, port: 0 }\npoliciesDir: policies\ncloudsDir: clouds.d\nlog: { level: info }\n` +
         `reload: { debounceMs: 200 }\n` +
         `identity:\n  sources:\n    - id: demo\n      type: static\n      users:\n        - { username: alice, passwordHash: "${await hashPassword("pw", { N: 1024 })}", groups: [devs] }\n`,
     );

@@ -80,7 +80,7 @@ describe("archway serve", () => {
       writeFileSync(join(dir, "policies", "devs.yaml"), policy("first"));
       writeFileSync(
         join(dir, "archway.yaml"),
-        `listen: { host: 127.0.0.1, port: 0 }\npoliciesDir: policies\nlog: { level: info }\n` +
+        `deploymentId: serve-it\nlisten: { host: 127.0.0.1, port: 0 }\npoliciesDir: policies\nlog: { level: info }\n` +
           `identity:\n  sources:\n    - id: demo\n      type: static\n      users:\n        - { username: alice, passwordHash: "${await hashPassword("pw", { N: 1024 })}", groups: [devs] }\n` +
           `clouds:\n  - { id: c-1, authUrl: "http://127.0.0.1:9/v3", admin: { username: a, password: b } }\n`,
       );

@@ -38,7 +38,7 @@ export async function startFaultArchway(
   mkdirSync(join(dir, "policies"));
   writeFileSync(
     join(dir, "archway.yaml"),
-    `listen: { host: 127.0.0.1, port: 0 }\npublicUrl: http://127.0.0.1:1\n` +
+    `deploymentId: faults\nlisten: { host: 127.0.0.1, port: 0 }\npublicUrl: http://127.0.0.1:1\n` +
       `secrets: { shadowPasswordKey: "${randomBytes(32).toString("base64url")}", storeKey: "${randomBytes(32).toString("base64url")}" }\n` +
       `store: ${store}\n` +
       `identity:\n  sources:\n    - id: demo\n      type: static\n      users:\n        - { username: alice, passwordHash: "${await hashPassword(password, { N: 1024 })}", groups: [devs] }\n` +

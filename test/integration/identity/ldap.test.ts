@@ -210,6 +210,7 @@ describe("archway identity lookup", () => {
           `      baseDn: "${env.ldap.baseDn}"`,
           `      bindDn: "${env.ldap.bindDn}"`,
           "      bindPassword: ${env:LDAP_BIND_PW}",
+          "deploymentId: ldap-it",
           "",
         ].join("\n"),
       );

@@ -182,6 +182,7 @@ describe("through the real /v3 facade behind a trusted proxy (slapd, Redis)", ()
     writeFileSync(
       file,
       JSON.stringify({
+        deploymentId: "guard-it",
         listen: { host: "127.0.0.1", port: 0 },
         store: { type: "redis", url: env.redis.url, keyPrefix: `guard-it-facade-${randomUUID()}:` },
         identity: { sources: [LDAP] },
@@ -251,6 +252,7 @@ describe("archway identity unlock against Redis", () => {
     writeFileSync(
       file,
       JSON.stringify({
+        deploymentId: "guard-it",
         store: { type: "redis", url: env.redis.url, keyPrefix: prefix },
         identity: { sources: [LDAP] },
         log: { level: "silent" },

@@ -59,6 +59,7 @@ export async function startOffboardHarness(
   const ldap = await ldapAdmin(env);
   await ldap.add(ou, { objectClass: ["organizationalUnit"], ou: `offboard-${run}` });
   const config = {
+    deploymentId: "offboard-it",
     listen: { host: "127.0.0.1", port },
     publicUrl: `http://127.0.0.1:${port}`,
     store: { type: "redis", url: env.redis.url, keyPrefix },

@@ -52,6 +52,7 @@ export async function startSsoHarness(opts: {
   const keyPrefix = `archway-sso-${run}:`;
   const url = `http://127.0.0.1:${SSO_PORT}`;
   const config = {
+    deploymentId: "offboard-sso-it",
     listen: { host: "127.0.0.1", port: SSO_PORT },
     publicUrl: url,
     store: { type: "redis", url: env.redis.url, keyPrefix },

@@ -254,5 +254,5 @@ function configYaml(list: Cloud[]): string {
       `  - { id: ${c.id}, authUrl: "${c.authUrl}", region: ${c.region ?? "RegionOne"}, quotaBackend: ${c.quotaBackend}, ` +
       `timeoutMs: 3000, admin: { username: admin, password: "${"password" in c.admin ? c.admin.password : ""}", projectName: admin } }`,
   );
-  return `log: { level: warn }\nclouds:\n${lines.join("\n")}\n`;
+  return `deploymentId: quota-it\nlog: { level: warn }\nclouds:\n${lines.join("\n")}\n`;
 }

@@ -50,6 +50,8 @@ export async function writeDeployment(opts: {
   const config = {
     // The workers and `sync` refuse public secrets: the test Keystones' admin password is the demo one.
     demo: true,
+    // Its own deployment: other test files' projects are not this one's orphans.
+    deploymentId: name,
     store: { type: "redis", url: endpoints.redis.url, keyPrefix },
     secrets: { shadowPasswordKey: "${file:shadow-key}" },
     identity: { sources: [{ id: "static", type: "static", users }] },

@@ -43,6 +43,8 @@ export function createHarness(opts: { engine?: Partial<SyncEngineDeps>; timeoutM
     },
     passwordSecret: "test-shadow-secret",
     keyVersion: 1,
+    // The test domain's name: a deployment of its own, so other test files' projects are not this one's orphans.
+    ownership: { deploymentId: domain, adoptUnmarked: false },
     graceMs: 3_600_000,
     maxDeletes: { perCloud: 50, total: 500 },
     now: () => clock.now,

@@ -75,7 +75,7 @@ describe("the command line for automation", () => {
     const dir = mkdtempSync(join(tmpdir(), "archway-empty-"));
     try {
       mkdirSync(join(dir, "policies"));
-      writeFileSync(join(dir, "archway.yaml"), "clouds: []\npoliciesDir: policies\n");
+      writeFileSync(join(dir, "archway.yaml"), "clouds: []\npoliciesDir: policies\ndeploymentId: t\n");
       const refused = captureIO();
       expect(await runCli(["policy", "check", "--config", join(dir, "archway.yaml")], refused)).toBe(2);
       expect(refused.stderr()).toMatch(/no policies: nobody would get anything/);

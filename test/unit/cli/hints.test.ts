@@ -36,6 +36,7 @@ describe("did you mean: clouds, labels, roles, sources", () => {
     writeFileSync(
       join(dir, "archway.yaml"),
       [
+        "deploymentId: hints",
         "policiesDir: policies",
         "identity: { sources: [{ id: demo, type: static, users: [] }] }",
         "clouds:",
@@ -62,6 +63,7 @@ describe("did you mean: clouds, labels, roles, sources", () => {
     writeFileSync(
       file,
       [
+        "deploymentId: hints",
         "clouds:",
         '  - { id: cloud-1, authUrl: "http://127.0.0.1:9/v3", mode: federated, admin: { username: a, password: b } }',
         "idp: { clients: [{ id: cli, secret: Zq8vR2mK5xW9pL3nT7yB4cF6hJ1dG0sA, grants: [password], clouds: [clod-1] }] }",

@@ -27,7 +27,10 @@ function configWith(signing: string, keys: Record<string, string> | undefined, k
     mkdirSync(join(conf, keysDir), { recursive: true });
     for (const [name, text] of Object.entries(keys)) writeFileSync(join(conf, keysDir, name), text);
   }
-  writeFileSync(join(conf, "archway.yaml"), `signing: ${signing}\npoliciesDir: .\nlog: { level: silent }\n`);
+  writeFileSync(
+    join(conf, "archway.yaml"),
+    `signing: ${signing}\npoliciesDir: .\nlog: { level: silent }\ndeploymentId: t\n`,
+  );
   return { root, conf, file: join(conf, "archway.yaml") };
 }
 

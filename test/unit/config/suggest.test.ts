@@ -39,6 +39,7 @@ describe("hints in config check and policy check", () => {
           "identity: { sources: [{ id: corp, type: static, users: [] }] }",
           "roles: [member, reader]",
           "policiesDir: policies",
+          "deploymentId: t",
           "",
         ].join("\n"),
       );
@@ -79,7 +80,7 @@ describe("one cloud per Keystone and domain", () => {
       const cloud = (id: string, url: string, domain?: string) =>
         `  - { id: ${id}, authUrl: '${url}', region: ${id}, ${domain ? `domain: ${domain}, ` : ""}admin: { username: a, password: b } }`;
       const write = (...clouds: string[]) => {
-        writeFileSync(join(dir, "archway.yaml"), ["clouds:", ...clouds, ""].join("\n"));
+        writeFileSync(join(dir, "archway.yaml"), ["clouds:", ...clouds, "deploymentId: t", ""].join("\n"));
         return join(dir, "archway.yaml");
       };
       const same = captureIO();

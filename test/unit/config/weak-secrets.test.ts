@@ -124,7 +124,7 @@ describe("archway config check and the secrets", () => {
     copyFileSync(join(DEMO_DIR, "demo-session-key"), join(dir, "session.key"));
     writeFileSync(
       file,
-      "listen: { host: 0.0.0.0, port: 8080 }\nsecrets:\n  shadowPasswordKey: ${file:shadow.key}\n  sessionKey: ${file:session.key}\n",
+      "listen: { host: 0.0.0.0, port: 8080 }\nsecrets:\n  shadowPasswordKey: ${file:shadow.key}\n  sessionKey: ${file:session.key}\ndeploymentId: t\n",
     );
     const { code, err, out } = await check(file);
     expect(code).toBe(2);
@@ -161,21 +161,21 @@ describe("archway config check and the secrets", () => {
   });
 
   it("refuses a weak key even on loopback without demo: true, and accepts strong ones silently", async () => {
-    const weak = tempConfig({ "archway.yaml": "secrets: { shadowPasswordKey: change-me }\n" });
+    const weak = tempConfig({ "archway.yaml": "secrets: { shadowPasswordKey: change-me }\ndeploymentId: t\n" });
     const refused = await check(weak);
     expect(refused.code).toBe(2);
     expect(refused.err).toMatch(/secrets\.shadowPasswordKey: is 9 bytes long; a key needs at least 32 random bytes/);
 
     const good = tempConfig({
       "archway.yaml":
-        "listen: { host: 0.0.0.0 }\nsecrets: { shadowPasswordKey: '${env:K1}', sessionKey: '${env:K2}' }\n",
+        "listen: { host: 0.0.0.0 }\nsecrets: { shadowPasswordKey: '${env:K1}', sessionKey: '${env:K2}' }\ndeploymentId: t\n",
     });
     const accepted = await check(good, { K1: strong(), K2: strong() });
     expect(accepted).toMatchObject({ code: 0, err: "" });
   });
 
   it("finds a demo secret in a clouds inventory file, located there", async () => {
-    const file = tempConfig({ "archway.yaml": "cloudsDir: inv\n" });
+    const file = tempConfig({ "archway.yaml": "cloudsDir: inv\ndeploymentId: t\n" });
     const inv = join(resolve(file, ".."), "inv");
     mkdirSync(inv);
     writeFileSync(

@@ -19,14 +19,22 @@ function plan(clouds: number): PlanView {
     cloudId: `c-${String(i).padStart(4, "0")}`,
     counts: {},
     problems: i === 5 ? ["a problem"] : [],
+    orphans: [],
     operations: [
       ...Array.from({ length: i + 1 }, (_, j) => op("create", j)),
       ...(i % 3 === 0 ? [op("revoke", 0), op("update", 0)] : []),
     ],
     ...(i === 7 ? { overDeleteLimit: true } : {}),
   }));
-  list.push({ cloudId: "down", error: "cannot read the cloud: refused", counts: {}, problems: [], operations: [] });
-  list.push({ cloudId: "quiet", counts: {}, problems: [], operations: [] });
+  list.push({
+    cloudId: "down",
+    error: "cannot read the cloud: refused",
+    counts: {},
+    problems: [],
+    orphans: [],
+    operations: [],
+  });
+  list.push({ cloudId: "quiet", counts: {}, problems: [], orphans: [], operations: [] });
   return { planId: "p1", clouds: list, total: list.reduce((n, c) => n + c.operations.length, 0) };
 }
 
@@ -67,6 +75,7 @@ describe("the plan summary", () => {
       cloudId: `edge-${i}`,
       counts: {},
       problems: [],
+      orphans: [],
       operations: Array.from({ length: i < 406 ? 5 : 4 }, (_, j) => op(j === 0 ? "update" : "create", j)),
     }));
     clouds[0]?.operations.push(op("delete", 9));

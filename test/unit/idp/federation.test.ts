@@ -30,7 +30,7 @@ describe("archway federation snippet", () => {
   const file = join(dir, "archway.yaml");
   writeFileSync(
     file,
-    `publicUrl: ${ISSUER}\npoliciesDir: .\nclouds:\n` +
+    `publicUrl: ${ISSUER}\ndeploymentId: t\npoliciesDir: .\nclouds:\n` +
       "  - { id: fed-1, authUrl: 'http://127.0.0.1:15011/v3', mode: federated, admin: { username: a, password: b } }\n" +
       "  - { id: c-1, authUrl: 'http://127.0.0.1:15001/v3', admin: { username: a, password: b } }\n" +
       "idp:\n  clients:\n    - { id: cli, secret: s, grants: [password], clouds: [fed-1] }\n",

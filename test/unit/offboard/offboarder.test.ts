@@ -3,7 +3,7 @@ import { type Cloud, CloudSchema } from "../../../src/config/index.js";
 import { Offboarder } from "../../../src/offboard/index.js";
 import type { CloudClients, User } from "../../../src/openstack/index.js";
 import { MemoryStore } from "../../../src/store/index.js";
-import { DISABLED_AT_ATTR, IDENTITY_ATTR, USER_MARK } from "../../../src/sync/index.js";
+import { DEPLOYMENT_ATTR, DISABLED_AT_ATTR, IDENTITY_ATTR, USER_MARK } from "../../../src/sync/index.js";
 
 const clouds: Cloud[] = ["c1", "c2", "c3"].map((id) =>
   CloudSchema.parse({ id, authUrl: `http://${id}.invalid/v3`, admin: { username: "a", password: "p" } }),
@@ -18,6 +18,7 @@ function fakeCloud(cloud: Cloud, state: { down: boolean; calls: string[] }) {
     enabled: true,
     options: {},
     [USER_MARK]: true,
+    [DEPLOYMENT_ATTR]: "t",
     [IDENTITY_ATTR]: "corp:alice",
   } as User;
   const creds = new Set(["ac1", "ac2"]);
@@ -72,6 +73,7 @@ function setup() {
     },
     purgeBrokerCache: async (id) => void order.push(`broker ${id}`),
     retryMs: 1_000,
+    ownership: { deploymentId: "t", adoptUnmarked: false },
     now: () => new Date(clock),
   });
   return { offboarder, fakes, c3, order, audit, advance: (ms: number) => (clock += ms), store };

@@ -18,7 +18,7 @@ describe("archway policy", () => {
   it("check: one located line per problem and exit 2", async () => {
     writeFileSync(
       join(dir, "archway.yaml"),
-      "clouds:\n  - id: c1\n    authUrl: http://127.0.0.1:5000/v3\n    admin: { username: a, password: b }\npoliciesDir: pol\n",
+      "clouds:\n  - id: c1\n    authUrl: http://127.0.0.1:5000/v3\n    admin: { username: a, password: b }\npoliciesDir: pol\ndeploymentId: t\n",
     );
     mkdirSync(join(dir, "pol"), { recursive: true });
     writeFileSync(

@@ -23,6 +23,7 @@ describe("sync and a cloud whose breaker is open", () => {
       audit: () => {},
       passwordSecret: "x".repeat(32),
       keyVersion: 1,
+      ownership: { deploymentId: "t", adoptUnmarked: false },
       graceMs: 0,
       maxDeletes: { perCloud: 20, total: 200 },
     });

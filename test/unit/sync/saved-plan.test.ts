@@ -17,6 +17,7 @@ const plan = (names: string[]): CloudPlan => ({
   problems: [],
   counts: { create: names.length, update: 0, revoke: 0, disable: 0, delete: 0 },
   destructive: 0,
+  orphans: [],
 });
 
 describe("saved plans", () => {

@@ -1,9 +1,25 @@
 import type { IdentityProvider } from "../../../openstack/index.js";
+import { classifyMark, type Mark, type Ownership, whose } from "../../ownership.js";
 import type { ObserveContext, PlanContext, Planned, SyncResource } from "../../resource.js";
 import { requireDomain } from "../domain/index.js";
 
-/** The description that marks an identity provider as Archway's (Keystone IdPs have no extra attributes). */
+/**
+ * The description that marks an identity provider as Archway's (Keystone IdPs have no extra attributes); alone,
+ * it is the mark from before deployment ids. Its mapping and protocol follow it: never changed when it is not ours.
+ */
 export const IDP_MARK = "Managed by Archway: the OpenID Provider this cloud trusts for federated logins";
+
+/** The description of an identity provider this deployment manages. */
+export function idpMark(deploymentId: string): string {
+  return `${IDP_MARK} (deployment ${deploymentId})`;
+}
+
+/** Whose an identity provider is, from its description. */
+export function idpOwner(description: string | null | undefined, ownership: Ownership): Mark {
+  const d = description ?? "";
+  const dep = d.startsWith(`${IDP_MARK} (deployment `) && d.endsWith(")") ? d.slice(IDP_MARK.length + 13, -1) : "";
+  return classifyMark(d === IDP_MARK || dep !== "", dep ? [dep] : [], ownership);
+}
 
 /** The operations on the objects through which a federated cloud trusts Archway (`create`: it does not exist yet). */
 export type FederationOperation =
@@ -36,7 +52,7 @@ export const federation: SyncResource<FederationOperation, FederationObserved> =
         `${op.create ? "create" : "update"} identity provider ${op.id} (remote_ids ${op.remoteIds.join(", ")})`,
       async apply(ctx, op) {
         const fed = ctx.clients.federation();
-        const body = { remote_ids: op.remoteIds, enabled: true, description: IDP_MARK };
+        const body = { remote_ids: op.remoteIds, enabled: true, description: idpMark(ctx.ownership.deploymentId) };
         if (op.create) await fed.createIdentityProvider(op.id, { ...body, domain_id: requireDomain(ctx) });
         else await fed.updateIdentityProvider(op.id, body);
       },
@@ -81,13 +97,15 @@ export function planFederation(ctx: PlanContext): Planned<FederationOperation> {
   const desired = ctx.input.federation;
   if (!desired) return { operations: [] };
   const fed = ctx.observed(federation);
-  if (fed.idp && fed.idp.description !== IDP_MARK) {
-    const problem = `identity provider ${desired.idp.id} exists without Archway's mark: not changed; set federation.identityProviderId to another id`;
+  const mark = fed.idp ? idpOwner(fed.idp.description, ctx.input.ownership) : undefined;
+  if (mark && mark.owner !== "self") {
+    const problem = `identity provider ${desired.idp.id} exists ${whose(mark)}: not changed; set federation.identityProviderId to another id`;
     return { operations: [], problems: [problem] };
   }
   const operations: FederationOperation[] = [];
   const remoteIdsDiffer = fed.idp && [...fed.idp.remote_ids].sort().join(" ") !== desired.idp.remoteIds.join(" ");
-  if (!fed.idp || remoteIdsDiffer || !fed.idp.enabled) {
+  const remark = mark?.owner === "self" && mark.remark;
+  if (!fed.idp || remoteIdsDiffer || !fed.idp.enabled || remark) {
     const create = !fed.idp;
     operations.push({ kind: "ensureIdentityProvider", ...desired.idp, create, policies: [] });
   }

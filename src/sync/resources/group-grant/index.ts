@@ -91,6 +91,8 @@ export function planGroupGrants(ctx: PlanContext): Planned<GroupGrantOperation> 
   const unknownRoles = new Set<string>();
   for (const [name, grants] of desired) {
     const group = observedGroups.get(name);
+    // Not this deployment's group: the group planner reports the clash; its grants are not made.
+    if (!group && observedGroups.foreign?.has(name)) continue;
     for (const g of grants) {
       const roleId = observed.roles.get(g.role);
       if (!roleId) {

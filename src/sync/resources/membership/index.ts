@@ -50,6 +50,8 @@ export function planMemberships(ctx: PlanContext): Planned<MembershipOperation> 
     if (!user) continue;
     const userId = observedUsers.get(m.identityId)?.id;
     const group = observedGroups.get(m.group);
+    // Another deployment's (or a hand-made) group of that name: the group planner reports it; no members added.
+    if (!group && observedGroups.foreign?.has(m.group)) continue;
     if (userId) wanted.add(tupleKey(m.group, userId));
     if (!group || !userId || !group.members.has(userId)) {
       operations.push({

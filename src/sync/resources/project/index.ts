@@ -1,6 +1,6 @@
 import { ArchwayError } from "../../../errors.js";
 import { mapLimit, type Project } from "../../../openstack/index.js";
-import { ownsProject, PROJECT_TAG } from "../../ownership.js";
+import { PROJECT_TAG, projectMark, whose } from "../../ownership.js";
 import { ProjectMap, type ProjectRef, projectLabel } from "../../project-ref.js";
 import type { ApplyContext, ObserveContext, SyncResource } from "../../resource.js";
 import { domainIdOf, domains } from "../domain/index.js";
@@ -31,7 +31,7 @@ export interface UpdateProject {
 /** The operations on projects. */
 export type ProjectOperation = CreateProject | UpdateProject;
 
-/** A project as sync sees it; `owned` when it carries Archway's tag. */
+/** A project as sync sees it; `owned` when it carries this deployment's marks. */
 export interface ObservedProject {
   id: string;
   name: string;
@@ -39,6 +39,10 @@ export interface ObservedProject {
   description: string;
   tags: string[];
   owned: boolean;
+  /** Owned through the old mark (`sync.adoptUnmarked`): this deployment's tag is still to be written. */
+  remark?: boolean;
+  /** Not owned: whose it is, for plan problems. */
+  whose?: string;
 }
 
 /** Projects Archway owns (read by tag, filtered server-side), and those the desired state names. */
@@ -58,7 +62,10 @@ export const projects: SyncResource<ProjectOperation, ProjectMap<ObservedProject
         const body = { name: op.name, domain_id: domainId, description: op.description, tags: op.tags };
         const project = await adoptOnConflict(
           () => ks.createProject(body),
-          async () => (await ks.listProjects({ domainId, name: op.name })).find((p) => p.tags.includes(PROJECT_TAG)),
+          async () =>
+            (await ks.listProjects({ domainId, name: op.name })).find(
+              (p) => projectMark(p, ctx.ownership).owner === "self",
+            ),
         );
         projectIds(ctx).set(op, project.id);
       },
@@ -83,6 +90,7 @@ async function observeProjects(ctx: ObserveContext): Promise<ProjectMap<Observed
   const add = (p: Project) => {
     const domain = domainNames.get(p.domain_id);
     if (!domain) return;
+    const mark = projectMark(p, ctx.input.ownership);
     out.set(
       { domain, name: p.name },
       {
@@ -91,7 +99,8 @@ async function observeProjects(ctx: ObserveContext): Promise<ProjectMap<Observed
         domainId: p.domain_id,
         description: p.description ?? "",
         tags: p.tags,
-        owned: ownsProject(p),
+        owned: mark.owner === "self",
+        ...(mark.owner === "self" ? (mark.remark ? { remark: true } : {}) : { whose: whose(mark) }),
       },
     );
   };
@@ -127,4 +136,4 @@ export function projectIdOf(ctx: ApplyContext, ref: ProjectRef): string {
   return id;
 }
 
-export { createdProjects, readyProjects } from "./plan.js";
+export { createdProjects, orphanProjects, readyProjects } from "./plan.js";

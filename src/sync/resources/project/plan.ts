@@ -1,4 +1,4 @@
-import { PROJECT_TAG } from "../../ownership.js";
+import { projectMarks } from "../../ownership.js";
 import { ProjectMap, projectLabel } from "../../project-ref.js";
 import type { PlanContext, Planned } from "../../resource.js";
 import { domains } from "../domain/index.js";
@@ -18,7 +18,7 @@ export function planProjects(ctx: PlanContext): Planned<ProjectOperation> {
   for (const p of ctx.input.desired.projects) {
     const seen = observed.get(p);
     const label = projectLabel(p);
-    const tags = [...new Set([...p.tags, PROJECT_TAG])].sort();
+    const tags = [...new Set([...p.tags, ...projectMarks(ctx.input.ownership)])].sort();
     const description = p.description ?? "";
     if (!seen) {
       if (!p.create)
@@ -38,7 +38,9 @@ export function planProjects(ctx: PlanContext): Planned<ProjectOperation> {
     }
     if (!seen.owned) {
       if (p.create)
-        problems.push(`project ${label} exists without the ${PROJECT_TAG} tag: granting on it, not changing it`);
+        problems.push(
+          `project ${label} exists ${seen.whose ?? "without Archway's mark"}: granting on it, not changing it`,
+        );
       continue;
     }
     const tagsDiffer = [...seen.tags].sort().join(",") !== tags.join(",");
@@ -54,7 +56,28 @@ export function planProjects(ctx: PlanContext): Planned<ProjectOperation> {
       });
     }
   }
+  // Adopted projects no policy names: this deployment's mark too (desired ones get it through their tags above).
+  const desired = new ProjectMap<true>();
+  for (const p of ctx.input.desired.projects) desired.set(p, true);
+  for (const [ref, seen] of observed.entries()) {
+    if (!seen.remark || desired.has(ref)) continue;
+    const tags = [...new Set([...seen.tags, ...projectMarks(ctx.input.ownership)])].sort();
+    operations.push({ kind: "updateProject", ...ref, projectId: seen.id, tags, policies: [] });
+  }
   return { operations, problems };
+}
+
+/**
+ * This deployment's projects that no desired project names (`<domain>/<name>`, sorted): reported, never deleted (a
+ * project may hold servers and volumes; deleting it is a person's decision).
+ */
+export function orphanProjects(ctx: PlanContext): string[] {
+  const wanted = new ProjectMap<true>();
+  for (const p of ctx.input.desired.projects) wanted.set(p, true);
+  return [...ctx.observed(projects).entries()]
+    .filter(([ref, p]) => p.owned && !wanted.has(ref))
+    .map(([ref]) => projectLabel(ref))
+    .sort();
 }
 
 /** Projects this plan creates. */

@@ -1,7 +1,10 @@
 import { ArchwayError } from "../../../errors.js";
 import { mapLimit, type UserWrite } from "../../../openstack/index.js";
 import {
+  DEPLOYMENT_ATTR,
   DISABLED_AT_ATTR,
+  extraMark,
+  extraMarks,
   IDENTITY_ATTR,
   KEY_VERSION_ATTR,
   KEYS_ATTR,
@@ -9,7 +12,7 @@ import {
   ownedUser,
   SHADOW_USER_OPTIONS,
   shadowPassword,
-  USER_MARK,
+  whose,
 } from "../../ownership.js";
 import type { ApplyContext, ObserveContext, SyncResource } from "../../resource.js";
 import { domains, requireDomain } from "../domain/index.js";
@@ -24,6 +27,8 @@ export interface UserChanges {
   enable?: boolean;
   password?: { from: number; to: number };
   options?: boolean;
+  /** Adopted with the old mark: write this deployment's mark. */
+  mark?: boolean;
 }
 
 /** The operations on shadow users. */
@@ -58,8 +63,8 @@ export type UserOperation =
 /** Owned shadow users by identity id, and the names of users in Archway's domain that Archway does not own. */
 export interface UsersObserved {
   byIdentity: Map<string, OwnedUser>;
-  /** Never touched; a desired username among them is a problem, not an adoption. */
-  foreignNames: Set<string>;
+  /** Name -> whose the user is. Never touched; a desired username among them is a problem, not an adoption. */
+  foreignNames: Map<string, string>;
 }
 
 /** Shadow users in Archway's domain: created, kept in line, disabled when unwanted, deleted after the grace period. */
@@ -82,7 +87,7 @@ export const users: SyncResource<UserOperation, UsersObserved> = {
           ...(op.email ? { email: op.email } : {}),
           ...(op.displayName ? { description: op.displayName } : {}),
           options: { ...SHADOW_USER_OPTIONS },
-          [USER_MARK]: true,
+          ...extraMarks(ctx.ownership),
           [IDENTITY_ATTR]: op.identityId,
           [KEY_VERSION_ATTR]: ctx.keyVersion,
           [KEYS_ATTR]: {},
@@ -91,7 +96,7 @@ export const users: SyncResource<UserOperation, UsersObserved> = {
           () => ks.createUser(body),
           async () =>
             (await ks.listUsers({ domainId, name: op.username })).find(
-              (u) => ownedUser(u, domainId)?.identityId === op.identityId,
+              (u) => ownedUser(u, domainId, ctx.ownership)?.identityId === op.identityId,
             ),
         );
         userIds(ctx).set(op.identityId, user.id);
@@ -111,6 +116,7 @@ export const users: SyncResource<UserOperation, UsersObserved> = {
         if (c.password)
           Object.assign(body, { password: password(ctx, op.identityId), [KEY_VERSION_ATTR]: c.password.to });
         if (c.options) body.options = { ...SHADOW_USER_OPTIONS };
+        if (c.mark) Object.assign(body, { [DEPLOYMENT_ATTR]: ctx.ownership.deploymentId });
         await ctx.clients.keystone.updateUser(op.userId, body);
       },
     },
@@ -122,6 +128,8 @@ export const users: SyncResource<UserOperation, UsersObserved> = {
         await ctx.clients.keystone.updateUser(op.userId, {
           enabled: false,
           [DISABLED_AT_ATTR]: ctx.now().toISOString(),
+          // The deployment mark too: an adopted user with the old mark leaves it as this deployment's.
+          [DEPLOYMENT_ATTR]: ctx.ownership.deploymentId,
         });
       },
     },
@@ -139,7 +147,7 @@ export const users: SyncResource<UserOperation, UsersObserved> = {
 };
 
 async function observeUsers(ctx: ObserveContext): Promise<UsersObserved> {
-  const out: UsersObserved = { byIdentity: new Map(), foreignNames: new Set() };
+  const out: UsersObserved = { byIdentity: new Map(), foreignNames: new Map() };
   const domainId = (await ctx.slice(domains)).id;
   if (!domainId) return out;
   const { people } = ctx.opts;
@@ -154,9 +162,10 @@ async function observeUsers(ctx: ObserveContext): Promise<UsersObserved> {
       ).flat()
     : await ks.listUsers({ domainId });
   for (const user of list) {
-    const owned = ownedUser(user, domainId);
+    const ownership = ctx.input.ownership;
+    const owned = ownedUser(user, domainId, ownership);
     if (owned && (!people || people.has(owned.identityId))) out.byIdentity.set(owned.identityId, owned);
-    else if (!owned) out.foreignNames.add(user.name);
+    else if (!owned) out.foreignNames.set(user.name, whose(extraMark(user, domainId, ownership)));
   }
   return out;
 }

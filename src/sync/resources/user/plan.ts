@@ -17,10 +17,9 @@ export function planUsers(ctx: PlanContext): Planned<UserOperation> {
     const seen = observed.byIdentity.get(u.identityId);
     const base = { identityId: u.identityId, username: u.username, policies: policies.get(u.identityId) ?? [] };
     if (!seen) {
-      if (observed.foreignNames.has(u.username))
-        problems.push(
-          `user ${u.username} exists in domain ${ctx.input.cloud.domain} without Archway's mark: not adopted`,
-        );
+      const foreign = observed.foreignNames.get(u.username);
+      if (foreign !== undefined)
+        problems.push(`user ${u.username} exists in domain ${ctx.input.cloud.domain} ${foreign}: not adopted`);
       else operations.push({ kind: "createUser", ...base, email: u.email, displayName: u.displayName });
       continue;
     }
@@ -31,6 +30,7 @@ export function planUsers(ctx: PlanContext): Planned<UserOperation> {
     if (!seen.enabled) changes.enable = true;
     if (seen.keyVersion !== ctx.opts.keyVersion) changes.password = { from: seen.keyVersion, to: ctx.opts.keyVersion };
     if (!seen.optionsOk) changes.options = true;
+    if (seen.remark) changes.mark = true;
     if (Object.keys(changes).length > 0) operations.push({ kind: "updateUser", ...base, userId: seen.id, changes });
   }
 
@@ -96,6 +96,7 @@ export function describeUserUpdate(op: Extract<UserOperation, { kind: "updateUse
     c.enable && "enable",
     c.password && `reset password (key v${c.password.from} -> v${c.password.to})`,
     c.options && "user options",
+    c.mark && "mark as this deployment's",
   ].filter(Boolean);
   return `update user ${op.username} (${what.join(", ")})`;
 }

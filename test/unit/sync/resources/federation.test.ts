@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CloudSchema } from "../../../../src/config/index.js";
 import { federationDesired } from "../../../../src/sync/resources/federation/desired.js";
-import { IDP_MARK } from "../../../../src/sync/resources/federation/index.js";
+import { idpMark } from "../../../../src/sync/resources/federation/index.js";
 import { DOMAIN, desiredOf, kinds, observedOf, plan, project } from "./fixtures.js";
 
 const fedCloud = CloudSchema.parse({
@@ -25,7 +25,7 @@ const desired = desiredOf({
 });
 const [sharedObserved] = project(DOMAIN, "shared");
 const converged = (rules: unknown[]) => ({
-  idp: { id: "archway", enabled: true, description: IDP_MARK, remote_ids: [ISSUER] },
+  idp: { id: "archway", enabled: true, description: idpMark("t"), remote_ids: [ISSUER] },
   mappingRules: JSON.parse(JSON.stringify(rules)) as unknown[],
   protocolMapping: "archway-mapping",
 });
@@ -85,7 +85,7 @@ describe("federation objects and group grants planners", () => {
   it("updates what drifted: remote ids, a disabled identity provider, the mapping, the protocol's mapping", () => {
     const { federation } = federationDesired(fedCloud, desired, ISSUER);
     const drifted = {
-      idp: { id: "archway", enabled: false, description: IDP_MARK, remote_ids: ["https://old"] },
+      idp: { id: "archway", enabled: false, description: idpMark("t"), remote_ids: ["https://old"] },
       mappingRules: [],
       protocolMapping: "other",
     };

@@ -2,11 +2,14 @@
 import { CloudSchema } from "../../../../src/config/index.js";
 import type { DesiredCloudState, DesiredUser } from "../../../../src/policy/index.js";
 import {
+  DEPLOYMENT_ATTR,
+  deploymentTag,
   IDENTITY_ATTR,
   KEY_VERSION_ATTR,
   KEYS_ATTR,
   ObservedCloud,
   type OwnedUser,
+  type Ownership,
   ownedUser,
   type PlanOptions,
   planCloud,
@@ -26,15 +29,17 @@ export const cloud = CloudSchema.parse({
 });
 export const DOMAIN = cloud.domain;
 export const NOW = new Date("2026-12-06T12:00:00Z");
+/** This deployment: `t`, not adopting the marks from before deployment ids. */
+export const OWN: Ownership = { deploymentId: "t", adoptUnmarked: false };
 export const OPTS: PlanOptions = { keyVersion: 1, graceMs: 3_600_000, now: NOW };
 
 /** Every resource's slice, as its observe step would return it; tests override what they need. */
 export interface Slices {
   domain: { id: string | null; byName: Map<string, string> };
   project: ProjectMap<ObservedProject>;
-  user: { byIdentity: Map<string, OwnedUser>; foreignNames: Set<string> };
+  user: { byIdentity: Map<string, OwnedUser>; foreignNames: Map<string, string> };
   assignment: { list: { userId: string; projectId: string; roleId: string }[]; roles: Map<string, string> };
-  group: Map<string, { id: string; members: Set<string> }>;
+  group: Map<string, { id: string; members: Set<string>; remark?: boolean }> & { foreign?: Map<string, string> };
   membership: null;
   keypair: Map<string, { name: string; public_key: string }[]>;
   "group-grant": { list: { groupId: string; projectId: string; roleId: string }[]; roles: Map<string, string> };
@@ -62,7 +67,7 @@ export function emptySlices(): Slices {
       ]),
     },
     project: new ProjectMap(),
-    user: { byIdentity: new Map(), foreignNames: new Set() },
+    user: { byIdentity: new Map(), foreignNames: new Map() },
     assignment: { list: [], roles: ROLES() },
     group: new Map(),
     membership: null,
@@ -101,12 +106,14 @@ export function shadow(username: string, extra: Record<string, unknown> = {}): O
       email: `${username}@example.org`,
       options: { ...SHADOW_USER_OPTIONS },
       [USER_MARK]: true,
+      [DEPLOYMENT_ATTR]: OWN.deploymentId,
       [IDENTITY_ATTR]: `ldap:${username}`,
       [KEY_VERSION_ATTR]: 1,
       [KEYS_ATTR]: {},
       ...extra,
     } as Parameters<typeof ownedUser>[0],
     "d1",
+    OWN,
   );
   if (!user) throw new Error("fixture user is not owned");
   return user;
@@ -114,7 +121,7 @@ export function shadow(username: string, extra: Record<string, unknown> = {}): O
 
 /** Owned users by identity id. */
 export function usersOf(...list: OwnedUser[]): Slices["user"] {
-  return { byIdentity: new Map(list.map((u) => [u.identityId, u])), foreignNames: new Set() };
+  return { byIdentity: new Map(list.map((u) => [u.identityId, u])), foreignNames: new Map() };
 }
 
 /** An observed project (owned unless said otherwise). */
@@ -128,7 +135,7 @@ export function project(
     name,
     domainId: domain === DOMAIN ? "d1" : domain,
     description: "",
-    tags: ["archway:managed"],
+    tags: ["archway:managed", deploymentTag(OWN.deploymentId)].sort(),
     owned: true,
     ...extra,
   };
@@ -142,7 +149,7 @@ export function plan(
   opts: Partial<PlanOptions> = {},
   federation?: FederationDesired,
 ) {
-  const input: SyncInput = { cloud, desired, ...(federation ? { federation } : {}) };
+  const input: SyncInput = { cloud, desired, ownership: OWN, ...(federation ? { federation } : {}) };
   return planCloud(input, observed, { ...OPTS, ...opts });
 }
 

@@ -20,7 +20,9 @@ describe("group planner", () => {
   });
 
   it("no group for memberships of people who cannot have a user (name held by a user Archway does not own)", () => {
-    const observed = observedOf({ user: { byIdentity: new Map(), foreignNames: new Set(["alice"]) } });
+    const observed = observedOf({
+      user: { byIdentity: new Map(), foreignNames: new Map([["alice", "without Archway's mark"]]) },
+    });
     const p = plan(desiredOf({ users: [person("alice")], memberships: [member("alice", "ops")] }), observed);
     expect(kinds(p)).toEqual([]);
   });

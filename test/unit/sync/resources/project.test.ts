@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PROJECT_TAG } from "../../../../src/sync/index.js";
+import { deploymentTag, PROJECT_TAG } from "../../../../src/sync/index.js";
 import { ProjectMap, projectLabel } from "../../../../src/sync/project-ref.js";
 import type { ObservedProject } from "../../../../src/sync/resources/project/index.js";
 import { DOMAIN, desiredOf, kinds, observedOf, plan, project } from "./fixtures.js";
@@ -23,7 +23,7 @@ describe("project planner", () => {
         domain: DOMAIN,
         name: "web",
         description: "project web",
-        tags: [PROJECT_TAG],
+        tags: [PROJECT_TAG, deploymentTag("t")].sort(),
         policies: ["team"],
       },
     ]);
@@ -43,7 +43,7 @@ describe("project planner", () => {
     const [tagged] = project(DOMAIN, "web", { description: "project web" });
     const p = plan(desiredOf({ projects: [wanted("web", { tags: ["env:prod"] })] }), observedOf({ project: tagged }));
     expect(p.operations).toEqual([
-      expect.objectContaining({ kind: "updateProject", tags: ["archway:managed", "env:prod"] }),
+      expect.objectContaining({ kind: "updateProject", tags: ["archway:dep:t", "archway:managed", "env:prod"] }),
     ]);
     expect(p.operations[0]).not.toHaveProperty("description");
   });
@@ -53,7 +53,7 @@ describe("project planner", () => {
     const desired = desiredOf({ projects: [wanted("ops", { domain: "Default" })] });
     const p = plan(desired, observedOf({ project: map }));
     expect(p.operations).toEqual([]);
-    expect(p.problems).toEqual([expect.stringContaining("exists without the archway:managed tag")]);
+    expect(p.problems).toEqual([expect.stringContaining("exists without Archway's mark")]);
     const granted = plan(
       desiredOf({ projects: [wanted("ops", { domain: "Default", create: false })] }),
       observedOf({ project: map }),
@@ -87,7 +87,7 @@ describe("project planner", () => {
     // `a/b` + `c` and `a` + `b/c` would both be "a/b/c" as one joined key.
     const observed = new ProjectMap<ObservedProject>().set(
       { domain: "a/b", name: "c" },
-      { id: "p1", name: "c", domainId: "dab", description: "", tags: [PROJECT_TAG], owned: true },
+      { id: "p1", name: "c", domainId: "dab", description: "", tags: [deploymentTag("t"), PROJECT_TAG], owned: true },
     );
     const byName = new Map([
       ["a/b", "dab"],

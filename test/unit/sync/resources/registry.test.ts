@@ -38,6 +38,7 @@ const deps = (calls: string[], audit: unknown[] = []) => ({
   clients: recordingClients(calls),
   passwordSecret: "s",
   keyVersion: 1,
+  ownership: { deploymentId: "t", adoptUnmarked: false },
   now: () => new Date(),
   audit: (e: unknown) => {
     audit.push(e);
@@ -64,6 +65,7 @@ describe("the resource registry", () => {
         "grant",
         "revoke",
         "createGroup",
+        "markGroup",
         "addMember",
         "removeMember",
         "importKey",
@@ -190,5 +192,6 @@ function finishPlanUnchecked(operations: Operation[]) {
     problems: [],
     counts: { create: 0, update: 0, revoke: 0, disable: 0, delete: 0 },
     destructive: 0,
+    orphans: [],
   };
 }

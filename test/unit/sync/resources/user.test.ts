@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { IDENTITY_ATTR, ownedUser, USER_MARK } from "../../../../src/sync/index.js";
-import { DOMAIN, desiredOf, kinds, NOW, observedOf, person, plan, shadow, usersOf } from "./fixtures.js";
+import { DEPLOYMENT_ATTR, IDENTITY_ATTR, ownedUser, USER_MARK } from "../../../../src/sync/index.js";
+import { DOMAIN, desiredOf, kinds, NOW, OWN, observedOf, person, plan, shadow, usersOf } from "./fixtures.js";
 
 const alice = person("alice", { displayName: "Alice" });
 const hourAgo = (h: number) => new Date(NOW.getTime() - h * 3_600_000).toISOString();
@@ -54,7 +54,9 @@ describe("user planner", () => {
   });
 
   it("a user in Archway's domain without the mark is never adopted: a problem, and no grants for it", () => {
-    const observed = observedOf({ user: { byIdentity: new Map(), foreignNames: new Set(["alice"]) } });
+    const observed = observedOf({
+      user: { byIdentity: new Map(), foreignNames: new Map([["alice", "without Archway's mark"]]) },
+    });
     const desired = desiredOf({
       users: [alice],
       assignments: [
@@ -68,10 +70,18 @@ describe("user planner", () => {
 
   it("ownership: unmarked users, users of other domains and users without an identity are not Archway's", () => {
     const base = { id: "u1", name: "x", enabled: true, options: {}, [IDENTITY_ATTR]: "ldap:x" };
-    expect(ownedUser({ ...base, domain_id: "d1", [USER_MARK]: true }, "d1")).not.toBeNull();
-    expect(ownedUser({ ...base, domain_id: "d1" }, "d1")).toBeNull();
-    expect(ownedUser({ ...base, domain_id: "other", [USER_MARK]: true }, "d1")).toBeNull();
-    expect(ownedUser({ ...base, domain_id: "d1", [USER_MARK]: true, [IDENTITY_ATTR]: "" }, "d1")).toBeNull();
+    expect(
+      ownedUser({ ...base, domain_id: "d1", [USER_MARK]: true, [DEPLOYMENT_ATTR]: "t" }, "d1", OWN),
+    ).not.toBeNull();
+    expect(ownedUser({ ...base, domain_id: "d1" }, "d1", OWN)).toBeNull();
+    expect(ownedUser({ ...base, domain_id: "other", [USER_MARK]: true, [DEPLOYMENT_ATTR]: "t" }, "d1", OWN)).toBeNull();
+    expect(
+      ownedUser(
+        { ...base, domain_id: "d1", [USER_MARK]: true, [DEPLOYMENT_ATTR]: "t", [IDENTITY_ATTR]: "" },
+        "d1",
+        OWN,
+      ),
+    ).toBeNull();
   });
 
   it("disables an owned user nobody asks for any more (disable before delete)", () => {
