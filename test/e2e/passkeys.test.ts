@@ -2,6 +2,8 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, CDPSession, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PASSKEY_SCRIPT_HASH } from "../../src/http/web/passkeys/script.js";
+import { SSO_POST_SCRIPT_HASH } from "../../src/http/web/sso-post-script.js";
 import { ARTIFACTS, launchChromium, startWeb, type WebHarness } from "./web-harness.js";
 
 // Passkeys in Debian's headless Chromium with CDP's virtual authenticator (a platform authenticator with resident
@@ -159,10 +161,11 @@ describe("passkeys in the browser", () => {
     expect(await currentAmr()).toEqual(["pwd"]);
   });
 
-  it("keeps the pages' CSP strict: only the passkey script, by hash", async () => {
+  it("keeps the pages' CSP strict: only Archway's two scripts (passkeys, SSO POST binding), by hash", async () => {
     const res = await page.request.get(`${h.url}/login`);
     const csp = res.headers()["content-security-policy"] ?? "";
-    expect(csp).toMatch(/script-src 'sha256-[A-Za-z0-9+/]+=*'(;|$)/);
+    const scripts = /script-src ([^;]+)/.exec(csp)?.[1]?.split(" ") ?? [];
+    expect(scripts.sort()).toEqual([PASSKEY_SCRIPT_HASH, SSO_POST_SCRIPT_HASH].sort());
     expect(csp).not.toContain("unsafe-inline");
     expect(csp).toContain("default-src 'none'");
   });
