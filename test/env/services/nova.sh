@@ -131,7 +131,7 @@ novas_up() {
   for ((i = 1; i <= CLOUDS; i++)); do nova_launch "$i"; done
   for ((i = 1; i <= CLOUDS; i++)); do nova_wait "$i"; done
   for ((i = 1; i <= CLOUDS; i++)); do
-    node "$ROOT/test/env/register-compute.mjs" "$(ks_url "$i")" "$KEYSTONE_ADMIN_PASSWORD" "cloud-$i" "$(nova_url "$i")" \
+    node "$ROOT/test/env/register-services.mjs" "$(ks_url "$i")" "$KEYSTONE_ADMIN_PASSWORD" "cloud-$i" "compute=nova=$(nova_url "$i")" \
       || die "registering nova-$i in keystone cloud-$i failed"
   done
   log "novas up: $(for ((i = 1; i <= CLOUDS; i++)); do printf '%s ' "$(nova_url "$i")"; done)"
