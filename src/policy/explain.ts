@@ -115,7 +115,9 @@ export function formatExplanation(e: Explanation): string {
       waiting?.memberships.some((w) => w.domain === m.domain && w.group === m.group) ? `  (${MFA_ONLY_NOTE})` : "";
     lines.push(`  ${cloudId}:`);
     for (const x of a.assignments)
-      lines.push(`    ${x.role} on ${x.projectDomain}/${x.project}  [${x.policies.join(", ")}]${roleNote(x)}`);
+      lines.push(
+        `    ${x.role} on ${x.projectDomain}/${x.project}${x.group === undefined ? "" : ` through group ${x.group}`}  [${x.policies.join(", ")}]${roleNote(x)}`,
+      );
     for (const m of a.memberships)
       lines.push(`    member of group ${m.group}  [${m.policies.join(", ")}]${groupNote(m)}`);
     for (const k of a.keys)
