@@ -73,13 +73,13 @@ async function observeGroupGrants(ctx: ObserveContext): Promise<GroupGrantsObser
     // A just-in-time run reads only the groups its people's grants name (a few): it grants, never revokes.
     if (ctx.input.federation) return out;
     const named = new Set((ctx.input.desired.groupGrants ?? []).map((g) => g.group));
-    const ids = [...named].flatMap((name) => observedGroups.get(name)?.id ?? []);
+    const ids = new Set([...named].flatMap((name) => observedGroups.get(name)?.id ?? []));
     const ks = ctx.clients.keystone;
-    const found = await mapLimit(ids, ctx.clients.limiter.max, (groupId) => ks.listRoleAssignments({ groupId }));
+    const found = await mapLimit([...ids], ctx.clients.limiter.max, (groupId) => ks.listRoleAssignments({ groupId }));
     for (const a of found.flat()) {
       const groupId = a.group?.id;
       const projectId = a.scope?.project?.id;
-      if (groupId && projectId) out.list.push({ groupId, projectId, roleId: a.role.id });
+      if (groupId && projectId && ids.has(groupId)) out.list.push({ groupId, projectId, roleId: a.role.id });
     }
     return out;
   }
