@@ -11,6 +11,7 @@ import {
   evaluate,
   WITH_MFA,
 } from "./evaluate.js";
+import type { CompiledManifest } from "./manifests/index.js";
 import { sortedUnion } from "./value-set.js";
 
 /** A person who should have a (shadow) user in a cloud. */
@@ -47,6 +48,8 @@ export interface DesiredCloudState {
    * members, sorted by group, domain, project, role. Absent when there are none.
    */
   groupGrants?: DesiredGroupGrant[];
+  /** The manifests that target this cloud (flavors, baselines...: read them with `manifestsOf`). */
+  manifests?: readonly CompiledManifest[];
 }
 
 /**
@@ -62,6 +65,22 @@ export function desiredState(identities: Iterable<Identity>, set: CompiledPolicy
   // their own (one per project role), so there such a role stays the person's assignment.
   const federated = new Set(set.ordered.filter((c) => c.mode === "federated").map((c) => c.id));
   const groupGrants = new Map<string, Map<string, DesiredGroupGrant>>();
+  const stateOf = (cloudId: string) => {
+    let state = states.get(cloudId);
+    if (!state) {
+      state = {
+        cloudId,
+        users: [],
+        projects: [],
+        assignments: [],
+        keys: [],
+        memberships: [],
+        projectIndex: { domain: undefined, byName: new Map(), byDomain: new Map() },
+      };
+      states.set(cloudId, state);
+    }
+    return state;
+  };
   for (const identity of people) {
     // Clouds that share one evaluation result share one user record too; such clouds are mostly neighbours in
     // cloud order, so the previous one's is checked before the Map.
@@ -70,19 +89,7 @@ export function desiredState(identities: Iterable<Identity>, set: CompiledPolicy
     let lastUser: DesiredUser | null = null;
     // Sync provisions what a session with a second factor may use; tokens withhold the MFA-only part per session.
     evaluate(identity, set, WITH_MFA).forEach((access, cloudId) => {
-      let state = states.get(cloudId);
-      if (!state) {
-        state = {
-          cloudId,
-          users: [],
-          projects: [],
-          assignments: [],
-          keys: [],
-          memberships: [],
-          projectIndex: { domain: undefined, byName: new Map(), byDomain: new Map() },
-        };
-        states.set(cloudId, state);
-      }
+      const state = stateOf(cloudId);
       let user = access === lastAccess ? lastUser : users.get(access);
       if (user === undefined) {
         user =
@@ -109,6 +116,16 @@ export function desiredState(identities: Iterable<Identity>, set: CompiledPolicy
       for (const x of access.memberships) state.memberships.push(x);
     });
   }
+  // A manifest's cloud holds its objects even when no policy gives anybody anything there.
+  const manifests = new Map<string, CompiledManifest[]>();
+  for (const m of set.manifests) {
+    for (const cloudId of m.clouds) {
+      stateOf(cloudId);
+      const list = manifests.get(cloudId) ?? [];
+      list.push(m);
+      manifests.set(cloudId, list);
+    }
+  }
   const out = new Map<string, DesiredCloudState>();
   for (const cloudId of [...states.keys()].sort()) {
     const { projectIndex, ...state } = states.get(cloudId)!;
@@ -116,6 +133,8 @@ export function desiredState(identities: Iterable<Identity>, set: CompiledPolicy
     state.projects.sort(compareProjects);
     const grants = groupGrants.get(cloudId);
     if (grants) state.groupGrants = [...grants.values()].sort(compareGroupGrants);
+    const own = manifests.get(cloudId);
+    if (own) state.manifests = own;
     out.set(cloudId, state);
   }
   return out;
