@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { compilePolicies, desiredState, evaluate, WITH_MFA } from "../../../src/policy/index.js";
+import {
+  compilePolicies,
+  desiredState,
+  evaluate,
+  explain,
+  formatExplanation,
+  WITH_MFA,
+} from "../../../src/policy/index.js";
 import { allow, compileOk, ctx, person } from "./fixtures.js";
 
 /** "A project per LDAP group": one policy. */
@@ -44,6 +51,14 @@ describe("spec.forEach: one grant set per matching directory group", () => {
     ]);
     expect(access?.assignments.map((x) => `${x.project}:${x.role}`)).toEqual(["team-a:member", "team-b:member"]);
     expect(access?.memberships.map((m) => m.group)).toEqual(["team-a-all", "team-b-all"]);
+  });
+
+  it("explain lists the groups each grant set is for", () => {
+    const set = compileOk(TEAMS);
+    const e = explain(person({ groups: ["team-a", "staff"] }), set);
+    expect(e.policies[0]).toMatchObject({ name: "teams", matched: true, forEachGroups: ["team-a"] });
+    expect(formatExplanation(e)).toContain("for each group: team-a");
+    expect(formatExplanation(explain(person(), set))).toContain("for each group: none matches");
   });
 
   it("grants nothing to a person in no matching group (and the glob matching no group is no error)", () => {
