@@ -12,6 +12,7 @@ import {
 } from "./entries.js";
 import type { CloudAccess, DesiredAssignment, DesiredKey, DesiredMembership, DesiredProject } from "./evaluate.js";
 import { comparePair, compareStrings, compareTriple } from "./order.js";
+import { mergeQuotas } from "./quotas.js";
 import { keystoneName } from "./template.js";
 import { sortedUnion } from "./value-set.js";
 
@@ -125,6 +126,7 @@ function grant(a: Accumulator, p: CompiledPolicy, identity: Identity, cloud: Clo
       project.description = g.description.render(identity, cloud.id);
     }
     project.tags = sortedUnion(project.tags, g.tags);
+    if (g.quotas) project.quotas = mergeQuotas(project.quotas, g.quotas);
     for (const role of g.roles) addAssignment(a, domain, name, role, p);
   }
   if (p.keys) for (const publicKey of identity.sshKeys) addKey(a, publicKey, p);

@@ -3,6 +3,7 @@ import { join, relative } from "node:path";
 import { type Cloud, didYouMean, formatPath, type LocatedProblem, parseYaml, zodProblems } from "../config/index.js";
 import type { Identity } from "../identity/index.js";
 import { globMatcher, isGlob } from "./glob.js";
+import { freezeQuotas, type Quotas } from "./quotas.js";
 import {
   type CloudSelector,
   type Grant,
@@ -45,6 +46,8 @@ export interface CompiledGrant {
     values: (identity: Identity) => readonly string[];
     keep: (value: string) => boolean;
   };
+  /** `quotas:` of the grant, frozen: one object shared by every project the grant gives it to. */
+  quotas?: Quotas;
 }
 
 /** A policy ready to evaluate: subject check compiled, cloud selector resolved to cloud ids. */
@@ -331,6 +334,7 @@ function compileGrant(g: Grant, i: number, problem: Problem): CompiledGrant | un
       values: attributeValuesOf(g.groupsFromAttribute.name),
       keep: valueKeep(g.groupsFromAttribute),
     },
+    ...(g.quotas ? { quotas: freezeQuotas(g.quotas) } : {}),
   };
 }
 

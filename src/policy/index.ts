@@ -33,7 +33,17 @@ export {
 } from "./explain.js";
 export { federationGroupName, federationGroups } from "./federation.js";
 export { matchingPolicies } from "./match-plan.js";
-export { QUOTA_RESOURCES, QUOTA_SERVICES, type QuotaService, type Quotas, QuotasSchema } from "./quotas.js";
+export {
+  formatQuotas,
+  largerLimit,
+  limitText,
+  mergeQuotas,
+  QUOTA_RESOURCES,
+  QUOTA_SERVICES,
+  type QuotaService,
+  type Quotas,
+  QuotasSchema,
+} from "./quotas.js";
 export { type PolicyManifest, PolicyManifestSchema, type Requires } from "./schema.js";
 export { compileSubjects, type SubjectCheck } from "./subjects.js";
 export { keystoneName, parseTemplate, renderTemplate } from "./template.js";
