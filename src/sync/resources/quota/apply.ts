@@ -18,7 +18,7 @@ const enc = encodeURIComponent;
 export async function applySetQuota(ctx: ApplyContext, op: SetQuota): Promise<void> {
   const projectId = op.projectId ?? projectIdOf(ctx, op);
   const ks = ctx.clients.keystone;
-  await addTag(ks, projectId, op.mark);
+  if (op.mark) await addTag(ks, projectId, op.mark);
   if (quotaStoreOf(ctx.cloud, op.service) === "service") {
     const client = ctx.clients.quotas()[op.service];
     if (op.drop?.length) await client.reset(projectId);
@@ -87,13 +87,20 @@ async function writeLimit(
   }
 }
 
-/** `PUT /v3/projects/{id}/tags/{tag}`: adds one tag, leaving the others (idempotent). */
+/**
+ * `PUT /v3/projects/{id}/tags/{tag}`: adds one tag, leaving the others. Keystone (Zed) answers 400 for a tag the
+ * project already has (its list would hold it twice): that counts as done, after a check that the tag is there.
+ */
 async function addTag(ks: KeystoneClient, projectId: string, tag: string): Promise<void> {
-  await ks.request({
-    operation: "keystone.projects.tags.add",
-    method: "PUT",
-    path: `/projects/${enc(projectId)}/tags/${enc(tag)}`,
-  });
+  const path = `/projects/${enc(projectId)}/tags/${enc(tag)}`;
+  try {
+    await ks.request({ operation: "keystone.projects.tags.add", method: "PUT", path });
+  } catch (err) {
+    if (!isUpstreamStatus(err, 400)) throw err;
+    await ks.request({ operation: "keystone.projects.tags.check", method: "GET", path }).catch(() => {
+      throw err;
+    });
+  }
 }
 
 /** `DELETE /v3/projects/{id}/tags/{tag}`; a tag already gone counts as removed. */

@@ -20,8 +20,8 @@ export interface SetQuota {
   limits: Record<string, number>;
   /** Resources Archway set that no grant names any more: back to the cloud's default first. */
   drop?: string[];
-  /** The project tag to add: {@link quotaTag} of every resource the grants name. */
-  mark: string;
+  /** The project tag to add (absent when the project has it): {@link quotaTag} of every resource the grants name. */
+  mark?: string;
   /** Older marks of this service to remove once the limits are written. */
   unmark?: string[];
   policies: string[];
@@ -87,7 +87,8 @@ export const quotas: SyncResource<QuotaOperation, QuotaSlice> = {
       describe: (op) => {
         const set = Object.keys(op.limits).length > 0 ? formatQuotas({ [op.service]: op.limits }) : "";
         const drop = op.drop?.length ? `${op.drop.join(", ")} back to the default` : "";
-        const what = [set, drop].filter(Boolean).join("; ") || `mark ${op.service} quotas as Archway's`;
+        const marks = op.mark ? `mark ${op.service} quotas as Archway's` : `tidy Archway's ${op.service} quota marks`;
+        const what = [set, drop].filter(Boolean).join("; ") || marks;
         return `set quotas of ${projectLabel(op)}: ${what}`;
       },
       apply: applySetQuota,

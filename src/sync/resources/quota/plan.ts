@@ -129,7 +129,7 @@ function planOwned(
       service,
       limits,
       ...(drop.length > 0 ? { drop } : {}),
-      mark: tag,
+      ...(marked ? {} : { mark: tag }),
       ...(unmark.length > 0 ? { unmark } : {}),
       policies,
     });

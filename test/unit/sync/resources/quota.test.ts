@@ -87,7 +87,6 @@ describe("quota planner", () => {
         projectId: seen.id,
         service: "compute",
         limits: { cores: 8 },
-        mark: "archway:quota:compute:cores.ram",
         policies: ["team"],
       },
     ]);
