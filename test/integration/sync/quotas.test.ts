@@ -1,15 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Identity } from "../../../src/identity/index.js";
 import type { CloudClients } from "../../../src/openstack/index.js";
-import type { DesiredCloudState, Quotas } from "../../../src/policy/index.js";
-import { quotaTag, UNIFIED_LIMIT_NAMES } from "../../../src/sync/index.js";
-import { createHarness, desiredFor, type Person } from "./harness.js";
+import { compilePolicies, type DesiredCloudState, desiredState, type Quotas } from "../../../src/policy/index.js";
+import { emptyDesired, quotaTag, UNIFIED_LIMIT_NAMES } from "../../../src/sync/index.js";
+import { createHarness } from "./harness.js";
 
 // cloud-3 keeps compute and volume quotas in Keystone unified limits; network quotas stay on its Neutron.
 const h = createHarness();
 h.clouds[2] = { ...h.clouds[2]!, quotaBackend: "unified-limits" };
 const [c1, , c3] = h.clouds as [(typeof h.clouds)[0], (typeof h.clouds)[0], (typeof h.clouds)[0]];
 
-const alice: Person = { id: "test:alice", username: "alice", projects: [{ name: "team-q", role: "member" }] };
+const alice: Identity = {
+  id: "test:alice",
+  source: "test",
+  username: "alice",
+  email: "alice@example.org",
+  displayName: "alice",
+  groups: [],
+  groupDns: [],
+  sshKeys: [],
+  attributes: {},
+};
 /** Registered limits this file created in cloud-3 (the Keystones are shared: only these are removed). */
 const registered: string[] = [];
 /** Per cloud: the hand-made project (no Archway tag, a forged quota mark) and its limits before any run. */
@@ -24,20 +35,24 @@ async function tagsOf(cloudId: string, name: string): Promise<string[]> {
   return p?.tags ?? [];
 }
 
+/**
+ * The desired state from real policies: `team` grants alice team-q with `quotas` (none when undefined); with
+ * `withHand`, a second policy asks to create the hand-made project with quotas (Archway must refuse both).
+ */
 function desired(cloudId: string, quotas: Quotas | undefined, withHand = true): DesiredCloudState {
-  const state = desiredFor(cloudId, h.domain, [alice]);
-  state.projects = state.projects.map((p) => (quotas ? { ...p, quotas } : p));
-  // The hand-made project is asked for too (create: true): Archway must refuse to take it over or set its quotas.
-  if (withHand)
-    state.projects.push({
-      name: "handmade",
-      domain: h.domain,
-      tags: [],
-      create: true,
-      policies: ["test-policy"],
-      quotas: { compute: { cores: 1 } },
+  const policy = (name: string, grant: Record<string, unknown>) =>
+    JSON.stringify({
+      apiVersion: "archway.dev/v1",
+      kind: "AccessPolicy",
+      metadata: { name },
+      spec: { subjects: { usernames: ["alice"] }, grants: [grant] },
     });
-  return state;
+  const files = [{ file: "team.yaml", text: policy("team", { project: "team-q", roles: ["member"], quotas }) }];
+  if (withHand)
+    files.push({ file: "hand.yaml", text: policy("hand", { project: "handmade", quotas: { compute: { cores: 1 } } }) });
+  const { policies, problems } = compilePolicies(files, { clouds: h.clouds, sources: ["test"], roles: ["member"] });
+  expect(problems).toEqual([]);
+  return desiredState([alice], policies).get(cloudId) ?? emptyDesired(cloudId);
 }
 
 async function syncAll(quotas: Quotas | undefined, withHand = true) {
@@ -198,6 +213,24 @@ describe("quotas synced to the real nova-api, cinder-api, neutron-server and Key
       "cloud-2 nova.quotas.set",
       "cloud-3 keystone.limits.update",
     ]);
+  });
+
+  it("dropping one resource from a grant gives it back to the default, the others stay", async () => {
+    const r = await syncAll({ ...QUOTAS, compute: { cores: 12 } });
+    for (const [cloudId, run] of r) {
+      expect(run.plan?.operations, cloudId).toEqual([
+        expect.objectContaining({ kind: "setQuota", service: "compute", drop: ["ram"] }),
+      ]);
+      const now = await limitsOf(cloudId, teamIds.get(cloudId)!);
+      expect(now.compute).toMatchObject({ cores: 12, ram: defaults.get(cloudId)!.compute.ram });
+      expect(now.volume).toMatchObject({ volumes: 4 });
+      expect(await tagsOf(cloudId, "team-q")).toContain(quotaTag("compute", ["cores"]));
+      expect(await tagsOf(cloudId, "team-q")).not.toContain(quotaTag("compute", ["cores", "ram"]));
+    }
+    const before = h.requests.length;
+    for (const run of (await syncAll({ ...QUOTAS, compute: { cores: 12 } })).values())
+      expect(run.plan?.operations).toEqual([]);
+    expect(h.writes(before)).toEqual([]);
   });
 
   it("dropping the quotas resets them to the cloud's defaults and removes Archway's marks; then nothing to do", async () => {
