@@ -39,7 +39,7 @@ async function tagsOf(cloudId: string, name: string): Promise<string[]> {
  * The desired state from real policies: `team` grants alice team-q with `quotas` (none when undefined); with
  * `withHand`, a second policy asks to create the hand-made project with quotas (Archway must refuse both).
  */
-function desired(cloudId: string, quotas: Quotas | undefined, withHand = true): DesiredCloudState {
+function desired(cloudId: string, quotas: Quotas | undefined, withHand = true, fresh?: Quotas): DesiredCloudState {
   const policy = (name: string, grant: Record<string, unknown>) =>
     JSON.stringify({
       apiVersion: "archway.dev/v1",
@@ -50,15 +50,16 @@ function desired(cloudId: string, quotas: Quotas | undefined, withHand = true): 
   const files = [{ file: "team.yaml", text: policy("team", { project: "team-q", roles: ["member"], quotas }) }];
   if (withHand)
     files.push({ file: "hand.yaml", text: policy("hand", { project: "handmade", quotas: { compute: { cores: 1 } } }) });
+  if (fresh) files.push({ file: "fresh.yaml", text: policy("fresh", { project: "fresh", quotas: fresh }) });
   const { policies, problems } = compilePolicies(files, { clouds: h.clouds, sources: ["test"], roles: ["member"] });
   expect(problems).toEqual([]);
   return desiredState([alice], policies).get(cloudId) ?? emptyDesired(cloudId);
 }
 
-async function syncAll(quotas: Quotas | undefined, withHand = true) {
+async function syncAll(quotas: Quotas | undefined, withHand = true, fresh?: Quotas) {
   const engine = h.engine();
   const results = await Promise.all(
-    h.clouds.map((c) => engine.run(c.id, desired(c.id, quotas, withHand), { runId: `q-${Date.now()}` })),
+    h.clouds.map((c) => engine.run(c.id, desired(c.id, quotas, withHand, fresh), { runId: `q-${Date.now()}` })),
   );
   for (const r of results) expect(r.apply?.failed ?? [], r.cloudId).toEqual([]);
   return new Map(results.map((r) => [r.cloudId, r]));
@@ -122,7 +123,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const cloud of h.clouds) {
     const c = clientsOf(cloud.id);
-    for (const id of [teamIds.get(cloud.id), hand.get(cloud.id)?.id]) {
+    for (const id of [teamIds.get(cloud.id), teamIds.get(`${cloud.id}/fresh`), hand.get(cloud.id)?.id]) {
       if (!id) continue;
       await Promise.all(
         (["compute", "volume", "network"] as const).map((s) =>
@@ -268,5 +269,28 @@ describe("quotas synced to the real nova-api, cinder-api, neutron-server and Key
     }
     const touched = h.requests.filter((r) => [...hand.values()].some((m) => r.path.includes(m.id)));
     expect(touched.filter((r) => r.method !== "GET")).toEqual([]);
+  });
+
+  it("a project created in the same run gets its quotas once it exists", async () => {
+    const fresh: Quotas = { compute: { cores: 3 }, network: { port: 7 } };
+    const r = await syncAll(undefined, true, fresh);
+    for (const [cloudId, run] of r) {
+      expect(run.plan?.operations.map((o) => o.kind).sort(), cloudId).toEqual([
+        "createProject",
+        "setQuota",
+        "setQuota",
+      ]);
+      const [made] = await clientsOf(cloudId).keystone.listProjects({
+        domainId: domainIds.get(cloudId),
+        name: "fresh",
+      });
+      teamIds.set(`${cloudId}/fresh`, made!.id);
+      const now = await limitsOf(cloudId, made!.id);
+      expect(now.compute).toMatchObject({ cores: 3 });
+      expect(now.network).toMatchObject({ port: 7 });
+    }
+    const before = h.requests.length;
+    for (const run of (await syncAll(undefined, true, fresh)).values()) expect(run.plan?.operations).toEqual([]);
+    expect(h.writes(before)).toEqual([]);
   });
 });
