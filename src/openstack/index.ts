@@ -54,6 +54,7 @@ export type {
 export { CatalogEntrySchema } from "./keystone-schemas.js";
 export { Limiter, mapLimit } from "./limiter.js";
 export { effectiveLimits, type LimitFilter, LimitsClient } from "./limits.js";
+export * from "./glance.js";
 export { KEYPAIR_MICROVERSION, type Keypair, NovaClient } from "./nova.js";
 export {
   type Limit,
