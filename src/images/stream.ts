@@ -70,6 +70,9 @@ export async function streamImage(ctx: TransferContext, req: TransferRequest): P
     if (Number.isFinite(next) && next > now) waits.push(ctx.sleep(next - now));
     await Promise.race(waits);
   }
+  // In the targets' order, whatever order they finished in.
+  const order = new Map(req.targets.map((t, i) => [t.cloudId, i]));
+  outcomes.sort((a, b) => (order.get(a.cloudId) ?? 0) - (order.get(b.cloudId) ?? 0));
   return { ...(state.digests ? { digests: state.digests } : {}), outcomes };
 }
 
