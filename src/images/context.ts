@@ -25,8 +25,8 @@ export class TransferContext {
     this.throttle = new Throttle(opts.caps);
     this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
     this.fanout = opts.fanout ?? total;
-    this.chunkBytes = opts.chunkBytes ?? 1 << 20;
-    this.sinkBufferBytes = opts.sinkBufferBytes ?? 2 << 20;
+    this.chunkBytes = opts.chunkBytes ?? 512 * 1024;
+    this.sinkBufferBytes = opts.sinkBufferBytes ?? 1 << 20;
     this.importTimeoutMs = opts.importTimeoutMs ?? 30 * 60_000;
     this.pollMs = opts.pollMs ?? 500;
     this.now = opts.now ?? Date.now;

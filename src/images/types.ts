@@ -70,9 +70,9 @@ export interface TransferOptions {
   fanout?: number;
   caps?: BandwidthCaps;
   backoff?: Partial<BackoffPolicy>;
-  /** Read size of the source. Default 1 MiB. */
+  /** Read size of the source. Default 512 KiB. */
   chunkBytes?: number;
-  /** Buffer of each upload stream before the tee waits for it. Default 2 MiB. */
+  /** Buffer of each upload stream before the tee waits for it. Default 1 MiB. */
   sinkBufferBytes?: number;
   /** Pull mode: how long an import may take. Default 30 min. */
   importTimeoutMs?: number;

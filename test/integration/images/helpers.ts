@@ -19,7 +19,14 @@ export function glances(): { targets: (TransferTarget & { glance: GlanceClient }
   const made = testClouds({ endpoints, timeoutMs: 30_000 }).map((cloud) => {
     const clients = createCloudClients(cloud);
     const { glance, close } = createGlanceClient(clients);
-    return { cloudId: cloud.id, glance, close: async () => (await close(), await clients.close()) };
+    return {
+      cloudId: cloud.id,
+      glance,
+      close: async () => {
+        await close();
+        await clients.close();
+      },
+    };
   });
   return {
     targets: made.map(({ cloudId, glance }) => ({ cloudId, glance })),
@@ -55,11 +62,11 @@ export async function randomFile(
   };
 }
 
-/** Serves one file on 127.0.0.1 at a port Glance's web-download accepts; `/corrupt` serves it with one byte changed. */
+/** Serves one file on 127.0.0.1 at a port Glance's web-download accepts (the same bytes at every path). */
 export async function fileServer(path: string): Promise<{ url: string; close: () => Promise<void> }> {
   const ports = loadEndpoints().glanceWebDownloadPorts;
   const size = statSync(path).size;
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer((_req, res) => {
     res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(size) });
     createReadStream(path).pipe(res);
   });
