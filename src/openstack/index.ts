@@ -37,6 +37,7 @@ export {
 export { endpointFor } from "./catalog.js";
 export { codeForStatus, isUpstreamStatus, OpenStackError, type OpenStackService } from "./errors.js";
 export { FederationClient } from "./federation.js";
+export * from "./glance.js";
 export { createAgent, type RequestEvent, type RetryPolicy, Transport, type TransportOptions } from "./http.js";
 export { type AssignmentFilter, KeystoneClient, type ProjectWrite, type UserWrite } from "./keystone.js";
 export type {
@@ -54,7 +55,6 @@ export type {
 export { CatalogEntrySchema } from "./keystone-schemas.js";
 export { Limiter, mapLimit } from "./limiter.js";
 export { effectiveLimits, type LimitFilter, LimitsClient } from "./limits.js";
-export * from "./glance.js";
 export { KEYPAIR_MICROVERSION, type Keypair, NovaClient } from "./nova.js";
 export {
   type Limit,
