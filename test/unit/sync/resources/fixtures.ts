@@ -20,6 +20,7 @@ import {
 } from "../../../../src/sync/index.js";
 import { ProjectMap } from "../../../../src/sync/project-ref.js";
 import type { FederationDesired } from "../../../../src/sync/resources/federation/desired.js";
+import type { FlavorsObserved } from "../../../../src/sync/resources/flavor/index.js";
 import type { ObservedProject } from "../../../../src/sync/resources/project/index.js";
 
 export const cloud = CloudSchema.parse({
@@ -48,6 +49,7 @@ export interface Slices {
     mappingRules?: unknown[];
     protocolMapping?: string;
   };
+  flavor: FlavorsObserved;
 }
 
 const ROLES = () =>
@@ -74,6 +76,7 @@ export function emptySlices(): Slices {
     keypair: new Map(),
     "group-grant": { list: [], roles: ROLES() },
     federation: {},
+    flavor: { compute: true, byName: new Map(), projectIds: new ProjectMap() },
   };
 }
 

@@ -76,6 +76,12 @@ describe("the resource registry", () => {
         "ensureIdentityProvider",
         "ensureMapping",
         "ensureProtocol",
+        "createFlavor",
+        "recreateFlavor",
+        "updateFlavor",
+        "grantFlavor",
+        "revokeFlavor",
+        "deleteFlavor",
       ].sort(),
     );
   });
