@@ -9,6 +9,7 @@ import type { Cloud } from "../config/index.js";
 import { isArchwayError } from "../errors.js";
 import type { CloudBreakers } from "./breaker.js";
 import { FederationClient } from "./federation.js";
+import { FlavorClient } from "./flavors.js";
 import { createAgent, type RequestEvent, type RetryPolicy, Transport } from "./http.js";
 import { KeystoneClient } from "./keystone.js";
 import { Limiter } from "./limiter.js";
@@ -38,6 +39,8 @@ export { endpointFor } from "./catalog.js";
 export { codeForStatus, isUpstreamStatus, OpenStackError, type OpenStackService } from "./errors.js";
 export { FederationClient } from "./federation.js";
 export * from "./glance.js";
+export { FLAVOR_MICROVERSION, FlavorClient, type FlavorCreate } from "./flavors.js";
+export type { ExtraSpecs, Flavor } from "./flavors-schemas.js";
 export { createAgent, type RequestEvent, type RetryPolicy, Transport, type TransportOptions } from "./http.js";
 export { type AssignmentFilter, KeystoneClient, type ProjectWrite, type UserWrite } from "./keystone.js";
 export type {
@@ -94,6 +97,8 @@ export interface CloudClients {
   /** Nova keypairs; the compute URL is looked up in the catalog on first use. */
   nova(): NovaClient;
   federation(): FederationClient;
+  /** Nova flavors, extra specs and access lists; the compute URL is looked up in the catalog on first use. */
+  flavors(): FlavorClient;
   /** Quotas: Nova `os-quota-sets`, Cinder `os-quota-sets`, Neutron `quotas`; URLs from the catalog on first use. */
   quotas(): { compute: NovaQuotaClient; volume: CinderQuotaClient; network: NeutronQuotaClient };
   /** Keystone unified limits, through a system-scoped admin session of its own. */
@@ -136,6 +141,7 @@ export function createCloudClients(cloud: Cloud, opts: CloudClientOptions = {}):
   const keystone = new KeystoneClient(keystoneTransport, authUrl, session);
   let nova: NovaClient | undefined;
   let federation: FederationClient | undefined;
+  let flavors: FlavorClient | undefined;
   let quotas: ReturnType<CloudClients["quotas"]> | undefined;
   let limits: LimitsClient | undefined;
   // One catalog lookup per service type, shared by the clients of that service. A failed lookup (cloud down)
@@ -189,6 +195,10 @@ export function createCloudClients(cloud: Cloud, opts: CloudClientOptions = {}):
     federation() {
       federation ??= new FederationClient(keystone);
       return federation;
+    },
+    flavors() {
+      flavors ??= new FlavorClient(keystone, new Transport({ ...base, service: "nova" }), endpoint("compute"));
+      return flavors;
     },
     close: () => agent.close(),
   };

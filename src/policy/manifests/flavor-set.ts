@@ -21,8 +21,19 @@ export const FlavorSpecSchema = z
     /** Swap, MiB. */
     swap: Count.default(0),
     description: z.string().max(65535).optional(),
-    /** Nova extra specs (`hw:cpu_policy`, `aggregate_instance_extra_specs:*`...), values as strings. */
-    extraSpecs: z.record(z.string().min(1), z.string()).default({}),
+    /**
+     * Nova extra specs (`hw:cpu_policy`, `aggregate_instance_extra_specs:*`...), values as strings. Keys under
+     * `archway:` are Archway's marks (docs/sync.md, "Flavors"), not for sets to write.
+     */
+    extraSpecs: z
+      .record(
+        z
+          .string()
+          .regex(/^[\w.\- :]{1,255}$/, "Nova extra spec keys: letters, digits, _ . - : and spaces, at most 255")
+          .refine((k) => !k.startsWith("archway:"), "extra specs under archway: are Archway's ownership marks"),
+        z.string().max(255),
+      )
+      .default({}),
     /** Public flavors are for every project; a private one only for `projects`. */
     public: z.boolean().default(true),
     /** Private flavors: the projects (names in `projectDomain`) that may use it. */

@@ -2,6 +2,7 @@ import type { OperationOf, Step } from "../resource.js";
 import { assignments } from "./assignment/index.js";
 import { domains } from "./domain/index.js";
 import { federation } from "./federation/index.js";
+import { flavors } from "./flavor/index.js";
 import { groups } from "./group/index.js";
 import { groupGrants } from "./group-grant/index.js";
 import { keypairs } from "./keypair/index.js";
@@ -26,6 +27,7 @@ export const RESOURCES = [
   groupGrants,
   federation,
   quotas,
+  flavors,
 ] as const;
 
 /** A resource of {@link RESOURCES}. */

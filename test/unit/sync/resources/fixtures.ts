@@ -20,6 +20,7 @@ import {
 } from "../../../../src/sync/index.js";
 import { ProjectMap } from "../../../../src/sync/project-ref.js";
 import type { FederationDesired } from "../../../../src/sync/resources/federation/desired.js";
+import type { FlavorsObserved } from "../../../../src/sync/resources/flavor/index.js";
 import type { ObservedProject } from "../../../../src/sync/resources/project/index.js";
 import { emptyQuotaSlice, type QuotaSlice } from "../../../../src/sync/resources/quota/index.js";
 
@@ -50,6 +51,7 @@ export interface Slices {
     protocolMapping?: string;
   };
   quota: QuotaSlice;
+  flavor: FlavorsObserved;
 }
 
 const ROLES = () =>
@@ -77,6 +79,7 @@ export function emptySlices(): Slices {
     "group-grant": { list: [], roles: ROLES() },
     federation: {},
     quota: emptyQuotaSlice(),
+    flavor: { compute: true, byName: new Map(), projectIds: new ProjectMap() },
   };
 }
 

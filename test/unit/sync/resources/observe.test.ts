@@ -71,6 +71,7 @@ function fakeCloud(calls: string[]): CloudClients {
     limiter: { max: 4 },
     nova: () => ({}),
     federation: () => ({}),
+    flavors: () => ({ list: async () => [] }),
   } as unknown as CloudClients;
 }
 

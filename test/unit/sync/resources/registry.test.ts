@@ -78,6 +78,12 @@ describe("the resource registry", () => {
         "ensureProtocol",
         "setQuota",
         "resetQuota",
+        "createFlavor",
+        "recreateFlavor",
+        "updateFlavor",
+        "grantFlavor",
+        "revokeFlavor",
+        "deleteFlavor",
       ].sort(),
     );
   });
