@@ -11,8 +11,8 @@ import type { CloudCatalogs } from "./keystone/catalog.js";
 import { keystoneError } from "./keystone/shapes.js";
 import { answerFrom } from "./proxy/answer.js";
 import type { Release } from "./proxy/gate.js";
-import { withCloudProjectPath, withCloudProjectQuery } from "./proxy/project-ids.js";
 import { UpstreamPools } from "./proxy/pools.js";
+import { withCloudProjectPath, withCloudProjectQuery } from "./proxy/project-ids.js";
 import { clientBody } from "./proxy/streams.js";
 import { forwardableHeaders } from "./proxy-headers.js";
 
