@@ -28,7 +28,7 @@ export interface QuotaReportsDeps {
   clouds: () => readonly Cloud[];
   /** One cloud's report (`reportCloud` with the shared clients); must not throw for a cloud that is down. */
   readCloud: (cloud: Cloud) => Promise<CloudReport>;
-  /** Clouds read at once (default 32). */
+  /** Clouds read at once (default 64: the reads wait on the network, and a cloud known down is refused at once). */
   concurrency?: number;
   /** A cloud that has not answered in this long is reported unavailable (default 15 s): one slow cloud never holds the page. */
   cloudDeadlineMs?: number;
@@ -67,7 +67,7 @@ export class QuotaReports {
   }
 
   async #readAll(): Promise<ReadQuotas> {
-    const clouds = await mapLimit([...this.#deps.clouds()], this.#deps.concurrency ?? 32, (cloud) =>
+    const clouds = await mapLimit([...this.#deps.clouds()], this.#deps.concurrency ?? 64, (cloud) =>
       this.#readOne(cloud),
     );
     const read = { clouds, readAt: (this.#deps.now ?? Date.now)() };
