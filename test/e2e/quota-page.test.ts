@@ -119,7 +119,7 @@ describe("the quotas page", () => {
     await page.screenshot({ path: join(ARTIFACTS, "admin-quotas.png"), fullPage: true });
 
     // Filtered to one cloud: that cloud's rows and totals only.
-    await page.getByLabel("Cloud").fill("cloud-2");
+    await page.getByLabel("Cloud", { exact: true }).fill("cloud-2");
     await page.getByRole("button", { name: "Filter" }).click();
     await page.waitForURL(/cloud=cloud-2/);
     expect(await card.locator("table[data-service=compute] tbody tr").count()).toBe(1);
