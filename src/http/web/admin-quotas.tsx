@@ -67,7 +67,9 @@ const ServiceTable = ({ project, service }: { project: ProjectQuotas; service: Q
         <tbody>
           {rows.map((row) => (
             <tr data-cloud={row.cloud} data-status={row.report.status}>
-              <th scope="row">{row.cloud}</th>
+              <th scope="row" class="nowrap">
+                {row.cloud}
+              </th>
               {row.report.status === "ok" ? (
                 columns.map((r) => (
                   <UsageCell entry={row.report.status === "ok" ? row.report.resources[r] : undefined} resource={r} />
@@ -82,7 +84,10 @@ const ServiceTable = ({ project, service }: { project: ProjectQuotas; service: Q
         </tbody>
         <tfoot>
           <tr data-total="project">
-            <th scope="row">{`Total (${project.clouds.length} cloud${project.clouds.length === 1 ? "" : "s"})`}</th>
+            <th
+              scope="row"
+              class="nowrap"
+            >{`Total (${project.clouds.length} cloud${project.clouds.length === 1 ? "" : "s"})`}</th>
             {columns.map((r) => (
               <UsageCell entry={project.totals[service][r]} resource={r} />
             ))}
