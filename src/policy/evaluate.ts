@@ -22,6 +22,11 @@ export interface DesiredAssignment {
   projectDomain: string;
   role: string;
   policies: string[];
+  /**
+   * Held through this Keystone group of the cloud's Archway domain (`assignTo: group`), which the person joins,
+   * rather than by the person's own user. Absent: assigned to the person.
+   */
+  group?: string;
 }
 
 /** An SSH public key that should be in a cloud's Nova for a person. */

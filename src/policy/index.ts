@@ -9,7 +9,7 @@ export {
   loadPolicies,
   type PolicyContext,
 } from "./compile.js";
-export { type DesiredCloudState, type DesiredUser, desiredState } from "./desired.js";
+export { type DesiredCloudState, type DesiredGroupGrant, type DesiredUser, desiredState } from "./desired.js";
 export {
   type CloudAccess,
   type DesiredAccess,
