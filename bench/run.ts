@@ -10,6 +10,7 @@ const registry: Record<string, () => Promise<void>> = {
   "facade-rescope": async () => (await import("./facade-rescope.js")).benchFacadeRescope(),
   faults: async () => (await import("./faults.js")).benchFaults(),
   healthz: async () => (await import("./healthz.js")).benchHealthz(),
+  "image-sync": async () => (await import("./image-sync.js")).benchImageSync(),
   "idp-token": async () => (await import("./idp-token.js")).benchIdpToken(),
   "ldap-login": async () => (await import("./ldap-login.js")).benchLdapLogin(),
   offboarding: async () => (await import("./offboarding.js")).benchOffboarding(),

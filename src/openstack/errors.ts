@@ -1,7 +1,7 @@
 import { ArchwayError } from "../errors.js";
 
 /** Which OpenStack service a call went to. */
-export type OpenStackService = "keystone" | "nova" | "cinder" | "neutron";
+export type OpenStackService = "keystone" | "nova" | "cinder" | "neutron" | "glance";
 
 /**
  * An OpenStack call that failed. Besides the stable `code` it says which cloud, which operation

@@ -12,6 +12,7 @@ import {
 } from "./entries.js";
 import type { CloudAccess, DesiredAssignment, DesiredKey, DesiredMembership, DesiredProject } from "./evaluate.js";
 import { comparePair, compareStrings, compareTriple, sortInPlace } from "./order.js";
+import { mergeQuotas } from "./quotas.js";
 import { keystoneName, type Template } from "./template.js";
 import { sortedUnion } from "./value-set.js";
 
@@ -156,6 +157,7 @@ function grantSet(a: Accumulator, p: CompiledPolicy, identity: Identity, cloud: 
       project.description = g.description.render(identity, cloud.id, dirGroup);
     }
     project.tags = sortedUnion(project.tags, g.tags);
+    if (g.quotas) project.quotas = mergeQuotas(project.quotas, g.quotas);
     if (g.tagTemplates) project.tags = sortedUnion(project.tags, renderTags(g.tagTemplates, identity, cloud, dirGroup));
     if (g.keystoneGroup) {
       // The group, in Archway's domain where sync creates groups, holds the roles; the person joins it.

@@ -5,6 +5,7 @@ import type { Identity } from "../identity/index.js";
 import { type Problem, selectClouds } from "./clouds.js";
 import { globMatcher } from "./glob.js";
 import { type CompiledManifest, compileManifest, isManifest } from "./manifests/index.js";
+import { freezeQuotas, type Quotas } from "./quotas.js";
 import {
   type AccessPolicyManifest,
   type DenyPolicyManifest,
@@ -56,6 +57,8 @@ export interface CompiledGrant {
     values: (identity: Identity) => readonly string[];
     keep: (value: string) => boolean;
   };
+  /** `quotas:` of the grant, frozen: one object shared by every project the grant gives it to. */
+  quotas?: Quotas;
 }
 
 /** A policy ready to evaluate: subject check compiled, cloud selector resolved to cloud ids. */
@@ -420,6 +423,7 @@ function compileGrant(g: Grant, i: number, forEach: boolean, problem: Problem): 
       values: attributeValuesOf(g.groupsFromAttribute.name),
       keep: valueKeep(g.groupsFromAttribute),
     },
+    ...(g.quotas ? { quotas: freezeQuotas(g.quotas) } : {}),
   };
 }
 

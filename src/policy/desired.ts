@@ -12,6 +12,7 @@ import {
   WITH_MFA,
 } from "./evaluate.js";
 import type { CompiledManifest } from "./manifests/index.js";
+import { mergeQuotas } from "./quotas.js";
 import { sortedUnion } from "./value-set.js";
 
 /** A person who should have a (shadow) user in a cloud. */
@@ -171,12 +172,15 @@ function mergeProject(index: ProjectIndex, p: DesiredProject): void {
       policies: [...p.policies],
     };
     if (p.description !== undefined) own.description = p.description;
+    if (p.quotas) own.quotas = p.quotas; // frozen and shared, never copied
     byName.set(p.name, own);
     return;
   }
   existing.create ||= p.create;
   existing.tags = sortedUnion(existing.tags, p.tags);
   existing.policies = sortedUnion(existing.policies, p.policies);
+  // The larger limit of each resource: the same whatever order people come in.
+  if (p.quotas) existing.quotas = mergeQuotas(existing.quotas, p.quotas);
   // Two people may render different descriptions for one shared project: keep the smallest, so the result
   // does not depend on the order people are enumerated in.
   if (p.description !== undefined && (existing.description === undefined || p.description < existing.description)) {

@@ -2,6 +2,7 @@ import type { Identity } from "../identity/index.js";
 import type { CompiledPolicySet } from "./compile.js";
 import { tupleKey } from "./entries.js";
 import { type CloudAccess, evaluate, WITH_MFA, WITHOUT_MFA } from "./evaluate.js";
+import { formatQuotas } from "./quotas.js";
 
 /** Why one policy did or did not apply to a person. */
 export interface PolicyVerdict {
@@ -123,6 +124,9 @@ export function formatExplanation(e: Explanation): string {
       lines.push(
         `    ${x.role} on ${x.projectDomain}/${x.project}${x.group === undefined ? "" : ` through group ${x.group}`}  [${x.policies.join(", ")}]${roleNote(x)}`,
       );
+    for (const p of a.projects)
+      if (p.quotas)
+        lines.push(`    quotas of ${p.domain}/${p.name}: ${formatQuotas(p.quotas)}  [${p.policies.join(", ")}]`);
     for (const m of a.memberships)
       lines.push(`    member of group ${m.group}  [${m.policies.join(", ")}]${groupNote(m)}`);
     for (const k of a.keys)

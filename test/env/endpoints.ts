@@ -60,6 +60,10 @@ export const EndpointsSchema = z.object({
   cinders: z.array(z.object({ cloud: z.string(), url: z.string() })).default([]),
   /** Neutron API of each cloud (unversioned, as in the catalog). Absent in older files. */
   neutrons: z.array(z.object({ cloud: z.string(), url: z.string() })).default([]),
+  /** glance-api of each cloud (unversioned, as in the catalog) and its test-env service name. Absent in older files. */
+  glances: z.array(z.object({ cloud: z.string(), url: z.string(), name: z.string() })).default([]),
+  /** Loopback ports every glance accepts as web-download sources (the tests' own http servers). */
+  glanceWebDownloadPorts: z.array(z.number()).default([]),
   /** Keystones in federated mode behind Apache + mod_auth_openidc, trusting Archway run on `idpUrl` by the tests. */
   federation: z.object({
     idpUrl: z.string(),

@@ -6,7 +6,7 @@
 #   testenv.sh down [--purge]     stop everything this script started; --purge also deletes .testenv/
 #   testenv.sh status             one line per service
 #   testenv.sh stop|start NAME    one service: redis redis-cluster slapd oidc saml-idp keystone-N nova-N cinder-N
-#                                 neutron-N keystone-fed samba (for failure tests; starting redis-cluster also rewrites
+#                                 neutron-N glance-N keystone-fed samba (for failure tests; starting redis-cluster also rewrites
 #                                 endpoints.json; `start samba-fresh` puts the AD DC back to its provisioned data)
 #
 # State, logs, PID files and .testenv/endpoints.json live under .testenv/ (git-ignored).
@@ -16,7 +16,7 @@ for f in "$ROOT"/test/env/services/*.sh; do source "$f"; done
 PACKAGES=(python3-keystone python3-openstackclient uwsgi-core uwsgi-plugin-python3 python3-nova slapd ldap-utils
   redis-server openssl curl apache2 libapache2-mod-wsgi-py3 libapache2-mod-auth-openidc nginx-light chromium
   wrk python3-cinder python3-neutron samba samba-dsdb-modules samba-vfs-modules samba-ad-provision ldb-tools
-  simplesamlphp php8.2-cli php8.2-cgi php8.2-xml)
+  simplesamlphp php8.2-cli php8.2-cgi php8.2-xml python3-glance)
 
 install() {
   local missing=()
@@ -38,7 +38,7 @@ install() {
 }
 
 write_endpoints() {
-  local i keystones="" novas="" cinders="" neutrons="" feds="" cluster_nodes="" p
+  local i keystones="" novas="" cinders="" neutrons="" glances="" feds="" cluster_nodes="" p
   for p in $REDIS_CLUSTER_PORTS; do cluster_nodes+="${cluster_nodes:+,}{\"host\":\"127.0.0.1\",\"port\":$p}"; done
   for ((i = 1; i <= FED_CLOUDS; i++)); do
     feds+="${feds:+,}{\"id\":\"fed-$i\",\"authUrl\":\"$(fed_url "$i")\",\"region\":\"fed-$i\",\"adminUsername\":\"admin\",\"adminPassword\":\"$KEYSTONE_ADMIN_PASSWORD\",\"adminProject\":\"admin\"}"
@@ -48,6 +48,7 @@ write_endpoints() {
     novas+="${novas:+,}{\"cloud\":\"cloud-$i\",\"url\":\"$(nova_url "$i")\"}"
     cinders+="${cinders:+,}{\"cloud\":\"cloud-$i\",\"url\":\"$(cinder_base "$i")/v3\"}"
     neutrons+="${neutrons:+,}{\"cloud\":\"cloud-$i\",\"url\":\"$(neutron_url "$i")\"}"
+    glances+="${glances:+,}{\"cloud\":\"cloud-$i\",\"url\":\"$(glance_url "$i")\",\"name\":\"glance-$i\"}"
   done
   cat >"$STATE/endpoints.json.tmp" <<JSON
 {
@@ -68,6 +69,7 @@ write_endpoints() {
   "samlIdp": $(saml_idp_json),
   "cinders": [$cinders],
   "neutrons": [$neutrons],
+  "glances": [$glances], "glanceWebDownloadPorts": [$(echo "$GLANCE_WEB_PORTS" | tr ' ' ',')],
   "federation": {"idpUrl": "https://127.0.0.1:$ARCHWAY_IDP_PORT", "idpPort": $ARCHWAY_IDP_PORT,
     "tls": {"certFile": "$STATE/ca/server.crt", "keyFile": "$STATE/ca/server.key"}, "keystones": [$feds]},
   "oidc": {"issuer": "https://127.0.0.1:$OIDC_PORT", "caFile": "$STATE/ca/ca.crt",
@@ -110,6 +112,7 @@ up() {
   novas_up
   wait "$vn" || die "starting cinder/neutron failed"
   volume_network_wait
+  glances_up
   samba_wait
   write_endpoints
   log "environment up in $((SECONDS - t0)) s; endpoints in $STATE/endpoints.json"
@@ -117,7 +120,7 @@ up() {
 
 down() {
   local i
-  for ((i = 1; i <= CLOUDS; i++)); do cinder_down "$i"; neutron_down "$i"; nova_down "$i"; keystone_down "$i"; done
+  for ((i = 1; i <= CLOUDS; i++)); do glance_down "$i"; cinder_down "$i"; neutron_down "$i"; nova_down "$i"; keystone_down "$i"; done
   keystone_fed_down
   saml_idp_down; oidc_down; slapd_down; samba_down; redis_cluster_down; redis_down
   if [[ ${1:-} == --purge ]]; then rm -rf "$STATE" "$FED_ROOT"; log "state deleted"; fi
@@ -130,6 +133,7 @@ status() {
   keystone_fed_status
   for ((i = 1; i <= CLOUDS; i++)); do nova_status "$i"; done
   for ((i = 1; i <= CLOUDS; i++)); do cinder_status "$i"; neutron_status "$i"; done
+  for ((i = 1; i <= CLOUDS; i++)); do glance_status "$i"; done
 }
 
 one() { # start|stop NAME
@@ -146,7 +150,8 @@ one() { # start|stop NAME
     cinder-[0-9]* | neutron-[0-9]*)
       if [[ $action == start ]]; then "${name%-*}_up" "${name##*-}"; volume_network_register "${name##*-}"; write_endpoints
       else "${name%-*}_down" "${name##*-}"; fi ;;
-    *) die "unknown service '$name' (redis redis-cluster slapd oidc saml-idp keystone-N nova-N cinder-N neutron-N keystone-fed samba samba-fresh)" ;;
+    glance-[0-9]*) if [[ $action == start ]]; then glance_up "${name#glance-}"; write_endpoints; else glance_down "${name#glance-}"; fi ;;
+    *) die "unknown service '$name' (redis redis-cluster slapd oidc saml-idp keystone-N nova-N cinder-N neutron-N glance-N keystone-fed samba samba-fresh)" ;;
   esac
 }
 
