@@ -12,6 +12,7 @@ import { keystoneError } from "./keystone/shapes.js";
 import { answerFrom } from "./proxy/answer.js";
 import type { Release } from "./proxy/gate.js";
 import { UpstreamPools } from "./proxy/pools.js";
+import { withCloudProjectPath, withCloudProjectQuery } from "./proxy/project-ids.js";
 import { clientBody } from "./proxy/streams.js";
 import { forwardableHeaders } from "./proxy-headers.js";
 
@@ -104,19 +105,26 @@ export function cloudProxy(deps: ProxyDeps) {
     if (!real) return fail(404, `cloud ${cloudId} has no ${service} service`);
 
     const prefix = `/clouds/${cloudId}/${service}`;
-    const rawPath = new URL(c.req.url).pathname;
+    const requested = new URL(c.req.url);
+    const rawPath = requested.pathname;
     const rest = rawPath.slice(rawPath.indexOf(prefix) + prefix.length) || "/";
-    const target = safeTarget(real, rest);
-    if (!target) return fail(400, "the path leaves the service");
-    target.search = new URL(c.req.url).search;
+    // Refused before any login: a path that leaves the service as sent.
+    if (!safeTarget(real, rest)) return fail(400, "the path leaves the service");
 
     let keystoneToken: string;
+    let cloudProjectId: string | undefined;
     try {
-      keystoneToken = (await deps.broker.projectToken(caller.identity, project)).token;
+      ({ token: keystoneToken, projectId: cloudProjectId } = await deps.broker.projectToken(caller.identity, project));
     } catch (err) {
       // A just-in-time provisioning that outlasted the cloud's provisionWaitMs answers 503 with Retry-After.
       return isArchwayError(err) ? refuse(err) : fail(503, `cloud ${cloudId}: Keystone did not answer`);
     }
+    // The facade's ids of this project (the project's and its single-region alias's) become its id in this cloud;
+    // the same checks hold for the path that results.
+    const facadeIds = [caller.scoped.id, project.id];
+    const target = safeTarget(real, withCloudProjectPath(rest, facadeIds, cloudProjectId));
+    if (!target) return fail(400, "the path leaves the service");
+    target.search = withCloudProjectQuery(requested.search, facadeIds, cloudProjectId);
 
     if (breaker && !breaker.admit()) return refused(breaker);
 

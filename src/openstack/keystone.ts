@@ -76,6 +76,14 @@ export class KeystoneClient {
     return this.session.get().then((t) => t.token);
   }
 
+  /**
+   * The project the admin token is scoped to (none for a system or domain scope): Keystone substitutes it into
+   * catalog URLs that name a project (Cinder's `/v3/%(project_id)s`).
+   */
+  async projectId(): Promise<string | undefined> {
+    return (await this.session.get()).projectId;
+  }
+
   /** The URL of a service from the admin token's catalog. */
   async endpoint(serviceType: string, opts: { interface?: string; region?: string } = {}): Promise<string> {
     const issued = await this.session.get();

@@ -20,6 +20,8 @@ export interface FleetHarness {
   gateway: Gateway;
   server: RunningServer;
   cloudIds: string[];
+  /** The configuration file Archway runs with (for the CLI beside the pages). */
+  configFile: string;
   close(): Promise<void>;
 }
 
@@ -32,7 +34,12 @@ const DEAD_PORT_BASE = 41_000;
  * source; `web.admins` is the LDAP group `admins` (user0010), `web.auditors` names user0002. One policy gives
  * user0001 and user0010 `u-<username>` in cloud-1.
  */
-export async function startFleet(port: number, clouds: number): Promise<FleetHarness> {
+export async function startFleet(
+  port: number,
+  clouds: number,
+  /** More policy files by name, beside `devs`. */
+  opts: { policies?: Record<string, string> } = {},
+): Promise<FleetHarness> {
   const env = loadEndpoints();
   const dir = mkdtempSync(join(tmpdir(), "archway-fleet-"));
   const domain = `fleet-${randomBytes(4).toString("hex")}`;
@@ -70,6 +77,8 @@ export async function startFleet(port: number, clouds: number): Promise<FleetHar
       "  subjects: { usernames: [user0001, user0010] }\n  clouds: { names: [cloud-1] }\n" +
       '  grants: [{ project: "u-{{ username }}", roles: [member] }]\n',
   );
+  for (const [name, text] of Object.entries(opts.policies ?? {}))
+    writeFileSync(join(dir, "policies", `${name}.yaml`), text);
   const runtime = buildRuntime(join(dir, "archway.yaml"), captureIO(process.env));
   const gateway = buildGateway(runtime);
   const { app } = gatewayApp(runtime, gateway);
@@ -82,6 +91,7 @@ export async function startFleet(port: number, clouds: number): Promise<FleetHar
     gateway,
     server,
     cloudIds: runtime.loaded.config.clouds.map((c) => c.id),
+    configFile: join(dir, "archway.yaml"),
     async close() {
       await server.close(1_000);
       await gateway.close();

@@ -263,16 +263,20 @@ export class CloudCatalogs {
       this.#clients.set(cloud.id, clients);
     }
     // The admin token's own catalog would be as old as the token: ask Keystone for the current one.
-    const reply = await clients.keystone.request({
-      operation: "keystone.auth.catalog",
-      method: "GET",
-      path: "/auth/catalog",
-      schema: z.looseObject({ catalog: z.array(CatalogEntrySchema) }),
-    });
+    const [reply, adminProject] = await Promise.all([
+      clients.keystone.request({
+        operation: "keystone.auth.catalog",
+        method: "GET",
+        path: "/auth/catalog",
+        schema: z.looseObject({ catalog: z.array(CatalogEntrySchema) }),
+      }),
+      clients.keystone.projectId(),
+    ]);
     const out = new Map<string, string>();
     for (const type of PROXIED_SERVICE_TYPES) {
       try {
-        out.set(type, endpointFor(reply.catalog, type, { interface: cloud.interface, region: cloud.region }, cloud.id));
+        const url = endpointFor(reply.catalog, type, { interface: cloud.interface, region: cloud.region }, cloud.id);
+        out.set(type, withoutProject(url, adminProject));
       } catch {
         // Not in this cloud's catalog: no endpoint for it.
       }
@@ -283,4 +287,21 @@ export class CloudCatalogs {
   #set(entry: Entry, services: Map<string, string>, fetchedAt: number): void {
     entry.copy = { services, fetchedAt, promise: Promise.resolve(services) };
   }
+}
+
+/**
+ * `url` without the path segments that name `projectId`: Keystone substitutes the admin token's project into
+ * templated endpoints (Cinder's `/v3/%(project_id)s`), which must reach neither the facade's catalog (a person's
+ * token is scoped to another project, and Cinder refuses a URL whose project is not the token's) nor the proxy.
+ * Services that take a project in the URL also answer without one (Cinder since microversion 3.67, in every
+ * version's routes); a client that sends its own project's id gets it mapped by the proxy.
+ */
+export function withoutProject(url: string, projectId: string | undefined): string {
+  if (!projectId) return url;
+  const parsed = new URL(url);
+  const segments = parsed.pathname.split("/");
+  const kept = segments.filter((s) => s !== projectId);
+  if (kept.length === segments.length) return url;
+  parsed.pathname = kept.join("/");
+  return parsed.toString().replace(/\/+$/, "");
 }

@@ -4,6 +4,7 @@ import { adminAuditRoutes } from "./admin-audit.js";
 import { adminHistoryRoutes } from "./admin-history.js";
 import { adminLockoutRoutes } from "./admin-lockouts.js";
 import { adminPeopleRoutes } from "./admin-people.js";
+import { adminQuotaRoutes } from "./admin-quotas.js";
 import { apiRoutes } from "./api.js";
 import { APP_CREDENTIAL_PATHS, appCredentialRoutes } from "./app-credentials.js";
 import { backchannelLogoutRoutes } from "./backchannel-logout.js";
@@ -66,6 +67,8 @@ export function webRoutes(deps: WebDeps, opts: { formTargets?: readonly string[]
   app.route("/", adminHistoryRoutes(deps));
   app.route("/", adminLockoutRoutes(deps));
   app.route("/", adminPeopleRoutes(deps));
+  // Before the API routes: it brings its own guards for /api/v1/admin/quotas.
+  app.route("/", adminQuotaRoutes(deps));
   app.route("/", appCredentialRoutes(deps));
   app.route("/", apiRoutes(deps));
   return app;

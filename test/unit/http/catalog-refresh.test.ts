@@ -15,6 +15,7 @@ function fakeClients(behaviour: Record<string, Behaviour>, reads: string[]) {
     ({
       cloud: c,
       keystone: {
+        projectId: async () => "admin-project",
         request: async () => {
           reads.push(c.id);
           if (behaviour[c.id] === "hangs") return new Promise(() => {});

@@ -46,7 +46,12 @@ export async function proxyFixture(opts: { upstreamUrl: string; breakers?: Cloud
     broker: {
       projectToken: async () => {
         brokered.push("c1");
-        return { token: "keystone-token-for-c1", expiresAt: Date.now() + 3_600_000, userId: "u" };
+        return {
+          token: "keystone-token-for-c1",
+          expiresAt: Date.now() + 3_600_000,
+          userId: "u",
+          projectId: "0123456789abcdef0123456789abcdef",
+        };
       },
     },
     ...(opts.breakers ? { breakers: opts.breakers } : {}),

@@ -2,6 +2,9 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FACADE_AUDIENCE, safeTarget } from "../../../src/http/index.js";
+import { withoutProject } from "../../../src/http/keystone/catalog.js";
+import { withCloudProjectPath, withCloudProjectQuery } from "../../../src/http/proxy/project-ids.js";
+import { projectScopeId } from "../../../src/tokens/index.js";
 import { proxyFixture } from "./proxy-fixture.js";
 
 // The proxy against a local echo server standing in for a cloud's service (the real Nova path is covered by the
@@ -242,5 +245,54 @@ describe("cloud proxy", () => {
     expect(safeTarget("http://10.0.0.1:8774/v2.1", "/")?.href).toBe("http://10.0.0.1:8774/");
     expect(safeTarget("http://10.0.0.1:8774/v2.1", "//evil.example/x")).toBeNull();
     expect(safeTarget("http://10.0.0.1:8774/v2.1", "/v2.1/../admin")).toBeNull();
+  });
+});
+
+describe("the facade's project ids at the proxy", () => {
+  const cloudProject = "0123456789abcdef0123456789abcdef";
+
+  it("maps the token's own project id in the path and query to its id in the cloud, nothing else", async () => {
+    const { app, token } = await setup();
+    const facadeId = projectScopeId("archway", "proj");
+    const other = "f".repeat(32);
+    const res = await app.request(
+      `/clouds/c1/compute/v2.1/os-quota-sets/${facadeId}/detail?project_id=${facadeId}&tenant_id=${other}&q=a%20b`,
+      { headers: { "x-auth-token": token } },
+    );
+    expect(res.status).toBe(200);
+    expect(seen.url).toBe(
+      `/v2.1/os-quota-sets/${cloudProject}/detail?project_id=${cloudProject}&tenant_id=${other}&q=a%20b`,
+    );
+    await app.request(`/clouds/c1/compute/v2.1/os-quota-sets/${other}x${facadeId}`, {
+      headers: { "x-auth-token": token },
+    });
+    expect(seen.url).toBe(`/v2.1/os-quota-sets/${other}x${facadeId}`);
+  });
+
+  it("keeps every path check on the mapped path", async () => {
+    const { app, token, brokered } = await setup();
+    const facadeId = projectScopeId("archway", "proj");
+    for (const path of [`/v2.1/${facadeId}%2f..%2fx`, `/v2.1/${facadeId}%5cx`, `/${facadeId}/v2.1`]) {
+      const before = brokered.length;
+      const res = await app.request(`/clouds/c1/compute${path}`, { headers: { "x-auth-token": token } });
+      expect(res.status, path).toBe(400);
+      expect(brokered.length, path).toBe(before);
+    }
+  });
+
+  it("maps whole segments and values only, and never splices an id that is not a plain Keystone id", () => {
+    expect(withCloudProjectPath("/v3/abc/os-quota-sets/abc", ["abc"], "real")).toBe("/v3/real/os-quota-sets/real");
+    expect(withCloudProjectPath("/v3/abcd", ["abc"], "real")).toBe("/v3/abcd");
+    expect(withCloudProjectPath("/v3/abc", ["abc"], "../x")).toBe("/v3/abc");
+    expect(withCloudProjectPath("/v3/abc", ["abc"], undefined)).toBe("/v3/abc");
+    expect(withCloudProjectQuery("?a=abc&b=abcd&abc&c=", ["abc"], "real")).toBe("?a=real&b=abcd&abc&c=");
+    expect(withCloudProjectQuery("", ["abc"], "real")).toBe("");
+  });
+
+  it("catalog URLs lose the admin token's project (Cinder's /v3/%(project_id)s), others stay as they are", () => {
+    expect(withoutProject("http://10.0.0.1:8776/v3/adminproj", "adminproj")).toBe("http://10.0.0.1:8776/v3");
+    expect(withoutProject("http://10.0.0.1:8774/v2.1", "adminproj")).toBe("http://10.0.0.1:8774/v2.1");
+    expect(withoutProject("http://10.0.0.1:9696", "adminproj")).toBe("http://10.0.0.1:9696");
+    expect(withoutProject("http://10.0.0.1:8776/v3/adminproj", undefined)).toBe("http://10.0.0.1:8776/v3/adminproj");
   });
 });
