@@ -38,9 +38,9 @@ export {
 export { endpointFor } from "./catalog.js";
 export { codeForStatus, isUpstreamStatus, OpenStackError, type OpenStackService } from "./errors.js";
 export { FederationClient } from "./federation.js";
-export * from "./glance.js";
 export { FLAVOR_MICROVERSION, FlavorClient, type FlavorCreate } from "./flavors.js";
 export type { ExtraSpecs, Flavor } from "./flavors-schemas.js";
+export * from "./glance.js";
 export { createAgent, type RequestEvent, type RetryPolicy, Transport, type TransportOptions } from "./http.js";
 export { type AssignmentFilter, KeystoneClient, type ProjectWrite, type UserWrite } from "./keystone.js";
 export type {
