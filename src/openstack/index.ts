@@ -117,7 +117,8 @@ export interface CloudClientOptions {
 
 /** Builds the clients of `cloud`. Nothing is sent until the first call. */
 export function createCloudClients(cloud: Cloud, opts: CloudClientOptions = {}): CloudClients {
-  const agent: Agent = createAgent();
+  // As many sockets per origin as calls the limiter lets through (every client of the cloud shares both).
+  const agent: Agent = createAgent(cloud.maxConcurrency);
   const limiter = new Limiter(cloud.maxConcurrency);
   const base = {
     cloudId: cloud.id,
