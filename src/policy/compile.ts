@@ -2,12 +2,14 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { type Cloud, didYouMean, formatPath, type LocatedProblem, parseYaml, zodProblems } from "../config/index.js";
 import type { Identity } from "../identity/index.js";
-import { globMatcher, isGlob } from "./glob.js";
+import { type Problem, selectClouds } from "./clouds.js";
+import { globMatcher } from "./glob.js";
+import { type CompiledManifest, compileManifest, isManifest } from "./manifests/index.js";
 import {
-  type CloudSelector,
+  type AccessPolicyManifest,
+  type DenyPolicyManifest,
   type Grant,
   type GroupsFromAttribute,
-  type PolicyManifest,
   PolicyManifestSchema,
 } from "./schema.js";
 import { compileSearch } from "./search-pattern.js";
@@ -112,6 +114,8 @@ export interface CompiledPolicySet {
    * non-zero value. Zero in the common case, where evaluation ignores the session's strength altogether.
    */
   mfaOnly: number;
+  /** Every manifest (flavors, baselines...: see manifests/), in kind then name order. */
+  manifests: CompiledManifest[];
 }
 
 /** Compiles every `*.yaml` file of a folder. Files are read in name order; the result does not depend on it. */
@@ -150,6 +154,7 @@ export function compilePolicies(
 ): { policies: CompiledPolicySet; problems: LocatedProblem[] } {
   const problems: LocatedProblem[] = [];
   const compiled: CompiledPolicy[] = [];
+  const manifests: CompiledManifest[] = [];
   const seen = new Map<string, string>();
   for (const { file, text } of files) {
     const parsed = parseYaml(text, file);
@@ -164,19 +169,34 @@ export function compilePolicies(
       const local: LocatedProblem[] = [];
       const problem = (path: PropertyKey[], message: string) =>
         local.push({ file, ...doc.locate(path), path: formatPath(path), message });
-      const policy = compileOne(result.data, ctx, problem, `${file}:${doc.locate([]).line}`);
-      const name = result.data.metadata.name;
-      if (seen.has(name)) problem(["metadata", "name"], `policy '${name}' is already defined at ${seen.get(name)}`);
-      seen.set(name, `${file}:${doc.locate(["metadata", "name"]).line}`);
+      const origin = `${file}:${doc.locate([]).line}`;
+      const data = result.data;
+      // Policies (allow and deny) share one namespace; each manifest kind has its own.
+      const what = isManifest(data) ? data.kind : "policy";
+      const name = data.metadata.name;
+      const key = `${what}\0${name}`;
+      if (seen.has(key)) problem(["metadata", "name"], `${what} '${name}' is already defined at ${seen.get(key)}`);
+      seen.set(key, `${file}:${doc.locate(["metadata", "name"]).line}`);
+      if (isManifest(data)) {
+        const manifest = compileManifest(data, ctx.clouds, problem, origin);
+        problems.push(...local);
+        if (local.length === 0) manifests.push(manifest);
+        continue;
+      }
+      const policy = compileOne(data, ctx, problem, origin);
       problems.push(...local);
       if (local.length === 0 && policy) compiled.push(policy);
     }
   }
-  return { policies: indexPolicies(compiled, ctx.clouds), problems };
+  return { policies: indexPolicies(compiled, ctx.clouds, manifests), problems };
 }
 
 /** Builds the evaluation index from compiled policies (sorted by name: evaluation never depends on order). */
-export function indexPolicies(policies: CompiledPolicy[], clouds: readonly Cloud[]): CompiledPolicySet {
+export function indexPolicies(
+  policies: CompiledPolicy[],
+  clouds: readonly Cloud[],
+  manifests: readonly CompiledManifest[] = [],
+): CompiledPolicySet {
   const sorted = [...policies].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const ordered = [...new Map(clouds.map((c) => [c.id, c])).values()].sort((a, b) =>
     a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
@@ -211,13 +231,21 @@ export function indexPolicies(policies: CompiledPolicy[], clouds: readonly Cloud
   }
   let mfaOnly = 0;
   for (const p of sorted) if (p.requiresMfa) mfaOnly |= p.index < 30 ? 1 << p.index : 1;
-  return { policies: sorted, byGroup, unindexed, ordered, plans: new Map(), mfaOnly };
+  const byKindName = (a: CompiledManifest, b: CompiledManifest) =>
+    a.kind !== b.kind ? (a.kind < b.kind ? -1 : 1) : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  return {
+    policies: sorted,
+    byGroup,
+    unindexed,
+    ordered,
+    plans: new Map(),
+    mfaOnly,
+    manifests: [...manifests].sort(byKindName),
+  };
 }
 
-type Problem = (path: PropertyKey[], message: string) => void;
-
 function compileOne(
-  m: PolicyManifest,
+  m: AccessPolicyManifest | DenyPolicyManifest,
   ctx: PolicyContext,
   problem: Problem,
   origin: string,
@@ -374,43 +402,5 @@ function checkMfaGrant(g: Grant, i: number, clouds: readonly Cloud[], problem: P
   problem(
     ["spec", "grants", i, g.groups.length > 0 ? "groups" : "groupsFromAttribute"],
     `a grant that requires mfa cannot give Keystone groups in brokered clouds (${shown}): a group membership holds for every session of the person; grant roles on projects instead`,
-  );
-}
-
-/** Resolves a cloud selector against the inventory, reporting names, labels and exclusions that match nothing. */
-function selectClouds(sel: CloudSelector, clouds: readonly Cloud[], problem: Problem): Cloud[] {
-  const ids = new Set(clouds.map((c) => c.id));
-  const checkNames = (names: readonly string[], field: "names" | "exclude") =>
-    names.forEach((n, i) => {
-      if (isGlob(n) ? !clouds.some((c) => globMatcher([n])(c.id)) : !ids.has(n)) {
-        problem(
-          ["spec", "clouds", field, i],
-          isGlob(n) ? `'${n}' matches no cloud` : `unknown cloud '${n}'${didYouMean(n, ids)}`,
-        );
-      }
-    });
-  if (sel.names) checkNames(sel.names, "names");
-  if (sel.exclude) checkNames(sel.exclude, "exclude");
-  const labelTests: [string, (v: string) => boolean][] = [];
-  for (const [key, value] of Object.entries(sel.labels ?? {})) {
-    const values = Array.isArray(value) ? value : [value];
-    const test = globMatcher(values);
-    if (!clouds.some((c) => key in c.labels)) {
-      const keys = new Set(clouds.flatMap((c) => Object.keys(c.labels)));
-      problem(["spec", "clouds", "labels", key], `no cloud has the label '${key}'${didYouMean(key, keys)}`);
-    } else if (!clouds.some((c) => c.labels[key] !== undefined && test(c.labels[key]))) {
-      const known = new Set(clouds.flatMap((c) => (c.labels[key] === undefined ? [] : [c.labels[key]])));
-      const hint = values.length === 1 && !isGlob(values[0] ?? "") ? didYouMean(values[0] ?? "", known) : "";
-      problem(["spec", "clouds", "labels", key], `no cloud has label ${key}=${values.join("|")}${hint}`);
-    }
-    labelTests.push([key, test]);
-  }
-  const named = sel.names ? globMatcher(sel.names) : () => true;
-  const excluded = sel.exclude ? globMatcher(sel.exclude) : () => false;
-  return clouds.filter(
-    (c) =>
-      named(c.id) &&
-      !excluded(c.id) &&
-      labelTests.every(([key, test]) => c.labels[key] !== undefined && test(c.labels[key])),
   );
 }

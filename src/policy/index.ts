@@ -32,6 +32,14 @@ export {
   type PolicyVerdict,
 } from "./explain.js";
 export { federationGroupName, federationGroups } from "./federation.js";
+export {
+  type CompiledFlavorSet,
+  type CompiledManifest,
+  type CompiledManifestBase,
+  type FlavorSpec,
+  type ManifestKind,
+  manifestsOf,
+} from "./manifests/index.js";
 export { matchingPolicies } from "./match-plan.js";
 export { QUOTA_RESOURCES, QUOTA_SERVICES, type QuotaService, type Quotas, QuotasSchema } from "./quotas.js";
 export { type PolicyManifest, PolicyManifestSchema, type Requires } from "./schema.js";

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { SubjectCoreSchema } from "../config/index.js";
+import { CloudSelectorSchema, MetadataSchema } from "./common-schema.js";
+import { MANIFEST_SCHEMAS } from "./manifests/schemas.js";
 import { QuotasSchema } from "./quotas.js";
-
-const Name = z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, "expected a lower-case name (letters, digits, '.', '-')");
 
 /** A claim or attribute condition: exactly one of `equals`, `in`, `matches` (a regular expression). */
 export const AttributeMatcherSchema = z
@@ -25,16 +25,6 @@ export const SubjectsSchema = SubjectCoreSchema.extend({
   attributes: z.array(AttributeMatcherSchema).min(1).optional(),
 }).strict();
 export type Subjects = z.infer<typeof SubjectsSchema>;
-
-/** Which clouds. Names and exclusions are globs (`*`, `?`); every label given must match (value globs too). */
-export const CloudSelectorSchema = z
-  .object({
-    names: z.array(z.string().min(1)).min(1).optional(),
-    labels: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).optional(),
-    exclude: z.array(z.string().min(1)).min(1).optional(),
-  })
-  .strict();
-export type CloudSelector = z.infer<typeof CloudSelectorSchema>;
 
 /** Keystone groups named by the values of a (multi-valued) attribute, optionally filtered. */
 export const GroupsFromAttributeSchema = z
@@ -85,15 +75,11 @@ export type Grant = z.infer<typeof GrantSchema>;
 export const RequiresSchema = z.object({ mfa: z.boolean().default(false) }).strict();
 export type Requires = z.infer<typeof RequiresSchema>;
 
-const Metadata = z
-  .object({ name: Name, description: z.string().optional(), labels: z.record(z.string(), z.string()).optional() })
-  .strict();
-
 export const AccessPolicySchema = z
   .object({
     apiVersion: z.literal("archway.dev/v1"),
     kind: z.literal("AccessPolicy"),
-    metadata: Metadata,
+    metadata: MetadataSchema,
     spec: z
       .object({
         /** `deny` turns this policy into a deny (same as kind DenyPolicy). */
@@ -114,7 +100,7 @@ export const DenyPolicySchema = z
   .object({
     apiVersion: z.literal("archway.dev/v1"),
     kind: z.literal("DenyPolicy"),
-    metadata: Metadata,
+    metadata: MetadataSchema,
     spec: z
       .object({
         subjects: SubjectsSchema.default({}),
@@ -128,8 +114,16 @@ export const DenyPolicySchema = z
   })
   .strict();
 
-/** One YAML document of a policy file. */
-export const PolicyManifestSchema = z.discriminatedUnion("kind", [AccessPolicySchema, DenyPolicySchema]);
+/**
+ * One YAML document of a policy file: a policy about people, or a manifest of what every targeted cloud holds
+ * whoever uses it (see manifests/).
+ */
+export const PolicyManifestSchema = z.discriminatedUnion("kind", [
+  AccessPolicySchema,
+  DenyPolicySchema,
+  ...MANIFEST_SCHEMAS,
+]);
 export type PolicyManifest = z.infer<typeof PolicyManifestSchema>;
+export { type CloudSelector, CloudSelectorSchema } from "./common-schema.js";
 export type AccessPolicyManifest = z.infer<typeof AccessPolicySchema>;
 export type DenyPolicyManifest = z.infer<typeof DenyPolicySchema>;

@@ -44,6 +44,7 @@ export function federationDesired(
       assignments: [],
       keys: [],
       memberships: [],
+      ...(desired.manifests ? { manifests: desired.manifests } : {}),
     },
     federation: {
       groups,

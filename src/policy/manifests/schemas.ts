@@ -1,0 +1,7 @@
+import { FlavorSetSchema } from "./flavor-set.js";
+
+/**
+ * The zod schema of every manifest kind (the policy document union includes them). Adding a kind: its file in this
+ * folder, one entry here and one in `index.ts` (a kind in one and not the other does not compile).
+ */
+export const MANIFEST_SCHEMAS = [FlavorSetSchema] as const;
