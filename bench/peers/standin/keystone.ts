@@ -1,7 +1,18 @@
 // Keystone v3 as Archway's sync uses it: domains, projects, users, groups and members, roles, user and group
 // grants on projects, role assignments, application credentials, and a token with a catalog of every service.
 import { randomUUID } from "node:crypto";
-import { type Answer, type Call, conflict, dispatch, type Json, matches, notFound, ok, type Routes } from "./http.js";
+import {
+  type Answer,
+  type Call,
+  conflict,
+  dispatch,
+  fail,
+  type Json,
+  matches,
+  notFound,
+  ok,
+  type Routes,
+} from "./http.js";
 import type { CloudState } from "./state.js";
 
 function token(base: string): Answer {
@@ -48,6 +59,23 @@ const ROUTES: Routes = [
       if (method === "PUT") members.add(user!);
       else if (!members.has(user!)) return notFound();
       else if (method === "DELETE") members.delete(user!);
+      return ok(undefined, 204);
+    },
+  ]),
+  ...["PUT", "GET", "HEAD", "DELETE"].map((method): Routes[number] => [
+    `${method} projects/:id/tags/:id`,
+    async (c, _call, [id, tag]) => {
+      const project = c.projects.get(id!);
+      if (!project) return notFound();
+      const tags = project.tags as string[];
+      if (method === "PUT") {
+        // Keystone (Zed) answers 400 for a tag the project already has.
+        if (tags.includes(tag!)) return fail(400, "tag exists");
+        tags.push(tag!);
+        return ok(undefined, 201);
+      }
+      if (!tags.includes(tag!)) return notFound();
+      if (method === "DELETE") project.tags = tags.filter((t) => t !== tag);
       return ok(undefined, 204);
     },
   ]),
