@@ -30,9 +30,9 @@ const CONCURRENCY = 8;
  */
 const FEATURES = {
   /** `quotas:` on the grant: Nova, Cinder and Neutron quota sets of the project, and Archway's marks on it. */
-  quotas: false,
+  quotas: true,
   /** `assignTo: group`: a Keystone group holds the role; the people are its members. */
-  groupGrants: false,
+  groupGrants: true,
 };
 
 /** The grant's quotas, per service, in the names of the policy and of each service's API. */

@@ -24,9 +24,9 @@ const root = resolve(import.meta.dirname, "..");
  */
 const FEATURES = {
   /** `quotas:` on the site and ops grants (Nova, Cinder, Neutron quota sets of each owned project). */
-  quotas: false,
+  quotas: true,
   /** `assignTo: group` on the site grants: the team's Keystone group holds `member`, its people are its members. */
-  groupGrants: false,
+  groupGrants: true,
   /** A FlavorSet targeting every cloud (2 public flavors, 1 private to `ops`). */
   flavors: true,
 };
@@ -71,7 +71,7 @@ function policies(): string {
     );
   }
   for (let i = 0; i < CLOUDS; i++) {
-    const extra = `${FEATURES.groupGrants ? ", assignTo: group" : ""}${FEATURES.quotas ? SITE_QUOTAS : ""}`;
+    const extra = `${FEATURES.groupGrants ? `, assignTo: group, keystoneGroup: team-${site(i)}` : ""}${FEATURES.quotas ? SITE_QUOTAS : ""}`;
     docs.push(
       `apiVersion: archway.dev/v1\nkind: AccessPolicy\nmetadata: { name: ${site(i)} }\nspec:\n` +
         `  subjects: { groups: { anyOf: [team-${site(i)}] } }\n  clouds: { names: [${site(i)}] }\n` +
