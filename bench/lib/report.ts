@@ -2,7 +2,8 @@ import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { resolve } from "node:path";
 
-const FILE = resolve(import.meta.dirname, "../../BENCHMARKS.md");
+// BENCH_REPORT_FILE sends the sections elsewhere (trial runs that must not touch BENCHMARKS.md).
+const FILE = process.env.BENCH_REPORT_FILE ?? resolve(import.meta.dirname, "../../BENCHMARKS.md");
 
 /** A markdown table from rows of cells; the first row is the header. */
 export function markdownTable(rows: readonly (readonly (string | number)[])[]): string {

@@ -19,6 +19,9 @@ export const { MemoryStore } = (await import(dist("store/index.js"))) as typeof 
 export const { createSync } = (await import(dist("sync/index.js"))) as typeof SyncModule;
 export const { createCloudClients, mapLimit } = (await import(dist("openstack/index.js"))) as typeof OpenStackModule;
 
+/** The deployment id the benchmarks' Archway writes into its marks (the direct sides write the same). */
+export const BENCH_DEPLOYMENT = "bench";
+
 /** `count` people of one team (or `teams` teams, round robin), with usernames `<prefix>00000`. */
 export function syntheticPeople(count: number, opts: { prefix?: string; teams?: number } = {}): Identity[] {
   const prefix = opts.prefix ?? "p";
@@ -61,6 +64,7 @@ export function archwaySync(opts: {
   concurrency?: number;
 }): { sync: SyncParts; config: Config } {
   const config = ConfigSchema.parse({
+    deploymentId: BENCH_DEPLOYMENT,
     secrets: { shadowPasswordKey: randomBytes(32).toString("base64url") },
     clouds: opts.clouds,
     sync: { concurrency: opts.concurrency ?? 16, maxDeletesPerRun: { perCloud: 100_000, total: 1_000_000 } },

@@ -1,4 +1,5 @@
-import { Agent, type Dispatcher, fetch } from "undici";
+import type { IncomingHttpHeaders } from "node:http";
+import { Agent, type Dispatcher, request } from "undici";
 import type { z } from "zod";
 import { clientSpan } from "../telemetry/index.js";
 import type { CircuitBreaker } from "./breaker.js";
@@ -82,11 +83,15 @@ const RESET_CODES = new Set([
   "UND_ERR_BODY_TIMEOUT",
 ]);
 
-/** A keep-alive connection pool for one cloud (close it with the cloud's clients). */
-export function createAgent(): Agent {
+/**
+ * A keep-alive connection pool for one cloud (close it with the cloud's clients). `connections`: sockets per
+ * origin; a pool behind a limiter of N calls needs no more than N (more only opens sockets that the pool takes
+ * while a finished one is being handed back: twice the connects, measured at a thousand clouds).
+ */
+export function createAgent(connections = 64): Agent {
   // Short idle timeout: some Keystones (uwsgi --http-socket) drop idle sockets silently, and a reused dead
   // socket costs a retry.
-  return new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 30_000, connections: 64 });
+  return new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 30_000, connections });
 }
 
 /**
@@ -142,9 +147,19 @@ export class Transport {
         // A 4xx is an answer (the cloud is up); 5xx is the cloud failing.
         if (res.status >= 500) breaker?.failure(`HTTP ${res.status} on ${spec.operation}`);
         else breaker?.success();
-        if (res.status < 400) return { status: res.status, headers: res.headers, data: this.validate(spec, body) };
+        if (res.status < 400) {
+          const data = this.validate(spec, body);
+          // A getter: the token reply is about the only caller that reads a header.
+          return {
+            status: res.status,
+            get headers() {
+              return res.headers;
+            },
+            data,
+          };
+        }
         if (!last && idempotent && RETRY_STATUS.has(res.status)) {
-          await this.sleep(this.backoff(attempt, res.headers.get("retry-after")));
+          await this.sleep(this.backoff(attempt, res.header("retry-after")));
           continue;
         }
         throw this.statusError(spec, res.status, body);
@@ -171,7 +186,7 @@ export class Transport {
     spec: CallSpec<z.ZodType | undefined>,
     attempt: number,
   ): Promise<
-    | { kind: "reply"; res: Response | import("undici").Response; body: unknown }
+    | { kind: "reply"; res: Reply; body: unknown }
     | { kind: "failure"; reason: string; refused: boolean; reset: boolean; error: unknown }
   > {
     const started = performance.now();
@@ -188,7 +203,9 @@ export class Transport {
         ms: performance.now() - started,
       });
     try {
-      const res = await fetch(url, {
+      // undici's request(), not fetch(): no WHATWG Request, Response, Headers or web streams per call. At a
+      // thousand clouds that garbage was most of sync's CPU and of its peak heap (BENCHMARKS.md, sync-scale).
+      const res = await request(url, {
         method: spec.method,
         headers: {
           accept: "application/json",
@@ -198,16 +215,18 @@ export class Transport {
         body: spec.body !== undefined ? JSON.stringify(spec.body) : undefined,
         signal: AbortSignal.timeout(this.opts.timeoutMs),
         dispatcher: this.opts.dispatcher,
+        // fetch() followed redirects; so does this.
+        maxRedirections: 5,
       });
-      const text = await res.text();
-      emit(res.status);
+      const text = await res.body.text();
+      emit(res.statusCode);
       let body: unknown;
       try {
         body = text ? JSON.parse(text) : undefined;
       } catch {
         body = undefined;
       }
-      return { kind: "reply", res, body };
+      return { kind: "reply", res: new Reply(res.statusCode, res.headers), body };
     } catch (err) {
       emit(0);
       const code = errorCode(err);
@@ -254,6 +273,33 @@ export class Transport {
     if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, this.retry.maxMs);
     const ceiling = Math.min(this.retry.maxMs, this.retry.baseMs * 2 ** (attempt - 1));
     return Math.floor(this.random() * ceiling);
+  }
+}
+
+/** A reply's status and headers; the WHATWG `Headers` of {@link CallResult} is built only when someone reads it. */
+class Reply {
+  #headers: Headers | undefined;
+
+  constructor(
+    readonly status: number,
+    private readonly raw: IncomingHttpHeaders,
+  ) {}
+
+  get headers(): Headers {
+    if (!this.#headers) {
+      const h = new Headers();
+      for (const [name, value] of Object.entries(this.raw)) {
+        if (value === undefined) continue;
+        for (const v of Array.isArray(value) ? value : [value]) h.append(name, v);
+      }
+      this.#headers = h;
+    }
+    return this.#headers;
+  }
+
+  header(name: string): string | null {
+    const v = this.raw[name];
+    return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
   }
 }
 

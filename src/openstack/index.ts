@@ -4,17 +4,17 @@
  * (microversion 2.10, `user_id`), quota clients for Nova, Cinder and Neutron, and Keystone unified limits
  * (system scope). `createCloudClients` builds them for one configured cloud.
  */
-import type { Agent } from "undici";
 import type { Cloud } from "../config/index.js";
 import { isArchwayError } from "../errors.js";
 import type { CloudBreakers } from "./breaker.js";
 import { FederationClient } from "./federation.js";
 import { FlavorClient } from "./flavors.js";
-import { createAgent, type RequestEvent, type RetryPolicy, Transport } from "./http.js";
+import { type RequestEvent, type RetryPolicy, Transport } from "./http.js";
 import { KeystoneClient } from "./keystone.js";
 import { Limiter } from "./limiter.js";
 import { LimitsClient } from "./limits.js";
 import { NovaClient } from "./nova.js";
+import { CloudPool } from "./pool.js";
 import { CinderQuotaClient, NeutronQuotaClient, NovaQuotaClient } from "./quotas.js";
 import { adminAuth, type KeystoneAuth, KeystoneSession, systemAuth } from "./session.js";
 
@@ -123,7 +123,8 @@ export interface CloudClientOptions {
 
 /** Builds the clients of `cloud`. Nothing is sent until the first call. */
 export function createCloudClients(cloud: Cloud, opts: CloudClientOptions = {}): CloudClients {
-  const agent: Agent = createAgent();
+  // As many sockets per origin as calls the limiter lets through (every client of the cloud shares both).
+  const agent = new CloudPool(cloud.maxConcurrency);
   const limiter = new Limiter(cloud.maxConcurrency);
   const base = {
     cloudId: cloud.id,

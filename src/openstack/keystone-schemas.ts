@@ -111,14 +111,37 @@ export type Mapping = z.infer<typeof MappingSchema>;
 export const ProtocolSchema = z.looseObject({ id: z.string(), mapping_id: z.string() });
 export type Protocol = z.infer<typeof ProtocolSchema>;
 
+/**
+ * Schemas made by {@link listOf} and {@link oneOf}, per item schema and key. Zod compiles a schema's parser on its
+ * first use: one schema per call meant one compilation per request (most of the validation cost at scale).
+ */
+const made = new WeakMap<z.ZodType, Map<string, z.ZodType>>();
+
+function memo<S extends z.ZodType>(kind: string, key: string, item: z.ZodType, build: () => S): S {
+  let byKey = made.get(item);
+  if (!byKey) {
+    byKey = new Map();
+    made.set(item, byKey);
+  }
+  const id = `${kind}:${key}`;
+  let schema = byKey.get(id);
+  if (!schema) {
+    schema = build();
+    byKey.set(id, schema);
+  }
+  return schema as S;
+}
+
 /** `{ <key>: [...], links, truncated? }`: one list reply of Keystone. */
 export function listOf<T extends z.ZodType>(key: string, item: T) {
-  return z
-    .looseObject({ [key]: z.array(item), links: Links, truncated: z.boolean().optional() })
-    .transform((v) => ({ items: v[key] as z.infer<T>[], truncated: v.truncated === true }));
+  return memo("list", key, item, () =>
+    z
+      .looseObject({ [key]: z.array(item), links: Links, truncated: z.boolean().optional() })
+      .transform((v) => ({ items: v[key] as z.infer<T>[], truncated: v.truncated === true })),
+  );
 }
 
 /** `{ <key>: {...} }`: one object reply of Keystone. */
 export function oneOf<T extends z.ZodType>(key: string, item: T) {
-  return z.looseObject({ [key]: item }).transform((v) => v[key] as z.infer<T>);
+  return memo("one", key, item, () => z.looseObject({ [key]: item }).transform((v) => v[key] as z.infer<T>));
 }
