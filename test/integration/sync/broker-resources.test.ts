@@ -1,0 +1,194 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CloudClients, Flavor } from "../../../src/openstack/index.js";
+import { freePort } from "../faults/own-redis.js";
+import { type FacadeHarness, startFacade } from "../tokens/harness.js";
+
+// Issue #27's "must show", end to end through one running Archway (config file, policies folder, sync service,
+// facade and proxy) against the three real Keystones with their real nova-api, cinder-api and neutron-server: one
+// policy gives each directory team a project held through a Keystone group, with quotas in every service; a
+// FlavorSet gives every cloud the same flavors. One full run converges, the second writes nothing, the real
+// `openstack` CLI shows the quotas and flavors in cloud-2, and a hand-made flavor of a wanted name is never touched.
+const run = promisify(execFile);
+const home = mkdtempSync(join(tmpdir(), "archway-broker-cli-"));
+let h: FacadeHarness;
+let prefix: string;
+let handmade: Flavor;
+const clients = (cloudId: string): CloudClients => {
+  const cloud = h.runtime.loaded.config.clouds.find((c) => c.id === cloudId);
+  if (!cloud || !h.gateway.sync) throw new Error(`no cloud ${cloudId} or no sync`);
+  return h.gateway.sync.clients(cloud);
+};
+const CLOUDS = ["cloud-1", "cloud-2", "cloud-3"];
+
+const TEAMS = `apiVersion: archway.dev/v1
+kind: AccessPolicy
+metadata: { name: teams }
+spec:
+  forEach: { group: "team-*" }
+  grants:
+    - project: "{{ group }}"
+      roles: [member]
+      assignTo: group
+      quotas:
+        compute: { cores: 8, ram: 16384, instances: 4 }
+        volume: { volumes: 5, gigabytes: 100 }
+        network: { security_group: 12, port: 60 }
+`;
+const flavorSet = (p: string) => `apiVersion: archway.dev/v1
+kind: FlavorSet
+metadata: { name: standard }
+spec:
+  clouds: { labels: { kind: region } }
+  flavors:
+    - { name: ${p}-small, vcpus: 1, ram: 512, disk: 1, extraSpecs: { "hw:cpu_policy": shared } }
+    - { name: ${p}-large, vcpus: 4, ram: 4096, disk: 10 }
+    - { name: ${p}-taken, vcpus: 2, ram: 1024, disk: 1 }
+`;
+
+async function fullRun() {
+  const { results } = await h.gateway.sync!.service.full({ runId: `broker-${Date.now()}` });
+  return new Map(results.map((r) => [r.cloudId, r]));
+}
+
+/** What `archway sync plan --cloud` computes (observe and plan, no write). */
+async function planOf(cloudId: string) {
+  const plans = await h.gateway.sync!.service.plan({ cloudId });
+  return plans.map((p) => ("operations" in p ? p : undefined));
+}
+
+async function openstack(args: string[]): Promise<unknown> {
+  const env = {
+    PATH: "/usr/bin:/bin",
+    HOME: home,
+    OS_AUTH_URL: `${h.url}/v3`,
+    OS_IDENTITY_API_VERSION: "3",
+    OS_USERNAME: "alice",
+    OS_PASSWORD: h.password,
+    OS_USER_DOMAIN_NAME: "Default",
+    OS_PROJECT_NAME: "team-red",
+    OS_PROJECT_DOMAIN_NAME: "archway",
+    OS_REGION_NAME: "cloud-2",
+    OS_INTERFACE: "public",
+  };
+  const { stdout } = await run("/usr/bin/openstack", [...args, "-f", "json"], { env, timeout: 90_000 });
+  return JSON.parse(stdout);
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  prefix = `brk${port}`;
+  h = await startFacade(port, {
+    users: [
+      { username: "alice", groups: ["team-red", "devs"] },
+      { username: "bob", groups: ["team-red"] },
+      { username: "carol", groups: ["team-blue"] },
+    ],
+    policies: { teams: TEAMS, flavors: flavorSet(prefix) },
+    // Its own deployment: other files' runs must not take these flavors for theirs (nor this run theirs).
+    extraConfig: `deploymentId: ${prefix}\n`,
+  });
+  handmade = await clients("cloud-2")
+    .flavors()
+    .create({ name: `${prefix}-taken`, vcpus: 1, ram: 128, disk: 0, ephemeral: 0, swap: 0, isPublic: true });
+}, 120_000);
+
+afterAll(async () => {
+  for (const id of CLOUDS) {
+    const c = clients(id);
+    for (const f of await c
+      .flavors()
+      .list()
+      .catch(() => []))
+      if (f.name.startsWith(prefix))
+        await c
+          .flavors()
+          .delete(f.id)
+          .catch(() => {});
+  }
+  // Quotas live in Nova, Cinder and Neutron, not in Keystone: reset them before the domain (and projects) go.
+  for (const id of CLOUDS) {
+    const c = clients(id);
+    const domain = (await c.keystone.listDomains()).find((d) => d.name === h.domain);
+    if (!domain) continue;
+    for (const p of await c.keystone.listProjects({ domainId: domain.id }))
+      for (const q of Object.values(c.quotas())) await q.reset(p.id).catch(() => {});
+  }
+  await h?.close();
+  rmSync(home, { recursive: true, force: true });
+}, 120_000);
+
+describe("teams, quotas and flavors through one running Archway and the real clouds", () => {
+  it("converges in one full run: team projects held by Keystone groups, quotas in every service, flavors", async () => {
+    // What `archway sync plan` shows first: every kind of change, and the hand-made flavor as a problem.
+    const [planned] = await planOf("cloud-2");
+    const kinds = new Set(planned?.operations.map((o) => o.kind));
+    for (const k of ["createProject", "createGroup", "grantGroup", "setQuota", "createFlavor"])
+      expect(kinds).toContain(k);
+    expect(planned?.problems).toEqual([
+      `flavor ${prefix}-taken exists without Archway's mark: not changed (FlavorSet standard)`,
+    ]);
+    const first = await fullRun();
+    for (const id of CLOUDS) expect(first.get(id), id).toMatchObject({ outcome: "converged", failed: 0 });
+
+    for (const id of CLOUDS) {
+      const c = clients(id);
+      const domain = (await c.keystone.listDomains()).find((d) => d.name === h.domain);
+      const [red] = await c.keystone.listProjects({ name: "team-red", domainId: domain?.id });
+      const [group] = await c.keystone.listGroups({ name: "team-red", domainId: domain?.id });
+      expect(red && group, id).toBeTruthy();
+      expect((await c.keystone.listGroupUsers(group!.id)).map((u) => u.name).sort(), id).toEqual(["alice", "bob"]);
+      // The role is the group's: no person holds one of their own on the team's project.
+      const onRed = await c.keystone.listRoleAssignments({ projectId: red!.id });
+      expect(
+        onRed.map((a) => (a.group ? "group" : "user")),
+        id,
+      ).toEqual(["group"]);
+      expect(await c.quotas().compute.get(red!.id), id).toMatchObject({ cores: 8, ram: 16384, instances: 4 });
+      expect(await c.quotas().volume.get(red!.id), id).toMatchObject({ volumes: 5, gigabytes: 100 });
+      expect(await c.quotas().network.get(red!.id), id).toMatchObject({ security_group: 12, port: 60 });
+      const flavors = (await c.flavors().list()).filter((f) => f.name.startsWith(prefix));
+      // cloud-2's `taken` is the hand-made one; the other clouds get the set's.
+      expect(flavors.map((f) => [f.name, f.vcpus]).sort(), id).toEqual([
+        [`${prefix}-large`, 4],
+        [`${prefix}-small`, 1],
+        [`${prefix}-taken`, id === "cloud-2" ? 1 : 2],
+      ]);
+    }
+  }, 300_000);
+
+  it("writes nothing on the second run, and the hand-made flavor of a wanted name is exactly as it was", async () => {
+    const second = await fullRun();
+    for (const id of CLOUDS) {
+      expect(second.get(id), id).toMatchObject({ outcome: "converged", applied: 0 });
+      expect((await planOf(id))[0]?.operations, id).toEqual([]);
+    }
+    expect((await clients("cloud-2").flavors().list()).find((f) => f.id === handmade.id)).toEqual(handmade);
+  }, 300_000);
+
+  it("the real openstack CLI through the facade shows the team's quotas and the flavors in cloud-2", async () => {
+    const shown = (await openstack(["quota", "show", "team-red"])) as Record<string, unknown>;
+    expect(shown).toMatchObject({
+      cores: 8,
+      ram: 16384,
+      instances: 4,
+      volumes: 5,
+      gigabytes: 100,
+      secgroups: 12,
+      ports: 60,
+    });
+    const listed = (await openstack(["flavor", "list"])) as { Name: string; VCPUs: number; RAM: number }[];
+    const ours = listed.filter((f) => f.Name.startsWith(prefix)).map((f) => [f.Name, f.VCPUs, f.RAM]);
+    expect(ours.sort()).toEqual(
+      [
+        [`${prefix}-large`, 4, 4096],
+        [`${prefix}-small`, 1, 512],
+        [`${prefix}-taken`, 1, 128], // the hand-made one, never Archway's
+      ].sort(),
+    );
+  }, 240_000);
+});
