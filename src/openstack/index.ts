@@ -15,6 +15,7 @@ import { Limiter } from "./limiter.js";
 import { LimitsClient } from "./limits.js";
 import { NovaClient } from "./nova.js";
 import { CinderQuotaClient, NeutronQuotaClient, NovaQuotaClient } from "./quotas.js";
+import { SecurityGroupClient } from "./security-groups.js";
 import { adminAuth, type KeystoneAuth, KeystoneSession, systemAuth } from "./session.js";
 
 export {
@@ -76,6 +77,12 @@ export {
   type QuotaClient,
 } from "./quotas.js";
 export {
+  type SecurityGroup,
+  SecurityGroupClient,
+  type SecurityGroupRuleReply,
+  type SecurityGroupRuleWrite,
+} from "./security-groups.js";
+export {
   adminAuth,
   authBody,
   federatedToken,
@@ -97,6 +104,8 @@ export interface CloudClients {
   quotas(): { compute: NovaQuotaClient; volume: CinderQuotaClient; network: NeutronQuotaClient };
   /** Keystone unified limits, through a system-scoped admin session of its own. */
   limits(): LimitsClient;
+  /** Neutron security groups and rules; the network URL is looked up in the catalog on first use. */
+  securityGroups(): SecurityGroupClient;
   readonly limiter: Limiter;
   /** Closes the connection pool. */
   close(): Promise<void>;
@@ -137,6 +146,7 @@ export function createCloudClients(cloud: Cloud, opts: CloudClientOptions = {}):
   let federation: FederationClient | undefined;
   let quotas: ReturnType<CloudClients["quotas"]> | undefined;
   let limits: LimitsClient | undefined;
+  let securityGroups: SecurityGroupClient | undefined;
   // One catalog lookup per service type, shared by the clients of that service. A failed lookup (cloud down)
   // must not stick: the next call tries again.
   const urls = new Map<string, Promise<string>>();
@@ -188,6 +198,14 @@ export function createCloudClients(cloud: Cloud, opts: CloudClientOptions = {}):
     federation() {
       federation ??= new FederationClient(keystone);
       return federation;
+    },
+    securityGroups() {
+      securityGroups ??= new SecurityGroupClient(
+        keystone,
+        new Transport({ ...base, service: "neutron" }),
+        endpoint("network"),
+      );
+      return securityGroups;
     },
     close: () => agent.close(),
   };

@@ -7,6 +7,7 @@ import { groupGrants } from "./group-grant/index.js";
 import { keypairs } from "./keypair/index.js";
 import { memberships } from "./membership/index.js";
 import { projects } from "./project/index.js";
+import { securityGroups } from "./security-group/index.js";
 import { users } from "./user/index.js";
 
 /**
@@ -24,6 +25,7 @@ export const RESOURCES = [
   keypairs,
   groupGrants,
   federation,
+  securityGroups,
 ] as const;
 
 /** A resource of {@link RESOURCES}. */

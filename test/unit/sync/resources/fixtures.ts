@@ -21,6 +21,7 @@ import {
 import { ProjectMap } from "../../../../src/sync/project-ref.js";
 import type { FederationDesired } from "../../../../src/sync/resources/federation/desired.js";
 import type { ObservedProject } from "../../../../src/sync/resources/project/index.js";
+import type { SecurityGroupSlice } from "../../../../src/sync/resources/security-group/index.js";
 
 export const cloud = CloudSchema.parse({
   id: "cloud-1",
@@ -48,6 +49,7 @@ export interface Slices {
     mappingRules?: unknown[];
     protocolMapping?: string;
   };
+  "security-group": SecurityGroupSlice;
 }
 
 const ROLES = () =>
@@ -74,6 +76,7 @@ export function emptySlices(): Slices {
     keypair: new Map(),
     "group-grant": { list: [], roles: ROLES() },
     federation: {},
+    "security-group": { groups: [] },
   };
 }
 

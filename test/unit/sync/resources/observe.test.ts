@@ -71,6 +71,7 @@ function fakeCloud(calls: string[]): CloudClients {
     limiter: { max: 4 },
     nova: () => ({}),
     federation: () => ({}),
+    securityGroups: () => ({ list: async () => [] }),
   } as unknown as CloudClients;
 }
 

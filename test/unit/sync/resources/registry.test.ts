@@ -76,6 +76,8 @@ describe("the resource registry", () => {
         "ensureIdentityProvider",
         "ensureMapping",
         "ensureProtocol",
+        ...["createSecurityGroup", "updateSecurityGroup", "deleteSecurityGroup"],
+        ...["createSecurityGroupRule", "deleteSecurityGroupRule"],
       ].sort(),
     );
   });
