@@ -119,7 +119,7 @@ describe("security-group planner", () => {
     });
     const p = planWith([{ ...web, rules: [...web.rules, handAdded] }, group("db")], [b]);
     const onWeb = p.operations.filter((o) =>
-      "where" in o ? o.where === `${DOMAIN}/web` : "project" in o && o.project.name === "web",
+      "where" in o ? o.where === `${DOMAIN}/web` : o.kind === "createSecurityGroupRule" && o.project.name === "web",
     );
     expect(onWeb).toEqual([
       expect.objectContaining({
