@@ -55,6 +55,9 @@ export function buildRuntime(
     generation: configGeneration(loaded.file),
     store,
     publicUrl,
+    // Why the directory refused (AD's disabled, expired, locked...): the person is never told, the operator is.
+    onLoginRefused: (source, r) =>
+      log.info({ source, username: r.username, reason: r.reason, code: r.code }, "login refused"),
   }).map((s) =>
     timedCalls(s, SOURCE_OPERATIONS, (operation, ok, seconds) => metrics.sourceCall(s.id, operation, ok, seconds)),
   );

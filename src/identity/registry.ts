@@ -1,5 +1,5 @@
 import type { Store } from "../store/index.js";
-import { LdapSource } from "./ldap/index.js";
+import { LdapSource, type LdapSourceOptions } from "./ldap/index.js";
 import { OidcSource } from "./oidc/index.js";
 import { SamlSource } from "./saml/index.js";
 import type { SourceConfigOf, SourceType } from "./schemas.js";
@@ -14,7 +14,15 @@ export interface SourceContext {
   store?: Store;
   /** Archway's externally visible base URL, for sources whose upstream must be told where to send people back. */
   publicUrl?: string;
+  /**
+   * Hears why a directory refused a login (disabled, expired, locked, must change the password): for the operator's
+   * log only, as the person always reads the same refusal.
+   */
+  onLoginRefused?: (sourceId: string, refusal: LoginRefusal) => void;
 }
+
+/** Why a directory refused a login (see {@link SourceContext.onLoginRefused}). */
+export type LoginRefusal = Parameters<NonNullable<LdapSourceOptions["onRefusal"]>>[0];
 
 /** Builds one source of type `T` from its configuration. */
 export type SourceFactory<T extends SourceType> = (config: SourceConfigOf<T>, ctx: SourceContext) => IdentitySource;
@@ -26,7 +34,10 @@ export type SourceFactory<T extends SourceType> = (config: SourceConfigOf<T>, ct
  */
 export const SOURCE_TYPES: { readonly [T in SourceType]: SourceFactory<T> } = {
   static: (config, ctx) => new StaticSource(config, ctx),
-  ldap: (config) => new LdapSource(config),
+  ldap: (config, ctx) =>
+    new LdapSource(config, {
+      ...(ctx.onLoginRefused ? { onRefusal: (r) => ctx.onLoginRefused?.(config.id, r) } : {}),
+    }),
   oidc: (config) => new OidcSource(config),
   saml: (config, ctx) => new SamlSource(config, ctx),
 };

@@ -1,4 +1,6 @@
+import { createSign } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { signXml } from "@node-saml/node-saml/lib/xml.js";
 import type { RedirectStart } from "../../src/identity/index.js";
 import type { Page, TestBrowser } from "./browser.js";
@@ -87,4 +89,23 @@ export function forge(
   key: { keyFile: string; certFile: string },
 ): string {
   return encode(signAssertion(edit(stripSignatures(decode(samlResponse))), key));
+}
+
+/**
+ * An HTTP-Redirect logout message edited and signed again with `key` (the binding signs the query string:
+ * `SAMLRequest=…&RelayState=…&SigAlg=…`, each value URL-encoded), as an attacker holding that key would send it.
+ */
+export function resignRedirect(url: URL, edit: (xml: string) => string, key: { keyFile: string }): URL {
+  const param = url.searchParams.has("SAMLRequest") ? "SAMLRequest" : "SAMLResponse";
+  const xml = inflateRawSync(Buffer.from(url.searchParams.get(param) ?? "", "base64")).toString("utf8");
+  const message = deflateRawSync(Buffer.from(edit(xml), "utf8")).toString("base64");
+  const sigAlg = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+  const relayState = url.searchParams.get("RelayState");
+  const signed = [
+    `${param}=${encodeURIComponent(message)}`,
+    ...(relayState === null ? [] : [`RelayState=${encodeURIComponent(relayState)}`]),
+    `SigAlg=${encodeURIComponent(sigAlg)}`,
+  ].join("&");
+  const signature = createSign("RSA-SHA256").update(signed).sign(readFileSync(key.keyFile, "utf8"), "base64");
+  return new URL(`${url.origin}${url.pathname}?${signed}&Signature=${encodeURIComponent(signature)}`);
 }

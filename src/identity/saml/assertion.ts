@@ -1,4 +1,4 @@
-import { children, NS, parseXml, select, selectNs, textOf, type XmlElement } from "./xml.js";
+import { attr, children, NS, parseXml, select, selectNs, textOf, type XmlElement } from "./xml.js";
 
 /** What a verified assertion says, read from the XML whose signature node-saml checked. */
 export interface AssertionFacts {
@@ -48,8 +48,8 @@ export async function readAssertion(xml: string): Promise<AssertionFacts> {
     id: a.getAttribute("ID") ?? "",
     issuer: textOf(one(children("Issuer"))),
     nameId: textOf(nameId),
-    nameIdFormat: nameId?.getAttribute("Format") ?? undefined,
-    sessionIndex: authn?.getAttribute("SessionIndex") ?? undefined,
+    nameIdFormat: attr(nameId, "Format"),
+    sessionIndex: attr(authn, "SessionIndex"),
     authnContext: textOf(authn && selectNs(authn, children("AuthnContext", "AuthnContextClassRef"), NS.assertion)[0]),
     audiences: selectNs(a, children("Conditions", "AudienceRestriction", "Audience"), NS.assertion)
       .map((e) => textOf(e))
@@ -61,8 +61,8 @@ export async function readAssertion(xml: string): Promise<AssertionFacts> {
       .map((sc) => {
         const data = selectNs(sc, children("SubjectConfirmationData"), NS.assertion)[0];
         return {
-          recipient: data?.getAttribute("Recipient") ?? undefined,
-          inResponseTo: data?.getAttribute("InResponseTo") ?? undefined,
+          recipient: attr(data, "Recipient"),
+          inResponseTo: attr(data, "InResponseTo"),
           notBefore: time(data, "NotBefore"),
           notOnOrAfter: time(data, "NotOnOrAfter"),
         };
@@ -76,8 +76,8 @@ export async function readResponse(xml: string): Promise<ResponseFacts> {
   const r = await parseXml(xml);
   if (r.localName !== "Response" || r.namespaceURI !== NS.protocol) throw new Error("not a SAML response");
   return {
-    inResponseTo: r.getAttribute("InResponseTo") ?? undefined,
-    destination: r.getAttribute("Destination") ?? undefined,
+    inResponseTo: attr(r, "InResponseTo"),
+    destination: attr(r, "Destination"),
     issuer: textOf(selectNs(r, children("Issuer"), NS.assertion)[0]),
     signed: select(r, children("Signature")).some((s) => s.namespaceURI === NS.dsig),
   };

@@ -23,6 +23,7 @@ import type {
   UpstreamTokens,
 } from "../source.js";
 import { assertionEnd, readAssertion, readResponse, refusal } from "./assertion.js";
+import { logoutDestinationProblem, readLogoutMessage } from "./logout-message.js";
 import { NAME_ID, samlIdentity } from "./mapping.js";
 import { type IdpMetadata, IdpMetadataCache } from "./metadata.js";
 import type { SamlSourceConfig } from "./schema.js";
@@ -209,6 +210,13 @@ export class SamlSource implements RedirectSource, MetadataSource, FrontChannelL
     });
     let result: { profile: Profile | null; loggedOut: boolean };
     try {
+      const message = request.form
+        ? (request.form.get("SAMLRequest") ?? request.form.get("SAMLResponse"))
+        : (request.url.searchParams.get("SAMLRequest") ?? request.url.searchParams.get("SAMLResponse"));
+      if (!message) throw new Error("no SAMLRequest or SAMLResponse");
+      const facts = await readLogoutMessage(message, request.form ? "post" : "redirect");
+      const misaddressed = logoutDestinationProblem(facts, this.sloUrl);
+      if (misaddressed) throw new Error(misaddressed);
       if (request.form) {
         const fields = Object.fromEntries(request.form);
         result = fields.SAMLRequest

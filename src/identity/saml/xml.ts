@@ -46,3 +46,8 @@ export function textOf(e: XmlElement | undefined): string | undefined {
   const t = e?.textContent?.trim();
   return t ? t : undefined;
 }
+
+/** An attribute's value; undefined when absent (the DOM answers "" for a missing attribute). */
+export function attr(e: XmlElement | undefined, name: string): string | undefined {
+  return e?.getAttribute(name) || undefined;
+}

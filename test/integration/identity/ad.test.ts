@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Attribute, Change, Client, Control, InvalidCredentialsError } from "ldapts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LdapSourceConfig, LdapSourceSchema } from "../../../src/config/index.js";
+import { createSource, isPasswordSource } from "../../../src/identity/index.js";
 import { activeDirectory, LdapSource, type LdapSourceOptions } from "../../../src/identity/ldap/index.js";
 import { DepartureDetector } from "../../../src/offboard/index.js";
 import { MemoryStore } from "../../../src/store/index.js";
@@ -18,8 +19,8 @@ const sources: LdapSource[] = [];
 const SSH = /^ssh-ed25519 AAAA\S+ user0001@ad-test$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function source(over: Partial<LdapSourceConfig> & Record<string, unknown> = {}, opts?: LdapSourceOptions): LdapSource {
-  const config = LdapSourceSchema.parse({
+function adConfig(over: Partial<LdapSourceConfig> & Record<string, unknown> = {}): LdapSourceConfig {
+  return LdapSourceSchema.parse({
     id: "ad",
     type: "ldap",
     preset: "active-directory",
@@ -33,7 +34,10 @@ function source(over: Partial<LdapSourceConfig> & Record<string, unknown> = {}, 
     timeoutMs: 10_000,
     ...over,
   });
-  const s = new LdapSource(config, opts);
+}
+
+function source(over: Partial<LdapSourceConfig> & Record<string, unknown> = {}, opts?: LdapSourceOptions): LdapSource {
+  const s = new LdapSource(adConfig(over), opts);
   sources.push(s);
   return s;
 }
@@ -121,6 +125,20 @@ describe("Active Directory preset against a real Samba AD DC", () => {
     expect(await s.login("user0001", "nope-Passw0rd")).toBeNull();
     // The person always reads the same refusal; the operator's hook hears the reason.
     expect(refusals).toEqual(["user0050:no_such_user", "user0299:no_such_user", "user0001:invalid_credentials"]);
+  });
+
+  it("reports refusals through the registry's hook, as the runtime logs them", async () => {
+    const heard: string[] = [];
+    const s = createSource(adConfig({ id: "corp-ad" }), {
+      onLoginRefused: (id, r) => heard.push(`${id}:${r.username}:${r.reason}`),
+    });
+    try {
+      if (!isPasswordSource(s)) throw new Error("an LDAP source takes passwords");
+      expect(await s.login("user0001", "nope-Passw0rd")).toBeNull();
+      expect(heard).toEqual(["corp-ad:user0001:invalid_credentials"]);
+    } finally {
+      await s.close?.();
+    }
   });
 
   it("maps AD's bind data codes (52e, 533, 701, 773, 775) to refusals that all read the same", async () => {

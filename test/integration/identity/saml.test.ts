@@ -13,6 +13,7 @@ import {
   forge,
   idpLogin,
   type PostedResponse,
+  resignRedirect,
   stripSignatures,
 } from "../../helpers/saml.js";
 
@@ -257,6 +258,33 @@ describe("SAML upstream source against SimpleSAMLphp", () => {
       await expect(s.frontChannelLogout({ url })).rejects.toMatchObject({ code: "logout_refused" }); // replayed
       const back = await browser.follow(answer.redirect as string, PUBLIC_URL);
       expect(back.location).toBe(`${PUBLIC_URL}/login?signed_out`);
+    });
+
+    it("a LogoutRequest the IdP addressed to another SP (signed by the IdP's key) is refused; re-signed as sent, accepted", async () => {
+      const { start, posted, browser } = await roundTrip(s);
+      const { tokens } = await complete(s, start.pending, posted);
+      const idpBase = saml.metadataUrl.replace(/\/saml2\/idp\/metadata\.php$/, "");
+      const toSp = await browser.follow(
+        `${idpBase}/saml2/idp/SingleLogoutService.php?ReturnTo=${encodeURIComponent(`${PUBLIC_URL}/login`)}`,
+        s.sloUrl,
+      );
+      const url = new URL(toSp.location as string);
+      const elsewhere = resignRedirect(
+        url,
+        (x) => x.replace(/Destination="[^"]+"/, 'Destination="https://other-sp.example/slo"'),
+        idpKey,
+      );
+      await expect(s.frontChannelLogout({ url: elsewhere })).rejects.toMatchObject({
+        code: "logout_refused",
+        message: expect.stringMatching(/Destination https:\/\/other-sp\.example\/slo is not this SLO endpoint/),
+      });
+      const noDestination = resignRedirect(url, (x) => x.replace(/ Destination="[^"]+"/, ""), idpKey);
+      await expect(s.frontChannelLogout({ url: noDestination })).rejects.toMatchObject({ code: "logout_refused" });
+      const asSent = resignRedirect(url, (x) => x, idpKey);
+      expect((await s.frontChannelLogout({ url: asSent })).ended).toEqual({
+        personId: "corp-saml:alice",
+        sid: tokens.sid,
+      });
     });
 
     it("an SP-initiated logout is sent signed, and the IdP's answer comes back", async () => {
