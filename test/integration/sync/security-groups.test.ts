@@ -69,7 +69,9 @@ async function projectId(name: string): Promise<string> {
 const rulesOf = (g: SecurityGroup | undefined) =>
   (g?.rules ?? [])
     .map((r) =>
-      [r.direction, r.ethertype, r.protocol, r.port_range_min, r.port_range_max, r.remote_ip_prefix].join(" "),
+      [r.direction, r.ethertype, r.protocol, r.port_range_min, r.port_range_max, r.remote_ip_prefix]
+        .map((x) => x ?? "-")
+        .join(" "),
     )
     .sort();
 
@@ -96,7 +98,7 @@ describe("security-group baselines against the real neutron-server", () => {
       const groups = await groupsIn(await projectId(name));
       const bastion = groups.find((g) => g.name === "bastion-ssh");
       expect(bastion?.description).toBe(`SSH from the bastion hosts [archway:${h.domain}:bastion]`);
-      expect(rulesOf(bastion)).toEqual(["ingress IPv4 icmp  ", "ingress IPv4 tcp 22 22 192.0.2.0/24"]);
+      expect(rulesOf(bastion)).toEqual(["ingress IPv4 icmp - - -", "ingress IPv4 tcp 22 22 192.0.2.0/24"]);
     }
     const before = h.requests.length;
     const second = await run(desired("192.0.2.0/24"));
@@ -154,7 +156,7 @@ describe("security-group baselines against the real neutron-server", () => {
       ...["deleteSecurityGroupRule", "deleteSecurityGroupRule", "deleteSecurityGroupRule"],
     ]);
     const after = (await groupsIn(web)).find((g) => g.id === owned.id);
-    expect(rulesOf(after)).toEqual(["ingress IPv4 icmp  ", "ingress IPv4 tcp 22 22 198.51.100.0/24"]);
+    expect(rulesOf(after)).toEqual(["ingress IPv4 icmp - - -", "ingress IPv4 tcp 22 22 198.51.100.0/24"]);
     expect(after?.rules.map((r) => r.id)).not.toContain(handRule.id);
     expect(await snapshot()).toEqual(untouched);
     expect(sameName.id in untouched).toBe(true);
