@@ -55,6 +55,10 @@ export const PolicyExplainReportSchema = z.object({
       reason: z.string().optional().describe("the first condition that failed, when it did not match"),
       clouds: z.array(z.string()),
       requiresMfa: z.literal(true).optional(),
+      forEachGroups: z
+        .array(z.string())
+        .optional()
+        .describe("spec.forEach: the person's groups the glob matches, one grant set each"),
     }),
   ),
   access: z.record(z.string(), Grants).describe("per cloud id: what sync provisions (after denies)"),

@@ -5,6 +5,7 @@ import type { Identity } from "../identity/index.js";
 import { type Problem, selectClouds } from "./clouds.js";
 import { globMatcher } from "./glob.js";
 import { type CompiledManifest, compileManifest, isManifest } from "./manifests/index.js";
+import { freezeQuotas, type Quotas } from "./quotas.js";
 import {
   type AccessPolicyManifest,
   type DenyPolicyManifest,
@@ -20,7 +21,7 @@ import {
   type SubjectCheck,
   type SubjectMatcher,
 } from "./subjects.js";
-import { parseTemplate, type Template, TemplateError } from "./template.js";
+import { parseTemplate, type Template, TemplateError, usesField } from "./template.js";
 import { memberOf } from "./value-set.js";
 
 /** What the compiler checks references against. */
@@ -39,14 +40,25 @@ export interface CompiledGrant {
   roles: string[];
   create: boolean;
   description?: Template;
+  /** Tags without template fields, sorted; `tagTemplates` holds the others (rendered per person). */
   tags: string[];
+  tagTemplates?: Template[];
+  /** Keystone groups without template fields, sorted; `groupTemplates` holds the others (rendered per person). */
   groups: string[];
+  groupTemplates?: Template[];
+  /**
+   * `assignTo: group`: the name of the Keystone group (Archway's domain) that holds `roles` on the project, which
+   * the person joins; absent when the person's own user holds them.
+   */
+  keystoneGroup?: Template;
   /** Keystone groups named by an attribute's values (`values` reads them); `keep` is the whitelist/blacklist. */
   groupsFromAttribute?: {
     name: string;
     values: (identity: Identity) => readonly string[];
     keep: (value: string) => boolean;
   };
+  /** `quotas:` of the grant, frozen: one object shared by every project the grant gives it to. */
+  quotas?: Quotas;
 }
 
 /** A policy ready to evaluate: subject check compiled, cloud selector resolved to cloud ids. */
@@ -77,6 +89,14 @@ export interface CompiledPolicy {
   requiredAnyGroup?: string[];
   /** True when a template uses `{{ cloud }}`: its grants then differ per cloud. */
   usesCloud: boolean;
+  /**
+   * `spec.forEach.group`: the grants are given once per directory group of the person whose name this accepts, with
+   * `{{ group }}` that name. The result then depends on the person's groups, never on a cached plan (match-plan.ts
+   * caches only which policies match).
+   */
+  forEach?: (group: string) => boolean;
+  /** The `spec.forEach.group` glob as written (explain). */
+  forEachGlob?: string;
   /** `spec.requires.mfa`: the grants apply only to sessions that passed a second factor (sync provisions them). */
   requiresMfa: boolean;
   /** Position in the name-sorted set, assigned by {@link indexPolicies}. */
@@ -274,9 +294,10 @@ function compileOne(
   const clouds = selectClouds(spec.clouds, ctx.clouds, problem);
   const grants: CompiledGrant[] = [];
   const requiresMfa = m.kind === "AccessPolicy" && m.spec.requires?.mfa === true;
+  const forEach = m.kind === "AccessPolicy" ? m.spec.forEach : undefined;
   if (m.kind === "AccessPolicy") {
     m.spec.grants.forEach((g, i) => {
-      const compiled = compileGrant(g, i, problem);
+      const compiled = compileGrant(g, i, forEach !== undefined, problem);
       if (compiled) grants.push(compiled);
       checkRoles(g, i, clouds, ctx, problem);
       if (requiresMfa) checkMfaGrant(g, i, clouds, problem);
@@ -306,35 +327,75 @@ function compileOne(
     denyRoles: m.kind === "DenyPolicy" && m.spec.roles ? new Set(m.spec.roles) : undefined,
     // DN-style groups are matched against groupDns, so they cannot key the name index.
     requiredAnyGroup: anyOf?.every((g) => !g.includes("=")) ? anyOf : undefined,
-    usesCloud: grants.some((g) =>
-      [g.project, g.description].some((t) => t?.parts.some((x) => "field" in x && x.field === "cloud")),
-    ),
+    usesCloud: grants.some((g) => templatesOf(g).some((t) => usesField(t, "cloud"))),
+    forEach: forEach && globMatcher([forEach.group]),
+    forEachGlob: forEach?.group,
     requiresMfa,
     index: 0,
   };
 }
 
-function compileGrant(g: Grant, i: number, problem: Problem): CompiledGrant | undefined {
-  const template = (value: string, field: string): Template | undefined => {
+/** Every template of a compiled grant. */
+function templatesOf(g: CompiledGrant): (Template | undefined)[] {
+  return [g.project, g.description, g.keystoneGroup, ...(g.tagTemplates ?? []), ...(g.groupTemplates ?? [])];
+}
+
+const GROUP_WITHOUT_FOR_EACH =
+  "'{{ group }}' is the directory group of spec.forEach: add spec.forEach: { group: <glob> } (one grant set per matching group of the person)";
+
+function compileGrant(g: Grant, i: number, forEach: boolean, problem: Problem): CompiledGrant | undefined {
+  let bad = false;
+  const template = (value: string, path: PropertyKey[]): Template | undefined => {
     try {
-      return parseTemplate(value);
+      const t = parseTemplate(value);
+      if (!forEach && usesField(t, "group")) {
+        problem(["spec", "grants", i, ...path], GROUP_WITHOUT_FOR_EACH);
+        bad = true;
+        return undefined;
+      }
+      return t;
     } catch (err) {
-      if (err instanceof TemplateError) problem(["spec", "grants", i, field], err.message);
+      if (err instanceof TemplateError) problem(["spec", "grants", i, ...path], err.message);
       else throw err;
+      bad = true;
       return undefined;
     }
   };
-  const project = g.project === undefined ? undefined : template(g.project, "project");
-  const description = g.description === undefined ? undefined : template(g.description, "description");
+  const project = g.project === undefined ? undefined : template(g.project, ["project"]);
+  const description = g.description === undefined ? undefined : template(g.description, ["description"]);
+  const tagTemplates: Template[] = [];
+  const tags: string[] = [];
   for (const [t, tag] of g.tags.entries()) {
-    if (tag.includes(",") || tag.includes("/") || tag.length > 60) {
+    const parsed = template(tag, ["tags", t]);
+    const literal = parsed?.parts.flatMap((x) => ("literal" in x ? [x.literal] : [])).join("") ?? "";
+    if (literal.includes(",") || literal.includes("/") || literal.length > 60) {
       problem(
         ["spec", "grants", i, "tags", t],
         "a Keystone tag may not contain ',' or '/' and has at most 60 characters",
       );
+    } else if (parsed?.constant) tags.push(tag);
+    else if (parsed) tagTemplates.push(parsed);
+  }
+  const groupTemplates: Template[] = [];
+  const groups: string[] = [];
+  for (const [n, name] of g.groups.entries()) {
+    const parsed = template(name, ["groups", n]);
+    if (parsed?.constant) groups.push(name);
+    else if (parsed) groupTemplates.push(parsed);
+  }
+  let keystoneGroup: Template | undefined;
+  if (g.assignTo === "group") {
+    if (g.keystoneGroup !== undefined) keystoneGroup = template(g.keystoneGroup, ["keystoneGroup"]);
+    else if (forEach) keystoneGroup = parseTemplate("{{ group }}");
+    else {
+      problem(
+        ["spec", "grants", i, "assignTo"],
+        "assignTo: group needs keystoneGroup (the Keystone group's name, a template) or spec.forEach (then the directory group's name)",
+      );
+      bad = true;
     }
   }
-  if ((g.project !== undefined && !project) || (g.description !== undefined && !description)) return undefined;
+  if (bad) return undefined;
   let badPattern = false;
   const gfa = g.groupsFromAttribute;
   for (const pattern of gfa?.regex ? [...(gfa.whitelist ?? []), ...(gfa.blacklist ?? [])] : []) {
@@ -352,13 +413,17 @@ function compileGrant(g: Grant, i: number, problem: Problem): CompiledGrant | un
     roles: [...new Set(g.roles)].sort(),
     create: g.create,
     description,
-    tags: [...new Set(g.tags)].sort(),
-    groups: [...new Set(g.groups)].sort(),
+    tags: [...new Set(tags)].sort(),
+    ...(tagTemplates.length > 0 ? { tagTemplates } : {}),
+    groups: [...new Set(groups)].sort(),
+    ...(groupTemplates.length > 0 ? { groupTemplates } : {}),
+    ...(keystoneGroup ? { keystoneGroup } : {}),
     groupsFromAttribute: g.groupsFromAttribute && {
       name: g.groupsFromAttribute.name,
       values: attributeValuesOf(g.groupsFromAttribute.name),
       keep: valueKeep(g.groupsFromAttribute),
     },
+    ...(g.quotas ? { quotas: freezeQuotas(g.quotas) } : {}),
   };
 }
 
@@ -394,13 +459,13 @@ function checkRoles(g: Grant, i: number, clouds: readonly Cloud[], ctx: PolicyCo
  * Archway's to know: such a grant is refused. (Federated clouds take groups from each token: those work.)
  */
 function checkMfaGrant(g: Grant, i: number, clouds: readonly Cloud[], problem: Problem): void {
-  if (g.groups.length === 0 && !g.groupsFromAttribute) return;
+  if (g.groups.length === 0 && !g.groupsFromAttribute && g.assignTo !== "group") return;
   const brokered = clouds.filter((c) => c.mode === "brokered").map((c) => c.id);
   if (brokered.length === 0) return;
   const shown =
     brokered.length > 5 ? `${brokered.slice(0, 5).join(", ")} and ${brokered.length - 5} more` : brokered.join(", ");
   problem(
-    ["spec", "grants", i, g.groups.length > 0 ? "groups" : "groupsFromAttribute"],
+    ["spec", "grants", i, g.groups.length > 0 ? "groups" : g.groupsFromAttribute ? "groupsFromAttribute" : "assignTo"],
     `a grant that requires mfa cannot give Keystone groups in brokered clouds (${shown}): a group membership holds for every session of the person; grant roles on projects instead`,
   );
 }

@@ -2,6 +2,7 @@ import type { Identity } from "../identity/index.js";
 import { computeAccess } from "./access.js";
 import type { CompiledPolicy, CompiledPolicySet, MatchPlan } from "./compile.js";
 import { matchPlan, sessionPlans } from "./match-plan.js";
+import type { Quotas } from "./quotas.js";
 
 /** A project that should exist in a cloud. */
 export interface DesiredProject {
@@ -13,6 +14,11 @@ export interface DesiredProject {
   create: boolean;
   /** Policies that asked for it, sorted. */
   policies: string[];
+  /**
+   * Limits of the project per service (`quotas:` of its grants; two grants naming one resource: the larger, -1 the
+   * largest). Frozen and shared between every person and project with the same grants: never written to.
+   */
+  quotas?: Quotas;
 }
 
 /** A role a person should hold on a project. */
@@ -22,6 +28,11 @@ export interface DesiredAssignment {
   projectDomain: string;
   role: string;
   policies: string[];
+  /**
+   * Held through this Keystone group of the cloud's Archway domain (`assignTo: group`), which the person joins,
+   * rather than by the person's own user. Absent: assigned to the person.
+   */
+  group?: string;
 }
 
 /** An SSH public key that should be in a cloud's Nova for a person. */

@@ -2,6 +2,7 @@ import type { Identity } from "../identity/index.js";
 import type { CompiledPolicySet } from "./compile.js";
 import { tupleKey } from "./entries.js";
 import { type CloudAccess, evaluate, WITH_MFA, WITHOUT_MFA } from "./evaluate.js";
+import { formatQuotas } from "./quotas.js";
 
 /** Why one policy did or did not apply to a person. */
 export interface PolicyVerdict {
@@ -15,6 +16,8 @@ export interface PolicyVerdict {
   clouds: string[];
   /** `spec.requires.mfa`: its grants apply only to sessions that passed a second factor. */
   requiresMfa?: true;
+  /** `spec.forEach`: the person's directory groups the glob matches, one grant set each (empty: no grants). */
+  forEachGroups?: string[];
 }
 
 /** Grants in one cloud that wait on a second factor: a session without one does not get them. */
@@ -48,6 +51,7 @@ export function explain(identity: Identity, set: CompiledPolicySet, opts: { clou
       ...(reason !== null ? { reason } : outOfScope ? { reason: `clouds: does not cover ${opts.cloudId}` } : {}),
       clouds,
       ...(p.requiresMfa ? { requiresMfa: true as const } : {}),
+      ...(p.forEach ? { forEachGroups: identity.groups.filter(p.forEach) } : {}),
     };
   });
   const access: Record<string, CloudAccess> = {};
@@ -95,8 +99,10 @@ export function formatExplanation(e: Explanation): string {
   for (const p of e.policies) {
     const mark = p.matched ? (p.effect === "deny" ? "DENY " : "ALLOW") : "  -  ";
     const mfa = p.requiresMfa ? `  (requires mfa: ${MFA_ONLY_NOTE})` : "";
+    const each =
+      p.matched && p.forEachGroups ? `  for each group: ${p.forEachGroups.join(", ") || "none matches"}` : "";
     lines.push(
-      `  ${mark} ${p.name}  (${p.origin})${p.matched ? `  clouds: ${p.clouds.join(", ") || "none"}` : `  ${p.reason}`}${mfa}`,
+      `  ${mark} ${p.name}  (${p.origin})${p.matched ? `  clouds: ${p.clouds.join(", ") || "none"}` : `  ${p.reason}`}${each}${mfa}`,
     );
   }
   lines.push("", "Access:");
@@ -115,7 +121,12 @@ export function formatExplanation(e: Explanation): string {
       waiting?.memberships.some((w) => w.domain === m.domain && w.group === m.group) ? `  (${MFA_ONLY_NOTE})` : "";
     lines.push(`  ${cloudId}:`);
     for (const x of a.assignments)
-      lines.push(`    ${x.role} on ${x.projectDomain}/${x.project}  [${x.policies.join(", ")}]${roleNote(x)}`);
+      lines.push(
+        `    ${x.role} on ${x.projectDomain}/${x.project}${x.group === undefined ? "" : ` through group ${x.group}`}  [${x.policies.join(", ")}]${roleNote(x)}`,
+      );
+    for (const p of a.projects)
+      if (p.quotas)
+        lines.push(`    quotas of ${p.domain}/${p.name}: ${formatQuotas(p.quotas)}  [${p.policies.join(", ")}]`);
     for (const m of a.memberships)
       lines.push(`    member of group ${m.group}  [${m.policies.join(", ")}]${groupNote(m)}`);
     for (const k of a.keys)

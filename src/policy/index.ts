@@ -9,7 +9,7 @@ export {
   loadPolicies,
   type PolicyContext,
 } from "./compile.js";
-export { type DesiredCloudState, type DesiredUser, desiredState } from "./desired.js";
+export { type DesiredCloudState, type DesiredGroupGrant, type DesiredUser, desiredState } from "./desired.js";
 export {
   type CloudAccess,
   type DesiredAccess,
@@ -47,7 +47,17 @@ export {
   type SecurityGroupSpec,
 } from "./manifests/index.js";
 export { matchingPolicies } from "./match-plan.js";
-export { QUOTA_RESOURCES, QUOTA_SERVICES, type QuotaService, type Quotas, QuotasSchema } from "./quotas.js";
+export {
+  formatQuotas,
+  largerLimit,
+  limitText,
+  mergeQuotas,
+  QUOTA_RESOURCES,
+  QUOTA_SERVICES,
+  type QuotaService,
+  type Quotas,
+  QuotasSchema,
+} from "./quotas.js";
 export { type PolicyManifest, PolicyManifestSchema, type Requires } from "./schema.js";
 export { compileSubjects, type SubjectCheck } from "./subjects.js";
 export { keystoneName, parseTemplate, renderTemplate } from "./template.js";

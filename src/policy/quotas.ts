@@ -69,3 +69,67 @@ export const QUOTA_RESOURCES: Readonly<Record<QuotaService, readonly string[]>> 
   volume: Object.keys(VolumeQuotasSchema.shape),
   network: Object.keys(NetworkQuotasSchema.shape),
 };
+
+/** A quota set frozen to its last level: shared by every person and project a grant gives it to, never copied. */
+export function freezeQuotas(q: Quotas): Quotas {
+  for (const service of QUOTA_SERVICES) {
+    const limits = q[service];
+    if (limits) Object.freeze(limits);
+  }
+  return Object.freeze(q);
+}
+
+/** The larger of two limits: -1 (unlimited) is larger than any count. */
+export function largerLimit(a: number, b: number): number {
+  return a < 0 || b < 0 ? -1 : Math.max(a, b);
+}
+
+/**
+ * Two grants' quotas for one project, merged so the result never depends on policy or person order: per service and
+ * resource the larger limit ({@link largerLimit}). Returns `a` or `b` itself whenever one already holds the merge (the
+ * common case: every member of a team brings the same grant's frozen object), a new frozen set otherwise.
+ */
+export function mergeQuotas(a: Quotas | undefined, b: Quotas | undefined): Quotas | undefined {
+  if (a === b || !b) return a;
+  if (!a) return b;
+  const merged: Quotas = {};
+  let fromA = true;
+  let fromB = true;
+  for (const service of QUOTA_SERVICES) {
+    const x: Record<string, number | undefined> | undefined = a[service];
+    const y: Record<string, number | undefined> | undefined = b[service];
+    if (!x && !y) continue;
+    const out: Record<string, number> = {};
+    for (const name of QUOTA_RESOURCES[service]) {
+      const u = x?.[name];
+      const v = y?.[name];
+      if (u === undefined && v === undefined) continue;
+      const w = u === undefined ? (v as number) : v === undefined ? u : largerLimit(u, v);
+      out[name] = w;
+      if (w !== u) fromA = false;
+      if (w !== v) fromB = false;
+    }
+    (merged as Record<string, unknown>)[service] = Object.freeze(out);
+  }
+  if (fromA) return a;
+  if (fromB) return b;
+  return Object.freeze(merged);
+}
+
+/** `compute cores=8 ram=16384; network port=50`: one line a person reads (explain, plans). -1 reads `unlimited`. */
+export function formatQuotas(q: Quotas): string {
+  const parts: string[] = [];
+  for (const service of QUOTA_SERVICES) {
+    const limits: Record<string, number | undefined> | undefined = q[service];
+    if (!limits) continue;
+    const named = QUOTA_RESOURCES[service].filter((r) => limits[r] !== undefined);
+    if (named.length === 0) continue;
+    parts.push(`${service} ${named.map((r) => `${r}=${limitText(limits[r] as number)}`).join(" ")}`);
+  }
+  return parts.join("; ");
+}
+
+/** A limit as text: the count, or `unlimited` for -1. */
+export function limitText(n: number): string {
+  return n < 0 ? "unlimited" : String(n);
+}

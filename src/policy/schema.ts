@@ -57,16 +57,39 @@ export const GrantSchema = z
     groupsFromAttribute: GroupsFromAttributeSchema.optional(),
     /** Limits of the project in each targeted cloud, per service (Archway-owned projects only). */
     quotas: QuotasSchema.optional(),
+    /**
+     * Who holds `roles` in brokered clouds: the person's own user (`person`, the default when absent), or a Keystone group of
+     * Archway's domain that the person joins and that holds the roles (`group`): one group per team, not one
+     * assignment per person. Federated clouds grant through their own groups either way.
+     */
+    assignTo: z.enum(["person", "group"]).optional(),
+    /** With `assignTo: group`: the Keystone group's name, a template; default `{{ group }}` under `spec.forEach`. */
+    keystoneGroup: z.string().min(1).optional(),
   })
   .strict()
   .refine((g) => g.project !== undefined || g.groups.length > 0 || g.groupsFromAttribute !== undefined, {
     message: "expected a project, groups or groupsFromAttribute",
+  })
+  .refine((g) => g.assignTo !== "group" || g.project !== undefined, {
+    message: "assignTo: group gives the project's roles to a group: a project is needed",
+    path: ["assignTo"],
+  })
+  .refine((g) => g.keystoneGroup === undefined || g.assignTo === "group", {
+    message: "keystoneGroup names the group that holds the roles: it needs assignTo: group",
+    path: ["keystoneGroup"],
   })
   .refine((g) => g.quotas === undefined || (g.project !== undefined && g.create), {
     message: "quotas apply only to a project Archway creates and owns (a project with create: true)",
     path: ["quotas"],
   });
 export type Grant = z.infer<typeof GrantSchema>;
+
+/**
+ * One grant set per directory group of the person whose name matches `group` (a glob, on the name as the identity
+ * source reports it); `{{ group }}` in the grants' templates is that name. A person in no matching group gets none.
+ */
+export const ForEachSchema = z.object({ group: z.string().min(1) }).strict();
+export type ForEach = z.infer<typeof ForEachSchema>;
 
 /**
  * What a session must have shown for an allow policy's grants to apply to it. `mfa: true`: only sessions that passed
@@ -87,6 +110,8 @@ export const AccessPolicySchema = z
         subjects: SubjectsSchema.default({}),
         clouds: CloudSelectorSchema.default({}),
         grants: z.array(GrantSchema).default([]),
+        /** Repeats `grants` for each matching directory group of the person (see {@link ForEachSchema}). */
+        forEach: ForEachSchema.optional(),
         /** Whether the person's SSH public keys are imported into those clouds. */
         keys: z.boolean().default(false),
         /** Conditions on the session, not the person: the grants apply only to sessions that meet them. */

@@ -1,8 +1,11 @@
 import { createHash } from "node:crypto";
 import type { Identity } from "../identity/index.js";
 
-/** Fields a template may use; anything else is a compile error. `attributes.<name>` takes the first value. */
-export const TEMPLATE_FIELDS = ["username", "email", "displayName", "source", "cloud"] as const;
+/**
+ * Fields a template may use; anything else is a compile error. `attributes.<name>` takes the first value; `group` is
+ * the directory group a `spec.forEach` grant set is made for (a compile error elsewhere, see compile.ts).
+ */
+export const TEMPLATE_FIELDS = ["username", "email", "displayName", "source", "cloud", "group"] as const;
 type Field = (typeof TEMPLATE_FIELDS)[number] | `attributes.${string}`;
 
 type Part = { literal: string } | { field: Field };
@@ -13,8 +16,11 @@ export interface Template {
   readonly parts: readonly Part[];
   /** True when the template has no fields (the same for everyone). */
   readonly constant: boolean;
-  /** Renders for one person in one cloud (compiled once, so a login pays no parsing or field lookup). */
-  readonly render: (identity: Identity, cloudId: string) => string;
+  /**
+   * Renders for one person in one cloud, and for one directory group under `spec.forEach` (compiled once, so a
+   * login pays no parsing or field lookup).
+   */
+  readonly render: (identity: Identity, cloudId: string, group?: string) => string;
 }
 
 /** Thrown by {@link parseTemplate} with a message that names the bad field. */
@@ -46,7 +52,7 @@ export function parseTemplate(source: string): Template {
   return { source, parts, constant, render: constant ? () => source : compileRender(parts) };
 }
 
-type Getter = (identity: Identity, cloudId: string) => string;
+type Getter = (identity: Identity, cloudId: string, group?: string) => string;
 
 /** One function per template: the field getters are chosen here, not on every render. */
 function compileRender(parts: readonly Part[]): Getter {
@@ -59,10 +65,11 @@ function compileRender(parts: readonly Part[]): Getter {
   });
   const [a, b] = getters;
   if (a && getters.length === 1) return a;
-  if (a && b && getters.length === 2) return (identity, cloudId) => a(identity, cloudId) + b(identity, cloudId);
-  return (identity, cloudId) => {
+  if (a && b && getters.length === 2)
+    return (identity, cloudId, group) => a(identity, cloudId, group) + b(identity, cloudId, group);
+  return (identity, cloudId, group) => {
     let out = "";
-    for (const get of getters) out += get(identity, cloudId);
+    for (const get of getters) out += get(identity, cloudId, group);
     return out;
   };
 }
@@ -71,9 +78,14 @@ function isField(name: string): name is Field {
   return (TEMPLATE_FIELDS as readonly string[]).includes(name) || /^attributes\.[A-Za-z0-9_.:-]+$/.test(name);
 }
 
-/** Renders a template for one person in one cloud; a missing field renders empty. */
-export function renderTemplate(t: Template, identity: Identity, cloudId: string): string {
-  return t.render(identity, cloudId);
+/** Renders a template for one person in one cloud (and directory group); a missing field renders empty. */
+export function renderTemplate(t: Template, identity: Identity, cloudId: string, group?: string): string {
+  return t.render(identity, cloudId, group);
+}
+
+/** True when the template uses `field` (e.g. `group`, `cloud`). */
+export function usesField(t: Template | undefined, field: (typeof TEMPLATE_FIELDS)[number]): boolean {
+  return t?.parts.some((p) => "field" in p && p.field === field) ?? false;
 }
 
 function fieldGetter(field: Field): Getter {
@@ -88,6 +100,8 @@ function fieldGetter(field: Field): Getter {
       return (identity) => identity.source;
     case "cloud":
       return (_identity, cloudId) => cloudId;
+    case "group":
+      return (_identity, _cloudId, group) => group ?? "";
     default: {
       const name = field.slice("attributes.".length);
       // `attributes.constructor` names an attribute, not Object's constructor: only such names pay for hasOwn.

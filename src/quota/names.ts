@@ -1,53 +1,5 @@
-import type { QuotaService } from "../policy/index.js";
-
-/** The Keystone catalog type of each quota service (unified limits name the service; clients look up its URL). */
-export const SERVICE_TYPES: Readonly<Record<QuotaService, string>> = {
-  compute: "compute",
-  volume: "volumev3",
-  network: "network",
-};
-
 /**
- * Keystone unified-limit resource names of the config's quota names, for services that enforce unified limits.
- * Nova counts under placement-style names (`class:VCPU`...); Cinder keeps its own names. Neutron has none: its
- * quotas always go to its own API.
+ * The resource names each quota backend uses. They live with sync's quota resource (which writes them); the report
+ * reads them from there, so sync never depends on this folder.
  */
-export const UNIFIED_LIMIT_NAMES: Readonly<Partial<Record<QuotaService, Readonly<Record<string, string>>>>> = {
-  compute: {
-    cores: "class:VCPU",
-    ram: "class:MEMORY_MB",
-    instances: "servers",
-    key_pairs: "server_key_pairs",
-    metadata_items: "server_metadata_items",
-    server_groups: "server_groups",
-    server_group_members: "server_group_members",
-  },
-  volume: {
-    volumes: "volumes",
-    gigabytes: "gigabytes",
-    snapshots: "snapshots",
-    backups: "backups",
-    backup_gigabytes: "backup_gigabytes",
-    groups: "groups",
-    per_volume_gigabytes: "per_volume_gigabytes",
-  },
-};
-
-/** Whether a cloud with `quotaBackend: unified-limits` keeps `service`'s quotas in Keystone. */
-export function usesUnifiedLimits(service: QuotaService): boolean {
-  return UNIFIED_LIMIT_NAMES[service] !== undefined;
-}
-
-/** Limits keyed by unified-limit names, renamed to the config's names (names without a mapping are dropped). */
-export function fromUnifiedNames(
-  service: QuotaService,
-  limits: Readonly<Record<string, number>>,
-): Record<string, number> {
-  const names = UNIFIED_LIMIT_NAMES[service] ?? {};
-  const out: Record<string, number> = {};
-  for (const [configName, unifiedName] of Object.entries(names)) {
-    const value = limits[unifiedName];
-    if (value !== undefined) out[configName] = value;
-  }
-  return out;
-}
+export { fromUnifiedNames, SERVICE_TYPES, UNIFIED_LIMIT_NAMES, usesUnifiedLimits } from "../sync/index.js";

@@ -81,6 +81,15 @@ export type {
 export { IDP_MARK, idpMark, idpOwner } from "./resources/federation/index.js";
 export { OPERATION_KINDS, RESOURCES } from "./resources/index.js";
 export {
+  fromUnifiedNames,
+  QUOTA_TAG_PREFIX,
+  quotaMarks,
+  quotaTag,
+  SERVICE_TYPES,
+  UNIFIED_LIMIT_NAMES,
+  usesUnifiedLimits,
+} from "./resources/quota/index.js";
+export {
   acquireRunLocks,
   describeHolder,
   type HeldRun,

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { Agent } from "undici";
 import { ArchwayError } from "../../errors.js";
+import { verifiedMetadataXml } from "./metadata-signature.js";
 import type { SamlSourceConfig } from "./schema.js";
 import { children, NS, parseXml, select, selectNs, textOf, type XmlElement } from "./xml.js";
 
@@ -133,6 +134,8 @@ export class IdpMetadataCache {
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
         xml = await res.text();
       }
+      const pinned = idp.metadataSigningCertificate;
+      if (pinned) xml = await verifiedMetadataXml(xml, typeof pinned === "string" ? [pinned] : pinned, this.#now());
       const metadata = await parseIdpMetadata(xml, idp.entityId);
       this.#current = { metadata, at: this.#now() };
       return metadata;

@@ -19,6 +19,12 @@ export const SamlIdpSchema = z
     entityId: z.string().min(1).optional(),
     /** How often the metadata (endpoints, signing certificates: rollover) is read again. */
     refreshSeconds: z.number().int().min(60).default(3600),
+    /**
+     * The certificate(s) the metadata must be signed with (PEM; several during a rollover). Then only the signed
+     * part of the metadata is read, and an expired `validUntil` is refused. TLS alone vouches for the server, not for
+     * what a federation's aggregate says.
+     */
+    metadataSigningCertificate: z.union([PemSchema, z.array(PemSchema).min(1)]).optional(),
     /** CA bundle for an https metadata URL whose server a private CA signed. */
     caFile: z.string().optional(),
     /** Only for development: a metadata URL over plain http. */

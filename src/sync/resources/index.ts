@@ -7,6 +7,7 @@ import { groupGrants } from "./group-grant/index.js";
 import { keypairs } from "./keypair/index.js";
 import { memberships } from "./membership/index.js";
 import { projects } from "./project/index.js";
+import { quotas } from "./quota/index.js";
 import { securityGroups } from "./security-group/index.js";
 import { users } from "./user/index.js";
 
@@ -25,6 +26,7 @@ export const RESOURCES = [
   keypairs,
   groupGrants,
   federation,
+  quotas,
   securityGroups,
 ] as const;
 
@@ -68,4 +70,4 @@ export function stepOf(op: Operation): Step<Operation> | undefined {
 /** Every registered operation kind (tests check each has a phase and an apply step). */
 export const OPERATION_KINDS = Object.keys(STEPS) as Operation["kind"][];
 
-export { assignments, domains, federation, groupGrants, groups, keypairs, memberships, projects, users };
+export { assignments, domains, federation, groupGrants, groups, keypairs, memberships, projects, quotas, users };

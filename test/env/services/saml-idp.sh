@@ -109,6 +109,10 @@ EOF
     'userid.attribute' => 'uid',
     'logouttype' => 'traditional',
     'sign.logout' => true,
+    'metadata.sign.enable' => true,
+    'metadata.sign.privatekey' => 'idp.key',
+    'metadata.sign.certificate' => 'idp.crt',
+    'metadata.sign.algorithm' => 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
     'SingleSignOnServiceBinding' => ['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST'],
 ];
 EOF

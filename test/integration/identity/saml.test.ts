@@ -1,4 +1,7 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { signXml } from "@node-saml/node-saml/lib/xml.js";
 import { Agent } from "undici";
 import { afterAll, describe, expect, it } from "vitest";
 import { SamlSource, SamlSourceSchema } from "../../../src/identity/saml/index.js";
@@ -299,5 +302,86 @@ describe("SAML upstream source against SimpleSAMLphp", () => {
       const again = await s.beginLogin({ redirectUri: s.acsUrl });
       expect((await browser.follow(again.url)).html).toMatch(/name="password"/);
     });
+  });
+});
+
+describe("signed IdP metadata (idp.metadataSigningCertificate), against the IdP's real signed metadata", () => {
+  const idpCert = readFileSync(saml.idpCertFile, "utf8");
+  const dir = mkdtempSync(join(tmpdir(), "archway-saml-md-"));
+  const opened: SamlSource[] = [];
+  afterAll(async () => {
+    await Promise.all(opened.map((s) => s.close()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const real = async () => {
+    const res = await fetch(saml.metadataUrl, { dispatcher: browserAgent } as RequestInit);
+    return res.text();
+  };
+  const pinned = (idp: Record<string, unknown>, cert: string | string[] = idpCert) => {
+    const s = source("corp-saml", { idp: { ...idp, metadataSigningCertificate: cert } });
+    opened.push(s);
+    return s;
+  };
+  const fromFile = (name: string, xml: string, cert?: string) => {
+    const file = join(dir, name);
+    writeFileSync(file, xml);
+    return pinned({ metadataFile: file }, cert);
+  };
+  const refusedWith = (why: RegExp) => ({ code: "directory_unavailable", message: expect.stringMatching(why) });
+
+  it("the positive path: the IdP's metadata, signed with the pinned certificate, is read and a login works", async () => {
+    const s = pinned({ metadataUrl: saml.metadataUrl, caFile: saml.caFile }, [
+      readFileSync(untrustedKey.certFile, "utf8"),
+      idpCert,
+    ]);
+    await s.ping();
+    const { start, posted } = await roundTrip(s);
+    expect((await complete(s, start.pending, posted)).identity.id).toBe("corp-saml:alice");
+  });
+
+  it("the same metadata with another certificate pinned is refused", async () => {
+    const s = pinned(
+      { metadataUrl: saml.metadataUrl, caFile: saml.caFile },
+      readFileSync(untrustedKey.certFile, "utf8"),
+    );
+    await expect(s.ping()).rejects.toMatchObject(refusedWith(/not signed by idp\.metadataSigningCertificate/));
+  });
+
+  it("an endpoint changed behind the signature (the IdP's signature kept) is refused", async () => {
+    const xml = (await real()).replace(
+      /Location="https:\/\/127\.0\.0\.1:17443\//,
+      'Location="https://attacker.example/',
+    );
+    await expect(fromFile("moved.xml", xml).ping()).rejects.toMatchObject(refusedWith(/not signed|refused/));
+  });
+
+  it("a second, unsigned EntityDescriptor wrapped around the signed one is refused", async () => {
+    const signed = (await real()).replace(/^<\?xml[^>]*>\s*/, "");
+    const evil = signed
+      .replace(/ ID="[^"]+"/, "")
+      .replace(/<ds:Signature>[\s\S]*?<\/ds:Signature>/, "")
+      .replace(/Location="https:\/\/127\.0\.0\.1:17443\//g, 'Location="https://attacker.example/');
+    const xml = `<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">${evil}<md:Extensions>${signed}</md:Extensions></md:EntitiesDescriptor>`;
+    await expect(fromFile("wrapped.xml", xml).ping()).rejects.toMatchObject(refusedWith(/not signed/));
+  });
+
+  it("a signed copy whose validUntil has passed (re-signed with the IdP's key) is refused", async () => {
+    const root = "/*[local-name(.)='EntityDescriptor']";
+    const stale = stripSignatures(await real()).replace(
+      /<md:EntityDescriptor /,
+      '<md:EntityDescriptor validUntil="2020-01-01T00:00:00Z" ',
+    );
+    const xml = signXml(
+      stale,
+      root,
+      { reference: `${root}/*[1]`, action: "before" },
+      {
+        privateKey: readFileSync(idpKey.keyFile),
+        publicCert: idpCert,
+        signatureAlgorithm: "sha256",
+        digestAlgorithm: "sha256",
+      },
+    );
+    await expect(fromFile("stale.xml", xml).ping()).rejects.toMatchObject(refusedWith(/expired \(validUntil 2020/));
   });
 });

@@ -55,7 +55,9 @@ function compileFiles(docs: string[], fileCount: number) {
 
 const toJson = (m: Map<string, unknown>) => JSON.stringify([...m]);
 
-describe("policy evaluation properties", () => {
+// Hundreds of generated policy sets per property: seconds on a quiet machine, more when CI shares its cores. A
+// property either holds or fails with a counterexample; the bound is only there to tell a hang.
+describe("policy evaluation properties", { timeout: 60_000 }, () => {
   it("is deterministic and independent of file and document order", () => {
     fc.assert(
       fc.property(

@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { CloudSchema } from "../../../src/config/index.js";
-import { PolicyManifestSchema } from "../../../src/policy/index.js";
+import {
+  desiredState,
+  evaluate,
+  explain,
+  formatExplanation,
+  mergeQuotas,
+  PolicyManifestSchema,
+  WITH_MFA,
+} from "../../../src/policy/index.js";
+import { allow, compileOk, person } from "./fixtures.js";
 
 const policy = (grant: Record<string, unknown>) => ({
   apiVersion: "archway.dev/v1",
@@ -57,5 +66,61 @@ describe("quotaBackend on a cloud", () => {
     expect(CloudSchema.parse(cloud).quotaBackend).toBe("service");
     expect(CloudSchema.parse({ ...cloud, quotaBackend: "unified-limits" }).quotaBackend).toBe("unified-limits");
     expect(CloudSchema.safeParse({ ...cloud, quotaBackend: "keystone" }).success).toBe(false);
+  });
+});
+
+describe("quotas in the desired state", () => {
+  const teamPolicy = (name: string, group: string, quotas: string) =>
+    allow(
+      name,
+      `  subjects: { groups: { anyOf: [${group}] } }\n  clouds: { names: [region-1] }\n  grants:\n    - { project: team-a, roles: [member], quotas: ${quotas} }`,
+    );
+  const text = [
+    teamPolicy("small", "devs", "{ compute: { cores: 8, ram: 4096 }, network: { port: 10 } }"),
+    teamPolicy("big", "leads", "{ compute: { cores: 16, ram: -1 }, volume: { volumes: 3 } }"),
+  ].join("---\n");
+  const alice = person({ username: "alice", groups: ["devs", "leads"] });
+  const bob = person({ username: "bob", groups: ["devs"] });
+  const carol = person({ username: "carol", groups: ["leads"] });
+
+  it("two policies naming one resource: the larger limit (-1 largest), whatever the order", () => {
+    const expected = { compute: { cores: 16, ram: -1 }, network: { port: 10 }, volume: { volumes: 3 } };
+    for (const set of [compileOk(text), compileOk(text.split("---\n").reverse().join("---\n"))]) {
+      const access = evaluate(alice, set, WITH_MFA).get("region-1");
+      expect(access?.projects[0]?.quotas).toEqual(expected);
+      for (const people of [
+        [bob, carol],
+        [carol, bob],
+      ]) {
+        expect(desiredState(people, set).get("region-1")?.projects[0]?.quotas).toEqual(expected);
+      }
+    }
+  });
+
+  it("one frozen object shared by every person a grant gives it to, never copied", () => {
+    const set = compileOk(text);
+    const [a, b] = [person({ username: "a", groups: ["devs"] }), person({ username: "b", groups: ["devs"] })].map(
+      (p) => evaluate(p, set, WITH_MFA).get("region-1")?.projects[0]?.quotas,
+    );
+    expect(a).toBe(b);
+    expect(Object.isFrozen(a) && Object.isFrozen(a?.compute)).toBe(true);
+    const desired = desiredState([bob, person({ username: "dave", groups: ["devs"] })], set);
+    expect(desired.get("region-1")?.projects[0]?.quotas).toBe(a);
+  });
+
+  it("mergeQuotas returns an input when it already holds the merge", () => {
+    const a = { compute: { cores: 8 } };
+    const b = { compute: { cores: 4 } };
+    expect(mergeQuotas(a, b)).toBe(a);
+    expect(mergeQuotas(b, a)).toBe(a);
+    expect(mergeQuotas(undefined, b)).toBe(b);
+    expect(mergeQuotas(a, { compute: { cores: -1 } })).toEqual({ compute: { cores: -1 } });
+  });
+
+  it("explain shows the quotas a grant sets", () => {
+    const out = formatExplanation(explain(alice, compileOk(text)));
+    expect(out).toContain(
+      "quotas of archway/team-a: compute cores=16 ram=unlimited; volume volumes=3; network port=10",
+    );
   });
 });

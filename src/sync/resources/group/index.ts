@@ -37,8 +37,8 @@ export interface ObservedGroup {
 export type GroupsObserved = Map<string, ObservedGroup> & { foreign?: Map<string, string> };
 
 /**
- * Groups in Archway's domain: those policies put people in (brokered clouds) and one per project role (federated
- * clouds). Created when missing; a group without Archway's mark is never read as Archway's. Owned groups no policy
+ * Groups in Archway's domain: those policies put people in or give roles to (`assignTo: group`, brokered clouds) and
+ * one per project role (federated clouds). Created when missing; a group without Archway's mark is never read as Archway's. Owned groups no policy
  * names any more are left in place.
  */
 export const groups: SyncResource<GroupOperation, GroupsObserved> = {
@@ -93,7 +93,10 @@ async function observeGroups(ctx: ObserveContext): Promise<GroupsObserved> {
   return out;
 }
 
-/** Groups memberships of usable users name, then the groups of a federated cloud; each missing one created once. */
+/**
+ * Groups memberships of usable users name, groups that hold roles, then the groups of a federated cloud; each missing
+ * one created once.
+ */
 export function planGroups(ctx: PlanContext): Planned<GroupOperation> {
   const observed = ctx.observed(groups);
   const usable = usableUsers(ctx);
@@ -102,6 +105,8 @@ export function planGroups(ctx: PlanContext): Planned<GroupOperation> {
     if (usable.has(m.identityId) && !wanted.has(m.group)) wanted.set(m.group, m.policies);
   for (const [name, grants] of ctx.input.federation?.groups ?? [])
     if (!wanted.has(name)) wanted.set(name, [...new Set(grants.flatMap((g) => g.policies))]);
+  // Groups that hold roles (`assignTo: group`) exist even before a member's user does, so their grants can be made.
+  for (const g of ctx.input.desired.groupGrants ?? []) if (!wanted.has(g.group)) wanted.set(g.group, g.policies);
   const operations: GroupOperation[] = [];
   const problems: string[] = [];
   for (const [name, policies] of wanted) {

@@ -2,6 +2,7 @@ import { projectMarks } from "../../ownership.js";
 import { ProjectMap, projectLabel } from "../../project-ref.js";
 import type { PlanContext, Planned } from "../../resource.js";
 import { domains } from "../domain/index.js";
+import { isQuotaTag } from "../quota/mark.js";
 import { type ProjectOperation, projects } from "./index.js";
 
 /**
@@ -18,7 +19,9 @@ export function planProjects(ctx: PlanContext): Planned<ProjectOperation> {
   for (const p of ctx.input.desired.projects) {
     const seen = observed.get(p);
     const label = projectLabel(p);
-    const tags = [...new Set([...p.tags, ...projectMarks(ctx.input.ownership)])].sort();
+    // The quota resource's marks stay: they say which quotas Archway set (see quota/mark.ts).
+    const quotaMarks = seen ? seen.tags.filter(isQuotaTag) : [];
+    const tags = [...new Set([...p.tags, ...projectMarks(ctx.input.ownership), ...quotaMarks])].sort();
     const description = p.description ?? "";
     if (!seen) {
       if (!p.create)

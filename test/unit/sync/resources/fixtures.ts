@@ -21,6 +21,7 @@ import {
 import { ProjectMap } from "../../../../src/sync/project-ref.js";
 import type { FederationDesired } from "../../../../src/sync/resources/federation/desired.js";
 import type { ObservedProject } from "../../../../src/sync/resources/project/index.js";
+import { emptyQuotaSlice, type QuotaSlice } from "../../../../src/sync/resources/quota/index.js";
 import type { SecurityGroupSlice } from "../../../../src/sync/resources/security-group/index.js";
 
 export const cloud = CloudSchema.parse({
@@ -49,6 +50,7 @@ export interface Slices {
     mappingRules?: unknown[];
     protocolMapping?: string;
   };
+  quota: QuotaSlice;
   "security-group": SecurityGroupSlice;
 }
 
@@ -76,6 +78,7 @@ export function emptySlices(): Slices {
     keypair: new Map(),
     "group-grant": { list: [], roles: ROLES() },
     federation: {},
+    quota: emptyQuotaSlice(),
     "security-group": { groups: [] },
   };
 }

@@ -104,4 +104,19 @@ describe("observe over the registry", () => {
     expect(observed.of(groupGrants).list).toEqual([]);
     expect(observed.of(assignments).list).toEqual([{ userId: "u1", projectId: "p1", roleId: "r1" }]);
   });
+
+  it("a just-in-time run reads the role assignments of its people's owned grant groups only", async () => {
+    const calls: string[] = [];
+    const grant = (group: string) => ({ group, project: "web", projectDomain: DOMAIN, role: "member", policies: [] });
+    const observed = await observeCloud(
+      fakeCloud(calls),
+      {
+        cloud,
+        desired: desiredOf({ users: [person("alice")], groupGrants: [grant("ops"), grant("byhand")] }),
+        ownership: OWN,
+      },
+      { people: new Set(["ldap:alice"]) },
+    );
+    expect(observed.of(groupGrants).list).toEqual([{ groupId: "g1", projectId: "p1", roleId: "r1" }]);
+  });
 });

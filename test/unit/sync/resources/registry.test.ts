@@ -76,6 +76,8 @@ describe("the resource registry", () => {
         "ensureIdentityProvider",
         "ensureMapping",
         "ensureProtocol",
+        "setQuota",
+        "resetQuota",
         ...["createSecurityGroup", "updateSecurityGroup", "deleteSecurityGroup"],
         ...["createSecurityGroupRule", "deleteSecurityGroupRule"],
       ].sort(),
