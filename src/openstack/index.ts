@@ -16,6 +16,7 @@ import { LimitsClient } from "./limits.js";
 import { NovaClient } from "./nova.js";
 import { CloudPool } from "./pool.js";
 import { CinderQuotaClient, NeutronQuotaClient, NovaQuotaClient } from "./quotas.js";
+import { SecurityGroupClient } from "./security-groups.js";
 import { adminAuth, type KeystoneAuth, KeystoneSession, systemAuth } from "./session.js";
 
 export {
@@ -80,6 +81,12 @@ export {
   type QuotaClient,
 } from "./quotas.js";
 export {
+  type SecurityGroup,
+  SecurityGroupClient,
+  type SecurityGroupRuleReply,
+  type SecurityGroupRuleWrite,
+} from "./security-groups.js";
+export {
   adminAuth,
   authBody,
   federatedToken,
@@ -103,6 +110,8 @@ export interface CloudClients {
   quotas(): { compute: NovaQuotaClient; volume: CinderQuotaClient; network: NeutronQuotaClient };
   /** Keystone unified limits, through a system-scoped admin session of its own. */
   limits(): LimitsClient;
+  /** Neutron security groups and rules; the network URL is looked up in the catalog on first use. */
+  securityGroups(): SecurityGroupClient;
   readonly limiter: Limiter;
   /** Closes the connection pool. */
   close(): Promise<void>;
@@ -145,6 +154,7 @@ export function createCloudClients(cloud: Cloud, opts: CloudClientOptions = {}):
   let flavors: FlavorClient | undefined;
   let quotas: ReturnType<CloudClients["quotas"]> | undefined;
   let limits: LimitsClient | undefined;
+  let securityGroups: SecurityGroupClient | undefined;
   // One catalog lookup per service type, shared by the clients of that service. A failed lookup (cloud down)
   // must not stick: the next call tries again.
   const urls = new Map<string, Promise<string>>();
@@ -200,6 +210,14 @@ export function createCloudClients(cloud: Cloud, opts: CloudClientOptions = {}):
     flavors() {
       flavors ??= new FlavorClient(keystone, new Transport({ ...base, service: "nova" }), endpoint("compute"));
       return flavors;
+    },
+    securityGroups() {
+      securityGroups ??= new SecurityGroupClient(
+        keystone,
+        new Transport({ ...base, service: "neutron" }),
+        endpoint("network"),
+      );
+      return securityGroups;
     },
     close: () => agent.close(),
   };

@@ -33,12 +33,18 @@ export {
 } from "./explain.js";
 export { federationGroupName, federationGroups } from "./federation.js";
 export {
+  baselineProjects,
   type CompiledFlavorSet,
   type CompiledManifest,
   type CompiledManifestBase,
+  type CompiledSecurityGroupBaseline,
+  canonicalCidr,
   type FlavorSpec,
   type ManifestKind,
   manifestsOf,
+  RULE_PROTOCOLS,
+  type SecurityGroupRule,
+  type SecurityGroupSpec,
 } from "./manifests/index.js";
 export { matchingPolicies } from "./match-plan.js";
 export {

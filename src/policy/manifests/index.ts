@@ -3,6 +3,7 @@ import type { Cloud } from "../../config/index.js";
 import type { Problem } from "../clouds.js";
 import { compileFlavorSet } from "./flavor-set.js";
 import type { MANIFEST_SCHEMAS } from "./schemas.js";
+import { compileSecurityGroupBaseline } from "./security-group-baseline.js";
 
 /**
  * Manifests: documents of the policies folder that say what every targeted cloud holds whoever uses it (flavors,
@@ -19,7 +20,10 @@ export type ManifestKind = ManifestDocument["kind"];
 type Compiler<D> = (doc: D, clouds: readonly Cloud[], problem: Problem, origin: string) => { kind: string };
 type Compilers = { [K in ManifestKind]: Compiler<Extract<ManifestDocument, { kind: K }>> };
 
-const COMPILERS = { FlavorSet: compileFlavorSet } satisfies Compilers;
+const COMPILERS = {
+  FlavorSet: compileFlavorSet,
+  SecurityGroupBaseline: compileSecurityGroupBaseline,
+} satisfies Compilers;
 
 /** A compiled manifest of any kind. */
 export type CompiledManifest = ReturnType<(typeof COMPILERS)[ManifestKind]>;
@@ -57,3 +61,12 @@ export {
   type FlavorSpec,
   FlavorSpecSchema,
 } from "./flavor-set.js";
+export {
+  baselineProjects,
+  type CompiledSecurityGroupBaseline,
+  canonicalCidr,
+  RULE_PROTOCOLS,
+  ruleIdentity,
+  type SecurityGroupRule,
+  type SecurityGroupSpec,
+} from "./security-group-baseline.js";

@@ -9,6 +9,7 @@ import { keypairs } from "./keypair/index.js";
 import { memberships } from "./membership/index.js";
 import { projects } from "./project/index.js";
 import { quotas } from "./quota/index.js";
+import { securityGroups } from "./security-group/index.js";
 import { users } from "./user/index.js";
 
 /**
@@ -28,6 +29,7 @@ export const RESOURCES = [
   federation,
   quotas,
   flavors,
+  securityGroups,
 ] as const;
 
 /** A resource of {@link RESOURCES}. */

@@ -23,6 +23,7 @@ import type { FederationDesired } from "../../../../src/sync/resources/federatio
 import type { FlavorsObserved } from "../../../../src/sync/resources/flavor/index.js";
 import type { ObservedProject } from "../../../../src/sync/resources/project/index.js";
 import { emptyQuotaSlice, type QuotaSlice } from "../../../../src/sync/resources/quota/index.js";
+import type { SecurityGroupSlice } from "../../../../src/sync/resources/security-group/index.js";
 
 export const cloud = CloudSchema.parse({
   id: "cloud-1",
@@ -52,6 +53,7 @@ export interface Slices {
   };
   quota: QuotaSlice;
   flavor: FlavorsObserved;
+  "security-group": SecurityGroupSlice;
 }
 
 const ROLES = () =>
@@ -80,6 +82,7 @@ export function emptySlices(): Slices {
     federation: {},
     quota: emptyQuotaSlice(),
     flavor: { compute: true, byName: new Map(), projectIds: new ProjectMap() },
+    "security-group": { groups: [] },
   };
 }
 

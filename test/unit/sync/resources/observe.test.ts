@@ -72,6 +72,7 @@ function fakeCloud(calls: string[]): CloudClients {
     nova: () => ({}),
     federation: () => ({}),
     flavors: () => ({ list: async () => [] }),
+    securityGroups: () => ({ list: async () => [] }),
   } as unknown as CloudClients;
 }
 

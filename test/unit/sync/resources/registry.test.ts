@@ -84,6 +84,8 @@ describe("the resource registry", () => {
         "grantFlavor",
         "revokeFlavor",
         "deleteFlavor",
+        ...["createSecurityGroup", "updateSecurityGroup", "deleteSecurityGroup"],
+        ...["createSecurityGroupRule", "deleteSecurityGroupRule"],
       ].sort(),
     );
   });
