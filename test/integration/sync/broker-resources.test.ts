@@ -50,9 +50,29 @@ spec:
     - { name: ${p}-taken, vcpus: 2, ram: 1024, disk: 1 }
 `;
 
+const BASELINE = `apiVersion: archway.dev/v1
+kind: SecurityGroupBaseline
+metadata: { name: bastion }
+spec:
+  clouds: { labels: { kind: region } }
+  projects: ["team-*"]
+  securityGroups:
+    - name: bastion-ssh
+      description: SSH from the bastion hosts
+      rules:
+        - { direction: ingress, protocol: tcp, portRangeMin: 22, remoteIpPrefix: 192.0.2.0/24 }
+        - { direction: ingress, protocol: icmp }
+`;
+
 async function fullRun() {
   const { results } = await h.gateway.sync!.service.full({ runId: `broker-${Date.now()}` });
   return new Map(results.map((r) => [r.cloudId, r]));
+}
+
+async function teamRed(cloudId: string) {
+  const c = clients(cloudId);
+  const domain = (await c.keystone.listDomains()).find((d) => d.name === h.domain);
+  return c.keystone.listProjects({ name: "team-red", domainId: domain?.id });
 }
 
 /** What `archway sync plan --cloud` computes (observe and plan, no write). */
@@ -88,7 +108,7 @@ beforeAll(async () => {
       { username: "bob", groups: ["team-red"] },
       { username: "carol", groups: ["team-blue"] },
     ],
-    policies: { teams: TEAMS, flavors: flavorSet(prefix) },
+    policies: { teams: TEAMS, flavors: flavorSet(prefix), baseline: BASELINE },
     // Its own deployment: other files' runs must not take these flavors for theirs (nor this run theirs).
     extraConfig: `deploymentId: ${prefix}\n`,
   });
@@ -122,12 +142,12 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true });
 }, 120_000);
 
-describe("teams, quotas and flavors through one running Archway and the real clouds", () => {
+describe("teams, quotas, flavors and security-group baselines through one running Archway and the real clouds", () => {
   it("converges in one full run: team projects held by Keystone groups, quotas in every service, flavors", async () => {
     // What `archway sync plan` shows first: every kind of change, and the hand-made flavor as a problem.
     const [planned] = await planOf("cloud-2");
     const kinds = new Set(planned?.operations.map((o) => o.kind));
-    for (const k of ["createProject", "createGroup", "grantGroup", "setQuota", "createFlavor"])
+    for (const k of ["createProject", "createGroup", "grantGroup", "setQuota", "createFlavor", "createSecurityGroup"])
       expect(kinds).toContain(k);
     expect(planned?.problems).toEqual([
       `flavor ${prefix}-taken exists without Archway's mark: not changed (FlavorSet standard)`,
@@ -138,7 +158,7 @@ describe("teams, quotas and flavors through one running Archway and the real clo
     for (const id of CLOUDS) {
       const c = clients(id);
       const domain = (await c.keystone.listDomains()).find((d) => d.name === h.domain);
-      const [red] = await c.keystone.listProjects({ name: "team-red", domainId: domain?.id });
+      const [red] = await teamRed(id);
       const [group] = await c.keystone.listGroups({ name: "team-red", domainId: domain?.id });
       expect(red && group, id).toBeTruthy();
       expect((await c.keystone.listGroupUsers(group!.id)).map((u) => u.name).sort(), id).toEqual(["alice", "bob"]);
@@ -151,6 +171,11 @@ describe("teams, quotas and flavors through one running Archway and the real clo
       expect(await c.quotas().compute.get(red!.id), id).toMatchObject({ cores: 8, ram: 16384, instances: 4 });
       expect(await c.quotas().volume.get(red!.id), id).toMatchObject({ volumes: 5, gigabytes: 100 });
       expect(await c.quotas().network.get(red!.id), id).toMatchObject({ security_group: 12, port: 60 });
+      const [ssh] = await c.securityGroups().list({ projectId: red!.id, names: ["bastion-ssh"] });
+      const rules = ssh?.rules.map(
+        (r) => `${r.direction} ${r.protocol} ${r.port_range_min} ${r.remote_ip_prefix}`,
+      );
+      expect(rules?.sort(), id).toEqual(["ingress icmp null null", "ingress tcp 22 192.0.2.0/24"]);
       const flavors = (await c.flavors().list()).filter((f) => f.name.startsWith(prefix));
       // cloud-2's `taken` is the hand-made one; the other clouds get the set's.
       expect(flavors.map((f) => [f.name, f.vcpus]).sort(), id).toEqual([
@@ -161,13 +186,22 @@ describe("teams, quotas and flavors through one running Archway and the real clo
     }
   }, 300_000);
 
-  it("writes nothing on the second run, and the hand-made flavor of a wanted name is exactly as it was", async () => {
+  it("writes nothing on the second run; a hand-made flavor of a wanted name and hand-made security groups stay as they were", async () => {
+    // Hand-made groups in the team's own project: one with another name, and Neutron's own `default`.
+    const sg = clients("cloud-2").securityGroups();
+    const [red] = await teamRed("cloud-2");
+    const byHand = await sg.create({ projectId: red!.id, name: "by-hand", description: "made by a person" });
+    const before = (await sg.list({ projectId: red!.id })).filter((g) => g.name !== "bastion-ssh");
+    expect(before.map((g) => g.name).sort()).toEqual(["by-hand", "default"]);
     const second = await fullRun();
     for (const id of CLOUDS) {
       expect(second.get(id), id).toMatchObject({ outcome: "converged", applied: 0 });
       expect((await planOf(id))[0]?.operations, id).toEqual([]);
     }
     expect((await clients("cloud-2").flavors().list()).find((f) => f.id === handmade.id)).toEqual(handmade);
+    const after = (await sg.list({ projectId: red!.id })).filter((g) => g.name !== "bastion-ssh");
+    expect(after).toEqual(before);
+    expect(after.find((g) => g.id === byHand.id)).toBeDefined();
   }, 300_000);
 
   it("the real openstack CLI through the facade shows the team's quotas and the flavors in cloud-2", async () => {
