@@ -19,8 +19,7 @@ const root = resolve(import.meta.dirname, "..");
 
 /**
  * Which of the issue's new resources the simulated policies use: each one as soon as main's sync has it (quota sync
- * and group grants come from other branches; flavors are in the desired state but not synced yet; security-group
- * baselines come later).
+ * and group grants, flavors and security-group baselines: all synced now).
  */
 const FEATURES = {
   /** `quotas:` on the site and ops grants (Nova, Cinder, Neutron quota sets of each owned project). */
@@ -29,6 +28,8 @@ const FEATURES = {
   groupGrants: true,
   /** A FlavorSet targeting every cloud (2 public flavors, 1 private to `ops`). */
   flavors: true,
+  /** A SecurityGroupBaseline for every owned project: one group, SSH from a bastion range and ICMP. */
+  baselines: true,
 };
 
 const site = (i: number) => `site-${String(i).padStart(4, "0")}`;
@@ -68,6 +69,14 @@ function policies(): string {
         "    - { name: a1.small, vcpus: 1, ram: 2048, disk: 20 }\n" +
         '    - { name: a1.pinned, vcpus: 4, ram: 8192, disk: 40, extraSpecs: { "hw:cpu_policy": dedicated } }\n' +
         "    - { name: a1.ops, vcpus: 8, ram: 16384, disk: 80, public: false, projects: [ops] }\n",
+    );
+  }
+  if (FEATURES.baselines) {
+    docs.push(
+      "apiVersion: archway.dev/v1\nkind: SecurityGroupBaseline\nmetadata: { name: bastion }\nspec:\n" +
+        '  clouds: { names: ["*"] }\n  securityGroups:\n    - name: bastion-ssh\n      rules:\n' +
+        "        - { direction: ingress, protocol: tcp, portRangeMin: 22, remoteIpPrefix: 192.0.2.0/24 }\n" +
+        "        - { direction: ingress, protocol: icmp }\n",
     );
   }
   for (let i = 0; i < CLOUDS; i++) {

@@ -105,8 +105,14 @@ const ROUTES: Routes = [
       const project = call.query.get("project_id") ?? call.query.get("tenant_id");
       if (project && ![...c.securityGroups.values()].some((g) => g.project_id === project && g.name === "default"))
         createGroup(c, { name: "default", description: "Default security group", project_id: project });
-      const list = [...c.securityGroups.values()].filter((g) =>
-        matches(g, call.query, { project_id: "project_id", tenant_id: "project_id", name: "name", id: "id" }),
+      // As Neutron: `name` may repeat (any of them), `tags` holds a comma-separated list (all of them).
+      const names = call.query.getAll("name");
+      const tags = call.query.get("tags")?.split(",") ?? [];
+      const list = [...c.securityGroups.values()].filter(
+        (g) =>
+          matches(g, call.query, { project_id: "project_id", tenant_id: "project_id", id: "id" }) &&
+          (names.length === 0 || names.includes(g.name as string)) &&
+          tags.every((t) => (g.tags as string[]).includes(t)),
       );
       return ok({ security_groups: list.map((g) => groupView(c, g)) });
     },
@@ -134,6 +140,15 @@ const ROUTES: Routes = [
       if (name !== undefined) group.name = name;
       if (description !== undefined) group.description = description;
       return ok({ security_group: groupView(c, group) });
+    },
+  ],
+  [
+    "PUT v2.0/security-groups/:id/tags",
+    async (c, call, ids) => {
+      const group = c.securityGroups.get(ids[0]!);
+      if (!group) return notFound();
+      group.tags = [...(((await call.body()).tags as string[]) ?? [])];
+      return ok({ tags: group.tags });
     },
   ],
   [
