@@ -1,10 +1,9 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CloudClients, Flavor } from "../../../src/openstack/index.js";
+import { openstackJson } from "../../helpers/openstack-cli.js";
 import { freePort } from "../faults/own-redis.js";
 import { type FacadeHarness, startFacade } from "../tokens/harness.js";
 
@@ -13,7 +12,6 @@ import { type FacadeHarness, startFacade } from "../tokens/harness.js";
 // policy gives each directory team a project held through a Keystone group, with quotas in every service; a
 // FlavorSet gives every cloud the same flavors. One full run converges, the second writes nothing, the real
 // `openstack` CLI shows the quotas and flavors in cloud-2, and a hand-made flavor of a wanted name is never touched.
-const run = promisify(execFile);
 const home = mkdtempSync(join(tmpdir(), "archway-broker-cli-"));
 let h: FacadeHarness;
 let prefix: string;
@@ -81,22 +79,9 @@ async function planOf(cloudId: string) {
   return plans.map((p) => ("operations" in p ? p : undefined));
 }
 
-async function openstack(args: string[]): Promise<unknown> {
-  const env = {
-    PATH: "/usr/bin:/bin",
-    HOME: home,
-    OS_AUTH_URL: `${h.url}/v3`,
-    OS_IDENTITY_API_VERSION: "3",
-    OS_USERNAME: "alice",
-    OS_PASSWORD: h.password,
-    OS_USER_DOMAIN_NAME: "Default",
-    OS_PROJECT_NAME: "team-red",
-    OS_PROJECT_DOMAIN_NAME: "archway",
-    OS_REGION_NAME: "cloud-2",
-    OS_INTERFACE: "public",
-  };
-  const { stdout } = await run("/usr/bin/openstack", [...args, "-f", "json"], { env, timeout: 90_000 });
-  return JSON.parse(stdout);
+function openstack(args: string[]): Promise<unknown> {
+  const login = { url: h.url, username: "alice", password: h.password, project: "team-red", region: "cloud-2", home };
+  return openstackJson(login, args);
 }
 
 beforeAll(async () => {
@@ -172,9 +157,7 @@ describe("teams, quotas, flavors and security-group baselines through one runnin
       expect(await c.quotas().volume.get(red!.id), id).toMatchObject({ volumes: 5, gigabytes: 100 });
       expect(await c.quotas().network.get(red!.id), id).toMatchObject({ security_group: 12, port: 60 });
       const [ssh] = await c.securityGroups().list({ projectId: red!.id, names: ["bastion-ssh"] });
-      const rules = ssh?.rules.map(
-        (r) => `${r.direction} ${r.protocol} ${r.port_range_min} ${r.remote_ip_prefix}`,
-      );
+      const rules = ssh?.rules.map((r) => `${r.direction} ${r.protocol} ${r.port_range_min} ${r.remote_ip_prefix}`);
       expect(rules?.sort(), id).toEqual(["ingress icmp null null", "ingress tcp 22 192.0.2.0/24"]);
       const flavors = (await c.flavors().list()).filter((f) => f.name.startsWith(prefix));
       // cloud-2's `taken` is the hand-made one; the other clouds get the set's.

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keystoneAdminToken, startService, stopService } from "../../env/control.js";
+import { cliEnv, openstackJson } from "../../helpers/openstack-cli.js";
 import { type FacadeHarness, startFacade } from "./harness.js";
 
 // The real `openstack` CLI (Debian python3-openstackclient) against Archway's /v3, through the proxy to the
@@ -13,23 +14,10 @@ const run = promisify(execFile);
 let h: FacadeHarness;
 const home = mkdtempSync(join(tmpdir(), "archway-cli-home-"));
 
-async function openstack(args: string[], region = "cloud-1"): Promise<unknown> {
-  const env = {
-    PATH: "/usr/bin:/bin",
-    HOME: home,
-    OS_AUTH_URL: `${h.url}/v3`,
-    OS_IDENTITY_API_VERSION: "3",
-    OS_USERNAME: "alice",
-    OS_PASSWORD: h.password,
-    OS_USER_DOMAIN_NAME: "Default",
-    // One project in three regions: the region picks the cloud (docs/tokens.md).
-    OS_PROJECT_NAME: "u-alice",
-    OS_PROJECT_DOMAIN_NAME: "archway",
-    OS_REGION_NAME: region,
-    OS_INTERFACE: "public",
-  };
-  const { stdout } = await run("/usr/bin/openstack", [...args, "-f", "json"], { env, timeout: 60_000 });
-  return JSON.parse(stdout);
+/** One project in three regions: the region picks the cloud (docs/tokens.md). */
+function openstack(args: string[], region = "cloud-1"): Promise<unknown> {
+  const login = { url: h.url, username: "alice", password: h.password, project: "u-alice", region, home };
+  return openstackJson(login, args, 60_000);
 }
 
 beforeAll(async () => {
@@ -90,20 +78,8 @@ describe("the openstack CLI against Archway's /v3", () => {
     expect(((await openstack(["keypair", "list"], "cloud-3")) as { Name: string }[]).map((k) => k.Name)).not.toContain(
       "archway-cli-test",
     );
-    await run("/usr/bin/openstack", ["keypair", "delete", "archway-cli-test"], {
-      env: {
-        PATH: "/usr/bin:/bin",
-        HOME: home,
-        OS_AUTH_URL: `${h.url}/v3`,
-        OS_IDENTITY_API_VERSION: "3",
-        OS_USERNAME: "alice",
-        OS_PASSWORD: h.password,
-        OS_USER_DOMAIN_NAME: "Default",
-        OS_PROJECT_NAME: "u-alice",
-        OS_PROJECT_DOMAIN_NAME: "archway",
-        OS_REGION_NAME: "cloud-2",
-      },
-    });
+    const login = { url: h.url, username: "alice", password: h.password, project: "u-alice", region: "cloud-2", home };
+    await run("/usr/bin/openstack", ["keypair", "delete", "archway-cli-test"], { env: cliEnv(login), timeout: 60_000 });
   }, 120_000);
 });
 

@@ -1,40 +1,24 @@
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keystoneAdminToken } from "../../env/control.js";
+import { openstackJson } from "../../helpers/openstack-cli.js";
 import { type FacadeHarness, startFacade } from "./harness.js";
 
 // Issue #27: the real `openstack` CLI through Archway's /v3 facade and proxy shows quotas (Nova, Cinder, Neutron)
 // and flavors (Nova) in cloud-2. The quotas are written by Archway's own quota clients (what quota sync uses); the
 // flavor is made by hand in cloud-2's Nova. The facade knows projects by its own ids, the clouds by theirs: the
 // proxy maps one to the other, and Cinder's catalog URL must not carry the admin's project.
-const run = promisify(execFile);
 let h: FacadeHarness;
 const home = mkdtempSync(join(tmpdir(), "archway-cli-quota-"));
 const flavor = `hand-made-${randomBytes(3).toString("hex")}`;
 let flavorId: string | undefined;
 let projectId: string;
 
-async function openstack(args: string[], region: string): Promise<unknown> {
-  const env = {
-    PATH: "/usr/bin:/bin",
-    HOME: home,
-    OS_AUTH_URL: `${h.url}/v3`,
-    OS_IDENTITY_API_VERSION: "3",
-    OS_USERNAME: "alice",
-    OS_PASSWORD: h.password,
-    OS_USER_DOMAIN_NAME: "Default",
-    OS_PROJECT_NAME: "u-alice",
-    OS_PROJECT_DOMAIN_NAME: "archway",
-    OS_REGION_NAME: region,
-    OS_INTERFACE: "public",
-  };
-  const { stdout } = await run("/usr/bin/openstack", [...args, "-f", "json"], { env, timeout: 90_000 });
-  return JSON.parse(stdout);
+function openstack(args: string[], region: string): Promise<unknown> {
+  return openstackJson({ url: h.url, username: "alice", password: h.password, project: "u-alice", region, home }, args);
 }
 
 const nova2 = () => h.env.novas.find((n) => n.cloud === "cloud-2")!.url;
