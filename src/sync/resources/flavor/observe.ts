@@ -1,5 +1,5 @@
 import { isArchwayError } from "../../../errors.js";
-import { type ExtraSpecs, type Flavor, mapLimit } from "../../../openstack/index.js";
+import { type ExtraSpecs, type Flavor, type FlavorCreate, mapLimit } from "../../../openstack/index.js";
 import type { Mark } from "../../ownership.js";
 import { ProjectMap } from "../../project-ref.js";
 import type { ObserveContext } from "../../resource.js";
@@ -9,15 +9,8 @@ import { flavorMark } from "./marks.js";
 import { wantedFlavors } from "./wanted.js";
 
 /** A Nova flavor as sync sees it, with whose it is. */
-export interface ObservedFlavor {
+export interface ObservedFlavor extends Omit<FlavorCreate, "description"> {
   id: string;
-  name: string;
-  vcpus: number;
-  ram: number;
-  disk: number;
-  ephemeral: number;
-  swap: number;
-  isPublic: boolean;
   description: string | null;
   extraSpecs: ExtraSpecs;
   mark: Mark;
