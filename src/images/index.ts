@@ -26,6 +26,16 @@ export {
 export { IMPORT_FAILED } from "./pull.js";
 export { type BackoffPolicy, backoffMs, DEFAULT_BACKOFF, TransferSlots } from "./slots.js";
 export { describeSource, type ImageSource, SOURCE_UNAVAILABLE } from "./source.js";
+export {
+  type ImageCloudState,
+  ImageCloudStateSchema,
+  type ImageStatusRow,
+  ImageStatusRowSchema,
+  type ImageStatusSnapshot,
+  ImageStatusSnapshotSchema,
+  readImageStatus,
+  writeImageStatus,
+} from "./status.js";
 export { type TeeResult, TeeSink, tee } from "./tee.js";
 export type {
   ImageApi,
