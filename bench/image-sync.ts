@@ -6,7 +6,7 @@
 // the time to finish next to the time the caps allow, and the busiest second next to the total cap.
 import { execFile, spawn } from "node:child_process";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -15,12 +15,13 @@ import { type ImageApi, ImageTransfers } from "../src/images/index.js";
 import { createCloudClients, createGlanceClient, type Image } from "../src/openstack/index.js";
 import { repoRoot } from "../test/env/endpoints.js";
 import { testClouds } from "../test/integration/openstack/clouds.js";
+import { withCpu } from "./lib/cpu.js";
 import { appendBenchmark, markdownTable } from "./lib/report.js";
 
 const exec = promisify(execFile);
 const MiB = 1 << 20;
 const SIZES = (process.env.BENCH_IMAGE_MIB ?? "256,1024").split(",").map(Number);
-const ROUNDS = Number(process.env.BENCH_IMAGE_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_IMAGE_ROUNDS ?? 5);
 
 function glances() {
   const made = testClouds({ timeoutMs: 60_000 }).map((cloud) => {
@@ -93,55 +94,66 @@ async function curlRound(made: ReturnType<typeof glances>["made"], path: string,
   return (performance.now() - t0) / 1000;
 }
 
-/** Archway: one stream call (create, upload, verify) to the three clouds. */
-async function archwayRound(
-  made: ReturnType<typeof glances>["made"],
-  file: { path: string; sha512: string },
-  mark: Record<string, string>,
-) {
-  const t0 = performance.now();
-  const report = await new ImageTransfers().stream({
-    source: { kind: "file", path: file.path, pin: { algorithm: "sha512", value: file.sha512 } },
-    image: image("bench-archway"),
-    mark,
-    targets: made.map(({ cloudId, glance }) => ({ cloudId, glance })),
-  });
-  const seconds = (performance.now() - t0) / 1000;
-  const bad = report.outcomes.filter((o) => !o.ok);
-  if (bad.length > 0) throw new Error(`archway transfer failed: ${JSON.stringify(bad)}`);
-  return seconds;
+/** Options of the Archway child's transfer (the defaults of TransferOptions unless set for an experiment). */
+function childOptions(): Record<string, number> {
+  const opts: Record<string, number> = {};
+  if (process.env.BENCH_IMAGE_CHUNK_KIB) opts.chunkBytes = Number(process.env.BENCH_IMAGE_CHUNK_KIB) * 1024;
+  if (process.env.BENCH_IMAGE_SINK_KIB) opts.sinkBufferBytes = Number(process.env.BENCH_IMAGE_SINK_KIB) * 1024;
+  return opts;
 }
 
-/** Child mode: one transfer, and the process's peak RSS (sampled, and the kernel's high-water mark). */
-async function child(path: string, sha512: string) {
-  const { made, close } = glances();
-  const mark = { archway_bench: `rss-${randomUUID()}` };
-  // What the process holds before any transfer (Node, tsx, the clients): the transfer's own cost is above it.
-  const baseline = process.memoryUsage().rss;
-  let peak = 0;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
-  try {
-    const seconds = await archwayRound(made, { path, sha512 }, mark);
-    clearInterval(timer);
-    const maxRss = process.resourceUsage().maxRSS * 1024;
-    process.stdout.write(`${JSON.stringify({ seconds, peakRss: Math.max(peak, maxRss), baseline })}\n`);
-  } finally {
-    clearInterval(timer);
-    await cleanup(made, mark);
-    await close();
-  }
+/** What the Archway child measured: seconds, its own CPU seconds, its peak and pre-transfer RSS (bytes). */
+interface ChildResult {
+  seconds: number;
+  cpuSeconds: number;
+  peakRss: number;
+  baseline: number;
 }
 
-async function rssOf(path: string, sha512: string): Promise<{ seconds: number; peakRss: number; baseline: number }> {
-  const proc = spawn(process.execPath, ["--import", "tsx", "bench/image-sync.ts", "--child", path, sha512], {
+/**
+ * Archway: one stream call (create, upload, verify) to the three clouds, in its own process on the compiled build
+ * (bench/lib/image-child.mjs), as a gateway runs it: the bench process's heap (tsx, the file it generated, the curl
+ * children) weighs neither on the transfer nor on its RSS.
+ */
+async function archwayRound(file: { path: string; sha512: string }): Promise<ChildResult> {
+  const flags = (process.env.BENCH_IMAGE_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+  const proc = spawn(process.execPath, [...flags, "bench/lib/image-child.mjs"], {
     cwd: repoRoot,
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["pipe", "pipe", "inherit"],
   });
+  proc.stdin.end(
+    JSON.stringify({
+      dist: join(repoRoot, "dist"),
+      clouds: testClouds({ timeoutMs: 60_000 }),
+      path: file.path,
+      sha512: file.sha512,
+      mark: { archway_bench: `child-${randomUUID()}` },
+      options: childOptions(),
+    }),
+  );
   let out = "";
   proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => proc.on("close", r));
-  if (code !== 0) throw new Error(`rss child exited ${code}: ${out}`);
+  if (code !== 0) throw new Error(`archway child exited ${code}: ${out}`);
   return JSON.parse(out.trim().split("\n").pop() ?? "{}");
+}
+
+/** The glance-api processes of the test env (their pid files), to count the CPU they spend hashing and storing. */
+function glancePids(): number[] {
+  const dir = join(repoRoot, ".testenv/pids");
+  return [1, 2, 3].flatMap((i) => {
+    try {
+      return [Number(readFileSync(join(dir, `glance-${i}.pid`), "utf8").trim())];
+    } catch {
+      return [];
+    }
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 /** A stand-in Glance that takes bytes as fast as they come and records when. */
@@ -242,39 +254,92 @@ export async function benchImageSync(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "archway-bench-images-"));
   const { made, close } = glances();
   const mark = { archway_bench: `image-sync-${randomUUID()}` };
-  const rows: (string | number)[][] = [["image", "who", "round", "seconds", "MiB/s (x3 clouds)", "ratio archway/curl"]];
-  const rssRows: (string | number)[][] = [["image", "seconds", "peak RSS MiB", "RSS before the transfer MiB"]];
+  const pids = glancePids();
+  const rows: (string | number)[][] = [
+    [
+      "image",
+      "who",
+      "round",
+      "seconds",
+      "MiB/s (x3 clouds)",
+      "its CPU s",
+      "3 glance-api CPU s",
+      "machine busy s (of 2 x seconds)",
+      "ratio archway/curl",
+    ],
+  ];
+  const rssRows: (string | number)[][] = [
+    ["image", "seconds", "peak RSS MiB (VmHWM)", "RSS before the transfer MiB", "Archway CPU s per GiB read"],
+  ];
+  const ratios: number[] = [];
   try {
     const [first] = SIZES;
     for (const mib of SIZES) {
       const file = await randomFile(dir, mib);
       const size = statSync(file.path).size;
+      // Both sides read the file from the page cache: one untimed read warms it (the generator wrote it, but a
+      // machine short of memory may have dropped it).
+      await exec("cat", [file.path]).catch(() => undefined);
+      const rate = (s: number) => ((3 * size) / MiB / s).toFixed(0);
       if (mib === first) {
         for (let r = 1; r <= ROUNDS; r++) {
-          const curl = await curlRound(made, file.path, mark);
-          await cleanup(made, mark);
-          // In its own process, as a gateway runs it (and as the RSS is measured): the bench process's own heap
-          // (the file it just generated, the curl children) does not weigh on the transfer.
-          const archway = (await rssOf(file.path, file.sha512)).seconds;
-          const rate = (s: number) => ((3 * size) / MiB / s).toFixed(0);
-          rows.push([`${mib} MiB`, "curl -T x3", r, curl.toFixed(2), rate(curl), ""]);
+          // Alternate which side goes first, so neither always runs on a machine the other just warmed or heated.
+          const runCurl = async () => {
+            const m = await withCpu(pids, () => curlRound(made, file.path, mark));
+            await cleanup(made, mark);
+            return m;
+          };
+          const runArchway = () => withCpu(pids, () => archwayRound(file));
+          let curl: Awaited<ReturnType<typeof runCurl>>;
+          let archway: Awaited<ReturnType<typeof runArchway>>;
+          if (r % 2 === 1) {
+            curl = await runCurl();
+            archway = await runArchway();
+          } else {
+            archway = await runArchway();
+            curl = await runCurl();
+          }
+          const ratio = curl.value / archway.value.seconds;
+          ratios.push(ratio);
+          rows.push([
+            `${mib} MiB`,
+            "curl -T x3",
+            r,
+            curl.value.toFixed(2),
+            rate(curl.value),
+            "",
+            curl.pidsCpu.toFixed(2),
+            curl.machineCpu.toFixed(2),
+            "",
+          ]);
           rows.push([
             `${mib} MiB`,
             "archway stream",
             r,
-            archway.toFixed(2),
-            rate(archway),
-            (curl / archway).toFixed(2),
+            archway.value.seconds.toFixed(2),
+            rate(archway.value.seconds),
+            archway.value.cpuSeconds.toFixed(2),
+            archway.pidsCpu.toFixed(2),
+            archway.machineCpu.toFixed(2),
+            ratio.toFixed(2),
           ]);
+          console.log(
+            rows
+              .slice(-2)
+              .map((row) => row.join(" | "))
+              .join("\n"),
+          );
         }
       }
-      const rss = await rssOf(file.path, file.sha512);
+      const rss = await archwayRound(file);
       rssRows.push([
         `${mib} MiB`,
         rss.seconds.toFixed(1),
         (rss.peakRss / MiB).toFixed(0),
         (rss.baseline / MiB).toFixed(0),
+        (rss.cpuSeconds / (size / (1024 * MiB))).toFixed(2),
       ]);
+      console.log(rssRows.at(-1)?.join(" | "));
       rmSync(file.path, { force: true });
     }
     const sim = await simulate(dir);
@@ -283,6 +348,8 @@ export async function benchImageSync(): Promise<void> {
       command: "npm run bench -- image-sync",
       markdown: [
         markdownTable(rows),
+        "",
+        `Median ratio archway/curl over ${ratios.length} rounds: ${median(ratios).toFixed(2)}`,
         "",
         markdownTable(rssRows),
         "",
@@ -323,5 +390,3 @@ export async function benchImageSync(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-if (process.argv[2] === "--child") await child(process.argv[3] ?? "", process.argv[4] ?? "");
