@@ -1,9 +1,13 @@
 // Image transfer: (1) throughput of one image streamed by Archway to the 3 real glance-api at once (read once, teed,
 // created + uploaded + verified) next to the peer: raw `curl -T` of the same file to the same 3 Glance servers in
-// parallel (images created beforehand, upload only), alternated; (2) peak RSS of the Archway process during 256 MiB
-// and 1 GiB transfers (a child process that does only the transfer); (3) a simulation of 1,000 stand-in Glance
+// parallel (images created beforehand, upload only), alternated, with the CPU each side and the glance-api spend;
+// (2) peak RSS of the Archway process during 256 MiB and 1 GiB transfers (a child process on the compiled build that
+// does only the transfer); (3) a simulation of 1,000 stand-in Glance
 // endpoints (in-process sinks that take bytes as fast as they come) under a per-site and a total bandwidth cap:
 // the time to finish next to the time the caps allow, and the busiest second next to the total cap.
+// Knobs for experiments: BENCH_IMAGE_MIB (sizes, "256,1024"), BENCH_IMAGE_ROUNDS (5), BENCH_IMAGE_CHUNK_KIB and
+// BENCH_IMAGE_SINK_KIB (the transfer's read and per-upload buffer sizes), BENCH_IMAGE_NODE_FLAGS (for the Archway
+// child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { execFile, spawn } from "node:child_process";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
