@@ -38,8 +38,8 @@ const HELP = `Usage:
       --cloud ID: only that cloud. --image NAME: only that image (its name in Glance, every version).
       On a terminal: a table per image version, clouds not yet present first, with a bar per transfer; otherwise
       one line per image version and cloud. Then the counts per state.
-      --json: the snapshot (filtered), as the schema of \`archway config schema\` would check it; \`null\` when
-      no image has been distributed yet.
+      --json: the snapshot (filtered; \`archway config schema report:images-status\` prints its schema), or
+      \`null\` when no image has been distributed yet.
 
 Exit codes: 0 nothing failed (transfers and pending clouds may remain), 1 some image failed in some cloud (among
 the rows shown), 2 bad input.`;
