@@ -99,7 +99,7 @@ const Grid = ({ view }: { view: ImageGridView }) => (
 );
 
 const Counts = ({ view }: { view: ImageGridView }) => (
-  <p aria-label="Counts by state">
+  <p class="counts">
     {IMAGE_STATES.map((s, i) => (
       <>
         {i > 0 ? " · " : null}
