@@ -5,14 +5,15 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CloudClients, createGlanceClient, type GlanceClient } from "../../../src/openstack/index.js";
+import { keystoneAdminToken } from "../../env/control.js";
 import { openstackJson } from "../../helpers/openstack-cli.js";
 import { type FacadeHarness, startFacade } from "./harness.js";
 
 // Issue #28: the real `openstack` CLI through Archway's /v3 facade and proxy sees the images of cloud-2's real
-// Glance. Two images are made by hand, directly in Glance as cloud-2's admin (the distributor is tested elsewhere):
-// a public one, and a private one owned by alice's project in cloud-2, which only that project sees. The facade
-// knows the project by its own id, Glance by cloud-2's: `image list --project u-alice` sends the facade's id as
-// `owner=`, which the proxy maps.
+// Glance. Three images are made by hand, directly in Glance as cloud-2's admin (the distributor is tested
+// elsewhere): a public one; a private one owned by alice's project in cloud-2, which only that project sees; and
+// one the admin's project shares with alice's. The facade knows the project by its own id, Glance by cloud-2's:
+// `image list --project u-alice` sends the facade's id as `owner=`, which the proxy maps.
 let h: FacadeHarness;
 let glance: GlanceClient;
 let closeGlance: (() => Promise<void>) | undefined;
@@ -20,6 +21,7 @@ const home = mkdtempSync(join(tmpdir(), "archway-cli-images-"));
 const suffix = randomBytes(3).toString("hex");
 const publicName = `hand-public-${suffix}`;
 const privateName = `hand-private-${suffix}`;
+const sharedName = `hand-shared-${suffix}`;
 const made: string[] = [];
 let projectId: string;
 
@@ -27,7 +29,7 @@ function openstack(args: string[], region: string): Promise<unknown> {
   return openstackJson({ url: h.url, username: "alice", password: h.password, project: "u-alice", region, home }, args);
 }
 
-async function makeImage(name: string, visibility: "public" | "private", owner?: string): Promise<string> {
+async function makeImage(name: string, visibility: "public" | "private" | "shared", owner?: string): Promise<string> {
   // `owner` is a top-level attribute of the create body; the client spreads properties there, which is where it goes.
   const image = await glance.create({
     name,
@@ -54,6 +56,23 @@ beforeAll(async () => {
   ({ glance, close: closeGlance } = createGlanceClient(clients));
   await makeImage(publicName, "public");
   await makeImage(privateName, "private", projectId);
+  // Shared by the admin's project with alice's project in cloud-2, accepted on its behalf (the admin may).
+  const shared = await makeImage(sharedName, "shared");
+  const glance2 = h.env.glances.find((g) => g.cloud === "cloud-2")!.url;
+  const admin = await keystoneAdminToken("cloud-2");
+  const headers = { "x-auth-token": admin, "content-type": "application/json" };
+  const added = await fetch(`${glance2}/v2/images/${shared}/members`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ member: projectId }),
+  });
+  expect(added.status).toBe(200);
+  const accepted = await fetch(`${glance2}/v2/images/${shared}/members/${projectId}`, {
+    method: "PUT",
+    headers,
+    body: JSON.stringify({ status: "accepted" }),
+  });
+  expect(accepted.status).toBe(200);
 }, 180_000);
 
 afterAll(async () => {
@@ -91,6 +110,13 @@ describe("the openstack CLI through the facade sees cloud-2's Glance", () => {
     expect(names).toContain(publicName);
     expect(names).toContain(privateName);
     expect(listed.find((i) => i.Name === publicName)?.Status).toBe("active");
+  }, 120_000);
+
+  it("image list --shared: the image shared with the project, and only it", async () => {
+    const listed = (await openstack(["image", "list", "--shared"], "cloud-2")) as Listed;
+    expect(listed.map((i) => i.Name)).toEqual([sharedName]);
+    const all = (await openstack(["image", "list"], "cloud-2")) as Listed;
+    expect(all.map((i) => i.Name)).toContain(sharedName);
   }, 120_000);
 
   it("image show: the private image's owner is the project in cloud-2", async () => {
