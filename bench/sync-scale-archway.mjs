@@ -118,7 +118,8 @@ const phase = async (name, run) => {
   gc?.();
   const live = gc ? `, ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB live after` : "";
   // BENCH_SCALE_SNAPSHOT=<dir>: a heap snapshot after each phase (what the live figure is made of).
-  if (process.env.BENCH_SCALE_SNAPSHOT) writeHeapSnapshot(`${process.env.BENCH_SCALE_SNAPSHOT}/${phases.length}.heapsnapshot`);
+  if (process.env.BENCH_SCALE_SNAPSHOT)
+    writeHeapSnapshot(`${process.env.BENCH_SCALE_SNAPSHOT}/${phases.length}.heapsnapshot`);
   console.error(`${name}: ${seconds.toFixed(1)} s, ${count.requests - from.requests} requests${live}`);
 };
 const planned = async () => {
