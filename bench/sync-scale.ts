@@ -5,12 +5,13 @@
 // People: 1,000 site teams of 10 (each gets `member` on its site's project in its own cloud) and 20 operators with
 // `admin` on `ops` everywhere: 30 shadow users per cloud, 30,000 in all. Every cloud also gets a FlavorSet.
 // What main's sync does not handle yet is left out of the policies (FEATURES below) and said in the report.
-import { resolve } from "node:path";
-import type { Cloud } from "../src/config/index.js";
+// Archway itself runs in a child process (bench/sync-scale-archway.mjs), so its CPU and peak RSS are its own.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import type { Identity } from "../src/identity/index.js";
-import { spawnServer } from "./lib/process.js";
+import { runChild, spawnServer } from "./lib/process.js";
 import { appendBenchmark, markdownTable } from "./lib/report.js";
-import { archwaySync, CloudSchema, isWrite } from "./lib/sync.js";
 
 const CLOUDS = Number(process.env.BENCH_SCALE_CLOUDS ?? 1000);
 const PEOPLE = Number(process.env.BENCH_SCALE_PEOPLE ?? 10_000);
@@ -101,6 +102,26 @@ interface Phase {
   rssMiB: number;
 }
 
+/** What the Archway process (bench/sync-scale-archway.mjs) reports. */
+interface ArchwayReport {
+  setupSeconds: number;
+  phases: Phase[];
+  maxRssMiB: number;
+  applyWrites: Record<string, number>;
+  replanByOperation: Record<string, number>;
+}
+
+/** What the Archway process gets (bench/sync-scale-archway.mjs): the clouds (raw config), people and policies. */
+export function scaleInput(standinUrl: string) {
+  const clouds = Array.from({ length: CLOUDS }, (_, i) => ({
+    id: site(i),
+    authUrl: `${standinUrl}/${site(i)}/v3`,
+    labels: { region: `r${i % 10}` },
+    admin: { username: "admin", password: "stand-in" },
+  }));
+  return { clouds, people: people(), policiesYaml: policies(), concurrency: 16 };
+}
+
 export async function benchSyncScale(): Promise<void> {
   const standin = await spawnServer(
     "cloud stand-in",
@@ -109,101 +130,29 @@ export async function benchSyncScale(): Promise<void> {
     /listening on (http:\/\/\S+)/,
     { cwd: root },
   );
-  // Heap and RSS sampled while the phases run: the peak is what a worker needs.
-  let peakHeap = 0;
-  let peakRss = 0;
-  const sample = () => {
-    const m = process.memoryUsage();
-    peakHeap = Math.max(peakHeap, m.heapUsed);
-    peakRss = Math.max(peakRss, m.rss);
-  };
-  const sampler = setInterval(sample, 20);
+  const dir = mkdtempSync(join(tmpdir(), "archway-bench-scale-"));
   try {
-    const clouds: Cloud[] = Array.from({ length: CLOUDS }, (_, i) =>
-      CloudSchema.parse({
-        id: site(i),
-        authUrl: `${standin.url}/${site(i)}/v3`,
-        labels: { region: `r${i % 10}` },
-        admin: { username: "admin", password: "stand-in" },
-      }),
-    );
-    // Counted, not kept: 70,000 request records would be the benchmark's own memory, not Archway's.
-    const count = { requests: 0, writes: 0, writesBy: new Map<string, number>() };
-    const t0 = performance.now();
-    const everyone = people();
-    const { sync } = archwaySync({
-      clouds,
-      people: everyone,
-      policiesYaml: policies(),
-      onRequest: (e) => {
-        count.requests++;
-        if (!isWrite(e)) return;
-        count.writes++;
-        count.writesBy.set(e.service, (count.writesBy.get(e.service) ?? 0) + 1);
-      },
-    });
-    const setupSeconds = (performance.now() - t0) / 1000;
-    const phases: Phase[] = [];
-    let applyWrites = new Map<string, number>();
-    const phase = async (name: string, run: () => Promise<number>) => {
-      const from = { requests: count.requests, writes: count.writes };
-      count.writesBy = new Map();
-      peakHeap = 0;
-      peakRss = 0;
-      const start = performance.now();
-      const cpu = process.cpuUsage();
-      const operations = await run();
-      // The sampler cannot fire during long synchronous stretches (policy evaluation): sample at the end too.
-      sample();
-      const used = process.cpuUsage(cpu);
-      const seconds = (performance.now() - start) / 1000;
-      phases.push({
-        name,
-        seconds,
-        cpuSeconds: (used.user + used.system) / 1e6,
-        requests: count.requests - from.requests,
-        writes: count.writes - from.writes,
-        operations,
-        heapMiB: peakHeap / 2 ** 20,
-        rssMiB: peakRss / 2 ** 20,
-      });
-      if (name.startsWith("apply")) applyWrites = count.writesBy;
-      console.log(`${name}: ${seconds.toFixed(1)} s, ${count.requests - from.requests} requests`);
-      // A quiet moment between phases, so the next peak is its own.
-      (globalThis as { gc?: () => void }).gc?.();
-    };
-    const planned = async () => {
-      const plans = await sync.service.plan();
-      let ops = 0;
-      for (const p of plans) {
-        if (!("operations" in p)) throw new Error(`cloud ${p.cloudId}: ${p.reason}`);
-        ops += p.operations.length;
-      }
-      return ops;
-    };
-    try {
-      await phase("desired state only (policy, no I/O)", async () => {
-        const desired = sync.service.desired(await sync.service.identities());
-        let n = 0;
-        for (const d of desired.values()) n += d.assignments.length;
-        return n;
-      });
-      await phase("plan, empty clouds (first run)", planned);
-      await phase("apply (full run: observe, plan, write)", async () => {
-        const { results } = await sync.service.full();
-        const bad = results.filter((r) => r.outcome !== "converged");
-        if (bad.length > 0) throw new Error(`${bad.length} clouds did not converge: ${JSON.stringify(bad[0])}`);
-        return results.reduce((s, r) => s + (r.applied ?? 0), 0);
-      });
-      await phase("plan, converged clouds (periodic resync)", planned);
-    } finally {
-      await sync.close();
-    }
-    const rssMiB = process.resourceUsage().maxRSS / 1024;
+    // Archway runs in a process of its own (plain Node on dist/, as production runs it), the stand-in in another and
+    // this one only prepares the input and writes the report: the CPU and RSS measured are Archway's alone.
+    const inputFile = join(dir, "input.json");
+    writeFileSync(inputFile, JSON.stringify(scaleInput(standin.url)));
+    // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the Archway process, for finding what its time goes to.
+    const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : [];
+    // BENCH_SCALE_LIVE=1: the heap still reachable after each phase (a full collection between phases).
+    if (process.env.BENCH_SCALE_LIVE) prof.push("--expose-gc");
+    const line = await runChild(process.execPath, [...prof, "bench/sync-scale-archway.mjs", inputFile], { cwd: root });
+    const report = JSON.parse(line) as ArchwayReport;
+    const { phases } = report;
     const features = Object.entries(FEATURES)
       .map(([k, on]) => `${k} ${on ? "on" : "off (not in main's sync yet)"}`)
       .join(", ");
-    const writesBy = [...applyWrites].map(([s, n]) => `${s} ${n}`).join(", ");
+    const writesBy = Object.entries(report.applyWrites)
+      .map(([s, n]) => `${s} ${n}`)
+      .join(", ");
+    const perCloud = Object.entries(report.replanByOperation)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([op, n]) => `${op} ${+(n / CLOUDS).toFixed(2)}`)
+      .join(", ");
     appendBenchmark({
       title: `Sync scale SIMULATION: ${CLOUDS.toLocaleString("en")} clouds x ${PEOPLE.toLocaleString("en")} people (stand-in clouds, 5-20 ms per reply)`,
       command: "npm run bench -- sync-scale",
@@ -216,7 +165,7 @@ export async function benchSyncScale(): Promise<void> {
           "writes",
           "operations (planned / applied / assignments)",
           "peak heap MiB (garbage included)",
-          "peak RSS MiB",
+          "peak RSS MiB (Archway process)",
         ],
         ...phases.map((p) => [
           p.name,
@@ -234,13 +183,16 @@ export async function benchSyncScale(): Promise<void> {
         "in memory and answers after a random 5-20 ms, not real services; it shows Archway's own time and memory at " +
         `this scale, not OpenStack's. ${CLOUDS} clouds, ${PEOPLE} people (1 site team of ${PEOPLE / CLOUDS} per cloud ` +
         `+ ${OPERATORS} operators everywhere), ${CLOUDS + 1} policies; 16 clouds at once, 8 requests in flight per ` +
-        `cloud. New resources: ${features}. Apply writes by service: ${writesBy || "none"}. Peak RSS of the Archway ` +
-        `process over the whole run: **${rssMiB.toFixed(0)} MiB** (targets: <= 512 MiB, apply <= 30 s, converged ` +
-        `replan <= 5 s); building the people, policies and clients took ${setupSeconds.toFixed(1)} s. On a shared ` +
-        "machine wall seconds move with the load; CPU seconds of the Archway process much less.",
+        `cloud. New resources: ${features}. Apply writes by service: ${writesBy || "none"}. Requests per cloud of the ` +
+        `converged replan: ${perCloud || "none"}. Archway runs in its own process (bench/sync-scale-archway.mjs: ` +
+        "plain Node on dist/, its people and policies loaded from a file), the stand-in in another; peak RSS of the " +
+        `Archway process over the whole run (kernel high-water mark): **${report.maxRssMiB.toFixed(0)} MiB** (targets: ` +
+        `<= 512 MiB, apply <= 30 s, converged replan <= 5 s); building its config, policies and clients took ` +
+        `${report.setupSeconds.toFixed(1)} s. On a shared machine wall seconds move with the load; CPU seconds of the ` +
+        "Archway process much less.",
     });
   } finally {
-    clearInterval(sampler);
+    rmSync(dir, { recursive: true, force: true });
     await standin.stop();
   }
 }

@@ -62,3 +62,18 @@ export async function spawnServer(
     },
   };
 }
+
+/**
+ * Runs a process to its end (stderr passed through, for progress lines) and returns the last line it printed on
+ * stdout: a child that measures itself (CPU, peak RSS) reports there, as JSON.
+ */
+export async function runChild(command: string, args: string[], opts: { cwd?: string } = {}): Promise<string> {
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"], cwd: opts.cwd });
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const [code] = (await once(child, "close")) as [number | null];
+  if (code !== 0) throw new Error(`${command} ${args.join(" ")} exited with ${code}:\n${out.slice(-2000)}`);
+  return out.trim().split("\n").pop() ?? "";
+}

@@ -109,4 +109,26 @@ describe("Transport", () => {
     await Promise.all(Array.from({ length: 8 }, () => t.call({ operation: "t", method: "GET", url })));
     expect(peak).toBeLessThanOrEqual(2);
   });
+  it("gives up on a call with no reply within the timeout, retries it, and says so", async () => {
+    // Headers sent, body never finished: the timeout covers reading the reply, not only its start.
+    const url = await serve((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"ok":');
+    });
+    const events: RequestEvent[] = [];
+    const t = new Transport({
+      cloudId: "c1",
+      service: "keystone",
+      limiter: new Limiter(2),
+      timeoutMs: 100,
+      retry: { attempts: 2, baseMs: 1, maxMs: 5 },
+      onRequest: (e) => events.push(e),
+      sleep: async () => {},
+    });
+    await expect(t.call({ operation: "t.get", method: "GET", url })).rejects.toMatchObject({
+      code: "cloud_unavailable",
+      message: expect.stringContaining("no reply within 100 ms after 2 attempts"),
+    });
+    expect(events.map((e) => e.status)).toEqual([0, 0]);
+  });
 });

@@ -61,13 +61,18 @@ export async function observeQuotas(ctx: ObserveContext): Promise<QuotaSlice> {
   await mapLimit([...wanted.entries()], ctx.clients.limiter.max, async ([ref, services]) => {
     const id = observed.get(ref)?.id;
     if (!id) return;
+    // A project's services at once (they are different APIs): one round trip per project, not one per service.
+    // The cloud's limiter still bounds what is in flight.
     const read: ProjectQuotas = {};
-    for (const s of services) {
-      if (out.unavailable[s]) continue;
-      read[s] = await readService(ctx, id, s, out).catch(
-        (err): ServiceQuotas => ({ status: "unavailable", error: messageOf(err) }),
-      );
-    }
+    await Promise.all(
+      [...services]
+        .filter((s) => !out.unavailable[s])
+        .map(async (s) => {
+          read[s] = await readService(ctx, id, s, out).catch(
+            (err): ServiceQuotas => ({ status: "unavailable", error: messageOf(err) }),
+          );
+        }),
+    );
     out.projects.set(ref, read);
   });
   return out;

@@ -167,20 +167,24 @@ async function observeGroups(ctx: ObserveContext): Promise<SecurityGroupSlice> {
   if (ctx.opts.people) return { groups: [], unavailable: "just-in-time run" };
   const { ownership, desired } = ctx.input;
   const client = ctx.clients.securityGroups();
+  // Groups named like a baseline's but not tagged as ours: hand-made, another deployment's, or ours untagged.
+  const names = [
+    ...new Set(manifestsOf(desired, "SecurityGroupBaseline").flatMap((b) => b.securityGroups.map((g) => g.name))),
+  ].sort();
   let tagged: SecurityGroup[];
+  let named: SecurityGroup[];
   try {
-    // One call: this deployment's groups in every project, rules included (the tag filter is server-side).
-    tagged = await client.list({ tags: [deploymentTag(ownership.deploymentId)] });
+    // Both lists at once (one round trip): this deployment's groups in every project, rules included (the tag
+    // filter is server-side), and the groups named like a baseline's.
+    [tagged, named] = await Promise.all([
+      client.list({ tags: [deploymentTag(ownership.deploymentId)] }),
+      names.length > 0 ? client.list({ names }) : Promise.resolve([]),
+    ]);
   } catch (err) {
     if (isArchwayError(err) && err.code === "endpoint_not_found")
       return { groups: [], unavailable: "the cloud's catalog has no network service (Neutron)" };
     throw err;
   }
-  // Groups named like a baseline's but not tagged as ours: hand-made, another deployment's, or ours untagged.
-  const names = [
-    ...new Set(manifestsOf(desired, "SecurityGroupBaseline").flatMap((b) => b.securityGroups.map((g) => g.name))),
-  ].sort();
-  const named = names.length > 0 ? await client.list({ names }) : [];
   const byId = new Map<string, SecurityGroup>();
   for (const g of [...tagged, ...named]) byId.set(g.id, g);
   return { groups: [...byId.values()].map((g) => ({ ...g, mark: groupMark(g.description, ownership) })) };

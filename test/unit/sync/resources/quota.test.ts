@@ -1,14 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { CloudSchema } from "../../../../src/config/index.js";
+import type { CloudClients } from "../../../../src/openstack/index.js";
 import type { DesiredProject, Quotas } from "../../../../src/policy/index.js";
 import { isDestructive, planCloud, type SyncInput } from "../../../../src/sync/index.js";
 import type { ProjectMap } from "../../../../src/sync/project-ref.js";
-import type { ObservedProject } from "../../../../src/sync/resources/project/index.js";
+import type { ObserveContext, SliceSource } from "../../../../src/sync/resource.js";
+import { type ObservedProject, projects } from "../../../../src/sync/resources/project/index.js";
 import {
   emptyQuotaSlice,
   type ProjectQuotas,
   type QuotaSlice,
   quotaMarks,
+  quotas as quotaResource,
   quotaTag,
 } from "../../../../src/sync/resources/quota/index.js";
 import { cloud, DOMAIN, desiredOf, kinds, OPTS, OWN, observedOf, plan, project } from "./fixtures.js";
@@ -272,6 +275,53 @@ describe("quota marks", () => {
         resources: new Set(["cores", "ram", "instances"]),
         tags: ["archway:quota:compute:cores.ram", "archway:quota:compute:instances.bogus"],
       },
+    });
+  });
+});
+
+describe("quota observe", () => {
+  it("reads a project's services at once (one round trip, not one per service), and only those named", async () => {
+    const [map] = owned();
+    let inFlight = 0;
+    let peak = 0;
+    const read: string[] = [];
+    const service = (name: string) => ({
+      get: async (projectId: string) => {
+        read.push(`${name} ${projectId}`);
+        peak = Math.max(peak, ++inFlight);
+        await new Promise((r) => setTimeout(r, 5));
+        inFlight--;
+        return { cores: 4, ram: 1024, volumes: 2, port: 10 };
+      },
+    });
+    const clients = {
+      cloud,
+      limiter: { max: 8 },
+      keystone: { endpoint: async () => "http://cloud" },
+      quotas: () => ({ compute: service("compute"), volume: service("volume"), network: service("network") }),
+    } as unknown as CloudClients;
+    const ctx: ObserveContext = {
+      clients,
+      input: {
+        cloud,
+        desired: desiredOf({ projects: [wanted("web", { compute: { cores: 4 }, network: { port: 10 } })] }),
+        ownership: OWN,
+      },
+      opts: {},
+      reads: {} as ObserveContext["reads"],
+      slice: async <S>(r: SliceSource<S>) => {
+        if (r !== (projects as unknown as SliceSource<S>)) throw new Error(`unexpected slice ${r.name}`);
+        return map as S;
+      },
+    };
+    const slice = await quotaResource.observe(ctx);
+    expect(read.sort()).toEqual(
+      ["compute p-Default-web", "network p-Default-web"].map((s) => s.replace("Default", DOMAIN)),
+    );
+    expect(peak).toBe(2);
+    expect(slice.projects.get({ domain: DOMAIN, name: "web" })).toEqual({
+      compute: ok({ cores: 4, ram: 1024 }),
+      network: ok({ port: 10 }),
     });
   });
 });
