@@ -248,11 +248,40 @@ export class GlanceClient {
   }
 
   /**
+   * Shares a `shared` image with a project and accepts the membership on its behalf (as admin), so the image shows
+   * in the project's listing at once. Already a member is fine.
+   */
+  async share(id: string, projectId: string): Promise<void> {
+    const members = `${await this.v2()}/images/${enc(id)}/members`;
+    try {
+      await this.keystone.request(
+        { operation: "glance.images.members.create", method: "POST", path: members, body: { member: projectId } },
+        this.transport,
+      );
+    } catch (err) {
+      if (!(err instanceof OpenStackError && err.upstreamStatus === 409)) throw err;
+    }
+    await this.keystone.request(
+      {
+        operation: "glance.images.members.update",
+        method: "PUT",
+        path: `${members}/${enc(projectId)}`,
+        body: { status: "accepted" },
+        idempotent: true,
+      },
+      this.transport,
+    );
+  }
+
+  /**
    * Streams the image's data (`GET /v2/images/{id}/file`) as it comes, with backpressure, on the uploads' pool (a
    * download holds its socket as long as an upload). `size` is the Content-Length when Glance sends one. Not retried
    * (the caller reads the stream; a cut read is the caller's retry).
    */
-  async download(id: string, opts: { signal?: AbortSignal; highWaterMark?: number } = {}): Promise<{
+  async download(
+    id: string,
+    opts: { signal?: AbortSignal; highWaterMark?: number } = {},
+  ): Promise<{
     stream: Readable;
     size?: number;
   }> {
@@ -283,7 +312,14 @@ export class GlanceClient {
       const mapped = codeForStatus("glance", res.statusCode);
       throw new OpenStackError(
         mapped.code,
-        `cloud ${this.cloudId}: glance glance.images.download failed with HTTP ${res.statusCode}${text ? `: ${text.replace(/<[^>]+>/g, " ").trim().slice(0, 200)}` : ""}`,
+        `cloud ${this.cloudId}: glance glance.images.download failed with HTTP ${res.statusCode}${
+          text
+            ? `: ${text
+                .replace(/<[^>]+>/g, " ")
+                .trim()
+                .slice(0, 200)}`
+            : ""
+        }`,
         mapped.status,
         this.info("download", res.statusCode),
       );
