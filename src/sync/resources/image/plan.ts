@@ -20,6 +20,7 @@ const UNFINISHED = new Set(["queued", "saving", "uploading", "importing", "kille
 export function planImages(ctx: PlanContext): Planned<ImageOperation> {
   const operations: ImageOperation[] = [];
   const problems: string[] = [];
+  if (ctx.opts.people) return { operations };
   const observed = ctx.observed(images);
   if (!observed.wanted) return { operations };
   if (observed.down) return { operations, problems: [`${observed.down.reason}: its images are pending`] };

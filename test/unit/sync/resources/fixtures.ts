@@ -21,6 +21,7 @@ import {
 import { ProjectMap } from "../../../../src/sync/project-ref.js";
 import type { FederationDesired } from "../../../../src/sync/resources/federation/desired.js";
 import type { FlavorsObserved } from "../../../../src/sync/resources/flavor/index.js";
+import type { ImagesObserved } from "../../../../src/sync/resources/image/index.js";
 import type { ObservedProject } from "../../../../src/sync/resources/project/index.js";
 import { emptyQuotaSlice, type QuotaSlice } from "../../../../src/sync/resources/quota/index.js";
 import type { SecurityGroupSlice } from "../../../../src/sync/resources/security-group/index.js";
@@ -54,6 +55,7 @@ export interface Slices {
   quota: QuotaSlice;
   flavor: FlavorsObserved;
   "security-group": SecurityGroupSlice;
+  image: ImagesObserved;
 }
 
 const ROLES = () =>
@@ -83,6 +85,7 @@ export function emptySlices(): Slices {
     quota: emptyQuotaSlice(),
     flavor: { compute: true, byName: new Map(), projectIds: new ProjectMap() },
     "security-group": { groups: [] },
+    image: { wanted: false, images: [], versions: new Map() },
   };
 }
 
