@@ -41,7 +41,12 @@ export function wantedImages(input: Pick<SyncInput, "cloud" | "desired">): Wante
 export async function observeImages(ctx: ObserveContext): Promise<ImagesObserved> {
   const none: ImagesObserved = { wanted: false, images: [], versions: new Map() };
   const wanted = wantedImages(ctx.input);
-  if (ctx.opts.people || wanted.length === 0) return none;
+  if (ctx.opts.people) return none;
+  if (wanted.length === 0) {
+    // The last set left this cloud: its rows leave the grid (its images stay, see above).
+    ctx.images?.observed(ctx.input.cloud.id, []);
+    return none;
+  }
   const services = ctx.images;
   const versions = new Map<string, Map<string, ResolvedVersion>>();
   const resolving = Promise.all(
@@ -88,7 +93,12 @@ export function statusRows(
     if (observed.down) return { ...base, state: "pending" as const, ...observed.down };
     const present = observed.images.find((i) => i.set === set && i.image === image.name && isVerified(i, version));
     if (present)
-      return { ...base, state: "present" as const, imageId: present.id, totalBytes: present.raw.size ?? undefined };
+      return {
+        ...base,
+        state: "present" as const,
+        imageId: present.id,
+        ...(present.raw.size ? { bytesDone: present.raw.size, totalBytes: present.raw.size } : {}),
+      };
     return { ...base, state: "pending" as const, code: "image_missing", reason: "to be transferred by this run" };
   });
 }

@@ -6,6 +6,13 @@ import {
 } from "../../../images/index.js";
 import type { Store } from "../../../store/index.js";
 
+/** Same content, whatever the time it was written. */
+function sameRow(a: ImageStatusRow, b: Omit<ImageStatusRow, "updatedAt">): boolean {
+  const { updatedAt: _, ...rest } = a;
+  const keys = new Set([...Object.keys(rest), ...Object.keys(b)]);
+  return [...keys].every((k) => rest[k as keyof typeof rest] === b[k as keyof typeof b]);
+}
+
 /** A row's identity within a cloud: (ImageSet, image, version), as a JSON array (never an ambiguous join). */
 function rowKey(r: { imageSet: string; image: string; version: string }): string {
   return JSON.stringify([r.imageSet, r.image, r.version]);
@@ -32,16 +39,33 @@ export class StatusBoard {
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private dirty = false;
+  /** Clouds whose rows went away since the last write (removed from the stored grid by it). */
+  private readonly cleared = new Set<string>();
 
   constructor(
     private readonly store: Store,
     private readonly opts: { intervalMs: number; now: () => Date; running: () => boolean },
   ) {}
 
-  /** Replaces one cloud's rows. */
+  /** Replaces one cloud's rows; rows that did not change keep their time, and nothing is written if none did. */
   observed(cloudId: string, rows: Omit<ImageStatusRow, "updatedAt">[]): void {
     const at = this.opts.now().toISOString();
-    this.rows.set(cloudId, new Map(rows.map((r) => [rowKey(r), { ...r, updatedAt: at }])));
+    const before = this.rows.get(cloudId);
+    if (!before && rows.length === 0) return;
+    let changed = before?.size !== rows.length;
+    const next = new Map<string, ImageStatusRow>();
+    for (const r of rows) {
+      const key = rowKey(r);
+      const old = before?.get(key);
+      const same = old !== undefined && sameRow(old, r);
+      if (!same) changed = true;
+      next.set(key, same ? old : { ...r, updatedAt: at });
+    }
+    if (!changed) return;
+    if (rows.length === 0) this.rows.delete(cloudId);
+    else this.rows.set(cloudId, next);
+    // A cloud that had rows and has none now must leave the stored grid too.
+    if (rows.length === 0) this.cleared.add(cloudId);
     this.changed();
   }
 
@@ -115,7 +139,8 @@ export class StatusBoard {
   private async write(): Promise<void> {
     const previous = await readImageStatus(this.store).catch(() => null);
     const mine = [...this.rows.values()].flatMap((m) => [...m.values()]);
-    const others = (previous?.rows ?? []).filter((r) => !this.rows.has(r.cloudId));
+    const others = (previous?.rows ?? []).filter((r) => !this.rows.has(r.cloudId) && !this.cleared.has(r.cloudId));
+    this.cleared.clear();
     const rows = [...others, ...mine].sort(
       (a, b) =>
         a.imageSet.localeCompare(b.imageSet) ||
