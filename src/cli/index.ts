@@ -5,6 +5,7 @@ import type { Command } from "./command.js";
 import { configCommand } from "./config.js";
 import { federationCommand } from "./federation.js";
 import { identityCommand } from "./identity.js";
+import { imagesCommand } from "./images.js";
 import { loginCommand } from "./login/index.js";
 import { offboardCommand } from "./offboard.js";
 import { policyCommand } from "./policy.js";
@@ -23,6 +24,7 @@ export const commands: readonly Command[] = [
   identityCommand,
   syncCommand,
   quotaCommand,
+  imagesCommand,
   workerCommand,
   federationCommand,
   offboardCommand,

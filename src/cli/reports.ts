@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { IdentitySchema } from "../identity/index.js";
+import { ImageStatusSnapshotSchema } from "../images/index.js";
 import { SavedPlanSchema } from "../sync/index.js";
 
 const Problem = z
@@ -209,6 +210,8 @@ export const REPORTS = {
   offboard: OffboardReportSchema,
   "offboard-pending": OffboardPendingReportSchema,
   "login-status": LoginStatusReportSchema,
+  // `archway images status --json`: the status snapshot itself, filtered (`null` before any distribution).
+  "images-status": ImageStatusSnapshotSchema,
 } as const;
 
 /** Report types, derived from the schemas (what the commands build). */

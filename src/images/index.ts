@@ -36,6 +36,19 @@ export {
   readImageStatus,
   writeImageStatus,
 } from "./status.js";
+export {
+  countImageStates,
+  filterImageStatus,
+  formatBytes,
+  groupImageStatus,
+  IMAGE_STATES,
+  type ImageStateCounts,
+  type ImageStatusFilter,
+  type ImageVersionStatus,
+  progressOf,
+  rowDetail,
+  shortVersion,
+} from "./status-view.js";
 export { type TeeResult, TeeSink, tee } from "./tee.js";
 export type {
   ImageApi,

@@ -158,7 +158,8 @@ export function adminRoutes(deps: WebDeps) {
           <a href="/admin/plan">Sync plan</a> · <a href="/admin/history">Sync history</a> ·{" "}
           <a href="/admin/audit">Audit log</a> · <a href="/admin/explain">Explain a person's access</a> ·{" "}
           <a href="/admin/lockouts">Sign-in lockouts</a> · <a href="/admin/sessions">Sessions</a> ·{" "}
-          <a href="/admin/people">People and offboarding</a> · <a href="/admin/quotas">Quotas</a>
+          <a href="/admin/people">People and offboarding</a> · <a href="/admin/quotas">Quotas</a> ·{" "}
+          <a href="/admin/images">Images</a>
         </nav>
         <h2>Clouds</h2>
         <FleetSummary view={fleet} query={query} />

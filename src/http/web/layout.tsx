@@ -21,6 +21,8 @@ export interface LayoutProps {
   user?: PageUser;
   /** Which nav entry is current (`aria-current`). */
   current?: "home" | "admin";
+  /** Reload the page this often (a meta refresh: the CSP allows no script); absent: never. */
+  refreshSeconds?: number;
 }
 
 /** The hidden CSRF field every form carries. */
@@ -70,11 +72,12 @@ export const Notice: FC<{ kind: "ok" | "error"; text?: string }> = ({ kind, text
  * The page shell: skip link, header with navigation and sign-out, main landmark. No inline script or style, so
  * the strict Content-Security-Policy holds; every form posts to Archway itself.
  */
-export const Layout: FC<PropsWithChildren<LayoutProps>> = ({ title, user, current, children }) => (
+export const Layout: FC<PropsWithChildren<LayoutProps>> = ({ title, user, current, refreshSeconds, children }) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
+      {refreshSeconds ? <meta http-equiv="refresh" content={String(refreshSeconds)} /> : null}
       <title>{`${title} · Archway`}</title>
       <link rel="stylesheet" href={STYLESHEET_PATH} />
     </head>

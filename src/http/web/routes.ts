@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { adminRoutes } from "./admin.js";
 import { adminAuditRoutes } from "./admin-audit.js";
 import { adminHistoryRoutes } from "./admin-history.js";
+import { adminImageRoutes } from "./admin-images.js";
 import { adminLockoutRoutes } from "./admin-lockouts.js";
 import { adminPeopleRoutes } from "./admin-people.js";
 import { adminQuotaRoutes } from "./admin-quotas.js";
@@ -69,6 +70,8 @@ export function webRoutes(deps: WebDeps, opts: { formTargets?: readonly string[]
   app.route("/", adminPeopleRoutes(deps));
   // Before the API routes: it brings its own guards for /api/v1/admin/quotas.
   app.route("/", adminQuotaRoutes(deps));
+  // Before the API routes: it brings its own guards for /api/v1/admin/images.
+  app.route("/", adminImageRoutes(deps));
   app.route("/", appCredentialRoutes(deps));
   app.route("/", apiRoutes(deps));
   return app;

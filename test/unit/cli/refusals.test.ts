@@ -46,6 +46,7 @@ const FORMS: Record<string, { argv: string[]; takesMore?: boolean }[]> = {
   ],
   worker: [{ argv: ["worker", ...CONFIG] }],
   quota: [{ argv: ["quota", "report", ...CONFIG] }],
+  images: [{ argv: ["images", "status", ...CONFIG] }],
   federation: [{ argv: ["federation", "snippet", "cloud-1", ...CONFIG] }],
   offboard: [
     { argv: ["offboard", "alice@demo", ...CONFIG] },
