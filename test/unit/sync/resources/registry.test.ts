@@ -86,6 +86,7 @@ describe("the resource registry", () => {
         "deleteFlavor",
         ...["createSecurityGroup", "updateSecurityGroup", "deleteSecurityGroup"],
         ...["createSecurityGroupRule", "deleteSecurityGroupRule"],
+        ...["transferImage", "renameImage", "updateImage", "deleteImage"],
       ].sort(),
     );
   });
