@@ -63,6 +63,7 @@ export class ImageDistributor implements ImageServices {
   private readonly windowMs: number;
   private readonly fanout: number;
   private running = 0;
+  private readonly goldens = new Map<string, { value: ReturnType<typeof resolveGolden>; until: number }>();
   /** Source reads started by waves (tests and benchmarks check one per wave). */
   wavesStarted = 0;
 
@@ -98,7 +99,7 @@ export class ImageDistributor implements ImageServices {
         const d = await this.files.of(src.file);
         return { version: `sha512:${d.sha512}`, source: { kind: "file", path: src.file }, size: d.size };
       }
-      const golden = await resolveGolden(this.opts.clients(src.cloud).images(), src.cloud, src.image);
+      const golden = await this.golden(src.cloud, src.image);
       return {
         version: `sha512:${golden.sha512}`,
         source: { kind: "golden", cloudId: src.cloud, imageId: golden.id },
@@ -108,6 +109,21 @@ export class ImageDistributor implements ImageServices {
       const code = isArchwayError(err) ? err.code : "image_source_unavailable";
       return { problem: { code, reason: `source of image ${image.name}: ${(err as Error).message}` } };
     }
+  }
+
+  /**
+   * A golden image, looked up at most once per `GOLDEN_TTL_MS` (every target cloud's observe asks for it: 1,000
+   * clouds must not mean 1,000 listings of the golden cloud). A failed lookup is not kept.
+   */
+  private golden(cloudId: string, image: string): ReturnType<typeof resolveGolden> {
+    const key = JSON.stringify([cloudId, image]);
+    const now = Date.now();
+    const hit = this.goldens.get(key);
+    if (hit && hit.until > now) return hit.value;
+    const value = resolveGolden(this.opts.clients(cloudId).images(), cloudId, image);
+    this.goldens.set(key, { value, until: now + GOLDEN_TTL_MS });
+    value.catch(() => this.goldens.delete(key));
+    return value;
   }
 
   observed(cloudId: string, rows: Omit<ImageStatusRow, "updatedAt">[]): void {
@@ -234,6 +250,9 @@ export class ImageDistributor implements ImageServices {
     }
   }
 }
+
+/** How long a golden image's lookup is reused: about one run's observe phase. */
+const GOLDEN_TTL_MS = 30_000;
 
 /** Outcomes that mean the cloud could not be reached (the row is pending, retried next run), not a refusal. */
 const DOWN_CODES: ReadonlySet<string> = new Set(["cloud_unavailable", "image_upload_interrupted", "cloud_timeout"]);
