@@ -1,12 +1,16 @@
 // Image transfer: (1) throughput of one image streamed by Archway to the 3 real glance-api at once (read once, teed,
 // created + uploaded + verified) next to the peer: raw `curl -T` of the same file to the same 3 Glance servers in
-// parallel (images created beforehand, upload only), alternated; (2) peak RSS of the Archway process during 256 MiB
-// and 1 GiB transfers (a child process that does only the transfer); (3) a simulation of 1,000 stand-in Glance
+// parallel (images created beforehand, upload only), alternated, with the CPU each side and the glance-api spend;
+// (2) peak RSS of the Archway process during 256 MiB and 1 GiB transfers (a child process on the compiled build that
+// does only the transfer); (3) a simulation of 1,000 stand-in Glance
 // endpoints (in-process sinks that take bytes as fast as they come) under a per-site and a total bandwidth cap:
 // the time to finish next to the time the caps allow, and the busiest second next to the total cap.
+// Knobs for experiments: BENCH_IMAGE_MIB (sizes, "256,1024"), BENCH_IMAGE_ROUNDS (5), BENCH_IMAGE_CHUNK_KIB and
+// BENCH_IMAGE_SINK_KIB (the transfer's read and per-upload buffer sizes), BENCH_IMAGE_NODE_FLAGS (for the Archway
+// child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { execFile, spawn } from "node:child_process";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -15,12 +19,13 @@ import { type ImageApi, ImageTransfers } from "../src/images/index.js";
 import { createCloudClients, createGlanceClient, type Image } from "../src/openstack/index.js";
 import { repoRoot } from "../test/env/endpoints.js";
 import { testClouds } from "../test/integration/openstack/clouds.js";
+import { withCpu } from "./lib/cpu.js";
 import { appendBenchmark, markdownTable } from "./lib/report.js";
 
 const exec = promisify(execFile);
 const MiB = 1 << 20;
 const SIZES = (process.env.BENCH_IMAGE_MIB ?? "256,1024").split(",").map(Number);
-const ROUNDS = Number(process.env.BENCH_IMAGE_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_IMAGE_ROUNDS ?? 5);
 
 function glances() {
   const made = testClouds({ timeoutMs: 60_000 }).map((cloud) => {
@@ -74,9 +79,13 @@ async function curlRound(made: ReturnType<typeof glances>["made"], path: string,
     }),
   );
   const t0 = performance.now();
-  await Promise.all(
+  // Through `sh -c 'curl ...; times'`: the shell's `times` prints its children's CPU (user, system), curl's own.
+  const outs = await Promise.all(
     jobs.map((j) =>
-      exec("curl", [
+      exec("sh", [
+        "-c",
+        'curl "$@"; times',
+        "sh",
         "-sf",
         "-T",
         path,
@@ -90,58 +99,76 @@ async function curlRound(made: ReturnType<typeof glances>["made"], path: string,
       ]),
     ),
   );
-  return (performance.now() - t0) / 1000;
-}
-
-/** Archway: one stream call (create, upload, verify) to the three clouds. */
-async function archwayRound(
-  made: ReturnType<typeof glances>["made"],
-  file: { path: string; sha512: string },
-  mark: Record<string, string>,
-) {
-  const t0 = performance.now();
-  const report = await new ImageTransfers().stream({
-    source: { kind: "file", path: file.path, pin: { algorithm: "sha512", value: file.sha512 } },
-    image: image("bench-archway"),
-    mark,
-    targets: made.map(({ cloudId, glance }) => ({ cloudId, glance })),
-  });
   const seconds = (performance.now() - t0) / 1000;
-  const bad = report.outcomes.filter((o) => !o.ok);
-  if (bad.length > 0) throw new Error(`archway transfer failed: ${JSON.stringify(bad)}`);
-  return seconds;
+  return { seconds, cpuSeconds: outs.reduce((sum, o) => sum + childTimes(o.stdout), 0) };
 }
 
-/** Child mode: one transfer, and the process's peak RSS (sampled, and the kernel's high-water mark). */
-async function child(path: string, sha512: string) {
-  const { made, close } = glances();
-  const mark = { archway_bench: `rss-${randomUUID()}` };
-  // What the process holds before any transfer (Node, tsx, the clients): the transfer's own cost is above it.
-  const baseline = process.memoryUsage().rss;
-  let peak = 0;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
-  try {
-    const seconds = await archwayRound(made, { path, sha512 }, mark);
-    clearInterval(timer);
-    const maxRss = process.resourceUsage().maxRSS * 1024;
-    process.stdout.write(`${JSON.stringify({ seconds, peakRss: Math.max(peak, maxRss), baseline })}\n`);
-  } finally {
-    clearInterval(timer);
-    await cleanup(made, mark);
-    await close();
-  }
+/** The children's CPU seconds from the second line of `times` ("0m0.120s 0m0.340s"). */
+function childTimes(out: string): number {
+  const line = out.trim().split("\n").pop() ?? "";
+  return [...line.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0);
 }
 
-async function rssOf(path: string, sha512: string): Promise<{ seconds: number; peakRss: number; baseline: number }> {
-  const proc = spawn(process.execPath, ["--import", "tsx", "bench/image-sync.ts", "--child", path, sha512], {
+/** Options of the Archway child's transfer (the defaults of TransferOptions unless set for an experiment). */
+function childOptions(): Record<string, number> {
+  const opts: Record<string, number> = {};
+  if (process.env.BENCH_IMAGE_CHUNK_KIB) opts.chunkBytes = Number(process.env.BENCH_IMAGE_CHUNK_KIB) * 1024;
+  if (process.env.BENCH_IMAGE_SINK_KIB) opts.sinkBufferBytes = Number(process.env.BENCH_IMAGE_SINK_KIB) * 1024;
+  return opts;
+}
+
+/** What the Archway child measured: seconds, its own CPU seconds, its peak and pre-transfer RSS (bytes). */
+interface ChildResult {
+  seconds: number;
+  cpuSeconds: number;
+  peakRss: number;
+  baseline: number;
+}
+
+/**
+ * Archway: one stream call (create, upload, verify) to the three clouds, in its own process on the compiled build
+ * (bench/lib/image-child.mjs), as a gateway runs it: the bench process's heap (tsx, the file it generated, the curl
+ * children) weighs neither on the transfer nor on its RSS.
+ */
+async function archwayRound(file: { path: string; sha512: string }): Promise<ChildResult> {
+  const flags = (process.env.BENCH_IMAGE_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+  const proc = spawn(process.execPath, [...flags, "bench/lib/image-child.mjs"], {
     cwd: repoRoot,
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["pipe", "pipe", "inherit"],
   });
+  proc.stdin.end(
+    JSON.stringify({
+      dist: join(repoRoot, "dist"),
+      clouds: testClouds({ timeoutMs: 60_000 }),
+      path: file.path,
+      sha512: file.sha512,
+      mark: { archway_bench: `child-${randomUUID()}` },
+      options: childOptions(),
+    }),
+  );
   let out = "";
   proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => proc.on("close", r));
-  if (code !== 0) throw new Error(`rss child exited ${code}: ${out}`);
+  if (code !== 0) throw new Error(`archway child exited ${code}: ${out}`);
   return JSON.parse(out.trim().split("\n").pop() ?? "{}");
+}
+
+/** The glance-api processes of the test env (their pid files), to count the CPU they spend hashing and storing. */
+function glancePids(): number[] {
+  const dir = join(repoRoot, ".testenv/pids");
+  return [1, 2, 3].flatMap((i) => {
+    try {
+      return [Number(readFileSync(join(dir, `glance-${i}.pid`), "utf8").trim())];
+    } catch {
+      return [];
+    }
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 /** A stand-in Glance that takes bytes as fast as they come and records when. */
@@ -242,39 +269,103 @@ export async function benchImageSync(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "archway-bench-images-"));
   const { made, close } = glances();
   const mark = { archway_bench: `image-sync-${randomUUID()}` };
-  const rows: (string | number)[][] = [["image", "who", "round", "seconds", "MiB/s (x3 clouds)", "ratio archway/curl"]];
-  const rssRows: (string | number)[][] = [["image", "seconds", "peak RSS MiB", "RSS before the transfer MiB"]];
+  const pids = glancePids();
+  const rows: (string | number)[][] = [
+    [
+      "image",
+      "who",
+      "round",
+      "seconds",
+      "MiB/s (x3 clouds)",
+      "its CPU s",
+      "3 glance-api CPU s",
+      "machine busy s (of 2 x seconds)",
+      "ratio archway/curl",
+    ],
+  ];
+  const rssRows: (string | number)[][] = [
+    ["image", "seconds", "peak RSS MiB (VmHWM)", "RSS before the transfer MiB", "Archway CPU s per GiB read"],
+  ];
+  const ratios: number[] = [];
+  // CPU seconds per round: each side's own, and the glance-api's while it ran (for the CPU-bound ceiling).
+  const cpu = {
+    curl: [] as number[],
+    archway: [] as number[],
+    glanceCurl: [] as number[],
+    glanceArchway: [] as number[],
+  };
   try {
     const [first] = SIZES;
     for (const mib of SIZES) {
       const file = await randomFile(dir, mib);
       const size = statSync(file.path).size;
+      // Both sides read the file from the page cache: one untimed read warms it (the generator wrote it, but a
+      // machine short of memory may have dropped it).
+      await exec("cat", [file.path]).catch(() => undefined);
+      const rate = (s: number) => ((3 * size) / MiB / s).toFixed(0);
       if (mib === first) {
         for (let r = 1; r <= ROUNDS; r++) {
-          const curl = await curlRound(made, file.path, mark);
-          await cleanup(made, mark);
-          // In its own process, as a gateway runs it (and as the RSS is measured): the bench process's own heap
-          // (the file it just generated, the curl children) does not weigh on the transfer.
-          const archway = (await rssOf(file.path, file.sha512)).seconds;
-          const rate = (s: number) => ((3 * size) / MiB / s).toFixed(0);
-          rows.push([`${mib} MiB`, "curl -T x3", r, curl.toFixed(2), rate(curl), ""]);
+          // Alternate which side goes first, so neither always runs on a machine the other just warmed or heated.
+          const runCurl = async () => {
+            const m = await withCpu(pids, () => curlRound(made, file.path, mark));
+            await cleanup(made, mark);
+            return m;
+          };
+          const runArchway = () => withCpu(pids, () => archwayRound(file));
+          let curl: Awaited<ReturnType<typeof runCurl>>;
+          let archway: Awaited<ReturnType<typeof runArchway>>;
+          if (r % 2 === 1) {
+            curl = await runCurl();
+            archway = await runArchway();
+          } else {
+            archway = await runArchway();
+            curl = await runCurl();
+          }
+          const ratio = curl.value.seconds / archway.value.seconds;
+          ratios.push(ratio);
+          cpu.curl.push(curl.value.cpuSeconds);
+          cpu.archway.push(archway.value.cpuSeconds);
+          cpu.glanceCurl.push(curl.pidsCpu);
+          cpu.glanceArchway.push(archway.pidsCpu);
+          rows.push([
+            `${mib} MiB`,
+            "curl -T x3",
+            r,
+            curl.value.seconds.toFixed(2),
+            rate(curl.value.seconds),
+            curl.value.cpuSeconds.toFixed(2),
+            curl.pidsCpu.toFixed(2),
+            curl.machineCpu.toFixed(2),
+            "",
+          ]);
           rows.push([
             `${mib} MiB`,
             "archway stream",
             r,
-            archway.toFixed(2),
-            rate(archway),
-            (curl / archway).toFixed(2),
+            archway.value.seconds.toFixed(2),
+            rate(archway.value.seconds),
+            archway.value.cpuSeconds.toFixed(2),
+            archway.pidsCpu.toFixed(2),
+            archway.machineCpu.toFixed(2),
+            ratio.toFixed(2),
           ]);
+          console.log(
+            rows
+              .slice(-2)
+              .map((row) => row.join(" | "))
+              .join("\n"),
+          );
         }
       }
-      const rss = await rssOf(file.path, file.sha512);
+      const rss = await archwayRound(file);
       rssRows.push([
         `${mib} MiB`,
         rss.seconds.toFixed(1),
         (rss.peakRss / MiB).toFixed(0),
         (rss.baseline / MiB).toFixed(0),
+        (rss.cpuSeconds / (size / (1024 * MiB))).toFixed(2),
       ]);
+      console.log(rssRows.at(-1)?.join(" | "));
       rmSync(file.path, { force: true });
     }
     const sim = await simulate(dir);
@@ -283,6 +374,12 @@ export async function benchImageSync(): Promise<void> {
       command: "npm run bench -- image-sync",
       markdown: [
         markdownTable(rows),
+        "",
+        `Median ratio archway/curl over ${ratios.length} rounds: ${median(ratios).toFixed(2)}. ` +
+          `Median CPU seconds: 3 curl ${median(cpu.curl).toFixed(2)}, Archway ${median(cpu.archway).toFixed(2)}, ` +
+          `3 glance-api ${median(cpu.glanceCurl).toFixed(2)} (curl's rounds) and ${median(cpu.glanceArchway).toFixed(2)} ` +
+          `(Archway's). When the cores are saturated, the ratio cannot exceed (glance + curl CPU) / (glance + Archway ` +
+          `CPU) = ${((median(cpu.glanceCurl) + median(cpu.curl)) / (median(cpu.glanceArchway) + median(cpu.archway))).toFixed(2)}.`,
         "",
         markdownTable(rssRows),
         "",
@@ -312,10 +409,14 @@ export async function benchImageSync(): Promise<void> {
         ]),
       ].join("\n"),
       notes:
-        "Throughput: ratio = curl seconds / Archway seconds (target >= 0.9); Archway runs in a child process, its time includes creating, verifying " +
-        "(GET) and the sha512+md5 of the source, curl's only the upload. RSS: the whole Node process (tsx included) " +
-        "doing one transfer to 3 clouds (target <= 128 MiB, flat in image size). Simulation: 1 MiB image, 1,000 " +
-        "in-process stand-in endpoints, real clock.",
+        "Throughput: ratio = curl seconds / Archway seconds (target >= 0.9), rounds alternate which side goes first, " +
+        "the file is in the page cache for both. Archway runs as its own process on the compiled build " +
+        "(bench/lib/image-child.mjs), tokens and catalog fetched before the clock starts as for curl; its time includes " +
+        "creating the 3 images, reading the file once, its sha512 (also the pin's algorithm: one hash serves both) and " +
+        "md5, the upload, and verifying (GET) each image; curl's is the upload only. CPU: from /proc (the glance-api " +
+        "pids, the machine's busy time) and `times` for curl. RSS: the kernel's peak resident set (VmHWM) of that " +
+        "process doing one transfer to 3 clouds (target <= 128 MiB, flat in image size). Simulation: 1 MiB image, " +
+        "1,000 in-process stand-in endpoints, real clock.",
     });
   } finally {
     await cleanup(made, mark);
@@ -323,5 +424,3 @@ export async function benchImageSync(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-if (process.argv[2] === "--child") await child(process.argv[3] ?? "", process.argv[4] ?? "");

@@ -13,6 +13,7 @@ import { answerFrom } from "./proxy/answer.js";
 import type { Release } from "./proxy/gate.js";
 import { UpstreamPools } from "./proxy/pools.js";
 import { withCloudProjectPath, withCloudProjectQuery } from "./proxy/project-ids.js";
+import { cloudProjectBody, isJsonBody } from "./proxy/request-body.js";
 import { clientBody } from "./proxy/streams.js";
 import { forwardableHeaders } from "./proxy-headers.js";
 
@@ -152,12 +153,24 @@ export function cloudProxy(deps: ProxyDeps) {
     const headers: Record<string, string> = Object.fromEntries(forwardableHeaders(c.req.raw.headers.entries()));
     headers["x-auth-token"] = keystoneToken;
     const hasBody = !["GET", "HEAD"].includes(c.req.method) && c.req.raw.body !== null;
-    const upload = hasBody && c.req.raw.body ? clientBody(c.req.raw.body) : undefined;
+    // A JSON body may name the project too (`network create --project <id>`): read whole and mapped like the path.
+    let json: Buffer | undefined;
+    if (hasBody && c.req.raw.body && isJsonBody(headers["content-type"])) {
+      try {
+        json = await cloudProjectBody(c.req.raw.body, headers, facadeIds, cloudProjectId);
+      } catch (err) {
+        done();
+        if (signal.aborted) return clientGone();
+        if (isArchwayError(err)) return fail(err.status as ContentfulStatusCode, err.message);
+        throw err;
+      }
+    }
+    const upload = hasBody && c.req.raw.body && !json ? clientBody(c.req.raw.body) : undefined;
     const send = () =>
       request(target, {
         method: c.req.method as "GET",
         headers,
-        body: upload?.stream,
+        body: json ?? upload?.stream,
         dispatcher: upstreamOf.agent,
         signal,
         headersTimeout: timeoutMs,

@@ -1,7 +1,9 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { Agent, type Dispatcher, request } from "undici";
 import type { z } from "zod";
-import { clientSpan } from "../telemetry/index.js";
+// spans.js, not the index: the index also loads the OTLP exporter and SDK, ~8 MiB a process that never traces
+// (an image transfer worker) does not need; the gateway loads them through startTracing anyway.
+import { clientSpan } from "../telemetry/spans.js";
 import type { CircuitBreaker } from "./breaker.js";
 import { codeForStatus, OpenStackError, type OpenStackService, upstreamMessage } from "./errors.js";
 import type { Limiter } from "./limiter.js";

@@ -40,3 +40,77 @@ export function withCloudProjectQuery(
   });
   return `?${mapped.join("&")}`;
 }
+
+/**
+ * Fields of JSON request bodies that name a project: Neutron's and Cinder's `project_id` and `tenant_id` on any
+ * resource (`{"network": {"project_id": …}}`, bulk lists, RBAC's `target_tenant` / `target_project_id`), Nova's
+ * flavor access (`{"addTenantAccess": {"tenant": …}}`) and Cinder's volume-type access (`{"addProjectAccess":
+ * {"project": …}}`), at any depth.
+ */
+const PROJECT_FIELDS = new Set(["project_id", "tenant_id", "target_tenant", "target_project_id", "tenant", "project"]);
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * `body` (a JSON request body) with every string value of a {@link PROJECT_FIELDS} member equal to one of
+ * `facadeIds` replaced by `cloudProjectId`; every other byte is kept as sent (whitespace, key order, numbers,
+ * escapes). The same Buffer when nothing is replaced, or when the body is not valid UTF-8 JSON (the cloud answers
+ * that). Only whole values are replaced, only for the token's own project, as in paths.
+ */
+export function withCloudProjectBody(
+  body: Buffer,
+  facadeIds: readonly string[],
+  cloudProjectId: string | undefined,
+): Buffer {
+  if (!cloudProjectId || !CLOUD_ID.test(cloudProjectId) || body.length === 0) return body;
+  let text: string;
+  try {
+    text = strictUtf8.decode(body);
+    JSON.parse(text);
+  } catch {
+    return body;
+  }
+  const found = projectValues(text, facadeIds);
+  if (found.length === 0) return body;
+  let out = "";
+  let at = 0;
+  for (const [start, end] of found) {
+    out += `${text.slice(at, start)}"${cloudProjectId}"`;
+    at = end;
+  }
+  return Buffer.from(out + text.slice(at), "utf8");
+}
+
+/**
+ * The [start, end) offsets of the string tokens of valid JSON `text` that are a value (after `:`) of a
+ * {@link PROJECT_FIELDS} key and spell one of `ids` exactly. A token scan, not a parse: strings are the only tokens
+ * that matter, and one is a key when `:` follows it.
+ */
+function projectValues(text: string, ids: readonly string[]): [number, number][] {
+  const out: [number, number][] = [];
+  let key: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== '"') continue;
+    const start = i;
+    for (i++; text[i] !== '"'; i++) if (text[i] === "\\") i++;
+    const end = i + 1;
+    if (text[skipSpace(text, end, 1)] === ":") {
+      key = JSON.parse(text.slice(start, end)) as string;
+      continue;
+    }
+    if (
+      text[skipSpace(text, start - 1, -1)] === ":" &&
+      key !== undefined &&
+      PROJECT_FIELDS.has(key) &&
+      ids.includes(text.slice(start + 1, end - 1))
+    )
+      out.push([start, end]);
+  }
+  return out;
+}
+
+/** The index of the first non-whitespace character from `i` on, going in `step`'s direction. */
+function skipSpace(text: string, i: number, step: 1 | -1): number {
+  while (i >= 0 && i < text.length && /\s/.test(text[i] ?? "")) i += step;
+  return i;
+}

@@ -217,8 +217,8 @@ describe("Keystone federation trusting Archway", () => {
   it("after a policy change and a sync, the next login reflects it", async () => {
     await h.stop();
     h = await startIdp({ domain, policies: POLICIES_V2 });
-    // devs now share ops' group (shared:reader): their old group loses its grant and leaves the mapping.
-    expect((await plannedKinds("fed-1")).sort()).toEqual(["ensureMapping", "revokeGroup"]);
+    // devs now share ops' group (shared:reader): their old group loses its grant, leaves the mapping and is deleted.
+    expect((await plannedKinds("fed-1")).sort()).toEqual(["deleteGroup", "ensureMapping", "revokeGroup"]);
     await syncAll();
     expect(await passwordLogin(fed1, CLIENTS.cli1, "alice")).toEqual({
       project: "shared",

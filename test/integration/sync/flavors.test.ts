@@ -21,12 +21,18 @@ const name = (n: string) => `${h.domain}-${n}`;
 const alice: Person = { id: "test:alice", username: "alice", projects: [{ name: "ops", role: "member" }] };
 
 /** The FlavorSet `base` as YAML: `small` (public), `private` (for the owned project ops) and `taken`. */
-function flavorSet(opts: { cpuPolicy?: string; smallVcpus?: number; withPrivate?: boolean; withTaken?: boolean }) {
+function flavorSet(opts: {
+  cpuPolicy?: string;
+  smallVcpus?: number;
+  takenVcpus?: number;
+  withPrivate?: boolean;
+  withTaken?: boolean;
+}) {
   const flavors = [
     `    - { name: ${name("small")}, vcpus: ${opts.smallVcpus ?? 1}, ram: 512, disk: 1, description: small one, extraSpecs: { "hw:cpu_policy": ${opts.cpuPolicy ?? "shared"}, "hw:numa_nodes": "1" } }`,
     opts.withPrivate !== false &&
       `    - { name: ${name("private")}, vcpus: 1, ram: 256, disk: 0, public: false, projects: [ops] }`,
-    opts.withTaken !== false && `    - { name: ${name("taken")}, vcpus: 2, ram: 256, disk: 0 }`,
+    opts.withTaken !== false && `    - { name: ${name("taken")}, vcpus: ${opts.takenVcpus ?? 2}, ram: 256, disk: 0 }`,
   ].filter(Boolean);
   const text = `apiVersion: archway.dev/v1\nkind: FlavorSet\nmetadata: { name: base }\nspec:\n  clouds: { labels: { flavors: "on" } }\n  flavors:\n${flavors.join("\n")}\n`;
   const { policies, problems } = compilePolicies([{ file: "flavors.yaml", text }], {
@@ -133,7 +139,33 @@ describe("FlavorSets against the real nova-api", () => {
     expect(now).toMatchObject({ vcpus: 2, description: "small one", extraSpecs: old.extraSpecs });
   }, 120_000);
 
-  it("a flavor no set asks for any more is deleted; the hand-made one stays", async () => {
+  it("more flavor deletions than maxDeletesPerRun: that cloud is refused, nothing deleted, the refusal reported", async () => {
+    const before = new Map([...(await ours(c2))].map(([n, f]) => [n, f.id]));
+    const from = h.requests.length;
+    // cloud-2 would delete two flavors (private, taken) and the limit is one.
+    const set = flavorSet({ cpuPolicy: "dedicated", smallVcpus: 2, withPrivate: false, withTaken: false });
+    const r = await h
+      .engine({ clouds, maxDeletes: { perCloud: 1, total: 500 } })
+      .run("cloud-2", desired("cloud-2", set), { runId: `flv-limit-${Date.now()}` });
+    expect(r.outcome).toBe("refused");
+    expect(r.plan?.destructive).toBe(2);
+    expect(r.reason).toMatch(/has 2 deletions .* over maxDeletesPerRun.perCloud = 1: nothing applied/);
+    expect(r.status).toMatchObject({ refused: true, lastError: r.reason });
+    expect(h.writes(from)).toEqual([]);
+    expect(new Map([...(await ours(c2))].map(([n, f]) => [n, f.id]))).toEqual(before);
+    // A recreate (a size change) takes a flavor away too: two of them are refused under the same limit.
+    const recreate = await h
+      .engine({ clouds, maxDeletes: { perCloud: 1, total: 500 } })
+      .run("cloud-2", desired("cloud-2", flavorSet({ cpuPolicy: "dedicated", smallVcpus: 3, takenVcpus: 3 })), {
+        runId: `flv-limit-${Date.now()}`,
+      });
+    expect(recreate.plan?.operations.map((o) => o.kind)).toEqual(["recreateFlavor", "recreateFlavor"]);
+    expect(recreate.outcome).toBe("refused");
+    expect(h.writes(from)).toEqual([]);
+    expect(new Map([...(await ours(c2))].map(([n, f]) => [n, f.id]))).toEqual(before);
+  }, 120_000);
+
+  it("a flavor no set asks for any more is deleted once the limit allows; the hand-made one stays", async () => {
     const run = await syncAll(
       flavorSet({ cpuPolicy: "dedicated", smallVcpus: 2, withPrivate: false, withTaken: false }),
     );

@@ -203,23 +203,58 @@ describe("a project per LDAP group, held by Keystone groups (forEach + assignTo:
     await expect(login(1, "bob", bob.id, "team-red")).rejects.toMatchObject({ upstreamStatus: 401 });
   });
 
-  it("a team no policy asks for any more loses its group's role; the group and project stay", async () => {
+  it("a team gone from the directory: its group loses its role and is deleted in every cloud; a hand-made one stays", async () => {
+    // A group of the same naming made by hand in Archway's domain (no mark), holding a role on a team project.
+    for (const cloud of h.clouds) {
+      const ks = h.clients(cloud).keystone;
+      const [domain] = await ks.listDomains({ name: h.domain });
+      const made = await ks.createGroup({ name: "team-green", domain_id: domain!.id });
+      const [red] = await ks.listProjects({ domainId: domain!.id, name: "team-red" });
+      const [role] = await ks.listRoles({ name: "reader" });
+      await ks.grantProjectRole({ groupId: made.id }, red!.id, role!.id);
+    }
     await ldap.del(groupDn("team-blue"));
     const results = await syncAll();
     for (const r of results.values()) {
       expect(r.apply?.failed).toEqual([]);
       const ops = r.plan?.operations.filter((o) => o.kind !== "disableUser") ?? [];
-      expect(ops.map((o) => o.kind).sort()).toEqual(["removeMember", "removeMember", "revokeGroup"]);
+      expect(ops.map((o) => o.kind).sort()).toEqual(["deleteGroup", "removeMember", "removeMember", "revokeGroup"]);
+      expect(r.plan?.counts.delete).toBe(1);
     }
-    expect(await teams(2)).toEqual(
-      new Map([
-        ["team-blue", []],
-        ["team-red", ["alice"]],
-      ]),
-    );
-    const ks = h.clients(h.clouds[2]!).keystone;
-    const [domain] = await ks.listDomains({ name: h.domain });
-    const blue = (await ks.listGroups({ domainId: domain!.id })).find((g) => g.name === "team-blue")!;
-    expect(await ks.listRoleAssignments({ groupId: blue.id })).toEqual([]);
+    for (const i of [0, 1, 2]) expect([...(await teams(i)).keys()].sort()).toEqual(["team-green", "team-red"]);
+    await expectHandMadeUntouched();
+  });
+
+  it("a team the policy no longer asks for: its group is deleted in every cloud; the hand-made one still stays", async () => {
+    const narrowed = compilePolicies([{ file: "teams.yaml", text: POLICY.replace('"team-*"', '"team-none-*"') }], {
+      clouds: h.clouds,
+      sources: ["corp"],
+      roles: ["member", "reader", "admin"],
+    });
+    expect(narrowed.problems).toEqual([]);
+    const states = desiredState(await people(), narrowed.policies);
+    const engine = h.engine();
+    for (const c of h.clouds) {
+      const r = await engine.run(c.id, states.get(c.id) ?? emptyDesired(c.id), {
+        runId: `groups-narrow-${Date.now()}`,
+      });
+      expect(r.apply?.failed).toEqual([]);
+      const kinds = (r.plan?.operations ?? []).map((o) => o.kind).filter((k) => k !== "disableUser");
+      expect(kinds.sort()).toEqual(["deleteGroup", "removeMember", "revokeGroup"]);
+    }
+    for (const i of [0, 1, 2]) expect([...(await teams(i)).keys()]).toEqual(["team-green"]);
+    await expectHandMadeUntouched();
   });
 });
+
+/** The hand-made team-green of every cloud: still there, no members added, its role on team-red kept. */
+async function expectHandMadeUntouched() {
+  for (const cloud of h.clouds) {
+    const ks = h.clients(cloud).keystone;
+    const [domain] = await ks.listDomains({ name: h.domain });
+    const [green] = await ks.listGroups({ domainId: domain!.id, name: "team-green" });
+    expect(green).toBeDefined();
+    expect(await ks.listGroupUsers(green!.id)).toEqual([]);
+    expect(await ks.listRoleAssignments({ groupId: green!.id })).toHaveLength(1);
+  }
+}

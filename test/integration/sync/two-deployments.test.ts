@@ -101,8 +101,15 @@ describe("two deployments on one Keystone and domain", () => {
     const first = await b.run(cloud.id, desiredB([]), { runId: "b-empty-1" });
     expect(first.outcome).toBe("converged");
     expect(first.plan?.orphans).toEqual([`${h.domain}/proj-b`]);
-    expect(first.plan?.operations.map((o) => o.kind).sort()).toEqual(["disableUser", "removeMember", "revoke"]);
-    for (const op of first.plan!.operations) expect(JSON.stringify(op)).toContain("bob");
+    // b's own team-b, which no policy of b's names any more, is deleted; a's team-a (bob was in it too) is not b's.
+    expect(first.plan?.operations.map((o) => o.kind).sort()).toEqual([
+      "deleteGroup",
+      "disableUser",
+      "removeMember",
+      "revoke",
+    ]);
+    for (const op of first.plan!.operations)
+      expect(JSON.stringify(op)).toContain(op.kind === "deleteGroup" ? '"name":"team-b"' : "bob");
     // Past the grace period (0 here), b deletes its user; still only its own.
     const second = await b.run(cloud.id, desiredB([]), { runId: "b-empty-2" });
     expect(second.plan?.operations.map((o) => `${o.kind} ${"username" in o ? o.username : ""}`)).toEqual([

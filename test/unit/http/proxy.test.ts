@@ -3,7 +3,12 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FACADE_AUDIENCE, safeTarget } from "../../../src/http/index.js";
 import { withoutProject } from "../../../src/http/keystone/catalog.js";
-import { withCloudProjectPath, withCloudProjectQuery } from "../../../src/http/proxy/project-ids.js";
+import {
+  withCloudProjectBody,
+  withCloudProjectPath,
+  withCloudProjectQuery,
+} from "../../../src/http/proxy/project-ids.js";
+import { isJsonBody } from "../../../src/http/proxy/request-body.js";
 import { projectScopeId } from "../../../src/tokens/index.js";
 import { proxyFixture } from "./proxy-fixture.js";
 
@@ -186,7 +191,8 @@ describe("cloud proxy", () => {
 
   it("streams a chunked upload to the cloud, and refuses one over the limit with 413 the cloud never gets whole", async () => {
     const { app, token } = await setup();
-    // The second half is sent only once the cloud has received the first: a proxy that buffered would stall.
+    // The second half is sent only once the cloud has received the first: a proxy that buffered would stall. (JSON
+    // bodies are read whole, to map project ids in them, see below: an upload is not JSON.)
     const chunked = (half: number) => {
       const upstreamGotData = new Promise<void>((resolve, reject) => {
         onUpstreamData = resolve;
@@ -194,7 +200,7 @@ describe("cloud proxy", () => {
       });
       return app.request("/clouds/c1/compute/v2.1/os-keypairs", {
         method: "POST",
-        headers: { "x-auth-token": token, "content-type": "application/json" },
+        headers: { "x-auth-token": token, "content-type": "application/octet-stream" },
         body: new ReadableStream({
           async pull(c) {
             c.enqueue(new Uint8Array(half));
@@ -287,6 +293,72 @@ describe("the facade's project ids at the proxy", () => {
     expect(withCloudProjectPath("/v3/abc", ["abc"], undefined)).toBe("/v3/abc");
     expect(withCloudProjectQuery("?a=abc&b=abcd&abc&c=", ["abc"], "real")).toBe("?a=real&b=abcd&abc&c=");
     expect(withCloudProjectQuery("", ["abc"], "real")).toBe("");
+  });
+
+  it("maps the project fields of a JSON body, at any depth; every other byte is kept as sent", async () => {
+    const { app, token } = await setup();
+    const facadeId = projectScopeId("archway", "proj");
+    const other = "f".repeat(32);
+    // Odd spacing, a float, an escape and a key order a parser would not keep: only the ids change.
+    const body = `{ "network" :{"name":"n\u00e9t", "project_id" : "${facadeId}","tenant_id":"${facadeId}", "mtu": 1.50,
+  "x": ["${facadeId}"], "description": "${facadeId}", "rbac": {"target_tenant": "${other}"}}}`;
+    const res = await app.request("/clouds/c1/compute/v2.1/networks", {
+      method: "POST",
+      headers: { "x-auth-token": token, "content-type": "application/json; charset=UTF-8" },
+      body,
+    });
+    expect(res.status).toBe(200);
+    expect(seen.body).toBe(
+      body
+        .replace(`"project_id" : "${facadeId}"`, `"project_id" : "${cloudProject}"`)
+        .replace(`"tenant_id":"${facadeId}"`, `"tenant_id":"${cloudProject}"`),
+    );
+    expect(seen.headers?.["content-length"]).toBe(String(Buffer.byteLength(seen.body ?? "")));
+  });
+
+  it("leaves bodies alone that are not JSON, not valid, or name another project; a JSON body keeps the size limit", async () => {
+    const { app, token } = await setup();
+    const facadeId = projectScopeId("archway", "proj");
+    const post = (body: string | ReadableStream, contentType: string) =>
+      app.request("/clouds/c1/compute/v2.1/x", {
+        method: "POST",
+        headers: { "x-auth-token": token, "content-type": contentType },
+        body,
+        duplex: "half",
+      } as RequestInit & { duplex: string });
+    for (const [body, type] of [
+      [`{"project_id": "${facadeId}"`, "application/json"],
+      [`{"project_id": "${facadeId}"}`, "application/octet-stream"],
+      [`{"project_id": "x${facadeId}"}`, "application/json"],
+    ] as const) {
+      expect((await post(body, type)).status).toBe(200);
+      expect(seen.body).toBe(body);
+    }
+    const big = new ReadableStream({
+      pull(c) {
+        c.enqueue(new TextEncoder().encode(`{"project_id": "${facadeId}", "pad": "${"x".repeat(5000)}"}`));
+        c.close();
+      },
+    });
+    const refused = await post(big, "application/json");
+    expect(refused.status).toBe(413);
+  });
+
+  it("body mapping: whole values of the known fields only, and only for a plain Keystone id", () => {
+    const map = (text: string, to = "real") => withCloudProjectBody(Buffer.from(text), ["abc"], to).toString();
+    expect(map(`{"servers":[{"tenant":"abc"}],"project":"abc","member":"abc","target_project_id":"abc"}`)).toBe(
+      `{"servers":[{"tenant":"real"}],"project":"real","member":"abc","target_project_id":"real"}`,
+    );
+    expect(map(`{"a":""project_id": "abc"","project_id":"abcd"}`)).toBe(
+      `{"a":""project_id": "abc"","project_id":"abcd"}`,
+    );
+    expect(map(`{"project_id":"abc"}`, "../x")).toBe(`{"project_id":"abc"}`);
+    const same = Buffer.from(`{"name":"x"}`);
+    expect(withCloudProjectBody(same, ["abc"], "real")).toBe(same);
+    expect(isJsonBody("application/json")).toBe(true);
+    expect(isJsonBody("application/merge-patch+json; charset=utf-8")).toBe(true);
+    expect(isJsonBody("application/octet-stream")).toBe(false);
+    expect(isJsonBody(undefined)).toBe(false);
   });
 
   it("catalog URLs lose the admin token's project (Cinder's /v3/%(project_id)s), others stay as they are", () => {

@@ -1,9 +1,9 @@
-import { mapLimit } from "../../../openstack/index.js";
+import { mapLimit, type RoleAssignment } from "../../../openstack/index.js";
 import { DEPLOYMENT_ATTR, extraMark, extraMarks, whose } from "../../ownership.js";
-import type { ApplyContext, ObserveContext, PlanContext, Planned, SyncResource } from "../../resource.js";
+import type { ApplyContext, ObserveContext, SyncResource } from "../../resource.js";
 import { domains, requireDomain } from "../domain/index.js";
-import { adoptOnConflict, requireId } from "../idempotent.js";
-import { usableUsers } from "../user/index.js";
+import { adoptOnConflict, ignoreNotFound, requireId } from "../idempotent.js";
+import { namedGroups, planGroups } from "./plan.js";
 
 /** Creates a group in Archway's domain, marked as Archway's. */
 export interface CreateGroup {
@@ -20,14 +20,26 @@ export interface MarkGroup {
   policies: string[];
 }
 
-/** The operations on groups. */
-export type GroupOperation = CreateGroup | MarkGroup;
+/** Deletes an owned group no policy names any more (its roles and Archway's members are taken away in this run). */
+export interface DeleteGroup {
+  kind: "deleteGroup";
+  name: string;
+  groupId: string;
+  policies: string[];
+}
 
-/** An owned group: its id and member user ids; `remark` when adopted with the old mark. */
+/** The operations on groups. */
+export type GroupOperation = CreateGroup | MarkGroup | DeleteGroup;
+
+/**
+ * An owned group: its id and member user ids; `remark` when adopted with the old mark; `keepsRoles` when it holds a
+ * role Archway never revokes (on a domain, the system, or inherited), read only for groups no policy names.
+ */
 export interface ObservedGroup {
   id: string;
   members: Set<string>;
   remark?: boolean;
+  keepsRoles?: boolean;
 }
 
 /**
@@ -38,8 +50,8 @@ export type GroupsObserved = Map<string, ObservedGroup> & { foreign?: Map<string
 
 /**
  * Groups in Archway's domain: those policies put people in or give roles to (`assignTo: group`, brokered clouds) and
- * one per project role (federated clouds). Created when missing; a group without Archway's mark is never read as Archway's. Owned groups no policy
- * names any more are left in place.
+ * one per project role (federated clouds). Created when missing; a group without Archway's mark is never read as
+ * Archway's, changed or deleted. Owned groups no policy names any more are deleted, see {@link planGroups}.
  */
 export const groups: SyncResource<GroupOperation, GroupsObserved> = {
   name: "group",
@@ -71,6 +83,15 @@ export const groups: SyncResource<GroupOperation, GroupsObserved> = {
         await ctx.clients.keystone.updateGroup(op.groupId, { [DEPLOYMENT_ATTR]: ctx.ownership.deploymentId });
       },
     },
+    deleteGroup: {
+      // After the unlinks phase has revoked its roles and removed Archway's members.
+      phase: "delete",
+      action: () => "delete",
+      describe: (op) => `delete group ${op.name} (no policy names it any more)`,
+      async apply(ctx, op) {
+        await ignoreNotFound(() => ctx.clients.keystone.deleteGroup(op.groupId));
+      },
+    },
   },
 };
 
@@ -86,39 +107,43 @@ async function observeGroups(ctx: ObserveContext): Promise<GroupsObserved> {
   }
   // Members only matter when policies name groups, or when Archway owns groups left from earlier policies.
   if (owned.length === 0 && ctx.input.desired.memberships.length === 0) return out;
+  const keeping = keepingRoles(ctx, owned);
+  const members = new Map<string, Set<string>>();
   await mapLimit(owned, ctx.clients.limiter.max, async (g) => {
-    const members = await ctx.clients.keystone.listGroupUsers(g.id);
-    out.set(g.name, { id: g.id, members: new Set(members.map((m) => m.id)), ...(g.remark ? { remark: true } : {}) });
+    members.set(g.id, new Set((await ctx.clients.keystone.listGroupUsers(g.id)).map((m) => m.id)));
   });
+  const keeps = await keeping;
+  for (const g of owned)
+    out.set(g.name, {
+      id: g.id,
+      members: members.get(g.id) ?? new Set(),
+      ...(g.remark ? { remark: true } : {}),
+      ...(keeps.has(g.id) ? { keepsRoles: true } : {}),
+    });
   return out;
 }
 
 /**
- * Groups memberships of usable users name, groups that hold roles, then the groups of a federated cloud; each missing
- * one created once.
+ * Ids of owned groups no policy names that hold a role Archway never revokes (full runs only: a just-in-time run
+ * deletes no group). The cloud's assignments are the list group-grant reads anyway, so this adds no call.
  */
-export function planGroups(ctx: PlanContext): Planned<GroupOperation> {
-  const observed = ctx.observed(groups);
-  const usable = usableUsers(ctx);
-  const wanted = new Map<string, string[]>();
-  for (const m of ctx.input.desired.memberships)
-    if (usable.has(m.identityId) && !wanted.has(m.group)) wanted.set(m.group, m.policies);
-  for (const [name, grants] of ctx.input.federation?.groups ?? [])
-    if (!wanted.has(name)) wanted.set(name, [...new Set(grants.flatMap((g) => g.policies))]);
-  // Groups that hold roles (`assignTo: group`) exist even before a member's user does, so their grants can be made.
-  for (const g of ctx.input.desired.groupGrants ?? []) if (!wanted.has(g.group)) wanted.set(g.group, g.policies);
-  const operations: GroupOperation[] = [];
-  const problems: string[] = [];
-  for (const [name, policies] of wanted) {
-    if (observed.has(name)) continue;
-    const foreign = observed.foreign?.get(name);
-    if (foreign !== undefined) problems.push(`group ${name} exists ${foreign}: not adopted`);
-    else operations.push({ kind: "createGroup", name, policies });
-  }
-  // Adopted groups with the old mark get this deployment's, wanted or not (so adoption can be switched off).
-  for (const [name, group] of observed)
-    if (group.remark) operations.push({ kind: "markGroup", name, groupId: group.id, policies: [] });
-  return { operations, problems };
+async function keepingRoles(ctx: ObserveContext, owned: { id: string; name: string }[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  if (ctx.opts.people) return out;
+  const named = namedGroups(ctx.input);
+  const unnamed = new Set(owned.filter((g) => !named.has(g.name)).map((g) => g.id));
+  if (unnamed.size === 0) return out;
+  for (const a of await ctx.reads.roleAssignments())
+    if (a.group && unnamed.has(a.group.id) && kept(a)) out.add(a.group.id);
+  return out;
+}
+
+/** A role assignment group-grant never revokes: anything but a plain (not inherited) project role. */
+function kept(a: RoleAssignment): boolean {
+  const scope = a.scope;
+  return (
+    !scope?.project || scope.domain !== undefined || scope.system !== undefined || "OS-INHERIT:inherited_to" in scope
+  );
 }
 
 /** Group ids by name during an apply run: observed, plus those created in this run. */
@@ -134,3 +159,5 @@ function observedGroupIds(ctx: ApplyContext): Map<string, string> {
 export function groupIdOf(ctx: ApplyContext, name: string): string {
   return requireId(groupIds(ctx), name, "group");
 }
+
+export { namedGroups, planGroups } from "./plan.js";

@@ -21,6 +21,7 @@ import {
 import { ProjectMap } from "../../../../src/sync/project-ref.js";
 import type { FederationDesired } from "../../../../src/sync/resources/federation/desired.js";
 import type { FlavorsObserved } from "../../../../src/sync/resources/flavor/index.js";
+import type { GroupsObserved } from "../../../../src/sync/resources/group/index.js";
 import type { ImagesObserved } from "../../../../src/sync/resources/image/index.js";
 import type { ObservedProject } from "../../../../src/sync/resources/project/index.js";
 import { emptyQuotaSlice, type QuotaSlice } from "../../../../src/sync/resources/quota/index.js";
@@ -43,7 +44,7 @@ export interface Slices {
   project: ProjectMap<ObservedProject>;
   user: { byIdentity: Map<string, OwnedUser>; foreignNames: Map<string, string> };
   assignment: { list: { userId: string; projectId: string; roleId: string }[]; roles: Map<string, string> };
-  group: Map<string, { id: string; members: Set<string>; remark?: boolean }> & { foreign?: Map<string, string> };
+  group: GroupsObserved;
   membership: null;
   keypair: Map<string, { name: string; public_key: string }[]>;
   "group-grant": { list: { groupId: string; projectId: string; roleId: string }[]; roles: Map<string, string> };

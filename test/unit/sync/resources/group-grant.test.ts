@@ -96,10 +96,11 @@ describe("group grant planner, brokered clouds", () => {
       }),
     );
     expect(p.operations).toEqual([
+      { kind: "deleteGroup", name: "gone", groupId: "g-gone", policies: [] },
       expect.objectContaining({ kind: "revokeGroup", group: "team-a", project: `${DOMAIN}/team-b`, role: "reader" }),
       expect.objectContaining({ kind: "revokeGroup", group: "gone", project: `${DOMAIN}/team-b`, role: "member" }),
     ]);
-    expect(p.destructive).toBe(2); // counted against sync.maxDeletesPerRun
+    expect(p.destructive).toBe(3); // counted against sync.maxDeletesPerRun
   });
 
   it("leaves the roles of a group policies only put people in (`groups:`): those are the operator's", () => {

@@ -27,9 +27,11 @@ describe("group planner", () => {
     expect(kinds(p)).toEqual([]);
   });
 
-  it("owned groups no policy names any more are left in place", () => {
+  it("owned groups no policy names any more are deleted (see group.test.ts for every rule)", () => {
     const observed = observedOf({ group: new Map([["old", { id: "g-old", members: new Set() }]]) });
-    expect(plan(desiredOf(), observed).operations).toEqual([]);
+    expect(plan(desiredOf(), observed).operations).toEqual([
+      { kind: "deleteGroup", name: "old", groupId: "g-old", policies: [] },
+    ]);
   });
 });
 

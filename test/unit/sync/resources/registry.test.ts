@@ -66,6 +66,7 @@ describe("the resource registry", () => {
         "revoke",
         "createGroup",
         "markGroup",
+        "deleteGroup",
         "addMember",
         "removeMember",
         "importKey",
