@@ -25,7 +25,7 @@ export {
 } from "./digests.js";
 export { IMPORT_FAILED } from "./pull.js";
 export { type BackoffPolicy, backoffMs, DEFAULT_BACKOFF, TransferSlots } from "./slots.js";
-export { describeSource, type ImageSource, SOURCE_UNAVAILABLE } from "./source.js";
+export { describeSource, type GoldenImageSource, type ImageSource, SOURCE_UNAVAILABLE } from "./source.js";
 export {
   type ImageCloudState,
   ImageCloudStateSchema,

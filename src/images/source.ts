@@ -3,15 +3,31 @@ import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { request } from "undici";
 import { ArchwayError } from "../errors.js";
+import type { GlanceClient } from "../openstack/glance.js";
 import type { SourcePin } from "./digests.js";
 
 /**
- * Where an image's bytes come from: a local file (optionally pinned) or an http(s) URL, which must be pinned (a
- * URL can change under Archway's feet; the pin is what makes two reads the same image).
+ * Where an image's bytes come from: a local file (optionally pinned), an http(s) URL, which must be pinned (a
+ * URL can change under Archway's feet; the pin is what makes two reads the same image), or an image in a "golden"
+ * cloud's Glance ({@link GoldenImageSource}).
  */
 export type ImageSource =
   | { kind: "file"; path: string; pin?: SourcePin }
-  | { kind: "url"; url: string; pin: SourcePin };
+  | { kind: "url"; url: string; pin: SourcePin }
+  | GoldenImageSource;
+
+/**
+ * An image in one cloud's Glance, read with `GET /v2/images/{id}/file`. Pin it with the image's own
+ * `os_hash_value` (sha512): the stream is then checked against what the golden cloud vouched for before the last
+ * chunk goes out, so a golden image replaced mid-read is refused rather than copied.
+ */
+export interface GoldenImageSource {
+  kind: "glance";
+  cloudId: string;
+  imageId: string;
+  glance: Pick<GlanceClient, "download">;
+  pin?: SourcePin;
+}
 
 /** An opened source: its bytes as they come, and its size when known in advance. */
 export interface OpenedSource {
@@ -22,6 +38,7 @@ export interface OpenedSource {
 /** The source as a person reads it in a report (never credentials: a URL's userinfo is dropped). */
 export function describeSource(source: ImageSource): string {
   if (source.kind === "file") return `file ${source.path}`;
+  if (source.kind === "glance") return `image ${source.imageId} of cloud ${source.cloudId}`;
   const u = new URL(source.url);
   u.username = "";
   u.password = "";
@@ -41,6 +58,9 @@ export async function openSource(
     if (source.kind === "file") {
       const { size } = await stat(source.path);
       return { stream: createReadStream(source.path, { highWaterMark: opts.chunkBytes, signal: opts.signal }), size };
+    }
+    if (source.kind === "glance") {
+      return await source.glance.download(source.imageId, { signal: opts.signal, highWaterMark: opts.chunkBytes });
     }
     const res = await request(source.url, { method: "GET", signal: opts.signal, highWaterMark: opts.chunkBytes });
     if (res.statusCode !== 200) {

@@ -247,6 +247,87 @@ export class GlanceClient {
     );
   }
 
+  /**
+   * Shares a `shared` image with a project and accepts the membership on its behalf (as admin), so the image shows
+   * in the project's listing at once. Already a member is fine.
+   */
+  async share(id: string, projectId: string): Promise<void> {
+    const members = `${await this.v2()}/images/${enc(id)}/members`;
+    try {
+      await this.keystone.request(
+        { operation: "glance.images.members.create", method: "POST", path: members, body: { member: projectId } },
+        this.transport,
+      );
+    } catch (err) {
+      if (!(err instanceof OpenStackError && err.upstreamStatus === 409)) throw err;
+    }
+    await this.keystone.request(
+      {
+        operation: "glance.images.members.update",
+        method: "PUT",
+        path: `${members}/${enc(projectId)}`,
+        body: { status: "accepted" },
+        idempotent: true,
+      },
+      this.transport,
+    );
+  }
+
+  /**
+   * Streams the image's data (`GET /v2/images/{id}/file`) as it comes, with backpressure, on the uploads' pool (a
+   * download holds its socket as long as an upload). `size` is the Content-Length when Glance sends one. Not retried
+   * (the caller reads the stream; a cut read is the caller's retry).
+   */
+  async download(
+    id: string,
+    opts: { signal?: AbortSignal; highWaterMark?: number } = {},
+  ): Promise<{
+    stream: Readable;
+    size?: number;
+  }> {
+    const url = `${await this.v2()}/images/${enc(id)}/file`;
+    const token = await this.keystone.token();
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, {
+        method: "GET",
+        headers: { "x-auth-token": token },
+        signal: opts.signal,
+        dispatcher: this.uploads.dispatcher,
+        ...(opts.highWaterMark ? { highWaterMark: opts.highWaterMark } : {}),
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+    } catch (err) {
+      throw new OpenStackError(
+        "cloud_unavailable",
+        `cloud ${this.cloudId}: download of image ${id} failed (${(err as Error)?.message ?? err})`,
+        503,
+        this.info("download", 0),
+        { cause: err },
+      );
+    }
+    if (res.statusCode !== 200) {
+      const text = await res.body.text().catch(() => "");
+      const mapped = codeForStatus("glance", res.statusCode);
+      throw new OpenStackError(
+        mapped.code,
+        `cloud ${this.cloudId}: glance glance.images.download failed with HTTP ${res.statusCode}${
+          text
+            ? `: ${text
+                .replace(/<[^>]+>/g, " ")
+                .trim()
+                .slice(0, 200)}`
+            : ""
+        }`,
+        mapped.status,
+        this.info("download", res.statusCode),
+      );
+    }
+    const length = Number(res.headers["content-length"]);
+    return { stream: res.body, ...(Number.isFinite(length) ? { size: length } : {}) };
+  }
+
   private info(op: string, upstreamStatus = 0) {
     return { cloudId: this.cloudId, operation: `glance.images.${op}`, upstreamStatus };
   }

@@ -4,11 +4,13 @@
  * (microversion 2.10, `user_id`), quota clients for Nova, Cinder and Neutron, and Keystone unified limits
  * (system scope). `createCloudClients` builds them for one configured cloud.
  */
+import { Agent } from "undici";
 import type { Cloud } from "../config/index.js";
 import { isArchwayError } from "../errors.js";
 import type { CloudBreakers } from "./breaker.js";
 import { FederationClient } from "./federation.js";
 import { FlavorClient } from "./flavors.js";
+import { GlanceClient } from "./glance.js";
 import { type RequestEvent, type RetryPolicy, Transport } from "./http.js";
 import { KeystoneClient } from "./keystone.js";
 import { Limiter } from "./limiter.js";
@@ -112,6 +114,8 @@ export interface CloudClients {
   limits(): LimitsClient;
   /** Neutron security groups and rules; the network URL is looked up in the catalog on first use. */
   securityGroups(): SecurityGroupClient;
+  /** Glance v2 images; JSON calls share the cloud's pool and limit, uploads and downloads get a pool of their own. */
+  images(): GlanceClient;
   readonly limiter: Limiter;
   /** Closes the connection pool. */
   close(): Promise<void>;
@@ -155,6 +159,7 @@ export function createCloudClients(cloud: Cloud, opts: CloudClientOptions = {}):
   let quotas: ReturnType<CloudClients["quotas"]> | undefined;
   let limits: LimitsClient | undefined;
   let securityGroups: SecurityGroupClient | undefined;
+  let images: { glance: GlanceClient; agent: Agent } | undefined;
   // One catalog lookup per service type, shared by the clients of that service. A failed lookup (cloud down)
   // must not stick: the next call tries again.
   const urls = new Map<string, Promise<string>>();
@@ -219,6 +224,18 @@ export function createCloudClients(cloud: Cloud, opts: CloudClientOptions = {}):
       );
       return securityGroups;
     },
-    close: () => agent.close(),
+    images() {
+      if (!images) {
+        const bulk = new Agent({ keepAliveTimeout: 4_000, connections: 16 });
+        const glance = new GlanceClient(keystone, new Transport({ ...base, service: "glance" }), endpoint("image"), {
+          dispatcher: bulk,
+        });
+        images = { glance, agent: bulk };
+      }
+      return images.glance;
+    },
+    close: async () => {
+      await Promise.all([agent.close(), images?.agent.close()]);
+    },
   };
 }

@@ -5,6 +5,7 @@ import { describe, type Operation, requireStep } from "./operations.js";
 import type { Ownership } from "./ownership.js";
 import type { CloudPlan } from "./plan.js";
 import { type ApplyContext, PHASES, type Phase, type Step } from "./resource.js";
+import type { ImageServices } from "./resources/image/services.js";
 
 /** What apply needs besides the clients. */
 export interface ApplyDeps {
@@ -21,6 +22,8 @@ export interface ApplyDeps {
   /** Called after each operation (progress bars). */
   onProgress?: (done: number, total: number) => void;
   runId?: string;
+  /** The process's image distribution (image transfers share waves across clouds). */
+  images?: ImageServices;
 }
 
 /** An operation that failed, and why. */
@@ -97,6 +100,7 @@ function applyContext(observed: ObservedCloud, deps: ApplyDeps): ApplyContext {
     keyVersion: deps.keyVersion,
     ownership: deps.ownership,
     now: deps.now,
+    ...(deps.images ? { images: deps.images } : {}),
     observed: (resource) => observed.of(resource),
     memo<T>(init: (c: ApplyContext) => T): T {
       if (!memos.has(init)) memos.set(init, init(ctx));

@@ -11,6 +11,7 @@ import { BullSyncQueue, bullConnection } from "./bullmq.js";
 import { SyncEngine } from "./engine.js";
 import { ownershipOf } from "./ownership.js";
 import { InProcessQueue, type SyncQueue } from "./queue.js";
+import { ImageDistributor } from "./resources/image/index.js";
 import { engineHandler, SyncService } from "./service.js";
 
 /** What {@link createSync} builds. */
@@ -75,7 +76,26 @@ export function createSync(deps: SyncBuildDeps): SyncParts {
     }
     return c;
   };
+  const transfers = config.sync.images;
+  const images = new ImageDistributor({
+    store: deps.store,
+    clients: (cloudId) => {
+      const cloud = config.clouds.find((c) => c.id === cloudId);
+      if (!cloud) throw new ArchwayError("cloud_unknown", `no cloud '${cloudId}' in the configuration`, 404);
+      return clients(cloud);
+    },
+    transfers: {
+      concurrencyPerCloud: transfers.concurrencyPerCloud,
+      concurrencyTotal: transfers.concurrencyTotal,
+      caps: {
+        ...(transfers.bandwidthPerCloud ? { perCloud: transfers.bandwidthPerCloud } : {}),
+        ...(transfers.bandwidthTotal ? { total: transfers.bandwidthTotal } : {}),
+      },
+    },
+    now: deps.now,
+  });
   const engine = new SyncEngine({
+    images,
     clouds: config.clouds,
     clients,
     store: deps.store,

@@ -11,6 +11,7 @@ import { type ObservedCloud, observeCloud } from "./observe.js";
 import type { Ownership } from "./ownership.js";
 import { type CloudPlan, planCloud } from "./plan.js";
 import { federationDesired } from "./resources/federation/index.js";
+import { ImageDistributor } from "./resources/image/index.js";
 import { type PlanExpectation, planMismatch } from "./saved-plan.js";
 import { type CloudSyncStatus, driftOf, writeStatus } from "./status.js";
 
@@ -33,6 +34,8 @@ export interface SyncEngineDeps {
   now?: () => Date;
   /** Counts runs by outcome and operations by kind, per cloud. */
   metrics?: Pick<ArchwayMetrics, "syncRun" | "syncOperation">;
+  /** Image distribution shared by every cloud's runs (waves, status grid); default: one made from the store. */
+  images?: ImageDistributor;
 }
 
 /** Options of one cloud run. */
@@ -72,9 +75,14 @@ export function emptyDesired(cloudId: string): DesiredCloudState {
  */
 export class SyncEngine {
   private readonly now: () => Date;
+  /** The image transfers and status grid of every run of this engine. */
+  readonly images: ImageDistributor;
 
   constructor(private readonly deps: SyncEngineDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.images =
+      deps.images ??
+      new ImageDistributor({ store: deps.store, clients: (id) => deps.clients(this.cloud(id)), now: this.now });
   }
 
   /** `sync.maxDeletesPerRun`, for plans that say ahead of time what apply would refuse. */
@@ -113,11 +121,11 @@ export class SyncEngine {
         );
       const { base, federation } = federationDesired(cloud, desired, this.deps.issuer);
       const input = { cloud, desired: base, federation, ownership: this.deps.ownership };
-      const observed = await observeCloud(clients, input);
+      const observed = await observeCloud(clients, input, {}, { images: this.images });
       return { plan: planCloud(input, observed, planOpts), observed };
     }
     const input = { cloud, desired, ownership: this.deps.ownership };
-    const observed = await observeCloud(clients, input, opts);
+    const observed = await observeCloud(clients, input, opts, { images: this.images });
     return { plan: planCloud(input, observed, planOpts), observed };
   }
 
@@ -128,6 +136,8 @@ export class SyncEngine {
   run(cloudId: string, desired: DesiredCloudState, opts: CloudRunOptions): Promise<CloudRunResult> {
     return inSpan("sync.cloud", { "archway.cloud": cloudId, "archway.sync.run": opts.runId }, async (span) => {
       const result = await this.#run(cloudId, desired, opts);
+      // The image status grid as this run left it (a one-shot `sync apply` exits right after).
+      await this.images.settle();
       span.setAttribute("archway.sync.outcome", result.outcome);
       this.deps.metrics?.syncRun(cloudId, result.outcome);
       return result;
@@ -168,6 +178,7 @@ export class SyncEngine {
       audit: this.deps.audit,
       onProgress: opts.onProgress,
       runId: opts.runId,
+      images: this.images,
       onOperation: (kind, ok) => this.deps.metrics?.syncOperation(cloudId, kind, ok),
     });
     if (apply.failed.length > 0) {

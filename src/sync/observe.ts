@@ -1,5 +1,6 @@
 import type { CloudClients, RoleAssignment } from "../openstack/index.js";
 import type { ObserveContext, ObserveOptions, SharedReads, SliceSource, SyncInput } from "./resource.js";
+import type { ImageServices } from "./resources/image/services.js";
 import { RESOURCES } from "./resources/index.js";
 
 /** What exists in one cloud, restricted to what Archway owns or needs to reference: one slice per resource. */
@@ -26,6 +27,7 @@ export async function observeCloud(
   clients: CloudClients,
   input: SyncInput,
   opts: ObserveOptions = {},
+  services: { images?: ImageServices } = {},
 ): Promise<ObservedCloud> {
   const ks = clients.keystone;
   const once = <T>(read: () => Promise<T>) => {
@@ -46,6 +48,7 @@ export async function observeCloud(
     input,
     opts,
     reads,
+    ...(services.images ? { images: services.images } : {}),
     slice<S>(resource: SliceSource<S>): Promise<S> {
       let p = started.get(resource.name);
       if (!p) {

@@ -3,6 +3,7 @@ import type { CloudClients, RoleAssignment } from "../openstack/index.js";
 import type { DesiredCloudState } from "../policy/index.js";
 import type { Ownership } from "./ownership.js";
 import type { FederationDesired } from "./resources/federation/desired.js";
+import type { ImageServices } from "./resources/image/services.js";
 
 /**
  * What every synced resource is: a module with its operation types, its observe step (read what Archway owns), its
@@ -81,6 +82,8 @@ export interface ObserveContext {
   readonly reads: SharedReads;
   /** Another resource's slice (observed once; every resource's observe starts at once, so reads overlap). */
   slice<S>(resource: SliceSource<S>): Promise<S>;
+  /** The process's image distribution (source versions, status grid); absent where nothing set it up. */
+  readonly images?: ImageServices;
 }
 
 /** What a plan step gets: plain data, no I/O. */
@@ -106,6 +109,8 @@ export interface ApplyContext {
   readonly ownership: Ownership;
   readonly now: () => Date;
   observed<S>(resource: SliceSource<S>): S;
+  /** The process's image distribution (transfer waves shared across clouds, status grid). */
+  readonly images?: ImageServices;
   /** State kept for one apply run, made once by `init` (keyed by the function: pass a named one). */
   memo<T>(init: (ctx: ApplyContext) => T): T;
 }

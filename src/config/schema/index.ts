@@ -106,6 +106,18 @@ export const SyncConfigSchema = z
       .min(0)
       .default(7 * 24 * 3600),
     concurrency: z.number().int().positive().default(16).describe("Clouds synced at once by one process."),
+    images: z
+      .object({
+        concurrencyPerCloud: z.number().int().positive().default(2),
+        concurrencyTotal: z.number().int().positive().default(8),
+        bandwidthPerCloud: z.number().int().positive().optional(),
+        bandwidthTotal: z.number().int().positive().optional(),
+      })
+      .strict()
+      .default({ concurrencyPerCloud: 2, concurrencyTotal: 8 })
+      .describe(
+        "ImageSet transfers of one process: uploads or imports at once per cloud and in all, and bandwidth caps in bytes per second per cloud and in all (absent: none).",
+      ),
     /** Version of `secrets.shadowPasswordKey`; bump it to rotate every shadow password. */
     keyVersion: z
       .number()
@@ -290,6 +302,7 @@ export const ConfigSchema = z
       maxDeletesPerRun: { perCloud: 20, total: 200 },
       disableGraceSeconds: 7 * 24 * 3600,
       concurrency: 16,
+      images: { concurrencyPerCloud: 2, concurrencyTotal: 8 },
       keyVersion: 1,
     }),
     /** Departures and disables found within a bound, and the kill switch (`archway offboard`). */

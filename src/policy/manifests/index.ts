@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type { Cloud } from "../../config/index.js";
 import type { Problem } from "../clouds.js";
 import { compileFlavorSet } from "./flavor-set.js";
+import { compileImageSet } from "./image-set.js";
 import type { MANIFEST_SCHEMAS } from "./schemas.js";
 import { compileSecurityGroupBaseline } from "./security-group-baseline.js";
 
@@ -23,6 +24,7 @@ type Compilers = { [K in ManifestKind]: Compiler<Extract<ManifestDocument, { kin
 const COMPILERS = {
   FlavorSet: compileFlavorSet,
   SecurityGroupBaseline: compileSecurityGroupBaseline,
+  ImageSet: compileImageSet,
 } satisfies Compilers;
 
 /** A compiled manifest of any kind. */
@@ -61,6 +63,15 @@ export {
   type FlavorSpec,
   FlavorSpecSchema,
 } from "./flavor-set.js";
+export {
+  type CompiledImage,
+  type CompiledImageSet,
+  type ImageSetManifest,
+  ImageSetSchema,
+  type ImageSourceSpec,
+  type ImageSpec,
+  type ImageTransferMode,
+} from "./image-set.js";
 export {
   baselineProjects,
   type CompiledSecurityGroupBaseline,

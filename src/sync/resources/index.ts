@@ -5,6 +5,7 @@ import { federation } from "./federation/index.js";
 import { flavors } from "./flavor/index.js";
 import { groups } from "./group/index.js";
 import { groupGrants } from "./group-grant/index.js";
+import { images } from "./image/index.js";
 import { keypairs } from "./keypair/index.js";
 import { memberships } from "./membership/index.js";
 import { projects } from "./project/index.js";
@@ -30,6 +31,7 @@ export const RESOURCES = [
   quotas,
   flavors,
   securityGroups,
+  images,
 ] as const;
 
 /** A resource of {@link RESOURCES}. */

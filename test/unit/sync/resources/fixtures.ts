@@ -22,6 +22,7 @@ import { ProjectMap } from "../../../../src/sync/project-ref.js";
 import type { FederationDesired } from "../../../../src/sync/resources/federation/desired.js";
 import type { FlavorsObserved } from "../../../../src/sync/resources/flavor/index.js";
 import type { GroupsObserved } from "../../../../src/sync/resources/group/index.js";
+import type { ImagesObserved } from "../../../../src/sync/resources/image/index.js";
 import type { ObservedProject } from "../../../../src/sync/resources/project/index.js";
 import { emptyQuotaSlice, type QuotaSlice } from "../../../../src/sync/resources/quota/index.js";
 import type { SecurityGroupSlice } from "../../../../src/sync/resources/security-group/index.js";
@@ -55,6 +56,7 @@ export interface Slices {
   quota: QuotaSlice;
   flavor: FlavorsObserved;
   "security-group": SecurityGroupSlice;
+  image: ImagesObserved;
 }
 
 const ROLES = () =>
@@ -84,6 +86,7 @@ export function emptySlices(): Slices {
     quota: emptyQuotaSlice(),
     flavor: { compute: true, byName: new Map(), projectIds: new ProjectMap() },
     "security-group": { groups: [] },
+    image: { wanted: false, images: [], versions: new Map() },
   };
 }
 

@@ -87,6 +87,7 @@ describe("the resource registry", () => {
         "deleteFlavor",
         ...["createSecurityGroup", "updateSecurityGroup", "deleteSecurityGroup"],
         ...["createSecurityGroupRule", "deleteSecurityGroupRule"],
+        ...["transferImage", "renameImage", "updateImage", "deleteImage"],
       ].sort(),
     );
   });
