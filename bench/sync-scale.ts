@@ -122,6 +122,9 @@ export function scaleInput(standinUrl: string) {
   return { clouds, people: people(), policiesYaml: policies(), concurrency: 16 };
 }
 
+/** The worker's V8 old-space limit in MiB, as deploy/ starts it (`--max-old-space-size`). */
+const WORKER_HEAP_MIB = 1024;
+
 export async function benchSyncScale(): Promise<void> {
   const standin = await spawnServer(
     "cloud stand-in",
@@ -140,6 +143,10 @@ export async function benchSyncScale(): Promise<void> {
     const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : [];
     // BENCH_SCALE_LIVE=1: the heap still reachable after each phase (a full collection between phases).
     if (process.env.BENCH_SCALE_LIVE) prof.push("--expose-gc");
+    // The V8 old-space limit the worker ships with (deploy/: systemd, chart, compose); BENCH_SCALE_HEAP_MIB=<n>
+    // sets another, 0 leaves V8's default sizing (about 4x what is live) to compare.
+    const heapMiB = Number.parseInt(process.env.BENCH_SCALE_HEAP_MIB ?? String(WORKER_HEAP_MIB), 10);
+    if (heapMiB > 0) prof.push(`--max-old-space-size=${heapMiB}`);
     const line = await runChild(process.execPath, [...prof, "bench/sync-scale-archway.mjs", inputFile], { cwd: root });
     const report = JSON.parse(line) as ArchwayReport;
     const { phases } = report;
@@ -185,7 +192,8 @@ export async function benchSyncScale(): Promise<void> {
         `+ ${OPERATORS} operators everywhere), ${CLOUDS + 1} policies; 16 clouds at once, 8 requests in flight per ` +
         `cloud. New resources: ${features}. Apply writes by service: ${writesBy || "none"}. Requests per cloud of the ` +
         `converged replan: ${perCloud || "none"}. Archway runs in its own process (bench/sync-scale-archway.mjs: ` +
-        "plain Node on dist/, its people and policies loaded from a file), the stand-in in another; peak RSS of the " +
+        `plain Node on dist/, ${heapMiB > 0 ? `--max-old-space-size=${heapMiB} as the worker ships` : "V8's default heap sizing"}, ` +
+        "its people and policies loaded from a file), the stand-in in another; peak RSS of the " +
         `Archway process over the whole run (kernel high-water mark): **${report.maxRssMiB.toFixed(0)} MiB** (targets: ` +
         `<= 512 MiB, apply <= 30 s, converged replan <= 5 s); building its config, policies and clients took ` +
         `${report.setupSeconds.toFixed(1)} s. On a shared machine wall seconds move with the load; CPU seconds of the ` +

@@ -81,6 +81,11 @@ describe("Helm chart deploy/helm/archway (rendered by the test's Go-template sub
     const worker = find(all, "Deployment", "archway-worker");
     expect(dig(worker, "spec.template.spec.containers.0.args")).toEqual(["worker"]);
     expect(dig(worker, "spec.replicas")).toBe(2);
+    // The worker's heap limit (BENCHMARKS.md, sync-scale): without it V8 grows the heap to ~4x what sync keeps live.
+    expect(dig(worker, "spec.template.spec.containers.0.env")).toContainEqual({
+      name: "NODE_OPTIONS",
+      value: "--max-old-space-size=1024",
+    });
   });
 
   it("renders the optional Ingress and ServiceMonitor when enabled", () => {
