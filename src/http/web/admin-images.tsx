@@ -20,6 +20,7 @@ import type { WebDeps } from "./deps.js";
 import { pageUser } from "./home.js";
 import { Layout, renderPage, when } from "./layout.js";
 import { requireAdmin, requireApi, requirePage, type WebEnv } from "./security.js";
+import { Pager, SuggestInput } from "./widgets.js";
 
 const STATE_CLASS: Record<ImageCloudState, string> = {
   present: "state-ok",
@@ -113,25 +114,8 @@ const Counts = ({ view }: { view: ImageGridView }) => (
 
 const Filters = ({ query, clouds, images }: { query: ImageQuery; clouds: readonly string[]; images: string[] }) => (
   <form method="get" action="/admin/images" class="filters" aria-label="Filter the images">
-    <div>
-      <label for="i-cloud">Cloud</label>
-      {/* A datalist rather than a select: 1,000 options are fine to type into, not to scroll through. */}
-      <input id="i-cloud" type="text" name="cloud" value={query.cloud ?? ""} list="i-clouds" placeholder="any" />
-      <datalist id="i-clouds">
-        {clouds.map((id) => (
-          <option value={id} />
-        ))}
-      </datalist>
-    </div>
-    <div>
-      <label for="i-image">Image</label>
-      <input id="i-image" type="text" name="image" value={query.image ?? ""} list="i-images" placeholder="any" />
-      <datalist id="i-images">
-        {images.map((name) => (
-          <option value={name} />
-        ))}
-      </datalist>
-    </div>
+    <SuggestInput id="i-cloud" name="cloud" label="Cloud" value={query.cloud} options={clouds} />
+    <SuggestInput id="i-image" name="image" label="Image" value={query.image} options={images} />
     <div>
       <label for="i-state">State</label>
       <select id="i-state" name="state">
@@ -159,15 +143,6 @@ function link(query: ImageQuery, page: number): string {
   q.set("page", String(page));
   return `/admin/images?${q}`;
 }
-
-const Pager = ({ view, query }: { view: ImageGridView; query: ImageQuery }) =>
-  view.pages <= 1 ? null : (
-    <nav aria-label="Pages" class="filters">
-      {view.pageNumber > 1 ? <a href={link(query, view.pageNumber - 1)}>previous</a> : null}
-      <span>{`page ${view.pageNumber} of ${view.pages}`}</span>
-      {view.pageNumber < view.pages ? <a href={link(query, view.pageNumber + 1)}>next</a> : null}
-    </nav>
-  );
 
 /**
  * `/admin/images`: every ImageSet image version (columns) in every cloud (rows), the state per cell, as the image
@@ -208,7 +183,7 @@ export function adminImageRoutes(deps: WebDeps) {
         <Filters query={query} clouds={deps.clouds.map((cl) => cl.id)} images={view.imageNames} />
         <Counts view={view} />
         {view.rows.length === 0 ? <p class="muted">No image status matches.</p> : <Grid view={view} />}
-        <Pager view={view} query={query} />
+        <Pager pageNumber={view.pageNumber} pages={view.pages} href={(page) => link(query, page)} />
       </Layout>,
     );
   });

@@ -17,6 +17,7 @@ import type { WebDeps } from "./deps.js";
 import { pageUser } from "./home.js";
 import { Layout, renderPage } from "./layout.js";
 import { requireAdmin, requireApi, requirePage, type WebEnv } from "./security.js";
+import { Pager, SuggestInput } from "./widgets.js";
 
 const SERVICE_TEXT: Record<QuotaService, string> = {
   compute: "Compute (Nova)",
@@ -128,16 +129,7 @@ const TotalsTable = ({ view }: { view: QuotaView }) => (
 
 const Filters = ({ query, clouds }: { query: QuotaQuery; clouds: readonly string[] }) => (
   <form method="get" action="/admin/quotas" class="filters" aria-label="Filter the quotas">
-    <div>
-      <label for="q-cloud">Cloud</label>
-      {/* A datalist rather than a select: 1,000 options are fine to type into, not to scroll through. */}
-      <input id="q-cloud" type="text" name="cloud" value={query.cloud ?? ""} list="q-clouds" placeholder="any" />
-      <datalist id="q-clouds">
-        {clouds.map((id) => (
-          <option value={id} />
-        ))}
-      </datalist>
-    </div>
+    <SuggestInput id="q-cloud" name="cloud" label="Cloud" value={query.cloud} options={clouds} />
     <div>
       <label for="q-project">Project name</label>
       <input id="q-project" type="text" name="project" value={query.project ?? ""} />
@@ -155,15 +147,6 @@ function link(query: QuotaQuery, changes: Partial<Record<"page" | "refresh", str
   for (const [k, v] of Object.entries(changes)) q.set(k, v);
   return `/admin/quotas?${q}`;
 }
-
-const Pager = ({ view, query }: { view: QuotaView; query: QuotaQuery }) =>
-  view.pages <= 1 ? null : (
-    <nav aria-label="Pages" class="filters">
-      {view.pageNumber > 1 ? <a href={link(query, { page: String(view.pageNumber - 1) })}>previous</a> : null}
-      <span>{`page ${view.pageNumber} of ${view.pages}`}</span>
-      {view.pageNumber < view.pages ? <a href={link(query, { page: String(view.pageNumber + 1) })}>next</a> : null}
-    </nav>
-  );
 
 /** Clouds that could not be read: named with the reason, never failing the page. */
 const Unavailable = ({ view }: { view: QuotaView }) =>
@@ -233,7 +216,7 @@ export function adminQuotaRoutes(deps: WebDeps) {
             ))}
           </section>
         ))}
-        <Pager view={view} query={query} />
+        <Pager pageNumber={view.pageNumber} pages={view.pages} href={(page) => link(query, { page: String(page) })} />
       </Layout>,
     );
   });

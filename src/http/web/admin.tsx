@@ -8,6 +8,7 @@ import { pageUser } from "./home.js";
 import { AdminOnly, CsrfField, Layout, Notice, renderPage, when } from "./layout.js";
 import { PlanSummaryView } from "./plan-page.js";
 import { person, readForm, requireAdmin, requirePage, type WebEnv } from "./security.js";
+import { Pager } from "./widgets.js";
 
 const PlanId = z.string().regex(/^[\w.:-]{1,100}$/, { error: "no plan to apply: review the plan first" });
 const ApplyForm = z.object({
@@ -117,25 +118,15 @@ const FleetSummary = ({ view, query }: { view: FleetView; query: FleetQuery }) =
   </section>
 );
 
-/** Links to the other pages of the filtered list, keeping the filters. */
-const Pager = ({ view, query }: { view: FleetView; query: FleetQuery }) => {
-  if (view.pages <= 1) return null;
-  const link = (page: number) => {
-    const q = new URLSearchParams();
-    if (query.name) q.set("name", query.name);
-    if (query.label) q.set("label", query.label);
-    if (query.state) q.set("state", query.state);
-    q.set("page", String(page));
-    return `/admin?${q}`;
-  };
-  return (
-    <nav aria-label="Pages" class="filters">
-      {view.pageNumber > 1 ? <a href={link(view.pageNumber - 1)}>previous</a> : null}
-      <span>{`page ${view.pageNumber} of ${view.pages}`}</span>
-      {view.pageNumber < view.pages ? <a href={link(view.pageNumber + 1)}>next</a> : null}
-    </nav>
-  );
-};
+/** A page of the fleet list, keeping its filters. */
+function fleetPage(query: FleetQuery, page: number): string {
+  const q = new URLSearchParams();
+  if (query.name) q.set("name", query.name);
+  if (query.label) q.set("label", query.label);
+  if (query.state) q.set("state", query.state);
+  q.set("page", String(page));
+  return `/admin?${q}`;
+}
 
 /** `/admin`: cloud health, the sync plan with a confirmed apply, links to the audit log and policy explain. */
 export function adminRoutes(deps: WebDeps) {
@@ -164,7 +155,7 @@ export function adminRoutes(deps: WebDeps) {
         <h2>Clouds</h2>
         <FleetSummary view={fleet} query={query} />
         <HealthTable clouds={fleet.health} />
-        <Pager view={fleet} query={query} />
+        <Pager pageNumber={fleet.pageNumber} pages={fleet.pages} href={(page) => fleetPage(query, page)} />
       </Layout>,
     );
   });
