@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { BrowserContext, Page } from "playwright-core";
 import { buildGateway, type Gateway, gatewayApp } from "../../src/cli/gateway.js";
 import { buildRuntime, type Runtime } from "../../src/cli/runtime.js";
 import { type RunningServer, startServer } from "../../src/http/index.js";
@@ -219,4 +220,15 @@ export async function seedLargePlan(h: FleetHarness, total: number): Promise<str
   });
   await setJson(h.runtime.store, `sync:plan:${id}`, plan, { ttlMs: 3600_000 });
   return id;
+}
+
+/** Signs a fleet person in with the login form (their password is `pass-<username>`) and returns the home page. */
+export async function signInToFleet(h: FleetHarness, context: BrowserContext, username: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(`${h.url}/login`);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(`pass-${username}`);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(`${h.url}/`);
+  return page;
 }

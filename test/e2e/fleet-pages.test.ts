@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { totpCode } from "../../src/identity/index.js";
-import { type FleetHarness, seedFleetState, seedLargePlan, startFleet } from "./fleet-harness.js";
+import { type FleetHarness, seedFleetState, seedLargePlan, signInToFleet, startFleet } from "./fleet-harness.js";
 import { ARTIFACTS, launchChromium } from "./web-harness.js";
 
 // The admin pages at fleet scale in Debian's headless Chromium: 1,000 clouds (the test env's Keystones and edge
@@ -14,15 +14,7 @@ let h: FleetHarness;
 let browser: Browser;
 let states: Record<string, number>;
 
-async function signIn(context: BrowserContext, username: string): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${h.url}/login`);
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(`pass-${username}`);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(`${h.url}/`);
-  return page;
-}
+const signIn = (context: BrowserContext, username: string): Promise<Page> => signInToFleet(h, context, username);
 const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
 const facadeLogin = (username: string, password: string) =>
   fetch(`${h.url}/v3/auth/tokens`, {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { showImageStatus } from "../../src/cli/images.js";
 import { type ImageStatusRow, type ImageStatusSnapshot, writeImageStatus } from "../../src/images/index.js";
 import { captureIO } from "../helpers/io.js";
-import { type FleetHarness, startFleet } from "./fleet-harness.js";
+import { type FleetHarness, signInToFleet, startFleet } from "./fleet-harness.js";
 import { ARTIFACTS, launchChromium } from "./web-harness.js";
 
 // Issue #28: /admin/images in Debian's headless Chromium. The page reads only the status snapshot the image
@@ -46,15 +46,7 @@ function snapshot(cloud2: Partial<ImageStatusRow>, running: boolean): ImageStatu
   };
 }
 
-async function signIn(context: BrowserContext, username: string): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${h.url}/login`);
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(`pass-${username}`);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(`${h.url}/`);
-  return page;
-}
+const signIn = (context: BrowserContext, username: string): Promise<Page> => signInToFleet(h, context, username);
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });

@@ -6,7 +6,7 @@ import { quotaCommand } from "../../src/cli/quota.js";
 import type { QuotaReport } from "../../src/quota/index.js";
 import { keystoneAdminToken } from "../env/control.js";
 import { captureIO } from "../helpers/io.js";
-import { type FleetHarness, startFleet } from "./fleet-harness.js";
+import { type FleetHarness, signInToFleet, startFleet } from "./fleet-harness.js";
 import { ARTIFACTS, launchChromium } from "./web-harness.js";
 
 // Issue #27: /admin/quotas in Debian's headless Chromium against the real clouds. Sync makes `quota-team` in cloud-1
@@ -36,15 +36,7 @@ async function call(cloud: string, method: string, url: string, body?: unknown):
   });
 }
 
-async function signIn(context: BrowserContext, username: string): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${h.url}/login`);
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(`pass-${username}`);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(`${h.url}/`);
-  return page;
-}
+const signIn = (context: BrowserContext, username: string): Promise<Page> => signInToFleet(h, context, username);
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
