@@ -1,0 +1,50 @@
+/**
+ * Small pieces several admin pages share: the pager under a filtered list, and a text filter that suggests values.
+ */
+
+/** Links to the previous and next pages of a filtered list (nothing when it fits on one page). */
+export const Pager = ({
+  pageNumber,
+  pages,
+  href,
+}: {
+  pageNumber: number;
+  pages: number;
+  /** The URL of a page, keeping the list's filters. */
+  href: (page: number) => string;
+}) =>
+  pages <= 1 ? null : (
+    <nav aria-label="Pages" class="filters">
+      {pageNumber > 1 ? <a href={href(pageNumber - 1)}>previous</a> : null}
+      <span>{`page ${pageNumber} of ${pages}`}</span>
+      {pageNumber < pages ? <a href={href(pageNumber + 1)}>next</a> : null}
+    </nav>
+  );
+
+/**
+ * A labelled text filter with suggestions. A datalist rather than a select: 1,000 clouds are fine to type into, not
+ * to scroll through.
+ */
+export const SuggestInput = ({
+  id,
+  name,
+  label,
+  value,
+  options,
+}: {
+  id: string;
+  name: string;
+  label: string;
+  value: string | undefined;
+  options: readonly string[];
+}) => (
+  <div>
+    <label for={id}>{label}</label>
+    <input id={id} type="text" name={name} value={value ?? ""} list={`${id}-options`} placeholder="any" />
+    <datalist id={`${id}-options`}>
+      {options.map((option) => (
+        <option value={option} />
+      ))}
+    </datalist>
+  </div>
+);
