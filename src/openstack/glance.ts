@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { Agent, type Dispatcher, request } from "undici";
-import type { z } from "zod";
+import { z } from "zod";
 import { codeForStatus, OpenStackError, upstreamMessage } from "./errors.js";
 import { type Image, ImageListSchema, ImageSchema } from "./glance-schemas.js";
 import { Transport } from "./http.js";
@@ -32,6 +32,14 @@ export interface ImageFilter {
   /** Page size (Glance caps it; pages are followed to the end). */
   pageSize?: number;
 }
+
+/** A project an image is shared with, and whether it took the share (`pending`, `accepted`, `rejected`). */
+export const ImageMemberSchema = z
+  .object({ member_id: z.string(), status: z.string(), image_id: z.string().optional() })
+  .passthrough();
+/** One member of an image. */
+export type ImageMember = z.infer<typeof ImageMemberSchema>;
+const ImageMemberListSchema = z.object({ members: z.array(ImageMemberSchema) }).passthrough();
 
 /** An upload body: a Node stream or a web stream of bytes. Never read whole into memory. */
 export type UploadBody = Readable | WebReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
@@ -271,6 +279,37 @@ export class GlanceClient {
       },
       this.transport,
     );
+  }
+
+  /** The projects a `shared` image is shared with (`GET /v2/images/{id}/members`), with their status. */
+  async members(id: string): Promise<ImageMember[]> {
+    const reply = await this.keystone.request(
+      {
+        operation: "glance.images.members.list",
+        method: "GET",
+        path: `${await this.v2()}/images/${enc(id)}/members`,
+        schema: ImageMemberListSchema,
+      },
+      this.transport,
+    );
+    return reply.members;
+  }
+
+  /** Stops sharing the image with a project (`DELETE /v2/images/{id}/members/{member}`). Not a member is fine. */
+  async unshare(id: string, projectId: string): Promise<void> {
+    try {
+      await this.keystone.request(
+        {
+          operation: "glance.images.members.delete",
+          method: "DELETE",
+          path: `${await this.v2()}/images/${enc(id)}/members/${enc(projectId)}`,
+          idempotent: true,
+        },
+        this.transport,
+      );
+    } catch (err) {
+      if (!(err instanceof OpenStackError && err.upstreamStatus === 404)) throw err;
+    }
   }
 
   /**

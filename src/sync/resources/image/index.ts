@@ -1,5 +1,6 @@
 import { ArchwayError } from "../../../errors.js";
 import type { GlanceClient } from "../../../openstack/index.js";
+import { projectLabel } from "../../project-ref.js";
 import type { ApplyContext, SyncResource } from "../../resource.js";
 import { ignoreNotFound } from "../idempotent.js";
 import { projectIdOf } from "../project/index.js";
@@ -42,6 +43,22 @@ export const images: SyncResource<ImageOperation, ImagesObserved> = {
       describe: (op) => `update image ${op.name} (${Object.keys(op.changes).sort().join(", ")})`,
       async apply(ctx, op) {
         await ctx.clients.images().update(op.imageId, op.changes);
+      },
+    },
+    shareImage: {
+      phase: "links",
+      action: () => "create",
+      describe: (op) => `share image ${op.name} with project ${projectLabel(op.project)}`,
+      async apply(ctx, op) {
+        await ctx.clients.images().share(op.imageId, projectIdOf(ctx, op.project));
+      },
+    },
+    unshareImage: {
+      phase: "unlinks",
+      action: () => "revoke",
+      describe: (op) => `stop sharing image ${op.name} with project ${op.project} (no longer granted)`,
+      async apply(ctx, op) {
+        await ctx.clients.images().unshare(op.imageId, op.projectId);
       },
     },
     deleteImage: {
@@ -93,7 +110,8 @@ function arrivals(): Set<string> {
 /**
  * Transfers the version (joined with other clouds' transfers of it into one wave), then gives it the plain name:
  * the image that held it (an older version) is renamed first, then the new one, so at no moment do two images
- * share the plain name. A `shared` image is shared with the cloud's Archway projects.
+ * share the plain name. A `shared` image is shared with the cloud's Archway projects (later runs keep its members
+ * following the grants: `shareImage`, `unshareImage`).
  */
 async function transferImage(ctx: ApplyContext, op: TransferImage): Promise<void> {
   const services = ctx.images;

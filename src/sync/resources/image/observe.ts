@@ -1,8 +1,10 @@
 import { isArchwayError } from "../../../errors.js";
 import type { ImageStatusRow } from "../../../images/index.js";
+import type { ImageMember } from "../../../openstack/index.js";
 import { type CompiledImage, manifestsOf } from "../../../policy/index.js";
 import type { ObserveContext, SyncInput } from "../../resource.js";
 import { deploymentFilter, isVerified, type OwnedImage, ownedImage } from "./marks.js";
+import { readMembers } from "./members.js";
 import type { ResolvedVersion } from "./services.js";
 
 /** What the image resource read from one cloud. */
@@ -15,6 +17,10 @@ export interface ImagesObserved {
   images: OwnedImage[];
   /** ImageSet -> image -> its source's version. */
   versions: Map<string, Map<string, ResolvedVersion>>;
+  /** Image id -> its members, for the owned `shared` images of sets that ask for `shared` (no others are read). */
+  members?: Map<string, ImageMember[]>;
+  /** Images whose members could not be read (left as they are this run). */
+  memberProblems?: string[];
 }
 
 /** One image of a set as the cloud should hold it. */
@@ -73,8 +79,15 @@ export async function observeImages(ctx: ObserveContext): Promise<ImagesObserved
       reason: `Glance of cloud ${ctx.input.cloud.id} cannot be read: ${(err as Error).message}`,
     };
   }
+  const shared = down ? undefined : await readMembers(ctx.clients.images(), images, wanted, ctx.clients.limiter.max);
   await resolving;
-  const observed: ImagesObserved = { wanted: true, images, versions, ...(down ? { down } : {}) };
+  const observed: ImagesObserved = {
+    wanted: true,
+    images,
+    versions,
+    ...(down ? { down } : {}),
+    ...(shared ? { members: shared.members, memberProblems: shared.problems } : {}),
+  };
   services?.observed(ctx.input.cloud.id, statusRows(ctx.input.cloud.id, wanted, observed));
   return observed;
 }

@@ -82,5 +82,26 @@ export interface DeleteImage extends VersionRef {
   policies: string[];
 }
 
+/** Shares an owned `shared` image with a project Archway grants in the cloud, accepted on its behalf. */
+export interface ShareImage extends VersionRef {
+  kind: "shareImage";
+  imageId: string;
+  name: string;
+  project: ProjectRef;
+  policies: string[];
+}
+
+/** Stops sharing an owned image with an Archway-owned project no policy grants in the cloud any more. */
+export interface UnshareImage extends VersionRef {
+  kind: "unshareImage";
+  imageId: string;
+  name: string;
+  /** The member's project id (what Glance knows). */
+  projectId: string;
+  /** `<domain>/<name>` of the project, for a person. */
+  project: string;
+  policies: string[];
+}
+
 /** The operations on Glance images. */
-export type ImageOperation = TransferImage | RenameImage | UpdateImage | DeleteImage;
+export type ImageOperation = TransferImage | RenameImage | UpdateImage | DeleteImage | ShareImage | UnshareImage;

@@ -3,6 +3,7 @@ import type { CompiledImage } from "../../../policy/index.js";
 import type { PlanContext, Planned } from "../../resource.js";
 import { images } from "./index.js";
 import { isVerified, type OwnedImage, versionedName } from "./marks.js";
+import { grantedProjects, memberOps } from "./members.js";
 import { type ImagesObserved, wantedImages } from "./observe.js";
 import type { ImageFields, ImageOperation, SourceRef, VersionRef } from "./ops.js";
 
@@ -31,6 +32,7 @@ export function planImages(ctx: PlanContext): Planned<ImageOperation> {
     if (!(age >= LEFTOVER_AGE_MS)) continue;
     operations.push(deletion(img, "leftover"));
   }
+  problems.push(...(observed.memberProblems ?? []));
   const wanted = wantedImages(ctx.input);
   const names = new Map<string, string[]>();
   for (const w of wanted) names.set(w.image.name, [...(names.get(w.image.name) ?? []), w.set]);
@@ -93,7 +95,7 @@ function planOne(
       mode: mode.mode,
       ...(mode.mode === "pull" ? { pullUrl: mode.url } : {}),
       ...(holder ? { demote: { imageId: holder.id, name: versionedName(image.name, holder.version) } } : {}),
-      members: image.visibility === "shared" ? sharedWith(ctx) : [],
+      members: image.visibility === "shared" ? grantedProjects(ctx) : [],
       policies,
     });
   } else {
@@ -102,10 +104,14 @@ function planOne(
     const changes = fieldChanges(present, fields);
     if (Object.keys(changes).length > 0)
       ops.push({ kind: "updateImage", ...ref, imageId: present.id, name: image.name, changes, policies });
+    if (image.visibility === "shared") ops.push(...memberOps(ctx, observed.members, ref, present, true));
   }
   older.forEach((o, i) => {
     // keep counts the wanted version too: keep 2 = the newest and one older version.
     if (i + 1 < image.keep) {
+      // A kept older version stays shared with the granted projects only (it is not made `shared` if it is not).
+      if (image.visibility === "shared")
+        ops.push(...memberOps(ctx, observed.members, { ...ref, version: o.version }, o, false));
       const name = versionedName(image.name, o.version);
       // While the new version is not there, the previous one keeps the plain name (the transfer renames it).
       if (o.name !== name && (present || o.name !== image.name))
@@ -165,11 +171,4 @@ function fieldChanges(present: OwnedImage, want: ImageFields): Record<string, st
   const props = imageProperties(raw);
   for (const [k, v] of Object.entries(want.properties)) if (props[k] !== v) out[k] = v;
   return out;
-}
-
-/** The projects Archway grants in this cloud, which a `shared` image is shared with. */
-function sharedWith(ctx: PlanContext) {
-  return ctx.input.desired.projects
-    .map((p) => ({ domain: p.domain, name: p.name }))
-    .sort((a, b) => a.domain.localeCompare(b.domain) || a.name.localeCompare(b.name));
 }

@@ -87,7 +87,7 @@ describe("the resource registry", () => {
         "deleteFlavor",
         ...["createSecurityGroup", "updateSecurityGroup", "deleteSecurityGroup"],
         ...["createSecurityGroupRule", "deleteSecurityGroupRule"],
-        ...["transferImage", "renameImage", "updateImage", "deleteImage"],
+        ...["transferImage", "renameImage", "updateImage", "deleteImage", "shareImage", "unshareImage"],
       ].sort(),
     );
   });
