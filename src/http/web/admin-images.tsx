@@ -20,7 +20,7 @@ import type { WebDeps } from "./deps.js";
 import { pageUser } from "./home.js";
 import { Layout, renderPage, when } from "./layout.js";
 import { requireAdmin, requireApi, requirePage, type WebEnv } from "./security.js";
-import { Pager, SuggestInput } from "./widgets.js";
+import { filteredHref, Pager, SelectFilter, SuggestInput } from "./widgets.js";
 
 const STATE_CLASS: Record<ImageCloudState, string> = {
   present: "state-ok",
@@ -116,19 +116,7 @@ const Filters = ({ query, clouds, images }: { query: ImageQuery; clouds: readonl
   <form method="get" action="/admin/images" class="filters" aria-label="Filter the images">
     <SuggestInput id="i-cloud" name="cloud" label="Cloud" value={query.cloud} options={clouds} />
     <SuggestInput id="i-image" name="image" label="Image" value={query.image} options={images} />
-    <div>
-      <label for="i-state">State</label>
-      <select id="i-state" name="state">
-        <option value="" selected={!query.state}>
-          any
-        </option>
-        {IMAGE_STATES.map((s) => (
-          <option value={s} selected={query.state === s}>
-            {s}
-          </option>
-        ))}
-      </select>
-    </div>
+    <SelectFilter id="i-state" name="state" label="State" value={query.state} options={IMAGE_STATES} />
     <button type="submit" class="secondary">
       Filter
     </button>
@@ -136,12 +124,8 @@ const Filters = ({ query, clouds, images }: { query: ImageQuery; clouds: readonl
 );
 
 function link(query: ImageQuery, page: number): string {
-  const q = new URLSearchParams();
-  if (query.cloud) q.set("cloud", query.cloud);
-  if (query.image) q.set("image", query.image);
-  if (query.state) q.set("state", query.state);
-  q.set("page", String(page));
-  return `/admin/images?${q}`;
+  const { cloud, image, state } = query;
+  return filteredHref("/admin/images", { cloud, image, state, page: String(page) });
 }
 
 /**

@@ -17,7 +17,7 @@ import type { WebDeps } from "./deps.js";
 import { pageUser } from "./home.js";
 import { Layout, renderPage } from "./layout.js";
 import { requireAdmin, requireApi, requirePage, type WebEnv } from "./security.js";
-import { Pager, SuggestInput } from "./widgets.js";
+import { filteredHref, Pager, SuggestInput } from "./widgets.js";
 
 const SERVICE_TEXT: Record<QuotaService, string> = {
   compute: "Compute (Nova)",
@@ -141,11 +141,7 @@ const Filters = ({ query, clouds }: { query: QuotaQuery; clouds: readonly string
 );
 
 function link(query: QuotaQuery, changes: Partial<Record<"page" | "refresh", string>>): string {
-  const q = new URLSearchParams();
-  if (query.cloud) q.set("cloud", query.cloud);
-  if (query.project) q.set("project", query.project);
-  for (const [k, v] of Object.entries(changes)) q.set(k, v);
-  return `/admin/quotas?${q}`;
+  return filteredHref("/admin/quotas", { cloud: query.cloud, project: query.project, ...changes });
 }
 
 /** Clouds that could not be read: named with the reason, never failing the page. */

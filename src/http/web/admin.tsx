@@ -8,7 +8,7 @@ import { pageUser } from "./home.js";
 import { AdminOnly, CsrfField, Layout, Notice, renderPage, when } from "./layout.js";
 import { PlanSummaryView } from "./plan-page.js";
 import { person, readForm, requireAdmin, requirePage, type WebEnv } from "./security.js";
-import { Pager } from "./widgets.js";
+import { filteredHref, Pager, SelectFilter } from "./widgets.js";
 
 const PlanId = z.string().regex(/^[\w.:-]{1,100}$/, { error: "no plan to apply: review the plan first" });
 const ApplyForm = z.object({
@@ -85,17 +85,7 @@ const FleetSummary = ({ view, query }: { view: FleetView; query: FleetQuery }) =
         <label for="f-label">Label (key=value)</label>
         <input id="f-label" type="text" name="label" value={query.label ?? ""} placeholder="kind=edge" />
       </div>
-      <div>
-        <label for="f-state">State</label>
-        <select id="f-state" name="state">
-          <option value="">any</option>
-          {FLEET_STATES.map((s) => (
-            <option value={s} selected={query.state === s}>
-              {s}
-            </option>
-          ))}
-        </select>
-      </div>
+      <SelectFilter id="f-state" name="state" label="State" value={query.state} options={FLEET_STATES} />
       <button type="submit" class="secondary">
         Filter
       </button>
@@ -120,12 +110,8 @@ const FleetSummary = ({ view, query }: { view: FleetView; query: FleetQuery }) =
 
 /** A page of the fleet list, keeping its filters. */
 function fleetPage(query: FleetQuery, page: number): string {
-  const q = new URLSearchParams();
-  if (query.name) q.set("name", query.name);
-  if (query.label) q.set("label", query.label);
-  if (query.state) q.set("state", query.state);
-  q.set("page", String(page));
-  return `/admin?${q}`;
+  const { name, label, state } = query;
+  return filteredHref("/admin", { name, label, state, page: String(page) });
 }
 
 /** `/admin`: cloud health, the sync plan with a confirmed apply, links to the audit log and policy explain. */

@@ -48,3 +48,41 @@ export const SuggestInput = ({
     </datalist>
   </div>
 );
+
+/**
+ * A labelled choice among fixed values, "any" first (the filter left out of the query). Used for the state filters.
+ */
+export const SelectFilter = ({
+  id,
+  name,
+  label,
+  value,
+  options,
+}: {
+  id: string;
+  name: string;
+  label: string;
+  value: string | undefined;
+  options: readonly string[];
+}) => (
+  <div>
+    <label for={id}>{label}</label>
+    <select id={id} name={name}>
+      <option value="" selected={!value}>
+        any
+      </option>
+      {options.map((option) => (
+        <option value={option} selected={value === option}>
+          {option}
+        </option>
+      ))}
+    </select>
+  </div>
+);
+
+/** The URL of `path` with the given filters, in their order, leaving out the empty ones. */
+export function filteredHref(path: string, params: Record<string, string | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value) q.set(key, value);
+  return `${path}?${q}`;
+}
