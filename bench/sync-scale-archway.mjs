@@ -8,6 +8,7 @@
 // Prints one progress line per phase on stderr and, last on stdout, one JSON line: { setupSeconds, phases, maxRssMiB,
 // replanByOperation }.
 import { randomBytes } from "node:crypto";
+import { subscribe } from "node:diagnostics_channel";
 import { readFileSync } from "node:fs";
 import { writeHeapSnapshot } from "node:v8";
 
@@ -32,7 +33,11 @@ const sampler = setInterval(sample, 20);
 
 const isWrite = (e) => e.method !== "GET" && e.method !== "HEAD" && e.operation !== "keystone.auth.issue";
 // Counted, not kept: 100,000 request records would be the benchmark's memory, not Archway's.
-const count = { requests: 0, writes: 0, writesBy: new Map(), byOperation: new Map() };
+const count = { requests: 0, writes: 0, connects: 0, writesBy: new Map(), byOperation: new Map() };
+// New connections (TCP connects) to the clouds: each costs a connect and, later, a close in this process.
+subscribe("undici:client:connected", () => {
+  count.connects++;
+});
 
 const t0 = performance.now();
 const config = ConfigSchema.parse({
@@ -88,7 +93,7 @@ const phases = [];
 let applyWrites = {};
 let replanByOperation = {};
 const phase = async (name, run) => {
-  const from = { requests: count.requests, writes: count.writes };
+  const from = { requests: count.requests, writes: count.writes, connects: count.connects };
   count.writesBy = new Map();
   count.byOperation = new Map();
   peakHeap = 0;
@@ -107,6 +112,7 @@ const phase = async (name, run) => {
     cpuSeconds: (used.user + used.system) / 1e6,
     requests: count.requests - from.requests,
     writes: count.writes - from.writes,
+    connects: count.connects - from.connects,
     operations,
     heapMiB: peakHeap / 2 ** 20,
     rssMiB: peakRss / 2 ** 20,
@@ -120,7 +126,11 @@ const phase = async (name, run) => {
   // BENCH_SCALE_SNAPSHOT=<dir>: a heap snapshot after each phase (what the live figure is made of).
   if (process.env.BENCH_SCALE_SNAPSHOT)
     writeHeapSnapshot(`${process.env.BENCH_SCALE_SNAPSHOT}/${phases.length}.heapsnapshot`);
-  console.error(`${name}: ${seconds.toFixed(1)} s, ${count.requests - from.requests} requests${live}`);
+  const cpuS = ((used.user + used.system) / 1e6).toFixed(1);
+  console.error(
+    `${name}: ${seconds.toFixed(1)} s, ${cpuS} CPU s, ${count.requests - from.requests} requests, ` +
+      `${count.connects - from.connects} connects, ${(peakRss / 2 ** 20).toFixed(0)} MiB RSS${live}`,
+  );
 };
 const planned = async () => {
   const plans = await sync.service.plan();
@@ -146,6 +156,12 @@ try {
     return results.reduce((s, r) => s + (r.applied ?? 0), 0);
   });
   await phase("plan, converged clouds (periodic resync)", planned);
+  // BENCH_SCALE_REPLANS=<n>: the converged replan n times (a noisy machine: take the best), each after every cloud's
+  // pool has closed (idle 4 s), as a periodic resync minutes later finds them.
+  for (let i = 1; i < Number(process.env.BENCH_SCALE_REPLANS ?? 1); i++) {
+    await new Promise((r) => setTimeout(r, 5_000));
+    await phase(`plan, converged clouds (periodic resync, again ${i})`, planned);
+  }
 } finally {
   clearInterval(sampler);
   await sync.close();

@@ -1,11 +1,12 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { Agent, type Dispatcher, request } from "undici";
+import { Agent, type Dispatcher, getGlobalDispatcher } from "undici";
 import type { z } from "zod";
 // spans.js, not the index: the index also loads the OTLP exporter and SDK, ~8 MiB a process that never traces
 // (an image transfer worker) does not need; the gateway loads them through startTracing anyway.
 import { clientSpan } from "../telemetry/spans.js";
 import type { CircuitBreaker } from "./breaker.js";
 import { codeForStatus, OpenStackError, type OpenStackService, upstreamMessage } from "./errors.js";
+import { ExchangeTimeout, exchange } from "./exchange.js";
 import type { Limiter } from "./limiter.js";
 
 /** What the request hook sees once per HTTP attempt (retries included): enough to count and time calls. */
@@ -204,52 +205,38 @@ export class Transport {
         attempt,
         ms: performance.now() - started,
       });
-    // A timer cleared when the reply is read, not `AbortSignal.timeout()`: that one's timer outlives the call, and
-    // when it fires on a signal not yet collected it builds a DOMException (a stack trace) for nobody. At a thousand
-    // clouds that was tens of thousands of live timers and signals, and 1-2% of sync's CPU.
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, this.opts.timeoutMs);
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (spec.body !== undefined) headers["content-type"] = "application/json";
+    if (spec.headers) Object.assign(headers, spec.headers);
     try {
-      // undici's request(), not fetch(): no WHATWG Request, Response, Headers or web streams per call. At a
-      // thousand clouds that garbage was most of sync's CPU and of its peak heap (BENCHMARKS.md, sync-scale).
-      const res = await request(url, {
+      // A dispatch handler that buffers the reply (exchange.ts), not request() or fetch(): no streams, signals or
+      // WHATWG objects per call; at a thousand clouds their garbage was most of sync's CPU (BENCHMARKS.md).
+      const res = await exchange(this.opts.dispatcher ?? getGlobalDispatcher(), {
+        url,
         method: spec.method,
-        headers: {
-          accept: "application/json",
-          ...(spec.body !== undefined ? { "content-type": "application/json" } : {}),
-          ...spec.headers,
-        },
+        headers,
         body: spec.body !== undefined ? JSON.stringify(spec.body) : undefined,
-        signal: controller.signal,
-        dispatcher: this.opts.dispatcher,
-        // fetch() followed redirects; so does this.
-        maxRedirections: 5,
+        timeoutMs: this.opts.timeoutMs,
       });
-      const text = await res.body.text();
-      emit(res.statusCode);
+      emit(res.status);
       let body: unknown;
       try {
-        body = text ? JSON.parse(text) : undefined;
+        body = res.text ? JSON.parse(res.text) : undefined;
       } catch {
         body = undefined;
       }
-      return { kind: "reply", res: new Reply(res.statusCode, res.headers), body };
+      return { kind: "reply", res: new Reply(res.status, res.headers), body };
     } catch (err) {
       emit(0);
+      const timedOut = err instanceof ExchangeTimeout;
       const code = errorCode(err);
       return {
         kind: "failure",
-        reason: timedOut ? `no reply within ${this.opts.timeoutMs} ms` : (code ?? (err as Error)?.message ?? "error"),
+        reason: timedOut ? err.message : (code ?? (err as Error)?.message ?? "error"),
         refused: code === "ECONNREFUSED",
         reset: timedOut || (code !== undefined && RESET_CODES.has(code)),
         error: err,
       };
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -294,13 +281,13 @@ class Reply {
 
   constructor(
     readonly status: number,
-    private readonly raw: IncomingHttpHeaders,
+    private readonly raw: () => IncomingHttpHeaders,
   ) {}
 
   get headers(): Headers {
     if (!this.#headers) {
       const h = new Headers();
-      for (const [name, value] of Object.entries(this.raw)) {
+      for (const [name, value] of Object.entries(this.raw())) {
         if (value === undefined) continue;
         for (const v of Array.isArray(value) ? value : [value]) h.append(name, v);
       }
@@ -310,7 +297,7 @@ class Reply {
   }
 
   header(name: string): string | null {
-    const v = this.raw[name];
+    const v = this.raw()[name];
     return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
   }
 }
