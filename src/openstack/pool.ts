@@ -6,6 +6,13 @@ import { createAgent } from "./http.js";
 const IDLE_MS = 4_000;
 
 /**
+ * Why an idle pool's sockets are closed: one error for every pool, not undici's `close()`, which makes an error (and
+ * formats its stack, as Node does for every socket destroyed with one) per socket, pool and agent: with a connect
+ * and a close per socket, a fifth of a converged resync's CPU at a thousand clouds (BENCHMARKS.md, sync-scale).
+ */
+const IDLE_CLOSE = new errors.ClientClosedError();
+
+/**
  * One cloud's keep-alive connection pool, made on first use and closed once nothing has been in flight for a few
  * seconds. An agent left open keeps its sockets for as long as the server's keep-alive hint says (up to 30 s) and,
  * after they close, a pool and a client per socket it ever opened: about 60 KiB per cloud. A process syncing a
@@ -42,7 +49,8 @@ export class CloudPool extends Dispatcher {
       const agent = this.#agent;
       if (this.#inFlight > 0 || !agent) return;
       this.#agent = undefined;
-      agent.close().catch(() => {});
+      // Nothing is in flight, so nothing is cut short: destroy() only skips close()'s per-socket errors.
+      agent.destroy(IDLE_CLOSE).catch(() => {});
     }, this.idleMs);
     this.#idleTimer.unref();
   }
