@@ -10,6 +10,7 @@ import {
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
 import type { TelemetryConfig } from "../config/index.js";
 import type { Logger } from "../log/index.js";
+import { setTracing } from "./spans.js";
 
 /** Traces being exported; `shutdown` sends what is buffered and stops. */
 export interface Tracing {
@@ -39,6 +40,7 @@ export function startTracing(
     ],
   });
   provider.register();
+  setTracing(true);
   opts.log?.info({ endpoint: config.otlpEndpoint, serviceName: config.serviceName }, "exporting traces over OTLP");
   return {
     async shutdown() {
@@ -46,6 +48,7 @@ export function startTracing(
         .shutdown()
         .catch((err: unknown) => opts.log?.warn({ err: (err as Error).message }, "trace export"));
       trace.disable();
+      setTracing(false);
     },
   };
 }
