@@ -147,6 +147,8 @@ export async function benchSyncScale(): Promise<void> {
     // sets another, 0 leaves V8's default sizing (about 4x what is live) to compare.
     const heapMiB = Number.parseInt(process.env.BENCH_SCALE_HEAP_MIB ?? String(WORKER_HEAP_MIB), 10);
     if (heapMiB > 0) prof.push(`--max-old-space-size=${heapMiB}`);
+    // BENCH_SCALE_NODE_FLAGS="--trace-gc ...": more flags for the Archway process (diagnosis only).
+    prof.push(...(process.env.BENCH_SCALE_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? []));
     const line = await runChild(process.execPath, [...prof, "bench/sync-scale-archway.mjs", inputFile], { cwd: root });
     const report = JSON.parse(line) as ArchwayReport;
     const { phases } = report;
