@@ -32,6 +32,7 @@ export class FakeGlance implements ImageApi {
       disk_format: spec.diskFormat,
       container_format: spec.containerFormat,
       protected: spec.protected ?? false,
+      visibility: spec.visibility ?? "shared",
       created_at: new Date().toISOString(),
     };
     this.images.set(image.id, image);
@@ -75,6 +76,18 @@ export class FakeGlance implements ImageApi {
     this.check();
     const image = this.images.get(id);
     if (!image) throw new ArchwayError("glance_not_found", "no image", 404);
+    return { ...image };
+  }
+
+  /** Changes recorded by {@link update}, in order. */
+  updates: { id: string; changes: Record<string, unknown> }[] = [];
+
+  async update(id: string, changes: Record<string, unknown>): Promise<Image> {
+    this.check();
+    const image = this.images.get(id);
+    if (!image) throw new ArchwayError("glance_not_found", "no image", 404);
+    this.updates.push({ id, changes });
+    Object.assign(image, changes);
     return { ...image };
   }
 
