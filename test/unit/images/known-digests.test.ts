@@ -12,7 +12,7 @@ import {
   streamDigester,
   VERIFICATION_FAILED,
 } from "../../../src/images/index.js";
-import { FakeGlance } from "./fake-glance.js";
+import { FakeGlance, FakeWriterGlance } from "./fake-glance.js";
 
 const dir = mkdtempSync(join(tmpdir(), "archway-images-known-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -138,6 +138,57 @@ describe("streaming a source whose digests are known", () => {
     expect(report.outcomes.map((o) => (o.ok ? "ok" : o.code))).toEqual(["ok", VERIFICATION_FAILED, "ok"]);
     expect((gs[1] as FakeGlance).images.size).toBe(0);
     expect((gs[1] as FakeGlance).updates).toEqual([]);
+  });
+});
+
+describe("uploads written piece by piece (a real Glance client's openUpload)", () => {
+  it("a file is read into a few recycled buffers, each refilled only after every upload flushed it", async () => {
+    const gs = [new FakeWriterGlance("cloud-1"), new FakeWriterGlance("cloud-2"), new FakeWriterGlance("cloud-3")];
+    (gs[1] as FakeWriterGlance).flushDelayMs = 5;
+    const report = await new ImageTransfers({ ...fast, chunkBytes: 64 * 1024 }).stream({
+      source: { kind: "file", path: golden.path },
+      image: { name: "golden", diskFormat: "raw", containerFormat: "bare" },
+      mark,
+      targets: targets(gs),
+    });
+    // 33 chunks through 4 buffers: a buffer refilled early would have changed what the slow cloud hashed.
+    expect(report.outcomes.every((o) => o.ok)).toBe(true);
+    for (const g of gs) {
+      expect(g.opened).toBe(1);
+      expect(g.inStatus("active")[0]).toMatchObject({ size: data.length, os_hash_value: golden.digests.sha512 });
+    }
+  });
+
+  it("a cloud whose upload fails is cut; the others finish from the same buffers", async () => {
+    const gs = [new FakeWriterGlance("cloud-1"), new FakeWriterGlance("cloud-2")];
+    const g1 = gs[0] as FakeWriterGlance;
+    const open = g1.openUpload.bind(g1);
+    let cut = false;
+    g1.openUpload = async (id) => {
+      const w = await open(id);
+      return {
+        ...w,
+        write: async (chunk) => {
+          if (!cut) {
+            cut = true;
+            w.abort(new Error("connection reset"));
+            throw new Error("connection reset");
+          }
+          return w.write(chunk);
+        },
+      };
+    };
+    const report = await new ImageTransfers({ ...fast, chunkBytes: 64 * 1024 }).stream({
+      source: { kind: "file", path: golden.path },
+      image: { name: "golden", diskFormat: "raw", containerFormat: "bare" },
+      mark,
+      targets: targets(gs),
+    });
+    expect(report.outcomes.map((o) => [o.cloudId, o.ok, o.attempts])).toEqual([
+      ["cloud-1", true, 2],
+      ["cloud-2", true, 1],
+    ]);
+    expect(g1.deletes).toHaveLength(1);
   });
 });
 
