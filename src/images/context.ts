@@ -25,7 +25,7 @@ export class TransferContext {
     this.throttle = new Throttle(opts.caps);
     this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
     this.fanout = opts.fanout ?? total;
-    this.chunkBytes = opts.chunkBytes ?? 512 * 1024;
+    this.chunkBytes = opts.chunkBytes ?? 1 << 20;
     this.sinkBufferBytes = opts.sinkBufferBytes ?? 1 << 20;
     this.importTimeoutMs = opts.importTimeoutMs ?? 30 * 60_000;
     this.pollMs = opts.pollMs ?? 500;
