@@ -47,18 +47,23 @@ export function startUpload(target: UploadTarget): UploadWriter {
     agent: https ? target.agents.https : target.agents.http,
   });
   let failure: Error | undefined;
+  /** The first failure wins: a cut after an error answer keeps the answer's message. */
+  const fail = (err: Error): Error => {
+    failure ??= err;
+    return failure;
+  };
   const done = new Promise<void>((resolve, reject) => {
     req.on("response", (res: IncomingMessage) => {
       const parts: Buffer[] = [];
       res.on("data", (c: Buffer) => parts.push(c));
-      res.on("error", (err) => reject((failure ??= target.cut(err))));
+      res.on("error", (err) => reject(fail(target.cut(err))));
       res.on("end", () => {
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) return resolve();
-        reject((failure ??= target.fail(status, Buffer.concat(parts).toString("utf8").slice(0, 4096))));
+        reject(fail(target.fail(status, Buffer.concat(parts).toString("utf8").slice(0, 4096))));
       });
     });
-    req.on("error", (err) => reject((failure ??= target.cut(err))));
+    req.on("error", (err) => reject(fail(target.cut(err))));
   });
   done.catch(() => {});
   // A write whose callback never comes (the request died before it had a socket) must still settle.
@@ -80,7 +85,7 @@ export function startUpload(target: UploadTarget): UploadWriter {
       req.end();
     },
     abort(err) {
-      failure ??= target.cut(err);
+      fail(target.cut(err));
       req.destroy(err);
     },
     done,

@@ -55,7 +55,13 @@ describe("streaming a file whose digests are known (the sync resource's cached o
     const spies = targets.map((t) => ({ cloudId: t.cloudId, ...recorded(t.glance) }));
     const report = await new ImageTransfers().stream({
       source: { kind: "file", path: file.path, pin: { algorithm: "sha512", value: file.sha512 } },
-      image: { name: "known-digests", diskFormat: "raw", containerFormat: "bare", visibility: "public", protected: true },
+      image: {
+        name: "known-digests",
+        diskFormat: "raw",
+        containerFormat: "bare",
+        visibility: "public",
+        protected: true,
+      },
       mark,
       targets: spies.map((s) => ({ cloudId: s.cloudId, glance: s.api })),
       expected: known,
