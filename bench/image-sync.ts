@@ -44,17 +44,35 @@ function glances() {
   return { made, close: async () => void (await Promise.all(made.map((m) => m.close()))) };
 }
 
-async function randomFile(dir: string, mib: number): Promise<{ path: string; sha512: string }> {
+/** A generated image file and its digests. */
+interface BenchFile {
+  path: string;
+  size: number;
+  sha512: string;
+  md5: string;
+}
+
+/**
+ * The two Archway sides: a source whose digests are known (a file source: the sync resource hashes it once per
+ * path, size and mtime to know its version; a golden image), streamed without hashing and proved by Glance's
+ * hashes; and one hashed while streamed (a URL source, whose pin gives no md5).
+ */
+const ARCHWAY_KNOWN = "archway stream, digests known";
+const ARCHWAY_HASHING = "archway stream, hashing";
+
+async function randomFile(dir: string, mib: number): Promise<BenchFile> {
   const path = join(dir, `bench-${mib}m.raw`);
   const hash = createHash("sha512");
+  const md5 = createHash("md5");
   const out = createWriteStream(path);
   for (let i = 0; i < mib / 4; i++) {
     const piece = randomBytes(4 * MiB);
     hash.update(piece);
+    md5.update(piece);
     if (!out.write(piece)) await new Promise<void>((r) => out.once("drain", () => r()));
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  return { path, sha512: hash.digest("hex") };
+  return { path, size: mib * MiB, sha512: hash.digest("hex"), md5: md5.digest("hex") };
 }
 
 const image = (name: string) => ({ name, diskFormat: "raw", containerFormat: "bare" });
@@ -130,7 +148,7 @@ interface ChildResult {
  * (bench/lib/image-child.mjs), as a gateway runs it: the bench process's heap (tsx, the file it generated, the curl
  * children) weighs neither on the transfer nor on its RSS.
  */
-async function archwayRound(file: { path: string; sha512: string }): Promise<ChildResult> {
+async function archwayRound(file: BenchFile, known: boolean): Promise<ChildResult> {
   const flags = (process.env.BENCH_IMAGE_NODE_FLAGS ?? "").split(" ").filter(Boolean);
   const proc = spawn(process.execPath, [...flags, "bench/lib/image-child.mjs"], {
     cwd: repoRoot,
@@ -142,6 +160,7 @@ async function archwayRound(file: { path: string; sha512: string }): Promise<Chi
       clouds: testClouds({ timeoutMs: 60_000 }),
       path: file.path,
       sha512: file.sha512,
+      ...(known ? { expected: { size: file.size, md5: file.md5, sha512: file.sha512 } } : {}),
       mark: { archway_bench: `child-${randomUUID()}` },
       options: childOptions(),
     }),
@@ -201,6 +220,9 @@ function standIn(cloudId: string, log: { t: number; n: number }[]): ImageApi {
     },
     async get(id) {
       return { ...(images.get(id) as Image) };
+    },
+    async update(id, changes) {
+      return Object.assign(images.get(id) ?? ({} as Image), changes);
     },
     async delete(id) {
       images.delete(id);
@@ -286,13 +308,22 @@ export async function benchImageSync(): Promise<void> {
   const rssRows: (string | number)[][] = [
     ["image", "seconds", "peak RSS MiB (VmHWM)", "RSS before the transfer MiB", "Archway CPU s per GiB read"],
   ];
-  const ratios: number[] = [];
+  const ratios: Record<string, number[]> = { [ARCHWAY_KNOWN]: [], [ARCHWAY_HASHING]: [] };
   // CPU seconds per round: each side's own, and the glance-api's while it ran (for the CPU-bound ceiling).
   const cpu = {
     curl: [] as number[],
-    archway: [] as number[],
+    archway: { [ARCHWAY_KNOWN]: [] as number[], [ARCHWAY_HASHING]: [] as number[] } as Record<string, number[]>,
     glanceCurl: [] as number[],
-    glanceArchway: [] as number[],
+    glanceArchway: { [ARCHWAY_KNOWN]: [] as number[], [ARCHWAY_HASHING]: [] as number[] } as Record<string, number[]>,
+  };
+  const summary = (who: string) => {
+    const arch = median(cpu.archway[who] ?? []);
+    const glance = median(cpu.glanceArchway[who] ?? []);
+    const ceiling = (median(cpu.glanceCurl) + median(cpu.curl)) / (glance + arch);
+    return (
+      `${who}: median ratio ${median(ratios[who] ?? []).toFixed(2)} over ${ratios[who]?.length} rounds; median CPU s ` +
+      `Archway ${arch.toFixed(2)}, 3 glance-api ${glance.toFixed(2)}; CPU-bound ceiling ${ceiling.toFixed(2)}.`
+    );
   };
   try {
     const [first] = SIZES;
@@ -305,59 +336,54 @@ export async function benchImageSync(): Promise<void> {
       const rate = (s: number) => ((3 * size) / MiB / s).toFixed(0);
       if (mib === first) {
         for (let r = 1; r <= ROUNDS; r++) {
-          // Alternate which side goes first, so neither always runs on a machine the other just warmed or heated.
           const runCurl = async () => {
             const m = await withCpu(pids, () => curlRound(made, file.path, mark));
             await cleanup(made, mark);
             return m;
           };
-          const runArchway = () => withCpu(pids, () => archwayRound(file));
-          let curl: Awaited<ReturnType<typeof runCurl>>;
-          let archway: Awaited<ReturnType<typeof runArchway>>;
-          if (r % 2 === 1) {
-            curl = await runCurl();
-            archway = await runArchway();
-          } else {
-            archway = await runArchway();
-            curl = await runCurl();
+          const sides = [
+            { who: "curl -T x3", run: runCurl },
+            { who: ARCHWAY_KNOWN, run: () => withCpu(pids, () => archwayRound(file, true)) },
+            { who: ARCHWAY_HASHING, run: () => withCpu(pids, () => archwayRound(file, false)) },
+          ];
+          // Rotate which side goes first, so none always runs on a machine another just warmed or heated.
+          const measured = new Map<string, Awaited<ReturnType<typeof runCurl>>>();
+          for (let i = 0; i < sides.length; i++) {
+            const side = sides[(i + r) % sides.length] as (typeof sides)[number];
+            measured.set(side.who, await side.run());
           }
-          const ratio = curl.value.seconds / archway.value.seconds;
-          ratios.push(ratio);
+          const curl = measured.get("curl -T x3") as Awaited<ReturnType<typeof runCurl>>;
           cpu.curl.push(curl.value.cpuSeconds);
-          cpu.archway.push(archway.value.cpuSeconds);
           cpu.glanceCurl.push(curl.pidsCpu);
-          cpu.glanceArchway.push(archway.pidsCpu);
-          rows.push([
-            `${mib} MiB`,
-            "curl -T x3",
-            r,
-            curl.value.seconds.toFixed(2),
-            rate(curl.value.seconds),
-            curl.value.cpuSeconds.toFixed(2),
-            curl.pidsCpu.toFixed(2),
-            curl.machineCpu.toFixed(2),
-            "",
-          ]);
-          rows.push([
-            `${mib} MiB`,
-            "archway stream",
-            r,
-            archway.value.seconds.toFixed(2),
-            rate(archway.value.seconds),
-            archway.value.cpuSeconds.toFixed(2),
-            archway.pidsCpu.toFixed(2),
-            archway.machineCpu.toFixed(2),
-            ratio.toFixed(2),
-          ]);
+          for (const { who } of sides) {
+            const m = measured.get(who) as Awaited<ReturnType<typeof runCurl>>;
+            const ratio = who === "curl -T x3" ? undefined : curl.value.seconds / m.value.seconds;
+            if (ratio !== undefined) {
+              ratios[who]?.push(ratio);
+              cpu.archway[who]?.push(m.value.cpuSeconds);
+              cpu.glanceArchway[who]?.push(m.pidsCpu);
+            }
+            rows.push([
+              `${mib} MiB`,
+              who,
+              r,
+              m.value.seconds.toFixed(2),
+              rate(m.value.seconds),
+              m.value.cpuSeconds.toFixed(2),
+              m.pidsCpu.toFixed(2),
+              m.machineCpu.toFixed(2),
+              ratio?.toFixed(2) ?? "",
+            ]);
+          }
           console.log(
             rows
-              .slice(-2)
+              .slice(-3)
               .map((row) => row.join(" | "))
               .join("\n"),
           );
         }
       }
-      const rss = await archwayRound(file);
+      const rss = await archwayRound(file, true);
       rssRows.push([
         `${mib} MiB`,
         rss.seconds.toFixed(1),
@@ -375,11 +401,9 @@ export async function benchImageSync(): Promise<void> {
       markdown: [
         markdownTable(rows),
         "",
-        `Median ratio archway/curl over ${ratios.length} rounds: ${median(ratios).toFixed(2)}. ` +
-          `Median CPU seconds: 3 curl ${median(cpu.curl).toFixed(2)}, Archway ${median(cpu.archway).toFixed(2)}, ` +
-          `3 glance-api ${median(cpu.glanceCurl).toFixed(2)} (curl's rounds) and ${median(cpu.glanceArchway).toFixed(2)} ` +
-          `(Archway's). When the cores are saturated, the ratio cannot exceed (glance + curl CPU) / (glance + Archway ` +
-          `CPU) = ${((median(cpu.glanceCurl) + median(cpu.curl)) / (median(cpu.glanceArchway) + median(cpu.archway))).toFixed(2)}.`,
+        `Median CPU seconds of 3 curl ${median(cpu.curl).toFixed(2)}, of the 3 glance-api in curl's rounds ` +
+          `${median(cpu.glanceCurl).toFixed(2)}. ${summary(ARCHWAY_KNOWN)} ${summary(ARCHWAY_HASHING)} The ceiling: ` +
+          "with both cores saturated the ratio cannot exceed (glance + curl CPU) / (glance + Archway CPU).",
         "",
         markdownTable(rssRows),
         "",
@@ -409,13 +433,17 @@ export async function benchImageSync(): Promise<void> {
         ]),
       ].join("\n"),
       notes:
-        "Throughput: ratio = curl seconds / Archway seconds (target >= 0.9), rounds alternate which side goes first, " +
-        "the file is in the page cache for both. Archway runs as its own process on the compiled build " +
-        "(bench/lib/image-child.mjs), tokens and catalog fetched before the clock starts as for curl; its time includes " +
-        "creating the 3 images, reading the file once, its sha512 (also the pin's algorithm: one hash serves both) and " +
-        "md5, the upload, and verifying (GET) each image; curl's is the upload only. CPU: from /proc (the glance-api " +
-        "pids, the machine's busy time) and `times` for curl. RSS: the kernel's peak resident set (VmHWM) of that " +
-        "process doing one transfer to 3 clouds (target <= 128 MiB, flat in image size). Simulation: 1 MiB image, " +
+        "Throughput: ratio = curl seconds / Archway seconds of the same round (target >= 0.9); the three sides " +
+        "rotate which goes first; the file is in the page cache for all. Archway runs as its own process on the " +
+        "compiled build (bench/lib/image-child.mjs), tokens and catalog fetched before the clock starts as for curl; " +
+        "its time includes creating the 3 images (private until verified), reading the file once, the upload, " +
+        "verifying (GET) each image against the source's digests and releasing it (PATCH); curl's is the upload only. " +
+        "'digests known': the digests come with the request, as the sync resource passes a file's cached digests " +
+        "(hashed once per path, size and mtime) or a golden image's: Archway counts bytes and Glance's hashes prove " +
+        "each copy. 'hashing': Archway computes md5 and sha512 (the pin's algorithm: one hash serves both) while " +
+        "streaming, as for a URL source. CPU: from /proc (the glance-api pids, the machine's busy time) and `times` " +
+        "for curl. RSS: the kernel's peak resident set (VmHWM) of that process doing one transfer (digests known) to " +
+        "3 clouds (target <= 128 MiB, flat in image size). Simulation: 1 MiB image, " +
         "1,000 in-process stand-in endpoints, real clock.",
     });
   } finally {

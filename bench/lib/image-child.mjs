@@ -3,7 +3,8 @@
 // gateway app, the policy engine or the status store), gets each cloud's token and Glance URL first (the curl side
 // gets them before its clock starts too), then streams one image to every cloud (create, upload, verify) and prints
 // one JSON line: the seconds, the CPU it spent, and its memory from the kernel (VmHWM: the peak resident set).
-// Input on stdin (credentials never on the command line): { dist, clouds, path, sha512, mark, options, cpuProf }.
+// Input on stdin (credentials never on the command line): { dist, clouds, path, sha512, expected?, mark, options }
+// (`expected`: the file's known digests, as the sync resource passes a file's cached ones).
 import { readFileSync } from "node:fs";
 
 const input = JSON.parse(readFileSync(0, "utf8"));
@@ -37,6 +38,7 @@ try {
     source: { kind: "file", path: input.path, pin: { algorithm: "sha512", value: input.sha512 } },
     image: { name: "bench-archway", diskFormat: "raw", containerFormat: "bare" },
     mark: input.mark,
+    ...(input.expected ? { expected: input.expected } : {}),
     targets: made.map(({ cloudId, glance }) => ({ cloudId, glance })),
   });
   const seconds = (performance.now() - t0) / 1000;

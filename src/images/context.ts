@@ -2,7 +2,7 @@ import { ArchwayError, isArchwayError } from "../errors.js";
 import type { Image, ImageCreate } from "../openstack/glance.js";
 import { Throttle } from "./bucket.js";
 import { type BackoffPolicy, backoffMs, DEFAULT_BACKOFF, TransferSlots } from "./slots.js";
-import type { TargetOutcome, TransferOptions, TransferProgress, TransferTarget } from "./types.js";
+import type { ImageApi, TargetOutcome, TransferOptions, TransferProgress, TransferTarget } from "./types.js";
 
 /** The limits and clock every transfer of a process shares. */
 export class TransferContext {
@@ -25,7 +25,7 @@ export class TransferContext {
     this.throttle = new Throttle(opts.caps);
     this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
     this.fanout = opts.fanout ?? total;
-    this.chunkBytes = opts.chunkBytes ?? 512 * 1024;
+    this.chunkBytes = opts.chunkBytes ?? 1 << 20;
     this.sinkBufferBytes = opts.sinkBufferBytes ?? 1 << 20;
     this.importTimeoutMs = opts.importTimeoutMs ?? 30 * 60_000;
     this.pollMs = opts.pollMs ?? 500;
@@ -69,6 +69,28 @@ export const VERIFICATION_FAILED = "image_verification_failed";
 /** The create body of an image: its spec with Archway's mark merged into the properties. */
 export function markedSpec(image: ImageCreate, mark: Record<string, string>): ImageCreate {
   return { ...image, properties: { ...image.properties, ...mark } };
+}
+
+/**
+ * The create body of an image until Archway has verified it: its marked spec, but private to Archway's project and
+ * unprotected whatever the set asks, so no tenant can see or boot a copy whose bytes are not checked yet (an upload
+ * checked by Glance's own hash, or a web-download import, goes `active` before Archway compares it) and a copy that
+ * fails can be deleted in one call. {@link releaseImage} gives it the asked visibility and protection once verified.
+ */
+export function quarantinedSpec(image: ImageCreate, mark: Record<string, string>): ImageCreate {
+  return { ...markedSpec(image, mark), visibility: "private", protected: false };
+}
+
+/**
+ * Lifts the quarantine of a verified image: the visibility (Glance's default, `shared`, when the spec names none)
+ * and protection of its spec, in one patch; nothing to do for a private, unprotected image.
+ */
+export async function releaseImage(glance: ImageApi, image: Image, spec: ImageCreate): Promise<Image> {
+  const changes: Record<string, unknown> = {};
+  const visibility = spec.visibility ?? "shared";
+  if (image.visibility !== visibility) changes.visibility = visibility;
+  if ((image.protected ?? false) !== (spec.protected ?? false)) changes.protected = spec.protected ?? false;
+  return Object.keys(changes).length > 0 ? glance.update(image.id, changes, image) : image;
 }
 
 /** Deletes the current attempt's image and earlier leftovers; what cannot be deleted now stays a leftover. */

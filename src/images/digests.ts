@@ -21,11 +21,20 @@ export interface SourceDigests {
   sha256?: string;
 }
 
+/** What a tee feeds each chunk of the source to, and asks for the source's digests once it is read whole. */
+export interface ChunkDigester {
+  update(chunk: Uint8Array): void;
+  /** Bytes seen so far. */
+  readonly bytes: number;
+  /** The source's digests; throws when what was read cannot be the source (see {@link KnownDigests}). */
+  digest(): SourceDigests;
+}
+
 /**
  * Incremental digests of a byte stream: md5 and sha512 always (what Glance reports), sha256 when asked (a pin).
  * Fed chunk by chunk while streaming, so the source is read once.
  */
-export class Digester {
+export class Digester implements ChunkDigester {
   private readonly md5: Hash = createHash("md5");
   private readonly sha512: Hash = createHash("sha512");
   private readonly sha256: Hash | undefined;
@@ -61,6 +70,58 @@ export class Digester {
 /** A digester that computes what `pin` needs. */
 export function digesterFor(pin: SourcePin | undefined): Digester {
   return new Digester({ sha256: pin?.algorithm === "sha256" });
+}
+
+/**
+ * The digester of a source whose digests are known before it is read (a file hashed once per path, size and mtime;
+ * a golden image Glance hashed): it only counts bytes, so streaming costs no hashing in Archway, and Glance's own
+ * `os_hash_value` and `checksum` of each copy are what prove it. Reading more or fewer bytes than the known size
+ * fails here, before the last chunk is released, so a source that grew or shrank completes no upload; a source
+ * changed in place at the same size is caught by that verification, while its copies are still quarantined.
+ */
+export class KnownDigests implements ChunkDigester {
+  private size = 0;
+
+  constructor(
+    private readonly known: SourceDigests,
+    private readonly what: string,
+  ) {}
+
+  update(chunk: Uint8Array): void {
+    this.size += chunk.length;
+    if (this.size > this.known.size) throw this.mismatch();
+  }
+
+  get bytes(): number {
+    return this.size;
+  }
+
+  digest(): SourceDigests {
+    if (this.size !== this.known.size) throw this.mismatch();
+    return this.known;
+  }
+
+  private mismatch(): ArchwayError {
+    return new ArchwayError(
+      SOURCE_DIGEST_MISMATCH,
+      `${this.what}: ${this.size} bytes read, ${this.known.size} expected: it changed since it was hashed; refused`,
+      422,
+    );
+  }
+}
+
+/**
+ * The digester a stream of `pin`'s source uses: {@link KnownDigests} when its digests are known and agree with the
+ * pin (a sha256 pin cannot be checked without hashing, so it always hashes), else a hashing {@link Digester}.
+ */
+export function streamDigester(
+  pin: SourcePin | undefined,
+  known: SourceDigests | undefined,
+  what: string,
+): ChunkDigester {
+  if (!known) return digesterFor(pin);
+  if (pin && (pin.algorithm !== "sha512" || pin.value.toLowerCase() !== known.sha512)) return digesterFor(pin);
+  return new KnownDigests(known, what);
 }
 
 /** Thrown when a source does not match its pinned digest: nothing made from it may go active. */

@@ -14,13 +14,16 @@ export { type BandwidthCaps, Throttle, TokenBucket } from "./bucket.js";
 export { isOurs, type SweepResult, sweepLeftovers, UNFINISHED_STATUSES } from "./cleanup.js";
 export { VERIFICATION_FAILED } from "./context.js";
 export {
+  type ChunkDigester,
   checkPin,
   Digester,
   type GlanceDigests,
+  KnownDigests,
   type PinAlgorithm,
   SOURCE_DIGEST_MISMATCH,
   type SourceDigests,
   type SourcePin,
+  streamDigester,
   verifyImage,
 } from "./digests.js";
 export { IMPORT_FAILED } from "./pull.js";

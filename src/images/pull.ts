@@ -3,9 +3,10 @@ import { imageProperties } from "../openstack/glance.js";
 import {
   discard,
   failed,
-  markedSpec,
   type Pending,
   permanent,
+  quarantinedSpec,
+  releaseImage,
   type TransferContext,
   verificationError,
 } from "./context.js";
@@ -32,7 +33,7 @@ export async function digestSource(ctx: TransferContext, req: Pick<TransferReque
 /**
  * Lets every target cloud pull the image itself (Glance's interoperable import, `web-download`) from the source
  * URL or the target's mirror, under the same concurrency slots and retries as streaming; each image is verified
- * against the source's digests once active, and deleted on a mismatch.
+ * against the source's digests once active (private to Archway's project until then), and deleted on a mismatch.
  */
 export async function pullImage(ctx: TransferContext, req: TransferRequest): Promise<TransferReport> {
   if (req.source.kind !== "url" && req.targets.some((t) => !t.pullUrl)) {
@@ -70,12 +71,13 @@ async function pullOne(
       p.attempt++;
       await discard(p, protectedImage);
       ctx.report({ cloudId: target.cloudId, image: name, phase: "creating", attempt: p.attempt });
-      p.image = await target.glance.create(markedSpec(req.image, req.mark));
+      p.image = await target.glance.create(quarantinedSpec(req.image, req.mark));
       await target.glance.importWebDownload(p.image.id, uri);
       ctx.report({ cloudId: target.cloudId, image: name, phase: "importing", attempt: p.attempt, total: digests.size });
       const image = await waitForImport(ctx, target, p.image.id);
       const why = verifyImage(image, digests);
       if (!why) {
+        await releaseImage(target.glance, image, req.image);
         ctx.report({ cloudId: target.cloudId, image: name, phase: "active", attempt: p.attempt, bytes: digests.size });
         return { cloudId: target.cloudId, ok: true, imageId: image.id, attempts: p.attempt, bytes: digests.size };
       }

@@ -4,6 +4,7 @@ import type { Readable } from "node:stream";
 import { request } from "undici";
 import { ArchwayError } from "../errors.js";
 import type { GlanceClient } from "../openstack/glance.js";
+import { type ChunkSource, PooledFileChunks, readableChunks } from "./chunks.js";
 import type { SourcePin } from "./digests.js";
 
 /**
@@ -75,4 +76,28 @@ export async function openSource(
       cause: err,
     });
   }
+}
+
+/**
+ * Opens the source as chunks for a tee: a file into a few recycled buffers when `pooled` (every sink says when it is
+ * done with a chunk), anything else as a stream of fresh chunks.
+ */
+export async function openChunks(
+  source: ImageSource,
+  opts: { chunkBytes: number; pooled: boolean },
+): Promise<{ chunks: ChunkSource; size?: number }> {
+  if (source.kind === "file" && opts.pooled) {
+    try {
+      return await PooledFileChunks.open(source.path, opts.chunkBytes);
+    } catch (err) {
+      throw new ArchwayError(
+        SOURCE_UNAVAILABLE,
+        `${describeSource(source)} cannot be read: ${(err as Error).message}`,
+        502,
+        { cause: err },
+      );
+    }
+  }
+  const opened = await openSource(source, opts);
+  return { chunks: readableChunks(opened.stream), ...(opened.size !== undefined ? { size: opened.size } : {}) };
 }

@@ -1,24 +1,36 @@
-import { isArchwayError } from "../errors.js";
+import { ArchwayError, isArchwayError } from "../errors.js";
+import type { Image } from "../openstack/glance.js";
 import {
   discard,
   failed,
-  markedSpec,
   type Pending,
   permanent,
+  quarantinedSpec,
+  releaseImage,
   type TransferContext,
   verificationError,
 } from "./context.js";
-import { checkPin, digesterFor, SOURCE_DIGEST_MISMATCH, type SourceDigests, verifyImage } from "./digests.js";
-import { describeSource, openSource } from "./source.js";
-import { TeeSink, tee } from "./tee.js";
+import {
+  checkPin,
+  Digester,
+  SOURCE_DIGEST_MISMATCH,
+  type SourceDigests,
+  streamDigester,
+  verifyImage,
+} from "./digests.js";
+import { describeSource, openChunks } from "./source.js";
+import { tee } from "./tee.js";
 import type { TargetOutcome, TransferReport, TransferRequest } from "./types.js";
+import { allWriters, openUploads } from "./uploads.js";
 
 /**
  * Streams one image to every target: targets are grouped in waves (as many as have a free slot, up to the fanout);
  * each wave reads the source once and tees it to the wave's uploads. A target whose attempt fails gets its image
  * deleted and waits its backoff before joining a later wave; a source that does not match its pin is refused for
  * every target (the last chunk is never sent, so no image goes active); an uploaded image whose Glance digests
- * differ from the streamed ones is deleted and reported.
+ * differ from the source's is deleted and reported. With the source's digests known (`expected`) nothing is hashed
+ * here: Glance's hashes of each copy are compared with them. Every copy stays private to Archway's project and
+ * unprotected until verified (see {@link quarantinedSpec}).
  */
 export async function streamImage(ctx: TransferContext, req: TransferRequest): Promise<TransferReport> {
   const queue: Pending[] = req.targets.map((target) => ({ target, attempt: 0, notBefore: 0, leftovers: [] }));
@@ -85,7 +97,7 @@ async function waveOnce(
   outcomes: TargetOutcome[],
 ): Promise<void> {
   const name = req.image.name;
-  const spec = markedSpec(req.image, req.mark);
+  const spec = quarantinedSpec(req.image, req.mark);
   // A new attempt starts by removing what earlier ones left, then makes a fresh image: never resume a broken one.
   const created: Pending[] = [];
   await Promise.all(
@@ -103,28 +115,17 @@ async function waveOnce(
   );
   if (created.length === 0) return;
 
-  let opened: Awaited<ReturnType<typeof openSource>>;
+  let opened: Awaited<ReturnType<typeof openChunks>>;
   try {
-    opened = await openSource(req.source, { chunkBytes: ctx.chunkBytes });
+    opened = await openChunks(req.source, { chunkBytes: ctx.chunkBytes, pooled: allWriters(created) });
   } catch (err) {
     for (const p of created) await settle(p, err);
     return;
   }
-  const sinks = created.map((p) => new TeeSink(p.target.cloudId, ctx.sinkBufferBytes));
-  const uploads = created.map((p, i) => {
-    const sink = sinks[i] as TeeSink;
-    return p.target.glance
-      .upload(p.image?.id ?? "", sink.stream, opened.size !== undefined ? { size: opened.size } : {})
-      .then(
-        () => undefined,
-        (err: unknown) => {
-          sink.kill(err instanceof Error ? err : new Error(String(err)));
-          return err ?? new Error("upload failed");
-        },
-      );
-  });
-  const result = await tee(opened.stream, sinks, {
-    digester: digesterFor(req.source.pin),
+  const { sinks, outcomes: uploads } = await openUploads(created, opened.size, ctx.sinkBufferBytes);
+  const digester = streamDigester(req.source.pin, req.expected, describeSource(req.source));
+  const result = await tee(opened.chunks, sinks, {
+    digester,
     pace: (n, ids) => ctx.pace(n, ids),
     beforeEnd: (digests) => checkPin(req.source.pin, digests, describeSource(req.source)),
     onProgress: (bytes) => {
@@ -145,33 +146,57 @@ async function waveOnce(
   }
   if (result.ok) state.digests = result.digests;
 
-  await Promise.all(
-    created.map(async (p, i) => {
+  const checked = await Promise.all(
+    created.map(async (p, i): Promise<Checked> => {
       const err = errors[i] ?? (result.ok ? undefined : result.error);
-      if (err !== undefined || !result.ok) return settle(p, err ?? new Error("transfer failed"));
+      if (err !== undefined || !result.ok) return { p, err: err ?? new Error("transfer failed") };
       ctx.report({ cloudId: p.target.cloudId, image: name, phase: "verifying", attempt: p.attempt });
       try {
         const image = await p.target.glance.get(p.image?.id ?? "");
-        const why = verifyImage(image, result.digests);
-        if (why) return settle(p, verificationError(p.target.cloudId, why));
-        outcomes.push({
-          cloudId: p.target.cloudId,
-          ok: true,
-          imageId: image.id,
-          attempts: p.attempt,
-          bytes: result.digests.size,
-        });
-        ctx.report({
-          cloudId: p.target.cloudId,
-          image: name,
-          phase: "active",
-          attempt: p.attempt,
-          bytes: result.digests.size,
-        });
+        return { p, image, why: verifyImage(image, result.digests) };
+      } catch (e) {
+        return { p, err: e };
+      }
+    }),
+  );
+  if (result.ok && !(digester instanceof Digester)) state.refused ??= sourceChanged(checked, req);
+  await Promise.all(
+    checked.map(async ({ p, image, why, err }) => {
+      if (!image || err !== undefined) return settle(p, err ?? new Error("transfer failed"));
+      if (why) return settle(p, state.refused ?? verificationError(p.target.cloudId, why));
+      try {
+        const released = await releaseImage(p.target.glance, image, req.image);
+        const bytes = released.size ?? image.size ?? 0;
+        outcomes.push({ cloudId: p.target.cloudId, ok: true, imageId: image.id, attempts: p.attempt, bytes });
+        ctx.report({ cloudId: p.target.cloudId, image: name, phase: "active", attempt: p.attempt, bytes });
       } catch (e) {
         return settle(p, e);
       }
     }),
+  );
+}
+
+/** One upload of a wave after it ended: the image Glance reports and why it does not match, or the failure. */
+interface Checked {
+  p: Pending;
+  image?: Image;
+  why?: string;
+  err?: unknown;
+}
+
+/**
+ * With known digests Glance's hashes are the only check of the source: when every copy Glance finished carries the
+ * same wrong sha512, the bytes Archway read were not the source that was hashed (changed in place at the same
+ * size), not a transfer fault of one cloud; the source is refused for the whole request.
+ */
+function sourceChanged(checked: readonly Checked[], req: TransferRequest): ArchwayError | undefined {
+  const finished = checked.filter((c) => c.image);
+  const hashes = new Set(finished.map((c) => c.image?.os_hash_value));
+  if (finished.length === 0 || finished.some((c) => !c.why) || hashes.size !== 1) return undefined;
+  return new ArchwayError(
+    SOURCE_DIGEST_MISMATCH,
+    `${describeSource(req.source)}: every cloud hashed what was read differently from the source's known digests: it changed since it was hashed; refused`,
+    422,
   );
 }
 

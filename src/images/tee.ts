@@ -1,12 +1,35 @@
-import { PassThrough, type Readable } from "node:stream";
-import type { Digester, SourceDigests } from "./digests.js";
+import { PassThrough, Readable } from "node:stream";
+import type { UploadWriter } from "../openstack/glance.js";
+import { type ChunkSource, readableChunks } from "./chunks.js";
+import type { ChunkDigester, SourceDigests } from "./digests.js";
 
-/** One target of a tee: the stream its upload reads, and whether it is still taking bytes. */
-export class TeeSink {
+/**
+ * One target of a tee. `write` never rejects: a sink that fails kills itself and the tee goes on with the others.
+ */
+export interface Sink {
+  readonly id: string;
+  /** Bytes written to this sink. */
+  bytes: number;
+  readonly alive: boolean;
+  /**
+   * True when a resolved `write` means the sink holds no reference to the chunk any more, so its buffer may be
+   * refilled (a pooled source); false when the chunk may still sit in a stream buffer.
+   */
+  readonly releasesChunks: boolean;
+  /** Takes a chunk; resolves when the sink can take the next one. */
+  write(chunk: Buffer): Promise<void>;
+  /** Ends the body after the last chunk. */
+  end(): void;
+  /** Stops this sink (its upload failed). */
+  kill(err: Error): void;
+}
+
+/** A sink that is a stream an upload reads (any {@link ImageApi}'s `upload`). */
+export class TeeSink implements Sink {
   /** What the upload reads. Bounded: the tee waits for it to drain. */
   readonly stream: PassThrough;
+  readonly releasesChunks = false;
   private dead: Error | undefined;
-  /** Bytes written to this sink. */
   bytes = 0;
 
   constructor(
@@ -22,7 +45,16 @@ export class TeeSink {
     });
   }
 
-  /** Stops this sink (its upload failed): the tee goes on with the others. */
+  async write(chunk: Buffer): Promise<void> {
+    if (!this.alive) return;
+    this.bytes += chunk.length;
+    if (!this.stream.write(chunk)) await drained(this.stream);
+  }
+
+  end(): void {
+    this.stream.end();
+  }
+
   kill(err: Error): void {
     this.dead ??= err;
     this.stream.destroy(err);
@@ -33,9 +65,45 @@ export class TeeSink {
   }
 }
 
+/** A sink that is an upload written piece by piece (a real Glance's `openUpload`): a write resolves once flushed. */
+export class WriterSink implements Sink {
+  readonly releasesChunks = true;
+  private dead: Error | undefined;
+  bytes = 0;
+
+  constructor(
+    readonly id: string,
+    private readonly writer: UploadWriter,
+  ) {}
+
+  async write(chunk: Buffer): Promise<void> {
+    if (!this.alive) return;
+    this.bytes += chunk.length;
+    try {
+      await this.writer.write(chunk);
+    } catch (err) {
+      this.kill(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  end(): void {
+    this.writer.end();
+  }
+
+  kill(err: Error): void {
+    if (this.dead) return;
+    this.dead = err;
+    this.writer.abort(err);
+  }
+
+  get alive(): boolean {
+    return this.dead === undefined;
+  }
+}
+
 /** How a tee paces and checks the bytes. */
 export interface TeeOptions {
-  digester: Digester;
+  digester: ChunkDigester;
   /** Waits as long as the bandwidth caps require before `n` bytes go to the live sinks (ids). */
   pace?: (n: number, ids: readonly string[]) => Promise<void>;
   /**
@@ -50,12 +118,13 @@ export interface TeeOptions {
 export type TeeResult = { ok: true; digests: SourceDigests } | { ok: false; error: Error };
 
 /**
- * Reads `source` once and writes every chunk to every live sink, waiting for the slowest to drain (it sets the
- * pace), so memory stays at a few chunks per sink whatever the image size. A sink that dies is dropped; when all
- * are dead the read stops. The last chunk is held back until the whole source is digested: `beforeEnd` decides
- * whether the uploads may complete.
+ * Reads `source` once and writes every chunk to every live sink, waiting for the slowest (it sets the pace), so
+ * memory stays at a few chunks per sink whatever the image size; a chunk goes back to a pooled source once every
+ * sink is done with it. A sink that dies is dropped; when all are dead the read stops. The last chunk is held back
+ * until the whole source is digested: `beforeEnd` decides whether the uploads may complete.
  */
-export async function tee(source: Readable, sinks: readonly TeeSink[], opts: TeeOptions): Promise<TeeResult> {
+export async function tee(input: Readable | ChunkSource, sinks: readonly Sink[], opts: TeeOptions): Promise<TeeResult> {
+  const source = input instanceof Readable ? readableChunks(input) : input;
   let held: Buffer | undefined;
   const live = () => sinks.filter((s) => s.alive);
   const release = async (chunk: Buffer): Promise<boolean> => {
@@ -68,16 +137,12 @@ export async function tee(source: Readable, sinks: readonly TeeSink[], opts: Tee
       );
       targets = live();
     }
-    const waits: Promise<void>[] = [];
-    for (const s of targets) {
-      s.bytes += chunk.length;
-      if (!s.stream.write(chunk)) waits.push(drained(s.stream));
-    }
-    await Promise.all(waits);
+    await Promise.all(targets.map((s) => s.write(chunk)));
+    source.recycle(chunk);
     return live().length > 0;
   };
   try {
-    for await (const chunk of source as AsyncIterable<Buffer>) {
+    for (let chunk = await source.next(); chunk; chunk = await source.next()) {
       opts.digester.update(chunk);
       if (held && !(await release(held))) {
         source.destroy();
@@ -89,7 +154,7 @@ export async function tee(source: Readable, sinks: readonly TeeSink[], opts: Tee
     const digests = opts.digester.digest();
     opts.beforeEnd?.(digests);
     if (held && !(await release(held))) return { ok: false, error: new Error("every upload of the wave failed") };
-    for (const s of live()) s.stream.end();
+    for (const s of live()) s.end();
     return { ok: true, digests };
   } catch (err) {
     const error = err instanceof Error ? err : new Error(String(err));

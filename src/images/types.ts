@@ -4,8 +4,15 @@ import type { SourceDigests } from "./digests.js";
 import type { BackoffPolicy } from "./slots.js";
 import type { ImageSource } from "./source.js";
 
-/** What a transfer needs of a cloud's Glance (a {@link GlanceClient}, or a stand-in in tests and benchmarks). */
-export type ImageApi = Pick<GlanceClient, "create" | "upload" | "get" | "delete" | "importWebDownload" | "list">;
+/**
+ * What a transfer needs of a cloud's Glance (a {@link GlanceClient}, or a stand-in in tests and benchmarks).
+ * `openUpload` (uploads written piece by piece) is optional: without it uploads read a stream.
+ */
+export type ImageApi = Pick<
+  GlanceClient,
+  "create" | "upload" | "get" | "update" | "delete" | "importWebDownload" | "list"
+> &
+  Partial<Pick<GlanceClient, "openUpload">>;
 
 /** One cloud to put the image in. */
 export interface TransferTarget {
@@ -26,7 +33,11 @@ export interface TransferRequest {
    */
   mark: Record<string, string>;
   targets: readonly TransferTarget[];
-  /** Pull mode: the source's digests when already known (else the source is read once to digest and check it). */
+  /**
+   * The source's digests when already known (a file hashed once per path, size and mtime; a golden image): pull
+   * mode then does not read the source, and stream mode does not hash it (it counts bytes; each copy is proved by
+   * Glance's own hashes compared with these). Unknown: the source is hashed as it is read (pull: read once first).
+   */
   expected?: SourceDigests;
 }
 
@@ -70,7 +81,7 @@ export interface TransferOptions {
   fanout?: number;
   caps?: BandwidthCaps;
   backoff?: Partial<BackoffPolicy>;
-  /** Read size of the source. Default 512 KiB. */
+  /** Read size of the source. Default 1 MiB (fewer, larger writes: measured cheaper for Archway and Glance). */
   chunkBytes?: number;
   /** Buffer of each upload stream before the tee waits for it. Default 1 MiB. */
   sinkBufferBytes?: number;

@@ -1,14 +1,21 @@
+import { globalAgent as globalHttpAgent, Agent as HttpAgent } from "node:http";
+import { globalAgent as globalHttpsAgent, Agent as HttpsAgent } from "node:https";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { Agent, type Dispatcher, request } from "undici";
 import { z } from "zod";
 import { codeForStatus, OpenStackError, upstreamMessage } from "./errors.js";
 import { type Image, ImageListSchema, ImageSchema } from "./glance-schemas.js";
+import { startUpload, type UploadTarget, type UploadWriter } from "./glance-upload.js";
 import { Transport } from "./http.js";
 import type { CloudClients } from "./index.js";
 import type { KeystoneClient } from "./keystone.js";
 
 export { IMAGE_STATUSES, type Image, ImageSchema, imageProperties } from "./glance-schemas.js";
+export type { UploadWriter } from "./glance-upload.js";
+
+/** Node's global agents (no keep-alive pool of the client's own): for a client made without `createGlanceClient`. */
+const DEFAULT_UPLOAD_AGENTS: UploadTarget["agents"] = { http: globalHttpAgent, https: globalHttpsAgent };
 
 /** What an image is created with; `properties` become top-level custom properties (`os_distro`, `hw_*`, marks). */
 export interface ImageCreate {
@@ -59,7 +66,7 @@ export class GlanceClient {
     private readonly transport: Transport,
     /** The image service URL from the catalog (with or without `/v2`). */
     private readonly url: () => Promise<string>,
-    private readonly uploads: { dispatcher?: Dispatcher } = {},
+    private readonly uploads: { dispatcher?: Dispatcher; agents?: UploadTarget["agents"] } = {},
   ) {}
 
   get cloudId(): string {
@@ -146,10 +153,11 @@ export class GlanceClient {
 
   /**
    * Sets (or, with `null`, removes) top-level attributes and custom properties by a JSON patch. Used to lift
-   * `protected` before Archway deletes one of its own images.
+   * `protected` before Archway deletes one of its own images, and to release a verified one. `current` (the image
+   * as just read) saves the read that tells "add" from "replace".
    */
-  async update(id: string, changes: Record<string, unknown>): Promise<Image> {
-    const current = await this.get(id);
+  async update(id: string, changes: Record<string, unknown>, current?: Image): Promise<Image> {
+    current ??= await this.get(id);
     const ops = Object.entries(changes).map(([k, v]) =>
       v === null ? { op: "remove", path: `/${k}` } : { op: k in current ? "replace" : "add", path: `/${k}`, value: v },
     );
@@ -204,17 +212,13 @@ export class GlanceClient {
    */
   async upload(id: string, body: UploadBody, opts: { size?: number; signal?: AbortSignal } = {}): Promise<void> {
     const url = `${await this.v2()}/images/${enc(id)}/file`;
-    const token = await this.keystone.token();
+    const headers = await this.uploadHeaders(opts.size);
     const stream = body instanceof Readable ? body : Readable.from(body as AsyncIterable<Uint8Array>);
     let res: Dispatcher.ResponseData;
     try {
       res = await request(url, {
         method: "PUT",
-        headers: {
-          "content-type": "application/octet-stream",
-          "x-auth-token": token,
-          ...(opts.size !== undefined ? { "content-length": String(opts.size) } : {}),
-        },
+        headers,
         body: stream,
         signal: opts.signal,
         dispatcher: this.uploads.dispatcher,
@@ -224,34 +228,64 @@ export class GlanceClient {
       });
     } catch (err) {
       stream.destroy();
-      throw new OpenStackError(
-        "image_upload_interrupted",
-        `cloud ${this.cloudId}: upload of image ${id} was cut (${(err as Error)?.message ?? err})`,
-        503,
-        this.info("upload", 0),
-        { cause: err },
-      );
+      throw this.uploadCut(id, err);
     }
     const text = await res.body.text();
-    if (res.statusCode < 300) return;
+    if (res.statusCode >= 300) throw this.uploadFailed(res.statusCode, text);
+  }
+
+  /**
+   * Starts an upload into the image written piece by piece (see {@link UploadWriter}): each write resolves once
+   * flushed, so a caller can reuse its read buffers. What the image streamer uses against a real Glance; `upload`
+   * remains for any stream body.
+   */
+  async openUpload(id: string, opts: { size?: number } = {}): Promise<UploadWriter> {
+    return startUpload({
+      url: `${await this.v2()}/images/${enc(id)}/file`,
+      headers: await this.uploadHeaders(opts.size),
+      agents: this.uploads.agents ?? DEFAULT_UPLOAD_AGENTS,
+      fail: (status, body) => this.uploadFailed(status, body),
+      cut: (cause) => this.uploadCut(id, cause),
+    });
+  }
+
+  private async uploadHeaders(size: number | undefined): Promise<Record<string, string>> {
+    return {
+      "content-type": "application/octet-stream",
+      "x-auth-token": await this.keystone.token(),
+      ...(size !== undefined ? { "content-length": String(size) } : {}),
+    };
+  }
+
+  private uploadCut(id: string, cause: unknown): OpenStackError {
+    return new OpenStackError(
+      "image_upload_interrupted",
+      `cloud ${this.cloudId}: upload of image ${id} was cut (${(cause as Error)?.message ?? cause})`,
+      503,
+      this.info("upload", 0),
+      { cause },
+    );
+  }
+
+  private uploadFailed(status: number, text: string): OpenStackError {
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
       parsed = undefined;
     }
-    const mapped = codeForStatus("glance", res.statusCode);
+    const mapped = codeForStatus("glance", status);
     const detail =
       upstreamMessage(parsed) ??
       text
         .replace(/<[^>]+>/g, " ")
         .trim()
         .slice(0, 200);
-    throw new OpenStackError(
+    return new OpenStackError(
       mapped.code,
-      `cloud ${this.cloudId}: glance glance.images.upload failed with HTTP ${res.statusCode}${detail ? `: ${detail}` : ""}`,
+      `cloud ${this.cloudId}: glance glance.images.upload failed with HTTP ${status}${detail ? `: ${detail}` : ""}`,
       mapped.status,
-      this.info("upload", res.statusCode),
+      this.info("upload", status),
     );
   }
 
@@ -382,6 +416,7 @@ export function createGlanceClient(
 ): { glance: GlanceClient; close: () => Promise<void> } {
   const { cloud } = clients;
   const agent = new Agent({ keepAliveTimeout: 4_000, connections: 16 });
+  const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
   const transport = new Transport({
     cloudId: cloud.id,
     service: "glance",
@@ -398,7 +433,11 @@ export function createGlanceClient(
     return url;
   };
   return {
-    glance: new GlanceClient(clients.keystone, transport, endpoint, { dispatcher: agent }),
-    close: () => agent.close(),
+    glance: new GlanceClient(clients.keystone, transport, endpoint, { dispatcher: agent, agents }),
+    close: async () => {
+      agents.http.destroy();
+      agents.https.destroy();
+      await agent.close();
+    },
   };
 }

@@ -63,6 +63,8 @@ export function withCloudProjectBody(
   cloudProjectId: string | undefined,
 ): Buffer {
   if (!cloudProjectId || !CLOUD_ID.test(cloudProjectId) || body.length === 0) return body;
+  // Ids are matched as spelled (see projectValues): a body that never spells one is not decoded or parsed.
+  if (!facadeIds.some((id) => id.length > 0 && body.includes(id))) return body;
   let text: string;
   try {
     text = strictUtf8.decode(body);

@@ -21,6 +21,15 @@ export const Pager = ({
     </nav>
   );
 
+/** A labelled filter of a list page: its query parameter `name`, the value asked now, the values to offer. */
+interface FilterProps {
+  id: string;
+  name: string;
+  label: string;
+  value: string | undefined;
+  options: readonly string[];
+}
+
 /**
  * A labelled text filter with suggestions. A datalist rather than a select: 1,000 clouds are fine to type into, not
  * to scroll through.
@@ -31,13 +40,7 @@ export const SuggestInput = ({
   label,
   value,
   options,
-}: {
-  id: string;
-  name: string;
-  label: string;
-  value: string | undefined;
-  options: readonly string[];
-}) => (
+}: FilterProps) => (
   <div>
     <label for={id}>{label}</label>
     <input id={id} type="text" name={name} value={value ?? ""} list={`${id}-options`} placeholder="any" />
@@ -58,13 +61,7 @@ export const SelectFilter = ({
   label,
   value,
   options,
-}: {
-  id: string;
-  name: string;
-  label: string;
-  value: string | undefined;
-  options: readonly string[];
-}) => (
+}: FilterProps) => (
   <div>
     <label for={id}>{label}</label>
     <select id={id} name={name}>

@@ -355,6 +355,9 @@ describe("the facade's project ids at the proxy", () => {
     expect(map(`{"project_id":"abc"}`, "../x")).toBe(`{"project_id":"abc"}`);
     const same = Buffer.from(`{"name":"x"}`);
     expect(withCloudProjectBody(same, ["abc"], "real")).toBe(same);
+    // An id spelled with a JSON escape is not the id as spelled: left as it is, with or without the pre-check.
+    const escaped = Buffer.from(`{"project_id":"\\u0061bc"}`);
+    expect(withCloudProjectBody(escaped, ["abc"], "real")).toBe(escaped);
     expect(isJsonBody("application/json")).toBe(true);
     expect(isJsonBody("application/merge-patch+json; charset=utf-8")).toBe(true);
     expect(isJsonBody("application/octet-stream")).toBe(false);

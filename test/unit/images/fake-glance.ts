@@ -2,7 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import { ArchwayError } from "../../../src/errors.js";
 import type { ImageApi } from "../../../src/images/index.js";
-import type { Image, ImageCreate, ImageFilter, UploadBody } from "../../../src/openstack/index.js";
+import type { Image, ImageCreate, ImageFilter, UploadBody, UploadWriter } from "../../../src/openstack/index.js";
 
 /** An in-memory Glance for unit tests: hashes what it is sent, and can fail or corrupt on request. */
 export class FakeGlance implements ImageApi {
@@ -32,6 +32,7 @@ export class FakeGlance implements ImageApi {
       disk_format: spec.diskFormat,
       container_format: spec.containerFormat,
       protected: spec.protected ?? false,
+      visibility: spec.visibility ?? "shared",
       created_at: new Date().toISOString(),
     };
     this.images.set(image.id, image);
@@ -78,6 +79,18 @@ export class FakeGlance implements ImageApi {
     return { ...image };
   }
 
+  /** Changes recorded by {@link update}, in order. */
+  updates: { id: string; changes: Record<string, unknown> }[] = [];
+
+  async update(id: string, changes: Record<string, unknown>): Promise<Image> {
+    this.check();
+    const image = this.images.get(id);
+    if (!image) throw new ArchwayError("glance_not_found", "no image", 404);
+    this.updates.push({ id, changes });
+    Object.assign(image, changes);
+    return { ...image };
+  }
+
   async delete(id: string): Promise<void> {
     this.check();
     this.deletes.push(id);
@@ -98,5 +111,54 @@ export class FakeGlance implements ImageApi {
   /** Images in a given status. */
   inStatus(status: string): Image[] {
     return [...this.images.values()].filter((i) => i.status === status);
+  }
+}
+
+/**
+ * A FakeGlance whose uploads are written piece by piece, as a real Glance client's `openUpload`: each write reads its
+ * chunk only after a delay, just before it resolves, so a source that refilled a buffer before the write resolved
+ * would upload wrong bytes (and fail verification).
+ */
+export class FakeWriterGlance extends FakeGlance {
+  flushDelayMs = 2;
+  /** Uploads opened. */
+  opened = 0;
+
+  async openUpload(id: string): Promise<UploadWriter> {
+    const image = this.images.get(id);
+    if (!image) throw new ArchwayError("glance_not_found", "no image", 404);
+    this.opened++;
+    image.status = "saving";
+    const md5 = createHash("md5");
+    const sha512 = createHash("sha512");
+    let size = 0;
+    let settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
+    const done = new Promise<void>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    done.catch(() => {});
+    return {
+      write: async (chunk) => {
+        await new Promise((r) => setTimeout(r, this.flushDelayMs));
+        md5.update(chunk);
+        sha512.update(chunk);
+        size += chunk.length;
+      },
+      end: () => {
+        Object.assign(image, {
+          status: "active",
+          size,
+          checksum: md5.digest("hex"),
+          os_hash_algo: "sha512",
+          os_hash_value: sha512.digest("hex"),
+        });
+        settle?.resolve();
+      },
+      abort: (err) => {
+        image.status = "queued";
+        settle?.reject(err);
+      },
+      done,
+    };
   }
 }

@@ -3,6 +3,7 @@ import {
   type ImageSource,
   type ImageStatusRow,
   ImageTransfers,
+  type SourceDigests,
   type TargetOutcome,
   type TransferOptions,
   type TransferReport,
@@ -177,6 +178,7 @@ export class ImageDistributor implements ImageServices {
     }));
     let report: TransferReport;
     try {
+      const expected = await this.expectedOf(op);
       const req = {
         source: this.sourceOf(op.source, op.version),
         image: {
@@ -191,6 +193,7 @@ export class ImageDistributor implements ImageServices {
         },
         mark: wave.mark,
         targets,
+        ...(expected ? { expected } : {}),
       };
       report = op.mode === "pull" ? await this.transfers.pull(req) : await this.transfers.stream(req);
     } catch (err) {
@@ -229,6 +232,31 @@ export class ImageDistributor implements ImageServices {
   }
 
   /** The readable source of an operation, pinned to the version it was planned for. */
+  /**
+   * The digests of a version known without reading its source (a file's cached digests, a golden image's hashes),
+   * so the stream does not hash it and a pull does not read it first; undefined for a URL (its pin gives no md5)
+   * or when what is known now is another version (the source changed: the stream hashes it and its pin refuses it).
+   */
+  private async expectedOf(op: TransferImage): Promise<SourceDigests | undefined> {
+    const [algorithm, hex] = op.version.split(":");
+    if (algorithm !== "sha512") return undefined;
+    try {
+      if (op.source.kind === "file") {
+        const d = await this.files.of(op.source.path);
+        return d.sha512 === hex ? { size: d.size, md5: d.md5, sha512: d.sha512 } : undefined;
+      }
+      if (op.source.kind === "golden") {
+        const g = await this.golden(op.source.cloudId, op.source.imageId);
+        return g.sha512 === hex && g.md5 && g.size !== undefined
+          ? { size: g.size, md5: g.md5, sha512: g.sha512 }
+          : undefined;
+      }
+    } catch {
+      // Not knowing only costs the hashing.
+    }
+    return undefined;
+  }
+
   private sourceOf(ref: SourceRef, version: string): ImageSource {
     const [algorithm, hex = ""] = version.split(":");
     const pin = { algorithm: algorithm === "sha256" ? ("sha256" as const) : ("sha512" as const), value: hex };

@@ -12,7 +12,7 @@ export async function resolveGolden(
   glance: Pick<GlanceClient, "find" | "list">,
   cloudId: string,
   nameOrId: string,
-): Promise<{ id: string; sha512: string; size?: number }> {
+): Promise<{ id: string; sha512: string; size?: number; md5?: string }> {
   const byId = UUID.test(nameOrId) ? await glance.find(nameOrId) : undefined;
   const found = byId ? [byId] : (await glance.list({ name: nameOrId })).filter((i) => i.status === "active");
   if (found.length === 0)
@@ -30,5 +30,10 @@ export async function resolveGolden(
       `image ${image.id} of cloud ${cloudId} is ${image.status}, hashed with ${image.os_hash_algo ?? "nothing"}: not a source (active, sha512 wanted)`,
       409,
     );
-  return { id: image.id, sha512: image.os_hash_value.toLowerCase(), ...(image.size ? { size: image.size } : {}) };
+  return {
+    id: image.id,
+    sha512: image.os_hash_value.toLowerCase(),
+    ...(image.size ? { size: image.size } : {}),
+    ...(image.checksum ? { md5: image.checksum.toLowerCase() } : {}),
+  };
 }

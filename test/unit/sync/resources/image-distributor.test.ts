@@ -23,9 +23,15 @@ function fakeGlance() {
   let n = 0;
   const glance = {
     creates: 0,
-    async create(spec: { name: string; properties?: Record<string, string> }) {
+    async create(spec: { name: string; visibility?: string; properties?: Record<string, string> }) {
       glance.creates++;
-      const image = { id: `i${++n}`, name: spec.name, status: "queued", ...spec.properties } as Image;
+      const image = {
+        id: `i${++n}`,
+        name: spec.name,
+        status: "queued",
+        visibility: spec.visibility,
+        ...spec.properties,
+      } as Image;
       images.set(image.id, image);
       return image;
     },
@@ -49,6 +55,9 @@ function fakeGlance() {
     },
     async get(id: string) {
       return images.get(id) as Image;
+    },
+    async update(id: string, changes: Record<string, unknown>) {
+      return Object.assign(images.get(id) as Image, changes);
     },
     async delete(id: string) {
       images.delete(id);
