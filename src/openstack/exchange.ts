@@ -9,6 +9,24 @@ export interface ExchangeRequest {
   body?: string;
   /** The whole exchange (queueing for a socket, connect, reply, body) must end within this. */
   timeoutMs: number;
+  /** A reply body longer than this is cut and refused ({@link ExchangeTooLarge}). Default {@link MAX_REPLY_BYTES}. */
+  maxBytes?: number;
+}
+
+/**
+ * The longest OpenStack reply Archway reads: far above any listing it makes (a role-assignment list of a large
+ * cloud is a few MiB), far below what would hurt the process: a broken or hostile endpoint that never stops sending
+ * costs that one call, not the memory every other cloud's sync shares.
+ */
+export const MAX_REPLY_BYTES = 64 * 1024 * 1024;
+
+/** The reply body was longer than the exchange's `maxBytes`: the request was aborted. */
+export class ExchangeTooLarge extends Error {
+  readonly code = "EREPLYTOOLARGE";
+
+  constructor(readonly maxBytes: number) {
+    super(`reply longer than ${maxBytes} bytes`);
+  }
 }
 
 /** A reply read to its end: status, headers (parsed on first read) and the body as text. */
@@ -45,18 +63,19 @@ export async function exchange(dispatcher: Dispatcher, req: ExchangeRequest): Pr
   let { url, method, headers, body } = req;
   for (let hop = 0; ; hop++) {
     const left = Math.max(0, deadline - performance.now());
-    const reply = await once(dispatcher, { url, method, headers, body, timeoutMs: req.timeoutMs }, left);
+    const next: ExchangeRequest = { url, method, headers, body, timeoutMs: req.timeoutMs, maxBytes: req.maxBytes };
+    const reply = await once(dispatcher, next, left);
     const location = REDIRECT.has(reply.status) && hop < MAX_REDIRECTS ? reply.headers().location : undefined;
     if (typeof location !== "string") return reply;
-    const next = new URL(location, url);
-    if (next.origin !== url.origin) headers = withoutCredentials(headers);
+    const to = new URL(location, url);
+    if (to.origin !== url.origin) headers = withoutCredentials(headers);
     // As fetch(): a 303, or a 301/302 of a POST, is followed by a GET without the body.
     if (reply.status === 303 || ((reply.status === 301 || reply.status === 302) && method === "POST")) {
       method = "GET";
       body = undefined;
       headers = withoutHeader(headers, "content-type");
     }
-    url = next;
+    url = to;
   }
 }
 
@@ -72,7 +91,7 @@ function withoutHeader(headers: Record<string, string>, name: string): Record<st
 function once(dispatcher: Dispatcher, req: ExchangeRequest, leftMs: number): Promise<ExchangeReply> {
   const { url, method, headers, body } = req;
   return new Promise((resolve, reject) => {
-    const handler = new Collect(resolve, reject, leftMs, req.timeoutMs);
+    const handler = new Collect(resolve, reject, leftMs, req.timeoutMs, req.maxBytes ?? MAX_REPLY_BYTES);
     try {
       const path = url.pathname + url.search;
       dispatcher.dispatch(
@@ -94,12 +113,14 @@ class Collect implements Dispatcher.DispatchHandlers {
   #status = 0;
   #rawHeaders: Buffer[] = [];
   #chunks: Buffer[] = [];
+  #bytes = 0;
 
   constructor(
     private readonly resolve: (reply: ExchangeReply) => void,
     private readonly reject: (err: Error) => void,
     leftMs: number,
     timeoutMs: number,
+    private readonly maxBytes: number,
   ) {
     this.#timer = setTimeout(() => {
       const err = new ExchangeTimeout(timeoutMs);
@@ -122,6 +143,15 @@ class Collect implements Dispatcher.DispatchHandlers {
   }
 
   onData(chunk: Buffer): boolean {
+    this.#bytes += chunk.length;
+    if (this.#bytes > this.maxBytes) {
+      const err = new ExchangeTooLarge(this.maxBytes);
+      this.#error = err;
+      this.#chunks = [];
+      this.#abort?.(err);
+      this.#fail(err);
+      return false;
+    }
     this.#chunks.push(chunk);
     return true;
   }

@@ -6,7 +6,7 @@ import type { z } from "zod";
 import { clientSpan } from "../telemetry/spans.js";
 import type { CircuitBreaker } from "./breaker.js";
 import { codeForStatus, OpenStackError, type OpenStackService, upstreamMessage } from "./errors.js";
-import { ExchangeTimeout, exchange } from "./exchange.js";
+import { ExchangeTimeout, ExchangeTooLarge, exchange } from "./exchange.js";
 import type { Limiter } from "./limiter.js";
 
 /** What the request hook sees once per HTTP attempt (retries included): enough to count and time calls. */
@@ -232,7 +232,9 @@ export class Transport {
       const code = errorCode(err);
       return {
         kind: "failure",
-        reason: timedOut ? err.message : (code ?? (err as Error)?.message ?? "error"),
+        // Ours say what happened in a sentence; a socket's code is what a person can look up.
+        reason:
+          timedOut || err instanceof ExchangeTooLarge ? err.message : (code ?? (err as Error)?.message ?? "error"),
         refused: code === "ECONNREFUSED",
         reset: timedOut || (code !== undefined && RESET_CODES.has(code)),
         error: err,

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { Agent } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
-import { ExchangeTimeout, exchange } from "../../../src/openstack/exchange.js";
+import { ExchangeTimeout, ExchangeTooLarge, exchange } from "../../../src/openstack/exchange.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 const closers: (() => Promise<void> | void)[] = [];
@@ -86,6 +86,26 @@ describe("exchange", () => {
     await expect(slow).rejects.toMatchObject({ code: "ETIMEDOUT", message: "no reply within 150 ms" });
     // The aborted requests gave their socket back: the pool still works.
     expect((await exchange(pool, get(`${url}/fast`))).status).toBe(200);
+  });
+
+  it("cuts a reply longer than its limit, whether it ends or never stops; the pool still works", async () => {
+    const url = await serve((req, res) => {
+      res.writeHead(200);
+      const piece = Buffer.alloc(64 * 1024, 120);
+      if (req.url === "/small") return res.end("{}");
+      if (req.url === "/big") return res.end(Buffer.alloc(300 * 1024, 120));
+      // Never stops: one piece every millisecond until the client goes away.
+      const timer = setInterval(() => res.write(piece), 1);
+      res.on("close", () => clearInterval(timer));
+    });
+    const pool = agent(1);
+    const limit = { maxBytes: 256 * 1024, timeoutMs: 5_000 };
+    await expect(exchange(pool, get(`${url}/big`, limit))).rejects.toBeInstanceOf(ExchangeTooLarge);
+    await expect(exchange(pool, get(`${url}/endless`, limit))).rejects.toMatchObject({
+      code: "EREPLYTOOLARGE",
+      message: "reply longer than 262144 bytes",
+    });
+    expect((await exchange(pool, get(`${url}/small`, limit))).text).toBe("{}");
   });
 
   it("passes a refused connection on with its code", async () => {
