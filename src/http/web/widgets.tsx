@@ -34,13 +34,7 @@ interface FilterProps {
  * A labelled text filter with suggestions. A datalist rather than a select: 1,000 clouds are fine to type into, not
  * to scroll through.
  */
-export const SuggestInput = ({
-  id,
-  name,
-  label,
-  value,
-  options,
-}: FilterProps) => (
+export const SuggestInput = ({ id, name, label, value, options }: FilterProps) => (
   <div>
     <label for={id}>{label}</label>
     <input id={id} type="text" name={name} value={value ?? ""} list={`${id}-options`} placeholder="any" />
@@ -55,13 +49,7 @@ export const SuggestInput = ({
 /**
  * A labelled choice among fixed values, "any" first (the filter left out of the query). Used for the state filters.
  */
-export const SelectFilter = ({
-  id,
-  name,
-  label,
-  value,
-  options,
-}: FilterProps) => (
+export const SelectFilter = ({ id, name, label, value, options }: FilterProps) => (
   <div>
     <label for={id}>{label}</label>
     <select id={id} name={name}>
