@@ -1,5 +1,5 @@
-import { globalAgent as globalHttpAgent, Agent as HttpAgent } from "node:http";
-import { globalAgent as globalHttpsAgent, Agent as HttpsAgent } from "node:https";
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { Agent, type Dispatcher, request } from "undici";
@@ -14,8 +14,29 @@ import type { KeystoneClient } from "./keystone.js";
 export { IMAGE_STATUSES, type Image, ImageSchema, imageProperties } from "./glance-schemas.js";
 export type { UploadWriter } from "./glance-upload.js";
 
-/** Node's global agents (no keep-alive pool of the client's own): for a client made without `createGlanceClient`. */
-const DEFAULT_UPLOAD_AGENTS: UploadTarget["agents"] = { http: globalHttpAgent, https: globalHttpsAgent };
+/**
+ * The connection pools of a Glance client's bulk transfers, apart from its JSON calls (an upload or a download holds
+ * its socket for minutes): undici for downloads and stream uploads, node:http(s) for uploads written piece by piece.
+ */
+export interface BulkPools {
+  dispatcher: Dispatcher;
+  agents: UploadTarget["agents"];
+}
+
+/** Makes a client's {@link BulkPools}, and the `close` that ends them. */
+export function bulkPools(): BulkPools & { close: () => Promise<void> } {
+  const dispatcher = new Agent({ keepAliveTimeout: 4_000, connections: 16 });
+  const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+  return {
+    dispatcher,
+    agents,
+    close: async () => {
+      agents.http.destroy();
+      agents.https.destroy();
+      await dispatcher.close();
+    },
+  };
+}
 
 /** What an image is created with; `properties` become top-level custom properties (`os_distro`, `hw_*`, marks). */
 export interface ImageCreate {
@@ -66,7 +87,7 @@ export class GlanceClient {
     private readonly transport: Transport,
     /** The image service URL from the catalog (with or without `/v2`). */
     private readonly url: () => Promise<string>,
-    private readonly uploads: { dispatcher?: Dispatcher; agents?: UploadTarget["agents"] } = {},
+    private readonly uploads: BulkPools,
   ) {}
 
   get cloudId(): string {
@@ -231,7 +252,7 @@ export class GlanceClient {
       throw this.uploadCut(id, err);
     }
     const text = await res.body.text();
-    if (res.statusCode >= 300) throw this.uploadFailed(res.statusCode, text);
+    if (res.statusCode >= 300) throw this.bulkFailed("upload", res.statusCode, text);
   }
 
   /**
@@ -243,8 +264,8 @@ export class GlanceClient {
     return startUpload({
       url: `${await this.v2()}/images/${enc(id)}/file`,
       headers: await this.uploadHeaders(opts.size),
-      agents: this.uploads.agents ?? DEFAULT_UPLOAD_AGENTS,
-      fail: (status, body) => this.uploadFailed(status, body),
+      agents: this.uploads.agents,
+      fail: (status, body) => this.bulkFailed("upload", status, body),
       cut: (cause) => this.uploadCut(id, cause),
     });
   }
@@ -267,7 +288,8 @@ export class GlanceClient {
     );
   }
 
-  private uploadFailed(status: number, text: string): OpenStackError {
+  /** The error of an upload or download Glance answered with `status`: its message, or its page's text. */
+  private bulkFailed(op: "upload" | "download", status: number, text: string): OpenStackError {
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -283,9 +305,9 @@ export class GlanceClient {
         .slice(0, 200);
     return new OpenStackError(
       mapped.code,
-      `cloud ${this.cloudId}: glance glance.images.upload failed with HTTP ${status}${detail ? `: ${detail}` : ""}`,
+      `cloud ${this.cloudId}: glance glance.images.${op} failed with HTTP ${status}${detail ? `: ${detail}` : ""}`,
       mapped.status,
-      this.info("upload", status),
+      this.info(op, status),
     );
   }
 
@@ -381,21 +403,7 @@ export class GlanceClient {
       );
     }
     if (res.statusCode !== 200) {
-      const text = await res.body.text().catch(() => "");
-      const mapped = codeForStatus("glance", res.statusCode);
-      throw new OpenStackError(
-        mapped.code,
-        `cloud ${this.cloudId}: glance glance.images.download failed with HTTP ${res.statusCode}${
-          text
-            ? `: ${text
-                .replace(/<[^>]+>/g, " ")
-                .trim()
-                .slice(0, 200)}`
-            : ""
-        }`,
-        mapped.status,
-        this.info("download", res.statusCode),
-      );
+      throw this.bulkFailed("download", res.statusCode, await res.body.text().catch(() => ""));
     }
     const length = Number(res.headers["content-length"]);
     return { stream: res.body, ...(Number.isFinite(length) ? { size: length } : {}) };
@@ -415,14 +423,13 @@ export function createGlanceClient(
   opts: { timeoutMs?: number } = {},
 ): { glance: GlanceClient; close: () => Promise<void> } {
   const { cloud } = clients;
-  const agent = new Agent({ keepAliveTimeout: 4_000, connections: 16 });
-  const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+  const pools = bulkPools();
   const transport = new Transport({
     cloudId: cloud.id,
     service: "glance",
     limiter: clients.limiter,
     timeoutMs: opts.timeoutMs ?? cloud.timeoutMs,
-    dispatcher: agent,
+    dispatcher: pools.dispatcher,
   });
   let url: Promise<string> | undefined;
   const endpoint = () => {
@@ -433,11 +440,7 @@ export function createGlanceClient(
     return url;
   };
   return {
-    glance: new GlanceClient(clients.keystone, transport, endpoint, { dispatcher: agent, agents }),
-    close: async () => {
-      agents.http.destroy();
-      agents.https.destroy();
-      await agent.close();
-    },
+    glance: new GlanceClient(clients.keystone, transport, endpoint, pools),
+    close: pools.close,
   };
 }

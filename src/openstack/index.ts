@@ -4,13 +4,12 @@
  * (microversion 2.10, `user_id`), quota clients for Nova, Cinder and Neutron, and Keystone unified limits
  * (system scope). `createCloudClients` builds them for one configured cloud.
  */
-import { Agent } from "undici";
 import type { Cloud } from "../config/index.js";
 import { isArchwayError } from "../errors.js";
 import type { CloudBreakers } from "./breaker.js";
 import { FederationClient } from "./federation.js";
 import { FlavorClient } from "./flavors.js";
-import { GlanceClient } from "./glance.js";
+import { bulkPools, GlanceClient } from "./glance.js";
 import { type RequestEvent, type RetryPolicy, Transport } from "./http.js";
 import { KeystoneClient } from "./keystone.js";
 import { Limiter } from "./limiter.js";
@@ -159,7 +158,7 @@ export function createCloudClients(cloud: Cloud, opts: CloudClientOptions = {}):
   let quotas: ReturnType<CloudClients["quotas"]> | undefined;
   let limits: LimitsClient | undefined;
   let securityGroups: SecurityGroupClient | undefined;
-  let images: { glance: GlanceClient; agent: Agent } | undefined;
+  let images: { glance: GlanceClient; close: () => Promise<void> } | undefined;
   // One catalog lookup per service type, shared by the clients of that service. A failed lookup (cloud down)
   // must not stick: the next call tries again.
   const urls = new Map<string, Promise<string>>();
@@ -226,16 +225,19 @@ export function createCloudClients(cloud: Cloud, opts: CloudClientOptions = {}):
     },
     images() {
       if (!images) {
-        const bulk = new Agent({ keepAliveTimeout: 4_000, connections: 16 });
-        const glance = new GlanceClient(keystone, new Transport({ ...base, service: "glance" }), endpoint("image"), {
-          dispatcher: bulk,
-        });
-        images = { glance, agent: bulk };
+        const pools = bulkPools();
+        const glance = new GlanceClient(
+          keystone,
+          new Transport({ ...base, service: "glance" }),
+          endpoint("image"),
+          pools,
+        );
+        images = { glance, close: pools.close };
       }
       return images.glance;
     },
     close: async () => {
-      await Promise.all([agent.close(), images?.agent.close()]);
+      await Promise.all([agent.close(), images?.close()]);
     },
   };
 }
