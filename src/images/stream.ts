@@ -12,7 +12,7 @@ import {
 } from "./context.js";
 import {
   checkPin,
-  Digester,
+  KnownDigests,
   SOURCE_DIGEST_MISMATCH,
   type SourceDigests,
   streamDigester,
@@ -159,14 +159,15 @@ async function waveOnce(
       }
     }),
   );
-  if (result.ok && !(digester instanceof Digester)) state.refused ??= sourceChanged(checked, req);
+  if (result.ok && digester instanceof KnownDigests) state.refused ??= sourceChanged(checked, req);
   await Promise.all(
     checked.map(async ({ p, image, why, err }) => {
       if (!image || err !== undefined) return settle(p, err ?? new Error("transfer failed"));
       if (why) return settle(p, state.refused ?? verificationError(p.target.cloudId, why));
       try {
-        const released = await releaseImage(p.target.glance, image, req.image);
-        const bytes = released.size ?? image.size ?? 0;
+        await releaseImage(p.target.glance, image, req.image);
+        // Verified: the size Glance reports is the source's.
+        const bytes = image.size ?? 0;
         outcomes.push({ cloudId: p.target.cloudId, ok: true, imageId: image.id, attempts: p.attempt, bytes });
         ctx.report({ cloudId: p.target.cloudId, image: name, phase: "active", attempt: p.attempt, bytes });
       } catch (e) {

@@ -68,24 +68,23 @@ export async function exchange(dispatcher: Dispatcher, req: ExchangeRequest): Pr
     const location = REDIRECT.has(reply.status) && hop < MAX_REDIRECTS ? reply.headers().location : undefined;
     if (typeof location !== "string") return reply;
     const to = new URL(location, url);
-    if (to.origin !== url.origin) headers = withoutCredentials(headers);
+    if (to.origin !== url.origin) headers = without(headers, CREDENTIALS);
     // As fetch(): a 303, or a 301/302 of a POST, is followed by a GET without the body.
     if (reply.status === 303 || ((reply.status === 301 || reply.status === 302) && method === "POST")) {
       method = "GET";
       body = undefined;
-      headers = withoutHeader(headers, "content-type");
+      headers = without(headers, CONTENT_TYPE);
     }
     url = to;
   }
 }
 
-function withoutCredentials(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).filter(([k]) => !CREDENTIALS.has(k.toLowerCase())));
+/** `headers` without those named in `names` (lower case), whatever their case. */
+function without(headers: Record<string, string>, names: ReadonlySet<string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([k]) => !names.has(k.toLowerCase())));
 }
 
-function withoutHeader(headers: Record<string, string>, name: string): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== name));
-}
+const CONTENT_TYPE: ReadonlySet<string> = new Set(["content-type"]);
 
 /** One hop: `leftMs` of the exchange's `timeoutMs` remain. */
 function once(dispatcher: Dispatcher, req: ExchangeRequest, leftMs: number): Promise<ExchangeReply> {

@@ -14,7 +14,7 @@ import type { CompiledImage } from "../../../policy/index.js";
 import type { Store } from "../../../store/index.js";
 import { FileDigests } from "./file-digest.js";
 import { resolveGolden } from "./golden.js";
-import { versionedName } from "./marks.js";
+import { versionedName, versionPin } from "./marks.js";
 import type { SourceRef, TransferImage } from "./ops.js";
 import type { ImageServices, ResolvedVersion } from "./services.js";
 import { StatusBoard } from "./status-board.js";
@@ -238,7 +238,7 @@ export class ImageDistributor implements ImageServices {
    * or when what is known now is another version (the source changed: the stream hashes it and its pin refuses it).
    */
   private async expectedOf(op: TransferImage): Promise<SourceDigests | undefined> {
-    const [algorithm, hex] = op.version.split(":");
+    const { algorithm, value: hex } = versionPin(op.version);
     if (algorithm !== "sha512") return undefined;
     try {
       if (op.source.kind === "file") {
@@ -258,8 +258,7 @@ export class ImageDistributor implements ImageServices {
   }
 
   private sourceOf(ref: SourceRef, version: string): ImageSource {
-    const [algorithm, hex = ""] = version.split(":");
-    const pin = { algorithm: algorithm === "sha256" ? ("sha256" as const) : ("sha512" as const), value: hex };
+    const pin = versionPin(version);
     switch (ref.kind) {
       case "file":
         return { kind: "file", path: ref.path, pin };

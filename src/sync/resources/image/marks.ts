@@ -1,3 +1,4 @@
+import type { SourcePin } from "../../../images/index.js";
 import type { Image } from "../../../openstack/index.js";
 import type { Ownership } from "../../ownership.js";
 
@@ -65,6 +66,12 @@ export function ownedImage(image: Image, ownership: Ownership): OwnedImage | nul
     protected: image.protected === true,
     raw: image,
   };
+}
+
+/** A version (`<algorithm>:<hex>`) as the pin its source is checked against: sha256, or else sha512. */
+export function versionPin(version: string): SourcePin {
+  const [algorithm, hex = ""] = version.split(":");
+  return { algorithm: algorithm === "sha256" ? "sha256" : "sha512", value: hex };
 }
 
 /**

@@ -8,7 +8,7 @@ import {
   isVerified,
   versionedName,
 } from "../../../../src/sync/resources/image/index.js";
-import { ownedImage } from "../../../../src/sync/resources/image/marks.js";
+import { ownedImage, versionPin } from "../../../../src/sync/resources/image/marks.js";
 import { statusRows, wantedImages } from "../../../../src/sync/resources/image/observe.js";
 import type { ImageOperation } from "../../../../src/sync/resources/image/ops.js";
 import { LEFTOVER_AGE_MS } from "../../../../src/sync/resources/image/plan.js";
@@ -198,6 +198,12 @@ describe("image planner", () => {
     expect(kinds(p)).toEqual(["transferImage"]);
     expect(ops(p, "transferImage")[0]?.demote).toEqual({ imageId: old.id, name: versionedName("debian-12", V1) });
     expect(versionedName("debian-12", V1)).toBe("debian-12@aaaaaaaaaaaa");
+  });
+
+  it("a version is the pin its source is checked against: sha256, else sha512", () => {
+    expect(versionPin("sha256:ab12")).toEqual({ algorithm: "sha256", value: "ab12" });
+    expect(versionPin("sha512:cd34")).toEqual({ algorithm: "sha512", value: "cd34" });
+    expect(versionPin("sha512")).toEqual({ algorithm: "sha512", value: "" });
   });
 
   it("versions beyond keep are retired, oldest first, counted as deletions; retirement waits for the new one", () => {
