@@ -45,6 +45,8 @@ type OptionalTimeout<T> = T extends unknown ? Omit<T, "commandTimeoutMs"> & { co
 const DEFAULT_TIMEOUT_MS = 750;
 /** How long a command at start waits for the first connection (ioredis's connect timeout; a failure ends it sooner). */
 const FIRST_CONNECT_MS = 5_000;
+/** The longest a readiness check (`ping()`) may take before it says the store is unavailable. */
+const PING_MS = 3_000;
 type Client = Redis | Cluster;
 
 /** Options of {@link RedisStore} beyond its configuration. */
@@ -217,16 +219,30 @@ export class RedisStore implements Store {
     if (!this.#availability.everReady && this.#availability.down === undefined)
       await this.#availability.waitForFirstReady(FIRST_CONNECT_MS);
     const down = this.#availability.down;
+    const client = this.#client;
+    let timer: NodeJS.Timeout | undefined;
+    // A probe that hangs is worse than one that fails: a Cluster re-asking for its slots (or a command queued behind
+    // them) is not bounded by the per-command timeout, so the whole check is.
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${PING_MS} ms`)), PING_MS);
+    });
     try {
-      await this.#client.ping();
-      // A cluster node answers PING even while the cluster refuses every key (a master lost with no replica to
-      // take over): readiness asks for the cluster's own verdict.
-      if (this.#client instanceof Cluster) {
-        const state = /cluster_state:(\w+)/.exec(String(await this.#client.cluster("INFO")))?.[1];
-        if (state !== "ok") throw new Error(`cluster_state:${state ?? "unknown"}`);
-      }
+      await Promise.race([
+        (async () => {
+          await client.ping();
+          // A cluster node answers PING even while the cluster refuses every key (a master lost with no replica
+          // to take over): readiness asks for the cluster's own verdict.
+          if (client instanceof Cluster) {
+            const state = /cluster_state:(\w+)/.exec(String(await client.cluster("INFO")))?.[1];
+            if (state !== "ok") throw new Error(`cluster_state:${state ?? "unknown"}`);
+          }
+        })(),
+        late,
+      ]);
     } catch (err) {
       throw new ArchwayError("store_unavailable", `redis: ${down ?? (err as Error).message}`, 503, { cause: err });
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -1,9 +1,10 @@
-import { type Job, Queue, QueueEvents, Worker } from "bullmq";
+import { Job, Queue, QueueEvents, Worker } from "bullmq";
 import { Cluster, Redis } from "ioredis";
 import type { StoreConfig } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { redisErrorListener } from "../store/index.js";
+import { type JobLook, jobFinished } from "./job-finished.js";
 import {
   type JobHandler,
   type JobResult,
@@ -16,6 +17,9 @@ import {
 
 /** The BullMQ queue every Archway process shares. */
 export const SYNC_QUEUE = "archway-sync";
+
+/** How often a submitter looks at its jobs in Redis besides listening for their events (see {@link jobFinished}). */
+const LOOK_MS = 5_000;
 
 /** A connection BullMQ can use: one Redis (single or through Sentinel) or a Redis Cluster. */
 type BullClient = Redis | Cluster;
@@ -145,7 +149,14 @@ export class BullSyncQueue implements SyncQueue {
         const submitted = jobs[i]!;
         let result: JobResult;
         try {
-          result = (await job.waitUntilFinished(this.events, this.opts.waitMs ?? 15 * 60_000)) as JobResult;
+          const waitMs = this.opts.waitMs ?? 15 * 60_000;
+          result = await jobFinished<JobResult>(
+            {
+              event: () => job.waitUntilFinished(this.events, waitMs) as Promise<JobResult>,
+              look: () => this.#look(job.id ?? jobId(submitted)),
+            },
+            { waitMs, pollMs: LOOK_MS },
+          );
         } catch (err) {
           result = {
             jobId: jobId(submitted),
@@ -159,6 +170,16 @@ export class BullSyncQueue implements SyncQueue {
         return result;
       }),
     );
+  }
+
+  /** The job as Redis has it: ended (completed, or failed with no attempt left) or not yet. */
+  async #look(id: string): Promise<JobLook<JobResult>> {
+    const job = await Job.fromId<SyncJob, JobResult>(this.queue, id);
+    if (!job) return { failed: `job ${id} is no longer in the queue` };
+    const state = await job.getState();
+    if (state === "completed") return { value: job.returnvalue };
+    if (state === "failed") return { failed: job.failedReason };
+    return undefined;
   }
 
   /** The shared queue's jobs by state, as Redis has them (every worker's). Waiting includes delayed retries. */

@@ -44,15 +44,52 @@ function archway(args: string[]): { output(): string; exit: Promise<{ code: numb
   return { output: () => output, exit };
 }
 
-async function applyQueued(cloud: string): Promise<{ code: number; output: string; lingerMs: number }> {
+/** Where the test is, with the seconds since it started: a CI log then shows which step a timeout cut. */
+const began = Date.now();
+function step(label: string): void {
+  console.log(`[cluster +${((Date.now() - began) / 1000).toFixed(1)} s] ${label}`);
+}
+
+/**
+ * `sync apply --queue` for one cloud, bounded: one that has not exited within `ms` is killed and the test fails
+ * with what the submitter and the worker printed and the job's state in the queue, instead of a bare timeout.
+ */
+async function applyQueued(cloud: string, ms = 90_000): Promise<{ code: number; output: string; lingerMs: number }> {
+  step(`sync apply --queue --cloud ${cloud}`);
   const apply = archway(["sync", "apply", "--queue", "--cloud", cloud, "--config", dep.configFile]);
   let printed = 0;
   const watch = setInterval(() => {
     if (!printed && /1 of 1 clouds converged/.test(apply.output())) printed = Date.now();
   }, 50);
-  const { code, at } = await apply.exit;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"late">((r) => {
+    timer = setTimeout(() => r("late"), ms);
+  });
+  const exited = await Promise.race([apply.exit, late]);
   clearInterval(watch);
-  return { code, output: apply.output(), lingerMs: printed ? at - printed : Number.NaN };
+  clearTimeout(timer);
+  if (exited === "late") {
+    const prefix = `{${dep.keyPrefix}bull}:archway-sync`;
+    const counts = await Promise.all(
+      ["wait", "active", "completed", "failed", "delayed"].map(async (k) => {
+        const key = `${prefix}:${k}`;
+        const type = await client.type(key).catch((e: Error) => e.message);
+        const n = type === "list" ? await client.llen(key) : type === "zset" ? await client.zcard(key) : type;
+        return `${k}=${n}`;
+      }),
+    ).catch((e: Error) => [e.message]);
+    throw new Error(
+      `sync apply --queue --cloud ${cloud} still running after ${ms} ms; queue: ${counts.join(" ")}\n` +
+        `--- submitter:\n${apply.output().slice(-4_000)}\n--- worker:\n${worker?.output().slice(-8_000)}`,
+    );
+  }
+  step(`sync apply --queue --cloud ${cloud} exited ${exited.code}`);
+  return { code: exited.code, output: apply.output(), lingerMs: printed ? exited.at - printed : Number.NaN };
+}
+
+/** A GET bounded at 20 s, like every request this test makes. */
+function get(url: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, { headers, signal: AbortSignal.timeout(20_000) });
 }
 
 interface Answer {
@@ -164,6 +201,7 @@ describe("the sync queue and the gateway on a 3-master Redis Cluster", () => {
 
     const lost = await cluster.nodeOf(`{${dep.keyPrefix}bull}:archway-sync:id`);
     expect(lost).toBeGreaterThan(0);
+    step(`killing master ${lost}`);
     await cluster.kill(lost);
     down = lost;
 
@@ -190,30 +228,35 @@ describe("the sync queue and the gateway on a 3-master Redis Cluster", () => {
     // The last answers are the outage's (cluster_state:fail): 503 for each.
     expect(seen.slice(-3).map((a) => a.status)).toEqual([503, 503, 503]);
     // Archway's own API shape too; what needs no store keeps answering from the process.
-    const api = await fetch(`${gateway.url}/api/v1/me`, { headers: { authorization: `Bearer ${before.token}` } });
+    step(`${seen.length} answers collected`);
+    const api = await get(`${gateway.url}/api/v1/me`, { authorization: `Bearer ${before.token}` });
     expect(api.status).toBe(503);
     expect(await api.text()).toContain("store_unavailable");
-    expect((await fetch(`${gateway.url}/.well-known/jwks.json`)).status).toBe(200);
-    expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
-    expect((await fetch(`${gateway.url}/readyz`)).status).toBe(503);
+    expect((await get(`${gateway.url}/.well-known/jwks.json`)).status).toBe(200);
+    expect((await get(`${gateway.url}/healthz`)).status).toBe(200);
+    expect((await get(`${gateway.url}/readyz`)).status).toBe(503);
 
+    step(`starting master ${lost} again`);
     await cluster.start(lost);
     down = undefined;
     const back = Date.now();
+    step(`master ${lost} started`);
     // Coarse: recovering by itself within tens of seconds, not hanging (a CI machine under load took over 20 s).
     // Wait for the store to be ready before signing in again: a stream of sign-ins while it comes back would meet
     // the sign-in pacing (429 with Retry-After), which is not what this test is about.
-    while ((await fetch(`${gateway.url}/readyz`)).status !== 200 && Date.now() - back < 60_000) {
+    while ((await get(`${gateway.url}/readyz`)).status !== 200 && Date.now() - back < 60_000) {
       await new Promise((r) => setTimeout(r, 500));
     }
+    step("store ready again");
     let after = await login(gateway);
     while (after.status !== 201 && Date.now() - back < 60_000) {
       await new Promise((r) => setTimeout(r, after.status === 429 ? (Number(after.retryAfter) || 1) * 1000 : 500));
       after = await login(gateway);
     }
+    step(`signed in again: ${after.status}`);
     expect(after.status).toBe(201);
     expect(Date.now() - back).toBeLessThan(60_000);
-    expect((await fetch(`${gateway.url}/readyz`)).status).toBe(200);
+    expect((await get(`${gateway.url}/readyz`)).status).toBe(200);
     // The master came back with its data: the token from before the outage is still good.
     expect((await validate(gateway, before.token)).status).toBe(200);
 
