@@ -63,6 +63,8 @@ export const workerCommand: Command = {
       const started = startSyncWorker(bullConnection(config.store, runtime.log), engineHandler(live.engine), {
         concurrency,
         lockDurationMs: Number(io.env.ARCHWAY_WORKER_LOCK_MS ?? 30_000),
+        stallCheckMs: Number(io.env.ARCHWAY_WORKER_STALL_CHECK_MS ?? 20_000),
+        log: runtime.log,
         onJob: (r) =>
           runtime.log.info(
             { job: r.jobId, cloud: r.cloudId, outcome: r.outcome, attempts: r.attempts },

@@ -58,6 +58,14 @@ export interface AvailabilityOptions {
   probe: () => Promise<unknown>;
   /** Pause between probes while down. */
   probeEveryMs?: number;
+  /**
+   * Drops the connections and opens new ones. Called while probes keep going unanswered, every
+   * `reconnectEveryMs`: a connection gone half-open (a dropped NAT or firewall entry, a host gone without a reset)
+   * never closes by itself, so only a new one can tell a hung Redis from a dead path to it.
+   */
+  reconnect?: () => void;
+  /** How long probes go unanswered before (and between) reconnects; default 3 s. */
+  reconnectEveryMs?: number;
   limiter?: LogLimiter;
 }
 
@@ -158,12 +166,19 @@ export class StoreAvailability {
   async #probeUntilUp(): Promise<void> {
     if (this.#probing) return;
     this.#probing = true;
+    let silentSince = Date.now();
     try {
       while (this.#down !== undefined && !this.#closed) {
         try {
           await this.opts.probe();
           this.up();
         } catch {
+          const silentMs = Date.now() - silentSince;
+          if (this.opts.reconnect && silentMs >= (this.opts.reconnectEveryMs ?? 3_000)) {
+            this.opts.log?.warn({ store: "redis", silentMs }, "store silent: reconnecting");
+            this.opts.reconnect();
+            silentSince = Date.now();
+          }
           await new Promise((r) => setTimeout(r, this.opts.probeEveryMs ?? 250).unref());
         }
       }

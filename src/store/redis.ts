@@ -89,7 +89,14 @@ export class RedisStore implements Store {
     // The subscriber keeps ioredis's offline queue: it only ever holds (un)subscribe commands, one per channel, and
     // ioredis re-subscribes on reconnect. No command timeout: a subscription waits for Redis, it does not fail.
     this.#subscriber = connect(config, { offlineQueue: true, noTimeout: true });
-    this.#availability = new StoreAvailability({ log: this.#log, probe: () => this.#client.ping() });
+    this.#availability = new StoreAvailability({
+      log: this.#log,
+      probe: () => this.#client.ping(),
+      reconnect: () => {
+        this.#client.disconnect(true);
+        this.#subscriber.disconnect(true);
+      },
+    });
     this.#client.on("error", (err: Error) => this.#availability.logError("commands", err));
     this.#subscriber.on("error", (err: Error) => this.#availability.logError("subscriber", err));
     this.#client.on("close", () => this.#availability.markDown("connection closed"));

@@ -1,19 +1,11 @@
-import { Job, Queue, QueueEvents, Worker } from "bullmq";
+import { Job, Queue, QueueEvents } from "bullmq";
 import { Cluster, Redis } from "ioredis";
 import type { StoreConfig } from "../config/index.js";
 import { ArchwayError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { redisErrorListener } from "../store/index.js";
 import { type JobLook, jobFinished } from "./job-finished.js";
-import {
-  type JobHandler,
-  type JobResult,
-  jobId,
-  type QueueRetry,
-  type SyncJob,
-  type SyncQueue,
-  toJobResult,
-} from "./queue.js";
+import { type JobResult, jobId, type QueueRetry, type SyncJob, type SyncQueue } from "./queue.js";
 
 /** The BullMQ queue every Archway process shares. */
 export const SYNC_QUEUE = "archway-sync";
@@ -22,7 +14,7 @@ export const SYNC_QUEUE = "archway-sync";
 const LOOK_MS = 5_000;
 
 /** A connection BullMQ can use: one Redis (single or through Sentinel) or a Redis Cluster. */
-type BullClient = Redis | Cluster;
+export type BullClient = Redis | Cluster;
 
 /** Redis settings for BullMQ, from the store configuration (BullMQ needs its own connections). */
 export interface BullConnection {
@@ -202,7 +194,7 @@ export class BullSyncQueue implements SyncQueue {
 }
 
 /** Closes connections politely, or drops them when Redis does not answer within a second. */
-async function quitAll(connections: readonly BullClient[]): Promise<void> {
+export async function quitAll(connections: readonly BullClient[]): Promise<void> {
   await Promise.all(
     connections.map(async (c) => {
       const quit = c.quit().then(
@@ -213,103 +205,4 @@ async function quitAll(connections: readonly BullClient[]): Promise<void> {
       if (!(await Promise.race([quit, timer]))) c.disconnect();
     }),
   );
-}
-
-/** A running sync worker (`archway worker`). */
-export interface SyncWorker {
-  waitUntilReady(): Promise<unknown>;
-  /** Jobs this process is running now. */
-  readonly active: number;
-  /**
-   * Stops taking jobs and lets the running ones finish for up to `drainMs`; those still running then go back to
-   * the queue (another worker starts them again: apply is idempotent). Resolves with how many were handed back.
-   */
-  close(drainMs?: number): Promise<number>;
-  /** Hands every running job back to the queue now and closes (the second signal). Resolves with how many. */
-  release(): Promise<number>;
-}
-
-/**
- * The worker side (`archway worker`): runs sync jobs, `concurrency` clouds at a time per process; many processes
- * share one queue. A job whose cloud failed is thrown back to BullMQ, which retries it with backoff; a worker
- * that dies mid-job loses its lock and the job is run again by another (apply is idempotent). A worker that stops
- * hands its running jobs back at once instead of leaving them locked until the lock expires.
- */
-export function startSyncWorker(
-  conn: BullConnection,
-  handler: JobHandler,
-  opts: { concurrency: number; lockDurationMs?: number; onJob?: (r: JobResult) => void },
-): SyncWorker {
-  const running = new Map<string, { job: Job<SyncJob>; token: string }>();
-  const connection = conn.connect();
-  const worker = new Worker(
-    SYNC_QUEUE,
-    async (job: Job<SyncJob>, token?: string) => {
-      const key = job.id ?? jobId(job.data);
-      if (token) running.set(key, { job, token });
-      try {
-        const result = await handler(job.data);
-        const compact = toJobResult(job.data, result, job.attemptsMade + 1);
-        opts.onJob?.(compact);
-        if (result.outcome === "failed") throw new Error(result.reason ?? "sync failed");
-        return compact;
-      } finally {
-        running.delete(key);
-      }
-    },
-    {
-      connection,
-      prefix: conn.prefix,
-      concurrency: opts.concurrency,
-      lockDuration: opts.lockDurationMs ?? 30_000,
-      stalledInterval: Math.max(1_000, Math.floor((opts.lockDurationMs ?? 30_000) / 2)),
-      maxStalledCount: 3,
-    },
-  );
-  // Logged, never thrown: a lost connection, or the late completion of a job handed back (refused by BullMQ).
-  worker.on("error", conn.onError);
-  let released: Promise<number> | undefined;
-  const release = () => {
-    released ??= (async () => {
-      const jobs = [...running.values()];
-      running.clear();
-      // Back to waiting, lock dropped, attempts unchanged: the next worker takes it now, not after the lock expires.
-      await Promise.allSettled(jobs.map(({ job, token }) => job.moveToWait(token)));
-      await Promise.race([worker.close(true).catch(() => {}), sleep(1_000)]);
-      await quitAll([connection]);
-      return jobs.length;
-    })();
-    return released;
-  };
-  return {
-    waitUntilReady: () => worker.waitUntilReady(),
-    get active() {
-      return running.size;
-    },
-    async close(drainMs = 30_000) {
-      const drained = worker.close().then(() => "drained" as const);
-      // Idle now, or once the running jobs finished: BullMQ's close also waits for its connections, and one to a
-      // lost master (a Redis Cluster without a replica) never closes; an idle worker must not wait the whole drain.
-      const idle = untilIdle(running, drainMs).then(() => sleep(IDLE_CLOSE_MS).then(() => "idle" as const));
-      const outcome = await Promise.race([drained, idle, sleep(drainMs).then(() => "late" as const)]);
-      if (outcome === "late") return release();
-      if (outcome === "idle") await Promise.race([worker.close(true).catch(() => {}), sleep(1_000)]);
-      await quitAll([connection]);
-      return 0;
-    },
-    release,
-  };
-}
-
-/** How long an idle worker's close may take before its connections are dropped. */
-const IDLE_CLOSE_MS = 2_000;
-
-/** Resolves once no job runs (checked every 100 ms), or after `ms` in any case. */
-async function untilIdle(running: ReadonlyMap<string, unknown>, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (running.size > 0 && Date.now() < until) await sleep(100);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -12,9 +12,8 @@ export {
   bullConnection,
   queuePrefix,
   SYNC_QUEUE,
-  type SyncWorker,
-  startSyncWorker,
 } from "./bullmq.js";
+export { type SyncWorker, type SyncWorkerOptions, startSyncWorker } from "./bullmq-worker.js";
 export { type CloudRunOptions, type CloudRunResult, emptyDesired, SyncEngine, type SyncEngineDeps } from "./engine.js";
 export {
   HISTORY_DAYS,

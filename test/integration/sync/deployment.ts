@@ -162,7 +162,14 @@ function installExitHook() {
  */
 export function startWorker(
   configFile: string,
-  opts: { concurrency: number; lockMs: number; readyTimeoutMs?: number; schedule?: boolean },
+  opts: {
+    concurrency: number;
+    lockMs: number;
+    readyTimeoutMs?: number;
+    schedule?: boolean;
+    /** More environment for the worker (test knobs such as ARCHWAY_WORKER_STALL_CHECK_MS). */
+    env?: Record<string, string>;
+  },
 ): WorkerProcess {
   installExitHook();
   const node = [
@@ -181,7 +188,7 @@ export function startWorker(
   const [command, ...args] = pdeathsig ? ["/usr/bin/setpriv", "--pdeathsig", "SIGKILL", "--", ...node] : node;
   const child = spawn(command!, args, {
     cwd: repoRoot,
-    env: { ...process.env, ARCHWAY_WORKER_LOCK_MS: String(opts.lockMs) },
+    env: { ...process.env, ARCHWAY_WORKER_LOCK_MS: String(opts.lockMs), ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   started.add(child);

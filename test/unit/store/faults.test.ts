@@ -88,6 +88,37 @@ describe("store unavailability (issue 23)", () => {
   });
 });
 
+describe("a store that stays silent", () => {
+  it("reconnects while probes go unanswered, once per reconnectEveryMs, and stops once one answers", async () => {
+    let answer = false;
+    let reconnects = 0;
+    const availability = new StoreAvailability({
+      probe: async () => {
+        if (!answer) throw new Error("Command timed out");
+      },
+      probeEveryMs: 5,
+      reconnect: () => {
+        reconnects++;
+      },
+      reconnectEveryMs: 40,
+    });
+    availability.ready();
+    availability.markDown("no answer within 500 ms", { probe: true });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(reconnects).toBe(0);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(reconnects).toBeGreaterThanOrEqual(2);
+    expect(reconnects).toBeLessThanOrEqual(5);
+    answer = true;
+    await new Promise((r) => setTimeout(r, 30));
+    expect(availability.down).toBeUndefined();
+    const after = reconnects;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(reconnects).toBe(after);
+    availability.close();
+  });
+});
+
 describe("store durability checks (issue 23)", () => {
   it("judges persistence: AOF ok, RDB only a warning, nothing an error", () => {
     expect(judgePersistence({ appendonly: "yes", save: "" }).level).toBe("ok");
