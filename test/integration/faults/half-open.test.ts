@@ -7,17 +7,23 @@ import { createSync, type SyncParts } from "../../../src/sync/index.js";
 import { loadEndpoints } from "../../env/endpoints.js";
 import { captureIO } from "../../helpers/io.js";
 import { type Deployment, startWorker, type WorkerProcess, writeDeployment } from "../sync/deployment.js";
+import { type FaultArchway, startFaultArchway } from "./archway.js";
 import { editConfig } from "./exit-helpers.js";
 import { type FreezingProxy, startFreezingProxy } from "./freezing-proxy.js";
+import { type OwnRedis, startOwnRedis } from "./own-redis.js";
 
-// A real `archway worker` whose connections to the real Redis go half-open (a proxy in between stops carrying
-// bytes without closing anything, as a dropped NAT entry does): without a check of its own it would wait for TCP to
+// Connections to the real Redis that go half-open (a proxy in between stops carrying bytes without closing
+// anything, as a dropped NAT entry does): without checks of their own, Archway's processes would wait for TCP to
 // notice, hours. The submitter reaches Redis directly, as another host would.
 let dep: Deployment;
 let proxy: FreezingProxy;
 let runtime: Runtime;
 let sync: SyncParts;
 let worker: WorkerProcess | undefined;
+let gateway: FaultArchway | undefined;
+let gatewayProxy: FreezingProxy | undefined;
+/** The gateway's Redis, of the test's own: its keys (sealed with this run's random secrets) die with it. */
+let gatewayRedis: OwnRedis | undefined;
 
 beforeAll(async () => {
   dep = await writeDeployment({ people: 3 });
@@ -53,6 +59,9 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  await gateway?.close().catch(() => {});
+  await gatewayProxy?.close();
+  await gatewayRedis?.close();
   await worker?.stop(10_000);
   await sync?.close().catch(() => {});
   await runtime?.close().catch(() => {});
@@ -82,4 +91,45 @@ describe("a sync worker whose Redis connections went half-open", () => {
     expect(worker?.running()).toBe(false);
     expect(Date.now() - signalled).toBeLessThan(15_000);
   }, 120_000);
+});
+
+async function login(a: FaultArchway): Promise<{ status: number; ms: number; body: string }> {
+  const start = performance.now();
+  const res = await fetch(`${a.url}/v3/auth/tokens?nocatalog`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      auth: { identity: { methods: ["password"], password: { user: { name: "alice", password: a.password } } } },
+    }),
+    signal: AbortSignal.timeout(20_000),
+  });
+  const body = await res.text();
+  return { status: res.status, ms: performance.now() - start, body };
+}
+
+describe("the gateway whose store connection went half-open", () => {
+  it("answers 503 within the bound, then reconnects by itself and signs people in again", async () => {
+    gatewayRedis = await startOwnRedis();
+    gatewayProxy = await startFreezingProxy(gatewayRedis.port);
+    gateway = await startFaultArchway(`redis://127.0.0.1:${gatewayProxy.port}`);
+    const first = await login(gateway);
+    expect(first.status, first.body).toBe(201);
+    const connectionsBefore = gatewayProxy.connections();
+
+    gatewayProxy.freeze();
+    const frozenAt = Date.now();
+    const during = await login(gateway);
+    expect(during.status).toBe(503);
+    expect(during.ms).toBeLessThan(3_000);
+    // Coarse: probes unanswered for 3 s, then a new connection; without it, down until TCP gives up (hours).
+    let after = await login(gateway);
+    while (after.status !== 201 && Date.now() - frozenAt < 30_000) {
+      await new Promise((r) => setTimeout(r, 500));
+      after = await login(gateway);
+    }
+    expect(after.status).toBe(201);
+    expect(Date.now() - frozenAt).toBeLessThan(20_000);
+    expect(gatewayProxy.connections()).toBeGreaterThan(connectionsBefore);
+    expect(gateway.logs().some((l) => l.msg === "store silent: reconnecting")).toBe(true);
+  }, 60_000);
 });
