@@ -75,3 +75,37 @@ export async function startFaultArchway(
     },
   };
 }
+
+/** One answer of Archway during a fault: its status, how long it took, its error code and `Retry-After`. */
+export interface Answer {
+  status: number;
+  ms: number;
+  /** Keystone's shape: the Archway code riding along as `error.identifier`. */
+  code?: string;
+  retryAfter: string | null;
+}
+
+/** alice's password sign-in at the /v3 facade, bounded at 20 s; `token` is empty when refused. */
+export async function login(a: FaultArchway): Promise<Answer & { token: string }> {
+  const start = performance.now();
+  const res = await fetch(`${a.url}/v3/auth/tokens?nocatalog`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      auth: { identity: { methods: ["password"], password: { user: { name: "alice", password: a.password } } } },
+    }),
+    signal: AbortSignal.timeout(20_000),
+  });
+  return { ...(await keystoneAnswer(res, start)), token: res.headers.get("x-subject-token") ?? "" };
+}
+
+/** An {@link Answer} in Keystone's error shape, from a reply and when its request started. */
+export async function keystoneAnswer(res: Response, start: number): Promise<Answer> {
+  const body = (await res.json().catch(() => ({}))) as { error?: { identifier?: string } };
+  return {
+    status: res.status,
+    ms: performance.now() - start,
+    code: body.error?.identifier,
+    retryAfter: res.headers.get("retry-after"),
+  };
+}

@@ -3,7 +3,7 @@ import { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../env/endpoints.js";
 import { type Deployment, startWorker, type WorkerProcess, writeDeployment } from "../sync/deployment.js";
-import { type FaultArchway, startFaultArchway } from "./archway.js";
+import { type Answer, type FaultArchway, keystoneAnswer, login, startFaultArchway } from "./archway.js";
 import { editConfig } from "./exit-helpers.js";
 import { type OwnCluster, startOwnCluster } from "./own-cluster.js";
 
@@ -92,46 +92,13 @@ function get(url: string, headers: Record<string, string> = {}): Promise<Respons
   return fetch(url, { headers, signal: AbortSignal.timeout(20_000) });
 }
 
-interface Answer {
-  status: number;
-  ms: number;
-  code?: string;
-  retryAfter: string | null;
-}
-
-async function login(a: FaultArchway): Promise<Answer & { token: string }> {
-  const start = performance.now();
-  const res = await fetch(`${a.url}/v3/auth/tokens?nocatalog`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      auth: { identity: { methods: ["password"], password: { user: { name: "alice", password: a.password } } } },
-    }),
-    signal: AbortSignal.timeout(20_000),
-  });
-  const body = (await res.json().catch(() => ({}))) as { error?: { identifier?: string } };
-  return {
-    status: res.status,
-    ms: performance.now() - start,
-    code: body.error?.identifier,
-    retryAfter: res.headers.get("retry-after"),
-    token: res.headers.get("x-subject-token") ?? "",
-  };
-}
-
 async function validate(a: FaultArchway, token: string): Promise<Answer> {
   const start = performance.now();
   const res = await fetch(`${a.url}/v3/auth/tokens?nocatalog`, {
     headers: { "x-auth-token": token, "x-subject-token": token },
     signal: AbortSignal.timeout(20_000),
   });
-  const body = (await res.json().catch(() => ({}))) as { error?: { identifier?: string } };
-  return {
-    status: res.status,
-    ms: performance.now() - start,
-    code: body.error?.identifier,
-    retryAfter: res.headers.get("retry-after"),
-  };
+  return keystoneAnswer(res, start);
 }
 
 /** The OAuth password grant: OAuth's error shape (`error: store_unavailable`). */

@@ -5,9 +5,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { stringify } from "yaml";
+import { buildRuntime, type Runtime } from "../../../src/cli/runtime.js";
 import { hashPassword } from "../../../src/identity/index.js";
 import { createCloudClients } from "../../../src/openstack/index.js";
+import { loadPolicies } from "../../../src/policy/index.js";
+import { createSync, type SyncParts } from "../../../src/sync/index.js";
 import { loadEndpoints, repoRoot } from "../../env/endpoints.js";
+import { captureIO } from "../../helpers/io.js";
 import { testClouds, uniqueName } from "../openstack/clouds.js";
 
 /** A throwaway deployment on disk: its own Keystone domain in every cloud and its own Redis key prefix. */
@@ -122,6 +126,32 @@ async function deleteRedisPrefix(url: string, prefix: string): Promise<void> {
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * The deployment's sync parts in this test process, as `archway sync apply --queue` builds them: jobs go to the
+ * shared queue and wait for the workers. A lost job fails the test after `queueWaitMs` instead of BullMQ's
+ * default quarter of an hour.
+ */
+export function submitter(dep: Deployment, opts: { queueWaitMs: number }): { runtime: Runtime; sync: SyncParts } {
+  const runtime = buildRuntime(dep.configFile, captureIO());
+  const { config, policiesDir } = runtime.loaded;
+  const { policies, problems } = loadPolicies(policiesDir, {
+    clouds: config.clouds,
+    sources: config.identity.sources.map((s) => s.id),
+    roles: config.roles,
+  });
+  if (problems.length > 0) throw new Error(`the deployment's policies do not load: ${JSON.stringify(problems)}`);
+  const sync = createSync({
+    config,
+    store: runtime.store,
+    audit: runtime.audit,
+    sources: runtime.sources,
+    policies: () => policies,
+    queue: "shared",
+    queueWaitMs: opts.queueWaitMs,
+  });
+  return { runtime, sync };
 }
 
 /** An `archway worker` child process, controlled by its PID only. */

@@ -2,13 +2,11 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { buildRuntime, type Runtime } from "../../../src/cli/runtime.js";
+import type { Runtime } from "../../../src/cli/runtime.js";
 import { createCloudClients } from "../../../src/openstack/index.js";
-import { loadPolicies } from "../../../src/policy/index.js";
-import { createSync, type SyncParts } from "../../../src/sync/index.js";
-import { captureIO } from "../../helpers/io.js";
+import type { SyncParts } from "../../../src/sync/index.js";
 import { testClouds } from "../openstack/clouds.js";
-import { type Deployment, startWorker, type WorkerProcess, writeDeployment } from "./deployment.js";
+import { type Deployment, startWorker, submitter, type WorkerProcess, writeDeployment } from "./deployment.js";
 
 // Real `archway worker` processes on the test environment's Redis, against the 3 real Keystones. The deployment
 // has its own Keystone domain and Redis key prefix (so its own BullMQ queue); every worker is killed by its PID.
@@ -29,25 +27,7 @@ function worker(opts: { concurrency: number; lockMs: number }): WorkerProcess {
 
 beforeAll(async () => {
   dep = await writeDeployment({ people: PEOPLE });
-  const io = captureIO();
-  runtime = buildRuntime(dep.configFile, io);
-  const { config, policiesDir } = runtime.loaded;
-  const { policies, problems } = loadPolicies(policiesDir, {
-    clouds: config.clouds,
-    sources: config.identity.sources.map((s) => s.id),
-    roles: config.roles,
-  });
-  expect(problems).toEqual([]);
-  sync = createSync({
-    config,
-    store: runtime.store,
-    audit: runtime.audit,
-    sources: runtime.sources,
-    policies: () => policies,
-    queue: "shared",
-    // A lost job fails the test in bounded time instead of waiting BullMQ's default quarter of an hour.
-    queueWaitMs: 150_000,
-  });
+  ({ runtime, sync } = submitter(dep, { queueWaitMs: 150_000 }));
 });
 
 afterAll(async () => {
