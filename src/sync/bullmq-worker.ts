@@ -115,7 +115,8 @@ export function startSyncWorker(conn: BullConnection, handler: JobHandler, opts:
       const jobs = [...running.values()];
       running.clear();
       // Back to waiting, lock dropped, attempts unchanged: the next worker takes it now, not after the lock expires.
-      await Promise.allSettled(jobs.map(({ job, token }) => job.moveToWait(token)));
+      // Bounded: a job's own connection may be the one that went silent (its lock then expires and it runs again).
+      await Promise.race([Promise.allSettled(jobs.map(({ job, token }) => job.moveToWait(token))), sleep(2_000)]);
       await Promise.race([current.worker.close(true).catch(() => {}), sleep(1_000)]);
       await quitAll([current.connection]);
       await settleRetiring();
