@@ -119,7 +119,9 @@ export function scaleInput(standinUrl: string) {
     labels: { region: `r${i % 10}` },
     admin: { username: "admin", password: "stand-in" },
   }));
-  return { clouds, people: people(), policiesYaml: policies(), concurrency: 16 };
+  // BENCH_SCALE_CONCURRENCY=<n>: clouds at once (sync.concurrency; 16 is the product's default).
+  const concurrency = Number(process.env.BENCH_SCALE_CONCURRENCY ?? 16);
+  return { clouds, people: people(), policiesYaml: policies(), concurrency };
 }
 
 /** The worker's V8 old-space limit in MiB, as deploy/ starts it (`--max-old-space-size`). */
