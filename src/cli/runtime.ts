@@ -41,12 +41,12 @@ export function buildRuntime(
     secrets: loaded.secrets,
     destination: opts.logDestination,
   });
-  const store = createStore(loaded.config.store, { log });
   const { config } = loaded;
   const metrics = new ArchwayMetrics({
     cloudIds: () => config.clouds.map((c) => c.id),
     sourceIds: () => config.identity.sources.map((s) => s.id),
   });
+  const store = createStore(config.store, { log, onSilentReconnect: () => metrics.silentReconnect("store") });
   metrics.watchStore(() => store.ping());
   const publicUrl = publicUrlOf(config);
   // Static sources are listed from this file: a reloaded process must not be undone by one still on the old file.

@@ -65,6 +65,7 @@ export const workerCommand: Command = {
         lockDurationMs: Number(io.env.ARCHWAY_WORKER_LOCK_MS ?? 30_000),
         stallCheckMs: Number(io.env.ARCHWAY_WORKER_STALL_CHECK_MS ?? 20_000),
         log: runtime.log,
+        onRestart: () => runtime.metrics.silentReconnect("sync_worker"),
         onJob: (r) =>
           runtime.log.info(
             { job: r.jobId, cloud: r.cloudId, outcome: r.outcome, attempts: r.attempts },

@@ -45,6 +45,7 @@ export class ArchwayMetrics {
   readonly #syncRuns: Counter<"cloud" | "outcome">;
   readonly #syncOps: Counter<"cloud" | "kind" | "result">;
   readonly #source: Histogram<"source" | "operation" | "result">;
+  readonly #silentReconnects: Counter<"client">;
   readonly #queues: (() => Promise<QueueDepth>)[] = [];
   readonly #stores: (() => Promise<void>)[] = [];
   readonly #clouds: KnownIds;
@@ -114,6 +115,12 @@ export class ArchwayMetrics {
       help: "Calls to identity sources (LDAP, OIDC, static) by source, operation and result (ok, error)",
       labelNames: ["source", "operation", "result"],
       buckets: SECONDS,
+      registers,
+    });
+    this.#silentReconnects = new Counter({
+      name: "archway_redis_silent_reconnects_total",
+      help: "Connections to Redis dropped and opened again because they stayed silent (half-open or hung), by client: store (3 s of unanswered probes), sync_worker (a job kept waiting while the worker had room)",
+      labelNames: ["client"],
       registers,
     });
     const queues = this.#queues;
@@ -202,6 +209,11 @@ export class ArchwayMetrics {
   /** Records one call to an identity source. */
   sourceCall(sourceId: string, operation: string, ok: boolean, seconds: number): void {
     this.#source.observe({ source: this.#sources.label(sourceId), operation, result: ok ? "ok" : "error" }, seconds);
+  }
+
+  /** Counts one silent connection replaced: the store's (`store`) or a sync worker's queue connections. */
+  silentReconnect(client: "store" | "sync_worker"): void {
+    this.#silentReconnects.inc({ client });
   }
 
   /** Adds a queue whose depth `archway_sync_queue_jobs` reports (summed over every queue added). */

@@ -53,6 +53,8 @@ type Client = Redis | Cluster;
 export interface RedisStoreOptions {
   /** Where driver errors, the persistence check and store incidents go. */
   log?: Logger;
+  /** Called each time a silent connection is dropped and opened again (`archway_redis_silent_reconnects_total`). */
+  onSilentReconnect?: () => void;
 }
 
 /** A store incident: the data vanished while Archway ran (a Redis restarted without persistence, a flush). */
@@ -95,6 +97,7 @@ export class RedisStore implements Store {
       reconnect: () => {
         this.#client.disconnect(true);
         this.#subscriber.disconnect(true);
+        opts.onSilentReconnect?.();
       },
     });
     this.#client.on("error", (err: Error) => this.#availability.logError("commands", err));

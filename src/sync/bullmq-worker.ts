@@ -25,6 +25,8 @@ export interface SyncWorkerOptions {
   concurrency: number;
   lockDurationMs?: number;
   onJob?: (r: JobResult) => void;
+  /** Called each time the worker found itself stuck and started over (`archway_redis_silent_reconnects_total`). */
+  onRestart?: () => void;
   /** How often the worker checks it is not stuck (default 20 s; see {@link watchStalls}). */
   stallCheckMs?: number;
   log?: Logger;
@@ -97,6 +99,7 @@ export function startSyncWorker(conn: BullConnection, handler: JobHandler, opts:
     look: () => lookAtQueue(conn, () => running.size < opts.concurrency),
     onStall(waiting) {
       restarts++;
+      opts.onRestart?.();
       opts.log?.warn(
         { job: waiting, restarts },
         "sync worker stuck (a job kept waiting while it had room): starting over on fresh connections",

@@ -99,5 +99,9 @@ describe("the gateway whose store connection went half-open", () => {
     expect(Date.now() - frozenAt).toBeLessThan(20_000);
     expect(gatewayProxy.connections()).toBeGreaterThan(connectionsBefore);
     expect(gateway.logs().some((l) => l.msg === "store silent: reconnecting")).toBe(true);
+    const counted = await gateway.runtime.metrics.registry.getSingleMetricAsString(
+      "archway_redis_silent_reconnects_total",
+    );
+    expect(counted).toMatch(/client="store"} [1-9]/);
   }, 60_000);
 });

@@ -89,6 +89,16 @@ describe("the metrics registry", () => {
     expect(text).toMatch(/^archway_store_up 0$/m);
   });
 
+  it("counts silent Redis connections replaced, by client", async () => {
+    const m = metrics();
+    m.silentReconnect("store");
+    m.silentReconnect("store");
+    m.silentReconnect("sync_worker");
+    const text = await m.registry.metrics();
+    expect(sample(text, "archway_redis_silent_reconnects_total", 'client="store"')).toBe(2);
+    expect(sample(text, "archway_redis_silent_reconnects_total", 'client="sync_worker"')).toBe(1);
+  });
+
   it("classes statuses", () => {
     expect([statusClass(200), statusClass(404), statusClass(503), statusClass(0), statusClass(999)]).toEqual([
       "2xx",
