@@ -9,8 +9,6 @@ export interface SyncWorker {
   waitUntilReady(): Promise<unknown>;
   /** Jobs this process is running now. */
   readonly active: number;
-  /** How many times the worker found itself stuck and started over on fresh connections. */
-  readonly restarts: number;
   /**
    * Stops taking jobs and lets the running ones finish for up to `drainMs`; those still running then go back to
    * the queue (another worker starts them again: apply is idempotent). Resolves with how many were handed back.
@@ -88,7 +86,7 @@ export function startSyncWorker(conn: BullConnection, handler: JobHandler, opts:
     // Its running jobs may still finish through it; a stuck one is dropped after a lock's length.
     const done = (async () => {
       await Promise.race([old.worker.close().catch(() => {}), sleep(lockDuration)]);
-      await Promise.race([old.worker.close(true).catch(() => {}), sleep(1_000)]);
+      await dropWorker(old.worker);
       await quitAll([old.connection]);
     })();
     retiring.add(done);
@@ -120,7 +118,7 @@ export function startSyncWorker(conn: BullConnection, handler: JobHandler, opts:
       // Back to waiting, lock dropped, attempts unchanged: the next worker takes it now, not after the lock expires.
       // Bounded: a job's own connection may be the one that went silent (its lock then expires and it runs again).
       await Promise.race([Promise.allSettled(jobs.map(({ job, token }) => job.moveToWait(token))), sleep(2_000)]);
-      await Promise.race([current.worker.close(true).catch(() => {}), sleep(1_000)]);
+      await dropWorker(current.worker);
       await quitAll([current.connection]);
       await settleRetiring();
       return jobs.length;
@@ -132,9 +130,6 @@ export function startSyncWorker(conn: BullConnection, handler: JobHandler, opts:
     get active() {
       return running.size;
     },
-    get restarts() {
-      return restarts;
-    },
     async close(drainMs = 30_000) {
       stopWatch();
       const { worker, connection } = current;
@@ -144,7 +139,7 @@ export function startSyncWorker(conn: BullConnection, handler: JobHandler, opts:
       const idle = untilIdle(running, drainMs).then(() => sleep(IDLE_CLOSE_MS).then(() => "idle" as const));
       const outcome = await Promise.race([drained, idle, sleep(drainMs).then(() => "late" as const)]);
       if (outcome === "late") return release();
-      if (outcome === "idle") await Promise.race([worker.close(true).catch(() => {}), sleep(1_000)]);
+      if (outcome === "idle") await dropWorker(worker);
       await quitAll([connection]);
       await settleRetiring();
       return 0;
@@ -174,6 +169,11 @@ async function lookAtQueue(conn: BullConnection, free: () => boolean): Promise<S
     await Promise.race([queue.close().catch(() => {}), sleep(1_000)]);
     connection.disconnect();
   }
+}
+
+/** BullMQ's forced close, given a second: it also waits for its connections, and a silent one never closes. */
+async function dropWorker(worker: Worker): Promise<void> {
+  await Promise.race([worker.close(true).catch(() => {}), sleep(1_000)]);
 }
 
 /** The longest one look at the queue may take. */
