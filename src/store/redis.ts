@@ -161,10 +161,21 @@ export class RedisStore implements Store {
 
   async addToCounters(changes: readonly CounterChange[]): Promise<number[]> {
     // A cluster cannot run one script over keys in different slots: one script per counter, sent together.
-    if (this.#client instanceof Cluster)
-      return Promise.all(
-        changes.map((c) => (c.by < 0 ? this.decrement(c.key, { by: -c.by }) : this.increment(c.key, c))),
+    if (this.#client instanceof Cluster) {
+      const apply = (c: CounterChange) => (c.by < 0 ? this.decrement(c.key, { by: -c.by }) : this.increment(c.key, c));
+      const settled = await Promise.allSettled(changes.map(apply));
+      const failed = settled.find((r) => r.status === "rejected");
+      if (!failed) return settled.map((r) => (r as PromiseFulfilledResult<number>).value);
+      // One master lost: the increments its peers took are taken back before the error goes up, so a caller that
+      // never learns the new values (a sign-in reserving its attempt) does not leave them counted. Without this,
+      // sign-ins answered 503 during the outage piled up as failures and locked the person out once it was over.
+      await Promise.allSettled(
+        changes.map((c, i) =>
+          c.by > 0 && settled[i]?.status === "fulfilled" ? this.decrement(c.key, { by: c.by }) : undefined,
+        ),
       );
+      throw failed.reason;
+    }
     const args = changes.flatMap((c) => [c.by, Math.max(1, Math.ceil(c.ttlMs))]);
     const keys = changes.map((c) => this.#key(c.key));
     const reply = (await this.#call((c) => c.eval(ADD_TO_COUNTERS, keys.length, ...keys, ...args))) as unknown[];

@@ -48,8 +48,9 @@ export interface Store {
   /**
    * Adds to several counters in one round trip: a positive `by` as {@link Store.increment} (the TTL starts at the
    * first increment), a negative one as {@link Store.decrement} (never below zero, never creating). Each counter
-   * changes atomically; the batch is one script where the store can run one (not across Redis Cluster slots).
-   * Resolves the new values in order.
+   * changes atomically; the batch is one script where the store can run one (not across Redis Cluster slots:
+   * there, when a change fails, the increments that did land are taken back before the error). Resolves the new
+   * values in order.
    */
   addToCounters(changes: readonly CounterChange[]): Promise<number[]>;
   /** Takes a lock that expires on its own after `ttlMs`, or resolves null when someone else holds it. */
