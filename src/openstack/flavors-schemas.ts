@@ -12,7 +12,7 @@ export type ExtraSpecs = z.infer<typeof ExtraSpecsSchema>;
 
 /** A Nova flavor as Archway reads it (sizes in Nova's units: MiB of RAM and swap, GiB of disk and ephemeral). */
 export const FlavorSchema = z
-  .looseObject({
+  .object({
     id: z.string(),
     name: z.string(),
     vcpus: z.number().int(),
@@ -41,9 +41,9 @@ export type Flavor = z.infer<typeof FlavorSchema>;
 
 /** `GET /flavors/detail`: the page and, when there is more, the marker of the next one. */
 export const FlavorPageSchema = z
-  .looseObject({
+  .object({
     flavors: z.array(FlavorSchema),
-    flavors_links: z.array(z.looseObject({ rel: z.string(), href: z.string() })).optional(),
+    flavors_links: z.array(z.object({ rel: z.string(), href: z.string() })).optional(),
   })
   .transform((v) => ({ flavors: v.flavors, more: (v.flavors_links ?? []).some((l) => l.rel === "next") }));
 
@@ -55,5 +55,5 @@ export const ExtraSpecsReplySchema = z.object({ extra_specs: ExtraSpecsSchema })
 
 /** `GET /flavors/{id}/os-flavor-access` and the access actions: the project ids that may use a private flavor. */
 export const FlavorAccessReplySchema = z
-  .object({ flavor_access: z.array(z.looseObject({ flavor_id: z.string(), tenant_id: z.string() })) })
+  .object({ flavor_access: z.array(z.object({ flavor_id: z.string(), tenant_id: z.string() })) })
   .transform((v) => v.flavor_access.map((a) => a.tenant_id).sort());

@@ -1,8 +1,11 @@
 import { z } from "zod";
 
 /**
- * Zod schemas of the Keystone v3 replies Archway reads. Objects are loose: Keystone returns extra attributes
- * (Archway's ownership markers among them) at the top level, and newer releases add fields.
+ * Zod schemas of the Keystone v3 replies Archway reads. The objects sync lists in every cloud on every run (domains,
+ * projects, users, groups, roles, role assignments) keep only the fields Archway reads, Archway's ownership marks
+ * among them (extra attributes Keystone returns at the top level): every field kept is copied, and at a thousand
+ * clouds the copies were the largest part of a resync's garbage (BENCHMARKS.md, sync-scale). The others are loose:
+ * newer releases add fields, and the token and catalog are read whole.
  */
 
 const Links = z.looseObject({ next: z.string().nullish() }).optional();
@@ -32,7 +35,7 @@ export const TokenReplySchema = z.object({
   }),
 });
 
-export const DomainSchema = z.looseObject({
+export const DomainSchema = z.object({
   id: z.string(),
   name: z.string(),
   enabled: z.boolean(),
@@ -41,7 +44,7 @@ export const DomainSchema = z.looseObject({
 });
 export type Domain = z.infer<typeof DomainSchema>;
 
-export const ProjectSchema = z.looseObject({
+export const ProjectSchema = z.object({
   id: z.string(),
   name: z.string(),
   domain_id: z.string(),
@@ -59,7 +62,23 @@ export const UserOptionsSchema = z.looseObject({
   ignore_change_password_upon_first_use: z.boolean().optional(),
 });
 
-export const UserSchema = z.looseObject({
+/**
+ * The extra attributes Archway writes on the users and groups it creates (sync/ownership.ts says what each means),
+ * read as they come: the ownership code checks their types itself.
+ */
+const ArchwayMarks = {
+  archway_managed: z.unknown().optional(),
+  archway_deployment: z.unknown().optional(),
+};
+const ArchwayUserAttributes = {
+  ...ArchwayMarks,
+  archway_identity: z.unknown().optional(),
+  archway_key_version: z.unknown().optional(),
+  archway_disabled_at: z.unknown().optional(),
+  archway_keys: z.unknown().optional(),
+};
+
+export const UserSchema = z.object({
   id: z.string(),
   name: z.string(),
   domain_id: z.string(),
@@ -67,27 +86,29 @@ export const UserSchema = z.looseObject({
   email: z.string().nullish(),
   description: z.string().nullish(),
   options: UserOptionsSchema.default({}),
+  ...ArchwayUserAttributes,
 });
 export type User = z.infer<typeof UserSchema>;
 
-export const GroupSchema = z.looseObject({
+export const GroupSchema = z.object({
   id: z.string(),
   name: z.string(),
   domain_id: z.string(),
   description: z.string().nullish(),
+  ...ArchwayMarks,
 });
 export type Group = z.infer<typeof GroupSchema>;
 
-export const RoleSchema = z.looseObject({ id: z.string(), name: z.string(), domain_id: z.string().nullish() });
+export const RoleSchema = z.object({ id: z.string(), name: z.string(), domain_id: z.string().nullish() });
 export type Role = z.infer<typeof RoleSchema>;
 
-const Ref = z.looseObject({ id: z.string(), name: z.string().optional() });
-export const RoleAssignmentSchema = z.looseObject({
+const Ref = z.object({ id: z.string(), name: z.string().optional() });
+export const RoleAssignmentSchema = z.object({
   role: Ref,
   user: Ref.extend({ domain: Ref.optional() }).optional(),
   group: Ref.extend({ domain: Ref.optional() }).optional(),
   scope: z
-    .looseObject({
+    .object({
       project: Ref.extend({ domain: Ref.optional() }).optional(),
       domain: Ref.optional(),
       system: z.unknown().optional(),

@@ -2,12 +2,13 @@ import { z } from "zod";
 
 /**
  * Zod schemas of Neutron's security-group replies (`/v2.0/security-groups`, `/v2.0/security-group-rules`). Only the
- * fields sync reads are typed; the rest is kept. `project_id` falls back to the legacy `tenant_id`.
+ * fields sync reads are kept: a thousand clouds' groups are read each run, and every field copied is garbage to
+ * collect (Neutron adds timestamps, revision numbers and more). `project_id` falls back to the legacy `tenant_id`.
  */
 
 /** One rule as Neutron answers it (protocol as stored: a name such as `tcp`, a number as a string, or null). */
 export const SecurityGroupRuleReplySchema = z
-  .looseObject({
+  .object({
     id: z.string(),
     security_group_id: z.string(),
     direction: z.enum(["ingress", "egress"]),
@@ -35,7 +36,7 @@ export type SecurityGroupRuleReply = z.infer<typeof SecurityGroupRuleReplySchema
 
 /** One group, with its rules (Neutron embeds them in group replies). */
 export const SecurityGroupReplySchema = z
-  .looseObject({
+  .object({
     id: z.string(),
     name: z.string(),
     description: z.string().nullable().optional(),
@@ -55,7 +56,7 @@ export const SecurityGroupReplySchema = z
 /** A Neutron security group, with its rules. */
 export type SecurityGroup = z.infer<typeof SecurityGroupReplySchema>;
 
-const Links = z.array(z.looseObject({ rel: z.string(), href: z.string() })).optional();
+const Links = z.array(z.object({ rel: z.string(), href: z.string() })).optional();
 
 /** `GET /v2.0/security-groups`: one page, and the next page's URL when Neutron paginates. */
 export const SecurityGroupListReplySchema = z
