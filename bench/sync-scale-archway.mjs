@@ -6,7 +6,7 @@
 // the four phases. Usage: node bench/sync-scale-archway.mjs <input.json>
 //   input: { clouds: Cloud[] (raw config), people: Identity[], policiesYaml: string, concurrency?: number }
 // Prints one progress line per phase on stderr and, last on stdout, one JSON line: { setupSeconds, phases, maxRssMiB,
-// replanByOperation }.
+// replanByOperation, settings }.
 import { randomBytes } from "node:crypto";
 import { subscribe } from "node:diagnostics_channel";
 import { readFileSync } from "node:fs";
@@ -44,7 +44,10 @@ const config = ConfigSchema.parse({
   deploymentId: "bench",
   secrets: { shadowPasswordKey: randomBytes(32).toString("base64url") },
   clouds: input.clouds,
-  sync: { concurrency: input.concurrency ?? 16, maxDeletesPerRun: { perCloud: 100_000, total: 1_000_000 } },
+  sync: {
+    ...(input.concurrency ? { concurrency: input.concurrency } : {}),
+    maxDeletesPerRun: { perCloud: 100_000, total: 1_000_000 },
+  },
 });
 const compiled = compilePolicies([{ file: "bench.yaml", text: input.policiesYaml }], {
   clouds: config.clouds,
@@ -167,4 +170,12 @@ try {
   await sync.close();
 }
 const maxRssMiB = process.resourceUsage().maxRSS / 1024;
-process.stdout.write(`${JSON.stringify({ setupSeconds, phases, maxRssMiB, applyWrites, replanByOperation })}\n`);
+const [first] = config.clouds;
+const settings = {
+  concurrency: config.sync.concurrency,
+  maxConcurrency: first.maxConcurrency,
+  connectionsPerService: Math.min(first.connectionsPerService, first.maxConcurrency),
+};
+process.stdout.write(
+  `${JSON.stringify({ setupSeconds, phases, maxRssMiB, applyWrites, replanByOperation, settings })}\n`,
+);

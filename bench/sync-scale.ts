@@ -97,6 +97,7 @@ interface Phase {
   cpuSeconds: number;
   requests: number;
   writes: number;
+  connects: number;
   operations: number;
   heapMiB: number;
   rssMiB: number;
@@ -109,6 +110,8 @@ interface ArchwayReport {
   maxRssMiB: number;
   applyWrites: Record<string, number>;
   replanByOperation: Record<string, number>;
+  /** What the sync ran with: clouds at once, calls in flight per cloud, sockets per service of a cloud. */
+  settings: { concurrency: number; maxConcurrency: number; connectionsPerService: number };
 }
 
 /** What the Archway process gets (bench/sync-scale-archway.mjs): the clouds (raw config), people and policies. */
@@ -119,8 +122,8 @@ export function scaleInput(standinUrl: string) {
     labels: { region: `r${i % 10}` },
     admin: { username: "admin", password: "stand-in" },
   }));
-  // BENCH_SCALE_CONCURRENCY=<n>: clouds at once (sync.concurrency; 16 is the product's default).
-  const concurrency = Number(process.env.BENCH_SCALE_CONCURRENCY ?? 16);
+  // BENCH_SCALE_CONCURRENCY=<n>: clouds at once (sync.concurrency); unset, the product's default.
+  const concurrency = process.env.BENCH_SCALE_CONCURRENCY ? Number(process.env.BENCH_SCALE_CONCURRENCY) : undefined;
   return { clouds, people: people(), policiesYaml: policies(), concurrency };
 }
 
@@ -173,6 +176,7 @@ export async function benchSyncScale(): Promise<void> {
           "seconds",
           "CPU seconds (Archway process)",
           "requests",
+          "connects",
           "writes",
           "operations (planned / applied / assignments)",
           "peak heap MiB (garbage included)",
@@ -183,6 +187,7 @@ export async function benchSyncScale(): Promise<void> {
           p.seconds.toFixed(2),
           p.cpuSeconds.toFixed(2),
           p.requests,
+          p.connects,
           p.writes,
           p.operations,
           p.heapMiB.toFixed(0),
@@ -193,8 +198,10 @@ export async function benchSyncScale(): Promise<void> {
         `**A simulation**: the clouds are a stand-in process (bench/peers/keystone-standin.ts) that keeps each cloud ` +
         "in memory and answers after a random 5-20 ms, not real services; it shows Archway's own time and memory at " +
         `this scale, not OpenStack's. ${CLOUDS} clouds, ${PEOPLE} people (1 site team of ${PEOPLE / CLOUDS} per cloud ` +
-        `+ ${OPERATORS} operators everywhere), ${CLOUDS + 1} policies; 16 clouds at once, 8 requests in flight per ` +
-        `cloud. New resources: ${features}. Apply writes by service: ${writesBy || "none"}. Requests per cloud of the ` +
+        `+ ${OPERATORS} operators everywhere), ${CLOUDS + 1} policies; ${report.settings.concurrency} clouds at once, ` +
+        `${report.settings.maxConcurrency} requests in flight per cloud over ${report.settings.connectionsPerService} ` +
+        `sockets per service (sync.concurrency, maxConcurrency, connectionsPerService; the stand-in serves a cloud's ` +
+        `services on one origin, so these are its sockets per cloud). New resources: ${features}. Apply writes by service: ${writesBy || "none"}. Requests per cloud of the ` +
         `converged replan: ${perCloud || "none"}. Archway runs in its own process (bench/sync-scale-archway.mjs: ` +
         `plain Node on dist/, ${heapMiB > 0 ? `--max-old-space-size=${heapMiB} as the worker ships` : "V8's default heap sizing"}, ` +
         "its people and policies loaded from a file), the stand-in in another; peak RSS of the " +

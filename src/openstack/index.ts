@@ -135,8 +135,8 @@ export interface CloudClientOptions {
 
 /** Builds the clients of `cloud`. Nothing is sent until the first call. */
 export function createCloudClients(cloud: Cloud, opts: CloudClientOptions = {}): CloudClients {
-  // As many sockets per origin as calls the limiter lets through (every client of the cloud shares both).
-  const agent = new CloudPool(cloud.maxConcurrency);
+  // Every client of the cloud shares both: the limiter caps the calls in flight, the pool the sockets per service.
+  const agent = new CloudPool(Math.min(cloud.connectionsPerService, cloud.maxConcurrency));
   const limiter = new Limiter(cloud.maxConcurrency);
   const base = {
     cloudId: cloud.id,

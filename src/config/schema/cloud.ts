@@ -67,7 +67,15 @@ export const CloudSchema = z
     interface: z.enum(["public", "internal", "admin"]).default("public"),
     caFile: z.string().optional(),
     timeoutMs: z.number().int().positive().default(10_000),
+    /** Calls in flight at once to this cloud: by the sync's clients (every service together), and by token issue. */
     maxConcurrency: z.number().int().positive().default(8),
+    /**
+     * Sockets the sync's clients keep to each of this cloud's services (Keystone, Nova, Cinder, Neutron), at most
+     * `maxConcurrency`; a call that finds them busy waits for one, within its `timeoutMs`. Each socket is a connect
+     * and a close per run (a periodic run finds the last one's closed): 4 halved that cost of a converged resync
+     * at a thousand clouds against 8 (BENCHMARKS.md, sync-scale).
+     */
+    connectionsPerService: z.number().int().positive().default(4),
     proxy: CloudProxySchema.default(() => CloudProxySchema.parse({})),
     /**
      * How long a request waits for the just-in-time provisioning of a person's account in this cloud before it

@@ -105,7 +105,12 @@ export const SyncConfigSchema = z
       .int()
       .min(0)
       .default(7 * 24 * 3600),
-    concurrency: z.number().int().positive().default(16).describe("Clouds synced at once by one process."),
+    concurrency: z
+      .number()
+      .int()
+      .positive()
+      .default(32)
+      .describe("Clouds synced at once by one process (each with its own maxConcurrency and sockets)."),
     images: z
       .object({
         concurrencyPerCloud: z.number().int().positive().default(2),
@@ -301,7 +306,7 @@ export const ConfigSchema = z
       incrementalSeconds: 60,
       maxDeletesPerRun: { perCloud: 20, total: 200 },
       disableGraceSeconds: 7 * 24 * 3600,
-      concurrency: 16,
+      concurrency: 32,
       images: { concurrencyPerCloud: 2, concurrencyTotal: 8 },
       keyVersion: 1,
     }),
