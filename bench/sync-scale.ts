@@ -129,6 +129,8 @@ export function scaleInput(standinUrl: string) {
 
 /** The worker's V8 old-space limit in MiB, as deploy/ starts it (`--max-old-space-size`). */
 const WORKER_HEAP_MIB = 1024;
+/** The worker's young-generation semi-space in MiB, as deploy/ starts it (`--max-semi-space-size`). */
+const WORKER_SEMI_SPACE_MIB = 32;
 
 export async function benchSyncScale(): Promise<void> {
   const standin = await spawnServer(
@@ -152,6 +154,9 @@ export async function benchSyncScale(): Promise<void> {
     // sets another, 0 leaves V8's default sizing (about 4x what is live) to compare.
     const heapMiB = Number.parseInt(process.env.BENCH_SCALE_HEAP_MIB ?? String(WORKER_HEAP_MIB), 10);
     if (heapMiB > 0) prof.push(`--max-old-space-size=${heapMiB}`);
+    // Likewise the semi-space; BENCH_SCALE_SEMI_SPACE_MIB=0 leaves V8's default (16 MiB).
+    const semiMiB = Number.parseInt(process.env.BENCH_SCALE_SEMI_SPACE_MIB ?? String(WORKER_SEMI_SPACE_MIB), 10);
+    if (semiMiB > 0) prof.push(`--max-semi-space-size=${semiMiB}`);
     // BENCH_SCALE_NODE_FLAGS="--trace-gc ...": more flags for the Archway process (diagnosis only).
     prof.push(...(process.env.BENCH_SCALE_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? []));
     const line = await runChild(process.execPath, [...prof, "bench/sync-scale-archway.mjs", inputFile], { cwd: root });
@@ -203,7 +208,8 @@ export async function benchSyncScale(): Promise<void> {
         `sockets per service (sync.concurrency, maxConcurrency, connectionsPerService; the stand-in serves a cloud's ` +
         `services on one origin, so these are its sockets per cloud). New resources: ${features}. Apply writes by service: ${writesBy || "none"}. Requests per cloud of the ` +
         `converged replan: ${perCloud || "none"}. Archway runs in its own process (bench/sync-scale-archway.mjs: ` +
-        `plain Node on dist/, ${heapMiB > 0 ? `--max-old-space-size=${heapMiB} as the worker ships` : "V8's default heap sizing"}, ` +
+        `plain Node on dist/, ${heapMiB > 0 ? `--max-old-space-size=${heapMiB}` : "V8's default heap sizing"}, ` +
+        `${semiMiB > 0 ? `--max-semi-space-size=${semiMiB}` : "V8's default semi-space"} (as the worker ships), ` +
         "its people and policies loaded from a file), the stand-in in another; peak RSS of the " +
         `Archway process over the whole run (kernel high-water mark): **${report.maxRssMiB.toFixed(0)} MiB** (targets: ` +
         `<= 512 MiB, apply <= 30 s, converged replan <= 5 s); building its config, policies and clients took ` +

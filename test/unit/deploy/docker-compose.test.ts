@@ -64,7 +64,7 @@ describe("docker-compose.yml", () => {
     expect(worker!.command).toEqual(["worker"]);
     expect(worker!.deploy?.replicas).toBe("${ARCHWAY_WORKERS:-2}");
     // The worker's heap limit, beside (not instead of) the environment every Archway service shares.
-    expect(worker!.environment?.NODE_OPTIONS).toBe("--max-old-space-size=1024");
+    expect(worker!.environment?.NODE_OPTIONS).toBe("--max-old-space-size=1024 --max-semi-space-size=32");
     expect(archway!.environment?.NODE_OPTIONS).toBeUndefined();
     for (const service of [archway!, worker!]) {
       expect(service.image).toBe("archway:latest");

@@ -84,7 +84,7 @@ describe("Helm chart deploy/helm/archway (rendered by the test's Go-template sub
     // The worker's heap limit (BENCHMARKS.md, sync-scale): without it V8 grows the heap to ~4x what sync keeps live.
     expect(dig(worker, "spec.template.spec.containers.0.env")).toContainEqual({
       name: "NODE_OPTIONS",
-      value: "--max-old-space-size=1024",
+      value: "--max-old-space-size=1024 --max-semi-space-size=32",
     });
   });
 

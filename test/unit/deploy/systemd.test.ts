@@ -28,7 +28,11 @@ describe("systemd units (deploy/systemd)", () => {
   // The worker runs with a heap limit (BENCHMARKS.md, sync-scale): V8 otherwise grows it to ~4x what sync keeps live.
   for (const [file, command, node] of [
     ["deploy/systemd/archway.service", "serve", "/usr/bin/node"],
-    ["deploy/systemd/archway-worker@.service", "worker", "/usr/bin/node --max-old-space-size=1024"],
+    [
+      "deploy/systemd/archway-worker@.service",
+      "worker",
+      "/usr/bin/node --max-old-space-size=1024 --max-semi-space-size=32",
+    ],
   ] as const) {
     it(`${file} runs archway ${command} as an unprivileged user, with time to drain and hardening`, () => {
       const u = unit(file);
