@@ -17,6 +17,7 @@ const { ConfigSchema } = await import(new URL("config/index.js", dist).href);
 const { compilePolicies } = await import(new URL("policy/index.js", dist).href);
 const { MemoryStore } = await import(new URL("store/index.js", dist).href);
 const { createSync } = await import(new URL("sync/index.js", dist).href);
+const { socketsPerService } = await import(new URL("openstack/index.js", dist).href);
 
 const input = JSON.parse(readFileSync(process.argv[2] ?? "", "utf8"));
 
@@ -174,7 +175,7 @@ const [first] = config.clouds;
 const settings = {
   concurrency: config.sync.concurrency,
   maxConcurrency: first.maxConcurrency,
-  connectionsPerService: Math.min(first.connectionsPerService, first.maxConcurrency),
+  connectionsPerService: socketsPerService(first),
 };
 process.stdout.write(
   `${JSON.stringify({ setupSeconds, phases, maxRssMiB, applyWrites, replanByOperation, settings })}\n`,

@@ -206,7 +206,8 @@ export async function benchSyncScale(): Promise<void> {
         `+ ${OPERATORS} operators everywhere), ${CLOUDS + 1} policies; ${report.settings.concurrency} clouds at once, ` +
         `${report.settings.maxConcurrency} requests in flight per cloud over ${report.settings.connectionsPerService} ` +
         `sockets per service (sync.concurrency, maxConcurrency, connectionsPerService; the stand-in serves a cloud's ` +
-        `services on one origin, so these are its sockets per cloud). New resources: ${features}. Apply writes by service: ${writesBy || "none"}. Requests per cloud of the ` +
+        `services on one origin, so these are its sockets per cloud). New resources: ${features}. Apply writes by ` +
+        `service: ${writesBy || "none"}. Requests per cloud of the ` +
         `converged replan: ${perCloud || "none"}. Archway runs in its own process (bench/sync-scale-archway.mjs: ` +
         `plain Node on dist/, ${heapMiB > 0 ? `--max-old-space-size=${heapMiB}` : "V8's default heap sizing"}, ` +
         `${semiMiB > 0 ? `--max-semi-space-size=${semiMiB}` : "V8's default semi-space"} (as the worker ships), ` +

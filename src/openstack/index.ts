@@ -133,10 +133,18 @@ export interface CloudClientOptions {
   breakers?: CloudBreakers;
 }
 
+/**
+ * Sockets a cloud's clients keep to each of its services: `connectionsPerService`, never more than the calls its
+ * limiter lets through (a socket more only opens while a finished one is being handed back).
+ */
+export function socketsPerService(cloud: Pick<Cloud, "connectionsPerService" | "maxConcurrency">): number {
+  return Math.min(cloud.connectionsPerService, cloud.maxConcurrency);
+}
+
 /** Builds the clients of `cloud`. Nothing is sent until the first call. */
 export function createCloudClients(cloud: Cloud, opts: CloudClientOptions = {}): CloudClients {
   // Every client of the cloud shares both: the limiter caps the calls in flight, the pool the sockets per service.
-  const agent = new CloudPool(Math.min(cloud.connectionsPerService, cloud.maxConcurrency));
+  const agent = new CloudPool(socketsPerService(cloud));
   const limiter = new Limiter(cloud.maxConcurrency);
   const base = {
     cloudId: cloud.id,

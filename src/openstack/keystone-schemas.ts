@@ -4,8 +4,8 @@ import { z } from "zod";
  * Zod schemas of the Keystone v3 replies Archway reads. The objects sync lists in every cloud on every run (domains,
  * projects, users, groups, roles, role assignments) keep only the fields Archway reads, Archway's ownership marks
  * among them (extra attributes Keystone returns at the top level): every field kept is copied, and at a thousand
- * clouds the copies were the largest part of a resync's garbage (BENCHMARKS.md, sync-scale). The others are loose:
- * newer releases add fields, and the token and catalog are read whole.
+ * clouds copying the undeclared ones was a resync's largest single allocation (BENCHMARKS.md, sync-scale). The
+ * other schemas are loose: newer releases add fields, and the token and catalog are read whole.
  */
 
 const Links = z.looseObject({ next: z.string().nullish() }).optional();

@@ -22,8 +22,8 @@ export interface SyncServiceDeps {
   sources: readonly EnumerableSource[];
   store: Store;
   newRunId?: () => string;
-  /** How many clouds `plan` observes at once. */
-  concurrency?: number;
+  /** How many clouds `plan` observes at once (`sync.concurrency`). */
+  concurrency: number;
   /** Keys people added on the web pages, merged into each identity's `sshKeys`; default: read from `store`. */
   storedKeys?: Pick<StoredKeys, "merge">;
   /** Expiry of the run locks (default 60 s, renewed while a run lasts) and how often a waiting run looks again. */
@@ -67,7 +67,7 @@ export class SyncService {
     const offboarded = await this.offboarded.all();
     const kept = offboarded.size > 0 ? out.filter((i) => !offboarded.has(i.id)) : out;
     // Stored keys join the directory's, so a full run does not remove keys a person added on the web pages.
-    return mapLimit(kept, this.deps.concurrency ?? 16, (identity) => this.storedKeys.merge(identity));
+    return mapLimit(kept, this.deps.concurrency, (identity) => this.storedKeys.merge(identity));
   }
 
   /** Desired state per configured cloud (clouds where nobody gets anything get an empty state). */
@@ -88,7 +88,7 @@ export class SyncService {
   /** Plans every cloud (or one) without writing; a cloud that cannot be read is reported, not thrown. */
   async plan(opts: { cloudId?: string } = {}): Promise<(CloudPlan | CloudRunResult)[]> {
     const desired = this.desired(await this.identities(), this.cloudIds(opts.cloudId));
-    return mapLimit([...desired.values()], this.deps.concurrency ?? 16, async (state) => {
+    return mapLimit([...desired.values()], this.deps.concurrency, async (state) => {
       try {
         return (await this.deps.engine.plan(state.cloudId, state)).plan;
       } catch (err) {
@@ -109,7 +109,7 @@ export class SyncService {
     const id = this.newRunId();
     const desired = this.desired(await this.identities(), this.cloudIds(opts.cloudId));
     const { perCloud } = this.deps.engine.maxDeletes;
-    const planned = await mapLimit([...desired.values()], this.deps.concurrency ?? 16, async (state) => {
+    const planned = await mapLimit([...desired.values()], this.deps.concurrency, async (state) => {
       try {
         const { plan } = await this.deps.engine.plan(state.cloudId, state);
         return savedCloudPlan(plan, state, perCloud, describe);
